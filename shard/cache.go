@@ -1,0 +1,360 @@
+package shard
+
+import (
+	"hash/maphash"
+	"iter"
+	"reflect"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/puzpuzpuz/xsync/v4"
+
+	"github.com/mcpflow/mcpflow/metrics"
+)
+
+// Cache is a concurrent map from keys to values with compute-if-absent
+// loading, optional TTL and an optional size bound.
+//
+// A Cache is safe for concurrent use by multiple goroutines without
+// additional locking. The zero Cache is not usable: create one with New or
+// Must. A Cache must not be copied after first use.
+//
+// In the terminology of the Go memory model, a Set or a load that publishes
+// a value for a key "synchronizes before" any Get, GetOrLoad or All that
+// observes that value, and a load's return synchronizes before every
+// GetOrLoad caller that waited for it returns.
+//
+// Get and the hit path of GetOrLoad are lock-free: they perform atomic loads
+// only, allocate nothing, and write no memory shared with other cores except
+// one striped counter cell (and, in a bounded cache, a second-chance bit the
+// first time an entry is read after the eviction clock passed it).
+//
+// Bound and eviction: when MaxEntries is set, each shard holds at most its
+// share of the bound. Inserting a new key into a full shard evicts entries of
+// that shard in CLOCK order (first inserted first, with a second chance for
+// entries read since the clock hand last passed them); an expired entry met
+// by the hand is always evicted, whatever its bit, and counted as an
+// expiration. Entries whose first load is in flight are never evicted. The
+// shard's eviction state sits behind a per-shard mutex taken only when a new
+// key is inserted, never by readers, by updates of present keys or by other
+// shards. Inserts into one shard that race may overshoot the shard's share by
+// at most the number of goroutines inserting at that moment; each evicts its
+// own excess before it returns. Loads in flight count toward the bound.
+type Cache[K comparable, V any] struct {
+	shards []shard[K, V]
+	mask   uint64
+	hash   func(K) uint64
+	ttl    int64
+	// clock is non-nil only when Config.Clock was set; otherwise now reads
+	// coarse, which the background goroutine advances.
+	clock   Clock
+	coarse  *atomic.Int64
+	rec     metrics.Recorder
+	bounded bool
+	bg      *background
+}
+
+type shard[K comparable, V any] struct {
+	m *xsync.Map[K, *entry[V]]
+
+	// The fields below are used only when the cache is bounded.
+	count atomic.Int64  // entries in m, pending included
+	seq   atomic.Uint64 // source of entry.seq for new keys
+	bound int64         // this shard's share of MaxEntries
+
+	mu   sync.Mutex // guards hand
+	hand clockRing[K]
+
+	_ [64]byte // keep neighbouring shards' hot words apart
+}
+
+// entry is immutable once stored in a map, except for ref.
+type entry[V any] struct {
+	val     V
+	expires int64  // unix nanoseconds; 0 means never
+	seq     uint64 // identity of the key's slot in the eviction clock
+	ref     atomic.Uint32
+	// pending is non-nil while the key's first load runs. A pending entry
+	// reads as a miss; GetOrLoad callers wait on it.
+	pending *call[V]
+}
+
+// call is one load in flight. val and err are written once, before done is
+// closed, and read only after done is closed.
+type call[V any] struct {
+	done chan struct{}
+	val  V
+	err  error
+}
+
+// New returns a Cache configured by cfg, or an error that names the invalid
+// Config field.
+func New[K comparable, V any](cfg Config) (*Cache[K, V], error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return newCache[K, V](cfg, hasherFor[K]()), nil
+}
+
+// Must is like New but panics on an invalid Config. Use it for
+// configurations fixed in the source.
+func Must[K comparable, V any](cfg Config) *Cache[K, V] {
+	c, err := New[K, V](cfg)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+func newCache[K comparable, V any](cfg Config, hash func(K) uint64) *Cache[K, V] {
+	n := cfg.shardCount()
+	c := &Cache[K, V]{
+		shards:  make([]shard[K, V], n),
+		mask:    uint64(n - 1),
+		hash:    hash,
+		ttl:     int64(cfg.TTL),
+		clock:   cfg.Clock,
+		rec:     cfg.Recorder,
+		bounded: cfg.MaxEntries > 0,
+	}
+	if c.rec == nil {
+		c.rec = metrics.NewCounters()
+	}
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.m = xsync.NewMap[K, *entry[V]]()
+		if c.bounded {
+			s.bound = int64(cfg.MaxEntries / n)
+			if i < cfg.MaxEntries%n {
+				s.bound++
+			}
+		}
+	}
+	needClock := cfg.TTL > 0 && cfg.Clock == nil
+	if needClock {
+		c.coarse = new(atomic.Int64)
+		c.coarse.Store(time.Now().UnixNano())
+	}
+	if needClock || cfg.SweepInterval > 0 {
+		c.bg = startBackground(c.coarse, tickFor(cfg.TTL), cfg.SweepInterval, c.sweeper())
+		// The goroutine holds no reference to c, so a Cache that is dropped
+		// without Close is still collected, and this stops its goroutine.
+		runtime.AddCleanup(c, func(bg *background) { bg.close() }, c.bg)
+	}
+	return c
+}
+
+// hasherFor picks the shard hash: xxhash for keys whose underlying type is
+// string, the runtime's seeded hash for every other comparable type.
+func hasherFor[K comparable]() func(K) uint64 {
+	if reflect.TypeFor[K]().Kind() == reflect.String {
+		return func(k K) uint64 {
+			// K's underlying type is string, so its memory is a string header.
+			return xxhash.Sum64String(*(*string)(unsafe.Pointer(&k)))
+		}
+	}
+	seed := maphash.MakeSeed()
+	return func(k K) uint64 { return maphash.Comparable(seed, k) }
+}
+
+func (c *Cache[K, V]) shardFor(k K) *shard[K, V] {
+	if c.mask == 0 {
+		return &c.shards[0]
+	}
+	return &c.shards[c.hash(k)&c.mask]
+}
+
+func (c *Cache[K, V]) now() int64 {
+	if c.clock != nil {
+		return c.clock.Now().UnixNano()
+	}
+	return c.coarse.Load()
+}
+
+// live reports whether a stored entry holds a value that has not expired.
+func (c *Cache[K, V]) live(e *entry[V]) bool {
+	return e.pending == nil && (e.expires == 0 || c.now() < e.expires)
+}
+
+func (c *Cache[K, V]) expiry() int64 {
+	if c.ttl == 0 {
+		return 0
+	}
+	return c.now() + c.ttl
+}
+
+// Get returns the value stored for k and whether it was found. An entry
+// whose TTL has passed, or whose first load is still in flight, is not
+// found. Get never waits.
+func (c *Cache[K, V]) Get(k K) (V, bool) {
+	e, ok := c.shardFor(k).m.Load(k)
+	if ok && c.live(e) {
+		c.hit(e)
+		return e.val, true
+	}
+	c.rec.RecordMiss()
+	var zero V
+	return zero, false
+}
+
+func (c *Cache[K, V]) hit(e *entry[V]) {
+	c.rec.RecordHit()
+	// Write the second-chance bit only when it is clear, so a hot key's
+	// cache line stays shared between cores.
+	if c.bounded && e.ref.Load() == 0 {
+		e.ref.Store(1)
+	}
+}
+
+// Set stores v for k, replacing any value or load in flight. A load in
+// flight for k still returns its own result to the callers waiting for it,
+// but does not replace v.
+func (c *Cache[K, V]) Set(k K, v V) {
+	s := c.shardFor(k)
+	ne := &entry[V]{val: v, expires: c.expiry()}
+	if !c.bounded {
+		s.m.Store(k, ne)
+		return
+	}
+	isNew := false
+	s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
+		if loaded {
+			ne.seq = old.seq
+		} else {
+			ne.seq = s.seq.Add(1)
+			isNew = true
+		}
+		return ne, xsync.UpdateOp
+	})
+	if isNew {
+		c.inserted(s, k, ne.seq)
+	}
+}
+
+// Delete removes k. A load in flight for k still returns its result to the
+// callers waiting for it, but that result is not stored: the next GetOrLoad
+// for k loads again.
+func (c *Cache[K, V]) Delete(k K) {
+	s := c.shardFor(k)
+	if _, ok := s.m.LoadAndDelete(k); ok && c.bounded {
+		s.count.Add(-1)
+	}
+}
+
+// Len returns the number of entries held: values, values expired but not yet
+// swept, and keys whose first load is in flight. Under concurrent updates it
+// is a momentary estimate, exact when the cache is quiescent.
+func (c *Cache[K, V]) Len() int {
+	n := 0
+	for i := range c.shards {
+		n += c.shards[i].m.Size()
+	}
+	return n
+}
+
+// Clear removes every entry, shard by shard, each with bucket-level locking
+// only. Loads in flight when Clear reaches their key behave as after Delete.
+// Entries stored into a shard after Clear has passed it are kept.
+func (c *Cache[K, V]) Clear() {
+	for i := range c.shards {
+		s := &c.shards[i]
+		n := s.m.DeleteMatching(func(K, *entry[V]) (bool, bool) { return true, false })
+		if c.bounded {
+			s.count.Add(-int64(n))
+		}
+	}
+}
+
+// All returns an iterator over the live entries: values present and not
+// expired when visited. Keys whose first load is in flight are skipped.
+//
+// All does not correspond to any consistent snapshot of the Cache: it walks
+// the shards in turn, visits no key more than once, and for a key stored,
+// replaced or deleted concurrently may yield any value the key held during
+// the iteration, or none. It never blocks readers; writers to a bucket wait
+// only while that bucket's entries are copied. The cache may be modified
+// from inside the loop.
+func (c *Cache[K, V]) All() iter.Seq2[K, V] {
+	return func(yield func(K, V) bool) {
+		for i := range c.shards {
+			for k, e := range c.shards[i].m.All() {
+				if c.live(e) && !yield(k, e.val) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Sweep removes the entries whose TTL has passed and returns how many it
+// removed. It walks one shard at a time and, within a shard, checks and
+// deletes under one bucket lock at a time, so it never takes a lock over the
+// whole cache and never blocks Get, which takes no lock.
+func (c *Cache[K, V]) Sweep() int {
+	if c.ttl == 0 {
+		return 0
+	}
+	return c.sweeper()()
+}
+
+// sweeper returns the sweep function for the background goroutine. It holds
+// the shards, never c, so that c can be collected.
+func (c *Cache[K, V]) sweeper() func() int {
+	shards, clock, coarse, rec, bounded := c.shards, c.clock, c.coarse, c.rec, c.bounded
+	return func() int {
+		now := func() int64 {
+			if clock != nil {
+				return clock.Now().UnixNano()
+			}
+			return coarse.Load()
+		}()
+		total := 0
+		for i := range shards {
+			s := &shards[i]
+			n := s.m.DeleteMatching(func(_ K, e *entry[V]) (bool, bool) {
+				return e.pending == nil && e.expires != 0 && e.expires <= now, false
+			})
+			if bounded {
+				s.count.Add(-int64(n))
+			}
+			total += n
+		}
+		if total > 0 {
+			rec.RecordExpirations(total)
+		}
+		return total
+	}
+}
+
+// Metrics returns the cache's counters and its current number of entries.
+// When Config.Recorder does not implement metrics.Snapshotter, only Entries
+// is filled in.
+func (c *Cache[K, V]) Metrics() metrics.Snapshot {
+	var s metrics.Snapshot
+	if sn, ok := c.rec.(metrics.Snapshotter); ok {
+		s = sn.Snapshot()
+	}
+	s.Entries = int64(c.Len())
+	return s
+}
+
+// ResetMetrics zeroes the counters when the recorder supports it.
+func (c *Cache[K, V]) ResetMetrics() {
+	if r, ok := c.rec.(interface{ Reset() }); ok {
+		r.Reset()
+	}
+}
+
+// Close stops the background goroutine that advances the coarse clock and
+// sweeps, and waits for it to exit. It is safe to call more than once. The
+// cache stays safe to use after Close, but with the default clock its
+// entries then stop expiring: Close is meant for the end of the cache's life.
+func (c *Cache[K, V]) Close() {
+	if c.bg != nil {
+		c.bg.close()
+	}
+}

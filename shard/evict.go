@@ -1,0 +1,117 @@
+package shard
+
+import "github.com/puzpuzpuz/xsync/v4"
+
+// clockRing is one shard's eviction clock: the keys in insertion order, each
+// with the seq of the entry it was inserted as. A slot whose key was deleted,
+// or deleted and inserted again under a new seq, is stale and is dropped when
+// the hand reaches it. Guarded by shard.mu.
+type clockRing[K comparable] struct {
+	slots []slot[K]
+	head  int
+}
+
+type slot[K comparable] struct {
+	key K
+	seq uint64
+}
+
+func (r *clockRing[K]) len() int { return len(r.slots) - r.head }
+
+func (r *clockRing[K]) push(s slot[K]) { r.slots = append(r.slots, s) }
+
+func (r *clockRing[K]) pop() slot[K] {
+	s := r.slots[r.head]
+	var zero slot[K]
+	r.slots[r.head] = zero
+	r.head++
+	if r.head > 64 && r.head*2 > len(r.slots) {
+		n := copy(r.slots, r.slots[r.head:])
+		clear(r.slots[n:])
+		r.slots = r.slots[:n]
+		r.head = 0
+	}
+	return s
+}
+
+// inserted records a new key of a bounded cache and evicts from its shard
+// until the shard is back within its share of the bound.
+func (c *Cache[K, V]) inserted(s *shard[K, V], k K, seq uint64) {
+	n := s.count.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hand.push(slot[K]{key: k, seq: seq})
+	if n > s.bound {
+		c.evictLocked(s)
+	}
+	if s.hand.len() > 2*int(s.bound)+64 {
+		c.compactLocked(s)
+	}
+}
+
+// evictLocked moves the clock hand until the shard is within its bound. Every
+// slot is looked at no more than twice: once to clear its second-chance bit,
+// once to evict it.
+func (c *Cache[K, V]) evictLocked(s *shard[K, V]) {
+	budget := 2*s.hand.len() + 1
+	var now int64
+	if c.ttl != 0 {
+		now = c.now()
+	}
+	evicted, expired := 0, 0
+	for ; s.count.Load() > s.bound && s.hand.len() > 0 && budget > 0; budget-- {
+		sl := s.hand.pop()
+		e, ok := s.m.Load(sl.key)
+		if !ok || e.seq != sl.seq {
+			continue // stale slot
+		}
+		if e.pending != nil {
+			s.hand.push(sl) // never evict a load in flight
+			continue
+		}
+		isExpired := e.expires != 0 && e.expires <= now
+		if !isExpired && e.ref.Load() != 0 {
+			e.ref.Store(0)
+			s.hand.push(sl)
+			continue
+		}
+		removed := false
+		s.m.Compute(sl.key, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
+			if loaded && old.seq == sl.seq && old.pending == nil {
+				removed = true
+				return nil, xsync.DeleteOp
+			}
+			return old, xsync.CancelOp
+		})
+		switch {
+		case !removed:
+			s.hand.push(sl) // became a load in flight meanwhile
+		case isExpired:
+			s.count.Add(-1)
+			expired++
+		default:
+			s.count.Add(-1)
+			evicted++
+		}
+	}
+	if evicted > 0 {
+		c.rec.RecordEvictions(evicted)
+	}
+	if expired > 0 {
+		c.rec.RecordExpirations(expired)
+	}
+}
+
+// compactLocked drops stale slots, which pile up when keys are deleted
+// faster than the hand comes round.
+func (c *Cache[K, V]) compactLocked(s *shard[K, V]) {
+	live := s.hand.slots[:0]
+	for _, sl := range s.hand.slots[s.hand.head:] {
+		if e, ok := s.m.Load(sl.key); ok && e.seq == sl.seq {
+			live = append(live, sl)
+		}
+	}
+	clear(s.hand.slots[len(live):])
+	s.hand.slots = live
+	s.hand.head = 0
+}

@@ -1,0 +1,179 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/puzpuzpuz/xsync/v4"
+)
+
+// ErrLoadPanicked is matched, through errors.Is, by the error that every
+// caller of a load that panicked receives.
+var ErrLoadPanicked = errors.New("shard: load panicked")
+
+// PanicError is the error GetOrLoad returns when the load function panicked.
+// The panic is recovered so that the key is released and the waiters wake;
+// it is not re-raised.
+type PanicError struct {
+	// Value is what the load passed to panic.
+	Value any
+	// Stack is the loading goroutine's stack at the panic.
+	Stack []byte
+}
+
+// Error describes the panic.
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("shard: load panicked: %v", e.Value)
+}
+
+// Unwrap returns ErrLoadPanicked and, when the panic value is an error, that
+// error too.
+func (e *PanicError) Unwrap() []error {
+	if err, ok := e.Value.(error); ok {
+		return []error{ErrLoadPanicked, err}
+	}
+	return []error{ErrLoadPanicked}
+}
+
+// GetOrLoad returns the live value for k, or loads it. For a given key at
+// most one load runs at a time: the first caller to miss stores a pending
+// entry and runs load; every caller that arrives while it runs waits for it
+// and receives the same value or error. A successful result is stored with
+// the cache's TTL; an error is not stored, so the next caller loads again.
+//
+// The load runs outside every lock: other keys, and a resize of the shard's
+// table, never wait for it. It runs on a context that keeps ctx's values but
+// not its cancellation, so a caller that leaves does not cancel a load that
+// other callers wait for. When ctx can be cancelled, the load runs on its own
+// goroutine and every caller, the first included, returns ctx.Err() as soon
+// as its ctx ends; the load then finishes and stores its value for later
+// callers. When ctx can never be cancelled (its Done is nil) the load runs on
+// the calling goroutine.
+//
+// A load that panics releases the key: its callers receive a *PanicError and
+// nothing is stored. If Delete, Clear or Set changes k while its load runs,
+// the load's callers still receive its result, but the result is not stored.
+//
+// Metrics: the caller that loads records a Miss and a Load (and a LoadError
+// if it fails), a caller that waits records Coalesced, and a caller that
+// finds a live value records a Hit.
+//
+// GetOrLoad panics if load is nil.
+func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
+	s := c.shardFor(k)
+	if e, ok := s.m.Load(k); ok {
+		if e.pending != nil {
+			c.rec.RecordCoalesced()
+			return wait(ctx, e.pending)
+		}
+		if e.expires == 0 || c.now() < e.expires {
+			c.hit(e)
+			return e.val, nil
+		}
+	}
+	return c.loadSlow(ctx, s, k, load)
+}
+
+func (c *Cache[K, V]) loadSlow(ctx context.Context, s *shard[K, V], k K, load func(context.Context) (V, error)) (V, error) {
+	if load == nil {
+		panic("shard: GetOrLoad called with a nil load function")
+	}
+	if err := ctx.Err(); err != nil {
+		var zero V
+		return zero, err
+	}
+	p := &entry[V]{pending: &call[V]{done: make(chan struct{})}}
+	var (
+		actual         *entry[V]
+		isNew, expired bool
+	)
+	// The bucket lock is held only while this function decides; the load
+	// itself runs after Compute returns.
+	s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
+		if loaded && (old.pending != nil || c.live(old)) {
+			actual = old
+			return old, xsync.CancelOp
+		}
+		if loaded {
+			p.seq, expired = old.seq, true
+		} else if c.bounded {
+			p.seq, isNew = s.seq.Add(1), true
+		}
+		actual = p
+		return p, xsync.UpdateOp
+	})
+	if actual != p {
+		if actual.pending != nil {
+			c.rec.RecordCoalesced()
+			return wait(ctx, actual.pending)
+		}
+		c.hit(actual)
+		return actual.val, nil
+	}
+	c.rec.RecordMiss()
+	c.rec.RecordLoad()
+	if expired {
+		c.rec.RecordExpirations(1)
+	}
+	if isNew {
+		c.inserted(s, k, p.seq)
+	}
+	if ctx.Done() == nil {
+		c.runLoad(ctx, s, k, p, load)
+		return p.pending.val, p.pending.err
+	}
+	go c.runLoad(context.WithoutCancel(ctx), s, k, p, load)
+	return wait(ctx, p.pending)
+}
+
+// runLoad runs load for the pending entry p, publishes its value if p is
+// still k's entry, and wakes the waiters.
+func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, p *entry[V], load func(context.Context) (V, error)) {
+	cl := p.pending
+	defer func() {
+		if r := recover(); r != nil {
+			cl.err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+		var ready *entry[V]
+		if cl.err == nil {
+			ready = &entry[V]{val: cl.val, expires: c.expiry(), seq: p.seq}
+		} else {
+			c.rec.RecordLoadError()
+		}
+		removed := false
+		s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
+			if !loaded || old != p {
+				// Deleted, cleared or replaced while loading: that wins.
+				return old, xsync.CancelOp
+			}
+			if ready == nil {
+				removed = true
+				return nil, xsync.DeleteOp
+			}
+			return ready, xsync.UpdateOp
+		})
+		if removed && c.bounded {
+			s.count.Add(-1)
+		}
+		// Publish before waking: a waiter that wakes and calls Get hits.
+		close(cl.done)
+	}()
+	cl.val, cl.err = load(ctx)
+}
+
+func wait[V any](ctx context.Context, cl *call[V]) (V, error) {
+	select {
+	case <-cl.done:
+		return cl.val, cl.err
+	default:
+	}
+	select {
+	case <-cl.done:
+		return cl.val, cl.err
+	case <-ctx.Done():
+		var zero V
+		return zero, ctx.Err()
+	}
+}
