@@ -10,9 +10,10 @@ import (
 // runs periodic sweeps. It refers to the cache's shards but not to the Cache,
 // so an abandoned Cache is still collected, and its cleanup stops this.
 type background struct {
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+	stopped atomic.Bool // set once done is closed and observed by close
 }
 
 func startBackground(coarse *atomic.Int64, tick, sweepEvery time.Duration, sweep func() int) *background {
@@ -53,7 +54,18 @@ func startBackground(coarse *atomic.Int64, tick, sweepEvery time.Duration, sweep
 	return bg
 }
 
+// close stops the goroutine and waits for it to exit.
 func (bg *background) close() {
 	bg.once.Do(func() { close(bg.stop) })
 	<-bg.done
+	bg.stopped.Store(true)
+}
+
+// cleanup is run by the runtime when the Cache is unreachable. It must not
+// block, and it does nothing if Close already ran.
+func (bg *background) cleanup() {
+	if bg.stopped.Load() {
+		return
+	}
+	bg.once.Do(func() { close(bg.stop) })
 }

@@ -143,7 +143,7 @@ func newCache[K comparable, V any](cfg Config, hash func(K) uint64) *Cache[K, V]
 		c.bg = startBackground(c.coarse, tickFor(cfg.TTL), cfg.SweepInterval, c.sweeper())
 		// The goroutine holds no reference to c, so a Cache that is dropped
 		// without Close is still collected, and this stops its goroutine.
-		runtime.AddCleanup(c, func(bg *background) { bg.close() }, c.bg)
+		runtime.AddCleanup(c, (*background).cleanup, c.bg)
 	}
 	return c
 }
