@@ -1,0 +1,237 @@
+package checkpoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/puzpuzpuz/xsync/v4"
+
+	"github.com/mcpflow/mcpflow/metrics"
+	"github.com/mcpflow/mcpflow/shard"
+)
+
+// DefaultRecheck is how long a Loader trusts a cached gate before it looks
+// at the file's stamp again, when LoaderConfig.Recheck is 0.
+const DefaultRecheck = time.Second
+
+// GateFile is the name of a phase's gate file.
+const GateFile = "gate-definition.yaml"
+
+// ErrInvalidArgument is wrapped by Loader errors for a bad workflow name or
+// phase number.
+var ErrInvalidArgument = errors.New("checkpoint: invalid argument")
+
+// LoaderConfig configures a Loader.
+type LoaderConfig struct {
+	// FS is the workflows folder. Gates are read from
+	// <workflow>/phases/<N>/gate-definition.yaml inside it. Use
+	// os.Root.FS so that symlinks leading outside the folder are refused.
+	FS fs.FS
+	// Recheck is how long a cached gate is served before the file's
+	// modification time and size are compared again with the ones it was
+	// parsed from. 0 selects DefaultRecheck; it must not be negative.
+	Recheck time.Duration
+	// Clock replaces the wall clock, for tests.
+	Clock shard.Clock
+	// Logger receives parse failures. nil discards them.
+	Logger *slog.Logger
+}
+
+// Loader caches parsed gates per (workflow, phase).
+//
+// A Loader is safe for concurrent use by multiple goroutines without
+// additional locking. Create one with NewLoader; the zero Loader is not
+// usable, and a Loader must not be copied after first use.
+//
+// Gate serves a cached gate without touching the file system until Recheck
+// has passed since the file was last looked at; that hit path is the
+// shard.Cache's lock-free Get. Then one caller, chosen by the cache's
+// GetOrLoad, opens the file and compares its modification time and size
+// with the stamp the cached gate was parsed from: an unchanged file is not
+// parsed again, a changed one is parsed exactly once, and every other caller
+// for that gate waits for that look and shares its result. An edit is
+// therefore served at most Recheck after it is written. A file that does
+// not parse is remembered with its stamp too, so a broken gate is parsed
+// once per change, not once per call.
+type Loader struct {
+	cache *shard.Cache[gateKey, *loaded]
+	// last holds the most recent look at each gate file, so that a
+	// recheck of an unchanged file reuses its parse. Written only by the
+	// key's single loader.
+	last   *xsync.Map[gateKey, *loaded]
+	fsys   fs.FS
+	logger *slog.Logger
+	parses atomic.Int64
+}
+
+type gateKey struct {
+	workflow string
+	phase    int
+}
+
+// loaded is one look at a gate file: immutable once stored.
+type loaded struct {
+	gate  *Gate
+	err   error
+	stamp stamp
+}
+
+// stamp identifies a version of a file; a missing file has the zero stamp
+// with absent set.
+type stamp struct {
+	absent bool
+	mod    int64
+	size   int64
+}
+
+// NewLoader returns a Loader reading gates from cfg.FS.
+func NewLoader(cfg LoaderConfig) (*Loader, error) {
+	if cfg.FS == nil {
+		return nil, fmt.Errorf("%w: LoaderConfig.FS is nil; pass the workflows folder, for example root.FS()", ErrInvalidArgument)
+	}
+	if cfg.Recheck < 0 {
+		return nil, fmt.Errorf("%w: LoaderConfig.Recheck must be 0 (default %v) or positive, got %v", ErrInvalidArgument, DefaultRecheck, cfg.Recheck)
+	}
+	if cfg.Recheck == 0 {
+		cfg.Recheck = DefaultRecheck
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	c, err := shard.New[gateKey, *loaded](shard.Config{TTL: cfg.Recheck, Clock: cfg.Clock})
+	if err != nil {
+		return nil, err
+	}
+	return &Loader{cache: c, last: xsync.NewMap[gateKey, *loaded](), fsys: cfg.FS, logger: logger}, nil
+}
+
+// Gate returns the gate of a workflow's phase: the parsed
+// gate-definition.yaml, or PermissiveGate with Source "none" when the phase
+// has no gate file. The error wraps ErrInvalidGate when the file does not
+// parse, ErrInvalidArgument when workflow is not a plain folder name, or
+// the file system's error when the file cannot be read.
+func (l *Loader) Gate(ctx context.Context, workflow string, phase int) (*Gate, error) {
+	k := gateKey{workflow, phase}
+	if ld, ok := l.cache.Get(k); ok {
+		return ld.gate, ld.err
+	}
+	return l.gateSlow(ctx, k)
+}
+
+func (l *Loader) gateSlow(ctx context.Context, k gateKey) (*Gate, error) {
+	if err := checkName(k.workflow); err != nil {
+		return nil, err
+	}
+	if k.phase < 0 {
+		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", ErrInvalidArgument, k.phase)
+	}
+	ld, err := l.cache.GetOrLoad(ctx, k, func(context.Context) (*loaded, error) { return l.look(k) })
+	if err != nil {
+		return nil, err
+	}
+	return ld.gate, ld.err
+}
+
+// look stats the gate file and parses it if its stamp changed since the
+// last look. Only the key's single loader runs it.
+func (l *Loader) look(k gateKey) (*loaded, error) {
+	name := path.Join(k.workflow, "phases", strconv.Itoa(k.phase), GateFile)
+	prev, _ := l.last.Load(k)
+	f, err := l.fsys.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		if prev != nil && prev.stamp.absent {
+			return prev, nil
+		}
+		ld := &loaded{gate: PermissiveGate(), stamp: stamp{absent: true}}
+		l.last.Store(k, ld)
+		return ld, nil
+	}
+	if err != nil {
+		// Not cached: the next call looks again.
+		return nil, fmt.Errorf("checkpoint: open %s: %w", name, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: stat %s: %w", name, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s: is not a regular file; gate-definition.yaml must be a YAML file", ErrInvalidGate, name)
+	}
+	st := stamp{mod: fi.ModTime().UnixNano(), size: fi.Size()}
+	if prev != nil && prev.stamp == st {
+		return prev, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxGateBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: read %s: %w", name, err)
+	}
+	l.parses.Add(1)
+	g, perr := ParseGate(data, name)
+	if perr != nil {
+		l.logger.Warn("gate does not parse", "workflow", k.workflow, "phase", k.phase, "err", perr)
+	}
+	ld := &loaded{gate: g, err: perr, stamp: st}
+	l.last.Store(k, ld)
+	return ld, nil
+}
+
+// Forget drops every cached gate of workflow, so that the next Gate call
+// for it looks at the files at once rather than after Recheck.
+func (l *Loader) Forget(workflow string) {
+	for k := range l.cache.All() {
+		if k.workflow == workflow {
+			l.cache.Delete(k)
+		}
+	}
+}
+
+// Metrics returns the gate cache's counters. Loads counts looks at gate
+// files; Parses counts how many of them parsed YAML.
+func (l *Loader) Metrics() metrics.Snapshot {
+	return l.cache.Metrics()
+}
+
+// Parses returns how many times a gate file has been parsed.
+func (l *Loader) Parses() int64 {
+	return l.parses.Load()
+}
+
+// Close stops the cache's background goroutine. The Loader must not be used
+// afterwards.
+func (l *Loader) Close() {
+	l.cache.Close()
+}
+
+// checkName accepts a workflow name that is one plain path element.
+func checkName(name string) error {
+	if !ValidName(name) {
+		return fmt.Errorf("%w: workflow name %q must be a folder name of letters, digits, '_', '-' and '.', not starting with '.'", ErrInvalidArgument, name)
+	}
+	return nil
+}
+
+// ValidName reports whether name can be a workflow folder name: 1 to 128
+// letters, digits, '_', '-' or '.', not starting with '.'. Such a name
+// cannot climb out of the workflows folder or name an absolute path.
+func ValidName(name string) bool {
+	if name == "" || len(name) > 128 || name[0] == '.' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
