@@ -20,7 +20,7 @@ func newFakeClock() *fakeClock {
 	return c
 }
 
-func (c *fakeClock) Now() time.Time           { return time.Unix(0, c.now.Load()) }
+func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.now.Load()) }
 func (c *fakeClock) Advance(d time.Duration) { c.now.Add(int64(d)) }
 
 type atomicTime = atomicInt64
