@@ -1,0 +1,606 @@
+package ragcache
+
+import (
+	"bytes"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/text"
+	"go.yaml.in/yaml/v3"
+)
+
+// MaxChunkTokens is the size above which a section is split.
+const MaxChunkTokens = 500
+
+// bytesPerToken is the token estimate's divisor: about four bytes of
+// English markdown make one token for the tokenizers agents use.
+const bytesPerToken = 4
+
+// maxChunkBytes is MaxChunkTokens in bytes.
+const maxChunkBytes = MaxChunkTokens * bytesPerToken
+
+// EstimateTokens estimates the tokens of s: one per four bytes, rounded up.
+func EstimateTokens(s string) int {
+	return (len(s) + bytesPerToken - 1) / bytesPerToken
+}
+
+// mdParser is goldmark's CommonMark block and inline parser. A
+// parser.Parser keeps no state between calls and is safe for concurrent
+// use.
+var mdParser = goldmark.New().Parser()
+
+// ChunkMarkdown splits one markdown file into chunks as the package
+// documentation describes. file is the path recorded in the chunks (use the
+// path relative to the standards folder, with forward slashes); its folder
+// name becomes a tag when the file has no front matter tags. src may hold
+// any bytes: invalid UTF-8 is replaced by U+FFFD. An empty or blank file
+// has no chunks. Scores are zero.
+func ChunkMarkdown(file string, src []byte) []Chunk {
+	chunks, _ := chunkFile(file, src)
+	return chunks
+}
+
+// frontMatter is what the chunker reads from a file's YAML front matter.
+type frontMatter struct {
+	title string
+	tags  []string
+	phase *int
+}
+
+// chunkFile is ChunkMarkdown that also returns a warning about the file
+// (bad front matter), or "".
+func chunkFile(file string, src []byte) ([]Chunk, string) {
+	body := normalizeSource(src)
+	fm, body, warning := splitFrontMatter(body)
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, warning
+	}
+	doc := mdParser.Parse(text.NewReader(body))
+	c := chunker{file: file, src: body, fm: fm, folderTag: folderTag(file)}
+	c.run(doc)
+	return c.out, warning
+}
+
+// normalizeSource returns src as valid UTF-8 with "\n" line endings, no
+// byte order mark and no NUL bytes (CommonMark replaces U+0000 with
+// U+FFFD too).
+func normalizeSource(src []byte) []byte {
+	src = bytes.TrimPrefix(src, []byte("\uFEFF"))
+	if !utf8.Valid(src) {
+		src = bytes.ToValidUTF8(src, []byte("\uFFFD"))
+	}
+	if bytes.IndexByte(src, '\r') >= 0 {
+		src = bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
+		src = bytes.ReplaceAll(src, []byte("\r"), []byte("\n"))
+	}
+	if bytes.IndexByte(src, 0) >= 0 {
+		src = bytes.ReplaceAll(src, []byte{0}, []byte("\uFFFD"))
+	}
+	return src
+}
+
+// splitFrontMatter removes YAML front matter: a first line "---", then
+// YAML, then a line "---" or "...". Without a closing line there is no
+// front matter. Front matter that is not valid YAML, or not a mapping, is
+// still removed, and reported in the warning.
+func splitFrontMatter(src []byte) (frontMatter, []byte, string) {
+	var fm frontMatter
+	first, rest, ok := bytes.Cut(src, []byte("\n"))
+	if !ok || string(bytes.TrimRight(first, " \t")) != "---" {
+		return fm, src, ""
+	}
+	var yamlEnd, bodyStart int
+	found := false
+	for off := 0; off < len(rest); {
+		line := rest[off:]
+		n := bytes.IndexByte(line, '\n')
+		next := len(rest)
+		if n >= 0 {
+			line, next = line[:n], off+n+1
+		}
+		if t := string(bytes.TrimRight(line, " \t")); t == "---" || t == "..." {
+			yamlEnd, bodyStart, found = off, next, true
+			break
+		}
+		off = next
+	}
+	if !found {
+		return fm, src, ""
+	}
+	body := rest[bodyStart:]
+	var meta map[string]any
+	if err := yaml.Unmarshal(rest[:yamlEnd], &meta); err != nil {
+		return fm, body, "front matter is not valid YAML, ignored: " + firstLine(err.Error())
+	}
+	for k, v := range meta {
+		switch strings.ToLower(k) {
+		case "title":
+			if s, ok := v.(string); ok {
+				fm.title = strings.TrimSpace(s)
+			}
+		case "tags", "keywords":
+			fm.tags = append(fm.tags, yamlTags(v)...)
+		case "phase":
+			if p, ok := yamlInt(v); ok {
+				fm.phase = &p
+			}
+		}
+	}
+	fm.tags = sortedUniqueTags(fm.tags)
+	return fm, body, ""
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// yamlTags accepts a list of scalars or one string of comma-separated tags.
+func yamlTags(v any) []string {
+	var out []string
+	switch t := v.(type) {
+	case string:
+		for p := range strings.SplitSeq(t, ",") {
+			out = append(out, normalizeTag(p))
+		}
+	case []any:
+		for _, e := range t {
+			switch s := e.(type) {
+			case string:
+				out = append(out, normalizeTag(s))
+			case int, float64, bool:
+				out = append(out, normalizeTag(strings.TrimSpace(yamlScalar(s))))
+			}
+		}
+	}
+	return out
+}
+
+func yamlScalar(v any) string {
+	switch s := v.(type) {
+	case int:
+		return strconv.Itoa(s)
+	case float64:
+		return strconv.FormatFloat(s, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(s)
+	}
+	return ""
+}
+
+func yamlInt(v any) (int, bool) {
+	switch n := v.(type) {
+	case int:
+		if n >= 0 && n <= MaxPhase {
+			return n, true
+		}
+	case string:
+		if m := phaseRE.FindStringSubmatch(n); m != nil {
+			return parsePhase(m[1])
+		}
+		if p, err := strconv.Atoi(strings.TrimSpace(n)); err == nil && p >= 0 && p <= MaxPhase {
+			return p, true
+		}
+	}
+	return 0, false
+}
+
+// sortedUniqueTags drops empty and over-long tags, sorts and dedupes.
+func sortedUniqueTags(tags []string) []string {
+	tags = slices.DeleteFunc(tags, func(t string) bool {
+		return t == "" || utf8.RuneCountInString(t) > MaxTagRunes || strings.ContainsFunc(t, unicode.IsControl)
+	})
+	slices.Sort(tags)
+	return slices.Clip(slices.Compact(tags))
+}
+
+// folderTag is the tag taken from the file's folder, or "" at the top.
+func folderTag(file string) string {
+	dir := path.Dir(strings.ReplaceAll(file, "\\", "/"))
+	if dir == "." || dir == "/" {
+		return ""
+	}
+	return normalizeTag(path.Base(dir))
+}
+
+// phaseRE finds "Phase 3", "phase-3", "Phase #3" in a heading.
+var phaseRE = regexp.MustCompile(`(?i)\bphase[\s_#:-]*(\d{1,4})\b`)
+
+func parsePhase(digits string) (int, bool) {
+	p, err := strconv.Atoi(digits)
+	return p, err == nil && p <= MaxPhase
+}
+
+// headingPhase returns the phase named by the section heading or, failing
+// that, by the nearest parent heading that names one.
+func headingPhase(section string, parents []string) (int, bool) {
+	if m := phaseRE.FindStringSubmatch(section); m != nil {
+		return parsePhase(m[1])
+	}
+	for _, p := range slices.Backward(parents) {
+		if m := phaseRE.FindStringSubmatch(p); m != nil {
+			return parsePhase(m[1])
+		}
+	}
+	return 0, false
+}
+
+// block is one top-level block of the document: its node and byte range.
+type block struct {
+	node       ast.Node
+	start, end int
+}
+
+type heading struct {
+	level int
+	text  string
+}
+
+type chunker struct {
+	file      string
+	src       []byte
+	fm        frontMatter
+	folderTag string
+	out       []Chunk
+}
+
+func (c *chunker) run(doc ast.Node) {
+	blocks := c.topBlocks(doc)
+	var (
+		stack   []heading // enclosing headings, outermost first
+		section []block   // the current section, its heading first if any
+		cur     *heading  // the current section's heading, nil before the first
+	)
+	flush := func() {
+		if len(section) > 0 {
+			c.emit(cur, stack, section)
+		}
+	}
+	for _, b := range blocks {
+		h, ok := b.node.(*ast.Heading)
+		if !ok {
+			section = append(section, b)
+			continue
+		}
+		flush()
+		// The new heading's parents: the open headings of lower level.
+		if cur != nil {
+			stack = append(stack, *cur)
+		}
+		for len(stack) > 0 && stack[len(stack)-1].level >= h.Level {
+			stack = stack[:len(stack)-1]
+		}
+		cur = &heading{level: h.Level, text: headingText(h, c.src)}
+		section = []block{b}
+	}
+	flush()
+}
+
+// topBlocks returns the document's top-level blocks with byte ranges that
+// tile the source: each block runs from its start to the next block's
+// start, so blank lines and link reference definitions (which have no
+// node) stay with the block before them, and nothing is lost.
+func (c *chunker) topBlocks(doc ast.Node) []block {
+	var out []block
+	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
+		start := blockStart(n, c.src)
+		if start < 0 {
+			continue
+		}
+		if len(out) > 0 && start < out[len(out)-1].start {
+			start = out[len(out)-1].start
+		}
+		out = append(out, block{node: n, start: start})
+	}
+	for i := range out {
+		if i+1 < len(out) {
+			out[i].end = out[i+1].start
+		} else {
+			out[i].end = len(c.src)
+		}
+	}
+	if len(out) > 0 {
+		// Text before the first block (only link reference definitions or
+		// blank lines can be there) joins the first block.
+		out[0].start = 0
+	}
+	return out
+}
+
+// blockStart returns the offset of the start of the line on which n
+// begins, or -1 if n has no position.
+func blockStart(n ast.Node, src []byte) int {
+	pos := n.Pos()
+	if pos < 0 {
+		pos = firstSegment(n)
+	}
+	if pos < 0 || pos > len(src) {
+		return -1
+	}
+	return bytes.LastIndexByte(src[:pos], '\n') + 1
+}
+
+// firstSegment returns the smallest source offset of n's lines or its
+// descendants' lines, or -1.
+func firstSegment(n ast.Node) int {
+	best := -1
+	_ = ast.Walk(n, func(m ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering || m.Type() != ast.TypeBlock {
+			return ast.WalkContinue, nil
+		}
+		if lines := m.Lines(); lines != nil && lines.Len() > 0 {
+			if s := lines.At(0).Start; best < 0 || s < best {
+				best = s
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	return best
+}
+
+// headingText returns a heading's text without markup: the text of its
+// inline nodes, with code spans, link and image text kept.
+func headingText(h *ast.Heading, src []byte) string {
+	var b strings.Builder
+	_ = ast.Walk(h, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch t := n.(type) {
+		case *ast.Text:
+			b.Write(t.Segment.Value(src))
+			if t.SoftLineBreak() || t.HardLineBreak() {
+				b.WriteByte(' ')
+			}
+		case *ast.String:
+			b.Write(t.Value)
+		case *ast.AutoLink:
+			b.Write(t.Label(src))
+		case *ast.RawHTML:
+			return ast.WalkSkipChildren, nil
+		}
+		return ast.WalkContinue, nil
+	})
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// emit turns one section into one or more chunks.
+func (c *chunker) emit(h *heading, parents []heading, blocks []block) {
+	section := ""
+	if h != nil {
+		section = h.text
+	}
+	if section == "" {
+		section = c.fileTitle()
+	}
+	parentTexts := make([]string, len(parents))
+	for i, p := range parents {
+		parentTexts[i] = p.text
+	}
+	var phase *int
+	if p, ok := headingPhase(section, parentTexts); ok && h != nil {
+		phase = &p
+	} else if c.fm.phase != nil {
+		p := *c.fm.phase
+		phase = &p
+	}
+	tags := c.fm.tags
+	if tags == nil {
+		tags = c.derivedTags(h, parentTexts)
+	}
+	for _, part := range c.parts(blocks) {
+		content := trimBlank(string(c.src[part[0]:part[1]]))
+		if content == "" {
+			continue
+		}
+		c.out = append(c.out, Chunk{
+			Content: content,
+			File:    c.file,
+			Section: section,
+			Parents: slices.Clip(parentTexts),
+			Tokens:  EstimateTokens(content),
+			Phase:   phase,
+			Tags:    tags,
+		})
+	}
+}
+
+// fileTitle names the text before the first heading: the front matter
+// title, or the file name without its extension.
+func (c *chunker) fileTitle() string {
+	if c.fm.title != "" {
+		return c.fm.title
+	}
+	base := path.Base(strings.ReplaceAll(c.file, "\\", "/"))
+	if ext := path.Ext(base); ext != "" && ext != base {
+		base = strings.TrimSuffix(base, ext)
+	}
+	return base
+}
+
+// trimBlank removes blank lines at the start and white space at the end,
+// keeping the first line's indentation.
+func trimBlank(s string) string {
+	s = strings.TrimRightFunc(s, unicode.IsSpace)
+	for {
+		line, rest, ok := strings.Cut(s, "\n")
+		if !ok || strings.TrimSpace(line) != "" {
+			return s
+		}
+		s = rest
+	}
+}
+
+// parts splits a section's byte range into ranges of at most about
+// maxChunkBytes, cutting only between blocks, or inside a block that is
+// itself too large and is not code.
+func (c *chunker) parts(blocks []block) [][2]int {
+	start, end := blocks[0].start, blocks[len(blocks)-1].end
+	if end-start <= maxChunkBytes {
+		return [][2]int{{start, end}}
+	}
+	var units [][2]int
+	for _, b := range blocks {
+		units = c.units(b.node, b.start, b.end, units)
+	}
+	var out [][2]int
+	cur := units[0]
+	for _, u := range units[1:] {
+		if u[1]-cur[0] > maxChunkBytes {
+			out = append(out, cur)
+			cur = u
+			continue
+		}
+		cur[1] = u[1]
+	}
+	return append(out, cur)
+}
+
+// units appends to dst the ranges a part may be cut between within
+// [start,end) of node n: the whole block when it fits or is code, else its
+// child blocks (list items, quoted blocks), else its sentences.
+func (c *chunker) units(n ast.Node, start, end int, dst [][2]int) [][2]int {
+	if end-start <= maxChunkBytes {
+		return append(dst, [2]int{start, end})
+	}
+	switch n.Kind() {
+	case ast.KindFencedCodeBlock, ast.KindCodeBlock, ast.KindHTMLBlock, ast.KindHeading:
+		return append(dst, [2]int{start, end})
+	}
+	var kids []block
+	for k := n.FirstChild(); k != nil; k = k.NextSibling() {
+		if k.Type() != ast.TypeBlock {
+			continue
+		}
+		s := blockStart(k, c.src)
+		if s < start || s > end || (len(kids) > 0 && s < kids[len(kids)-1].start) {
+			continue
+		}
+		kids = append(kids, block{node: k, start: s})
+	}
+	if len(kids) > 1 {
+		kids[0].start = start
+		for i := range kids {
+			if i+1 < len(kids) {
+				kids[i].end = kids[i+1].start
+			} else {
+				kids[i].end = end
+			}
+			dst = c.units(kids[i].node, kids[i].start, kids[i].end, dst)
+		}
+		return dst
+	}
+	if len(kids) == 1 && kids[0].node.Kind() != n.Kind() {
+		return c.units(kids[0].node, start, end, dst)
+	}
+	return splitSentences(c.src, start, end, dst)
+}
+
+// splitSentences cuts [start,end) after sentence ends (". ", "! ", "? "
+// followed by white space) and line breaks, so that each range fits in
+// maxChunkBytes where possible; a run without such a cut is cut at white
+// space, and a run without white space at a rune boundary.
+func splitSentences(src []byte, start, end int, dst [][2]int) [][2]int {
+	for end-start > maxChunkBytes {
+		limit := start + maxChunkBytes
+		cut := lastCut(src[start:limit], isSentenceEnd)
+		if cut <= 0 {
+			cut = lastCut(src[start:limit], func(s []byte, i int) bool { return s[i] == ' ' || s[i] == '\t' || s[i] == '\n' })
+		}
+		if cut <= 0 {
+			cut = maxChunkBytes
+			for cut > 0 && !utf8.RuneStart(src[start+cut]) {
+				cut--
+			}
+			if cut == 0 {
+				cut = maxChunkBytes
+			}
+		}
+		dst = append(dst, [2]int{start, start + cut})
+		start += cut
+	}
+	if end > start {
+		dst = append(dst, [2]int{start, end})
+	}
+	return dst
+}
+
+// lastCut returns the offset just after the last i in s for which at(s,
+// i) holds, or 0.
+func lastCut(s []byte, at func([]byte, int) bool) int {
+	for i := len(s) - 1; i > 0; i-- {
+		if at(s, i) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+func isSentenceEnd(s []byte, i int) bool {
+	if s[i] == '\n' {
+		return true
+	}
+	if s[i] != ' ' && s[i] != '\t' {
+		return false
+	}
+	switch s[i-1] {
+	case '.', '!', '?', ':', ';':
+		return true
+	}
+	return false
+}
+
+// derivedTags are the tags of a file without front matter tags: its
+// folder's name and the significant words of the section's headings.
+func (c *chunker) derivedTags(h *heading, parents []string) []string {
+	var tags []string
+	if c.folderTag != "" {
+		tags = append(tags, c.folderTag)
+	}
+	words := func(s string) {
+		for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+			return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-'
+		}) {
+			w = strings.Trim(w, "-")
+			if utf8.RuneCountInString(w) >= 3 && !insignificant[w] && !isNumber(w) {
+				tags = append(tags, w)
+			}
+		}
+	}
+	for _, p := range parents {
+		words(p)
+	}
+	if h != nil {
+		words(h.text)
+	}
+	return sortedUniqueTags(tags)
+}
+
+func isNumber(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return !unicode.IsDigit(r) }) < 0
+}
+
+// insignificant are heading words that make poor tags: English stop words
+// and words that appear in the headings of any kind of document.
+var insignificant = func() map[string]bool {
+	m := map[string]bool{}
+	for w := range strings.FieldsSeq(`
+		a an and are as at be but by for from has have how in into is it its
+		not of on or our that the their then there these this those to was
+		were what when where which who why will with you your all any can do
+		does don't must should may use using used via vs per each every more
+		most other some than also only very about after before over under
+		phase step steps part section chapter overview introduction intro
+		summary notes note example examples appendix guide guidelines misc
+		general rules rule details detail reference references faq todo`) {
+		m[w] = true
+	}
+	return m
+}()

@@ -1,0 +1,180 @@
+package ragcache
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Query limits.
+const (
+	// DefaultLimit is the number of chunks returned when Query.Limit is 0.
+	DefaultLimit = 5
+	// MaxLimit is the largest Query.Limit.
+	MaxLimit = 50
+	// MaxQueryRunes is the longest Query.Text, in characters.
+	MaxQueryRunes = 1000
+	// MaxTags is the largest number of tags in one Query.
+	MaxTags = 16
+	// MaxTagRunes is the longest tag, in characters.
+	MaxTagRunes = 64
+	// MaxPhase is the largest phase number a Query may ask for.
+	MaxPhase = 9999
+)
+
+// Query is one search.
+type Query struct {
+	// Text is what to search for, in plain words. Required; at most
+	// MaxQueryRunes characters. Case and white space do not matter.
+	Text string `json:"query"`
+	// Limit is the number of chunks to return, 1 to MaxLimit; 0 means
+	// DefaultLimit.
+	Limit int `json:"limit,omitempty"`
+	// Phase, when set, keeps only chunks of that phase (0 to MaxPhase).
+	Phase *int `json:"phase,omitempty"`
+	// Tags, when set, keeps only chunks that carry every one of them. Tags
+	// are matched without regard to case; see Chunk.Tags.
+	Tags []string `json:"tags,omitempty"`
+}
+
+// Canonical validates q and returns its canonical form: the text in lower
+// case with runs of white space collapsed to one space and trimmed, the
+// effective limit, the phase, and the normalized tags sorted and without
+// duplicates. Two queries with the same canonical form have the same
+// results on the same index; the query cache is keyed by its hash.
+//
+// Invalid UTF-8 in the text or tags is replaced by U+FFFD first. An invalid
+// field yields a *QueryError that wraps ErrInvalidQuery.
+func (q Query) Canonical() (string, error) {
+	text, err := canonicalText(q.Text)
+	if err != nil {
+		return "", err
+	}
+	limit, err := effectiveLimit(q.Limit)
+	if err != nil {
+		return "", err
+	}
+	if q.Phase != nil && (*q.Phase < 0 || *q.Phase > MaxPhase) {
+		return "", queryErr("phase", "must be between 0 and %d, got %d; omit it to search every phase", MaxPhase, *q.Phase)
+	}
+	tags, err := canonicalTags(q.Tags)
+	if err != nil {
+		return "", err
+	}
+	return canonicalForm(text, limit, q.Phase, tags), nil
+}
+
+// canonicalForm joins the parts unambiguously: every variable-length part
+// is length-prefixed, and the text comes last.
+func canonicalForm(text string, limit int, phase *int, tags []string) string {
+	n := len(text) + 24
+	for _, t := range tags {
+		n += len(t) + 6
+	}
+	b := make([]byte, 0, n)
+	b = append(b, "l="...)
+	b = strconv.AppendInt(b, int64(limit), 10)
+	b = append(b, ";p="...)
+	if phase != nil {
+		b = strconv.AppendInt(b, int64(*phase), 10)
+	} else {
+		b = append(b, '-')
+	}
+	b = append(b, ";t="...)
+	for _, t := range tags {
+		b = strconv.AppendInt(b, int64(len(t)), 10)
+		b = append(b, ':')
+		b = append(b, t...)
+	}
+	b = append(b, ";q="...)
+	b = append(b, text...)
+	return string(b)
+}
+
+func effectiveLimit(limit int) (int, error) {
+	switch {
+	case limit == 0:
+		return DefaultLimit, nil
+	case limit < 1 || limit > MaxLimit:
+		return 0, queryErr("limit", "must be between 1 and %d (or omitted for %d), got %d", MaxLimit, DefaultLimit, limit)
+	}
+	return limit, nil
+}
+
+// canonicalText lower-cases s and collapses its white space. It allocates
+// only when s is not already canonical.
+func canonicalText(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if !isCanonicalText(s) {
+		s = strings.Join(strings.Fields(strings.ToLower(s)), " ")
+	}
+	if s == "" {
+		return "", queryErr("query", "is empty; give the words to search for, e.g. \"error handling in goroutines\"")
+	}
+	if n := utf8.RuneCountInString(s); n > MaxQueryRunes {
+		return "", queryErr("query", "is %d characters long; the limit is %d, so shorten it to the key words", n, MaxQueryRunes)
+	}
+	return s, nil
+}
+
+// isCanonicalText reports whether s is printable ASCII with no upper case,
+// no leading, trailing or doubled spaces: the common case, which needs no
+// copy.
+func isCanonicalText(s string) bool {
+	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return false
+	}
+	prevSpace := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < ' ' || c > '~' || ('A' <= c && c <= 'Z') {
+			return false
+		}
+		if c == ' ' {
+			if prevSpace {
+				return false
+			}
+			prevSpace = true
+		} else {
+			prevSpace = false
+		}
+	}
+	return true
+}
+
+// normalizeTag lower-cases t, trims it and joins its words with "-", so
+// "Error Handling" and "error-handling" are one tag.
+func normalizeTag(t string) string {
+	if !utf8.ValidString(t) {
+		t = strings.ToValidUTF8(t, "\uFFFD")
+	}
+	return strings.Join(strings.Fields(strings.ToLower(t)), "-")
+}
+
+func canonicalTags(tags []string) ([]string, error) {
+	if len(tags) == 0 {
+		return nil, nil
+	}
+	if len(tags) > MaxTags {
+		return nil, queryErr("tags", "has %d tags; at most %d are allowed", len(tags), MaxTags)
+	}
+	out := make([]string, 0, len(tags))
+	for i, t := range tags {
+		n := normalizeTag(t)
+		switch {
+		case n == "":
+			return nil, queryErr("tags", "tag %d is empty; remove it or give a tag such as \"testing\"", i)
+		case utf8.RuneCountInString(n) > MaxTagRunes:
+			return nil, queryErr("tags", "tag %d is longer than %d characters", i, MaxTagRunes)
+		case strings.ContainsFunc(n, unicode.IsControl):
+			return nil, queryErr("tags", "tag %d contains control characters", i)
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}

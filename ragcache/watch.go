@@ -1,0 +1,143 @@
+package ragcache
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// watcher rebuilds the index after changes under Config.Dir. Its goroutine
+// owns the fsnotify watcher and the debounce timer; stop ends it and waits.
+type watcher struct {
+	fsw  *fsnotify.Watcher
+	stop func()
+}
+
+// startWatcher watches every folder under Config.Dir (dot-folders
+// excepted) and starts the goroutine that debounces events and rebuilds.
+func (ix *Index) startWatcher() (*watcher, error) {
+	fsw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, err
+	}
+	if err := addTree(fsw, ix.cfg.Dir); err != nil {
+		_ = fsw.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	w := &watcher{fsw: fsw}
+	w.stop = func() {
+		cancel()
+		_ = fsw.Close()
+		<-done
+	}
+	go func() {
+		defer close(done)
+		ix.watchLoop(ctx, fsw)
+	}()
+	return w, nil
+}
+
+// addTree adds dir and every folder below it, dot-folders excepted. A
+// folder that disappears meanwhile is ignored.
+func addTree(fsw *fsnotify.Watcher, dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == dir {
+				return err
+			}
+			return nil
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if p != dir && strings.HasPrefix(d.Name(), ".") {
+			return fs.SkipDir
+		}
+		if err := fsw.Add(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	})
+}
+
+// watchLoop collects events until none has come for the debounce interval,
+// then rebuilds. Events that arrive during a rebuild wait in fsnotify's
+// channel and start the next interval. A search never waits for any of
+// this: it reads the current snapshot through an atomic pointer.
+func (ix *Index) watchLoop(ctx context.Context, fsw *fsnotify.Watcher) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-fsw.Events:
+			if !ok {
+				return
+			}
+			if !ix.relevant(ev) {
+				continue
+			}
+			if ev.Has(fsnotify.Create) {
+				// A new folder, or a folder moved in: watch it and what
+				// it holds. Files already in it are picked up by the
+				// rebuild, which walks the whole tree.
+				if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() {
+					if err := addTree(fsw, ev.Name); err != nil {
+						ix.log.Warn("ragcache: cannot watch new folder", "path", ev.Name, "err", err)
+					}
+				}
+			}
+			timer.Reset(ix.debounce)
+		case err, ok := <-fsw.Errors:
+			if !ok {
+				return
+			}
+			// An overflow loses events: rebuild to be safe.
+			ix.log.Warn("ragcache: watcher error, reindexing", "err", err)
+			timer.Reset(ix.debounce)
+		case <-timer.C:
+			err := ix.Reindex(ctx)
+			gen := ix.cur.Load().gen
+			switch {
+			case err == nil:
+			case errors.Is(err, ErrClosed) || ctx.Err() != nil:
+				return
+			default:
+				ix.log.Error("ragcache: reindex failed, keeping the current index", "generation", gen, "err", err)
+			}
+			if ix.afterSwap != nil {
+				ix.afterSwap(gen, err)
+			}
+		}
+	}
+}
+
+// relevant reports whether ev can change the index: a markdown file, or a
+// folder (any name without a markdown extension may be one), outside
+// dot-folders. Chmod alone never matters.
+func (ix *Index) relevant(ev fsnotify.Event) bool {
+	if ev.Op == fsnotify.Chmod {
+		return false
+	}
+	rel, err := filepath.Rel(ix.cfg.Dir, ev.Name)
+	if err != nil {
+		return true
+	}
+	for part := range strings.SplitSeq(filepath.ToSlash(rel), "/") {
+		if strings.HasPrefix(part, ".") && part != "." && part != ".." {
+			return false
+		}
+	}
+	base := filepath.Base(ev.Name)
+	return isMarkdown(base) || filepath.Ext(base) == "" || ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Create)
+}
