@@ -1,0 +1,400 @@
+package shard_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/puzpuzpuz/xsync/v4"
+
+	"github.com/mcpflow/mcpflow/internal/baseline"
+	"github.com/mcpflow/mcpflow/metrics"
+	"github.com/mcpflow/mcpflow/shard"
+)
+
+// The benchmarks run every workload on every implementation in one run, so
+// that `go test -bench` output compared with benchstat is a side-by-side
+// comparison (see docs/benchmarks/cache.md).
+
+const (
+	numKeys   = 1 << 16 // ~64K keys
+	streamLen = 1 << 20
+)
+
+type loadFn = func(context.Context) (int, error)
+
+// impl is what the benchmarks need of a cache.
+type impl interface {
+	Get(k string) (int, bool)
+	Set(k string, v int)
+	GetOrLoad(ctx context.Context, k string, load loadFn) (int, error)
+}
+
+type implFactory struct {
+	name string
+	new  func() impl
+}
+
+func implementations() []implFactory {
+	return []implFactory{
+		{"shard", func() impl { return shard.Must[string, int](shard.Config{TTL: time.Hour}) }},
+		{"shard16", func() impl { return shard.Must[string, int](shard.Config{TTL: time.Hour, Shards: 16}) }},
+		{"baseline", func() impl { return baseline.New[string, int]() }},
+		{"mutex", func() impl { return &mutexMap{m: map[string]int{}} }},
+		{"syncmap", func() impl { return &syncMap{} }},
+		{"xsync", func() impl { return &xsyncMap{m: xsync.NewMap[string, int]()} }},
+	}
+}
+
+// mutexMap is a map behind one sync.Mutex; GetOrLoad loads under the lock.
+type mutexMap struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+func (c *mutexMap) Get(k string) (int, bool) {
+	c.mu.Lock()
+	v, ok := c.m[k]
+	c.mu.Unlock()
+	return v, ok
+}
+
+func (c *mutexMap) Set(k string, v int) {
+	c.mu.Lock()
+	c.m[k] = v
+	c.mu.Unlock()
+}
+
+func (c *mutexMap) GetOrLoad(ctx context.Context, k string, load loadFn) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.m[k]; ok {
+		return v, nil
+	}
+	v, err := load(ctx)
+	if err == nil {
+		c.m[k] = v
+	}
+	return v, err
+}
+
+// syncMap is sync.Map; GetOrLoad is Load, then load and LoadOrStore, so
+// concurrent misses may load more than once.
+type syncMap struct{ m sync.Map }
+
+func (c *syncMap) Get(k string) (int, bool) {
+	v, ok := c.m.Load(k)
+	if !ok {
+		return 0, false
+	}
+	return v.(int), true
+}
+
+func (c *syncMap) Set(k string, v int) { c.m.Store(k, v) }
+
+func (c *syncMap) GetOrLoad(ctx context.Context, k string, load loadFn) (int, error) {
+	if v, ok := c.m.Load(k); ok {
+		return v.(int), nil
+	}
+	v, err := load(ctx)
+	if err != nil {
+		return 0, err
+	}
+	actual, _ := c.m.LoadOrStore(k, v)
+	return actual.(int), nil
+}
+
+// xsyncMap is a raw xsync.Map; GetOrLoad is LoadOrCompute, which runs the
+// load under the bucket lock.
+type xsyncMap struct{ m *xsync.Map[string, int] }
+
+func (c *xsyncMap) Get(k string) (int, bool) { return c.m.Load(k) }
+func (c *xsyncMap) Set(k string, v int)      { c.m.Store(k, v) }
+func (c *xsyncMap) GetOrLoad(ctx context.Context, k string, load loadFn) (int, error) {
+	var err error
+	v, _ := c.m.LoadOrCompute(k, func() (int, bool) {
+		var nv int
+		nv, err = load(ctx)
+		return nv, err != nil
+	})
+	return v, err
+}
+
+var (
+	keysOnce sync.Once
+	keys     []string
+	stream   []int32 // scrambled-zipf indices into keys
+)
+
+// setup builds ~40-byte keys and a zipf stream over them whose ranks are
+// scrambled, so that hot keys are spread over the table as in real use.
+func setup() {
+	keysOnce.Do(func() {
+		keys = make([]string, numKeys)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("standards/%08x/section-%016d", i*2654435761, i)
+		}
+		r := rand.New(rand.NewPCG(1, 2))
+		z := newZipf(r, 1.01, numKeys)
+		stream = make([]int32, streamLen)
+		for i := range stream {
+			stream[i] = int32((uint32(z()) * 0x9E3779B1) & (numKeys - 1))
+		}
+	})
+}
+
+// newZipf returns a sampler of ranks 0..n-1 with P(k) ∝ 1/(k+1)^s, by
+// inverse transform over the cumulative weights.
+func newZipf(r *rand.Rand, s float64, n int) func() int {
+	cdf := make([]float64, n)
+	sum := 0.0
+	for k := range n {
+		sum += 1 / math.Pow(float64(k+1), s)
+		cdf[k] = sum
+	}
+	return func() int {
+		u := r.Float64() * sum
+		i, _ := slices.BinarySearch(cdf, u)
+		return min(i, n-1)
+	}
+}
+
+func prepopulated(f implFactory) impl {
+	setup()
+	c := f.new()
+	for i, k := range keys {
+		c.Set(k, i)
+	}
+	return c
+}
+
+var streamOffset atomic.Uint32
+
+// benchMix runs reads and writes over the zipf stream: readPct of the
+// operations are Get, the rest Set.
+func benchMix(b *testing.B, c impl, readPct int) {
+	b.Helper()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(streamOffset.Add(7919)) & (streamLen - 1)
+		n := 0
+		for pb.Next() {
+			k := keys[stream[i]]
+			if n%100 < readPct {
+				if _, ok := c.Get(k); !ok {
+					b.Error("miss on a pre-populated key")
+					return
+				}
+			} else {
+				c.Set(k, n)
+			}
+			i = (i + 1) & (streamLen - 1)
+			n++
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "ops/s")
+}
+
+func BenchmarkGet(b *testing.B) {
+	for _, reads := range []int{100, 90, 50} {
+		for _, f := range implementations() {
+			b.Run(fmt.Sprintf("reads=%d/impl=%s", reads, f.name), func(b *testing.B) {
+				benchMix(b, prepopulated(f), reads)
+			})
+		}
+	}
+}
+
+func BenchmarkGetOrLoadHit(b *testing.B) {
+	for _, f := range implementations() {
+		b.Run("impl="+f.name, func(b *testing.B) {
+			c := prepopulated(f)
+			load := func(context.Context) (int, error) { return 0, nil }
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := int(streamOffset.Add(7919)) & (streamLen - 1)
+				for pb.Next() {
+					if _, err := c.GetOrLoad(ctx, keys[stream[i]], load); err != nil {
+						b.Error(err)
+						return
+					}
+					i = (i + 1) & (streamLen - 1)
+				}
+			})
+		})
+	}
+}
+
+var (
+	missOnce sync.Once
+	missKeys []string
+)
+
+// BenchmarkGetOrLoadMiss loads a key never seen before on almost every call:
+// the cost of a miss, the load (trivial here) and publication. Keys repeat
+// only once b.N passes len(missKeys).
+func BenchmarkGetOrLoadMiss(b *testing.B) {
+	missOnce.Do(func() {
+		missKeys = make([]string, 1<<21)
+		for i := range missKeys {
+			missKeys[i] = fmt.Sprintf("miss/%08x/section-%020d", i*2654435761, i)
+		}
+	})
+	for _, f := range implementations() {
+		b.Run("impl="+f.name, func(b *testing.B) {
+			c := f.new()
+			var next atomic.Int64
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				// Take indices in blocks so the shared counter stays cold.
+				var i, end int64
+				for pb.Next() {
+					if i == end {
+						end = next.Add(256)
+						i = end - 256
+					}
+					k := missKeys[i&(1<<21-1)]
+					v := int(i)
+					if _, err := c.GetOrLoad(ctx, k, func(context.Context) (int, error) { return v, nil }); err != nil {
+						b.Error(err)
+						return
+					}
+					i++
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkOtherKeyLatencyDuringSlowLoad measures the p99.9 latency of
+// GetOrLoad and Set on other keys, new ones that make the table grow, while
+// one key's 20 ms load is in flight. Each iteration is one slow load.
+func BenchmarkOtherKeyLatencyDuringSlowLoad(b *testing.B) {
+	for _, f := range implementations() {
+		b.Run("impl="+f.name, func(b *testing.B) {
+			var lat []time.Duration
+			ctx := context.Background()
+			for it := range b.N {
+				c := f.new()
+				entered := make(chan struct{})
+				slowDone := make(chan struct{})
+				go func() {
+					defer close(slowDone)
+					_, _ = c.GetOrLoad(ctx, "slow", func(context.Context) (int, error) {
+						close(entered)
+						time.Sleep(20 * time.Millisecond)
+						return 0, nil
+					})
+				}()
+				<-entered
+				for i := 0; ; i++ {
+					select {
+					case <-slowDone:
+					default:
+						k := fmt.Sprintf("other/%d/%d", it, i)
+						t0 := time.Now()
+						if i%2 == 0 {
+							c.Set(k, i)
+						} else {
+							_, _ = c.GetOrLoad(ctx, k, func(context.Context) (int, error) { return i, nil })
+						}
+						lat = append(lat, time.Since(t0))
+						continue
+					}
+					break
+				}
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)*999/1000].Nanoseconds()), "p99.9-ns")
+			b.ReportMetric(float64(lat[len(lat)-1].Nanoseconds()), "max-ns")
+		})
+	}
+}
+
+// stepClock is a Clock the sweep benchmark moves by hand.
+type stepClock struct{ now atomic.Int64 }
+
+func (c *stepClock) Now() time.Time { return time.Unix(0, c.now.Load()) }
+
+// BenchmarkSweep measures one Sweep of n expired entries while two reader
+// goroutines hammer other, live keys. The readers' own p99.9 is reported
+// too: a sweep must not block them.
+func BenchmarkSweep(b *testing.B) {
+	setup()
+	for _, n := range []int{64 << 10, 1 << 20} {
+		for _, shards := range []int{1, 16} {
+			b.Run(fmt.Sprintf("entries=%d/shards=%d", n, shards), func(b *testing.B) {
+				clk := &stepClock{}
+				clk.now.Store(time.Now().UnixNano())
+				c := shard.Must[int, int](shard.Config{TTL: time.Minute, Clock: clk, Shards: shards})
+				defer c.Close()
+				for i := range 1024 {
+					c.Set(-1-i, i) // live keys the readers use; refreshed each round
+				}
+				var stop atomic.Bool
+				var wg sync.WaitGroup
+				var readerMax atomic.Int64
+				for g := range 2 {
+					wg.Go(func() {
+						for i := g; !stop.Load(); i++ {
+							t0 := time.Now()
+							c.Get(-1 - i%1024)
+							if d := int64(time.Since(t0)); d > readerMax.Load() {
+								readerMax.Store(d)
+							}
+						}
+					})
+				}
+				b.ResetTimer()
+				for range b.N {
+					b.StopTimer()
+					for i := range n {
+						c.Set(i, i)
+					}
+					clk.now.Add(int64(2 * time.Minute))
+					for i := range 1024 {
+						c.Set(-1-i, i)
+					}
+					b.StartTimer()
+					if got := c.Sweep(); got != n {
+						b.Fatalf("swept %d, want %d", got, n)
+					}
+				}
+				b.StopTimer()
+				stop.Store(true)
+				wg.Wait()
+				b.ReportMetric(float64(readerMax.Load()), "reader-max-ns")
+			})
+		}
+	}
+}
+
+// BenchmarkGetHitMetrics isolates the cost of counting hits: the same Get on
+// the default striped counters and on metrics.NoOp.
+func BenchmarkGetHitMetrics(b *testing.B) {
+	setup()
+	for _, rec := range []struct {
+		name string
+		r    metrics.Recorder
+	}{{"counters", nil}, {"noop", metrics.NoOp{}}} {
+		b.Run("recorder="+rec.name, func(b *testing.B) {
+			c := shard.Must[string, int](shard.Config{TTL: time.Hour, Recorder: rec.r})
+			for i, k := range keys {
+				c.Set(k, i)
+			}
+			benchMix(b, c, 100)
+		})
+	}
+}
