@@ -107,11 +107,7 @@ func applyCache(c *Cache[int, int], o op) result {
 	case opClear:
 		c.Clear()
 	case opAll:
-		got := map[int]int{}
-		for k, v := range c.All() {
-			got[k] = v
-		}
-		return result{all: got}
+		return result{all: maps.Collect(c.All())}
 	}
 	return result{}
 }
