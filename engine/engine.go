@@ -2,60 +2,793 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
 
+	"github.com/cespare/xxhash/v2"
+	"github.com/google/uuid"
+	"github.com/puzpuzpuz/xsync/v4"
+
+	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/metrics"
+	"github.com/mcpflow/mcpflow/shard"
 )
 
 // Engine runs workflows and keeps their sessions.
 //
 // An Engine is safe for concurrent use by multiple goroutines without
-// additional locking. Create one with New and release it with Close.
-type Engine struct{}
+// additional locking. Create one with New and release it with Close; the
+// zero Engine is not usable and an Engine must not be copied.
+//
+// Each session is one *session object while it is in memory: the session
+// cache is a shard.Cache filled by GetOrLoad, so concurrent first access to
+// an ID reads its state file once and every caller receives the same
+// object. The object's mutex serializes every mutation of the session, and
+// each mutation is saved with Store.Save conditional on the version the
+// object holds, so a save completes before the new state becomes visible
+// in memory: a mutation that returned is on disk.
+type Engine struct {
+	wfFS   fs.FS
+	wfRoot *os.Root // nil when serving the built-in samples
+	store  Store
+	own    *FileStore // the store New opened, closed by Close
 
-var errPending = fmt.Errorf("%w: engine under construction", ErrClosed)
+	sessions *shard.Cache[string, *session]
+	gates    *checkpoint.Loader
+	// pairs maps a (workflow, target) to its active session's ID. Entries
+	// are added by Start under the pair's start lock and removed when the
+	// session completes or is deleted.
+	pairs      *xsync.Map[pairKey, string]
+	startLocks [64]sync.Mutex
 
-// New returns an Engine configured by cfg.
-func New(cfg Config) (*Engine, error) { return &Engine{}, nil }
+	logger      *slog.Logger
+	clock       shard.Clock
+	ttl         time.Duration
+	maxEvidence int
+	coalesceLog rateLimit
+	closed      atomic.Bool
+}
 
-// Close releases the engine's caches and folders.
-func (e *Engine) Close() error { return nil }
+// session is one session in memory.
+type session struct {
+	mu sync.Mutex
+	// st and ver are guarded by mu. st is replaced, never modified in
+	// place, so a pointer read under mu may be used after unlocking.
+	st  *SessionState
+	ver Version
+	// gone is set, under mu, when the session is deleted; an object that
+	// is gone is never stored in the cache again.
+	gone bool
 
-// ListWorkflows describes every workflow of the workflows folder.
-func (e *Engine) ListWorkflows(ctx context.Context) ([]WorkflowInfo, error) { return nil, errPending }
+	// loadedBy is who caused the load; immutable once published.
+	loadedBy Caller
+	// touched is when the object was last stored in the cache, in unix
+	// nanoseconds, to refresh its TTL while it is used.
+	touched atomic.Int64
+}
 
-// Start starts or resumes a session.
+type pairKey struct{ workflow, target string }
+
+// New returns an Engine configured by cfg. It opens the workflows folder
+// (or the built-in samples), the state folder, and reads the state folder
+// once to know the active session of each (workflow, target) pair.
+func New(cfg Config) (*Engine, error) {
+	switch {
+	case cfg.SessionTTL < 0:
+		return nil, fmt.Errorf("%w: Config.SessionTTL must be 0 (default %v) or positive, got %v", ErrInvalidArgument, DefaultSessionTTL, cfg.SessionTTL)
+	case cfg.MaxEvidenceBytes < 0:
+		return nil, fmt.Errorf("%w: Config.MaxEvidenceBytes must be 0 (default %d) or positive, got %d", ErrInvalidArgument, DefaultMaxEvidenceBytes, cfg.MaxEvidenceBytes)
+	case cfg.GateRecheck < 0:
+		return nil, fmt.Errorf("%w: Config.GateRecheck must be 0 (default %v) or positive, got %v", ErrInvalidArgument, checkpoint.DefaultRecheck, cfg.GateRecheck)
+	case cfg.Store == nil && cfg.StateDir == "":
+		return nil, fmt.Errorf("%w: Config.StateDir is empty; set it to the folder for session files (for example .mcpflow/state)", ErrInvalidArgument)
+	}
+	e := &Engine{
+		logger:      cfg.Logger,
+		clock:       cfg.Clock,
+		ttl:         cfg.SessionTTL,
+		maxEvidence: cfg.MaxEvidenceBytes,
+		pairs:       xsync.NewMap[pairKey, string](),
+	}
+	if e.logger == nil {
+		e.logger = slog.New(slog.DiscardHandler)
+	}
+	if e.clock == nil {
+		e.clock = wallClock{}
+	}
+	if e.ttl == 0 {
+		e.ttl = DefaultSessionTTL
+	}
+	if e.maxEvidence == 0 {
+		e.maxEvidence = DefaultMaxEvidenceBytes
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = e.Close()
+		}
+	}()
+	if cfg.WorkflowsDir == "" {
+		e.wfFS = BuiltinWorkflows()
+	} else {
+		root, err := os.OpenRoot(cfg.WorkflowsDir)
+		if err != nil {
+			return nil, fmt.Errorf("%w: Config.WorkflowsDir %s cannot be opened (%v); point it at a folder of workflows or leave it empty for the built-in samples", ErrNotFound, cfg.WorkflowsDir, err)
+		}
+		e.wfRoot, e.wfFS = root, root.FS()
+	}
+	e.store = cfg.Store
+	if e.store == nil {
+		fsx, err := NewFileStore(cfg.StateDir)
+		if err != nil {
+			return nil, err
+		}
+		e.own, e.store = fsx, fsx
+	}
+	var err error
+	sweep := max(e.ttl/4, time.Second)
+	e.sessions, err = shard.New[string, *session](shard.Config{TTL: e.ttl, SweepInterval: sweep, Clock: cfg.Clock})
+	if err != nil {
+		return nil, err
+	}
+	e.gates, err = checkpoint.NewLoader(checkpoint.LoaderConfig{FS: e.wfFS, Recheck: cfg.GateRecheck, Clock: cfg.Clock, Logger: e.logger})
+	if err != nil {
+		return nil, err
+	}
+	if err := e.indexPairs(context.Background()); err != nil {
+		return nil, err
+	}
+	ok = true
+	return e, nil
+}
+
+// indexPairs fills pairs from the store: the most recently updated active
+// session of each (workflow, target).
+func (e *Engine) indexPairs(ctx context.Context) error {
+	list, err := e.store.List(ctx)
+	if err != nil {
+		return err
+	}
+	best := make(map[pairKey]SessionSummary)
+	for _, s := range list {
+		if s.Error != "" {
+			e.logger.Warn("session state file is corrupt; the session is skipped until it is fixed or deleted", "session_id", s.SessionID, "err", s.Error)
+			continue
+		}
+		if s.Status != StatusActive {
+			continue
+		}
+		k := pairKey{s.WorkflowType, s.TargetFile}
+		if b, ok := best[k]; !ok || s.UpdatedAt.After(b.UpdatedAt) {
+			best[k] = s
+		}
+	}
+	for k, s := range best {
+		e.pairs.Store(k, s.SessionID)
+	}
+	return nil
+}
+
+// Close releases the engine's caches and folders. It is safe to call more
+// than once; calls made after Close fail with ErrClosed.
+func (e *Engine) Close() error {
+	if e.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	if e.sessions != nil {
+		e.sessions.Close()
+	}
+	if e.gates != nil {
+		e.gates.Close()
+	}
+	if e.wfRoot != nil {
+		errs = append(errs, e.wfRoot.Close())
+	}
+	if e.own != nil {
+		errs = append(errs, e.own.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) check(ctx context.Context) error {
+	if e.closed.Load() {
+		return ErrClosed
+	}
+	return ctx.Err()
+}
+
+func (e *Engine) now() time.Time { return e.clock.Now().UTC() }
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+// Metrics returns the counters of the session cache ("sessions") and of
+// the gate cache ("gates"). For sessions, Loads counts state-file reads
+// and Coalesced counts callers that shared another caller's read.
+func (e *Engine) Metrics() map[string]metrics.Snapshot {
+	return map[string]metrics.Snapshot{
+		"sessions": e.sessions.Metrics(),
+		"gates":    e.gates.Metrics(),
+	}
+}
+
+// lookup returns the session object for id, loading it on a miss.
+func (e *Engine) lookup(ctx context.Context, id string) (*session, error) {
+	if s, ok := e.sessions.Get(id); ok {
+		return s, nil
+	}
+	return e.lookupSlow(ctx, id)
+}
+
+func (e *Engine) lookupSlow(ctx context.Context, id string) (*session, error) {
+	canon, err := ParseSessionID(id)
+	if err != nil {
+		return nil, err
+	}
+	if canon != id {
+		if s, ok := e.sessions.Get(canon); ok {
+			return s, nil
+		}
+	}
+	var ran atomic.Bool
+	s, err := e.sessions.GetOrLoad(ctx, canon, func(lctx context.Context) (*session, error) {
+		ran.Store(true)
+		st, ver, err := e.store.Load(lctx, canon)
+		if err != nil {
+			return nil, err
+		}
+		c, _ := CallerFrom(lctx)
+		s := &session{st: st, ver: ver, loadedBy: c}
+		s.touched.Store(e.now().UnixNano())
+		return s, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !ran.Load() {
+		e.logCoalesced(ctx, canon, s)
+	}
+	if st, _ := s.snapshot(); st.Status == StatusCompleted {
+		// Completed sessions do not stay in memory. The object is never
+		// mutated again, so another caller still holding it is safe.
+		e.sessions.Delete(canon)
+	}
+	return s, nil
+}
+
+// logCoalesced reports that a caller shared another caller's state-file
+// read, with both identities, at most once a second (with the number of
+// reports dropped since the last one).
+func (e *Engine) logCoalesced(ctx context.Context, id string, s *session) {
+	dropped, ok := e.coalesceLog.allow(e.clock.Now())
+	if !ok {
+		return
+	}
+	waiter, _ := CallerFrom(ctx)
+	e.logger.Info("session load coalesced: caller shared another caller's state-file read",
+		"session_id", id, "loader", s.loadedBy.String(), "waiter", waiter.String(), "dropped_since_last", dropped)
+}
+
+// touch refreshes the cache entry's TTL of a session in use, at most every
+// quarter TTL, so that only idle sessions leave memory.
+func (e *Engine) touch(id string, s *session) {
+	now := e.now().UnixNano()
+	if now-s.touched.Load() < int64(e.ttl/4) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone || s.st.Status != StatusActive {
+		return
+	}
+	s.touched.Store(now)
+	e.sessions.Set(id, s)
+}
+
+// rateLimit lets one event through per second and counts the others.
+type rateLimit struct {
+	last    atomic.Int64
+	dropped atomic.Int64
+}
+
+func (r *rateLimit) allow(now time.Time) (dropped int64, ok bool) {
+	n := now.UnixNano()
+	last := r.last.Load()
+	if last != 0 && n-last < int64(time.Second) || !r.last.CompareAndSwap(last, n) {
+		r.dropped.Add(1)
+		return 0, false
+	}
+	return r.dropped.Swap(0), true
+}
+
+// snapshot returns the session's current state pointer under its lock.
+func (s *session) snapshot() (*SessionState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st, s.gone
+}
+
+// get returns the session's state for reading, refreshing its TTL.
+func (e *Engine) get(ctx context.Context, sessionID string) (*SessionState, error) {
+	if err := e.check(ctx); err != nil {
+		return nil, err
+	}
+	s, err := e.lookup(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	st, gone := s.snapshot()
+	if gone {
+		return nil, notFound(st.SessionID)
+	}
+	e.touch(st.SessionID, s)
+	return st, nil
+}
+
+func notFound(id string) error {
+	return fmt.Errorf("%w: session_id %s: no such session (it was deleted); list sessions with list_sessions or start one with start_workflow", ErrNotFound, id)
+}
+
+// ListWorkflows describes every workflow of the workflows folder, sorted
+// by name, with the problems Validate finds in each.
+func (e *Engine) ListWorkflows(ctx context.Context) ([]WorkflowInfo, error) {
+	if err := e.check(ctx); err != nil {
+		return nil, err
+	}
+	names, err := workflowNames(e.wfFS)
+	if err != nil {
+		return nil, fmt.Errorf("engine: workflows folder: %w", err)
+	}
+	out := make([]WorkflowInfo, 0, len(names))
+	for _, name := range names {
+		info := WorkflowInfo{Name: name, Problems: []string{}}
+		for _, p := range validateWorkflow(e.wfFS, name) {
+			info.Problems = append(info.Problems, p.String())
+		}
+		if m, err := readMetadata(e.wfFS, name); err == nil {
+			info.WorkflowType, info.Version, info.Title = m.WorkflowType, m.Version, m.Name
+			info.Description, info.EstimatedDuration = m.Description, m.EstimatedDuration
+			info.TotalPhases, info.Phases = m.TotalPhases, len(m.Phases)
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// Start starts a session of workflowType for targetFile, or resumes the
+// active session of that pair if there is one (Resumed is then true).
+// Concurrent Starts of one pair create one session and one state file.
+// The workflow's metadata.json is read from disk on every call. options
+// are stored in the session's metadata under "options".
 func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, options map[string]any) (*StartResult, error) {
-	return nil, errPending
+	if err := e.check(ctx); err != nil {
+		return nil, err
+	}
+	if err := checkWorkflowName(workflowType); err != nil {
+		return nil, err
+	}
+	if err := checkTarget(targetFile); err != nil {
+		return nil, err
+	}
+	var opts map[string]any
+	if len(options) > 0 {
+		b, err := checkpoint.EncodeEvidence(options, e.maxEvidence)
+		if err != nil {
+			return nil, fmt.Errorf("%w: options: %v", ErrInvalidArgument, err)
+		}
+		if opts, err = decodeObject(b); err != nil {
+			return nil, fmt.Errorf("%w: options: %v", ErrInvalidArgument, err)
+		}
+	}
+	m, err := readMetadata(e.wfFS, workflowType)
+	if err != nil {
+		return nil, err
+	}
+	order := m.order()
+	if len(order) == 0 {
+		return nil, fmt.Errorf("%w: workflow_type %s: metadata.json lists no phases; add at least one phase", ErrCorrupt, workflowType)
+	}
+	st, resumed, err := e.startLocked(ctx, pairKey{workflowType, targetFile}, order[0], opts)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := e.phaseContent(m, st.WorkflowType, st.CurrentPhase)
+	if err != nil {
+		return nil, err
+	}
+	return &StartResult{
+		SessionID:    st.SessionID,
+		WorkflowType: st.WorkflowType,
+		TargetFile:   st.TargetFile,
+		CurrentPhase: st.CurrentPhase,
+		PhaseName:    pc.PhaseName,
+		PhaseContent: pc.Content,
+		Tasks:        pc.Tasks,
+		TotalPhases:  len(order),
+		Resumed:      resumed,
+	}, nil
 }
 
-// CurrentPhase returns the session's current phase.
+// startLocked finds or creates the pair's active session under the pair's
+// start lock, so that concurrent Starts of one pair create one session.
+func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts map[string]any) (*SessionState, bool, error) {
+	mu := &e.startLocks[xxhash.Sum64String(k.workflow+"\x00"+k.target)%uint64(len(e.startLocks))]
+	mu.Lock()
+	defer mu.Unlock()
+	if id, ok := e.pairs.Load(k); ok {
+		s, err := e.lookup(ctx, id)
+		if err == nil {
+			st, gone := s.snapshot()
+			if !gone && st.Status == StatusActive && st.WorkflowType == k.workflow && st.TargetFile == k.target {
+				e.touch(id, s)
+				return st, true, nil
+			}
+		} else if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrCorrupt) {
+			return nil, false, err
+		}
+		e.pairs.Compute(k, func(old string, loaded bool) (string, xsync.ComputeOp) {
+			if loaded && old == id {
+				return "", xsync.DeleteOp
+			}
+			return old, xsync.CancelOp
+		})
+	}
+	now := e.now()
+	st := &SessionState{
+		SessionID:       uuid.NewString(),
+		WorkflowType:    k.workflow,
+		TargetFile:      k.target,
+		CurrentPhase:    first,
+		CompletedPhases: []int{},
+		PhaseArtifacts:  map[int]*PhaseArtifact{},
+		Checkpoints:     map[int]CheckpointStatus{first: CheckpointPending},
+		Status:          StatusActive,
+		CreatedAt:       now,
+		UpdatedAt:       now,
+		Metadata:        map[string]any{},
+	}
+	if opts != nil {
+		st.Metadata["options"] = opts
+	}
+	ver, err := e.store.Save(ctx, st, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	c, _ := CallerFrom(ctx)
+	s := &session{st: st, ver: ver, loadedBy: c}
+	s.touched.Store(now.UnixNano())
+	e.sessions.Set(st.SessionID, s)
+	e.pairs.Store(k, st.SessionID)
+	e.logger.Debug("session started", "session_id", st.SessionID, "workflow_type", k.workflow, "target_file", k.target, "caller", c.String())
+	return st, false, nil
+}
+
+// CurrentPhase returns the session's current phase: its phase.md and task
+// list, read from disk. For a completed workflow it returns the session's
+// position with WorkflowComplete set and no content.
 func (e *Engine) CurrentPhase(ctx context.Context, sessionID string) (*PhaseView, error) {
-	return nil, errPending
+	st, err := e.get(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	v := &PhaseView{
+		SessionID:       st.SessionID,
+		WorkflowType:    st.WorkflowType,
+		TargetFile:      st.TargetFile,
+		Status:          st.Status,
+		CompletedPhases: slices.Clone(st.CompletedPhases),
+	}
+	m, err := readMetadata(e.wfFS, st.WorkflowType)
+	if err != nil {
+		return nil, err
+	}
+	v.TotalPhases = len(m.order())
+	if st.Status == StatusCompleted {
+		v.WorkflowComplete = true
+		v.Phase = st.CurrentPhase
+		v.Tasks = []TaskInfo{}
+		return v, nil
+	}
+	pc, err := e.phaseContent(m, st.WorkflowType, st.CurrentPhase)
+	if err != nil {
+		return nil, err
+	}
+	v.PhaseContent = *pc
+	return v, nil
 }
 
-// Task returns one task of the current phase or of a completed phase.
+// Task returns task taskNumber of phase: its entry in metadata.json and
+// its file's text. Only the current phase and completed phases are open.
 func (e *Engine) Task(ctx context.Context, sessionID string, phase, taskNumber int) (*TaskView, error) {
-	return nil, errPending
+	if phase < 0 {
+		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", ErrInvalidArgument, phase)
+	}
+	if taskNumber < 0 {
+		return nil, fmt.Errorf("%w: task_number must be 0 or more, got %d", ErrInvalidArgument, taskNumber)
+	}
+	st, err := e.get(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	done := slices.Contains(st.CompletedPhases, phase)
+	if !done && (phase != st.CurrentPhase || st.Status != StatusActive) {
+		return nil, fmt.Errorf("%w: phase %d is not open: session %s is on phase %d; read tasks of the current phase or of a completed phase %v", ErrWrongPhase, phase, st.SessionID, st.CurrentPhase, st.CompletedPhases)
+	}
+	m, err := readMetadata(e.wfFS, st.WorkflowType)
+	if err != nil {
+		return nil, err
+	}
+	pd, ok := m.phase(phase)
+	if !ok {
+		return nil, fmt.Errorf("%w: phase %d is not in workflow %s any more; its metadata.json changed", ErrNotFound, phase, st.WorkflowType)
+	}
+	var td *TaskDef
+	nums := make([]int, 0, len(pd.Tasks))
+	for i := range pd.Tasks {
+		nums = append(nums, pd.Tasks[i].TaskNumber)
+		if pd.Tasks[i].TaskNumber == taskNumber && td == nil {
+			td = &pd.Tasks[i]
+		}
+	}
+	if td == nil {
+		return nil, fmt.Errorf("%w: task_number %d is not in phase %d; its tasks are %v", ErrNotFound, taskNumber, phase, nums)
+	}
+	text, err := readTaskFile(e.wfFS, st.WorkflowType, phase, td.File)
+	if err != nil {
+		return nil, err
+	}
+	return &TaskView{
+		SessionID:  st.SessionID,
+		Phase:      phase,
+		TaskNumber: taskNumber,
+		Name:       td.Name,
+		File:       td.File,
+		Purpose:    td.Purpose,
+		Content:    text,
+	}, nil
 }
 
-// CompletePhase submits evidence for the current phase.
+// maxAttempts bounds how often CompletePhase retries after a conflicting
+// save (another session object or process saved first).
+const maxAttempts = 3
+
+// CompletePhase submits evidence for phase, which must be the session's
+// current phase. The phase's gate checks the evidence:
+//
+//   - on pass the phase joins completed_phases, its checkpoint becomes
+//     passed, and the session advances to the next phase, whose content is
+//     returned; after the last phase the session's status becomes
+//     completed and it leaves the cache (its state stays on disk);
+//   - on failure the checkpoint becomes failed, the evidence and errors
+//     are stored, the session stays on the phase, and the result carries
+//     the errors and a remediation.
+//
+// Either way the state is saved before CompletePhase returns. The error
+// wraps ErrAlreadyCompleted when the phase (or the workflow) is already
+// completed, ErrWrongPhase when phase is not the current phase (the
+// message names the current one), and ErrInvalidArgument when the
+// evidence is larger than Config.MaxEvidenceBytes encoded.
 func (e *Engine) CompletePhase(ctx context.Context, sessionID string, phase int, evidence map[string]any) (*CompleteResult, error) {
-	return nil, errPending
+	if err := e.check(ctx); err != nil {
+		return nil, err
+	}
+	if phase < 0 {
+		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", ErrInvalidArgument, phase)
+	}
+	if evidence == nil {
+		evidence = map[string]any{}
+	}
+	raw, err := checkpoint.EncodeEvidence(evidence, e.maxEvidence)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	// Store and check a private copy in its JSON form, so that the
+	// caller may reuse its map and the gate sees what will be saved.
+	ev, err := decodeObject(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: evidence: %v", ErrInvalidArgument, err)
+	}
+	s, err := e.lookup(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for attempt := 1; ; attempt++ {
+		res, err := e.completeLocked(ctx, s, phase, ev)
+		if !errors.Is(err, ErrConflict) || attempt == maxAttempts {
+			return res, err
+		}
+		// Another object or process saved this session first: read the
+		// saved state into this object and decide again.
+		st, ver, lerr := e.store.Load(ctx, s.st.SessionID)
+		if lerr != nil {
+			if errors.Is(lerr, ErrNotFound) {
+				s.gone = true
+				e.sessions.Delete(s.st.SessionID)
+			}
+			return nil, lerr
+		}
+		s.st, s.ver = st, ver
+	}
 }
 
-// State returns a copy of the session's state.
+// completeLocked runs one attempt of CompletePhase; s.mu is held.
+func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev map[string]any) (*CompleteResult, error) {
+	st := s.st
+	id := st.SessionID
+	switch {
+	case s.gone:
+		return nil, notFound(id)
+	case st.Status == StatusCompleted:
+		return nil, fmt.Errorf("%w: session %s: workflow %s is already completed (phases %v); start a new session to run it again", ErrAlreadyCompleted, id, st.WorkflowType, st.CompletedPhases)
+	case slices.Contains(st.CompletedPhases, phase):
+		return nil, fmt.Errorf("%w: phase %d of session %s is already completed; the current phase is %d", ErrAlreadyCompleted, phase, id, st.CurrentPhase)
+	case phase != st.CurrentPhase:
+		return nil, fmt.Errorf("%w: phase %d is not the current phase of session %s; the current phase is %d: complete it first", ErrWrongPhase, phase, id, st.CurrentPhase)
+	}
+	m, err := readMetadata(e.wfFS, st.WorkflowType)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := m.phase(phase); !ok {
+		return nil, fmt.Errorf("%w: phase %d of session %s is not in workflow %s any more; its metadata.json changed", ErrCorrupt, phase, id, st.WorkflowType)
+	}
+	gate, err := e.gates.Gate(ctx, st.WorkflowType, phase)
+	if err != nil {
+		return nil, fmt.Errorf("%w: gate of phase %d of workflow %s: %v; fix the gate-definition.yaml", ErrCorrupt, phase, st.WorkflowType, err)
+	}
+	res := checkpoint.Validate(gate, ev)
+	now := e.now()
+	next := cloneState(st)
+	next.UpdatedAt = now
+	art := &PhaseArtifact{PhaseNumber: phase, Evidence: ev, Timestamp: now, Attempts: 1}
+	if prev := st.PhaseArtifacts[phase]; prev != nil {
+		art.Attempts = prev.Attempts + 1
+		art.Outputs, art.CommandsExecuted = prev.Outputs, prev.CommandsExecuted
+	}
+	next.PhaseArtifacts[phase] = art
+	out := &CompleteResult{SessionID: id, Phase: phase, CheckpointPassed: res.CheckpointPassed, ValidationResult: res}
+	var nextPhase int
+	hasNext := false
+	if res.CheckpointPassed {
+		next.Checkpoints[phase] = CheckpointPassed
+		next.CompletedPhases = append(next.CompletedPhases, phase)
+		out.PhaseCompleted = true
+		if nextPhase, hasNext = m.next(phase); hasNext {
+			next.CurrentPhase = nextPhase
+			if _, ok := next.Checkpoints[nextPhase]; !ok {
+				next.Checkpoints[nextPhase] = CheckpointPending
+			}
+		} else {
+			next.Status = StatusCompleted
+			out.WorkflowComplete = true
+		}
+	} else {
+		next.Checkpoints[phase] = CheckpointFailed
+		art.Errors = res.Errors
+	}
+	ver, err := e.store.Save(ctx, next, s.ver)
+	if err != nil {
+		return nil, err
+	}
+	s.st, s.ver = next, ver
+	if out.WorkflowComplete {
+		e.sessions.Delete(id)
+		e.dropPair(next)
+		e.logger.Debug("workflow completed", "session_id", id, "workflow_type", next.WorkflowType)
+	}
+	if hasNext {
+		out.NextPhase = &nextPhase
+		pc, err := e.phaseContent(m, next.WorkflowType, nextPhase)
+		if err != nil {
+			// The phase is saved as completed; report the content problem
+			// without undoing it.
+			e.logger.Warn("next phase content unreadable", "session_id", id, "phase", nextPhase, "err", err)
+			pc = &PhaseContent{Phase: nextPhase, Content: "(phase content unreadable: " + err.Error() + ")", Tasks: []TaskInfo{}}
+		}
+		out.NextPhaseContent = pc
+	}
+	return out, nil
+}
+
+// dropPair removes st's pair entry if it still names st's session.
+func (e *Engine) dropPair(st *SessionState) {
+	e.pairs.Compute(pairKey{st.WorkflowType, st.TargetFile}, func(old string, loaded bool) (string, xsync.ComputeOp) {
+		if loaded && old == st.SessionID {
+			return "", xsync.DeleteOp
+		}
+		return old, xsync.CancelOp
+	})
+}
+
+// State returns a deep copy of the session's state.
 func (e *Engine) State(ctx context.Context, sessionID string) (*SessionState, error) {
-	return nil, errPending
+	st, err := e.get(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	return deepCopy(st)
 }
 
-// ListSessions lists sessions by status: "" for all, "active" or "completed".
+// ListSessions lists the sessions of the store, most recently updated
+// first. status "" lists all, "active" and "completed" filter; any other
+// value is an error naming status. Sessions whose state file is corrupt
+// are listed (with Error set) only when status is "".
 func (e *Engine) ListSessions(ctx context.Context, status string) ([]SessionSummary, error) {
-	return nil, errPending
+	if err := e.check(ctx); err != nil {
+		return nil, err
+	}
+	switch Status(status) {
+	case "", StatusActive, StatusCompleted:
+	default:
+		return nil, fmt.Errorf("%w: status must be \"\" (all), %q or %q, got %s", ErrInvalidArgument, StatusActive, StatusCompleted, quoteArg(status))
+	}
+	list, err := e.store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := list[:0]
+	for _, s := range list {
+		if status == "" || s.Error == "" && s.Status == Status(status) {
+			out = append(out, s)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].UpdatedAt.Equal(out[j].UpdatedAt) {
+			return out[i].UpdatedAt.After(out[j].UpdatedAt)
+		}
+		return out[i].SessionID < out[j].SessionID
+	})
+	return out, nil
 }
 
-// DeleteSession deletes a session's state file and its cache entry.
-func (e *Engine) DeleteSession(ctx context.Context, sessionID string) error { return errPending }
-
-// Metrics returns the session and gate cache counters.
-func (e *Engine) Metrics() map[string]metrics.Snapshot { return nil }
+// DeleteSession deletes the session's state file and its cache entry
+// together, under the session's lock, so that no later call can be served
+// the deleted session. A session whose state file is corrupt can be
+// deleted too.
+func (e *Engine) DeleteSession(ctx context.Context, sessionID string) error {
+	if err := e.check(ctx); err != nil {
+		return err
+	}
+	s, err := e.lookup(ctx, sessionID)
+	if errors.Is(err, ErrCorrupt) {
+		id, _ := ParseSessionID(sessionID)
+		if err := e.store.Delete(ctx, id); err != nil {
+			return err
+		}
+		e.sessions.Delete(id)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.st.SessionID
+	if s.gone {
+		return notFound(id)
+	}
+	if err := e.store.Delete(ctx, id); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			s.gone = true
+			e.sessions.Delete(id)
+		}
+		return err
+	}
+	s.gone = true
+	e.sessions.Delete(id)
+	e.dropPair(s.st)
+	e.logger.Debug("session deleted", "session_id", id)
+	return nil
+}

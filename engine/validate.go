@@ -1,12 +1,22 @@
 package engine
 
-import "io/fs"
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strconv"
+
+	"github.com/mcpflow/mcpflow/checkpoint"
+)
 
 // Problem is one thing wrong with a workflow definition.
 type Problem struct {
 	// Workflow is the workflow folder name, or "" for the folder itself.
 	Workflow string `json:"workflow"`
-	// Field is the path of the file or field at fault, for example
+	// Field is the file or field at fault, for example
 	// metadata.json:phases[1].tasks[0].file.
 	Field string `json:"field"`
 	// Message says what is wrong and how to fix it.
@@ -25,9 +35,165 @@ func (p Problem) String() string {
 	return s
 }
 
-// Validate lists every problem of every workflow in the folder dir. An
-// empty result means the folder is valid.
-func Validate(dir string) []Problem { return nil }
+// Validate lists every problem of every workflow in the folder dir, not
+// only the first: missing required fields, fields of the wrong type, task
+// files that do not exist, a total_phases that disagrees with the phases
+// present, a workflow_type that differs from its folder name, and gate
+// YAML that does not parse. An empty result means the folder is valid.
+// Files are read through an os.Root on dir, so symlinks that lead outside
+// it count as problems.
+func Validate(dir string) []Problem {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return []Problem{{Field: dir, Message: fmt.Sprintf("cannot open the workflows folder: %v", err)}}
+	}
+	defer root.Close()
+	return ValidateFS(root.FS())
+}
 
 // ValidateFS is Validate on a file system, such as BuiltinWorkflows().
-func ValidateFS(fsys fs.FS) []Problem { return nil }
+func ValidateFS(fsys fs.FS) []Problem {
+	names, err := workflowNames(fsys)
+	if err != nil {
+		return []Problem{{Field: ".", Message: fmt.Sprintf("cannot list the workflows folder: %v", err)}}
+	}
+	if len(names) == 0 {
+		return []Problem{{Field: ".", Message: "no workflow folders found; add <name>/metadata.json and <name>/phases/<N>/phase.md"}}
+	}
+	var out []Problem
+	for _, name := range names {
+		out = append(out, validateWorkflow(fsys, name)...)
+	}
+	return out
+}
+
+// validateWorkflow lists the problems of one workflow folder.
+func validateWorkflow(fsys fs.FS, name string) []Problem {
+	var out []Problem
+	add := func(field, format string, args ...any) {
+		out = append(out, Problem{Workflow: name, Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	mdName := path.Join(name, metadataFile)
+	data, err := readFile(fsys, mdName, MaxMetadataBytes)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			add(metadataFile, "is missing; every workflow folder needs one")
+		} else {
+			add(metadataFile, "cannot be read: %v", err)
+		}
+		return out
+	}
+	m, err := ParseMetadata(data)
+	if err != nil {
+		var msg string
+		if _, after, ok := cutPrefix(err.Error(), ErrMetadata.Error()+": "); ok {
+			msg = after
+		} else {
+			msg = err.Error()
+		}
+		add(metadataFile, "%s", msg)
+		return out
+	}
+	for _, f := range m.missing {
+		add(metadataFile+":"+f, "required field is missing")
+	}
+	if m.WorkflowType != "" && m.WorkflowType != name {
+		add(metadataFile+":workflow_type", "is %q but the folder is %q; start_workflow uses the folder name, so make them equal", m.WorkflowType, name)
+	}
+	if len(m.Phases) == 0 {
+		add(metadataFile+":phases", "lists no phases; add at least one")
+	}
+	if !m.TotalPhases.Dynamic && m.TotalPhases.N != len(m.Phases) && !slices.Contains(m.missing, "total_phases") {
+		add(metadataFile+":total_phases", "is %d but phases lists %d; make them agree (or use \"dynamic\")", m.TotalPhases.N, len(m.Phases))
+	}
+	listed := make(map[int]bool)
+	for i, p := range m.Phases {
+		pf := fmt.Sprintf("%s:phases[%d]", metadataFile, i)
+		if listed[p.PhaseNumber] {
+			add(pf+".phase_number", "phase %d is listed twice", p.PhaseNumber)
+			continue
+		}
+		listed[p.PhaseNumber] = true
+		dir := path.Join(name, "phases", strconv.Itoa(p.PhaseNumber))
+		if _, err := fs.Stat(fsys, path.Join(dir, phaseFile)); err != nil {
+			add(path.Join("phases", strconv.Itoa(p.PhaseNumber), phaseFile), "is missing or unreadable (%v); every phase needs one", unwrapPath(err))
+		}
+		tasks := make(map[int]bool)
+		for j, t := range p.Tasks {
+			tf := fmt.Sprintf("%s.tasks[%d]", pf, j)
+			if tasks[t.TaskNumber] {
+				add(tf+".task_number", "task %d is listed twice in phase %d", t.TaskNumber, p.PhaseNumber)
+			}
+			tasks[t.TaskNumber] = true
+			if t.File == "" {
+				continue // reported as missing
+			}
+			if err := checkTaskFile(t.File); err != nil {
+				add(tf+".file", "%v", err)
+				continue
+			}
+			fi, err := fs.Stat(fsys, path.Join(dir, t.File))
+			switch {
+			case err != nil:
+				add(tf+".file", "task file %s does not exist in phases/%d (%v)", t.File, p.PhaseNumber, unwrapPath(err))
+			case !fi.Mode().IsRegular():
+				add(tf+".file", "task file %s in phases/%d is not a regular file", t.File, p.PhaseNumber)
+			}
+		}
+		gateName := path.Join(dir, checkpoint.GateFile)
+		gdata, err := readFile(fsys, gateName, checkpoint.MaxGateBytes)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			// No gate: the phase is permissive. Allowed.
+		case err != nil:
+			add(path.Join("phases", strconv.Itoa(p.PhaseNumber), checkpoint.GateFile), "cannot be read: %v", err)
+		default:
+			if _, err := checkpoint.ParseGate(gdata, path.Join("phases", strconv.Itoa(p.PhaseNumber), checkpoint.GateFile)); err != nil {
+				add("", "%v", err)
+			}
+		}
+	}
+	// Phase folders that metadata.json does not list.
+	if entries, err := fs.ReadDir(fsys, path.Join(name, "phases")); err == nil {
+		for _, en := range entries {
+			n, err := strconv.Atoi(en.Name())
+			if !en.IsDir() || err != nil || n < 0 || strconv.Itoa(n) != en.Name() {
+				continue
+			}
+			if !listed[n] {
+				add(path.Join("phases", en.Name()), "folder is not listed in metadata.json phases; list it or remove it")
+			}
+		}
+		if !m.TotalPhases.Dynamic && m.TotalPhases.N > 0 && countNumeric(entries) != m.TotalPhases.N {
+			add(metadataFile+":total_phases", "is %d but phases/ holds %d phase folders", m.TotalPhases.N, countNumeric(entries))
+		}
+	} else if len(m.Phases) > 0 {
+		add("phases", "folder is missing or unreadable: %v", unwrapPath(err))
+	}
+	return out
+}
+
+func countNumeric(entries []fs.DirEntry) int {
+	n := 0
+	for _, e := range entries {
+		if v, err := strconv.Atoi(e.Name()); e.IsDir() && err == nil && v >= 0 && strconv.Itoa(v) == e.Name() {
+			n++
+		}
+	}
+	return n
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func cutPrefix(s, prefix string) (before, after string, ok bool) {
+	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		return prefix, s[len(prefix):], true
+	}
+	return "", s, false
+}
