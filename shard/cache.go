@@ -72,23 +72,24 @@ type shard[K comparable, V any] struct {
 	_ [64]byte // keep neighbouring shards' hot words apart
 }
 
-// entry is immutable once stored in a map, except for ref.
+// entry is one key's value, or the load in flight that will produce it.
+//
+// An entry made by Set is complete before it is stored in a map: ready is
+// true and nothing in it changes afterwards except ref. An entry made by
+// GetOrLoad is stored pending (ready false, done open); the loading goroutine
+// then writes val and expires, sets ready, and closes done, or, on failure,
+// writes err, removes the entry from the map and closes done. So val and
+// expires are read only after ready.Load() returns true or after done is
+// closed, and err only after done is closed: the atomic store and the close
+// order those reads after the writes.
 type entry[V any] struct {
 	val     V
 	expires int64  // unix nanoseconds; 0 means never
 	seq     uint64 // identity of the key's slot in the eviction clock
-	ref     atomic.Uint32
-	// pending is non-nil while the key's first load runs. A pending entry
-	// reads as a miss; GetOrLoad callers wait on it.
-	pending *call[V]
-}
-
-// call is one load in flight. val and err are written once, before done is
-// closed, and read only after done is closed.
-type call[V any] struct {
-	done chan struct{}
-	val  V
-	err  error
+	ready   atomic.Bool
+	ref     atomic.Uint32 // second-chance bit; bounded caches only
+	done    chan struct{} // nil for entries made by Set
+	err     error
 }
 
 // New returns a Cache configured by cfg, or an error that names the invalid
@@ -177,7 +178,7 @@ func (c *Cache[K, V]) now() int64 {
 
 // live reports whether a stored entry holds a value that has not expired.
 func (c *Cache[K, V]) live(e *entry[V]) bool {
-	return e.pending == nil && (e.expires == 0 || c.now() < e.expires)
+	return e.ready.Load() && (e.expires == 0 || c.now() < e.expires)
 }
 
 func (c *Cache[K, V]) expiry() int64 {
@@ -216,6 +217,7 @@ func (c *Cache[K, V]) hit(e *entry[V]) {
 func (c *Cache[K, V]) Set(k K, v V) {
 	s := c.shardFor(k)
 	ne := &entry[V]{val: v, expires: c.expiry()}
+	ne.ready.Store(true)
 	if !c.bounded {
 		s.m.Store(k, ne)
 		return
@@ -316,7 +318,7 @@ func (c *Cache[K, V]) sweeper() func() int {
 		for i := range shards {
 			s := &shards[i]
 			n := s.m.DeleteMatching(func(_ K, e *entry[V]) (bool, bool) {
-				return e.pending == nil && e.expires != 0 && e.expires <= now, false
+				return e.ready.Load() && e.expires != 0 && e.expires <= now, false
 			})
 			if bounded {
 				s.count.Add(-int64(n))

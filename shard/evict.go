@@ -65,7 +65,7 @@ func (c *Cache[K, V]) evictLocked(s *shard[K, V]) {
 		if !ok || e.seq != sl.seq {
 			continue // stale slot
 		}
-		if e.pending != nil {
+		if !e.ready.Load() {
 			s.hand.push(sl) // never evict a load in flight
 			continue
 		}
@@ -77,7 +77,7 @@ func (c *Cache[K, V]) evictLocked(s *shard[K, V]) {
 		}
 		removed := false
 		s.m.Compute(sl.key, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
-			if loaded && old.seq == sl.seq && old.pending == nil {
+			if loaded && old.seq == sl.seq && old.ready.Load() {
 				removed = true
 				return nil, xsync.DeleteOp
 			}

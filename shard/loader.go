@@ -64,9 +64,9 @@ func (e *PanicError) Unwrap() []error {
 func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
 	s := c.shardFor(k)
 	if e, ok := s.m.Load(k); ok {
-		if e.pending != nil {
+		if !e.ready.Load() {
 			c.rec.RecordCoalesced()
-			return wait(ctx, e.pending)
+			return wait(ctx, e)
 		}
 		if e.expires == 0 || c.now() < e.expires {
 			c.hit(e)
@@ -84,7 +84,7 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, s *shard[K, V], k K, load fu
 		var zero V
 		return zero, err
 	}
-	p := &entry[V]{pending: &call[V]{done: make(chan struct{})}}
+	p := &entry[V]{done: make(chan struct{})}
 	var (
 		actual         *entry[V]
 		isNew, expired bool
@@ -92,7 +92,7 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, s *shard[K, V], k K, load fu
 	// The bucket lock is held only while this function decides; the load
 	// itself runs after Compute returns.
 	s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
-		if loaded && (old.pending != nil || c.live(old)) {
+		if loaded && (!old.ready.Load() || c.live(old)) {
 			actual = old
 			return old, xsync.CancelOp
 		}
@@ -105,9 +105,9 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, s *shard[K, V], k K, load fu
 		return p, xsync.UpdateOp
 	})
 	if actual != p {
-		if actual.pending != nil {
+		if !actual.ready.Load() {
 			c.rec.RecordCoalesced()
-			return wait(ctx, actual.pending)
+			return wait(ctx, actual)
 		}
 		c.hit(actual)
 		return actual.val, nil
@@ -122,56 +122,60 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, s *shard[K, V], k K, load fu
 	}
 	if ctx.Done() == nil {
 		c.runLoad(ctx, s, k, p, load)
-		return p.pending.val, p.pending.err
+		return p.val, p.err
 	}
 	go c.runLoad(context.WithoutCancel(ctx), s, k, p, load)
-	return wait(ctx, p.pending)
+	return wait(ctx, p)
 }
 
-// runLoad runs load for the pending entry p, publishes its value if p is
-// still k's entry, and wakes the waiters.
+// runLoad runs load for the pending entry p, completes p in place, and wakes
+// the waiters. A failed load removes p from the map if p is still there.
 func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, p *entry[V], load func(context.Context) (V, error)) {
-	cl := p.pending
+	var (
+		v   V
+		err error
+	)
 	defer func() {
 		if r := recover(); r != nil {
-			cl.err = &PanicError{Value: r, Stack: debug.Stack()}
+			err = &PanicError{Value: r, Stack: debug.Stack()}
 		}
-		var ready *entry[V]
-		if cl.err == nil {
-			ready = &entry[V]{val: cl.val, expires: c.expiry(), seq: p.seq}
+		if err == nil {
+			// Complete in place. If Delete, Clear or Set took p out of the
+			// map meanwhile, p is unreachable from the map and this only
+			// serves the waiters: the later change wins.
+			p.val, p.expires = v, c.expiry()
+			p.ready.Store(true)
 		} else {
+			p.err = err
 			c.rec.RecordLoadError()
-		}
-		removed := false
-		s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
-			if !loaded || old != p {
-				// Deleted, cleared or replaced while loading: that wins.
+			removed := false
+			s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
+				if loaded && old == p {
+					removed = true
+					return nil, xsync.DeleteOp
+				}
 				return old, xsync.CancelOp
+			})
+			if removed && c.bounded {
+				s.count.Add(-1)
 			}
-			if ready == nil {
-				removed = true
-				return nil, xsync.DeleteOp
-			}
-			return ready, xsync.UpdateOp
-		})
-		if removed && c.bounded {
-			s.count.Add(-1)
 		}
 		// Publish before waking: a waiter that wakes and calls Get hits.
-		close(cl.done)
+		close(p.done)
 	}()
-	cl.val, cl.err = load(ctx)
+	v, err = load(ctx)
 }
 
-func wait[V any](ctx context.Context, cl *call[V]) (V, error) {
+// wait blocks until the pending entry e completes or ctx ends.
+func wait[V any](ctx context.Context, e *entry[V]) (V, error) {
 	select {
-	case <-cl.done:
-		return cl.val, cl.err
+	case <-e.done:
+		return e.val, e.err
 	default:
 	}
 	select {
-	case <-cl.done:
-		return cl.val, cl.err
+	case <-e.done:
+		return e.val, e.err
 	case <-ctx.Done():
 		var zero V
 		return zero, ctx.Err()
