@@ -372,7 +372,14 @@ func headingText(h *ast.Heading, src []byte) string {
 }
 
 // emit turns one section into one or more chunks.
+//
+// A heading with no block of its own before the next heading yields no
+// chunk: it would hold nothing but its title, which lives on in the Parents
+// (and the indexed text) of the sections under it.
 func (c *chunker) emit(h *heading, parents []heading, blocks []block) {
+	if h != nil && len(blocks) == 1 {
+		return
+	}
 	section := ""
 	if h != nil {
 		section = h.text
@@ -380,9 +387,11 @@ func (c *chunker) emit(h *heading, parents []heading, blocks []block) {
 	if section == "" {
 		section = c.fileTitle()
 	}
-	parentTexts := make([]string, len(parents))
-	for i, p := range parents {
-		parentTexts[i] = p.text
+	parentTexts := make([]string, 0, len(parents))
+	for _, p := range parents {
+		if p.text != "" {
+			parentTexts = append(parentTexts, p.text)
+		}
 	}
 	var phase *int
 	if p, ok := headingPhase(section, parentTexts); ok && h != nil {

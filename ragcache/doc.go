@@ -10,7 +10,9 @@
 // ChunkMarkdown turns one file into chunks. Every heading at the top level
 // of the document, at any level from # to ######, starts a section; the
 // chunk records the file's path relative to the standards folder, the
-// heading and the chain of parent headings. Text before the first heading
+// heading and the chain of parent headings. A heading followed directly by
+// another heading has no chunk of its own; its title lives on in the
+// Parents of the sections under it. Text before the first heading
 // forms a chunk named after the file. A fenced code block is one block: a
 // line starting with # inside it is code, not a heading, and a fence that
 // is never closed runs to the end of the file, as CommonMark says. A

@@ -65,11 +65,11 @@ type Config struct {
 // the new snapshot, so such a Search sees the whole new index and its
 // chunks. A Search that loaded the previous snapshot finishes on it.
 type Index struct {
-	cfg      Config
-	log      *slog.Logger
-	cur      atomic.Pointer[snapshot]
-	cache    *shard.Cache[cacheKey, *cached]
-	debounce time.Duration
+	cfg   Config
+	log   *slog.Logger
+	cur   atomic.Pointer[snapshot]
+	cache *shard.Cache[cacheKey, *cached]
+	hooks hooks
 
 	searches      atomic.Int64 // index searches run (cache misses)
 	reindexes     atomic.Int64 // successful rebuilds after Open
@@ -83,10 +83,15 @@ type Index struct {
 	closed    atomic.Bool
 	closeOnce sync.Once
 	watcher   *watcher // nil without Config.Watch
+}
 
-	// afterSwap, when set by tests, is called after each rebuild attempt
-	// by the watcher, with the new generation or the error.
-	afterSwap func(gen uint64, err error)
+// hooks are the knobs tests turn; Open uses the zero hooks.
+type hooks struct {
+	// debounce replaces DefaultDebounce when positive.
+	debounce time.Duration
+	// afterRebuild, when set, is called by the watcher goroutine after each
+	// rebuild attempt, with the generation then current and the error.
+	afterRebuild func(gen uint64, err error)
 }
 
 // cacheKey is a query cache key: the snapshot generation and the xxhash of
@@ -136,6 +141,10 @@ type Stats struct {
 // files (too large, invalid UTF-8, empty) are logged and never stop
 // indexing. Close the Index to stop its goroutines.
 func Open(ctx context.Context, cfg Config) (*Index, error) {
+	return open(ctx, cfg, hooks{})
+}
+
+func open(ctx context.Context, cfg Config, h hooks) (*Index, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -149,7 +158,10 @@ func Open(ctx context.Context, cfg Config) (*Index, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	ix := &Index{cfg: cfg, log: log, debounce: DefaultDebounce}
+	if h.debounce <= 0 {
+		h.debounce = DefaultDebounce
+	}
+	ix := &Index{cfg: cfg, log: log, hooks: h}
 	if err := ix.Reindex(ctx); err != nil {
 		return nil, err
 	}

@@ -97,14 +97,14 @@ func (ix *Index) watchLoop(ctx context.Context, fsw *fsnotify.Watcher) {
 					}
 				}
 			}
-			timer.Reset(ix.debounce)
+			timer.Reset(ix.hooks.debounce)
 		case err, ok := <-fsw.Errors:
 			if !ok {
 				return
 			}
 			// An overflow loses events: rebuild to be safe.
 			ix.log.Warn("ragcache: watcher error, reindexing", "err", err)
-			timer.Reset(ix.debounce)
+			timer.Reset(ix.hooks.debounce)
 		case <-timer.C:
 			err := ix.Reindex(ctx)
 			gen := ix.cur.Load().gen
@@ -115,8 +115,8 @@ func (ix *Index) watchLoop(ctx context.Context, fsw *fsnotify.Watcher) {
 			default:
 				ix.log.Error("ragcache: reindex failed, keeping the current index", "generation", gen, "err", err)
 			}
-			if ix.afterSwap != nil {
-				ix.afterSwap(gen, err)
+			if ix.hooks.afterRebuild != nil {
+				ix.hooks.afterRebuild(gen, err)
 			}
 		}
 	}
