@@ -159,7 +159,7 @@ func (l *Loader) look(k gateKey) (*loaded, error) {
 		// Not cached: the next call looks again.
 		return nil, fmt.Errorf("checkpoint: open %s: %w", name, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: stat %s: %w", name, err)
@@ -229,7 +229,9 @@ func ValidName(name string) bool {
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-', c == '.':
+		default:
 			return false
 		}
 	}

@@ -33,7 +33,7 @@ func EncodeEvidence(evidence map[string]any, limit int) ([]byte, error) {
 	}
 	b, err := json.Marshal(evidence)
 	if err != nil {
-		return nil, fmt.Errorf("%w: evidence cannot be encoded as JSON (%v); send plain JSON values", ErrInvalidEvidence, err)
+		return nil, fmt.Errorf("%w: evidence cannot be encoded as JSON (%w); send plain JSON values", ErrInvalidEvidence, err)
 	}
 	if len(b) > limit {
 		return nil, fmt.Errorf("%w: evidence is %d bytes encoded, more than the %d allowed; send summaries (counts, paths, short excerpts) instead of whole files or logs", ErrEvidenceTooLarge, len(b), limit)
@@ -224,16 +224,17 @@ func checkEnum(f *Field, v any) string {
 	if len(f.Enum) == 0 {
 		return ""
 	}
-	for _, e := range f.Enum {
-		if e == v {
-			return ""
-		}
+	if slices.Contains(f.Enum, v) {
+		return ""
 	}
-	got := fmt.Sprint(v)
-	if s, ok := v.(string); ok {
-		got = quoteShort(s)
-	} else if x, ok := v.(float64); ok {
+	var got string
+	switch x := v.(type) {
+	case string:
+		got = quoteShort(x)
+	case float64:
 		got = fmtNum(x)
+	default:
+		got = fmt.Sprint(v)
 	}
 	return fmt.Sprintf("must be one of %s, got %s", fmtEnum(f.Enum), got)
 }
