@@ -1,0 +1,111 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// projectDir is the folder under --root that holds a project's content.
+const projectDir = ".mcpflow"
+
+// builtin is how logs and get_server_info name the built-in samples.
+const builtin = "builtin"
+
+// folderFlags are the folder flags of serve, search and workflows.
+type folderFlags struct {
+	root, workflows, standards, state string
+}
+
+// folders are the resolved, absolute folders. An empty workflows or
+// standards folder means the built-in samples.
+type folders struct {
+	root, workflows, standards, state string
+}
+
+// show returns dir, or "builtin" for the samples.
+func show(dir string) string {
+	if dir == "" {
+		return builtin
+	}
+	return dir
+}
+
+// resolve works out the folders: an explicit flag must name an existing
+// folder (the state folder is created); otherwise <root>/.mcpflow/<name> is
+// used when it exists, and the built-in samples when it does not. The state
+// folder defaults to <root>/.mcpflow/state, created when needState is set.
+// Errors name the flag and the folder.
+func (f folderFlags) resolve(needState bool) (folders, error) {
+	var out folders
+	root := f.root
+	if root == "" {
+		root = "."
+	}
+	abs, err := existingDir("--root", root)
+	if err != nil {
+		return out, err
+	}
+	out.root = abs
+	pick := func(flagName, given, sub string) (string, error) {
+		if given != "" {
+			return existingDir(flagName, given)
+		}
+		def := filepath.Join(abs, projectDir, sub)
+		fi, err := os.Stat(def)
+		switch {
+		case err == nil && fi.IsDir():
+			return def, nil
+		case err == nil:
+			return "", fmt.Errorf("%s is not a folder; remove it, or point %s at a folder", def, flagName)
+		case errors.Is(err, fs.ErrNotExist):
+			return "", nil
+		default:
+			return "", fmt.Errorf("%s: %w (set %s to another folder)", def, err, flagName)
+		}
+	}
+	if out.workflows, err = pick("--workflows", f.workflows, "workflows"); err != nil {
+		return out, err
+	}
+	if out.standards, err = pick("--standards", f.standards, "standards"); err != nil {
+		return out, err
+	}
+	if !needState {
+		return out, nil
+	}
+	state, flagName := f.state, "--state"
+	if state == "" {
+		state, flagName = filepath.Join(abs, projectDir, "state"), "--root"
+	}
+	if state, err = filepath.Abs(state); err != nil {
+		return out, fmt.Errorf("%s: %w", flagName, err)
+	}
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		return out, fmt.Errorf("cannot create the state folder %s: %w; point --state at a writable folder", state, err)
+	}
+	if fi, err := os.Stat(state); err != nil || !fi.IsDir() {
+		return out, fmt.Errorf("the state folder %s is not a folder; point --state at a folder", state)
+	}
+	out.state = state
+	return out, nil
+}
+
+// existingDir returns dir as an absolute path if it is a folder.
+func existingDir(flagName, dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %w", flagName, dir, err)
+	}
+	fi, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("%s %s: no such folder", flagName, dir)
+	case err != nil:
+		return "", fmt.Errorf("%s %s: %w", flagName, dir, err)
+	case !fi.IsDir():
+		return "", fmt.Errorf("%s %s: not a folder", flagName, dir)
+	}
+	return abs, nil
+}

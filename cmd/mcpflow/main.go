@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// otherwise it comes from the module's build information.
+var version = ""
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// env looks up an environment variable; tests pass their own.
+type env func(string) string
+
+// run runs one command and returns the exit status: 0 on success, 1 when
+// the command failed, 2 for a command-line mistake.
+func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		topUsage(stderr)
+		return 2
+	}
+	name, rest := args[0], args[1:]
+	var err error
+	var cmd *command
+	switch name {
+	case "serve":
+		cmd, err = serveCmd(ctx, rest, getenv, stdin, stdout, stderr)
+	case "search":
+		cmd, err = searchCmd(ctx, rest, getenv, stdout, stderr)
+	case "workflows":
+		cmd, err = workflowsCmd(ctx, rest, getenv, stdout, stderr)
+	case "version", "--version", "-version":
+		_, _ = fmt.Fprintln(stdout, versionLine())
+		return 0
+	case "help", "-h", "--help", "-help":
+		if len(rest) > 0 {
+			return run(ctx, []string{rest[0], "--help"}, getenv, stdin, stdout, stderr)
+		}
+		topUsage(stdout)
+		return 0
+	default:
+		_, _ = fmt.Fprintf(stderr, "mcpflow: unknown command %q\n\n", name)
+		topUsage(stderr)
+		return 2
+	}
+	var ue *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		cmd.usage(stdout)
+		return 0
+	case errors.As(err, &ue):
+		_, _ = fmt.Fprintf(stderr, "mcpflow %s: %v\nRun 'mcpflow %s --help' for usage.\n", name, err, name)
+		return 2
+	case errors.Is(err, errProblems):
+		return 1
+	default:
+		_, _ = fmt.Fprintf(stderr, "mcpflow %s: %v\n", name, err)
+		return 1
+	}
+}
+
+func topUsage(w io.Writer) {
+	_, _ = io.WriteString(w, `mcpflow: an MCP server for AI coding agents — phase-gated workflows and
+search over the project's standards, over stdio and HTTP at once.
+
+Usage:
+  mcpflow serve [flags]                 serve MCP (stdio and HTTP by default)
+  mcpflow search [flags] QUERY          search the standards from the shell
+  mcpflow workflows [flags] [DIR]       list and validate workflow definitions
+  mcpflow version                       print the version
+  mcpflow help COMMAND                  help for one command
+
+With no project content (.mcpflow/ under --root), the built-in sample
+workflows and standards are served. Every flag can also be set with an
+MCPFLOW_* environment variable, e.g. --stdio-workers as MCPFLOW_STDIO_WORKERS.
+`)
+}
+
+// versionString returns the version: the -X value, else the module
+// version of the build, else "dev".
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func versionLine() string {
+	s := "mcpflow " + versionString() + " " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		var rev, dirty string
+		for _, kv := range bi.Settings {
+			switch kv.Key {
+			case "vcs.revision":
+				rev = kv.Value
+			case "vcs.modified":
+				if kv.Value == "true" {
+					dirty = "+dirty"
+				}
+			}
+		}
+		if rev != "" {
+			s += " " + rev[:min(12, len(rev))] + dirty
+		}
+	}
+	return strings.TrimSpace(s)
+}

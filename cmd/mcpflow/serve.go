@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/ragcache"
+	"github.com/mcpflow/mcpflow/server"
+)
+
+const serveDetails = `
+Serves the MCP tools to the IDE's agent over stdio and to sub-agents over
+streamable HTTP at http://ADDR/mcp, from one process with one engine.
+/healthz answers "ok"; /metrics serves Prometheus metrics (token required
+when one is set). Once HTTP listens, <state>/server.json tells sub-agents
+the URL; it is removed at shutdown.
+
+Folders: --root (default: the current folder) holds .mcpflow/workflows,
+.mcpflow/standards and .mcpflow/state. Missing workflows or standards folders
+mean the built-in samples; the state folder is created. --workflows,
+--standards and --state override each one.
+
+HTTP binds to loopback unless --http says otherwise; any other address needs
+--token (prefer MCPFLOW_TOKEN: the command line is visible to other users).
+Shutdown: SIGINT, SIGTERM, or the end of stdin when serving stdio.`
+
+type serveFlags struct {
+	transport       choiceFlag
+	http            string
+	addrFile        string
+	folders         folderFlags
+	token           string
+	stdioWorkers    int
+	maxBody         byteSize
+	maxEvidence     byteSize
+	sessionTTL      time.Duration
+	cacheTTL        time.Duration
+	cacheEntries    int
+	watch           bool
+	allowedHosts    listFlag
+	allowedOrigins  listFlag
+	shutdownTimeout time.Duration
+	log             *logFlags
+}
+
+func newServeCommand() (*command, *serveFlags) {
+	c := newCommand("serve", "", "Serve the mcpflow MCP tools over stdio and streamable HTTP.", serveDetails)
+	f := &serveFlags{
+		transport:   choiceFlag{v: "dual", choices: []string{"stdio", "http", "dual"}},
+		maxBody:     server.DefaultMaxBodyBytes,
+		maxEvidence: 512 << 10,
+	}
+	fs := c.fs
+	fs.Var(&f.transport, "transport", "`mode`: stdio, http, or dual (both at once)")
+	fs.StringVar(&f.http, "http", "127.0.0.1:4242", "HTTP listen `address` (port 0 picks a free port)")
+	fs.StringVar(&f.addrFile, "addr-file", "", "write the /mcp URL to `file` once listening")
+	fs.StringVar(&f.folders.root, "root", ".", "project `folder` holding .mcpflow/{workflows,standards,state}")
+	fs.StringVar(&f.folders.workflows, "workflows", "", "workflows `folder` (default <root>/.mcpflow/workflows, else built-in samples)")
+	fs.StringVar(&f.folders.standards, "standards", "", "standards `folder` (default <root>/.mcpflow/standards, else built-in samples)")
+	fs.StringVar(&f.folders.state, "state", "", "session state `folder` (default <root>/.mcpflow/state, created)")
+	fs.StringVar(&f.token, "token", "", "bearer `token` that /mcp and /metrics require; needed off loopback")
+	fs.IntVar(&f.stdioWorkers, "stdio-workers", server.DefaultStdioWorkers, fmt.Sprintf("stdio tool calls served at once, 1 to %d", server.MaxStdioWorkers))
+	fs.Var(&f.maxBody, "max-body", "largest HTTP request body or stdio message, in `bytes` (units: KiB, MiB)")
+	fs.Var(&f.maxEvidence, "max-evidence", "largest complete_phase evidence, JSON-encoded, in `bytes`")
+	fs.DurationVar(&f.sessionTTL, "session-ttl", engine.DefaultSessionTTL, "idle `time` before a session leaves memory (it stays on disk)")
+	fs.DurationVar(&f.cacheTTL, "cache-ttl", ragcache.DefaultCacheTTL, "`time` a search result stays cached")
+	fs.IntVar(&f.cacheEntries, "cache-entries", ragcache.DefaultCacheMaxEntries, "most search results cached")
+	fs.BoolVar(&f.watch, "watch", true, "reindex the standards folder when its files change")
+	fs.Var(&f.allowedHosts, "allowed-hosts", "extra Host header `names` accepted over HTTP (comma-separated)")
+	fs.Var(&f.allowedOrigins, "allowed-origins", "extra browser `origins` accepted over HTTP, e.g. https://app.example")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "`time` in-flight calls get to finish at shutdown")
+	f.log = addLogFlags(fs, "info")
+	return c, f
+}
+
+func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) (*command, error) {
+	c, f := newServeCommand()
+	pos, err := c.parse(args, getenv)
+	if err != nil {
+		return c, err
+	}
+	if len(pos) > 0 {
+		return c, usagef("unexpected argument %q; serve takes only flags", pos[0])
+	}
+	stdio := f.transport.v != "http"
+	useHTTP := f.transport.v != "stdio"
+	switch {
+	case f.stdioWorkers < 1 || f.stdioWorkers > server.MaxStdioWorkers:
+		return c, usagef("--stdio-workers %d: must be 1 to %d", f.stdioWorkers, server.MaxStdioWorkers)
+	case f.maxBody < 1024:
+		return c, usagef("--max-body %d: must be at least 1024 bytes", f.maxBody)
+	case f.maxEvidence < 1 || int64(f.maxEvidence) > int64(f.maxBody):
+		return c, usagef("--max-evidence %d: must be positive and at most --max-body (%d)", f.maxEvidence, f.maxBody)
+	case f.sessionTTL <= 0:
+		return c, usagef("--session-ttl %v: must be positive", f.sessionTTL)
+	case f.cacheTTL <= 0:
+		return c, usagef("--cache-ttl %v: must be positive", f.cacheTTL)
+	case f.cacheEntries < 1:
+		return c, usagef("--cache-entries %d: must be at least 1", f.cacheEntries)
+	case f.shutdownTimeout <= 0:
+		return c, usagef("--shutdown-timeout %v: must be positive", f.shutdownTimeout)
+	}
+	if useHTTP {
+		if err := server.CheckBind(f.http, f.token); err != nil {
+			return c, usagef("--http %s: %v", f.http, trimConfigErr(err))
+		}
+	}
+	log := f.log.logger(stderr)
+
+	dirs, err := f.folders.resolve(true)
+	if err != nil {
+		return c, err
+	}
+	eng, err := engine.New(engine.Config{
+		WorkflowsDir:     dirs.workflows,
+		StateDir:         dirs.state,
+		SessionTTL:       f.sessionTTL,
+		MaxEvidenceBytes: int(f.maxEvidence),
+		Logger:           log.With("component", "engine"),
+	})
+	if err != nil {
+		return c, fmt.Errorf("workflows %s, state %s: %w", show(dirs.workflows), dirs.state, err)
+	}
+	defer func() {
+		if err := eng.Close(); err != nil {
+			log.Warn("closing the engine", "err", err)
+		}
+	}()
+	ix, err := ragcache.Open(ctx, ragcache.Config{
+		Dir:             dirs.standards,
+		CacheTTL:        f.cacheTTL,
+		CacheMaxEntries: f.cacheEntries,
+		Watch:           f.watch && dirs.standards != "",
+		Logger:          log.With("component", "search"),
+		Progress:        stderr,
+	})
+	if err != nil {
+		return c, fmt.Errorf("--standards %s: %w", show(dirs.standards), err)
+	}
+	defer func() {
+		if err := ix.Close(); err != nil {
+			log.Warn("closing the standards index", "err", err)
+		}
+	}()
+
+	cfg := server.Config{
+		Engine:          eng,
+		Index:           ix,
+		Version:         versionString(),
+		Logger:          log,
+		Stdio:           stdio,
+		Token:           f.token,
+		AllowedHosts:    f.allowedHosts,
+		AllowedOrigins:  f.allowedOrigins,
+		MaxBodyBytes:    int64(f.maxBody),
+		StdioWorkers:    f.stdioWorkers,
+		ShutdownTimeout: f.shutdownTimeout,
+		Folders: map[string]string{
+			"root": dirs.root, "workflows": show(dirs.workflows), "standards": show(dirs.standards), "state": dirs.state,
+		},
+	}
+	if useHTTP {
+		cfg.HTTPAddr = f.http
+		cfg.AddrFile = f.addrFile
+		cfg.DiscoveryFile = filepath.Join(dirs.state, server.DiscoveryFileName)
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		return c, trimConfigErr(err)
+	}
+	if err := srv.Listen(); err != nil {
+		return c, err // names the flag: --http, --addr-file or --state
+	}
+	log.Info("mcpflow started", "version", versionString(), "transports", f.transport.v,
+		"workflows", show(dirs.workflows), "standards", show(dirs.standards), "state", dirs.state)
+
+	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// After the first signal, the default action returns: a second ^C
+	// ends the process at once.
+	go func() {
+		<-sigCtx.Done()
+		stop()
+	}()
+	var in io.Reader
+	var out io.Writer
+	if stdio {
+		in, out = stdin, stdout
+	}
+	return c, srv.Serve(sigCtx, in, out)
+}
+
+// trimConfigErr drops the "server: invalid config: " prefix, which says
+// nothing to a person at a shell.
+func trimConfigErr(err error) error {
+	if errors.Is(err, server.ErrInvalidConfig) {
+		msg := err.Error()
+		prefix := server.ErrInvalidConfig.Error() + ": "
+		if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
+			return errors.New(msg[len(prefix):])
+		}
+	}
+	return err
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/mcpflow/mcpflow/engine"
+)
+
+const workflowsDetails = `
+Lists the workflows in DIR (default: --workflows, else
+<root>/.mcpflow/workflows, else the built-in samples) and checks every
+definition: metadata.json, phase files, task files and gate definitions.
+Exits 1 if any problem is found, so it can run in CI.`
+
+// errProblems makes main exit 1 without printing anything more: the
+// problems are already printed.
+var errProblems = errors.New("problems found")
+
+func workflowsCmd(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) (*command, error) {
+	c := newCommand("workflows", "[DIR]", "List and validate workflow definitions.", workflowsDetails)
+	var (
+		f      folderFlags
+		asJSON bool
+	)
+	c.fs.StringVar(&f.root, "root", ".", "project `folder` holding .mcpflow/workflows")
+	c.fs.StringVar(&f.workflows, "workflows", "", "workflows `folder` (same as DIR)")
+	c.fs.BoolVar(&asJSON, "json", false, "print the workflows and problems as JSON")
+	lf := addLogFlags(c.fs, "warn")
+	pos, err := c.parse(args, getenv)
+	if err != nil {
+		return c, err
+	}
+	switch len(pos) {
+	case 0:
+	case 1:
+		if f.workflows != "" && f.workflows != pos[0] {
+			return c, usagef("DIR %s and --workflows %s disagree; give one", pos[0], f.workflows)
+		}
+		f.workflows = pos[0]
+	default:
+		return c, usagef("one DIR at most, got %d arguments", len(pos))
+	}
+	flagName := "--workflows"
+	if len(pos) == 1 {
+		flagName = "DIR"
+	}
+	if f.workflows != "" {
+		if f.workflows, err = existingDir(flagName, f.workflows); err != nil {
+			return c, err
+		}
+	}
+	dirs, err := f.resolve(false)
+	if err != nil {
+		return c, err
+	}
+
+	var problems []engine.Problem
+	if dirs.workflows == "" {
+		problems = engine.ValidateFS(engine.BuiltinWorkflows())
+	} else {
+		problems = engine.Validate(dirs.workflows)
+	}
+	// Listing needs an engine, and an engine needs a state folder: a
+	// temporary one, removed on return, keeps the project untouched.
+	tmp, err := os.MkdirTemp("", "mcpflow-workflows-*")
+	if err != nil {
+		return c, err
+	}
+	defer func() { _ = os.RemoveAll(tmp) }()
+	eng, err := engine.New(engine.Config{WorkflowsDir: dirs.workflows, StateDir: tmp, Logger: lf.logger(stderr)})
+	if err != nil {
+		return c, fmt.Errorf("%s %s: %w", flagName, show(dirs.workflows), err)
+	}
+	defer func() { _ = eng.Close() }()
+	list, err := eng.ListWorkflows(ctx)
+	if err != nil {
+		return c, fmt.Errorf("%s %s: %w", flagName, show(dirs.workflows), err)
+	}
+
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if problems == nil {
+			problems = []engine.Problem{}
+		}
+		if err := enc.Encode(map[string]any{"folder": show(dirs.workflows), "workflows": list, "problems": problems}); err != nil {
+			return c, err
+		}
+	} else {
+		writeWorkflows(stdout, show(dirs.workflows), list, problems)
+	}
+	if len(problems) > 0 {
+		return c, errProblems
+	}
+	return c, nil
+}
+
+func writeWorkflows(w io.Writer, folder string, list []engine.WorkflowInfo, problems []engine.Problem) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Workflows in %s:\n", folder)
+	for i := range list {
+		wf := &list[i]
+		name := wf.WorkflowType
+		if name == "" {
+			name = wf.Name
+		}
+		fmt.Fprintf(&b, "  %s", name)
+		if wf.Version != "" {
+			fmt.Fprintf(&b, " v%s", strings.TrimPrefix(wf.Version, "v"))
+		}
+		fmt.Fprintf(&b, " — %s phases", wf.TotalPhases)
+		if wf.Description != "" {
+			fmt.Fprintf(&b, " — %s", wf.Description)
+		}
+		b.WriteString("\n")
+	}
+	if len(list) == 0 {
+		b.WriteString("  (none)\n")
+	}
+	if len(problems) == 0 {
+		fmt.Fprintf(&b, "%d workflow(s), no problems.\n", len(list))
+	} else {
+		fmt.Fprintf(&b, "%d problem(s):\n", len(problems))
+		for _, p := range problems {
+			fmt.Fprintf(&b, "  %s\n", p)
+		}
+	}
+	_, _ = io.WriteString(w, b.String())
+}

@@ -1,0 +1,232 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// argError is a bad tool argument: the text names the argument and says
+// how to fix it. It becomes an isError tool result, never a protocol error.
+type argError struct{ msg string }
+
+func (e *argError) Error() string { return e.msg }
+
+func badArg(name, format string, a ...any) *argError {
+	return &argError{msg: name + ": " + fmt.Sprintf(format, a...)}
+}
+
+// args reads one call's arguments. The first problem found is kept in err
+// and every later read is a no-op, so a handler reads all its arguments and
+// checks err once.
+type args struct {
+	m   map[string]any
+	err *argError
+}
+
+// newArgs checks that raw is a JSON object (or absent) with no argument
+// outside allowed.
+func newArgs(raw any, allowed ...string) *args {
+	a := &args{}
+	switch v := raw.(type) {
+	case nil:
+		a.m = map[string]any{}
+	case map[string]any:
+		a.m = v
+	default:
+		a.err = &argError{msg: fmt.Sprintf("arguments: must be a JSON object, got %s", jsonType(raw))}
+		return a
+	}
+	for _, k := range slices.Sorted(maps.Keys(a.m)) {
+		if !slices.Contains(allowed, k) {
+			if len(allowed) == 0 {
+				a.err = badArg(fmt.Sprintf("%q", shorten(k, 64)), "unknown argument; this tool takes no arguments")
+			} else {
+				a.err = badArg(fmt.Sprintf("%q", shorten(k, 64)), "unknown argument; this tool takes %s", strings.Join(allowed, ", "))
+			}
+			return a
+		}
+	}
+	return a
+}
+
+func (a *args) fail(e *argError) {
+	if a.err == nil {
+		a.err = e
+	}
+}
+
+// present returns the value of name and whether it was given (a JSON null
+// counts as absent).
+func (a *args) present(name string) (any, bool) {
+	if a.err != nil {
+		return nil, false
+	}
+	v, ok := a.m[name]
+	return v, ok && v != nil
+}
+
+// str reads a string argument of at most maxRunes characters. A required
+// string must not be blank; hint says what to pass.
+func (a *args) str(name string, required bool, maxRunes int, hint string) string {
+	v, ok := a.present(name)
+	if !ok {
+		if required && a.err == nil {
+			a.fail(badArg(name, "required; %s", hint))
+		}
+		return ""
+	}
+	s, isStr := v.(string)
+	switch {
+	case !isStr:
+		a.fail(badArg(name, "must be a string, got %s; %s", jsonType(v), hint))
+	case required && strings.TrimSpace(s) == "":
+		a.fail(badArg(name, "must not be empty; %s", hint))
+	case !utf8.ValidString(s):
+		a.fail(badArg(name, "is not valid UTF-8"))
+	case strings.ContainsRune(s, 0):
+		a.fail(badArg(name, "contains a NUL character; %s", hint))
+	case utf8.RuneCountInString(s) > maxRunes:
+		a.fail(badArg(name, "is %d characters long; the limit is %d", utf8.RuneCountInString(s), maxRunes))
+	default:
+		return s
+	}
+	return ""
+}
+
+// integer reads a whole-number argument in [lo, hi]. It reports whether the
+// argument was given.
+func (a *args) integer(name string, required bool, lo, hi int, hint string) (int, bool) {
+	v, ok := a.present(name)
+	if !ok {
+		if required && a.err == nil {
+			a.fail(badArg(name, "required; %s", hint))
+		}
+		return 0, false
+	}
+	var f float64
+	switch n := v.(type) {
+	case float64:
+		f = n
+	case json.Number:
+		var err error
+		if f, err = n.Float64(); err != nil {
+			a.fail(badArg(name, "must be a whole number, got %s", n))
+			return 0, false
+		}
+	case int:
+		f = float64(n)
+	case int64:
+		f = float64(n)
+	default:
+		a.fail(badArg(name, "must be a whole number, got %s; %s", jsonType(v), hint))
+		return 0, false
+	}
+	if f != math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) {
+		a.fail(badArg(name, "must be a whole number, got %v; %s", f, hint))
+		return 0, false
+	}
+	if f < float64(lo) || f > float64(hi) {
+		a.fail(badArg(name, "must be between %d and %d, got %v; %s", lo, hi, f, hint))
+		return 0, false
+	}
+	return int(f), true
+}
+
+// strList reads an array of strings.
+func (a *args) strList(name string, maxItems, maxRunes int, hint string) []string {
+	v, ok := a.present(name)
+	if !ok {
+		return nil
+	}
+	list, isList := v.([]any)
+	if !isList {
+		a.fail(badArg(name, "must be an array of strings, got %s; %s", jsonType(v), hint))
+		return nil
+	}
+	if len(list) > maxItems {
+		a.fail(badArg(name, "has %d items; at most %d are allowed", len(list), maxItems))
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for i, item := range list {
+		s, isStr := item.(string)
+		if !isStr {
+			a.fail(badArg(name, "item %d must be a string, got %s; %s", i, jsonType(item), hint))
+			return nil
+		}
+		if utf8.RuneCountInString(s) > maxRunes {
+			a.fail(badArg(name, "item %d is longer than %d characters", i, maxRunes))
+			return nil
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// object reads a JSON object argument.
+func (a *args) object(name string, required bool, hint string) map[string]any {
+	v, ok := a.present(name)
+	if !ok {
+		if required && a.err == nil {
+			a.fail(badArg(name, "required; %s", hint))
+		}
+		return nil
+	}
+	m, isObj := v.(map[string]any)
+	if !isObj {
+		a.fail(badArg(name, "must be a JSON object, got %s; %s", jsonType(v), hint))
+		return nil
+	}
+	return m
+}
+
+// sessionID reads the session_id argument and checks that it is a UUID, so
+// that nothing else (a path, "../x") ever reaches the engine.
+func (a *args) sessionID() string {
+	const hint = "pass the session_id that start_workflow returned (list_sessions shows them all)"
+	s := a.str("session_id", true, 64, hint)
+	if s == "" || a.err != nil {
+		return ""
+	}
+	u, err := uuid.Parse(s)
+	if err != nil || len(s) != 36 {
+		a.fail(badArg("session_id", "%q is not a session ID; session IDs are UUIDs such as 3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53; %s", shorten(s, 64), hint))
+		return ""
+	}
+	return u.String()
+}
+
+// jsonType names the JSON type of a decoded value for error messages.
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case float64, json.Number, int, int64:
+		return "a number"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	default:
+		return fmt.Sprintf("%T", v)
+	}
+}
+
+// shorten cuts s to n characters for an error message; print it with %q.
+func shorten(s string, n int) string {
+	if utf8.RuneCountInString(s) > n {
+		return string([]rune(s)[:n]) + "…"
+	}
+	return s
+}

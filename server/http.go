@@ -1,0 +1,268 @@
+package server
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// HTTP defaults. Each can be changed in Config.
+const (
+	// DefaultMaxBodyBytes bounds the body of one HTTP request.
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultReadHeaderTimeout bounds the time to read a request's headers.
+	DefaultReadHeaderTimeout = 5 * time.Second
+	// DefaultBodyTimeout bounds the time to read a request's body.
+	DefaultBodyTimeout = 30 * time.Second
+	// DefaultIdleTimeout closes keep-alive connections idle this long.
+	DefaultIdleTimeout = 90 * time.Second
+)
+
+// Paths served over HTTP.
+const (
+	// PathMCP is the streamable HTTP endpoint.
+	PathMCP = "/mcp"
+	// PathHealth answers 200 "ok" while the server runs.
+	PathHealth = "/healthz"
+	// PathMetrics serves Prometheus metrics.
+	PathMetrics = "/metrics"
+)
+
+// guard is the hardening in front of every HTTP handler: Host and Origin
+// checks against DNS rebinding and cross-site requests, the bearer token,
+// and the request body limit. It is read-only after construction and so
+// safe for concurrent use.
+type guard struct {
+	// hosts are the Host header values (without port, lower case) accepted
+	// besides the loopback names; anyHost accepts every Host.
+	hosts   map[string]bool
+	anyHost bool
+	// origins are the Origin header values (scheme://host[:port], lower
+	// case) accepted besides loopback origins.
+	origins map[string]bool
+	// tokenSum is the SHA-256 of the bearer token, nil when none is set;
+	// comparing fixed-size digests keeps the comparison constant-time
+	// whatever the length of the presented token.
+	tokenSum    []byte
+	maxBody     int64
+	bodyTimeout time.Duration
+	rejected    func(reason string)
+}
+
+// newGuard builds the guard for a server listening on bindHost.
+func newGuard(cfg *Config, bindHost string, rejected func(string)) *guard {
+	g := &guard{
+		hosts:       map[string]bool{},
+		origins:     map[string]bool{},
+		maxBody:     cfg.MaxBodyBytes,
+		bodyTimeout: cfg.BodyTimeout,
+		rejected:    rejected,
+	}
+	for _, h := range cfg.AllowedHosts {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if h == "*" {
+			g.anyHost = true
+			continue
+		}
+		if host, _, err := net.SplitHostPort(h); err == nil {
+			h = host
+		}
+		g.hosts[strings.Trim(h, "[]")] = true
+	}
+	// A server bound to a specific non-loopback address answers to that
+	// address as Host; a wildcard bind (0.0.0.0, ::) has no name of its own
+	// and accepts every Host unless AllowedHosts names some: the token,
+	// which a non-loopback bind requires, is what protects it.
+	switch {
+	case bindHost == "" || isUnspecified(bindHost):
+		if len(cfg.AllowedHosts) == 0 {
+			g.anyHost = true
+		}
+	case !isLoopbackName(bindHost):
+		g.hosts[strings.ToLower(strings.Trim(bindHost, "[]"))] = true
+	}
+	for _, o := range cfg.AllowedOrigins {
+		g.origins[strings.TrimRight(strings.ToLower(strings.TrimSpace(o)), "/")] = true
+	}
+	if cfg.Token != "" {
+		sum := sha256.Sum256([]byte(cfg.Token))
+		g.tokenSum = sum[:]
+	}
+	return g
+}
+
+// wrap returns h behind the Host and Origin checks, and, when auth is
+// true, behind the bearer token and the body limit.
+func (g *guard) wrap(h http.Handler, auth bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !g.hostAllowed(r.Host) {
+			g.reject(w, http.StatusForbidden, "host",
+				fmt.Sprintf("Host header %q is not allowed (DNS rebinding protection); connect to 127.0.0.1 or localhost, or start the server with --allowed-hosts %s", r.Host, hostOnly(r.Host)))
+			return
+		}
+		if origin := r.Header.Get("Origin"); origin != "" && !g.originAllowed(origin) {
+			g.reject(w, http.StatusForbidden, "origin",
+				fmt.Sprintf("Origin %q is not allowed; only loopback origins are accepted unless the server is started with --allowed-origins %s", origin, origin))
+			return
+		}
+		if auth && g.tokenSum != nil && !g.tokenOK(r.Header.Get("Authorization")) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mcpflow"`)
+			g.reject(w, http.StatusUnauthorized, "token",
+				"missing or wrong bearer token; send the header \"Authorization: Bearer <token>\" with the token given to the server by --token or MCPFLOW_TOKEN")
+			return
+		}
+		if auth && r.Method == http.MethodPost && !g.readBody(w, r) {
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// readBody reads the request body up to the limit and replaces r.Body with
+// the bytes read, so that a body over the limit gets a 413 with a clear
+// message instead of a parse error deep in the transport. It reports
+// whether the request may proceed.
+func (g *guard) readBody(w http.ResponseWriter, r *http.Request) bool {
+	if r.ContentLength > g.maxBody {
+		g.rejectJSONRPC(w, http.StatusRequestEntityTooLarge, "body",
+			fmt.Sprintf("request body is %d bytes; the limit is %d bytes (--max-body)", r.ContentLength, g.maxBody))
+		return false
+	}
+	rc := http.NewResponseController(w)
+	if g.bodyTimeout > 0 {
+		// No ReadTimeout on the http.Server: it would also end the long-lived
+		// SSE streams. The body alone gets a deadline, lifted once it is read.
+		_ = rc.SetReadDeadline(time.Now().Add(g.bodyTimeout))
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, g.maxBody))
+	if g.bodyTimeout > 0 {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			g.rejectJSONRPC(w, http.StatusRequestEntityTooLarge, "body",
+				fmt.Sprintf("request body exceeds the limit of %d bytes (--max-body)", g.maxBody))
+			return false
+		}
+		g.rejectJSONRPC(w, http.StatusBadRequest, "body", "could not read the request body: "+err.Error())
+		return false
+	}
+	r.Body = io.NopCloser(&buf)
+	r.ContentLength = int64(buf.Len())
+	return true
+}
+
+func (g *guard) tokenOK(header string) bool {
+	scheme, tok, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	return subtle.ConstantTimeCompare(sum[:], g.tokenSum) == 1
+}
+
+func (g *guard) hostAllowed(hostport string) bool {
+	if g.anyHost {
+		return true
+	}
+	h := strings.ToLower(hostOnly(hostport))
+	return isLoopbackName(h) || g.hosts[h]
+}
+
+func (g *guard) originAllowed(origin string) bool {
+	o := strings.TrimRight(strings.ToLower(origin), "/")
+	if g.origins[o] || g.origins["*"] {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return false // "null", file://, garbage
+	}
+	return isLoopbackName(u.Hostname())
+}
+
+func (g *guard) reject(w http.ResponseWriter, status int, reason, msg string) {
+	g.rejected(reason)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+// rejectJSONRPC answers a POST to /mcp with a JSON-RPC error object, which
+// MCP clients know how to show, and the given HTTP status.
+func (g *guard) rejectJSONRPC(w http.ResponseWriter, status int, reason, msg string) {
+	g.rejected(reason)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"jsonrpc": "2.0",
+		"id":      nil,
+		"error":   map[string]any{"code": -32600, "message": msg},
+	})
+}
+
+// hostOnly strips the port from a Host header value and the brackets from
+// an IPv6 literal.
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return strings.Trim(hostport, "[]")
+}
+
+// isLoopbackName reports whether host (no port) names the loopback
+// interface: "localhost", a name under ".localhost" (RFC 6761), or a
+// loopback IP literal.
+func isLoopbackName(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+func isUnspecified(host string) bool {
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && ip.IsUnspecified()
+}
+
+// CheckBind validates an HTTP listen address against the token rule: an
+// address that is not loopback (a wildcard included) needs a token. The
+// error names the flags to fix.
+func CheckBind(addr, token string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%w: HTTP address %q: %w; use HOST:PORT such as 127.0.0.1:4242", ErrInvalidConfig, addr, err)
+	}
+	if port == "" {
+		return fmt.Errorf("%w: HTTP address %q has no port; use HOST:PORT such as 127.0.0.1:4242 (port 0 picks a free port)", ErrInvalidConfig, addr)
+	}
+	if host != "" && isLoopbackName(host) {
+		return nil
+	}
+	if token == "" {
+		shown := host
+		if shown == "" {
+			shown = "every interface"
+		}
+		return fmt.Errorf("%w: HTTP address %q listens on %s, which is not loopback; set a token (--token or MCPFLOW_TOKEN) or bind to 127.0.0.1", ErrInvalidConfig, addr, shown)
+	}
+	return nil
+}

@@ -1,0 +1,575 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/metrics"
+	"github.com/mcpflow/mcpflow/ragcache"
+)
+
+// Defaults for Config.
+const (
+	// DefaultStdioWorkers is the number of tool calls served at once on
+	// stdio. mcp-go's own default is 5, so a sixth slow call would wait.
+	DefaultStdioWorkers = 32
+	// MaxStdioWorkers is the most mcp-go allows.
+	MaxStdioWorkers = 100
+	// DefaultShutdownTimeout bounds a graceful shutdown, after which the
+	// remaining connections are closed.
+	DefaultShutdownTimeout = 800 * time.Millisecond
+	// DefaultSessionIdleTTL ends an HTTP MCP session nobody used for this
+	// long.
+	DefaultSessionIdleTTL = 30 * time.Minute
+)
+
+// ErrInvalidConfig is wrapped by every error New and Listen return for a
+// bad Config.
+var ErrInvalidConfig = errors.New("server: invalid config")
+
+// Config configures a Server. Engine and Index are required; every other
+// field has a working zero value.
+type Config struct {
+	// Engine runs the workflows. The Server does not close it.
+	Engine *engine.Engine
+	// Index answers search_standards. The Server does not close it.
+	Index *ragcache.Index
+	// Version is reported by get_server_info, the MCP initialize result
+	// and the mcpflow_build_info metric.
+	Version string
+	// Logger receives the server's logs; nil discards them. Every tool
+	// call is logged at debug level.
+	Logger *slog.Logger
+
+	// Stdio serves MCP on the stdin and stdout passed to Serve.
+	Stdio bool
+	// HTTPAddr, when set, serves streamable HTTP on this address (port 0
+	// picks a free port). A non-loopback address requires Token.
+	HTTPAddr string
+	// Token, when set, is the bearer token /mcp and /metrics require.
+	Token string
+	// AllowedHosts are Host header values accepted besides loopback names
+	// ("*" accepts any). See the package documentation.
+	AllowedHosts []string
+	// AllowedOrigins are Origin header values (scheme://host[:port])
+	// accepted besides loopback origins ("*" accepts any).
+	AllowedOrigins []string
+	// MaxBodyBytes bounds one HTTP request body and one stdio message;
+	// 0 selects DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// ReadHeaderTimeout, BodyTimeout and IdleTimeout bound slow HTTP
+	// clients; 0 selects the defaults.
+	ReadHeaderTimeout, BodyTimeout, IdleTimeout time.Duration
+	// StdioWorkers is the number of stdio tool calls served at once, 1 to
+	// MaxStdioWorkers; 0 selects DefaultStdioWorkers.
+	StdioWorkers int
+	// ShutdownTimeout bounds the graceful part of a shutdown; 0 selects
+	// DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+	// DiscoveryFile, when set, is where the Server writes its Discovery
+	// once HTTP is listening (mode 0600, atomically), and removes it at
+	// shutdown. The binary uses <state>/server.json.
+	DiscoveryFile string
+	// AddrFile, when set, receives the /mcp URL once HTTP is listening.
+	AddrFile string
+	// Folders are shown by get_server_info, e.g. {"workflows": "builtin"}.
+	Folders map[string]string
+
+	// ValidateOutput makes mcp-go check every structured result against
+	// its tool's output schema, turning a mismatch into a tool error. It
+	// costs time on every call: tests turn it on.
+	ValidateOutput bool
+}
+
+// Server serves the mcpflow MCP tools over stdio and streamable HTTP at
+// once, with one MCPServer and one engine behind both.
+//
+// A Server is safe for concurrent use. Listen and Serve are each called at
+// most once, in that order (Serve calls Listen itself if needed); the
+// other methods may be called at any time from any goroutine.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	started time.Time
+	mcp     *mcpserver.MCPServer
+	tel     *telemetry
+
+	// Set by New; read-only afterwards.
+	streamable *mcpserver.StreamableHTTPServer
+	httpSrv    *http.Server
+	handler    http.Handler
+
+	// Set by Listen before it closes ready; read-only afterwards.
+	ln  net.Listener
+	url string
+
+	listenOnce sync.Once
+	listenErr  error
+	ready      chan struct{} // closed when Listen succeeded
+
+	mu   sync.Mutex
+	gate *stdioGate // guarded by mu; set by Serve when serving stdio
+}
+
+// New checks cfg and builds the MCP server with its tools. It starts no
+// goroutine and opens no socket: Listen and Serve do.
+func New(cfg Config) (*Server, error) {
+	switch {
+	case cfg.Engine == nil:
+		return nil, fmt.Errorf("%w: Engine is required", ErrInvalidConfig)
+	case cfg.Index == nil:
+		return nil, fmt.Errorf("%w: Index is required", ErrInvalidConfig)
+	case cfg.StdioWorkers < 0 || cfg.StdioWorkers > MaxStdioWorkers:
+		return nil, fmt.Errorf("%w: stdio workers must be 1 to %d, got %d", ErrInvalidConfig, MaxStdioWorkers, cfg.StdioWorkers)
+	case cfg.MaxBodyBytes < 0:
+		return nil, fmt.Errorf("%w: max body bytes must be positive, got %d", ErrInvalidConfig, cfg.MaxBodyBytes)
+	case !cfg.Stdio && cfg.HTTPAddr == "":
+		return nil, fmt.Errorf("%w: no transport: serve stdio, HTTP or both", ErrInvalidConfig)
+	}
+	if cfg.HTTPAddr != "" {
+		if err := CheckBind(cfg.HTTPAddr, cfg.Token); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.ReadHeaderTimeout == 0 {
+		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.StdioWorkers == 0 {
+		cfg.StdioWorkers = DefaultStdioWorkers
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		started: time.Now(),
+		ready:   make(chan struct{}),
+	}
+	opts := []mcpserver.ServerOption{
+		mcpserver.WithToolCapabilities(false),
+		mcpserver.WithRecovery(),
+		// mcp-go logs every request at info; this server logs every call
+		// itself at debug, so only mcp-go's warnings and errors pass.
+		mcpserver.WithLogger(slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn})),
+		mcpserver.WithInstructions(instructions),
+	}
+	if cfg.ValidateOutput {
+		opts = append(opts, mcpserver.WithOutputSchemaValidation())
+	}
+	s.mcp = mcpserver.NewMCPServer("mcpflow", cfg.Version, opts...)
+	tools := s.tools()
+	names := make([]string, len(tools))
+	for i := range tools {
+		names[i] = tools[i].Tool.Name
+	}
+	s.tel = newTelemetry(cfg.Version, s.started, names, s.cacheMetrics, s.stdioPending)
+	// The instrumenting middleware is added first, so it is the outermost
+	// and sees the error WithRecovery makes of a panic.
+	s.mcp.Use(s.instrument)
+	s.mcp.AddTools(tools...)
+	s.handler = s.buildHandler()
+	return s, nil
+}
+
+// instructions is the MCP initialize result's guidance for the agent.
+const instructions = `mcpflow gives you phase-gated workflows and search over this project's standards.
+Start with list_workflows, then start_workflow(workflow_type, target_file). Work through the phase's tasks
+(get_task), then submit evidence with complete_phase; the gate says what is missing if it does not pass.
+Use search_standards to look up the project's conventions before you write code.`
+
+// MCPServer returns the underlying mcp-go server, for adding tools or
+// hooks before Serve (the end-to-end benchmark adds a trivial tool).
+func (s *Server) MCPServer() *mcpserver.MCPServer { return s.mcp }
+
+// cacheMetrics gathers every cache's snapshot under one name each.
+func (s *Server) cacheMetrics() map[string]metrics.Snapshot {
+	out := map[string]metrics.Snapshot{}
+	maps.Copy(out, s.cfg.Engine.Metrics())
+	out["search_queries"] = s.cfg.Index.Metrics()
+	return out
+}
+
+func (s *Server) stdioPending() float64 {
+	s.mu.Lock()
+	g := s.gate
+	s.mu.Unlock()
+	if g == nil {
+		return 0
+	}
+	return float64(g.Pending())
+}
+
+// Listen opens the HTTP listener when Config.HTTPAddr is set, writes the
+// address file and the discovery file, and returns. Errors name the
+// address or file at fault. Calling it again returns the first result.
+func (s *Server) Listen() error {
+	s.listenOnce.Do(func() {
+		s.listenErr = s.listen()
+		if s.listenErr == nil {
+			close(s.ready)
+		}
+	})
+	return s.listenErr
+}
+
+func (s *Server) listen() error {
+	if s.cfg.HTTPAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("server: listen on %s (--http): %w", s.cfg.HTTPAddr, err)
+	}
+	s.ln = ln
+	s.url = "http://" + ln.Addr().String() + PathMCP
+	if s.cfg.AddrFile != "" {
+		if err := writeFileAtomic(s.cfg.AddrFile, []byte(s.url+"\n")); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("server: write the address file %s (--addr-file): %w", s.cfg.AddrFile, err)
+		}
+	}
+	if s.cfg.DiscoveryFile != "" {
+		d := Discovery{
+			URL:           s.url,
+			PID:           os.Getpid(),
+			StartedAt:     s.started.UTC(),
+			Transports:    s.transports(),
+			Version:       s.cfg.Version,
+			TokenRequired: s.cfg.Token != "",
+		}
+		if err := writeDiscovery(s.cfg.DiscoveryFile, d); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("server: write the discovery file %s (in --state): %w", s.cfg.DiscoveryFile, err)
+		}
+	}
+	return nil
+}
+
+// buildHandler assembles the HTTP routes behind the guard. The
+// streamable HTTP server gets its own http.Server so that its Shutdown
+// also closes the MCP sessions.
+func (s *Server) buildHandler() http.Handler {
+	bindHost := ""
+	if s.cfg.HTTPAddr != "" {
+		bindHost, _, _ = net.SplitHostPort(s.cfg.HTTPAddr)
+	}
+	g := newGuard(&s.cfg, bindHost, s.tel.rejectedInc)
+	s.httpSrv = &http.Server{
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.streamable = mcpserver.NewStreamableHTTPServer(s.mcp,
+		mcpserver.WithEndpointPath(PathMCP),
+		mcpserver.WithStreamableHTTPServer(s.httpSrv),
+		mcpserver.WithHTTPContextFunc(httpContext),
+		mcpserver.WithStreamableHTTPLogger(slog.New(minLevel{s.log.Handler(), slog.LevelWarn})),
+		mcpserver.WithSessionIdleTTL(DefaultSessionIdleTTL),
+		mcpserver.WithHeartbeatInterval(30*time.Second),
+	)
+	mux := http.NewServeMux()
+	mux.Handle(PathMCP, g.wrap(s.streamable, true))
+	mux.Handle("GET "+PathMetrics, g.wrap(promhttp.HandlerFor(s.tel.reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}), true))
+	mux.Handle("GET "+PathHealth, g.wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	}), false))
+	mux.Handle("/", g.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, fmt.Sprintf("404 not found: %s; the MCP endpoint is %s", r.URL.Path, PathMCP), http.StatusNotFound)
+	}), false))
+	s.httpSrv.Handler = mux
+	return mux
+}
+
+// Handler returns the HTTP handler (/mcp, /metrics, /healthz) with its
+// hardening, for serving from another http.Server or from
+// httptest.Server. Serve uses the same handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// URL returns the streamable HTTP endpoint once Listen succeeded, or "".
+func (s *Server) URL() string {
+	select {
+	case <-s.ready:
+		return s.url
+	default:
+		return ""
+	}
+}
+
+func (s *Server) transports() []string {
+	var t []string
+	if s.cfg.Stdio {
+		t = append(t, TransportStdio)
+	}
+	if s.cfg.HTTPAddr != "" {
+		t = append(t, TransportHTTP)
+	}
+	return t
+}
+
+// Serve serves until ctx ends, stdin reaches EOF (when serving stdio) or a
+// transport fails, then shuts down gracefully: new requests are refused,
+// calls in flight finish, HTTP sessions are closed, and whatever is left
+// after Config.ShutdownTimeout is closed. It returns nil after a clean
+// shutdown. stdin and stdout are used only with Config.Stdio; stdout then
+// carries nothing but JSON-RPC.
+func (s *Server) Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	if s.cfg.Stdio && (stdin == nil || stdout == nil) {
+		return fmt.Errorf("%w: stdio needs stdin and stdout", ErrInvalidConfig)
+	}
+	defer func() {
+		if s.cfg.DiscoveryFile != "" {
+			if err := removeDiscovery(s.cfg.DiscoveryFile, os.Getpid()); err != nil {
+				s.log.Warn("could not remove the discovery file", "file", s.cfg.DiscoveryFile, "err", err)
+			}
+		}
+	}()
+
+	httpErr := make(chan error, 1)
+	if s.ln != nil {
+		go func() {
+			err := s.httpSrv.Serve(s.ln)
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+			httpErr <- err
+		}()
+		s.log.Info("serving MCP over streamable HTTP", "url", s.url, "token", s.cfg.Token != "")
+	}
+
+	stdioCtx, stopStdio := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopStdio()
+	stdioErr := make(chan error, 1)
+	var gate *stdioGate
+	if s.cfg.Stdio {
+		gate = newStdioGate(stdin, stdout, int(s.cfg.MaxBodyBytes))
+		s.mu.Lock()
+		s.gate = gate
+		s.mu.Unlock()
+		errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+		stdio := mcpserver.NewStdioServer(s.mcp)
+		for _, o := range []mcpserver.StdioOption{
+			mcpserver.WithErrorLogger(errLog),
+			mcpserver.WithWorkerPoolSize(s.cfg.StdioWorkers),
+			mcpserver.WithQueueSize(4 * s.cfg.StdioWorkers),
+			mcpserver.WithStdioContextFunc(stdioContext),
+		} {
+			o(stdio)
+		}
+		go func() { stdioErr <- stdio.Listen(stdioCtx, gate, gate) }()
+		s.log.Info("serving MCP over stdio", "workers", s.cfg.StdioWorkers)
+	}
+	var eof <-chan struct{}
+	if gate != nil {
+		eof = gate.eof
+	}
+
+	var runErr error
+	httpDone, stdioDone := s.ln == nil, gate == nil
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down", "cause", context.Cause(ctx))
+	case <-eof:
+		s.log.Info("shutting down", "cause", "stdin closed")
+	case err := <-httpErr:
+		httpDone = true
+		runErr = err
+		s.log.Error("HTTP server stopped", "err", err)
+	case err := <-stdioErr:
+		stdioDone = true
+		if err != nil && !errors.Is(err, context.Canceled) {
+			runErr = fmt.Errorf("server: stdio: %w", err)
+		}
+		s.log.Info("shutting down", "cause", "stdio ended", "err", err)
+	}
+
+	deadline := time.Now().Add(s.cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	defer cancel()
+	var wg sync.WaitGroup
+	if !httpDone {
+		wg.Go(func() {
+			// Shutdown closes the MCP sessions (CloseSessions), stops
+			// accepting, and waits for requests in flight; past the
+			// deadline, Close drops what is left.
+			if err := s.streamable.Shutdown(shutdownCtx); err != nil {
+				s.log.Warn("HTTP shutdown incomplete; closing connections", "err", err)
+				_ = s.httpSrv.Close()
+			}
+			if err := <-httpErr; err != nil {
+				s.log.Warn("HTTP server", "err", err)
+			}
+		})
+	} else if s.streamable != nil {
+		s.streamable.CloseSessions(shutdownCtx)
+	}
+	if !stdioDone {
+		wg.Go(func() {
+			gate.drain()
+			stop := context.AfterFunc(shutdownCtx, gate.release)
+			defer stop()
+			gate.waitIdle()
+			stopStdio()
+			select {
+			case err := <-stdioErr:
+				if err != nil && !errors.Is(err, context.Canceled) {
+					s.log.Warn("stdio", "err", err)
+				}
+			case <-shutdownCtx.Done():
+				s.log.Warn("stdio calls still running at the shutdown deadline")
+			}
+		})
+	}
+	wg.Wait()
+	s.log.Info("stopped", "uptime", time.Since(s.started).Round(time.Millisecond))
+	return runErr
+}
+
+// callInfo is what the transport knows about a call's origin; the context
+// funcs of the two transports store it in the request context.
+type callInfo struct {
+	tr     transport
+	remote string
+}
+
+type callInfoKey struct{}
+
+func stdioContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, callInfoKey{}, callInfo{tr: trStdio})
+}
+
+func httpContext(ctx context.Context, r *http.Request) context.Context {
+	return context.WithValue(ctx, callInfoKey{}, callInfo{tr: trHTTP, remote: r.RemoteAddr})
+}
+
+// caller describes who made the call in ctx: the transport, the client's
+// name and its MCP session (or, without one, its remote address).
+func caller(ctx context.Context) (tr transport, client, session string) {
+	info, _ := ctx.Value(callInfoKey{}).(callInfo)
+	tr = info.tr
+	if cs := mcpserver.ClientSessionFromContext(ctx); cs != nil {
+		session = cs.SessionID()
+		if ci, ok := cs.(mcpserver.SessionWithClientInfo); ok {
+			client = ci.GetClientInfo().Name
+		}
+	}
+	if client == "" {
+		if pi := mcpserver.RequestProtocolInfoFromContext(ctx); pi != nil && pi.ClientInfo != nil {
+			client = pi.ClientInfo.Name
+		}
+	}
+	if session == "" {
+		session = info.remote
+	}
+	return tr, client, session
+}
+
+// instrument is the outermost tool middleware: it tells the engine who is
+// calling, counts the call and its outcome, times it, and logs it at debug
+// level.
+func (s *Server) instrument(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		start := time.Now()
+		tr, client, session := caller(ctx)
+		who := client
+		if session != "" {
+			who = strings.TrimPrefix(client+"@"+session, "@")
+		}
+		ctx = engine.WithCaller(ctx, engine.Caller{Transport: tr.String(), Client: who})
+		res, err := next(ctx, req)
+		d := time.Since(start)
+		outcome := outcomeOK
+		st := s.tel.stats(req.Params.Name, tr)
+		switch {
+		case err != nil:
+			outcome = outcomeProtoErr
+		case res != nil && res.IsError:
+			outcome = outcomeToolErr
+		}
+		if st != nil {
+			switch outcome {
+			case outcomeOK:
+				st.ok.Inc()
+			case outcomeToolErr:
+				st.toolErr.Inc()
+			default:
+				st.protoErr.Inc()
+			}
+			st.latency.Observe(d.Seconds())
+		}
+		if s.log.Enabled(ctx, slog.LevelDebug) {
+			attrs := []slog.Attr{
+				slog.String("tool", req.Params.Name),
+				slog.String("transport", tr.String()),
+				slog.String("client", client),
+				slog.String("session", session),
+				slog.Duration("duration", d),
+				slog.String("outcome", outcome),
+			}
+			if err != nil {
+				attrs = append(attrs, slog.String("err", err.Error()))
+			}
+			s.log.LogAttrs(ctx, slog.LevelDebug, "tool call", attrs...)
+		}
+		return res, err
+	}
+}
+
+// minLevel passes on only records at or above min.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+// Enabled reports whether l is at least min and the wrapped handler
+// handles it.
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+// WithAttrs wraps the wrapped handler's WithAttrs.
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.min}
+}
+
+// WithGroup wraps the wrapped handler's WithGroup.
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.min}
+}

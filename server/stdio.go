@@ -1,0 +1,233 @@
+package server
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// stdioGate sits between the process's stdin and stdout and mcp-go's stdio
+// transport. mcp-go cancels every call still running the moment its input
+// ends, and drops tool calls still queued for a worker; the gate holds the
+// end of input back until every request it has passed on is answered, so
+// that stdin EOF and shutdown let in-flight calls finish. It also bounds
+// the length of one message and, once the server is draining, answers new
+// requests with an error instead of passing them on.
+//
+// A stdioGate is safe for one reader (mcp-go's read loop) and any number of
+// concurrent writers. Writes are serialised by wmu, so a message written by
+// the gate itself never interleaves with one written by mcp-go.
+type stdioGate struct {
+	r       *bufio.Reader
+	maxLine int
+	// rest is the part of the current line not yet returned by Read. Only
+	// the single reader touches it.
+	rest []byte
+
+	wmu sync.Mutex // serialises writes to w
+	w   io.Writer
+
+	mu sync.Mutex
+	// pending counts requests passed on and not yet answered; idle is
+	// non-nil while pending > 0 and closed when it drops back to 0. Both
+	// are guarded by mu.
+	pending int
+	idle    chan struct{}
+
+	draining atomic.Bool
+	eofOnce  sync.Once
+	eof      chan struct{} // closed when stdin ends or fails
+	stopOnce sync.Once
+	stop     chan struct{} // closed to stop waiting for pending requests
+}
+
+func newStdioGate(r io.Reader, w io.Writer, maxLine int) *stdioGate {
+	return &stdioGate{
+		r:       bufio.NewReaderSize(r, 64<<10),
+		maxLine: maxLine,
+		w:       w,
+		eof:     make(chan struct{}),
+		stop:    make(chan struct{}),
+	}
+}
+
+// errLineTooLong marks a message over the size limit; it never leaves the
+// gate.
+var errLineTooLong = errors.New("line too long")
+
+// Read implements io.Reader for mcp-go's read loop.
+func (g *stdioGate) Read(p []byte) (int, error) {
+	for len(g.rest) == 0 {
+		line, err := g.readLine()
+		switch {
+		case errors.Is(err, errLineTooLong):
+			g.answerError(line, -32600, fmt.Sprintf("message is over %d bytes (--max-body); send smaller arguments", g.maxLine))
+			continue
+		case err != nil && len(line) == 0:
+			g.eofOnce.Do(func() { close(g.eof) })
+			g.waitIdle()
+			if errors.Is(err, io.EOF) {
+				return 0, io.EOF
+			}
+			return 0, err
+		}
+		// A last line without a newline is still a message.
+		if line[len(line)-1] != '\n' {
+			line = append(line, '\n')
+		}
+		if !g.admit(line) {
+			continue
+		}
+		g.rest = line
+	}
+	n := copy(p, g.rest)
+	g.rest = g.rest[n:]
+	return n, nil
+}
+
+// readLine returns the next line, newline included. A line over maxLine is
+// consumed whole and returned as errLineTooLong with its first bytes, in
+// which its ID usually is.
+func (g *stdioGate) readLine() ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := g.r.ReadSlice('\n')
+		if len(line)+len(frag) > g.maxLine {
+			head := slices.Concat(line, frag[:min(len(frag), 4096)])
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = g.r.ReadSlice('\n')
+			}
+			return head, errLineTooLong
+		}
+		line = append(line, frag...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return line, err
+	}
+}
+
+// admit decides whether line goes on to mcp-go, counting it when it is a
+// request that will be answered. While draining, requests get an error.
+func (g *stdioGate) admit(line []byte) bool {
+	var m struct {
+		ID     json.RawMessage `json:"id"`
+		Method *string         `json:"method"`
+	}
+	if json.Unmarshal(line, &m) != nil {
+		return true // mcp-go answers it with a parse error
+	}
+	isRequest := m.Method != nil && len(m.ID) > 0 && string(m.ID) != "null"
+	if g.draining.Load() {
+		if isRequest {
+			g.writeError(m.ID, -32000, "the server is shutting down; start it again and retry")
+		}
+		return false
+	}
+	if isRequest {
+		g.mu.Lock()
+		if g.pending == 0 {
+			g.idle = make(chan struct{})
+		}
+		g.pending++
+		g.mu.Unlock()
+	}
+	return true
+}
+
+// Write implements io.Writer for mcp-go's responses. mcp-go writes one
+// whole message per call.
+func (g *stdioGate) Write(p []byte) (int, error) {
+	g.wmu.Lock()
+	n, err := g.w.Write(p)
+	g.wmu.Unlock()
+	if isResponse(p) {
+		g.done()
+	}
+	return n, err
+}
+
+func (g *stdioGate) done() {
+	g.mu.Lock()
+	if g.pending > 0 {
+		g.pending--
+		if g.pending == 0 {
+			close(g.idle)
+			g.idle = nil
+		}
+	}
+	g.mu.Unlock()
+}
+
+// isResponse reports whether msg is a JSON-RPC response with an ID: the
+// answer to a request the gate counted.
+func isResponse(msg []byte) bool {
+	var m struct {
+		ID     json.RawMessage `json:"id"`
+		Method *string         `json:"method"`
+	}
+	if json.Unmarshal(msg, &m) != nil {
+		return false
+	}
+	return m.Method == nil && len(m.ID) > 0 && string(m.ID) != "null"
+}
+
+// Pending returns the number of requests read and not yet answered.
+func (g *stdioGate) Pending() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.pending
+}
+
+// waitIdle blocks until no request is pending or stop is closed.
+func (g *stdioGate) waitIdle() {
+	g.mu.Lock()
+	ch := g.idle
+	g.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	select {
+	case <-ch:
+	case <-g.stop:
+	}
+}
+
+// drain makes the gate refuse new requests.
+func (g *stdioGate) drain() { g.draining.Store(true) }
+
+// release stops every wait for pending requests.
+func (g *stdioGate) release() { g.stopOnce.Do(func() { close(g.stop) }) }
+
+// idIn finds the "id" member near the start of a message too long to parse.
+var idIn = regexp.MustCompile(`"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)`)
+
+// answerError answers the request whose first bytes are head, or answers
+// with a null ID when its ID cannot be found.
+func (g *stdioGate) answerError(head []byte, code int, msg string) {
+	id := json.RawMessage("null")
+	if m := idIn.FindSubmatch(head); m != nil {
+		id = m[1]
+	}
+	g.writeError(id, code, msg)
+}
+
+func (g *stdioGate) writeError(id json.RawMessage, code int, msg string) {
+	b, err := json.Marshal(map[string]any{
+		"jsonrpc": "2.0",
+		"id":      id,
+		"error":   map[string]any{"code": code, "message": msg},
+	})
+	if err != nil {
+		return
+	}
+	g.wmu.Lock()
+	_, _ = g.w.Write(append(b, '\n'))
+	g.wmu.Unlock()
+}

@@ -1,0 +1,223 @@
+package server
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/mcpflow/mcpflow/metrics"
+)
+
+// Transport names, as they appear in logs, metrics labels, get_server_info
+// and the discovery file.
+const (
+	TransportStdio = "stdio"
+	TransportHTTP  = "http"
+)
+
+// transport indexes per-transport counters.
+type transport uint8
+
+const (
+	trStdio transport = iota
+	trHTTP
+	numTransports
+)
+
+func (t transport) String() string {
+	if t == trStdio {
+		return TransportStdio
+	}
+	return TransportHTTP
+}
+
+// Outcomes of a tool call, the "outcome" label of mcpflow_tool_calls_total.
+const (
+	outcomeOK       = "ok"
+	outcomeToolErr  = "tool_error"
+	outcomeProtoErr = "protocol_error"
+)
+
+// callStats counts one tool's calls over one transport. The counters are
+// striped (package metrics), so concurrent calls from many clients do not
+// all write one cache line.
+type callStats struct {
+	ok, toolErr, protoErr *metrics.Counter
+	latency               prometheus.Observer
+}
+
+// telemetry holds the server's counters and its Prometheus registry. The
+// tools map is built once in newTelemetry and only read afterwards, so
+// telemetry is safe for concurrent use without locking.
+type telemetry struct {
+	reg      *prometheus.Registry
+	tools    map[string]*[numTransports]callStats
+	rejected *prometheus.CounterVec
+	caches   func() map[string]metrics.Snapshot
+}
+
+// latencyBuckets spans 50 µs to about 1.2 s: a cached search answers in
+// tens of microseconds, a start that reads a workflow from disk in
+// milliseconds.
+var latencyBuckets = prometheus.ExponentialBuckets(50e-6, 2.5, 12)
+
+func newTelemetry(version string, started time.Time, toolNames []string, caches func() map[string]metrics.Snapshot, pending func() float64) *telemetry {
+	t := &telemetry{
+		reg:    prometheus.NewRegistry(),
+		tools:  make(map[string]*[numTransports]callStats, len(toolNames)),
+		caches: caches,
+	}
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "mcpflow_tool_call_duration_seconds",
+		Help:    "Time to answer one tool call, by tool and transport.",
+		Buckets: latencyBuckets,
+	}, []string{"tool", "transport"})
+	t.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mcpflow_http_rejected_total",
+		Help: "HTTP requests refused before reaching MCP, by reason (host, origin, token, body).",
+	}, []string{"reason"})
+	for _, name := range toolNames {
+		var per [numTransports]callStats
+		for tr := range numTransports {
+			per[tr] = callStats{
+				ok:       metrics.NewCounter(),
+				toolErr:  metrics.NewCounter(),
+				protoErr: metrics.NewCounter(),
+				latency:  latency.WithLabelValues(name, tr.String()),
+			}
+		}
+		t.tools[name] = &per
+	}
+	for _, reason := range []string{"host", "origin", "token", "body"} {
+		t.rejected.WithLabelValues(reason) // export zeros, so rates work from the start
+	}
+	t.reg.MustRegister(
+		latency,
+		t.rejected,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mcpflow_uptime_seconds",
+			Help: "Seconds since the server started.",
+		}, func() float64 { return time.Since(started).Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mcpflow_stdio_pending_requests",
+			Help: "Requests read from stdin and not yet answered.",
+		}, pending),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "mcpflow_build_info",
+			Help:        "Always 1; the label carries the server version.",
+			ConstLabels: prometheus.Labels{"version": version},
+		}, func() float64 { return 1 }),
+		(*telemetryCollector)(t),
+	)
+	return t
+}
+
+// stats returns the counters of tool over tr, or nil for an unknown tool.
+func (t *telemetry) stats(tool string, tr transport) *callStats {
+	per := t.tools[tool]
+	if per == nil {
+		return nil
+	}
+	return &per[tr]
+}
+
+func (t *telemetry) rejectedInc(reason string) { t.rejected.WithLabelValues(reason).Inc() }
+
+// ToolCounts is the number of calls of one tool over one transport, as
+// get_server_info reports it.
+type ToolCounts struct {
+	// Calls counts every call, whatever its outcome.
+	Calls int64 `json:"calls"`
+	// ToolErrors counts calls answered with an isError result.
+	ToolErrors int64 `json:"tool_errors"`
+	// ProtocolErrors counts calls answered with a JSON-RPC error.
+	ProtocolErrors int64 `json:"protocol_errors"`
+}
+
+// counts returns, per tool and transport, the calls made so far; tools and
+// transports with no calls are left out.
+func (t *telemetry) counts() map[string]map[string]ToolCounts {
+	out := map[string]map[string]ToolCounts{}
+	for _, name := range slices.Sorted(maps.Keys(t.tools)) {
+		for tr := range numTransports {
+			s := &t.tools[name][tr]
+			ok, te, pe := s.ok.Value(), s.toolErr.Value(), s.protoErr.Value()
+			if ok+te+pe == 0 {
+				continue
+			}
+			if out[name] == nil {
+				out[name] = map[string]ToolCounts{}
+			}
+			out[name][tr.String()] = ToolCounts{Calls: ok + te + pe, ToolErrors: te, ProtocolErrors: pe}
+		}
+	}
+	return out
+}
+
+// telemetryCollector exports the striped call counters and every cache's
+// metrics.Snapshot as Prometheus metrics at scrape time.
+type telemetryCollector telemetry
+
+var (
+	descCalls = prometheus.NewDesc("mcpflow_tool_calls_total",
+		"Tool calls, by tool, transport and outcome (ok, tool_error, protocol_error).",
+		[]string{"tool", "transport", "outcome"}, nil)
+	descCacheCounters = []struct {
+		desc *prometheus.Desc
+		get  func(metrics.Snapshot) int64
+	}{
+		{cacheDesc("hits_total", "Lookups that found a live entry."), func(s metrics.Snapshot) int64 { return s.Hits }},
+		{cacheDesc("misses_total", "Lookups that found no live entry."), func(s metrics.Snapshot) int64 { return s.Misses }},
+		{cacheDesc("loads_total", "Loads started to fill a missing entry."), func(s metrics.Snapshot) int64 { return s.Loads }},
+		{cacheDesc("load_errors_total", "Loads that failed or panicked."), func(s metrics.Snapshot) int64 { return s.LoadErrors }},
+		{cacheDesc("coalesced_total", "Callers that waited for a load already in flight instead of loading again."), func(s metrics.Snapshot) int64 { return s.Coalesced }},
+		{cacheDesc("evictions_total", "Live entries removed to respect the size bound."), func(s metrics.Snapshot) int64 { return s.Evictions }},
+		{cacheDesc("expirations_total", "Entries removed because their TTL passed."), func(s metrics.Snapshot) int64 { return s.Expirations }},
+	}
+	descCacheEntries = prometheus.NewDesc("mcpflow_cache_entries", "Entries held by the cache.", []string{"cache"}, nil)
+	descCacheHitRate = prometheus.NewDesc("mcpflow_cache_hit_ratio", "Hits / (hits + misses) since start; 0 before the first lookup.", []string{"cache"}, nil)
+)
+
+func cacheDesc(name, help string) *prometheus.Desc {
+	return prometheus.NewDesc("mcpflow_cache_"+name, help, []string{"cache"}, nil)
+}
+
+// Describe sends the fixed descriptors.
+func (c *telemetryCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descCalls
+	for _, d := range descCacheCounters {
+		ch <- d.desc
+	}
+	ch <- descCacheEntries
+	ch <- descCacheHitRate
+}
+
+// Collect reads the counters and snapshots.
+func (c *telemetryCollector) Collect(ch chan<- prometheus.Metric) {
+	for name, per := range c.tools {
+		for tr := range numTransports {
+			s := &per[tr]
+			for _, o := range []struct {
+				outcome string
+				n       *metrics.Counter
+			}{{outcomeOK, s.ok}, {outcomeToolErr, s.toolErr}, {outcomeProtoErr, s.protoErr}} {
+				ch <- prometheus.MustNewConstMetric(descCalls, prometheus.CounterValue, float64(o.n.Value()), name, tr.String(), o.outcome)
+			}
+		}
+	}
+	if c.caches == nil {
+		return
+	}
+	for cache, s := range c.caches() {
+		for _, d := range descCacheCounters {
+			ch <- prometheus.MustNewConstMetric(d.desc, prometheus.CounterValue, float64(d.get(s)), cache)
+		}
+		ch <- prometheus.MustNewConstMetric(descCacheEntries, prometheus.GaugeValue, float64(s.Entries), cache)
+		ch <- prometheus.MustNewConstMetric(descCacheHitRate, prometheus.GaugeValue, s.HitRate, cache)
+	}
+}
