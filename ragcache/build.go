@@ -331,6 +331,9 @@ func (ix *Index) searchIndex(ctx context.Context, s *snapshot, text string, limi
 	}
 	defer s.release()
 	ix.searches.Add(1)
+	if ix.hooks.beforeSearch != nil {
+		ix.hooks.beforeSearch()
+	}
 
 	mq := query.NewMatchQuery(text)
 	mq.SetField(fieldText)

@@ -92,6 +92,9 @@ type hooks struct {
 	// afterRebuild, when set, is called by the watcher goroutine after each
 	// rebuild attempt, with the generation then current and the error.
 	afterRebuild func(gen uint64, err error)
+	// beforeSearch, when set, is called by every index search before it
+	// queries bleve.
+	beforeSearch func()
 }
 
 // cacheKey is a query cache key: the snapshot generation and the xxhash of

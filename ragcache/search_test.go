@@ -324,7 +324,7 @@ func TestSearchAfterClose(t *testing.T) {
 
 func TestQueryErrorUnwrap(t *testing.T) {
 	err := error(&QueryError{Field: "limit", Problem: "p"})
-	assert.ErrorIs(t, err, ErrInvalidQuery)
+	require.ErrorIs(t, err, ErrInvalidQuery)
 	assert.Equal(t, "ragcache: invalid query: limit: p", err.Error())
 }
 

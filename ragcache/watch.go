@@ -122,22 +122,27 @@ func (ix *Index) watchLoop(ctx context.Context, fsw *fsnotify.Watcher) {
 	}
 }
 
-// relevant reports whether ev can change the index: a markdown file, or a
-// folder (any name without a markdown extension may be one), outside
-// dot-folders. Chmod alone never matters.
+// relevant reports whether ev can change the index: outside dot-folders,
+// a change to a markdown file, a new folder, or the removal or renaming of
+// anything (a removed folder leaves no trace to tell it from a file).
+// Chmod alone never matters.
 func (ix *Index) relevant(ev fsnotify.Event) bool {
 	if ev.Op == fsnotify.Chmod {
 		return false
 	}
-	rel, err := filepath.Rel(ix.cfg.Dir, ev.Name)
-	if err != nil {
-		return true
-	}
-	for part := range strings.SplitSeq(filepath.ToSlash(rel), "/") {
-		if strings.HasPrefix(part, ".") && part != "." && part != ".." {
-			return false
+	if rel, err := filepath.Rel(ix.cfg.Dir, ev.Name); err == nil {
+		for part := range strings.SplitSeq(filepath.ToSlash(rel), "/") {
+			if strings.HasPrefix(part, ".") && part != "." && part != ".." {
+				return false
+			}
 		}
 	}
-	base := filepath.Base(ev.Name)
-	return isMarkdown(base) || filepath.Ext(base) == "" || ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Create)
+	switch {
+	case isMarkdown(filepath.Base(ev.Name)), ev.Has(fsnotify.Remove), ev.Has(fsnotify.Rename):
+		return true
+	case ev.Has(fsnotify.Create):
+		fi, err := os.Lstat(ev.Name)
+		return err == nil && fi.IsDir()
+	}
+	return false
 }
