@@ -41,7 +41,7 @@ type Engine struct {
 	store  Store
 	own    *FileStore // the store New opened, closed by Close
 
-	sessions *shard.Cache[string, *session]
+	sessions sessionCache
 	gates    *checkpoint.Loader
 	// pairs maps a (workflow, target) to its active session's ID. Entries
 	// are added by Start under the pair's start lock and removed when the
@@ -76,6 +76,17 @@ type session struct {
 }
 
 type pairKey struct{ workflow, target string }
+
+// sessionCache is what the Engine needs of its session cache. It is a
+// *shard.Cache; benchmarks swap in the RWMutex baseline to compare.
+type sessionCache interface {
+	Get(id string) (*session, bool)
+	GetOrLoad(ctx context.Context, id string, load func(context.Context) (*session, error)) (*session, error)
+	Set(id string, s *session)
+	Delete(id string)
+	Metrics() metrics.Snapshot
+	Close()
+}
 
 // New returns an Engine configured by cfg. It opens the workflows folder
 // (or the built-in samples), the state folder, and reads the state folder
@@ -133,12 +144,12 @@ func New(cfg Config) (*Engine, error) {
 		}
 		e.own, e.store = fsx, fsx
 	}
-	var err error
 	sweep := max(e.ttl/4, time.Second)
-	e.sessions, err = shard.New[string, *session](shard.Config{TTL: e.ttl, SweepInterval: sweep, Clock: cfg.Clock})
+	sc, err := shard.New[string, *session](shard.Config{TTL: e.ttl, SweepInterval: sweep, Clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}
+	e.sessions = sc
 	e.gates, err = checkpoint.NewLoader(checkpoint.LoaderConfig{FS: e.wfFS, Recheck: cfg.GateRecheck, Clock: cfg.Clock, Logger: e.logger})
 	if err != nil {
 		return nil, err

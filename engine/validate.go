@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/mcpflow/mcpflow/checkpoint"
 )
@@ -85,13 +86,7 @@ func validateWorkflow(fsys fs.FS, name string) []Problem {
 	}
 	m, err := ParseMetadata(data)
 	if err != nil {
-		var msg string
-		if _, after, ok := cutPrefix(err.Error(), ErrMetadata.Error()+": "); ok {
-			msg = after
-		} else {
-			msg = err.Error()
-		}
-		add(metadataFile, "%s", msg)
+		add(metadataFile, "%s", strings.TrimPrefix(err.Error(), ErrMetadata.Error()+": "))
 		return out
 	}
 	for _, f := range m.missing {
@@ -148,8 +143,9 @@ func validateWorkflow(fsys fs.FS, name string) []Problem {
 		case err != nil:
 			add(path.Join("phases", strconv.Itoa(p.PhaseNumber), checkpoint.GateFile), "cannot be read: %v", err)
 		default:
-			if _, err := checkpoint.ParseGate(gdata, path.Join("phases", strconv.Itoa(p.PhaseNumber), checkpoint.GateFile)); err != nil {
-				add("", "%v", err)
+			src := path.Join("phases", strconv.Itoa(p.PhaseNumber), checkpoint.GateFile)
+			if _, err := checkpoint.ParseGate(gdata, src); err != nil {
+				add(src, "%s", strings.TrimPrefix(err.Error(), checkpoint.ErrInvalidGate.Error()+": "+src+": "))
 			}
 		}
 	}
@@ -184,16 +180,8 @@ func countNumeric(entries []fs.DirEntry) int {
 }
 
 func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
 		return pe.Err
 	}
 	return err
-}
-
-func cutPrefix(s, prefix string) (before, after string, ok bool) {
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return prefix, s[len(prefix):], true
-	}
-	return "", s, false
 }

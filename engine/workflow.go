@@ -109,14 +109,14 @@ var ErrMetadata = fmt.Errorf("%w: metadata.json", ErrCorrupt)
 // "1-N" is refused.
 func ParseMetadata(data []byte) (*Metadata, error) {
 	if len(data) > MaxMetadataBytes {
-		return nil, fmt.Errorf("%w: (file) is %d bytes, more than the %d allowed", ErrMetadata, len(data), MaxMetadataBytes)
+		return nil, fmt.Errorf("%w: (file): is %d bytes, more than the %d allowed", ErrMetadata, len(data), MaxMetadataBytes)
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, fmt.Errorf("%w: (file) is not a JSON object: %v", ErrMetadata, err)
+		return nil, fmt.Errorf("%w: (file): is not a JSON object: %v", ErrMetadata, err)
 	}
 	if top == nil {
-		return nil, fmt.Errorf("%w: (file) must be a JSON object, got null", ErrMetadata)
+		return nil, fmt.Errorf("%w: (file): must be a JSON object, got null", ErrMetadata)
 	}
 	m := &Metadata{}
 	d := &decoder{fields: top}

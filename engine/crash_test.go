@@ -1,0 +1,5 @@
+package engine
+
+const crashChildEnv = "MCPFLOW_CRASH_CHILD_DIR"
+
+func crashChild() int { return 0 }
