@@ -21,12 +21,15 @@ var fixtures = sync.OnceValues(func() ([]string, []uint32) {
 })
 
 // implsFor returns the implementations a workload compares: the load-only
-// variants only when the workload loads, and only those keep accepts
-// (every one when keep is nil).
+// variants only when the workload loads, and only those keep accepts (when
+// keep is nil, every one but the diagnostic variants).
 func implsFor(loads bool, keep func(Impl) bool) []Impl {
 	var out []Impl
 	for _, impl := range Impls() {
-		if (impl.LoadVariant && !loads) || (keep != nil && !keep(impl)) {
+		if impl.LoadVariant && !loads {
+			continue
+		}
+		if (keep == nil && impl.Diagnostic) || (keep != nil && !keep(impl)) {
 			continue
 		}
 		out = append(out, impl)
@@ -78,6 +81,9 @@ func reportOps(b *testing.B) {
 }
 
 var bg = context.Background()
+
+// withDiagnostics keeps every implementation, the diagnostic variants too.
+func withDiagnostics(Impl) bool { return true }
 
 func name(parts ...any) string {
 	s := ""

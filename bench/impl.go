@@ -11,6 +11,7 @@ import (
 	"github.com/puzpuzpuz/xsync/v4"
 
 	"github.com/mcpflow/mcpflow/internal/baseline"
+	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/shard"
 )
 
@@ -53,6 +54,10 @@ type Impl struct {
 	// LoadVariant marks an implementation that differs from another one
 	// only in its GetOrLoad; workloads that never load skip it.
 	LoadVariant bool
+	// Diagnostic marks a variant that exists only to explain another
+	// row (shard.Cache without its metrics); only the throughput and
+	// get-or-load hit workloads run it.
+	Diagnostic bool
 	// Waits reports whether Wait does anything.
 	Waits bool
 	// LoaderAPI names what GetOrLoad calls.
@@ -76,6 +81,7 @@ func Impls() []Impl {
 	return []Impl{
 		{Name: "shard", LoaderAPI: "shard.Cache.GetOrLoad (unbounded, default config)", New: newShard(false)},
 		{Name: "shard-bounded", Bounded: true, LoaderAPI: "shard.Cache.GetOrLoad (MaxEntries = capacity)", New: newShard(true)},
+		{Name: "shard-nostats", Diagnostic: true, LoaderAPI: "shard.Cache.GetOrLoad (unbounded, Recorder: metrics.NoOp{})", New: newShardNoStats},
 		{Name: "otter", Bounded: true, LoaderAPI: "otter.Cache.Get with a Loader", New: newOtter(false)},
 		{Name: "otter-compute", Bounded: true, LoadVariant: true, LoaderAPI: "otter.Cache.ComputeIfAbsent", New: newOtter(true)},
 		{Name: "theine", Bounded: true, Waits: true, LoaderAPI: "theine LoadingCache.Get", New: newTheine},
@@ -137,6 +143,19 @@ func newShard(bounded bool) func(Options) Cache {
 			},
 			close: c.Close,
 		}
+	}
+}
+
+func newShardNoStats(o Options) Cache {
+	c := shard.Must[string, int](shard.Config{Recorder: metrics.NoOp{}})
+	load := loaderOf(o)
+	return &funcs{
+		get: c.Get,
+		set: func(k string, v int) bool { c.Set(k, v); return true },
+		getOrLoad: func(ctx context.Context, k string) (int, error) {
+			return c.GetOrLoad(ctx, k, func(ctx context.Context) (int, error) { return load(ctx, k) })
+		},
+		close: c.Close,
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 func BenchmarkThroughput(b *testing.B) {
 	for _, reads := range []int{100, 75, 50, 25, 0} {
 		lazy := map[string]*lazyCache{}
-		for _, impl := range implsFor(false, nil) {
+		for _, impl := range implsFor(false, withDiagnostics) {
 			b.Run(name("reads", fmt.Sprint(reads)+"%")+"impl="+impl.Name, func(b *testing.B) {
 				l := lazy[impl.Name]
 				if l == nil {
@@ -68,7 +68,7 @@ func BenchmarkGetOrLoadHits(b *testing.B) {
 		return len(k), nil
 	}
 	lazy := map[string]*lazyCache{}
-	for _, impl := range implsFor(true, nil) {
+	for _, impl := range implsFor(true, withDiagnostics) {
 		b.Run("impl="+impl.Name, func(b *testing.B) {
 			l := lazy[impl.Name]
 			if l == nil {
