@@ -1,5 +1,262 @@
 package engine
 
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// crashChildEnv, when set to a folder, makes the test binary act as the
+// crash test's child: TestMain calls crashChild instead of running tests.
 const crashChildEnv = "MCPFLOW_CRASH_CHILD_DIR"
 
-func crashChild() int { return 0 }
+// crashChildID is the session the child writes again and again.
+const crashChildID = "5f0c5e4e-8d1b-4c52-9d0f-2b1a3c4d5e6f"
+
+// crashChild saves a growing session state in a loop through a FileStore
+// with real fsyncs, and reports each save that returned ("ack N") on
+// stdout, until it is killed.
+func crashChild() int {
+	dir := os.Getenv(crashChildEnv)
+	s, err := NewFileStore(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	var n int
+	s.stage = func(step string) { fmt.Fprintf(os.Stdout, "%s %d\n", step, n) }
+	ctx := context.Background()
+	// A large artifact makes each write long enough to be cut in the
+	// middle.
+	blob := strings.Repeat("evidence ", 4<<10)
+	var ver Version
+	for n = 1; n <= 100000; n++ {
+		now := time.Now().UTC()
+		st := &SessionState{
+			SessionID: crashChildID, WorkflowType: "demo", TargetFile: "crash.go",
+			CurrentPhase: n % 3, CompletedPhases: []int{}, Status: StatusActive,
+			PhaseArtifacts: map[int]*PhaseArtifact{0: {PhaseNumber: 0, Evidence: map[string]any{"blob": blob, "n": n}, Timestamp: now}},
+			Checkpoints:    map[int]CheckpointStatus{0: CheckpointFailed},
+			CreatedAt:      now, UpdatedAt: now,
+			Metadata: map[string]any{"n": n},
+		}
+		if ver, err = s.Save(ctx, st, ver); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		if _, err := fmt.Fprintf(os.Stdout, "ack %d\n", n); err != nil {
+			return 2
+		}
+	}
+	return 0
+}
+
+func TestCrashSafety(t *testing.T) {
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	const runs = 20
+	var cut, ahead int
+	for run := range runs {
+		dir := t.TempDir()
+		cmd := exec.CommandContext(t.Context(), exe, "-test.run=^$")
+		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+
+		// Kill during save number killAt (2 to 11), at a step that varies
+		// with the run: just after the temporary file is opened, after it
+		// is written, after its fsync, or once the save is acknowledged.
+		killAt := 2 + run%10
+		killStep := []string{"open", "written", "synced", "ack"}[run%4]
+		last := 0
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			step, num, ok := strings.Cut(sc.Text(), " ")
+			n, err := strconv.Atoi(num)
+			require.True(t, ok && err == nil, "child said %q", sc.Text())
+			if step == "ack" {
+				last = n
+			}
+			if n == killAt && step == killStep {
+				require.NoError(t, cmd.Process.Kill()) // SIGKILL
+				break
+			}
+		}
+		_ = cmd.Wait()
+		if killStep == "ack" {
+			require.Equal(t, killAt, last, "run %d: the child stopped early", run)
+		} else {
+			require.Equal(t, killAt-1, last, "run %d: the child stopped early", run)
+		}
+
+		// Every state file parses and holds the last acknowledged state,
+		// or the one after it if its rename landed before the kill.
+		entries, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), tempPrefix) {
+				cut++
+			} else {
+				data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+				require.NoError(t, err)
+				_, _, err = DecodeState(data)
+				require.NoError(t, err, "run %d: %s is torn", run, e.Name())
+			}
+		}
+		s, err := NewFileStore(dir)
+		require.NoError(t, err)
+		st, ver, err := s.Load(t.Context(), crashChildID)
+		require.NoError(t, err, "run %d", run)
+		n := int(st.Metadata["n"].(float64))
+		if n == last+1 {
+			ahead++
+		}
+		if n != last && n != last+1 {
+			t.Errorf("run %d: state holds save %d, last acknowledged %d", run, n, last)
+		}
+		assert.Equal(t, Version(n), ver)
+		assert.Equal(t, float64(n), st.PhaseArtifacts[0].Evidence["n"])
+		entries, err = os.ReadDir(dir)
+		require.NoError(t, err)
+		assert.Len(t, entries, 1, "run %d: NewFileStore removes temporary files left by the crash", run)
+		require.NoError(t, s.Close())
+	}
+	t.Logf("%d runs: %d killed during a write (temporary file left), %d after a rename that was not yet acknowledged", runs, cut, ahead)
+}
+
+func TestFileStoreRoundTripAndVersions(t *testing.T) {
+	dir := t.TempDir()
+	s, err := NewFileStore(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := t.Context()
+	id := uuid.NewString()
+	now := time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)
+	st := &SessionState{SessionID: id, WorkflowType: "w", TargetFile: "t", CurrentPhase: 2, CompletedPhases: []int{0, 1},
+		PhaseArtifacts: map[int]*PhaseArtifact{1: {PhaseNumber: 1, Evidence: map[string]any{"a": "b"}, Timestamp: now, Attempts: 2}},
+		Checkpoints:    map[int]CheckpointStatus{0: CheckpointPassed, 1: CheckpointPassed, 2: CheckpointPending},
+		Status:         StatusActive, CreatedAt: now, UpdatedAt: now, Metadata: map[string]any{"k": "v"}}
+
+	v, err := s.Save(ctx, st, 0)
+	require.NoError(t, err)
+	assert.Equal(t, Version(1), v)
+	got, v, err := s.Load(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, Version(1), v)
+	assert.Equal(t, st, got)
+
+	fi, err := os.Stat(filepath.Join(dir, id+".json"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	data, err := os.ReadFile(filepath.Join(dir, id+".json"))
+	require.NoError(t, err)
+	for _, k := range []string{"session_id", "workflow_type", "target_file", "current_phase", "completed_phases", "phase_artifacts", "checkpoints", "created_at", "updated_at", "metadata", "status", "version"} {
+		assert.Contains(t, string(data), `"`+k+`"`)
+	}
+	assert.Contains(t, string(data), `"1": {`, "phase keys are strings, as prAxIs OS writes them")
+
+	_, err = s.Save(ctx, st, 0)
+	require.ErrorIs(t, err, ErrConflict, "create of an existing session")
+	v, err = s.Save(ctx, st, 1)
+	require.NoError(t, err)
+	assert.Equal(t, Version(2), v)
+	_, err = s.Save(ctx, st, 1)
+	require.ErrorIs(t, err, ErrConflict, "stale version")
+	assert.Contains(t, err.Error(), "version 2, expected 1")
+
+	require.NoError(t, s.Delete(ctx, id))
+	_, _, err = s.Load(ctx, id)
+	require.ErrorIs(t, err, ErrNotFound)
+	_, err = s.Save(ctx, st, 2)
+	require.ErrorIs(t, err, ErrNotFound, "a deleted session is not written back")
+	require.ErrorIs(t, s.Delete(ctx, id), ErrNotFound)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries)
+}
+
+func TestFileStoreRefusesBadIDsAndPaths(t *testing.T) {
+	dir := t.TempDir()
+	outside := t.TempDir()
+	s, err := NewFileStore(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := t.Context()
+	for _, id := range []string{"", "../x", "/etc/passwd", "a\x00b", "..", "123E4567-E89B-42D3-A456-426614174000x"} {
+		_, _, err := s.Load(ctx, id)
+		require.ErrorIs(t, err, ErrInvalidArgument, "%q", id)
+		require.ErrorIs(t, s.Delete(ctx, id), ErrInvalidArgument)
+		_, err = s.Save(ctx, &SessionState{SessionID: id, WorkflowType: "w"}, 0)
+		require.ErrorIs(t, err, ErrInvalidArgument)
+	}
+	_, err = s.Save(ctx, &SessionState{SessionID: strings.ToUpper(uuid.NewString()), WorkflowType: "w"}, 0)
+	require.ErrorIs(t, err, ErrInvalidArgument, "Save wants the canonical form")
+
+	// A state file that is a symlink to a file outside the folder.
+	id := uuid.NewString()
+	secret := filepath.Join(outside, "secret.json")
+	require.NoError(t, os.WriteFile(secret, []byte(`{"session_id": "`+id+`", "workflow_type": "leak"}`), 0o600))
+	require.NoError(t, os.Symlink(secret, filepath.Join(dir, id+".json")))
+	st, _, err := s.Load(ctx, id)
+	require.Error(t, err)
+	assert.Nil(t, st)
+	list, err := s.List(ctx)
+	require.NoError(t, err)
+	for _, l := range list {
+		assert.NotEqual(t, "leak", l.WorkflowType)
+	}
+	_, err = s.Save(ctx, &SessionState{SessionID: id, WorkflowType: "w"}, 1)
+	require.Error(t, err)
+	data, err := os.ReadFile(secret)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "leak", "the file outside is untouched")
+}
+
+func TestFileStoreCleansTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	id := uuid.NewString()
+	writeFiles(t, dir, map[string]string{
+		tempPrefix + "0011-" + id + ".json": `{"session_id": "` + id + `", "workf`,
+		"README.txt":                        "kept",
+	})
+	s, err := NewFileStore(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	assert.Equal(t, "README.txt", entries[0].Name())
+	list, err := s.List(t.Context())
+	require.NoError(t, err)
+	assert.Empty(t, list)
+}
+
+func TestDecodeStateErrorsNameTheField(t *testing.T) {
+	tests := []struct{ json, field string }{
+		{`{`, "JSON"},
+		{`{"workflow_type": "w"}`, "session_id"},
+		{`{"session_id": "x"}`, "workflow_type"},
+		{`{"session_id": "x", "workflow_type": "w", "current_phase": -1}`, "current_phase"},
+		{`{"session_id": "x", "workflow_type": "w", "status": "paused"}`, "status"},
+		{`{"session_id": "x", "workflow_type": "w", "created_at": "yesterday"}`, "timestamp"},
+		{`{"session_id": "x", "workflow_type": "w", "version": -3}`, "version"},
+	}
+	for _, tt := range tests {
+		_, _, err := DecodeState([]byte(tt.json))
+		require.Error(t, err, tt.json)
+		assert.Contains(t, err.Error(), tt.field)
+	}
+}

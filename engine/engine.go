@@ -409,13 +409,20 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	if len(order) == 0 {
 		return nil, fmt.Errorf("%w: workflow_type %s: metadata.json lists no phases; add at least one phase", ErrCorrupt, workflowType)
 	}
+	// Read the first phase before creating anything, so that a workflow
+	// whose content cannot be read leaves no session behind.
+	pc, err := e.phaseContent(m, workflowType, order[0])
+	if err != nil {
+		return nil, err
+	}
 	st, resumed, err := e.startLocked(ctx, pairKey{workflowType, targetFile}, order[0], opts)
 	if err != nil {
 		return nil, err
 	}
-	pc, err := e.phaseContent(m, st.WorkflowType, st.CurrentPhase)
-	if err != nil {
-		return nil, err
+	if st.CurrentPhase != pc.Phase || st.Status != StatusActive {
+		if pc, err = e.phaseContent(m, st.WorkflowType, st.CurrentPhase); err != nil {
+			return nil, err
+		}
 	}
 	return &StartResult{
 		SessionID:    st.SessionID,

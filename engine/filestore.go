@@ -51,6 +51,9 @@ type FileStore struct {
 	// noSync skips both fsyncs. Set only by benchmarks that measure the
 	// rest of a save.
 	noSync bool
+	// stage, when set, is called at each step of a replace; the crash test
+	// uses it to kill the process at chosen points.
+	stage func(step string)
 }
 
 // NewFileStore opens (creating it with mode 0700 if needed) the folder dir
@@ -202,10 +205,12 @@ func (s *FileStore) replace(name string, data []byte) (err error) {
 			_ = s.root.Remove(tmp)
 		}
 	}()
+	s.step("open")
 	if _, err = f.Write(data); err != nil {
 		_ = f.Close()
 		return err
 	}
+	s.step("written")
 	if !s.noSync {
 		if err = f.Sync(); err != nil {
 			_ = f.Close()
@@ -215,6 +220,7 @@ func (s *FileStore) replace(name string, data []byte) (err error) {
 	if err = f.Close(); err != nil {
 		return err
 	}
+	s.step("synced")
 	if err = s.root.Rename(tmp, name); err != nil {
 		return err
 	}
@@ -222,6 +228,12 @@ func (s *FileStore) replace(name string, data []byte) (err error) {
 		return nil
 	}
 	return s.syncDir()
+}
+
+func (s *FileStore) step(name string) {
+	if s.stage != nil {
+		s.stage(name)
+	}
 }
 
 func (s *FileStore) syncDir() error {
