@@ -35,7 +35,7 @@ func crashChild() int {
 		return 2
 	}
 	var n int
-	s.stage = func(step string) { fmt.Fprintf(os.Stdout, "%s %d\n", step, n) }
+	s.stage = func(step string) { _, _ = fmt.Fprintf(os.Stdout, "%s %d\n", step, n) }
 	ctx := context.Background()
 	// A large artifact makes each write long enough to be cut in the
 	// middle.
@@ -128,7 +128,7 @@ func TestCrashSafety(t *testing.T) {
 			t.Errorf("run %d: state holds save %d, last acknowledged %d", run, n, last)
 		}
 		assert.Equal(t, Version(n), ver)
-		assert.Equal(t, float64(n), st.PhaseArtifacts[0].Evidence["n"])
+		assert.EqualValues(t, n, st.PhaseArtifacts[0].Evidence["n"])
 		entries, err = os.ReadDir(dir)
 		require.NoError(t, err)
 		assert.Len(t, entries, 1, "run %d: NewFileStore removes temporary files left by the crash", run)
@@ -141,7 +141,7 @@ func TestFileStoreRoundTripAndVersions(t *testing.T) {
 	dir := t.TempDir()
 	s, err := NewFileStore(dir)
 	require.NoError(t, err)
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	ctx := t.Context()
 	id := uuid.NewString()
 	now := time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)
@@ -193,7 +193,7 @@ func TestFileStoreRefusesBadIDsAndPaths(t *testing.T) {
 	outside := t.TempDir()
 	s, err := NewFileStore(dir)
 	require.NoError(t, err)
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	ctx := t.Context()
 	for _, id := range []string{"", "../x", "/etc/passwd", "a\x00b", "..", "123E4567-E89B-42D3-A456-426614174000x"} {
 		_, _, err := s.Load(ctx, id)
@@ -234,7 +234,7 @@ func TestFileStoreCleansTemporaryFiles(t *testing.T) {
 	})
 	s, err := NewFileStore(dir)
 	require.NoError(t, err)
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Len(t, entries, 1)

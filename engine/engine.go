@@ -132,7 +132,7 @@ func New(cfg Config) (*Engine, error) {
 	} else {
 		root, err := os.OpenRoot(cfg.WorkflowsDir)
 		if err != nil {
-			return nil, fmt.Errorf("%w: Config.WorkflowsDir %s cannot be opened (%v); point it at a folder of workflows or leave it empty for the built-in samples", ErrNotFound, cfg.WorkflowsDir, err)
+			return nil, fmt.Errorf("%w: Config.WorkflowsDir %s cannot be opened (%w); point it at a folder of workflows or leave it empty for the built-in samples", ErrNotFound, cfg.WorkflowsDir, err)
 		}
 		e.wfRoot, e.wfFS = root, root.FS()
 	}
@@ -168,8 +168,9 @@ func (e *Engine) indexPairs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	best := make(map[pairKey]SessionSummary)
-	for _, s := range list {
+	best := make(map[pairKey]*SessionSummary)
+	for i := range list {
+		s := &list[i]
 		if s.Error != "" {
 			e.logger.Warn("session state file is corrupt; the session is skipped until it is fixed or deleted", "session_id", s.SessionID, "err", s.Error)
 			continue
@@ -221,6 +222,7 @@ func (e *Engine) now() time.Time { return e.clock.Now().UTC() }
 
 type wallClock struct{}
 
+// Now returns the current time.
 func (wallClock) Now() time.Time { return time.Now() }
 
 // Metrics returns the counters of the session cache ("sessions") and of
@@ -395,10 +397,10 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	if len(options) > 0 {
 		b, err := checkpoint.EncodeEvidence(options, e.maxEvidence)
 		if err != nil {
-			return nil, fmt.Errorf("%w: options: %v", ErrInvalidArgument, err)
+			return nil, fmt.Errorf("%w: options: %w", ErrInvalidArgument, err)
 		}
 		if opts, err = decodeObject(b); err != nil {
-			return nil, fmt.Errorf("%w: options: %v", ErrInvalidArgument, err)
+			return nil, fmt.Errorf("%w: options: %w", ErrInvalidArgument, err)
 		}
 	}
 	m, err := readMetadata(e.wfFS, workflowType)
@@ -614,7 +616,7 @@ func (e *Engine) CompletePhase(ctx context.Context, sessionID string, phase int,
 	// caller may reuse its map and the gate sees what will be saved.
 	ev, err := decodeObject(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: evidence: %v", ErrInvalidArgument, err)
+		return nil, fmt.Errorf("%w: evidence: %w", ErrInvalidArgument, err)
 	}
 	s, err := e.lookup(ctx, sessionID)
 	if err != nil {
@@ -664,7 +666,7 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 	}
 	gate, err := e.gates.Gate(ctx, st.WorkflowType, phase)
 	if err != nil {
-		return nil, fmt.Errorf("%w: gate of phase %d of workflow %s: %v; fix the gate-definition.yaml", ErrCorrupt, phase, st.WorkflowType, err)
+		return nil, fmt.Errorf("%w: gate of phase %d of workflow %s: %w; fix the gate-definition.yaml", ErrCorrupt, phase, st.WorkflowType, err)
 	}
 	res := checkpoint.Validate(gate, ev)
 	now := e.now()
@@ -757,9 +759,9 @@ func (e *Engine) ListSessions(ctx context.Context, status string) ([]SessionSumm
 		return nil, err
 	}
 	out := list[:0]
-	for _, s := range list {
-		if status == "" || s.Error == "" && s.Status == Status(status) {
-			out = append(out, s)
+	for i := range list {
+		if status == "" || list[i].Error == "" && list[i].Status == Status(status) {
+			out = append(out, list[i])
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -661,5 +660,5 @@ func TestClosedEngine(t *testing.T) {
 	_, err = e.Start(t.Context(), "bug_fix", "a", nil)
 	require.ErrorIs(t, err, ErrClosed)
 	_, err = e.ListSessions(t.Context(), "")
-	require.True(t, errors.Is(err, ErrClosed))
+	require.ErrorIs(t, err, ErrClosed)
 }

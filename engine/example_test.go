@@ -17,25 +17,25 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer os.RemoveAll(stateDir)
+	defer func() { _ = os.RemoveAll(stateDir) }()
 
 	// WorkflowsDir "" serves the built-in sample workflows.
 	e, err := engine.New(engine.Config{StateDir: stateDir})
 	if err != nil {
-		log.Fatal(err)
+		panic(err)
 	}
-	defer e.Close()
+	defer func() { _ = e.Close() }()
 	ctx := engine.WithCaller(context.Background(), engine.Caller{Transport: "stdio", Client: "example"})
 
 	start, err := e.Start(ctx, "bug_fix", "internal/lexer/lexer.go", nil)
 	if err != nil {
-		log.Fatal(err)
+		panic(err)
 	}
 	fmt.Printf("phase %d (%s), %d tasks, resumed=%v\n", start.CurrentPhase, start.PhaseName, len(start.Tasks), start.Resumed)
 
 	res, err := e.CompletePhase(ctx, start.SessionID, 1, map[string]any{"reproduced": true, "severity": 2.5})
 	if err != nil {
-		log.Fatal(err)
+		panic(err)
 	}
 	fmt.Println("passed:", res.CheckpointPassed)
 	fmt.Println("missing:", res.ValidationResult.Diagnostics.FieldsMissing)
@@ -50,7 +50,7 @@ func Example() {
 		"actual":      "a panic: index out of range",
 	})
 	if err != nil {
-		log.Fatal(err)
+		panic(err)
 	}
 	fmt.Printf("passed: %v, next phase %d (%s)\n", res.CheckpointPassed, *res.NextPhase, res.NextPhaseContent.PhaseName)
 

@@ -85,7 +85,7 @@ func readFile(fsys fs.FS, name string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func readMetadata(fsys fs.FS, name string) (*Metadata, error) {
 		return nil, fmt.Errorf("%w: workflow_type %s: no such workflow (no %s/%s); list them with list_workflows", ErrNotFound, name, name, metadataFile)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: workflow_type %s: %s: %v", ErrCorrupt, name, metadataFile, err)
+		return nil, fmt.Errorf("%w: workflow_type %s: %s: %w", ErrCorrupt, name, metadataFile, err)
 	}
 	m, err := ParseMetadata(data)
 	if err != nil {
@@ -135,12 +135,12 @@ func checkTaskFile(file string) error {
 // readTaskFile reads <workflow>/phases/<phase>/<file>.
 func readTaskFile(fsys fs.FS, workflow string, phase int, file string) (string, error) {
 	if err := checkTaskFile(file); err != nil {
-		return "", fmt.Errorf("%w: workflow %s phase %d: task %v", ErrCorrupt, workflow, phase, err)
+		return "", fmt.Errorf("%w: workflow %s phase %d: task %w", ErrCorrupt, workflow, phase, err)
 	}
 	name := path.Join(workflow, "phases", strconv.Itoa(phase), file)
 	data, err := readFile(fsys, name, MaxContentBytes)
 	if err != nil {
-		return "", fmt.Errorf("%w: workflow %s phase %d: task file %s cannot be read (%v); fix metadata.json or add the file", ErrNotFound, workflow, phase, file, err)
+		return "", fmt.Errorf("%w: workflow %s phase %d: task file %s cannot be read (%w); fix metadata.json or add the file", ErrNotFound, workflow, phase, file, err)
 	}
 	return string(data), nil
 }
@@ -154,7 +154,7 @@ func (e *Engine) phaseContent(m *Metadata, workflow string, n int) (*PhaseConten
 	name := path.Join(workflow, "phases", strconv.Itoa(n), phaseFile)
 	data, err := readFile(e.wfFS, name, MaxContentBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: workflow %s: %s cannot be read (%v); add the file", ErrCorrupt, workflow, name, err)
+		return nil, fmt.Errorf("%w: workflow %s: %s cannot be read (%w); add the file", ErrCorrupt, workflow, name, err)
 	}
 	pc := &PhaseContent{Phase: n, PhaseName: pd.PhaseName, Purpose: pd.Purpose, Content: string(data), Tasks: make([]TaskInfo, 0, len(pd.Tasks))}
 	for _, t := range pd.Tasks {

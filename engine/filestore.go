@@ -114,7 +114,7 @@ func (s *FileStore) read(id string) (*SessionState, Version, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("engine: session_id %s: open state file: %w", id, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	data, err := io.ReadAll(io.LimitReader(f, MaxStateFileBytes+1))
 	if err != nil {
 		return nil, 0, fmt.Errorf("engine: session_id %s: read state file: %w", id, err)
@@ -124,7 +124,7 @@ func (s *FileStore) read(id string) (*SessionState, Version, error) {
 	}
 	st, ver, err := DecodeState(data)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s: %v; delete the session with delete_session or restore the file", ErrCorrupt, id, name, err)
+		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s: %w; delete the session with delete_session or restore the file", ErrCorrupt, id, name, err)
 	}
 	if st.SessionID != id {
 		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s holds session_id %q; delete the session or rename the file", ErrCorrupt, id, name, st.SessionID)
@@ -165,7 +165,7 @@ func (s *FileStore) Save(ctx context.Context, st *SessionState, expected Version
 	}
 	data, err := EncodeState(st, expected+1)
 	if err != nil {
-		return 0, fmt.Errorf("%w: session_id %s: %v", ErrInvalidArgument, id, err)
+		return 0, fmt.Errorf("%w: session_id %s: %w", ErrInvalidArgument, id, err)
 	}
 	if err := s.replace(id+".json", data); err != nil {
 		return 0, fmt.Errorf("engine: session_id %s: save state file: %w", id, err)
@@ -217,11 +217,13 @@ func (s *FileStore) replace(name string, data []byte) (err error) {
 			return err
 		}
 	}
-	if err = f.Close(); err != nil {
+	if cerr := f.Close(); cerr != nil {
+		err = cerr
 		return err
 	}
 	s.step("synced")
-	if err = s.root.Rename(tmp, name); err != nil {
+	if rerr := s.root.Rename(tmp, name); rerr != nil {
+		err = rerr
 		return err
 	}
 	if s.noSync {
@@ -401,6 +403,7 @@ func normalize(st *SessionState) {
 // zone (read as UTC), and writes RFC 3339 in UTC.
 type flexTime time.Time
 
+// MarshalJSON writes t in RFC 3339, UTC, or null when zero.
 func (t flexTime) MarshalJSON() ([]byte, error) {
 	tt := time.Time(t)
 	if tt.IsZero() {
@@ -409,6 +412,7 @@ func (t flexTime) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + tt.UTC().Format(time.RFC3339Nano) + `"`), nil
 }
 
+// UnmarshalJSON reads RFC 3339 or a naive ISO 8601 time (as UTC).
 func (t *flexTime) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		*t = flexTime{}

@@ -48,7 +48,7 @@ func Validate(dir string) []Problem {
 	if err != nil {
 		return []Problem{{Field: dir, Message: fmt.Sprintf("cannot open the workflows folder: %v", err)}}
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	return ValidateFS(root.FS())
 }
 
@@ -102,7 +102,8 @@ func validateWorkflow(fsys fs.FS, name string) []Problem {
 		add(metadataFile+":total_phases", "is %d but phases lists %d; make them agree (or use \"dynamic\")", m.TotalPhases.N, len(m.Phases))
 	}
 	listed := make(map[int]bool)
-	for i, p := range m.Phases {
+	for i := range m.Phases {
+		p := &m.Phases[i]
 		pf := fmt.Sprintf("%s:phases[%d]", metadataFile, i)
 		if listed[p.PhaseNumber] {
 			add(pf+".phase_number", "phase %d is listed twice", p.PhaseNumber)

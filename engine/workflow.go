@@ -113,7 +113,7 @@ func ParseMetadata(data []byte) (*Metadata, error) {
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, fmt.Errorf("%w: (file): is not a JSON object: %v", ErrMetadata, err)
+		return nil, fmt.Errorf("%w: (file): is not a JSON object: %w", ErrMetadata, err)
 	}
 	if top == nil {
 		return nil, fmt.Errorf("%w: (file): must be a JSON object, got null", ErrMetadata)
