@@ -63,11 +63,12 @@ func FuzzParseGate(f *testing.F) {
 			return
 		}
 		seen := map[string]bool{}
-		for _, fl := range g.Fields {
-			if seen[fl.Name] {
-				t.Fatalf("field %q twice", fl.Name)
+		for i := range g.Fields {
+			name := g.Fields[i].Name
+			if seen[name] {
+				t.Fatalf("field %q twice", name)
 			}
-			seen[fl.Name] = true
+			seen[name] = true
 		}
 	})
 }
@@ -101,8 +102,8 @@ func FuzzValidate(f *testing.F) {
 			t.Fatalf("passed=%v with errors %v", r.CheckpointPassed, r.Errors)
 		}
 		names := make([]string, len(g.Fields))
-		for i, fl := range g.Fields {
-			names[i] = fl.Name
+		for i := range g.Fields {
+			names[i] = g.Fields[i].Name
 		}
 		for _, e := range r.Errors {
 			name, _, ok := strings.Cut(e, ": ")

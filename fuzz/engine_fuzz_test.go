@@ -47,7 +47,8 @@ func FuzzParseMetadata(f *testing.F) {
 		if m.TotalPhases.N < 0 {
 			t.Fatalf("negative total_phases %d", m.TotalPhases.N)
 		}
-		for _, p := range m.Phases {
+		for i := range m.Phases {
+			p := &m.Phases[i]
 			if p.PhaseNumber < 0 {
 				t.Fatalf("negative phase_number %d", p.PhaseNumber)
 			}
