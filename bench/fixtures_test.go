@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The throughput key set and stream: 2^16 keys of about 40 bytes and 2^20
@@ -77,6 +78,28 @@ func reportOps(b *testing.B) {
 	b.Helper()
 	if s := b.Elapsed().Seconds(); s > 0 {
 		b.ReportMetric(float64(b.N)/s, "ops/s")
+	}
+}
+
+// cpuMeter measures the process CPU time of a benchmark's timed part: the
+// benchmark goroutines', the implementation's own background goroutines'
+// and the garbage collector's.
+type cpuMeter struct {
+	start time.Duration
+	ok    bool
+}
+
+// startCPU starts a cpuMeter; call it right after b.ResetTimer.
+func startCPU() cpuMeter {
+	t, ok := ProcessCPU()
+	return cpuMeter{start: t, ok: ok}
+}
+
+// report adds cpu-ns/op, the CPU time per operation, to b's metrics.
+func (m cpuMeter) report(b *testing.B) {
+	b.Helper()
+	if t, ok := ProcessCPU(); ok && m.ok && b.N > 0 {
+		b.ReportMetric(float64(t-m.start)/float64(b.N), "cpu-ns/op")
 	}
 }
 

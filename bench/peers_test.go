@@ -41,6 +41,7 @@ func benchGetPut(b *testing.B, c Cache, readPct int) {
 	var seq atomic.Uint32
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := startCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		i := int(seq.Add(1)) * (streamLen / 16) // spread the goroutines' starts
 		n := 0
@@ -55,6 +56,8 @@ func benchGetPut(b *testing.B, c Cache, readPct int) {
 			n++
 		}
 	})
+	b.StopTimer()
+	cpu.report(b)
 	reportOps(b)
 }
 
@@ -84,6 +87,7 @@ func BenchmarkGetOrLoadHits(b *testing.B) {
 			var seq atomic.Uint32
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := startCPU()
 			b.RunParallel(func(pb *testing.PB) {
 				i := int(seq.Add(1)) * (streamLen / 16)
 				for pb.Next() {
@@ -94,6 +98,8 @@ func BenchmarkGetOrLoadHits(b *testing.B) {
 					i++
 				}
 			})
+			b.StopTimer()
+			cpu.report(b)
 			reportOps(b)
 			b.ReportMetric(float64(loads.Load()-before)/float64(b.N), "loads/op")
 		})
@@ -140,6 +146,7 @@ func BenchmarkGetOrLoadMisses(b *testing.B) {
 				var seq atomic.Uint32
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu := startCPU()
 				b.RunParallel(func(pb *testing.PB) {
 					fk := NewFreshKeys(fresh.Add(1))
 					i := int(seq.Add(1)) * (streamLen / 16)
@@ -157,6 +164,8 @@ func BenchmarkGetOrLoadMisses(b *testing.B) {
 						i++
 					}
 				})
+				b.StopTimer()
+				cpu.report(b)
 				reportOps(b)
 				b.ReportMetric(float64(loads.Load()-before)/float64(b.N), "loads/op")
 			})
@@ -189,6 +198,7 @@ func BenchmarkStampede(b *testing.B) {
 			maxLoads := int64(0)
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := startCPU()
 			for range b.N {
 				k := fk.Next()
 				n0 := loads.Load()
@@ -211,6 +221,8 @@ func BenchmarkStampede(b *testing.B) {
 				done.Wait()
 				maxLoads = max(maxLoads, loads.Load()-n0)
 			}
+			b.StopTimer()
+			cpu.report(b)
 			b.ReportMetric(float64(loads.Load()-before)/float64(b.N), "loads/key")
 			b.ReportMetric(float64(maxLoads), "max-loads/key")
 		})

@@ -2,7 +2,7 @@
 // from a benchmark output file of the bench module (the text `go test -bench`
 // prints, which benchstat also reads).
 //
-//	go run ./cmd/charts -in results/peers.txt -out ../docs/benchmarks
+//	go run ./cmd/charts -in results/peers.txt -out ../docs/benchmarks -tables results/tables.md
 //
 // It writes, as PNG and SVG:
 //
@@ -40,11 +40,39 @@ import (
 func main() {
 	in := flag.String("in", "results/peers.txt", "benchmark output to read")
 	out := flag.String("out", "../docs/benchmarks", "folder to write the charts to")
+	tables := flag.String("tables", "", "also write the markdown tables to this file")
+	hitIn := flag.String("hitratio", "results/hitratio.txt", "hit-ratio benchmark output for the tables (optional)")
 	flag.Parse()
 	if err := run(*in, *out); err != nil {
 		slog.Error("charts", "err", err)
 		os.Exit(1)
 	}
+	if *tables == "" {
+		return
+	}
+	if err := writeTableFile(*in, *hitIn, *tables); err != nil {
+		slog.Error("charts", "err", err)
+		os.Exit(1)
+	}
+}
+
+func writeTableFile(in, hitIn, path string) error {
+	res, err := read(in)
+	if err != nil {
+		return err
+	}
+	var hit results
+	if hitIn != "" {
+		if hit, err = read(hitIn); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	writeTables(f, res, hit)
+	return f.Close()
 }
 
 func run(in, out string) error {
@@ -400,4 +428,3 @@ func writeSVG(path string, c *vgsvg.Canvas) error {
 	}
 	return f.Close()
 }
-
