@@ -291,14 +291,20 @@ func (s *Server) buildHandler() http.Handler {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	s.streamable = mcpserver.NewStreamableHTTPServer(s.mcp,
+	opts := []mcpserver.StreamableHTTPOption{
 		mcpserver.WithEndpointPath(PathMCP),
 		mcpserver.WithStreamableHTTPServer(s.httpSrv),
 		mcpserver.WithHTTPContextFunc(httpContext),
 		mcpserver.WithStreamableHTTPLogger(slog.New(minLevel{s.log.Handler(), slog.LevelWarn})),
-		mcpserver.WithSessionIdleTTL(DefaultSessionIdleTTL),
-		mcpserver.WithHeartbeatInterval(30*time.Second),
-	)
+		mcpserver.WithHeartbeatInterval(30 * time.Second),
+	}
+	if s.cfg.HTTPAddr != "" {
+		// The idle-session sweeper is a goroutine that only the
+		// streamable server's Shutdown stops, which Serve calls; without
+		// an HTTP address nobody would.
+		opts = append(opts, mcpserver.WithSessionIdleTTL(DefaultSessionIdleTTL))
+	}
+	s.streamable = mcpserver.NewStreamableHTTPServer(s.mcp, opts...)
 	mux := http.NewServeMux()
 	mux.Handle(PathMCP, g.wrap(s.streamable, true))
 	mux.Handle("GET "+PathMetrics, g.wrap(promhttp.HandlerFor(s.tel.reg, promhttp.HandlerOpts{
@@ -437,8 +443,8 @@ func (s *Server) Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) e
 				s.log.Warn("HTTP server", "err", err)
 			}
 		})
-	} else if s.streamable != nil {
-		s.streamable.CloseSessions(shutdownCtx)
+	} else if err := s.streamable.Shutdown(shutdownCtx); err != nil {
+		s.log.Warn("HTTP sessions", "err", err)
 	}
 	if !stdioDone {
 		wg.Go(func() {

@@ -101,7 +101,7 @@ func (s *Server) tools() []mcpserver.ServerTool {
 			mcp.WithDescription("Return the full instructions of one task of a phase."),
 			mcp.WithString("session_id", mcp.Required(), mcp.Description(sessionIDDesc)),
 			mcp.WithInteger("phase", mcp.Required(), mcp.Min(0), mcp.Max(maxPhase), mcp.Description("The phase number.")),
-			mcp.WithInteger("task_number", mcp.Required(), mcp.Min(1), mcp.Max(maxTaskNumber), mcp.Description("The task number within the phase, from 1.")),
+			mcp.WithInteger("task_number", mcp.Required(), mcp.Min(0), mcp.Max(maxTaskNumber), mcp.Description("The task number within the phase, as the phase's tasks list it.")),
 			mcp.WithOutputSchema[taskOut](),
 			annotations(readOnly),
 		), Handler: s.getTask},
@@ -465,7 +465,7 @@ func (s *Server) getTask(ctx context.Context, req mcp.CallToolRequest) (*mcp.Cal
 	a := newArgs(req.Params.Arguments, "session_id", "phase", "task_number")
 	id := a.sessionID()
 	phase, _ := a.integer("phase", true, 0, maxPhase, "pass the phase number, e.g. the current_phase of get_current_phase")
-	n, _ := a.integer("task_number", true, 1, maxTaskNumber, "pass a task_number from the phase's tasks")
+	n, _ := a.integer("task_number", true, 0, maxTaskNumber, "pass a task_number from the phase's tasks")
 	if a.err != nil {
 		return s.toolError(ctx, ToolGetTask, a.err)
 	}
