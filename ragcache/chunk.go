@@ -10,9 +10,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -31,10 +32,36 @@ func EstimateTokens(s string) int {
 	return (len(s) + bytesPerToken - 1) / bytesPerToken
 }
 
-// mdParser is goldmark's CommonMark block and inline parser. A
-// parser.Parser keeps no state between calls and is safe for concurrent
-// use.
-var mdParser = goldmark.New().Parser()
+// blockParser is goldmark's CommonMark block parser without inline
+// parsers or link reference definitions: chunking needs the block structure
+// only, and goldmark's inline parsing is quadratic on some inputs (a run of
+// "[a](" of 40 kB takes seconds). A parser.Parser keeps no state between
+// calls and is safe for concurrent use.
+var blockParser = parser.NewParser(parser.WithBlockParsers(parser.DefaultBlockParsers()...))
+
+// inlineParser reads a heading's text as one paragraph of CommonMark
+// inlines, to take the markup out of it. It only ever sees maxHeadingBytes.
+var inlineParser = parser.NewParser(
+	parser.WithBlockParsers(util.Prioritized(parser.NewParagraphParser(), 1000)),
+	parser.WithInlineParsers(parser.DefaultInlineParsers()...),
+)
+
+// maxHeadingBytes bounds the heading text that is parsed for inlines; the
+// rest of an absurdly long heading is dropped from its name (not from the
+// chunk's content).
+const maxHeadingBytes = 1024
+
+// Nesting limits. goldmark's block parser costs time proportional to the
+// nesting depth on every line, and to its square on a line that opens many
+// containers, so a file that nests deeper than real documents do could
+// take minutes. Such a file is chunked as plain text instead.
+const (
+	// maxPrefixColumns bounds the column of a list or block quote marker
+	// outside fenced code.
+	maxPrefixColumns = 100
+	// maxPrefixMarkers bounds the ">" and list markers that start a line.
+	maxPrefixMarkers = 16
+)
 
 // ChunkMarkdown splits one markdown file into chunks as the package
 // documentation describes. file is the path recorded in the chunks (use the
@@ -62,10 +89,126 @@ func chunkFile(file string, src []byte) ([]Chunk, string) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, warning
 	}
-	doc := mdParser.Parse(text.NewReader(body))
 	c := chunker{file: file, src: body, fm: fm, folderTag: folderTag(file)}
-	c.run(doc)
+	if tooDeep(body) {
+		c.plain()
+		if warning != "" {
+			warning += "; "
+		}
+		return c.out, warning + "nested deeper than real markdown (over " + strconv.Itoa(maxPrefixMarkers) +
+			" block quote or list levels, or " + strconv.Itoa(maxPrefixColumns) + " columns of indentation): indexed as plain text"
+	}
+	c.run(blockParser.Parse(text.NewReader(body)))
 	return c.out, warning
+}
+
+// tooDeep reports whether a line outside fenced code opens more containers
+// than the nesting limits allow: more than maxPrefixMarkers block quote or
+// list markers, or a list marker past maxPrefixColumns (nesting across
+// lines needs ever deeper indentation). It approximates CommonMark (a fence
+// is any line whose first characters other than blanks and ">" are three
+// backticks or tildes; a list marker is "-", "+", "*" or a number with "."
+// or ")" followed by a blank), which is enough for a guard.
+func tooDeep(src []byte) bool {
+	var fence byte
+	var fenceLen int
+	for len(src) > 0 {
+		line := src
+		if i := bytes.IndexByte(src, '\n'); i >= 0 {
+			line, src = src[:i], src[i+1:]
+		} else {
+			src = nil
+		}
+		trimmed := bytes.TrimLeft(line, " \t>")
+		if n := fenceRun(trimmed); n >= 3 {
+			switch {
+			case fence == 0:
+				fence, fenceLen = trimmed[0], n
+				continue
+			case trimmed[0] == fence && n >= fenceLen:
+				fence = 0
+				continue
+			}
+		}
+		if fence != 0 || isThematicBreak(line) {
+			continue
+		}
+		markers, lastMarkerCol := containerPrefix(line)
+		if markers > maxPrefixMarkers || (markers > 0 && lastMarkerCol > maxPrefixColumns) {
+			return true
+		}
+	}
+	return false
+}
+
+// containerPrefix scans the white space, ">" and list markers that start
+// line, a little past the limits at most, and returns the markers met and
+// the column of the last one.
+func containerPrefix(line []byte) (markers, lastMarkerCol int) {
+	cols := 0
+	blankAt := func(j int) bool { return j >= len(line) || line[j] == ' ' || line[j] == '\t' }
+	for i := 0; i < len(line) && cols <= maxPrefixColumns+8 && markers <= maxPrefixMarkers; i++ {
+		switch c := line[i]; {
+		case c == ' ':
+			cols++
+		case c == '\t':
+			cols += 4
+		case c == '>':
+			lastMarkerCol = cols
+			cols++
+			markers++
+		case (c == '-' || c == '+' || c == '*') && blankAt(i+1):
+			lastMarkerCol = cols
+			cols++
+			markers++
+		case '0' <= c && c <= '9':
+			j := i
+			for j < len(line) && '0' <= line[j] && line[j] <= '9' {
+				j++
+			}
+			if j == len(line) || (line[j] != '.' && line[j] != ')') || !blankAt(j+1) {
+				return markers, lastMarkerCol
+			}
+			lastMarkerCol = cols
+			cols += j - i + 1
+			markers++
+			i = j
+		default:
+			return markers, lastMarkerCol
+		}
+	}
+	return markers, lastMarkerCol
+}
+
+// isThematicBreak reports whether line is three or more of one of "-",
+// "*", "_" with only blanks between them.
+func isThematicBreak(line []byte) bool {
+	var mark byte
+	n := 0
+	for _, c := range line {
+		switch {
+		case c == ' ' || c == '\t':
+		case (c == '-' || c == '*' || c == '_') && (mark == 0 || c == mark):
+			mark = c
+			n++
+		default:
+			return false
+		}
+	}
+	return n >= 3
+}
+
+// fenceRun returns the length of the run of backticks or tildes that
+// starts s.
+func fenceRun(s []byte) int {
+	if len(s) == 0 || (s[0] != '`' && s[0] != '~') {
+		return 0
+	}
+	n := 1
+	for n < len(s) && s[n] == s[0] {
+		n++
+	}
+	return n
 }
 
 // normalizeSource returns src as valid UTF-8 with "\n" line endings, no
@@ -251,6 +394,24 @@ type chunker struct {
 	out       []Chunk
 }
 
+// plain chunks the whole body as one section named after the file, cut
+// between sentences and lines: the fallback for files nested too deeply
+// to parse in reasonable time.
+func (c *chunker) plain() {
+	tags := c.fm.tags
+	if tags == nil {
+		tags = c.derivedTags(nil, nil)
+	}
+	var phase *int
+	if c.fm.phase != nil {
+		p := *c.fm.phase
+		phase = &p
+	}
+	for _, part := range splitSentences(c.src, 0, len(c.src), nil) {
+		c.appendChunk(part, c.fileTitle(), []string{}, phase, tags)
+	}
+}
+
 func (c *chunker) run(doc ast.Node) {
 	blocks := c.topBlocks(doc)
 	var (
@@ -346,23 +507,47 @@ func firstSegment(n ast.Node) int {
 }
 
 // headingText returns a heading's text without markup: the text of its
-// inline nodes, with code spans, link and image text kept.
+// inlines, with code spans, link and image text kept. The block parse
+// leaves a heading's raw text in its lines; it is parsed here, at most
+// maxHeadingBytes of it.
 func headingText(h *ast.Heading, src []byte) string {
+	var raw []byte
+	lines := h.Lines()
+	for i := range lines.Len() {
+		if i > 0 {
+			raw = append(raw, '\n')
+		}
+		seg := lines.At(i)
+		raw = append(raw, seg.Value(src)...)
+		if len(raw) > maxHeadingBytes {
+			cut := maxHeadingBytes
+			for cut > 0 && !utf8.RuneStart(raw[cut]) {
+				cut--
+			}
+			raw = raw[:cut]
+			break
+		}
+	}
+	if !bytes.ContainsAny(raw, "`*_[]<>!\\&") {
+		// No inline markup can start here: the text is the text.
+		return strings.Join(strings.Fields(string(raw)), " ")
+	}
 	var b strings.Builder
-	_ = ast.Walk(h, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+	doc := inlineParser.Parse(text.NewReader(raw))
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
 			return ast.WalkContinue, nil
 		}
 		switch t := n.(type) {
 		case *ast.Text:
-			b.Write(t.Segment.Value(src))
+			b.Write(t.Segment.Value(raw))
 			if t.SoftLineBreak() || t.HardLineBreak() {
 				b.WriteByte(' ')
 			}
 		case *ast.String:
 			b.Write(t.Value)
 		case *ast.AutoLink:
-			b.Write(t.Label(src))
+			b.Write(t.Label(raw))
 		case *ast.RawHTML:
 			return ast.WalkSkipChildren, nil
 		}
@@ -405,20 +590,25 @@ func (c *chunker) emit(h *heading, parents []heading, blocks []block) {
 		tags = c.derivedTags(h, parentTexts)
 	}
 	for _, part := range c.parts(blocks) {
-		content := trimBlank(string(c.src[part[0]:part[1]]))
-		if content == "" {
-			continue
-		}
-		c.out = append(c.out, Chunk{
-			Content: content,
-			File:    c.file,
-			Section: section,
-			Parents: slices.Clip(parentTexts),
-			Tokens:  EstimateTokens(content),
-			Phase:   phase,
-			Tags:    tags,
-		})
+		c.appendChunk(part, section, slices.Clip(parentTexts), phase, tags)
 	}
+}
+
+// appendChunk adds the chunk for the source range part, unless it is blank.
+func (c *chunker) appendChunk(part [2]int, section string, parents []string, phase *int, tags []string) {
+	content := trimBlank(string(c.src[part[0]:part[1]]))
+	if content == "" {
+		return
+	}
+	c.out = append(c.out, Chunk{
+		Content: content,
+		File:    c.file,
+		Section: section,
+		Parents: parents,
+		Tokens:  EstimateTokens(content),
+		Phase:   phase,
+		Tags:    tags,
+	})
 }
 
 // fileTitle names the text before the first heading: the front matter
@@ -427,7 +617,7 @@ func (c *chunker) fileTitle() string {
 	if c.fm.title != "" {
 		return c.fm.title
 	}
-	base := path.Base(strings.ReplaceAll(c.file, "\\", "/"))
+	base := path.Base(strings.ReplaceAll(strings.ToValidUTF8(c.file, "\uFFFD"), "\\", "/"))
 	if ext := path.Ext(base); ext != "" && ext != base {
 		base = strings.TrimSuffix(base, ext)
 	}

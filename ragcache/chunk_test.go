@@ -269,3 +269,86 @@ func TestExcerpt(t *testing.T) {
 	assert.Equal(t, "abc…", Excerpt("abcdefgh", 4))
 	assert.Empty(t, Excerpt("", 10))
 }
+
+// TestChunkMarkdownPathologicalInputs runs inputs on which a naive
+// markdown pipeline is quadratic (goldmark's inline link parsing, deep
+// nesting). Each is 64 kB; at 5 MiB each still finishes in seconds (see
+// docs/benchmarks/search.md). The test asserts completion and sanity, not
+// time, which would be flaky on a shared machine.
+func TestChunkMarkdownPathologicalInputs(t *testing.T) {
+	const size = 64 << 10
+	fill := func(unit string) string { return strings.Repeat(unit, size/len(unit)) }
+	inputs := map[string]string{
+		"open links":      fill("[a]("),
+		"brackets":        fill("["),
+		"emphasis":        fill("*_a"),
+		"link refs":       fill("[a]: b\n[a] "),
+		"quotes at limit": fill(strings.Repeat(">", maxPrefixMarkers) + " x\n"),
+		"many headings":   fill("# x\nbody\n"),
+		"setext chain":    fill("a\n=\nb\n"),
+		"open fences":     fill("```\n"),
+		"html":            fill("<div>\n"),
+		"long heading":    "# " + fill("[a](") + "\n\nbody\n",
+	}
+	for name, in := range inputs {
+		t.Run(name, func(t *testing.T) {
+			got, _ := chunkFile("p.md", []byte(in))
+			for _, c := range got {
+				require.True(t, utf8.ValidString(c.Content))
+				require.LessOrEqual(t, len(c.Section), maxHeadingBytes)
+			}
+		})
+	}
+}
+
+func TestChunkMarkdownDeepNestingIsPlainText(t *testing.T) {
+	for name, in := range map[string]string{
+		"quotes on one line": "# Title\n\n" + strings.Repeat(">", 10000) + " deep\n",
+		"quotes and lists":   "# Title\n\n" + strings.Repeat("> - ", maxPrefixMarkers) + "deep\n",
+		"indented lists": func() string {
+			var b strings.Builder
+			b.WriteString("# Title\n\n")
+			for i := range 60 {
+				b.WriteString(strings.Repeat("  ", i) + "- deep\n")
+			}
+			return b.String()
+		}(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, warning := chunkFile("dir/deep.md", []byte(in))
+			require.NotEmpty(t, got)
+			assert.Contains(t, warning, "indexed as plain text")
+			assert.Equal(t, "deep", got[0].Section, "plain text is one section named after the file")
+			assert.Contains(t, got[0].Content, "# Title")
+		})
+	}
+	// Deep structure inside a fenced code block is code, not nesting.
+	in := "# Code\n\n```\n" + strings.Repeat(">", 500) + "\n" + strings.Repeat(" ", 400) + "- x\n```\n"
+	got, warning := chunkFile("c.md", []byte(in))
+	assert.Empty(t, warning)
+	require.Len(t, got, 1)
+	assert.Equal(t, "Code", got[0].Section)
+}
+
+func TestTooDeep(t *testing.T) {
+	tests := []struct {
+		line string
+		want bool
+	}{
+		{strings.Repeat("-", 80), false}, // setext underline or thematic break
+		{strings.Repeat("- ", 40), false},
+		{strings.Repeat("*", 40) + " bold", false},
+		{strings.Repeat(">", maxPrefixMarkers) + " ok", false},
+		{strings.Repeat(">", maxPrefixMarkers+1) + " deep", true},
+		{strings.Repeat("> - ", 9) + "deep", true},
+		{strings.Repeat("1. ", 17) + "deep", true},
+		{strings.Repeat(" ", 200) + "indented code, no marker", false},
+		{strings.Repeat(" ", maxPrefixColumns+1) + "- item far right", true},
+		{strings.Repeat(" ", maxPrefixColumns-1) + "- item", false},
+		{"2024. was a year", false},
+		{"-1 is negative", false},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, tooDeep([]byte("# H\n\n"+tt.line+"\n")), "%.60q", tt.line)
+	}
+}
