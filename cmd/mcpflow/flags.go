@@ -34,6 +34,8 @@ func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf
 type command struct {
 	name, args, summary, details string
 	fs                           *flag.FlagSet
+	// fromEnv records the flags whose value came from the environment.
+	fromEnv map[string]bool
 }
 
 func newCommand(name, args, summary, details string) *command {
@@ -42,25 +44,12 @@ func newCommand(name, args, summary, details string) *command {
 	return &command{name: name, args: args, summary: summary, details: details, fs: fs}
 }
 
-// parse applies the MCPFLOW_* variables from env, then the command line,
-// which wins. Flags may come before, between or after the positional
-// arguments; "--" ends the flags. It returns the positional arguments, or
-// flag.ErrHelp for -h/--help.
+// parse reads the command line, then the MCPFLOW_* variables for the
+// flags the command line left unset: a flag on the command line wins.
+// Flags may come before, between or after the positional arguments; "--"
+// ends the flags. It returns the positional arguments, or flag.ErrHelp for
+// -h/--help.
 func (c *command) parse(args []string, env func(string) string) ([]string, error) {
-	var envErr error
-	c.fs.VisitAll(func(f *flag.Flag) {
-		if envErr != nil {
-			return
-		}
-		if v := env(envName(f.Name)); v != "" {
-			if err := c.fs.Set(f.Name, v); err != nil {
-				envErr = usagef("%s=%q: %v", envName(f.Name), v, cleanFlagErr(err))
-			}
-		}
-	})
-	if envErr != nil {
-		return nil, envErr
-	}
 	var pos []string
 	for {
 		if err := c.fs.Parse(args); err != nil {
@@ -71,20 +60,51 @@ func (c *command) parse(args []string, env func(string) string) ([]string, error
 		}
 		rest := c.fs.Args()
 		if len(rest) == 0 {
-			return pos, nil
+			break
 		}
 		// flag stops at the first positional argument, or after "--".
 		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), nil
+			pos = append(pos, rest...)
+			break
 		}
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+	onCLI := map[string]bool{}
+	c.fs.Visit(func(f *flag.Flag) { onCLI[f.Name] = true })
+	c.fromEnv = map[string]bool{}
+	var envErr error
+	c.fs.VisitAll(func(f *flag.Flag) {
+		if envErr != nil || onCLI[f.Name] {
+			return
+		}
+		if v := env(envName(f.Name)); v != "" {
+			if err := c.fs.Set(f.Name, v); err != nil {
+				envErr = usagef("%s=%q: %v", envName(f.Name), v, err)
+				return
+			}
+			c.fromEnv[f.Name] = true
+		}
+	})
+	return pos, envErr
 }
 
+// flagName names flag name as the user set it: "--name", or the
+// environment variable when that is where its value came from.
+func (c *command) flagName(name string) string {
+	if c.fromEnv[name] {
+		return envName(name)
+	}
+	return "--" + name
+}
+
+// cleanFlagErr rewrites the flag package's messages with the "--" this
+// command documents.
 func cleanFlagErr(err error) string {
 	s := err.Error()
-	// "invalid value "x" for flag -http: ..." reads better with "--".
+	if name, ok := strings.CutPrefix(s, "flag provided but not defined: -"); ok {
+		return "unknown flag --" + strings.TrimLeft(name, "-")
+	}
 	return strings.Replace(s, "flag -", "flag --", 1)
 }
 

@@ -92,25 +92,26 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	}
 	stdio := f.transport.v != "http"
 	useHTTP := f.transport.v != "stdio"
+	n := c.flagName
 	switch {
 	case f.stdioWorkers < 1 || f.stdioWorkers > server.MaxStdioWorkers:
-		return c, usagef("--stdio-workers %d: must be 1 to %d", f.stdioWorkers, server.MaxStdioWorkers)
+		return c, usagef("%s %d: must be 1 to %d", n("stdio-workers"), f.stdioWorkers, server.MaxStdioWorkers)
 	case f.maxBody < 1024:
-		return c, usagef("--max-body %d: must be at least 1024 bytes", f.maxBody)
+		return c, usagef("%s %d: must be at least 1024 bytes", n("max-body"), f.maxBody)
 	case f.maxEvidence < 1 || int64(f.maxEvidence) > int64(f.maxBody):
-		return c, usagef("--max-evidence %d: must be positive and at most --max-body (%d)", f.maxEvidence, f.maxBody)
+		return c, usagef("%s %d: must be positive and at most %s (%d)", n("max-evidence"), f.maxEvidence, n("max-body"), f.maxBody)
 	case f.sessionTTL <= 0:
-		return c, usagef("--session-ttl %v: must be positive", f.sessionTTL)
+		return c, usagef("%s %v: must be positive", n("session-ttl"), f.sessionTTL)
 	case f.cacheTTL <= 0:
-		return c, usagef("--cache-ttl %v: must be positive", f.cacheTTL)
+		return c, usagef("%s %v: must be positive", n("cache-ttl"), f.cacheTTL)
 	case f.cacheEntries < 1:
-		return c, usagef("--cache-entries %d: must be at least 1", f.cacheEntries)
+		return c, usagef("%s %d: must be at least 1", n("cache-entries"), f.cacheEntries)
 	case f.shutdownTimeout <= 0:
-		return c, usagef("--shutdown-timeout %v: must be positive", f.shutdownTimeout)
+		return c, usagef("%s %v: must be positive", n("shutdown-timeout"), f.shutdownTimeout)
 	}
 	if useHTTP {
 		if err := server.CheckBind(f.http, f.token); err != nil {
-			return c, usagef("--http %s: %v", f.http, trimConfigErr(err))
+			return c, usagef("%s %s: %v", n("http"), f.http, trimConfigErr(err))
 		}
 	}
 	log := f.log.logger(stderr)
