@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"path"
 	"strconv"
 	"sync/atomic"
@@ -62,11 +63,18 @@ type LoaderConfig struct {
 // not parse is remembered with its stamp too, so a broken gate is parsed
 // once per change, not once per call.
 type Loader struct {
-	cache *shard.Cache[gateKey, *loaded]
+	// cache and last are keyed by id<<32 | phase, where id is the
+	// workflow's number in ids: an integer key hashes several times faster
+	// than a (string, int) struct, and building it allocates nothing.
+	cache *shard.Cache[int64, *loaded]
 	// last holds the most recent look at each gate file, so that a
 	// recheck of an unchanged file reuses its parse. Written only by the
 	// key's single loader.
-	last   *xsync.Map[gateKey, *loaded]
+	last *xsync.Map[int64, *loaded]
+	// ids numbers the workflow names seen, from 1; only names that pass
+	// ValidName are added.
+	ids    *xsync.Map[string, int64]
+	nextID atomic.Int64
 	fsys   fs.FS
 	logger *slog.Logger
 	parses atomic.Int64
@@ -76,6 +84,9 @@ type gateKey struct {
 	workflow string
 	phase    int
 }
+
+// MaxPhase is the largest phase number a Loader accepts.
+const MaxPhase = math.MaxInt32
 
 // loaded is one look at a gate file: immutable once stored.
 type loaded struct {
@@ -107,11 +118,13 @@ func NewLoader(cfg LoaderConfig) (*Loader, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	c, err := shard.New[gateKey, *loaded](shard.Config{TTL: cfg.Recheck, Clock: cfg.Clock})
+	// Expired entries are swept once a minute (or every Recheck if
+	// longer), so that gates nobody asks for again leave memory.
+	c, err := shard.New[int64, *loaded](shard.Config{TTL: cfg.Recheck, SweepInterval: max(cfg.Recheck, time.Minute), Clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}
-	return &Loader{cache: c, last: xsync.NewMap[gateKey, *loaded](), fsys: cfg.FS, logger: logger}, nil
+	return &Loader{cache: c, last: xsync.NewMap[int64, *loaded](), ids: xsync.NewMap[string, int64](), fsys: cfg.FS, logger: logger}, nil
 }
 
 // Gate returns the gate of a workflow's phase: the parsed
@@ -120,21 +133,24 @@ func NewLoader(cfg LoaderConfig) (*Loader, error) {
 // parse, ErrInvalidArgument when workflow is not a plain folder name, or
 // the file system's error when the file cannot be read.
 func (l *Loader) Gate(ctx context.Context, workflow string, phase int) (*Gate, error) {
-	k := gateKey{workflow, phase}
-	if ld, ok := l.cache.Get(k); ok {
-		return ld.gate, ld.err
+	if id, ok := l.ids.Load(workflow); ok && uint(phase) <= MaxPhase {
+		if ld, ok := l.cache.Get(id<<32 | int64(phase)); ok {
+			return ld.gate, ld.err
+		}
 	}
-	return l.gateSlow(ctx, k)
+	return l.gateSlow(ctx, gateKey{workflow, phase})
 }
 
 func (l *Loader) gateSlow(ctx context.Context, k gateKey) (*Gate, error) {
 	if err := checkName(k.workflow); err != nil {
 		return nil, err
 	}
-	if k.phase < 0 {
-		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", ErrInvalidArgument, k.phase)
+	if k.phase < 0 || k.phase > MaxPhase {
+		return nil, fmt.Errorf("%w: phase must be from 0 to %d, got %d", ErrInvalidArgument, MaxPhase, k.phase)
 	}
-	ld, err := l.cache.GetOrLoad(ctx, k, func(context.Context) (*loaded, error) { return l.look(k) })
+	id, _ := l.ids.LoadOrCompute(k.workflow, func() (int64, bool) { return l.nextID.Add(1), false })
+	key := id<<32 | int64(k.phase)
+	ld, err := l.cache.GetOrLoad(ctx, key, func(context.Context) (*loaded, error) { return l.look(key, k) })
 	if err != nil {
 		return nil, err
 	}
@@ -143,16 +159,16 @@ func (l *Loader) gateSlow(ctx context.Context, k gateKey) (*Gate, error) {
 
 // look stats the gate file and parses it if its stamp changed since the
 // last look. Only the key's single loader runs it.
-func (l *Loader) look(k gateKey) (*loaded, error) {
+func (l *Loader) look(key int64, k gateKey) (*loaded, error) {
 	name := path.Join(k.workflow, "phases", strconv.Itoa(k.phase), GateFile)
-	prev, _ := l.last.Load(k)
+	prev, _ := l.last.Load(key)
 	f, err := l.fsys.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		if prev != nil && prev.stamp.absent {
 			return prev, nil
 		}
 		ld := &loaded{gate: PermissiveGate(), stamp: stamp{absent: true}}
-		l.last.Store(k, ld)
+		l.last.Store(key, ld)
 		return ld, nil
 	}
 	if err != nil {
@@ -181,15 +197,19 @@ func (l *Loader) look(k gateKey) (*loaded, error) {
 		l.logger.Warn("gate does not parse", "workflow", k.workflow, "phase", k.phase, "err", perr)
 	}
 	ld := &loaded{gate: g, err: perr, stamp: st}
-	l.last.Store(k, ld)
+	l.last.Store(key, ld)
 	return ld, nil
 }
 
 // Forget drops every cached gate of workflow, so that the next Gate call
 // for it looks at the files at once rather than after Recheck.
 func (l *Loader) Forget(workflow string) {
+	id, ok := l.ids.Load(workflow)
+	if !ok {
+		return
+	}
 	for k := range l.cache.All() {
-		if k.workflow == workflow {
+		if k>>32 == id {
 			l.cache.Delete(k)
 		}
 	}

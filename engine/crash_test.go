@@ -260,3 +260,27 @@ func TestDecodeStateErrorsNameTheField(t *testing.T) {
 		assert.Contains(t, err.Error(), tt.field)
 	}
 }
+
+// TestFileStoreSeesExternalWrites: the version check notices a file that
+// another process replaced or rewrote, though this store last wrote it.
+func TestFileStoreSeesExternalWrites(t *testing.T) {
+	dir := t.TempDir()
+	s, err := NewFileStore(dir)
+	require.NoError(t, err)
+	defer func() { _ = s.Close() }()
+	ctx := t.Context()
+	st := &SessionState{SessionID: uuid.NewString(), WorkflowType: "w"}
+	_, err = s.Save(ctx, st, 0)
+	require.NoError(t, err)
+	other := *st
+	other.TargetFile = "written by someone else"
+	data, err := EncodeState(&other, 5)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, st.SessionID+".json"), data, 0o600))
+	_, err = s.Save(ctx, st, 1)
+	require.ErrorIs(t, err, ErrConflict)
+	assert.Contains(t, err.Error(), "version 5, expected 1")
+	v, err := s.Save(ctx, st, 5)
+	require.NoError(t, err)
+	assert.Equal(t, Version(6), v)
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/puzpuzpuz/xsync/v4"
 )
 
 // MaxStateFileBytes is the largest state file FileStore reads.
@@ -54,6 +55,28 @@ type FileStore struct {
 	// stage, when set, is called at each step of a replace; the crash test
 	// uses it to kill the process at chosen points.
 	stage func(step string)
+	// known remembers, per session, the version of the file this store
+	// last wrote or read and that file's stamp, so that Save can check
+	// the version with a stat instead of reading and decoding the file.
+	// Any other stamp (a file written by someone else) means a full read.
+	known *xsync.Map[string, knownFile]
+}
+
+// knownFile is a version of a session's file and the stamp of the file
+// that held it.
+type knownFile struct {
+	ver   Version
+	stamp fileStamp
+}
+
+// fileStamp identifies one version of a file: a replace through rename
+// always changes the inode, an in-place write changes size or time.
+type fileStamp struct {
+	ino, size, mod int64
+}
+
+func stampOf(fi fs.FileInfo) fileStamp {
+	return fileStamp{ino: inodeOf(fi), size: fi.Size(), mod: fi.ModTime().UnixNano()}
 }
 
 // NewFileStore opens (creating it with mode 0700 if needed) the folder dir
@@ -69,7 +92,7 @@ func NewFileStore(dir string) (*FileStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: state folder %s: %w", dir, err)
 	}
-	s := &FileStore{root: root, dir: dir}
+	s := &FileStore{root: root, dir: dir, known: xsync.NewMap[string, knownFile]()}
 	entries, err := fs.ReadDir(root.FS(), ".")
 	if err != nil {
 		_ = root.Close()
@@ -123,6 +146,11 @@ func (s *FileStore) read(id string) (*SessionState, Version, error) {
 		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s is larger than %d bytes; delete the session", ErrCorrupt, id, name, MaxStateFileBytes)
 	}
 	st, ver, err := DecodeState(data)
+	if err == nil && st.SessionID == id {
+		if fi, serr := f.Stat(); serr == nil {
+			s.known.Store(id, knownFile{ver: ver, stamp: stampOf(fi)})
+		}
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s: %w; delete the session with delete_session or restore the file", ErrCorrupt, id, name, err)
 	}
@@ -167,16 +195,30 @@ func (s *FileStore) Save(ctx context.Context, st *SessionState, expected Version
 	if err != nil {
 		return 0, fmt.Errorf("%w: session_id %s: %w", ErrInvalidArgument, id, err)
 	}
-	if err := s.replace(id+".json", data); err != nil {
+	s.known.Delete(id)
+	stamp, err := s.replace(id+".json", data)
+	if err != nil {
 		return 0, fmt.Errorf("engine: session_id %s: save state file: %w", id, err)
 	}
+	s.known.Store(id, knownFile{ver: expected + 1, stamp: stamp})
 	return expected + 1, nil
 }
 
 // currentVersion returns the version of the session's file, or -1 when it
 // does not exist. A corrupt file counts as version 0 of an existing file,
-// so only a create can fail on it, and Delete still removes it.
+// so only a create can fail on it, and Delete still removes it. The
+// session's lock is held.
 func (s *FileStore) currentVersion(id string) (Version, error) {
+	fi, err := s.root.Stat(id + ".json")
+	if errors.Is(err, fs.ErrNotExist) {
+		s.known.Delete(id)
+		return -1, nil
+	}
+	if err == nil {
+		if k, ok := s.known.Load(id); ok && k.stamp == stampOf(fi) {
+			return k.ver, nil
+		}
+	}
 	_, ver, err := s.read(id)
 	switch {
 	case err == nil:
@@ -191,14 +233,14 @@ func (s *FileStore) currentVersion(id string) (Version, error) {
 }
 
 // replace writes data to name through a temporary file in the same folder:
-// write, fsync, rename, fsync the folder.
-func (s *FileStore) replace(name string, data []byte) (err error) {
+// write, fsync, rename, fsync the folder. It returns the new file's stamp.
+func (s *FileStore) replace(name string, data []byte) (stamp fileStamp, err error) {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := tempPrefix + hex.EncodeToString(rnd[:]) + "-" + name
 	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return err
+		return stamp, err
 	}
 	defer func() {
 		if err != nil {
@@ -208,28 +250,35 @@ func (s *FileStore) replace(name string, data []byte) (err error) {
 	s.step("open")
 	if _, err = f.Write(data); err != nil {
 		_ = f.Close()
-		return err
+		return stamp, err
 	}
 	s.step("written")
 	if !s.noSync {
 		if err = f.Sync(); err != nil {
 			_ = f.Close()
-			return err
+			return stamp, err
 		}
 	}
+	// The rename keeps inode, size and modification time.
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return stamp, err
+	}
+	stamp = stampOf(fi)
 	if cerr := f.Close(); cerr != nil {
 		err = cerr
-		return err
+		return stamp, err
 	}
 	s.step("synced")
 	if rerr := s.root.Rename(tmp, name); rerr != nil {
 		err = rerr
-		return err
+		return stamp, err
 	}
 	if s.noSync {
-		return nil
+		return stamp, nil
 	}
-	return s.syncDir()
+	return stamp, s.syncDir()
 }
 
 func (s *FileStore) step(name string) {
@@ -262,6 +311,7 @@ func (s *FileStore) Delete(ctx context.Context, id string) error {
 	mu := s.lock(id)
 	mu.Lock()
 	defer mu.Unlock()
+	s.known.Delete(id)
 	err = s.root.Remove(id + ".json")
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: session_id %s: no such session; list sessions with list_sessions", ErrNotFound, id)

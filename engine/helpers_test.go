@@ -229,3 +229,14 @@ func (en *env) stateFiles(t *testing.T) []string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func writeFileB(b *testing.B, dir, name, content string) {
+	b.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}

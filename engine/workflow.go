@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strconv"
@@ -83,18 +84,13 @@ func (t TotalPhases) String() string {
 }
 
 func parseTotalPhases(b []byte) (TotalPhases, error) {
-	var s string
-	if json.Unmarshal(b, &s) == nil {
-		if strings.EqualFold(strings.TrimSpace(s), "dynamic") {
-			return TotalPhases{Dynamic: true}, nil
-		}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
 		return TotalPhases{}, fmt.Errorf(`must be a whole number or "dynamic", got %s`, short(b))
 	}
-	n, err := wholeNumber(b)
-	if err != nil {
-		return TotalPhases{}, fmt.Errorf(`must be a whole number or "dynamic", got %s`, short(b))
-	}
-	return TotalPhases{N: n}, nil
+	return totalPhasesOf(v)
 }
 
 // ErrMetadata is wrapped by every error ParseMetadata returns; it is also
@@ -107,16 +103,26 @@ var ErrMetadata = fmt.Errorf("%w: metadata.json", ErrCorrupt)
 // example phases[2].phase_number, and says what it must be. Phase and task
 // numbers must be whole numbers of zero or more: a phase_number such as
 // "1-N" is refused.
+//
+// The file is scanned once into generic JSON values, which are then
+// checked field by field; that keeps every error precise without decoding
+// any part of the file twice.
 func ParseMetadata(data []byte) (*Metadata, error) {
 	if len(data) > MaxMetadataBytes {
 		return nil, fmt.Errorf("%w: (file): is %d bytes, more than the %d allowed", ErrMetadata, len(data), MaxMetadataBytes)
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("%w: (file): is not a JSON object: %w", ErrMetadata, err)
 	}
-	if top == nil {
-		return nil, fmt.Errorf("%w: (file): must be a JSON object, got null", ErrMetadata)
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: (file): has data after the JSON object", ErrMetadata)
+	}
+	top, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: (file): must be a JSON object, got %s", ErrMetadata, describeJSON(v))
 	}
 	m := &Metadata{}
 	d := &decoder{fields: top}
@@ -126,19 +132,19 @@ func ParseMetadata(data []byte) (*Metadata, error) {
 	d.str("description", &m.Description, false)
 	d.str("estimated_duration", &m.EstimatedDuration, true)
 	d.strs("primary_outputs", &m.PrimaryOutputs, true)
-	if raw, ok := d.take("total_phases", true); ok {
-		tp, err := parseTotalPhases(raw)
+	if v, ok := d.take("total_phases", true); ok {
+		tp, err := totalPhasesOf(v)
 		d.fail("total_phases", err)
 		m.TotalPhases = tp
 	}
-	if raw, ok := d.take("phases", true); ok {
-		var list []json.RawMessage
-		if err := json.Unmarshal(raw, &list); err != nil || list == nil {
-			d.fail("phases", fmt.Errorf("must be a list of phase objects, got %s", short(raw)))
+	if v, ok := d.take("phases", true); ok {
+		list, ok := v.([]any)
+		if !ok {
+			d.fail("phases", fmt.Errorf("must be a list of phase objects, got %s", describeJSON(v)))
 		}
-		for i, praw := range list {
-			p := d.phase(fmt.Sprintf("phases[%d]", i), praw)
-			m.Phases = append(m.Phases, p)
+		m.Phases = make([]PhaseDef, 0, len(list))
+		for i, pv := range list {
+			m.Phases = append(m.Phases, d.phase(fmt.Sprintf("phases[%d]", i), pv))
 		}
 	}
 	if d.err != nil {
@@ -148,10 +154,10 @@ func ParseMetadata(data []byte) (*Metadata, error) {
 	return m, nil
 }
 
-// decoder reads typed fields out of a JSON object, keeping the first error
-// and the list of missing required fields.
+// decoder reads typed fields out of a decoded JSON object, keeping the
+// first error and the list of missing required fields.
 type decoder struct {
-	fields  map[string]json.RawMessage
+	fields  map[string]any
 	prefix  string
 	err     error
 	missing []string
@@ -163,127 +169,180 @@ func (d *decoder) fail(field string, err error) {
 	}
 }
 
-func (d *decoder) take(field string, required bool) (json.RawMessage, bool) {
-	raw, ok := d.fields[field]
-	if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+// take returns the field's value; an absent or null field is missing.
+func (d *decoder) take(field string, required bool) (any, bool) {
+	v, ok := d.fields[field]
+	if !ok || v == nil {
 		if required {
 			d.missing = append(d.missing, d.prefix+field)
 		}
 		return nil, false
 	}
-	return raw, true
+	return v, true
 }
 
 func (d *decoder) str(field string, dst *string, required bool) {
-	if raw, ok := d.take(field, required); ok {
-		if err := json.Unmarshal(raw, dst); err != nil {
-			d.fail(field, fmt.Errorf("must be a string, got %s", short(raw)))
+	if v, ok := d.take(field, required); ok {
+		s, ok := v.(string)
+		if !ok {
+			d.fail(field, fmt.Errorf("must be a string, got %s", describeJSON(v)))
 		}
+		*dst = s
 	}
 }
 
 // version accepts "1.0.0" or a bare number such as 1.
 func (d *decoder) version(dst *string) {
-	raw, ok := d.take("version", true)
+	v, ok := d.take("version", true)
 	if !ok {
 		return
 	}
-	if json.Unmarshal(raw, dst) == nil {
-		return
+	switch x := v.(type) {
+	case string:
+		*dst = x
+	case json.Number:
+		*dst = x.String()
+	default:
+		d.fail("version", fmt.Errorf(`must be a string such as "1.0.0", got %s`, describeJSON(v)))
 	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) == nil {
-		*dst = n.String()
-		return
-	}
-	d.fail("version", fmt.Errorf(`must be a string such as "1.0.0", got %s`, short(raw)))
 }
 
 func (d *decoder) strs(field string, dst *[]string, required bool) {
-	if raw, ok := d.take(field, required); ok {
-		if err := json.Unmarshal(raw, dst); err != nil {
-			d.fail(field, fmt.Errorf("must be a list of strings, got %s", short(raw)))
-		}
+	v, ok := d.take(field, required)
+	if !ok {
+		return
 	}
+	list, ok := v.([]any)
+	if !ok {
+		d.fail(field, fmt.Errorf("must be a list of strings, got %s", describeJSON(v)))
+		return
+	}
+	out := make([]string, 0, len(list))
+	for i, e := range list {
+		s, ok := e.(string)
+		if !ok {
+			d.fail(fmt.Sprintf("%s[%d]", field, i), fmt.Errorf("must be a string, got %s", describeJSON(e)))
+			return
+		}
+		out = append(out, s)
+	}
+	*dst = out
 }
 
 func (d *decoder) num(field string, dst *int, required bool) {
-	if raw, ok := d.take(field, required); ok {
-		n, err := wholeNumber(raw)
-		if err != nil {
-			d.fail(field, err)
-		}
+	if v, ok := d.take(field, required); ok {
+		n, err := wholeNumber(v)
+		d.fail(field, err)
 		*dst = n
 	}
 }
 
-func (d *decoder) phase(path string, raw json.RawMessage) PhaseDef {
+// sub returns a decoder for the object v at path, or nil after recording
+// an error when v is not an object.
+func (d *decoder) sub(path string, v any, what string) *decoder {
+	fields, ok := v.(map[string]any)
+	if !ok {
+		d.fail(path, fmt.Errorf("must be %s, got %s", what, describeJSON(v)))
+		return nil
+	}
+	return &decoder{fields: fields, prefix: d.prefix + path + "."}
+}
+
+// merge takes over a sub-decoder's first error and missing fields.
+func (d *decoder) merge(sub *decoder) {
+	if sub.err != nil && d.err == nil {
+		d.err = sub.err
+	}
+	d.missing = append(d.missing, sub.missing...)
+}
+
+func (d *decoder) phase(path string, v any) PhaseDef {
 	var p PhaseDef
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		d.fail(path, fmt.Errorf("must be an object, got %s", short(raw)))
+	sub := d.sub(path, v, "a phase object")
+	if sub == nil {
 		return p
 	}
-	sub := &decoder{fields: fields, prefix: d.prefix + path + "."}
 	sub.num("phase_number", &p.PhaseNumber, true)
 	sub.str("phase_name", &p.PhaseName, true)
 	sub.str("purpose", &p.Purpose, true)
 	sub.str("estimated_effort", &p.EstimatedEffort, true)
 	sub.strs("key_deliverables", &p.KeyDeliverables, true)
 	sub.strs("validation_criteria", &p.ValidationCriteria, true)
-	if traw, ok := sub.take("tasks", true); ok {
-		var list []json.RawMessage
-		if err := json.Unmarshal(traw, &list); err != nil || list == nil {
-			sub.fail("tasks", fmt.Errorf("must be a list of task objects, got %s", short(traw)))
+	if tv, ok := sub.take("tasks", true); ok {
+		list, ok := tv.([]any)
+		if !ok {
+			sub.fail("tasks", fmt.Errorf("must be a list of task objects, got %s", describeJSON(tv)))
 		}
-		for i, r := range list {
-			p.Tasks = append(p.Tasks, sub.task(fmt.Sprintf("tasks[%d]", i), r))
+		p.Tasks = make([]TaskDef, 0, len(list))
+		for i, e := range list {
+			p.Tasks = append(p.Tasks, sub.task(fmt.Sprintf("tasks[%d]", i), e))
 		}
 	}
-	if sub.err != nil && d.err == nil {
-		d.err = sub.err
-	}
-	d.missing = append(d.missing, sub.missing...)
+	d.merge(sub)
 	return p
 }
 
-func (d *decoder) task(path string, raw json.RawMessage) TaskDef {
+func (d *decoder) task(path string, v any) TaskDef {
 	var t TaskDef
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		d.fail(path, fmt.Errorf("must be an object with task_number, name and file, got %s", short(raw)))
+	sub := d.sub(path, v, "a task object with task_number, name and file")
+	if sub == nil {
 		return t
 	}
-	sub := &decoder{fields: fields, prefix: d.prefix + path + "."}
 	sub.num("task_number", &t.TaskNumber, true)
 	sub.str("name", &t.Name, true)
 	sub.str("file", &t.File, true)
 	sub.str("purpose", &t.Purpose, false)
-	if sub.err != nil && d.err == nil {
-		d.err = sub.err
-	}
-	d.missing = append(d.missing, sub.missing...)
+	d.merge(sub)
 	return t
 }
 
-// wholeNumber decodes a JSON number that is a whole number from 0 to
-// 1<<30. 3.0 is accepted; 1.5, -1, "1-N" and true are not.
-func wholeNumber(raw json.RawMessage) (int, error) {
-	var n json.Number
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err == nil {
-		n, _ = v.(json.Number)
-	}
-	if n == "" {
-		return 0, fmt.Errorf("must be a whole number, got %s", short(raw))
+// maxNumber bounds phase and task numbers and total_phases.
+const maxNumber = 1 << 30
+
+// wholeNumber accepts a JSON number that is a whole number from 0 to
+// maxNumber: 3.0 is accepted; 1.5, -1, "1-N" and true are not.
+func wholeNumber(v any) (int, error) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, fmt.Errorf("must be a whole number, got %s", describeJSON(v))
 	}
 	f, err := n.Float64()
-	if err != nil || f != math.Trunc(f) || f < 0 || f > 1<<30 {
-		return 0, fmt.Errorf("must be a whole number from 0 to %d, got %s", 1<<30, short(raw))
+	if err != nil || f != math.Trunc(f) || f < 0 || f > maxNumber {
+		return 0, fmt.Errorf("must be a whole number from 0 to %d, got %s", maxNumber, n)
 	}
 	return int(f), nil
+}
+
+func totalPhasesOf(v any) (TotalPhases, error) {
+	if s, ok := v.(string); ok {
+		if strings.EqualFold(strings.TrimSpace(s), "dynamic") {
+			return TotalPhases{Dynamic: true}, nil
+		}
+		return TotalPhases{}, fmt.Errorf(`must be a whole number or "dynamic", got %s`, describeJSON(v))
+	}
+	n, err := wholeNumber(v)
+	if err != nil {
+		return TotalPhases{}, fmt.Errorf(`must be a whole number or "dynamic", got %s`, describeJSON(v))
+	}
+	return TotalPhases{N: n}, nil
+}
+
+// describeJSON renders a decoded JSON value for an error message, cut
+// short.
+func describeJSON(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case nil:
+		return "null"
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%v", v)
+	}
+	return short(b)
 }
 
 func short(raw []byte) string {

@@ -1,0 +1,105 @@
+package checkpoint
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/mcpflow/mcpflow/internal/baseline"
+)
+
+// BenchmarkGateLookupHit: the gate of a (workflow, phase) when it is
+// cached, through the Loader (shard.Cache) and through the same lookup
+// built on the RWMutex baseline, over 8 gates.
+func BenchmarkGateLookupHit(b *testing.B) {
+	dir := b.TempDir()
+	keys := make([]gateKey, 0, 8)
+	for _, wf := range []string{"feature_delivery", "bug_fix"} {
+		for phase := range 4 {
+			p := fmt.Sprintf("%s/%s/phases/%d", dir, wf, phase)
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(p+"/"+GateFile, []byte(gateV2), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			keys = append(keys, gateKey{wf, phase})
+		}
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = root.Close() }()
+	l, err := NewLoader(LoaderConfig{FS: root.FS(), Recheck: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	// The baseline keeps the Loader's own loading and only replaces the
+	// cache: an RWMutex map keyed by (workflow, phase).
+	base := baseline.New[gateKey, *loaded]()
+	ctx := context.Background()
+	baseGate := func(k gateKey) (*Gate, error) {
+		ld, err := base.GetOrLoad(ctx, k, func(context.Context) (*loaded, error) { return l.look(int64(k.phase), k) })
+		if err != nil {
+			return nil, err
+		}
+		return ld.gate, ld.err
+	}
+	for _, k := range keys {
+		if _, err := l.Gate(ctx, k.workflow, k.phase); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := baseGate(k); err != nil {
+			b.Fatal(err)
+		}
+	}
+	lookups := map[string]func(gateKey) (*Gate, error){
+		"shard":    func(k gateKey) (*Gate, error) { return l.Gate(ctx, k.workflow, k.phase) },
+		"baseline": baseGate,
+	}
+	for _, impl := range []string{"shard", "baseline"} {
+		get := lookups[impl]
+		b.Run("impl="+impl+"/serial", func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if g, err := get(keys[i&7]); g == nil || err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+		b.Run("impl="+impl+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					if g, err := get(keys[i&7]); g == nil || err != nil {
+						b.Error(err)
+						return
+					}
+					i++
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkValidate: checking a typical submission against a gate.
+func BenchmarkValidate(b *testing.B) {
+	g, err := ParseGate([]byte(fullGate), "bench.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev := map[string]any{"done": true, "count": 2.0, "ratio": 0.5, "name": "beta", "info": map[string]any{}, "items": []any{1.0, 2.0}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := Validate(g, ev); !r.CheckpointPassed {
+			b.Fatal(r.Errors)
+		}
+	}
+}

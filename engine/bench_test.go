@@ -1,0 +1,231 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mcpflow/mcpflow/internal/baseline"
+	"github.com/mcpflow/mcpflow/metrics"
+)
+
+// baselineSessions is the session cache built on the RWMutex baseline, so
+// that the same engine operation can be measured on both caches.
+type baselineSessions struct {
+	c *baseline.Cache[string, *session]
+}
+
+func (b baselineSessions) Get(id string) (*session, bool) { return b.c.Get(id) }
+func (b baselineSessions) GetOrLoad(ctx context.Context, id string, load func(context.Context) (*session, error)) (*session, error) {
+	return b.c.GetOrLoad(ctx, id, load)
+}
+func (b baselineSessions) Set(id string, s *session) { b.c.Set(id, s) }
+func (b baselineSessions) Delete(id string)          { b.c.Delete(id) }
+func (b baselineSessions) Metrics() metrics.Snapshot {
+	return metrics.Snapshot{Entries: int64(b.c.Len())}
+}
+func (b baselineSessions) Close() {}
+
+var impls = []string{"shard", "baseline"}
+
+// benchEngine returns an engine on the demo workflow whose FileStore skips
+// fsync unless sync is set, with the session cache of impl.
+func benchEngine(b *testing.B, impl string, sync bool) *Engine {
+	b.Helper()
+	fs, err := NewFileStore(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	fs.noSync = !sync
+	e, err := New(Config{WorkflowsDir: demoWorkflowsB(b), Store: fs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if impl == "baseline" {
+		e.sessions.Close()
+		e.sessions = baselineSessions{baseline.New[string, *session]()}
+	}
+	b.Cleanup(func() {
+		_ = e.Close()
+		_ = fs.Close()
+	})
+	return e
+}
+
+func demoWorkflowsB(b *testing.B) string {
+	b.Helper()
+	dir := b.TempDir()
+	for name, content := range map[string]string{
+		"demo/metadata.json":                 demoMetadata,
+		"demo/phases/0/phase.md":             "# Phase zero\n",
+		"demo/phases/0/task-0-zero.md":       "task zero text\n",
+		"demo/phases/0/task-1-one.md":        "task one text\n",
+		"demo/phases/0/gate-definition.yaml": demoGate0,
+		"demo/phases/1/phase.md":             "# Phase one\n",
+		"demo/phases/1/task-1-only.md":       "only task\n",
+		"demo/phases/2/phase.md":             "# Phase two\n",
+		"demo/phases/2/gate-definition.yaml": demoGate2,
+	} {
+		writeFileB(b, dir, name, content)
+	}
+	return dir
+}
+
+func startN(b *testing.B, e *Engine, n int) []string {
+	b.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		r, err := e.Start(context.Background(), "demo", fmt.Sprintf("target-%d.go", i), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = r.SessionID
+	}
+	return ids
+}
+
+// BenchmarkSessionLookupHit: the engine's session lookup (the first step of
+// every session operation) when the session is in memory.
+func BenchmarkSessionLookupHit(b *testing.B) {
+	for _, impl := range impls {
+		e := benchEngine(b, impl, false)
+		ids := startN(b, e, 1024)
+		ctx := context.Background()
+		b.Run("impl="+impl+"/serial", func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := e.lookup(ctx, ids[i&1023]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+		b.Run("impl="+impl+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				i := int(uuid.New().ID())
+				for pb.Next() {
+					if _, err := e.lookup(ctx, ids[i&1023]); err != nil {
+						b.Error(err)
+						return
+					}
+					i++
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkStart: Start of a new (workflow, target) pair: read
+// metadata.json and phase.md, write the state file. "nosync" skips the
+// fsyncs; "fsync" is the real cost.
+func BenchmarkStart(b *testing.B) {
+	for _, impl := range impls {
+		for _, sync := range []bool{false, true} {
+			if sync && impl == "baseline" {
+				continue // fsync cost does not depend on the cache
+			}
+			b.Run(fmt.Sprintf("impl=%s/%s", impl, syncName(sync)), func(b *testing.B) {
+				e := benchEngine(b, impl, sync)
+				ctx := context.Background()
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if _, err := e.Start(ctx, "demo", fmt.Sprintf("t%d", i), nil); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+		}
+	}
+	b.Run("impl=shard/resume", func(b *testing.B) {
+		e := benchEngine(b, "shard", false)
+		ctx := context.Background()
+		startN(b, e, 1)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.Start(ctx, "demo", "target-0.go", nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkCompletePhase: CompletePhase of phase 0 of a fresh session
+// (gate passes, session advances, next phase read, state saved), and a
+// submission that fails the gate (stored, no advance).
+func BenchmarkCompletePhase(b *testing.B) {
+	for _, impl := range impls {
+		for _, sync := range []bool{false, true} {
+			if sync && impl == "baseline" {
+				continue
+			}
+			b.Run(fmt.Sprintf("impl=%s/pass/%s", impl, syncName(sync)), func(b *testing.B) {
+				e := benchEngine(b, impl, sync)
+				ids := startN(b, e, b.N)
+				ctx := context.Background()
+				ev := map[string]any{"n": 3, "note": "all good"}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					res, err := e.CompletePhase(ctx, ids[i], 0, ev)
+					if err != nil || !res.PhaseCompleted {
+						b.Fatal(res, err)
+					}
+				}
+			})
+		}
+		b.Run(fmt.Sprintf("impl=%s/fail/nosync", impl), func(b *testing.B) {
+			e := benchEngine(b, impl, false)
+			id := startN(b, e, 1)[0]
+			ctx := context.Background()
+			ev := map[string]any{"n": 0}
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := e.CompletePhase(ctx, id, 0, ev)
+				if err != nil || res.CheckpointPassed {
+					b.Fatal(res, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkFileStoreSave isolates the fsync cost: the same save with and
+// without its two fsyncs (file, folder).
+func BenchmarkFileStoreSave(b *testing.B) {
+	for _, sync := range []bool{false, true} {
+		b.Run(syncName(sync), func(b *testing.B) {
+			fs, err := NewFileStore(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = fs.Close() }()
+			fs.noSync = !sync
+			now := time.Now().UTC()
+			st := &SessionState{SessionID: uuid.NewString(), WorkflowType: "demo", TargetFile: "t", CompletedPhases: []int{},
+				PhaseArtifacts: map[int]*PhaseArtifact{0: {Evidence: map[string]any{"n": 3.0, "note": "all good"}, Timestamp: now}},
+				Checkpoints:    map[int]CheckpointStatus{0: CheckpointPassed}, Status: StatusActive, CreatedAt: now, UpdatedAt: now}
+			ctx := context.Background()
+			var ver Version
+			b.ReportAllocs()
+			for b.Loop() {
+				if ver, err = fs.Save(ctx, st, ver); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func syncName(sync bool) string {
+	if sync {
+		return "fsync"
+	}
+	return "nosync"
+}
