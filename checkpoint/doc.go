@@ -18,9 +18,20 @@
 //	cross_field_validation: # each reported as an unsupported warning
 //
 // ParseGate turns the YAML into a Gate, naming the field of every problem.
+// As in prAxIs OS, checkpoint.strict defaults to false: a gate that does
+// not say strict: true reports its errors as warnings and passes. prAxIs
+// OS's type name dict is read as object. Patterns use Go's RE2 syntax.
+//
 // Validate checks evidence against a Gate and returns a Result that says
-// whether the checkpoint passed, what failed, and how to fix it. A Loader
-// caches parsed gates per (workflow, phase) in a shard.Cache and notices
-// edits to the YAML by a stamp of the file's modification time and size,
-// parsing each version of a file once however many goroutines ask.
+// whether the checkpoint passed, what failed, and how to fix it. Types are
+// exact: an integer must be integral (3.0 is, 3.5 is not), a boolean is
+// never a number, a list is a JSON array and an object a JSON object.
+// EncodeEvidence refuses evidence over a size limit (1 MiB by default).
+//
+// A Loader caches parsed gates per (workflow, phase) in a shard.Cache and
+// notices edits to the YAML by a stamp of the file's modification time and
+// size, looked at once per LoaderConfig.Recheck (1 s by default): each
+// version of a file is parsed once however many goroutines ask, and a
+// phase without a gate file gets a permissive gate that passes with a
+// warning.
 package checkpoint

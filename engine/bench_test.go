@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -220,6 +222,25 @@ func BenchmarkFileStoreSave(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkRawReplace is the file system's own cost of what a save does,
+// without JSON, os.Root or version checks: write a temporary file of the
+// size of a state file and rename it over the previous one.
+func BenchmarkRawReplace(b *testing.B) {
+	dir := b.TempDir()
+	data := make([]byte, 1200)
+	target := filepath.Join(dir, "state.json")
+	b.ReportAllocs()
+	for b.Loop() {
+		tmp := filepath.Join(dir, ".tmp")
+		if err := os.WriteFile(tmp, data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(tmp, target); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -49,6 +49,8 @@ func TestConcurrentStart(t *testing.T) {
 			assert.Equal(t, 1, fresh, "exactly one Start creates the session; the others resume it")
 			assert.Equal(t, int64(1), en.store.creates.Load(), "one state file written")
 			assert.Len(t, en.stateFiles(t), 1)
+			assert.Equal(t, int64(1), en.Metrics()["sessions"].Entries, "one session object in memory")
+			assert.Zero(t, en.store.loads.Load(), "resumes are served from memory")
 		})
 	}
 }
