@@ -66,15 +66,18 @@ func BenchmarkGateLookupHit(b *testing.B) {
 		b.Run("impl="+impl+"/serial", func(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
+			cpu := startCPU()
 			for b.Loop() {
 				if g, err := get(keys[i&7]); g == nil || err != nil {
 					b.Fatal(err)
 				}
 				i++
 			}
+			cpu.report(b)
 		})
 		b.Run("impl="+impl+"/parallel", func(b *testing.B) {
 			b.ReportAllocs()
+			cpu := startCPU()
 			b.RunParallel(func(pb *testing.PB) {
 				i := 0
 				for pb.Next() {
@@ -85,6 +88,7 @@ func BenchmarkGateLookupHit(b *testing.B) {
 					i++
 				}
 			})
+			cpu.report(b)
 		})
 	}
 }
@@ -97,9 +101,23 @@ func BenchmarkValidate(b *testing.B) {
 	}
 	ev := map[string]any{"done": true, "count": 2.0, "ratio": 0.5, "name": "beta", "info": map[string]any{}, "items": []any{1.0, 2.0}}
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		if r := Validate(g, ev); !r.CheckpointPassed {
 			b.Fatal(r.Errors)
 		}
+	}
+	cpu.report(b)
+}
+
+// cpuMeter reports the process CPU time per operation as cpu-ns/op.
+type cpuMeter struct{ start time.Duration }
+
+func startCPU() cpuMeter { return cpuMeter{cpuTime()} }
+
+func (m cpuMeter) report(b *testing.B) {
+	b.Helper()
+	if b.N > 0 {
+		b.ReportMetric(float64(cpuTime()-m.start)/float64(b.N), "cpu-ns/op")
 	}
 }

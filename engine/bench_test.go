@@ -99,15 +99,18 @@ func BenchmarkSessionLookupHit(b *testing.B) {
 		b.Run("impl="+impl+"/serial", func(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
+			cpu := startCPU()
 			for b.Loop() {
 				if _, err := e.lookup(ctx, ids[i&1023]); err != nil {
 					b.Fatal(err)
 				}
 				i++
 			}
+			cpu.report(b)
 		})
 		b.Run("impl="+impl+"/parallel", func(b *testing.B) {
 			b.ReportAllocs()
+			cpu := startCPU()
 			b.RunParallel(func(pb *testing.PB) {
 				i := int(uuid.New().ID())
 				for pb.Next() {
@@ -118,6 +121,7 @@ func BenchmarkSessionLookupHit(b *testing.B) {
 					i++
 				}
 			})
+			cpu.report(b)
 		})
 	}
 }
@@ -136,12 +140,14 @@ func BenchmarkStart(b *testing.B) {
 				ctx := context.Background()
 				b.ReportAllocs()
 				i := 0
+				cpu := startCPU()
 				for b.Loop() {
 					if _, err := e.Start(ctx, "demo", fmt.Sprintf("t%d", i), nil); err != nil {
 						b.Fatal(err)
 					}
 					i++
 				}
+				cpu.report(b)
 			})
 		}
 	}
@@ -150,11 +156,13 @@ func BenchmarkStart(b *testing.B) {
 		ctx := context.Background()
 		startN(b, e, 1)
 		b.ReportAllocs()
+		cpu := startCPU()
 		for b.Loop() {
 			if _, err := e.Start(ctx, "demo", "target-0.go", nil); err != nil {
 				b.Fatal(err)
 			}
 		}
+		cpu.report(b)
 	})
 }
 
@@ -174,12 +182,14 @@ func BenchmarkCompletePhase(b *testing.B) {
 				ev := map[string]any{"n": 3, "note": "all good"}
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu := startCPU()
 				for i := range b.N {
 					res, err := e.CompletePhase(ctx, ids[i], 0, ev)
 					if err != nil || !res.PhaseCompleted {
 						b.Fatal(res, err)
 					}
 				}
+				cpu.report(b)
 			})
 		}
 		b.Run(fmt.Sprintf("impl=%s/fail/nosync", impl), func(b *testing.B) {
@@ -188,12 +198,14 @@ func BenchmarkCompletePhase(b *testing.B) {
 			ctx := context.Background()
 			ev := map[string]any{"n": 0}
 			b.ReportAllocs()
+			cpu := startCPU()
 			for b.Loop() {
 				res, err := e.CompletePhase(ctx, id, 0, ev)
 				if err != nil || res.CheckpointPassed {
 					b.Fatal(res, err)
 				}
 			}
+			cpu.report(b)
 		})
 	}
 }
@@ -216,11 +228,13 @@ func BenchmarkFileStoreSave(b *testing.B) {
 			ctx := context.Background()
 			var ver Version
 			b.ReportAllocs()
+			cpu := startCPU()
 			for b.Loop() {
 				if ver, err = fs.Save(ctx, st, ver); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.report(b)
 		})
 	}
 }
@@ -233,6 +247,7 @@ func BenchmarkRawReplace(b *testing.B) {
 	data := make([]byte, 1200)
 	target := filepath.Join(dir, "state.json")
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		tmp := filepath.Join(dir, ".tmp")
 		if err := os.WriteFile(tmp, data, 0o600); err != nil {
@@ -242,6 +257,7 @@ func BenchmarkRawReplace(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	cpu.report(b)
 }
 
 func syncName(sync bool) string {
@@ -249,4 +265,16 @@ func syncName(sync bool) string {
 		return "fsync"
 	}
 	return "nosync"
+}
+
+// cpuMeter reports the process CPU time per operation as cpu-ns/op.
+type cpuMeter struct{ start time.Duration }
+
+func startCPU() cpuMeter { return cpuMeter{cpuTime()} }
+
+func (m cpuMeter) report(b *testing.B) {
+	b.Helper()
+	if b.N > 0 {
+		b.ReportMetric(float64(cpuTime()-m.start)/float64(b.N), "cpu-ns/op")
+	}
 }

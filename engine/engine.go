@@ -622,6 +622,15 @@ func (e *Engine) CompletePhase(ctx context.Context, sessionID string, phase int,
 	if err != nil {
 		return nil, err
 	}
+	res, err := e.complete(ctx, s, phase, ev)
+	if err == nil && !res.WorkflowComplete {
+		e.touch(res.SessionID, s)
+	}
+	return res, err
+}
+
+// complete runs CompletePhase on the session object s under its lock.
+func (e *Engine) complete(ctx context.Context, s *session, phase int, ev map[string]any) (*CompleteResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for attempt := 1; ; attempt++ {

@@ -524,17 +524,25 @@ func TestIdleSessionLeavesMemory(t *testing.T) {
 	require.NoError(t, err)
 	sc := en.sessions.(interface{ Sweep() int })
 
-	// The busy session is used every 20 minutes; the other is idle.
+	submitting, err := en.Start(ctx, "demo", "c", nil)
+	require.NoError(t, err)
+
+	// One session is read every 20 minutes, one gets a (failing)
+	// submission every 20 minutes; the other is idle.
 	for range 4 {
 		en.clock.Advance(20 * time.Minute)
 		_, err = en.CurrentPhase(ctx, busy.SessionID)
+		require.NoError(t, err)
+		_, err = en.CompletePhase(ctx, submitting.SessionID, 0, map[string]any{"n": 0})
 		require.NoError(t, err)
 		sc.Sweep()
 	}
 	_, cached := en.sessions.Get(r.SessionID)
 	assert.False(t, cached, "idle for 80 minutes with a 1 h TTL")
 	_, cached = en.sessions.Get(busy.SessionID)
-	assert.True(t, cached, "used every 20 minutes")
+	assert.True(t, cached, "read every 20 minutes")
+	_, cached = en.sessions.Get(submitting.SessionID)
+	assert.True(t, cached, "submitted to every 20 minutes")
 
 	loads := en.store.loads.Load()
 	st, err := en.State(ctx, r.SessionID)

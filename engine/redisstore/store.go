@@ -161,11 +161,11 @@ func (s *Store) onInvalidations(keys []rueidis.RedisMessage) {
 
 // ---- keys ----
 
-func (s *Store) sessKey(id string) string    { return s.opts.Prefix + keyTag + "sess:" + id }
-func (s *Store) pairKey(hash string) string  { return s.opts.Prefix + keyTag + "active:" + hash }
-func (s *Store) epochKey() string            { return s.opts.Prefix + keyTag + "epoch" }
-func (s *Store) sessPattern() string         { return escapeGlob(s.opts.Prefix+keyTag) + "sess:*" }
-func (s *Store) idOfKey(key string) string   { return key[len(s.opts.Prefix)+len(keyTag)+len("sess:"):] }
+func (s *Store) sessKey(id string) string     { return s.opts.Prefix + keyTag + "sess:" + id }
+func (s *Store) pairKey(hash string) string   { return s.opts.Prefix + keyTag + "active:" + hash }
+func (s *Store) epochKey() string             { return s.opts.Prefix + keyTag + "epoch" }
+func (s *Store) sessPattern() string          { return escapeGlob(s.opts.Prefix+keyTag) + "sess:*" }
+func (s *Store) idOfKey(key string) string    { return key[len(s.opts.Prefix)+len(keyTag)+len("sess:"):] }
 func pairHash(workflow, target string) string { return hashHex(workflow + "\x00" + target) }
 
 func hashHex(s string) string {
