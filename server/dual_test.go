@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"bytes"
+	"context"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/server"
 )
 
@@ -212,4 +215,77 @@ func TestDualTransportConcurrent(t *testing.T) {
 	// Closing the stdio client ends stdin: the whole server stops cleanly.
 	require.NoError(t, clients[0].Close())
 	require.NoError(t, h.wait(5*time.Second))
+}
+
+// gatedStore holds every Load until released, so that concurrent callers
+// of a cold session pile up behind one load.
+type gatedStore struct {
+	engine.Store
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (g *gatedStore) Load(ctx context.Context, id string) (*engine.SessionState, engine.Version, error) {
+	g.once.Do(func() { close(g.entered) })
+	<-g.release
+	return g.Store.Load(ctx, id)
+}
+
+// TestCoalescedSessionLoadLogsBothCallers: when clients on both transports
+// ask for a session that is not in memory at the same moment, the state
+// file is read once, and the engine logs the loader and a waiter by
+// transport and client, which the server passes down.
+func TestCoalescedSessionLoadLogsBothCallers(t *testing.T) {
+	dir := t.TempDir()
+	first, err := engine.New(engine.Config{StateDir: dir})
+	require.NoError(t, err)
+	started, err := first.Start(t.Context(), "bug_fix", "cold/session.go", nil)
+	require.NoError(t, err)
+	require.NoError(t, first.Close())
+
+	fileStore, err := engine.NewFileStore(dir)
+	require.NoError(t, err)
+	store := &gatedStore{Store: fileStore, entered: make(chan struct{}), release: make(chan struct{})}
+	logs := &syncBuffer{}
+	h := startHarness(t, harnessOpts{stdio: true, http: true, stateDir: dir, store: store, logs: logs})
+	clients := []*mcp.ClientSession{
+		h.stdioClient("ide-agent", ""),
+		h.httpClient("sub-agent-1", ""),
+		h.httpClient("sub-agent-2", "2025-06-18"),
+		h.httpClient("sub-agent-3", ""),
+	}
+	done := make(chan callOutcome, len(clients))
+	for i, cs := range clients {
+		go func() {
+			res, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: server.ToolGetCurrentPhase, Arguments: map[string]any{"session_id": started.SessionID}})
+			done <- callOutcome{client: i, res: res, err: err}
+		}()
+	}
+	<-store.entered
+	// Every other caller must be waiting on the load before it finishes.
+	deadline := time.Now().Add(20 * time.Second)
+	for h.eng.Metrics()["sessions"].Coalesced < int64(len(clients)-1) {
+		require.True(t, time.Now().Before(deadline), "callers never piled up behind the load")
+		runtime.Gosched()
+	}
+	close(store.release)
+	for range clients {
+		o := <-done
+		require.NoError(t, o.err)
+		require.False(t, o.res.IsError, textOf(o.res))
+	}
+	m := h.eng.Metrics()["sessions"]
+	assert.Equal(t, int64(1), m.Loads, "one state-file read")
+	out := logs.String()
+	require.Contains(t, out, "session load coalesced")
+	line := ""
+	for l := range strings.SplitSeq(out, "\n") {
+		if strings.Contains(l, "session load coalesced") {
+			line = l
+			break
+		}
+	}
+	assert.Regexp(t, `loader=(stdio/ide-agent@stdio|http/sub-agent-\d@\S+)`, line)
+	assert.Regexp(t, `waiter=(stdio/ide-agent@stdio|http/sub-agent-\d@\S+)`, line)
 }

@@ -31,6 +31,8 @@ type harnessOpts struct {
 	workers     int
 	shutdown    time.Duration
 	logs        io.Writer // nil discards
+	stateDir    string    // "" is a fresh temporary folder
+	store       engine.Store
 	tweak       func(*server.Config)
 }
 
@@ -63,9 +65,12 @@ func startHarness(t *testing.T, o harnessOpts) *harness {
 		logs = io.Discard
 	}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h := &harness{t: t, stateDir: t.TempDir(), token: o.token, serveErr: make(chan error, 1)}
+	h := &harness{t: t, stateDir: o.stateDir, token: o.token, serveErr: make(chan error, 1)}
+	if h.stateDir == "" {
+		h.stateDir = t.TempDir()
+	}
 	var err error
-	h.eng, err = engine.New(engine.Config{StateDir: h.stateDir, MaxEvidenceBytes: testEvidenceLimit, Logger: log.With("component", "engine")})
+	h.eng, err = engine.New(engine.Config{StateDir: h.stateDir, Store: o.store, MaxEvidenceBytes: testEvidenceLimit, Logger: log.With("component", "engine")})
 	require.NoError(t, err)
 	h.ix, err = ragcache.Open(t.Context(), ragcache.Config{Logger: log.With("component", "search")})
 	require.NoError(t, err)
