@@ -12,13 +12,17 @@ import (
 // TestStoreContract runs the engine.Store contract, unchanged from the
 // FileStore's, against the Redis store.
 func TestStoreContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) engine.Store { return sharedStore(t) })
+	storetest.Run(t, func(t *testing.T) engine.Store {
+		t.Helper()
+		return sharedStore(t)
+	})
 }
 
 // TestStoreContractShared runs the two-handle contract with two stores
 // (two replicas) on one prefix.
 func TestStoreContractShared(t *testing.T) {
 	storetest.RunShared(t, func(t *testing.T) (engine.Store, engine.Store) {
+		t.Helper()
 		srv := redistest.Shared(t)
 		p := redistest.Prefix(t)
 		return open(t, srv, redisstore.Options{Prefix: p}), open(t, srv, redisstore.Options{Prefix: p})

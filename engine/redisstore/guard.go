@@ -94,6 +94,3 @@ func (g *guard) sweep(now int64) {
 		return true
 	})
 }
-
-// len returns the number of marks held.
-func (g *guard) len() int { return g.m.Size() }

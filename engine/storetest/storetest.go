@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"strings"
 	"sync"
@@ -109,13 +110,11 @@ func clone(st *engine.SessionState) *engine.SessionState {
 		ac := *a
 		c.PhaseArtifacts[k] = &ac
 	}
-	c.Checkpoints = map[int]engine.CheckpointStatus{}
-	for k, v := range st.Checkpoints {
-		c.Checkpoints[k] = v
-	}
+	c.Checkpoints = maps.Clone(st.Checkpoints)
 	return &c
 }
 
+//nolint:thelper // a test body run by Run: failures must point at its lines
 func testRoundTrip(t *testing.T, s engine.Store) {
 	ctx := t.Context()
 	st := State()
@@ -143,6 +142,7 @@ func testRoundTrip(t *testing.T, s engine.Store) {
 	assert.Equal(t, done, got)
 }
 
+//nolint:thelper // a test body run by Run: failures must point at its lines
 func testVersions(t *testing.T, s engine.Store) {
 	ctx := t.Context()
 	st := State()
@@ -178,6 +178,7 @@ func testVersions(t *testing.T, s engine.Store) {
 	}
 }
 
+//nolint:thelper // a test body run by Run: failures must point at its lines
 func testNotFound(t *testing.T, s engine.Store) {
 	ctx := t.Context()
 	id := uuid.NewString()
@@ -199,6 +200,7 @@ func testNotFound(t *testing.T, s engine.Store) {
 	require.ErrorIs(t, s.Delete(ctx, st.SessionID), engine.ErrNotFound)
 }
 
+//nolint:thelper // a test body run by Run: failures must point at its lines
 func testInvalid(t *testing.T, s engine.Store) {
 	ctx := t.Context()
 	for _, id := range []string{"", "../x", "/etc/passwd", "a\x00b", "..", "123E4567-E89B-42D3-A456-426614174000x", "*", "sess:*"} {
@@ -220,6 +222,7 @@ func testInvalid(t *testing.T, s engine.Store) {
 	assert.Empty(t, list, "nothing was written")
 }
 
+//nolint:thelper // a test body run by Run: failures must point at its lines
 func testIsolation(t *testing.T, s engine.Store) {
 	ctx := t.Context()
 	st := State()
@@ -241,6 +244,7 @@ func testIsolation(t *testing.T, s engine.Store) {
 	assert.Equal(t, want, again)
 }
 
+//nolint:thelper // a test body run by Run: failures must point at its lines
 func testList(t *testing.T, s engine.Store) {
 	ctx := t.Context()
 	list, err := s.List(ctx)
@@ -260,7 +264,8 @@ func testList(t *testing.T, s engine.Store) {
 	list, err = s.List(ctx)
 	require.NoError(t, err)
 	require.Len(t, list, 5)
-	for _, sum := range list {
+	for i := range list {
+		sum := &list[i]
 		st := ids[sum.SessionID]
 		require.NotNil(t, st, "listed %s, which was never saved", sum.SessionID)
 		assert.Empty(t, sum.Error)
@@ -268,7 +273,7 @@ func testList(t *testing.T, s engine.Store) {
 			SessionID: st.SessionID, WorkflowType: st.WorkflowType, TargetFile: st.TargetFile,
 			CurrentPhase: st.CurrentPhase, CompletedPhases: st.CompletedPhases, Status: st.Status,
 			CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt,
-		}, sum)
+		}, *sum)
 	}
 	for id := range ids {
 		require.NoError(t, s.Delete(ctx, id))
@@ -279,6 +284,7 @@ func testList(t *testing.T, s engine.Store) {
 	assert.Len(t, list, 4)
 }
 
+//nolint:thelper // a test body run by Run: failures must point at its lines
 func testCancelled(t *testing.T, s engine.Store) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -292,6 +298,8 @@ func testCancelled(t *testing.T, s engine.Store) {
 
 // testConcurrentShared: n goroutines released together save the same
 // version of one session; exactly one wins.
+//
+//nolint:thelper // a test body run by Run: failures must point at its lines
 func testConcurrentShared(t *testing.T, s engine.Store, n int) {
 	ctx := t.Context()
 	st := State()
@@ -327,6 +335,8 @@ func testConcurrentShared(t *testing.T, s engine.Store, n int) {
 
 // testConcurrentUnshared: n goroutines each create and update their own
 // session; all succeed.
+//
+//nolint:thelper // a test body run by Run: failures must point at its lines
 func testConcurrentUnshared(t *testing.T, s engine.Store, n int) {
 	ctx := t.Context()
 	start := make(chan struct{})
@@ -361,6 +371,7 @@ func testConcurrentUnshared(t *testing.T, s engine.Store, n int) {
 // seen through the other (the Redis store's cross-replica staleness).
 const visibleWithin = 2 * time.Second
 
+//nolint:thelper // a test body run by Run: failures must point at its lines
 func testSeenByOther(t *testing.T, a, b engine.Store) {
 	ctx := t.Context()
 	st := State()
@@ -407,6 +418,7 @@ func waitVersion(t *testing.T, s engine.Store, id string, want engine.Version) {
 	}
 }
 
+//nolint:thelper // a test body run by Run: failures must point at its lines
 func testConflictAcross(t *testing.T, a, b engine.Store) {
 	ctx := t.Context()
 	st := State()
@@ -431,6 +443,8 @@ func testConflictAcross(t *testing.T, a, b engine.Store) {
 
 // testConcurrentAcross: goroutines on both handles save the same version
 // of one session; exactly one wins.
+//
+//nolint:thelper // a test body run by Run: failures must point at its lines
 func testConcurrentAcross(t *testing.T, a, b engine.Store, n int) {
 	ctx := t.Context()
 	st := State()

@@ -249,8 +249,11 @@ func ping(addr string) error {
 		return fmt.Errorf("redis-server at %s: PING: %w", addr, err)
 	}
 	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || line != "+PONG\r\n" {
-		return fmt.Errorf("redis-server at %s: PING answered %q (%v)", addr, line, err)
+	if err != nil {
+		return fmt.Errorf("redis-server at %s: PING: %w", addr, err)
+	}
+	if line != "+PONG\r\n" {
+		return fmt.Errorf("redis-server at %s: PING answered %q", addr, line)
 	}
 	return nil
 }
