@@ -59,6 +59,8 @@ func TestSearchConcurrentSharedKeys(t *testing.T) {
 			m := ix.Metrics()
 			assert.Equal(t, int64(1), m.Loads)
 			assert.Equal(t, int64(n-1), m.Coalesced)
+			assert.Equal(t, int64(1), m.Misses)
+			assert.Zero(t, m.Hits)
 			misses := 0
 			for i, r := range results {
 				if !r.CacheHit {

@@ -42,8 +42,9 @@
 // and the xxhash of the canonical query (see Query.Canonical). A rebuilt
 // index gets a new generation, so no result computed on an older index can
 // be served after the swap, and the cache is never cleared under a lock:
-// old entries simply stop being asked for and age out. Results are shared
-// between callers: see Result for what a caller may modify.
+// old entries simply stop being asked for and age out. A cache hit
+// allocates nothing: result chunks are shared between callers, read-only
+// (see Chunk).
 //
 // # Live reindex
 //

@@ -69,28 +69,27 @@ func (q Query) Canonical() (string, error) {
 // canonicalForm joins the parts unambiguously: every variable-length part
 // is length-prefixed, and the text comes last.
 func canonicalForm(text string, limit int, phase *int, tags []string) string {
-	n := len(text) + 24
-	for _, t := range tags {
-		n += len(t) + 6
-	}
-	b := make([]byte, 0, n)
-	b = append(b, "l="...)
-	b = strconv.AppendInt(b, int64(limit), 10)
-	b = append(b, ";p="...)
+	return string(appendCanonical(nil, text, limit, phase, tags))
+}
+
+// appendCanonical appends the canonical form to dst.
+func appendCanonical(dst []byte, text string, limit int, phase *int, tags []string) []byte {
+	dst = append(dst, "l="...)
+	dst = strconv.AppendInt(dst, int64(limit), 10)
+	dst = append(dst, ";p="...)
 	if phase != nil {
-		b = strconv.AppendInt(b, int64(*phase), 10)
+		dst = strconv.AppendInt(dst, int64(*phase), 10)
 	} else {
-		b = append(b, '-')
+		dst = append(dst, '-')
 	}
-	b = append(b, ";t="...)
+	dst = append(dst, ";t="...)
 	for _, t := range tags {
-		b = strconv.AppendInt(b, int64(len(t)), 10)
-		b = append(b, ':')
-		b = append(b, t...)
+		dst = strconv.AppendInt(dst, int64(len(t)), 10)
+		dst = append(dst, ':')
+		dst = append(dst, t...)
 	}
-	b = append(b, ";q="...)
-	b = append(b, text...)
-	return string(b)
+	dst = append(dst, ";q="...)
+	return append(dst, text...)
 }
 
 func effectiveLimit(limit int) (int, error) {
@@ -115,7 +114,10 @@ func canonicalText(s string) (string, error) {
 	if s == "" {
 		return "", queryErr("query", "is empty; give the words to search for, e.g. \"error handling in goroutines\"")
 	}
-	if n := utf8.RuneCountInString(s); n > MaxQueryRunes {
+	// A string is never longer in runes than in bytes: count only when
+	// it could be too long.
+	if n := len(s); n > MaxQueryRunes && utf8.RuneCountInString(s) > MaxQueryRunes {
+		n = utf8.RuneCountInString(s)
 		return "", queryErr("query", "is %d characters long; the limit is %d, so shorten it to the key words", n, MaxQueryRunes)
 	}
 	return s, nil

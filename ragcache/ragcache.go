@@ -69,9 +69,13 @@ type Index struct {
 	log   *slog.Logger
 	cur   atomic.Pointer[snapshot]
 	cache *shard.Cache[cacheKey, *cached]
-	hooks hooks
+	// loader is what Search calls: cache, except in benchmarks that put
+	// the RWMutex baseline in its place to compare the two in one run.
+	loader resultLoader
+	hooks  hooks
 
 	searches      atomic.Int64 // index searches run (cache misses)
+	getMisses     atomic.Int64 // misses of Search's Get, which GetOrLoad counts again
 	reindexes     atomic.Int64 // successful rebuilds after Open
 	reindexErrors atomic.Int64
 
@@ -103,6 +107,12 @@ type hooks struct {
 type cacheKey struct {
 	gen  uint64
 	hash uint64
+}
+
+// resultLoader is the part of the query cache that Search uses.
+type resultLoader interface {
+	Get(k cacheKey) (*cached, bool)
+	GetOrLoad(ctx context.Context, k cacheKey, load func(context.Context) (*cached, error)) (*cached, error)
 }
 
 // cached is a query cache value. It is never modified after it is stored.
@@ -168,12 +178,15 @@ func open(ctx context.Context, cfg Config, h hooks) (*Index, error) {
 	if err := ix.Reindex(ctx); err != nil {
 		return nil, err
 	}
-	c, err := shard.New[cacheKey, *cached](shard.Config{TTL: cfg.CacheTTL, MaxEntries: cfg.CacheMaxEntries})
+	// One shard: the key's shard is then found without hashing it, and
+	// the bound's per-shard lock is taken only when a result is inserted,
+	// after an index search that costs a thousand times more.
+	c, err := shard.New[cacheKey, *cached](shard.Config{TTL: cfg.CacheTTL, MaxEntries: cfg.CacheMaxEntries, Shards: 1})
 	if err != nil {
 		ix.cur.Load().release()
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	ix.cache = c
+	ix.cache, ix.loader = c, c
 	if cfg.Watch {
 		w, err := ix.startWatcher()
 		if err != nil {
@@ -229,18 +242,41 @@ func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	canon := canonicalForm(text, limit, q.Phase, tags)
-	hash := xxhash.Sum64String(canon)
+	// The canonical form of a usual query fits in buf, which stays on the
+	// stack: a cache hit allocates nothing.
+	var buf [256]byte
+	canon := appendCanonical(buf[:0], text, limit, q.Phase, tags)
+	hash := xxhash.Sum64(canon)
 
+	snap := ix.cur.Load()
+	if err := snap.checkFilters(q.Phase, tags); err != nil {
+		return Result{}, err
+	}
+	if v, ok := ix.loader.Get(cacheKey{gen: snap.gen, hash: hash}); ok && v.canon == string(canon) {
+		r := v.result
+		r.CacheHit = true
+		r.Took = time.Since(start)
+		return r, nil
+	} else if !ok {
+		ix.getMisses.Add(1)
+	}
+	return ix.searchSlow(ctx, start, snap, string(canon), hash, text, limit, q.Phase, tags)
+}
+
+// searchSlow answers a query the cache did not hold when Search looked:
+// it loads the result through GetOrLoad, so that identical queries in
+// flight share one index search.
+func (ix *Index) searchSlow(ctx context.Context, start time.Time, snap *snapshot, canon string, hash uint64,
+	text string, limit int, phase *int, tags []string,
+) (Result, error) {
 	for {
-		snap := ix.cur.Load()
-		if err := snap.checkFilters(q.Phase, tags); err != nil {
-			return Result{}, err
-		}
+		// loaded is written by the load (on another goroutine when ctx can
+		// be cancelled) and read only after GetOrLoad returned its result,
+		// which happens after the load returned.
 		loaded := false
-		v, err := ix.cache.GetOrLoad(ctx, cacheKey{gen: snap.gen, hash: hash}, func(ctx context.Context) (*cached, error) {
+		v, err := ix.loader.GetOrLoad(ctx, cacheKey{gen: snap.gen, hash: hash}, func(ctx context.Context) (*cached, error) {
 			loaded = true
-			r, err := ix.searchIndex(ctx, snap, text, limit, q.Phase, tags)
+			r, err := ix.searchIndex(ctx, snap, text, limit, phase, tags)
 			if err != nil {
 				return nil, err
 			}
@@ -250,19 +286,22 @@ func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
 			// Two canonical queries with one 64-bit hash: answer this
 			// one from the index, uncached.
 			var r Result
-			r, err = ix.searchIndex(ctx, snap, text, limit, q.Phase, tags)
+			r, err = ix.searchIndex(ctx, snap, text, limit, phase, tags)
 			v, loaded = &cached{canon: canon, result: r}, true
 		}
 		if errors.Is(err, errRetired) {
 			// snap was swapped out and closed before its search could
 			// start: the current snapshot is newer, so try again on it.
+			snap = ix.cur.Load()
+			if err := snap.checkFilters(phase, tags); err != nil {
+				return Result{}, err
+			}
 			continue
 		}
 		if err != nil {
 			return Result{}, err
 		}
 		r := v.result
-		r.Chunks = slices.Clip(slices.Clone(r.Chunks))
 		r.CacheHit = !loaded
 		r.Took = time.Since(start)
 		return r, nil
@@ -327,8 +366,16 @@ func (ix *Index) Stats() Stats {
 
 // Metrics returns the query cache's counters. Entries counts results of
 // every generation that have not yet aged out.
+//
+// Search first looks a query up with Get, then on a miss with GetOrLoad;
+// the cache counts such a query twice, so the first miss is taken out
+// here: every Search that reaches the cache is one hit, one miss (it
+// searched the index) or one coalesced wait.
 func (ix *Index) Metrics() metrics.Snapshot {
-	return ix.cache.Metrics()
+	m := ix.cache.Metrics()
+	m.Misses -= ix.getMisses.Load()
+	m.HitRate = metrics.HitRate(m.Hits, m.Misses)
+	return m
 }
 
 // Reindex rebuilds the index from the folder and swaps it in. It returns

@@ -13,11 +13,13 @@ const MethodBM25 = "bm25"
 
 // Chunk is one section of a standards file, or one part of a long section.
 //
-// Chunks returned by Search are shared with the query cache and with every
-// other caller that asked the same query: each Result carries its own copy
-// of the Chunks slice, so assigning to r.Chunks[i] or appending to
-// r.Chunks is safe, but the Parents and Tags slices and the Phase pointer
-// of a chunk point to shared memory and must not be written through.
+// The chunks of a Result returned by Search are shared with the query
+// cache and with every other caller that asked the same query, without a
+// copy (a copy would cost more than the rest of a cache hit). Treat them as
+// read-only: do not assign to the elements of Result.Chunks, nor write
+// through a chunk's Parents, Tags or Phase. Appending to Result.Chunks is
+// safe: its capacity is clipped to its length, so append copies first.
+// Copy a chunk (and its slices) before changing it.
 type Chunk struct {
 	// Content is the section's markdown, its heading line included for the
 	// first part of a section.
@@ -43,9 +45,9 @@ type Chunk struct {
 
 // Result is the answer to one Search.
 //
-// A Result is a value: Search returns a fresh copy of the Result struct and
-// of its Chunks slice on every call, with CacheHit and Took describing that
-// call. The chunks' contents are shared; see Chunk.
+// Search returns each Result by value: CacheHit and Took describe that call
+// and are set on the caller's copy only, never on the cached value. The
+// Chunks are shared and read-only; see Chunk.
 type Result struct {
 	// Chunks are the best matches, best first.
 	Chunks []Chunk `json:"chunks"`

@@ -144,10 +144,12 @@ func TestSearchCache(t *testing.T) {
 	require.NotEmpty(t, first.Chunks)
 	want := first.Chunks[0]
 
-	// The caller owns its Chunks slice: writing to it or appending must
-	// not reach the cache.
-	first.Chunks[0] = Chunk{Content: "tampered"}
-	_ = append(first.Chunks, Chunk{Content: "appended"})
+	// Appending to a result must not reach the cache: the capacity is
+	// clipped, so append copies.
+	assert.Equal(t, len(first.Chunks), cap(first.Chunks))
+	grown := first.Chunks
+	grown = append(grown, Chunk{Content: "appended"})
+	grown[0].Content = "changed in the caller's copy"
 
 	again, err := ix.Search(t.Context(), Query{Text: "  sql\tINJECTION "})
 	require.NoError(t, err)
@@ -162,6 +164,8 @@ func TestSearchCache(t *testing.T) {
 	m := ix.Metrics()
 	assert.Equal(t, int64(1), m.Loads)
 	assert.Equal(t, int64(2), m.Hits)
+	assert.Equal(t, int64(1), m.Misses, "a miss is counted once, not by both Get and GetOrLoad")
+	assert.InDelta(t, 2.0/3.0, m.HitRate, 1e-9)
 	assert.Equal(t, int64(1), ix.Stats().Searches)
 
 	// A different limit or filter is a different query.
