@@ -3,12 +3,15 @@ package engine
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,9 +110,11 @@ func TestCrashSafety(t *testing.T) {
 		entries, err := os.ReadDir(dir)
 		require.NoError(t, err)
 		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), tempPrefix) {
+			switch {
+			case e.Name() == lockFileName:
+			case strings.HasPrefix(e.Name(), tempPrefix):
 				cut++
-			} else {
+			default:
 				data, err := os.ReadFile(filepath.Join(dir, e.Name()))
 				require.NoError(t, err)
 				_, _, err = DecodeState(data)
@@ -131,7 +136,7 @@ func TestCrashSafety(t *testing.T) {
 		assert.EqualValues(t, n, st.PhaseArtifacts[0].Evidence["n"])
 		entries, err = os.ReadDir(dir)
 		require.NoError(t, err)
-		assert.Len(t, entries, 1, "run %d: NewFileStore removes temporary files left by the crash", run)
+		assert.Len(t, entries, 2, "run %d: NewFileStore removes temporary files left by the crash (the state and lock files remain)", run)
 		require.NoError(t, s.Close())
 	}
 	t.Logf("%d runs: %d killed during a write (temporary file left), %d after a rename that was not yet acknowledged", runs, cut, ahead)
@@ -185,7 +190,8 @@ func TestFileStoreRoundTripAndVersions(t *testing.T) {
 	require.ErrorIs(t, s.Delete(ctx, id), ErrNotFound)
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
-	assert.Empty(t, entries)
+	require.Len(t, entries, 1)
+	assert.Equal(t, lockFileName, entries[0].Name(), "only the lock file is left")
 }
 
 func TestFileStoreRefusesBadIDsAndPaths(t *testing.T) {
@@ -237,8 +243,11 @@ func TestFileStoreCleansTemporaryFiles(t *testing.T) {
 	defer func() { _ = s.Close() }()
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
-	require.Len(t, entries, 1)
-	assert.Equal(t, "README.txt", entries[0].Name())
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.Equal(t, []string{lockFileName, "README.txt"}, names)
 	list, err := s.List(t.Context())
 	require.NoError(t, err)
 	assert.Empty(t, list)
@@ -283,4 +292,50 @@ func TestFileStoreSeesExternalWrites(t *testing.T) {
 	v, err := s.Save(ctx, st, 5)
 	require.NoError(t, err)
 	assert.Equal(t, Version(6), v)
+}
+
+// TestFileStoreTwoHandlesOneWinner: FileStores on one folder, as two
+// processes would hold, let exactly one of concurrent saves at a version
+// win.
+func TestFileStoreTwoHandlesOneWinner(t *testing.T) {
+	dir := t.TempDir()
+	var stores [2]*FileStore
+	for i := range stores {
+		s, err := NewFileStore(dir)
+		require.NoError(t, err)
+		s.noSync = true
+		// Widen the window between the version check and the rename.
+		s.stage = func(step string) {
+			if step == "synced" {
+				runtime.Gosched()
+			}
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		stores[i] = s
+	}
+	ctx := t.Context()
+	st := &SessionState{SessionID: uuid.NewString(), WorkflowType: "w"}
+	_, err := stores[0].Save(ctx, st, 0)
+	require.NoError(t, err)
+	for round := Version(1); round <= 5; round++ {
+		var wins, conflicts atomic.Int64
+		release(50, func(i int) {
+			mine := *st
+			mine.TargetFile = fmt.Sprint(i)
+			_, err := stores[i%2].Save(ctx, &mine, round)
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, ErrConflict):
+				conflicts.Add(1)
+			default:
+				t.Errorf("save: %v", err)
+			}
+		})
+		assert.Equal(t, int64(1), wins.Load(), "round %d", round)
+		assert.Equal(t, int64(49), conflicts.Load(), "round %d", round)
+	}
+	_, ver, err := stores[1].Load(ctx, st.SessionID)
+	require.NoError(t, err)
+	assert.Equal(t, Version(6), ver)
 }

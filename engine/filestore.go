@@ -25,6 +25,10 @@ const MaxStateFileBytes = 64 << 20
 // NewFileStore removes leftovers of a crash.
 const tempPrefix = ".tmp-"
 
+// lockFileName is the file FileStores on one folder lock to make a save's
+// version check and rename one step across processes.
+const lockFileName = ".mcpflow.lock"
+
 // FileStore is a Store that keeps one JSON file per session,
 // <session_id>.json, in one folder.
 //
@@ -37,9 +41,13 @@ const tempPrefix = ".tmp-"
 // fsyncs the folder, so after a crash at any instant the file holds either
 // the previous state or the new one, and a Save that returned survives a
 // power loss. Saves and Deletes of one session are serialized within the
-// process; the version check of Save reads the file, so it also holds
-// against another process that writes the folder, except for a write that
-// lands between that read and the rename.
+// process, and the version check and the rename of every Save (and every
+// Delete) happen under a lock on the folder's .mcpflow.lock file, so that
+// several processes may share one state folder: of concurrent Saves of a
+// session at one version, in any processes, exactly one wins. The lock is
+// held only for the check and the rename, not for the write and fsync of
+// the temporary file. (On platforms without flock the lock holds within
+// the process only.)
 //
 // Every file access goes through an os.Root on the folder, and session IDs
 // are checked as UUIDs before any file name is built from them.
@@ -55,6 +63,10 @@ type FileStore struct {
 	// stage, when set, is called at each step of a replace; the crash test
 	// uses it to kill the process at chosen points.
 	stage func(step string)
+	// lockFile is the folder's lock file, flocked by lockFolder; folderMu
+	// excludes this process's own goroutines, which flock does not.
+	lockFile *os.File
+	folderMu sync.Mutex
 	// known remembers, per session, the version of the file this store
 	// last wrote or read and that file's stamp, so that Save can check
 	// the version with a stat instead of reading and decoding the file.
@@ -92,9 +104,15 @@ func NewFileStore(dir string) (*FileStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: state folder %s: %w", dir, err)
 	}
-	s := &FileStore{root: root, dir: dir, known: xsync.NewMap[string, knownFile]()}
+	lf, err := root.OpenFile(lockFileName, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		_ = root.Close()
+		return nil, fmt.Errorf("engine: state folder %s: lock file: %w", dir, err)
+	}
+	s := &FileStore{root: root, dir: dir, lockFile: lf, known: xsync.NewMap[string, knownFile]()}
 	entries, err := fs.ReadDir(root.FS(), ".")
 	if err != nil {
+		_ = lf.Close()
 		_ = root.Close()
 		return nil, fmt.Errorf("engine: state folder %s: %w", dir, err)
 	}
@@ -110,7 +128,9 @@ func NewFileStore(dir string) (*FileStore, error) {
 func (s *FileStore) Dir() string { return s.dir }
 
 // Close releases the folder. The FileStore must not be used afterwards.
-func (s *FileStore) Close() error { return s.root.Close() }
+func (s *FileStore) Close() error {
+	return errors.Join(s.lockFile.Close(), s.root.Close())
+}
 
 func (s *FileStore) lock(id string) *sync.Mutex {
 	return &s.locks[xxhash.Sum64String(id)%uint64(len(s.locks))]
@@ -179,29 +199,88 @@ func (s *FileStore) Save(ctx context.Context, st *SessionState, expected Version
 	mu := s.lock(id)
 	mu.Lock()
 	defer mu.Unlock()
-	cur, err := s.currentVersion(id)
-	if err != nil {
+	// Fail early, before writing anything, when the version is already
+	// wrong; the check that counts is repeated under the folder lock.
+	if err := s.checkVersion(id, expected); err != nil {
 		return 0, err
-	}
-	switch {
-	case expected == 0 && cur >= 0:
-		return 0, fmt.Errorf("%w: session_id %s: already exists", ErrConflict, id)
-	case expected > 0 && cur < 0:
-		return 0, fmt.Errorf("%w: session_id %s: no such session (deleted?); start a new one", ErrNotFound, id)
-	case expected > 0 && cur != expected:
-		return 0, fmt.Errorf("%w: session_id %s: state changed (version %d, expected %d); read it again and retry", ErrConflict, id, cur, expected)
 	}
 	data, err := EncodeState(st, expected+1)
 	if err != nil {
 		return 0, fmt.Errorf("%w: session_id %s: %w", ErrInvalidArgument, id, err)
 	}
 	s.known.Delete(id)
-	stamp, err := s.replace(id+".json", data)
+	tmp, stamp, err := s.writeTemp(id+".json", data)
 	if err != nil {
 		return 0, fmt.Errorf("engine: session_id %s: save state file: %w", id, err)
 	}
+	if err := s.commit(id, expected, tmp); err != nil {
+		return 0, err
+	}
 	s.known.Store(id, knownFile{ver: expected + 1, stamp: stamp})
+	if !s.noSync {
+		if err := s.syncDir(); err != nil {
+			return 0, fmt.Errorf("engine: session_id %s: sync state folder: %w", id, err)
+		}
+	}
 	return expected + 1, nil
+}
+
+// checkVersion returns the error Save gives when the session's file is not
+// at version expected. The session's lock is held.
+func (s *FileStore) checkVersion(id string, expected Version) error {
+	cur, err := s.currentVersion(id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case expected == 0 && cur >= 0:
+		return fmt.Errorf("%w: session_id %s: already exists", ErrConflict, id)
+	case expected > 0 && cur < 0:
+		return fmt.Errorf("%w: session_id %s: no such session (deleted?); start a new one", ErrNotFound, id)
+	case expected > 0 && cur != expected:
+		return fmt.Errorf("%w: session_id %s: state changed (version %d, expected %d); read it again and retry", ErrConflict, id, cur, expected)
+	}
+	return nil
+}
+
+// commit renames the written temporary file over the session's file if the
+// file is still at version expected, under the folder lock so that the
+// check and the rename are one step for every FileStore on the folder, in
+// this process or another. On failure it removes the temporary file.
+func (s *FileStore) commit(id string, expected Version, tmp string) (err error) {
+	defer func() {
+		if err != nil {
+			_ = s.root.Remove(tmp)
+		}
+	}()
+	unlock, err := s.lockFolder()
+	if err != nil {
+		return fmt.Errorf("engine: session_id %s: lock state folder: %w", id, err)
+	}
+	defer unlock()
+	if err := s.checkVersion(id, expected); err != nil {
+		return err
+	}
+	s.step("synced")
+	if err := s.root.Rename(tmp, id+".json"); err != nil {
+		return fmt.Errorf("engine: session_id %s: save state file: %w", id, err)
+	}
+	return nil
+}
+
+// lockFolder takes the folder lock: a mutex for this process and an
+// exclusive flock on the lock file for other processes (where the platform
+// has flock). It returns the function that releases both.
+func (s *FileStore) lockFolder() (func(), error) {
+	s.folderMu.Lock()
+	if err := flock(s.lockFile); err != nil {
+		s.folderMu.Unlock()
+		return nil, err
+	}
+	return func() {
+		_ = funlock(s.lockFile)
+		s.folderMu.Unlock()
+	}, nil
 }
 
 // currentVersion returns the version of the session's file, or -1 when it
@@ -232,53 +311,41 @@ func (s *FileStore) currentVersion(id string) (Version, error) {
 	}
 }
 
-// replace writes data to name through a temporary file in the same folder:
-// write, fsync, rename, fsync the folder. It returns the new file's stamp.
-func (s *FileStore) replace(name string, data []byte) (stamp fileStamp, err error) {
+// writeTemp writes data to a new temporary file in the folder, named
+// after name, and fsyncs it. It returns the file's name and stamp; a
+// rename keeps the stamp (inode, size, modification time).
+func (s *FileStore) writeTemp(name string, data []byte) (tmp string, stamp fileStamp, err error) {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
-	tmp := tempPrefix + hex.EncodeToString(rnd[:]) + "-" + name
+	tmp = tempPrefix + hex.EncodeToString(rnd[:]) + "-" + name
 	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return stamp, err
+		return "", stamp, err
 	}
 	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			_ = s.root.Remove(tmp)
 		}
 	}()
 	s.step("open")
 	if _, err = f.Write(data); err != nil {
-		_ = f.Close()
-		return stamp, err
+		return "", stamp, err
 	}
 	s.step("written")
 	if !s.noSync {
-		if err = f.Sync(); err != nil {
-			_ = f.Close()
-			return stamp, err
+		if serr := f.Sync(); serr != nil {
+			err = serr
+			return "", stamp, err
 		}
 	}
-	// The rename keeps inode, size and modification time.
 	fi, err := f.Stat()
 	if err != nil {
-		_ = f.Close()
-		return stamp, err
+		return "", stamp, err
 	}
-	stamp = stampOf(fi)
-	if cerr := f.Close(); cerr != nil {
-		err = cerr
-		return stamp, err
-	}
-	s.step("synced")
-	if rerr := s.root.Rename(tmp, name); rerr != nil {
-		err = rerr
-		return stamp, err
-	}
-	if s.noSync {
-		return stamp, nil
-	}
-	return stamp, s.syncDir()
+	return tmp, stampOf(fi), nil
 }
 
 func (s *FileStore) step(name string) {
@@ -311,8 +378,13 @@ func (s *FileStore) Delete(ctx context.Context, id string) error {
 	mu := s.lock(id)
 	mu.Lock()
 	defer mu.Unlock()
+	unlock, err := s.lockFolder()
+	if err != nil {
+		return fmt.Errorf("engine: session_id %s: lock state folder: %w", id, err)
+	}
 	s.known.Delete(id)
 	err = s.root.Remove(id + ".json")
+	unlock()
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: session_id %s: no such session; list sessions with list_sessions", ErrNotFound, id)
 	}

@@ -1,0 +1,32 @@
+package engine_test
+
+import (
+	"testing"
+
+	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/storetest"
+)
+
+func openFileStore(t *testing.T, dir string) *engine.FileStore {
+	t.Helper()
+	s, err := engine.NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// TestFileStoreContract runs the Store contract suite against FileStore,
+// alone and as two handles on one folder (two processes).
+func TestFileStoreContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) engine.Store {
+		t.Helper()
+		return openFileStore(t, t.TempDir())
+	})
+	storetest.RunShared(t, func(t *testing.T) (engine.Store, engine.Store) {
+		t.Helper()
+		dir := t.TempDir()
+		return openFileStore(t, dir), openFileStore(t, dir)
+	})
+}
