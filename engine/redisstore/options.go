@@ -21,8 +21,10 @@ const (
 	DefaultTimeout = 2 * time.Second
 	// DefaultConnTimeout is rueidis' ConnWriteTimeout: a connection whose
 	// replies or PINGs take longer is closed and its client-side cache
-	// dropped, so it also bounds how long a partitioned replica serves
-	// cached sessions.
+	// dropped. An idle connection is PINGed every ConnTimeout/2, so a
+	// replica cut off from Redis serves cached sessions for at most about
+	// 2*ConnTimeout (4 s by default); after that its reads fail, each
+	// within Timeout.
 	DefaultConnTimeout = 2 * time.Second
 	// DefaultSessionTTL is how long a session's keys live after its last
 	// save.
@@ -30,9 +32,10 @@ const (
 	// DefaultCacheTTL caps how long a client-side cached read is served,
 	// even when no invalidation arrives.
 	DefaultCacheTTL = 30 * time.Second
-	// DefaultCacheBytes is the client-side cache of each connection (the
-	// client opens 4).
-	DefaultCacheBytes = 8 << 20
+	// DefaultCacheBytes is rueidis' CacheSizeEachConn. Every key of the
+	// store has one hash tag, so all cached reads go through one
+	// connection: this is in effect the whole client-side cache.
+	DefaultCacheBytes = 16 << 20
 	// NoExpiry as Options.SessionTTL keeps sessions until they are
 	// deleted.
 	NoExpiry time.Duration = -1

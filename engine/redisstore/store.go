@@ -112,8 +112,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		ConnWriteTimeout:      o.ConnTimeout,
 		CacheSizeEachConn:     o.CacheBytes,
 		ClientTrackingOptions: []string{"OPTIN"},
-		Dialer:                net.Dialer{Timeout: o.Timeout, KeepAlive: time.Second},
-		OnInvalidations:       s.onInvalidations,
+		// KeepAlive is also the idle time after which rueidis PINGs a
+		// connection; with ConnWriteTimeout it bounds how long a cut-off
+		// replica serves its cache: about 2*KeepAlive + ConnTimeout.
+		Dialer:          net.Dialer{Timeout: o.Timeout, KeepAlive: max(o.ConnTimeout/2, 100*time.Millisecond)},
+		OnInvalidations: s.onInvalidations,
 	}
 	if o.TLS {
 		copt.TLSConfig = o.TLSConfig
@@ -572,7 +575,7 @@ func (s *Store) CreateOrResume(ctx context.Context, st *engine.SessionState) (*e
 		seen, err = "", nil
 	}
 	if err != nil {
-		return nil, 0, false, s.fail("start", st.SessionID, err)
+		return nil, 0, false, s.startErr(st, err)
 	}
 	cur := st
 	for attempt := 1; ; attempt++ {
@@ -610,7 +613,7 @@ func (s *Store) CreateOrResume(ctx context.Context, st *engine.SessionState) (*e
 			continue
 		}
 		if err != nil || len(vals) < 1 {
-			return nil, 0, false, s.replyErr("start", cur.SessionID, fmt.Errorf("create script: %w", err))
+			return nil, 0, false, s.startErr(st, fmt.Errorf("create script: %v %w", vals, err))
 		}
 		code, _ := vals[0].AsInt64()
 		switch code {
@@ -640,13 +643,23 @@ func (s *Store) CreateOrResume(ctx context.Context, st *engine.SessionState) (*e
 			}
 			s.opts.Logger.Warn("the active-session index pointed to an unusable session; index cleared", "session_id", id, "reason", reason)
 			if _, err := releaseScript.Exec(cctx, s.client, []string{pk}, []string{id}).AsInt64(); err != nil {
-				return nil, 0, false, s.fail("start", id, err)
+				return nil, 0, false, s.startErr(st, err)
 			}
 			seen = ""
 			continue
 		}
-		return nil, 0, false, s.replyErr("start", cur.SessionID, fmt.Errorf("unknown reply code %d", code))
+		return nil, 0, false, s.startErr(st, fmt.Errorf("create script: unknown reply code %d", code))
 	}
+}
+
+// startErr wraps a failure of CreateOrResume, naming the pair.
+func (s *Store) startErr(st *engine.SessionState, err error) error {
+	s.stats.errors.Add(1)
+	what := fmt.Sprintf("start of workflow_type %s, target_file %q", st.WorkflowType, st.TargetFile)
+	if transportErr(err) {
+		return fmt.Errorf("%w: %s: %s did not answer within %v (%w); check that Redis is running and reachable, then start again", ErrUnavailable, what, s.opts.Addr, s.opts.Timeout, err)
+	}
+	return fmt.Errorf("redisstore: %s: Redis refused: %w", what, err)
 }
 
 // withNewID returns a copy of st under a new session id.
