@@ -251,7 +251,7 @@ func BenchmarkIndexBuild(b *testing.B) {
 				b.Fatal(err)
 			}
 			s := &snapshot{tags: map[string]struct{}{}, phases: map[int]struct{}{}}
-			if err := ix.readCorpus(context.Background(), fsys, s); err != nil {
+			if _, err := ix.readCorpus(context.Background(), fsys, s); err != nil {
 				b.Fatal(err)
 			}
 			closeFS()

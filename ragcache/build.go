@@ -42,8 +42,12 @@ const (
 	fieldPhase = "phase"
 )
 
-// progressMinFiles is the corpus size from which Open reports progress.
-const progressMinFiles = 200
+// A corpus of at least progressMinFiles files or progressMinBytes bytes is
+// large: builds report progress to Config.Progress.
+const (
+	progressMinFiles = 200
+	progressMinBytes = 16 << 20
+)
 
 // snapshot is one built index: immutable once published, except refs.
 type snapshot struct {
@@ -129,8 +133,12 @@ func (ix *Index) build(ctx context.Context, gen uint64) (*snapshot, error) {
 	}
 	defer closeFS()
 	s := &snapshot{gen: gen, source: source, tags: map[string]struct{}{}, phases: map[int]struct{}{}}
-	if err := ix.readCorpus(ctx, fsys, s); err != nil {
+	progress, err := ix.readCorpus(ctx, fsys, s)
+	if err != nil {
 		return nil, err
+	}
+	if progress != nil {
+		_, _ = fmt.Fprintf(progress, "ragcache: indexing %d chunks\n", len(s.chunks))
 	}
 	if err := s.index(ctx); err != nil {
 		return nil, err
@@ -138,6 +146,9 @@ func (ix *Index) build(ctx context.Context, gen uint64) (*snapshot, error) {
 	s.refs.Store(1)
 	s.builtAt = time.Now()
 	s.buildTime = s.builtAt.Sub(start)
+	if progress != nil {
+		_, _ = fmt.Fprintf(progress, "ragcache: index ready: %d files, %d chunks in %v\n", s.files, len(s.chunks), s.buildTime.Round(time.Millisecond))
+	}
 	ix.log.Info("ragcache: index built", "source", source, "generation", gen,
 		"files", s.files, "skipped", s.skipped, "chunks", len(s.chunks), "took", s.buildTime.Round(time.Millisecond))
 	return s, nil
@@ -171,9 +182,14 @@ func isMarkdown(name string) bool {
 
 // readCorpus chunks every markdown file under fsys into s. Problems with
 // one file are logged and counted in s.skipped; only a failure to walk the
-// top folder, or ctx ending, stops it.
-func (ix *Index) readCorpus(ctx context.Context, fsys fs.FS, s *snapshot) error {
-	var files []string
+// top folder, or ctx ending, stops it. For a large corpus it reports
+// progress to Config.Progress, and returns that writer to report the rest
+// of the build; otherwise it returns nil.
+func (ix *Index) readCorpus(ctx context.Context, fsys fs.FS, s *snapshot) (io.Writer, error) {
+	var (
+		files []string
+		size  int64
+	)
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == "." {
@@ -193,20 +209,23 @@ func (ix *Index) readCorpus(ctx context.Context, fsys fs.FS, s *snapshot) error 
 		}
 		if isMarkdown(d.Name()) && !strings.HasPrefix(d.Name(), ".") {
 			files = append(files, p)
+			if fi, err := d.Info(); err == nil {
+				size += fi.Size()
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("ragcache: Config.Dir: cannot read the standards folder: %w", err)
+		return nil, fmt.Errorf("ragcache: Config.Dir: cannot read the standards folder: %w", err)
 	}
 	progress := ix.cfg.Progress
-	if len(files) < progressMinFiles {
+	if len(files) < progressMinFiles && size < progressMinBytes {
 		progress = nil
 	}
 	step := max(len(files)/10, 1)
 	for i, p := range files {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 		chunks, err := ix.readFile(fsys, p)
 		if err != nil {
@@ -230,7 +249,7 @@ func (ix *Index) readCorpus(ctx context.Context, fsys fs.FS, s *snapshot) error 
 			s.phases[*c.Phase] = struct{}{}
 		}
 	}
-	return nil
+	return progress, nil
 }
 
 // errTooLarge is why a file over MaxFileBytes is skipped.

@@ -22,6 +22,9 @@ const (
 	MaxTagRunes = 64
 	// MaxPhase is the largest phase number a Query may ask for.
 	MaxPhase = 9999
+
+	// maxRawQueryBytes bounds Query.Text before white space is collapsed.
+	maxRawQueryBytes = 64 << 10
 )
 
 // Query is one search.
@@ -105,6 +108,11 @@ func effectiveLimit(limit int) (int, error) {
 // canonicalText lower-cases s and collapses its white space. It allocates
 // only when s is not already canonical.
 func canonicalText(s string) (string, error) {
+	if len(s) > maxRawQueryBytes {
+		// Not worth normalizing: even all white space but MaxQueryRunes
+		// characters would be absurd.
+		return "", queryErr("query", "is %d bytes long; the limit is %d characters, so shorten it to the key words", len(s), MaxQueryRunes)
+	}
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}

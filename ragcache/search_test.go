@@ -111,6 +111,7 @@ func TestSearchInvalidQuery(t *testing.T) {
 		{"empty", Query{}, "query", "is empty"},
 		{"white space only", Query{Text: " \t\n "}, "query", "is empty"},
 		{"too long", Query{Text: strings.Repeat("é", MaxQueryRunes+1)}, "query", "1001 characters"},
+		{"absurdly long", Query{Text: strings.Repeat(" ", 1<<20) + "x"}, "query", "1048577 bytes"},
 		{"limit zero is the default, negative is not", Query{Text: "x", Limit: -1}, "limit", "between 1 and 50"},
 		{"limit too high", Query{Text: "x", Limit: MaxLimit + 1}, "limit", "got 51"},
 		{"negative phase", Query{Text: "x", Phase: &neg}, "phase", "between 0 and"},
@@ -283,8 +284,11 @@ func TestOpenReportsProgress(t *testing.T) {
 	ix := openTest(t, Config{Dir: dir, Progress: &progress}, hooks{})
 	assert.Equal(t, progressMinFiles, ix.Stats().Files)
 	lines := strings.Split(strings.TrimSpace(progress.String()), "\n")
-	assert.Len(t, lines, 10)
-	assert.Equal(t, "ragcache: read 200/200 files, 200 chunks", lines[len(lines)-1])
+	require.Len(t, lines, 12)
+	assert.Equal(t, "ragcache: read 20/200 files, 20 chunks", lines[0])
+	assert.Equal(t, "ragcache: read 200/200 files, 200 chunks", lines[9])
+	assert.Equal(t, "ragcache: indexing 200 chunks", lines[10])
+	assert.True(t, strings.HasPrefix(lines[11], "ragcache: index ready: 200 files, 200 chunks in "), lines[11])
 
 	progress = syncBuffer{}
 	small := openTest(t, Config{Dir: corpus, Progress: &progress}, hooks{})
@@ -313,6 +317,19 @@ func TestBuiltinStandards(t *testing.T) {
 	r, err := ix.Search(t.Context(), Query{Text: "tests", Phase: &p})
 	require.NoError(t, err)
 	assert.NotEmpty(t, r.Chunks)
+}
+
+func TestOpenEmptyFolder(t *testing.T) {
+	ix := openTest(t, Config{Dir: t.TempDir()}, hooks{})
+	st := ix.Stats()
+	assert.Zero(t, st.Files)
+	assert.Zero(t, st.Chunks)
+	r, err := ix.Search(t.Context(), Query{Text: "anything"})
+	require.NoError(t, err)
+	assert.Empty(t, r.Chunks)
+	_, err = ix.Search(t.Context(), Query{Text: "anything", Tags: []string{"x"}})
+	require.ErrorIs(t, err, ErrInvalidQuery)
+	assert.Contains(t, err.Error(), "known tags include: none")
 }
 
 func TestSearchAfterClose(t *testing.T) {

@@ -110,6 +110,12 @@ func (ix *Index) watchLoop(ctx context.Context, fsw *fsnotify.Watcher) {
 			gen := ix.cur.Load().gen
 			switch {
 			case err == nil:
+				// Watch any folder whose Create event came before its
+				// parent was watched; adding a watched folder again is
+				// harmless.
+				if err := addTree(fsw, ix.cfg.Dir); err != nil {
+					ix.log.Warn("ragcache: cannot watch the standards folder", "err", err)
+				}
 			case errors.Is(err, ErrClosed) || ctx.Err() != nil:
 				return
 			default:
