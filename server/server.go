@@ -124,6 +124,9 @@ type Server struct {
 
 	mu   sync.Mutex
 	gate *stdioGate // guarded by mu; set by Serve when serving stdio
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New checks cfg and builds the MCP server with its tools. It starts no
@@ -323,7 +326,8 @@ func (s *Server) buildHandler() http.Handler {
 
 // Handler returns the HTTP handler (/mcp, /metrics, /healthz) with its
 // hardening, for serving from another http.Server or from
-// httptest.Server. Serve uses the same handler.
+// httptest.Server. Serve uses the same handler. Without Serve, call Close
+// when done.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // URL returns the streamable HTTP endpoint once Listen succeeded, or "".
@@ -435,7 +439,7 @@ func (s *Server) Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) e
 			// Shutdown closes the MCP sessions (CloseSessions), stops
 			// accepting, and waits for requests in flight; past the
 			// deadline, Close drops what is left.
-			if err := s.streamable.Shutdown(shutdownCtx); err != nil {
+			if err := s.shutdownHTTP(shutdownCtx); err != nil {
 				s.log.Warn("HTTP shutdown incomplete; closing connections", "err", err)
 				_ = s.httpSrv.Close()
 			}
@@ -443,7 +447,7 @@ func (s *Server) Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) e
 				s.log.Warn("HTTP server", "err", err)
 			}
 		})
-	} else if err := s.streamable.Shutdown(shutdownCtx); err != nil {
+	} else if err := s.shutdownHTTP(shutdownCtx); err != nil {
 		s.log.Warn("HTTP sessions", "err", err)
 	}
 	if !stdioDone {
@@ -466,6 +470,25 @@ func (s *Server) Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) e
 	wg.Wait()
 	s.log.Info("stopped", "uptime", time.Since(s.started).Round(time.Millisecond))
 	return runErr
+}
+
+// Close stops what New started, the sweeper of idle HTTP sessions, and
+// closes the HTTP MCP sessions, within Config.ShutdownTimeout. Serve does
+// this itself on its way out: call Close only when the Server is used
+// through Handler without Serve. It closes neither the engine nor the
+// index. Calling it again does nothing.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	return s.shutdownHTTP(ctx)
+}
+
+// shutdownHTTP runs the streamable HTTP server's Shutdown once: it stops
+// the session sweeper, closes the MCP sessions and shuts down httpSrv,
+// which is a no-op when httpSrv never served.
+func (s *Server) shutdownHTTP(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeErr = s.streamable.Shutdown(ctx) })
+	return s.closeErr
 }
 
 // callInfo is what the transport knows about a call's origin; the context

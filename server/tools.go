@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -247,20 +248,45 @@ func (s *Server) searchStandards(ctx context.Context, req mcp.CallToolRequest) (
 		QueryTimeMS:     float64(r.Took.Microseconds()) / 1000,
 		CacheHit:        r.CacheHit,
 	}
-	var b strings.Builder
-	if len(r.Chunks) == 0 {
-		b.WriteString("No standards match this query. Try other words, or drop the phase and tags filters.\n")
+	return structuredText(out, searchText(r.Chunks, out.Results)), nil
+}
+
+// noParents is the empty parents list, shared so that a chunk without
+// parents costs no allocation.
+var noParents = []string{}
+
+// searchText fills hits from chunks and renders them as markdown for the
+// text fallback, one section per result.
+func searchText(chunks []ragcache.Chunk, hits []searchHit) string {
+	if len(chunks) == 0 {
+		return "No standards match this query. Try other words, or drop the phase and tags filters.\n"
 	}
-	for i := range r.Chunks {
-		c := &r.Chunks[i]
+	size := 0
+	for i := range chunks {
+		size += len(chunks[i].Content) + len(chunks[i].File) + len(chunks[i].Section) + 32
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for i := range chunks {
+		c := &chunks[i]
 		parents := c.Parents
 		if parents == nil {
-			parents = []string{}
+			parents = noParents
 		}
-		out.Results[i] = searchHit{Content: c.Content, File: c.File, Section: c.Section, Parents: parents, Score: c.Score, Tokens: c.Tokens}
-		fmt.Fprintf(&b, "## %d. %s — %s (score %.2f)\n\n%s\n\n", i+1, c.File, c.Section, c.Score, strings.TrimSpace(c.Content))
+		hits[i] = searchHit{Content: c.Content, File: c.File, Section: c.Section, Parents: parents, Score: c.Score, Tokens: c.Tokens}
+		b.WriteString("## ")
+		b.WriteString(strconv.Itoa(i + 1))
+		b.WriteString(". ")
+		b.WriteString(c.File)
+		b.WriteString(" — ")
+		b.WriteString(c.Section)
+		b.WriteString(" (score ")
+		b.WriteString(strconv.FormatFloat(c.Score, 'f', 2, 64))
+		b.WriteString(")\n\n")
+		b.WriteString(strings.TrimSpace(c.Content))
+		b.WriteString("\n\n")
 	}
-	return structuredText(out, b.String()), nil
+	return b.String()
 }
 
 // ---- list_workflows ----

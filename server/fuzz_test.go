@@ -1,0 +1,115 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/ragcache"
+)
+
+// FuzzToolArguments sends arbitrary arguments to every tool that cannot
+// create state, through mcp-go's message handling: every call must be
+// answered with a result (an isError one for bad input) and never panic or
+// become a protocol error other than for invalid JSON.
+func FuzzToolArguments(f *testing.F) {
+	quiet := slog.New(slog.DiscardHandler)
+	eng, err := engine.New(engine.Config{StateDir: f.TempDir(), Logger: quiet})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = eng.Close() })
+	ix, err := ragcache.Open(f.Context(), ragcache.Config{Logger: quiet})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = ix.Close() })
+	s, err := New(Config{Engine: eng, Index: ix, Logger: quiet, Stdio: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	tools := []string{ToolSearchStandards, ToolListWorkflows, ToolGetCurrentPhase, ToolGetTask,
+		ToolCompletePhase, ToolGetWorkflowState, ToolListSessions, ToolDeleteSession, ToolGetServerInfo}
+	for _, seed := range []string{
+		`{"query":"error handling","n_results":3,"tags":["errors"],"phase":1}`,
+		`{"session_id":"../../etc/passwd","phase":1,"task_number":0,"evidence":{"a":[1,{"b":null}]}}`,
+		`{"status":"active"}`, `[]`, `null`, `"x"`, `{"query":""}`, `{"n_results":1e308}`,
+		`{"session_id":"3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53","phase":-0.5}`,
+	} {
+		for i := range tools {
+			f.Add(uint8(i), seed)
+		}
+	}
+	f.Fuzz(func(t *testing.T, which uint8, args string) {
+		tool := tools[int(which)%len(tools)]
+		if !json.Valid([]byte(args)) {
+			args = `"` + strings.ReplaceAll(strings.ReplaceAll(args, `\`, `\\`), `"`, `\"`) + `"`
+			if !json.Valid([]byte(args)) {
+				return
+			}
+		}
+		msg := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"` + tool + `","arguments":` + args + `}}`
+		resp := s.mcp.HandleMessage(context.Background(), []byte(msg))
+		b, err := json.Marshal(resp)
+		if err != nil {
+			t.Fatalf("%s %s: answer does not encode: %v", tool, args, err)
+		}
+		var m struct {
+			Result *mcp.CallToolResult `json:"result"`
+			Error  *struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s %s: %v", tool, args, err)
+		}
+		if m.Result == nil {
+			t.Fatalf("%s %s: protocol error %s", tool, args, b)
+		}
+		if m.Result.IsError && m.Result.StructuredContent != nil {
+			t.Fatalf("%s %s: an error result carries structured content", tool, args)
+		}
+	})
+}
+
+// FuzzStdioGate feeds arbitrary bytes through the gate: it must never
+// panic, pass on only what it read, in order, and count no request twice.
+func FuzzStdioGate(f *testing.F) {
+	f.Add([]byte(reqLine + "\n" + notifLine + "\n" + respLine + "\n"))
+	f.Add([]byte(`{"id":null,"method":"x"}` + "\n" + `{"id":[1],"method":"x"}` + "\n\n\n"))
+	f.Add([]byte(strings.Repeat("x", 300) + "\n" + `{"id":"a"`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var out bytes.Buffer
+		g := newStdioGate(bytes.NewReader(in), &out, 256)
+		g.release()
+		got, err := io.ReadAll(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Pending() < 0 {
+			t.Fatalf("pending %d", g.Pending())
+		}
+		// Every line passed on is a line of the input (a final newline may
+		// have been added).
+		rest := in
+		for line := range bytes.SplitSeq(bytes.TrimSuffix(got, []byte("\n")), []byte("\n")) {
+			i := bytes.Index(rest, line)
+			if i < 0 {
+				t.Fatalf("line %q was not in the input, or out of order", line)
+			}
+			rest = rest[i+len(line):]
+		}
+		for line := range bytes.SplitSeq(bytes.TrimSpace(out.Bytes()), []byte("\n")) {
+			if len(line) > 0 && !json.Valid(line) {
+				t.Fatalf("the gate wrote invalid JSON: %q", line)
+			}
+		}
+	})
+}
