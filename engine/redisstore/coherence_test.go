@@ -236,3 +236,27 @@ func TestEveryCallHasADeadline(t *testing.T) {
 	require.Error(t, err)
 	assert.Less(t, time.Since(began), timeout)
 }
+
+// TestLoadNewer: a caller holding the current version gets no state (no
+// decoding); one holding an older version gets the new state.
+func TestLoadNewer(t *testing.T) {
+	s := sharedStore(t)
+	ctx := t.Context()
+	st := storetest.State()
+	_, err := s.Save(ctx, st, 0)
+	require.NoError(t, err)
+	got, v, err := s.LoadNewer(ctx, st.SessionID, 1)
+	require.NoError(t, err)
+	assert.Nil(t, got, "version 1 is still current")
+	assert.Equal(t, engine.Version(1), v)
+	st.CurrentPhase = 4
+	_, err = s.Save(ctx, st, 1)
+	require.NoError(t, err)
+	got, v, err = s.LoadNewer(ctx, st.SessionID, 1)
+	require.NoError(t, err)
+	require.NotNil(t, got)
+	assert.Equal(t, engine.Version(2), v)
+	assert.Equal(t, 4, got.CurrentPhase)
+	_, _, err = s.LoadNewer(ctx, storetest.State().SessionID, 1)
+	require.ErrorIs(t, err, engine.ErrNotFound)
+}

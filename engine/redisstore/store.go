@@ -345,6 +345,20 @@ func (s *Store) read(ctx context.Context, id string, cached bool) (record, error
 // through the client-side cache, and again from Redis when the cached
 // copy is older than a version this store wrote or saw.
 func (s *Store) Load(ctx context.Context, id string) (*engine.SessionState, engine.Version, error) {
+	return s.load(ctx, id, -1)
+}
+
+// LoadNewer is Load for a caller that already holds version have of the
+// session: when the stored version is still have, it returns a nil state
+// and have without decoding the document. A caller that keeps decoded
+// sessions keyed by (id, version) thus never serves a version older than
+// the one Redis holds, as far as this replica has heard, and decodes
+// only what changed.
+func (s *Store) LoadNewer(ctx context.Context, id string, have engine.Version) (*engine.SessionState, engine.Version, error) {
+	return s.load(ctx, id, have)
+}
+
+func (s *Store) load(ctx context.Context, id string, have engine.Version) (*engine.SessionState, engine.Version, error) {
 	id, err := engine.ParseSessionID(id)
 	if err != nil {
 		return nil, 0, err
@@ -367,6 +381,9 @@ func (s *Store) Load(ctx context.Context, id string) (*engine.SessionState, engi
 		return nil, 0, s.notFound(ctx, id)
 	}
 	s.guard.saw(id, r.ver)
+	if r.ver == have {
+		return nil, have, nil
+	}
 	st, err := decode(id, r.doc)
 	if err != nil {
 		return nil, 0, err
