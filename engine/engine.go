@@ -34,7 +34,21 @@ import (
 // object. The object's mutex serializes every mutation of the session, and
 // each mutation is saved with Store.Save conditional on the version the
 // object holds, so a save completes before the new state becomes visible
-// in memory: a mutation that returned is on disk.
+// in memory: a mutation that returned is on disk. In the terminology of
+// the Go memory model, a CompletePhase or DeleteSession that returned
+// synchronizes before every later call on that session, which takes the
+// same mutex.
+//
+// A session stays in memory while it is used (each use within the last
+// SessionTTL refreshes it) and is evicted when idle; a completed session
+// is evicted at once. Evicted sessions are read from the store again when
+// next asked for.
+//
+// Several processes may share a state folder: a save that another process
+// overtook fails its version check and is decided again on the re-read
+// state, so no update is lost. Each process, however, serves reads from
+// its own copy until that copy leaves its cache, and resumes only the
+// active sessions it found at New or created itself.
 type Engine struct {
 	wfFS   fs.FS
 	wfRoot *os.Root // nil when serving the built-in samples

@@ -208,7 +208,9 @@ func (s *FileStore) Save(ctx context.Context, st *SessionState, expected Version
 	if err != nil {
 		return 0, fmt.Errorf("%w: session_id %s: %w", ErrInvalidArgument, id, err)
 	}
-	s.known.Delete(id)
+	// known may keep describing the current file until the rename: a
+	// failed save leaves it true, and a stale entry never matches the
+	// stamp of another file.
 	tmp, stamp, err := s.writeTemp(id+".json", data)
 	if err != nil {
 		return 0, fmt.Errorf("engine: session_id %s: save state file: %w", id, err)
