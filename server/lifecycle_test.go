@@ -196,7 +196,8 @@ func TestStdioWorkerPoolRunsSlowCallsAtOnce(t *testing.T) {
 // result without structured content; an unknown tool and a panicking
 // handler are JSON-RPC errors; the server keeps serving after each.
 func TestToolErrorsVersusProtocolErrors(t *testing.T) {
-	h := startHarness(t, harnessOpts{stdio: true, http: true})
+	logs := &syncBuffer{}
+	h := startHarness(t, harnessOpts{stdio: true, http: true, logs: logs})
 	h.srv.MCPServer().AddTool(mcpgo.NewTool("explode"), func(context.Context, mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
 		panic("boom")
 	})
@@ -216,6 +217,12 @@ func TestToolErrorsVersusProtocolErrors(t *testing.T) {
 
 		mustOK(t, cs, server.ToolListWorkflows, nil)
 	}
+	// The panic was counted and logged as a protocol error by the outermost
+	// middleware, on both transports.
+	for _, tr := range []string{"http", "stdio"} {
+		assert.Contains(t, logs.String(), `msg="tool call" tool=explode transport=`+tr)
+	}
+	assert.Contains(t, logs.String(), `outcome=protocol_error err="panic recovered in explode tool handler: boom"`)
 }
 
 // TestEveryToolAnswersWithItsSchema calls each of the ten tools

@@ -56,7 +56,9 @@ type Config struct {
 	// call is logged at debug level.
 	Logger *slog.Logger
 
-	// Stdio serves MCP on the stdin and stdout passed to Serve.
+	// Stdio serves MCP on the stdin and stdout passed to Serve. mcp-go
+	// keeps one stdio session per process, so only one Server at a time
+	// may serve stdio.
 	Stdio bool
 	// HTTPAddr, when set, serves streamable HTTP on this address (port 0
 	// picks a free port). A non-loopback address requires Token.
@@ -181,7 +183,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	opts := []mcpserver.ServerOption{
 		mcpserver.WithToolCapabilities(false),
-		mcpserver.WithRecovery(),
 		// mcp-go logs every request at info; this server logs every call
 		// itself at debug, so only mcp-go's warnings and errors pass.
 		mcpserver.WithLogger(slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn})),
@@ -197,9 +198,12 @@ func New(cfg Config) (*Server, error) {
 		names[i] = tools[i].Tool.Name
 	}
 	s.tel = newTelemetry(cfg.Version, s.started, names, s.cacheMetrics, s.stdioPending)
-	// The instrumenting middleware is added first, so it is the outermost
-	// and sees the error WithRecovery makes of a panic.
+	// Middleware runs in the order added, outermost first. The
+	// instrumenting middleware goes first, so that it counts and logs the
+	// error WithRecovery makes of a panic; WithRecovery is applied after it
+	// rather than passed to NewMCPServer, which would put it outside.
 	s.mcp.Use(s.instrument)
+	mcpserver.WithRecovery()(s.mcp)
 	s.mcp.AddTools(tools...)
 	s.handler = s.buildHandler()
 	return s, nil
