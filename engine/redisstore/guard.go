@@ -26,6 +26,8 @@ type guard struct {
 	keep time.Duration
 	// lastSweep is when expired marks were last removed, in unix ns.
 	lastSweep atomic.Int64
+	// now returns the time in unix ns; tests replace it.
+	now func() int64
 }
 
 type mark struct {
@@ -35,14 +37,14 @@ type mark struct {
 }
 
 func newGuard(keep time.Duration) *guard {
-	g := &guard{m: xsync.NewMap[string, mark](), keep: keep}
-	g.lastSweep.Store(time.Now().UnixNano())
+	g := &guard{m: xsync.NewMap[string, mark](), keep: keep, now: func() int64 { return time.Now().UnixNano() }}
+	g.lastSweep.Store(g.now())
 	return g
 }
 
 // saw raises id's mark to ver.
 func (g *guard) saw(id string, ver engine.Version) {
-	now := time.Now().UnixNano()
+	now := g.now()
 	g.m.Compute(id, func(old mark, loaded bool) (mark, xsync.ComputeOp) {
 		if loaded && (old.deleted || old.ver > ver) {
 			old.at = now
@@ -56,7 +58,7 @@ func (g *guard) saw(id string, ver engine.Version) {
 // gone records that this replica deleted id (or saw it missing after
 // having seen version ver).
 func (g *guard) gone(id string, ver engine.Version) {
-	now := time.Now().UnixNano()
+	now := g.now()
 	g.m.Store(id, mark{ver: ver, deleted: true, at: now})
 	g.sweep(now)
 }
@@ -65,7 +67,7 @@ func (g *guard) gone(id string, ver engine.Version) {
 // version ver is older than what this replica wrote or saw.
 func (g *guard) stale(id string, exists bool, ver engine.Version) bool {
 	m, ok := g.m.Load(id)
-	if !ok || time.Now().UnixNano()-m.at > int64(g.keep) {
+	if !ok || g.now()-m.at > int64(g.keep) {
 		return false
 	}
 	if m.deleted {
