@@ -28,7 +28,19 @@
 // save is conditional on the version that was read (Store.Save), so two
 // agents completing the same phase at once advance it exactly once.
 //
+// # State files
+//
+// FileStore keeps one <session_id>.json per session, in the prAxIs OS
+// field layout (session_id, workflow_type, target_file, current_phase,
+// completed_phases, phase_artifacts, checkpoints, created_at, updated_at,
+// metadata) plus status and version; it reads prAxIs OS's own files. Every
+// save replaces the file atomically (temporary file, fsync, rename, fsync
+// of the folder, mode 0600), so a crash leaves the previous state or the
+// new one. Store is the seam for another backend: Load, a Save conditional
+// on the version read, Delete and List.
+//
 // All file access under the workflows and state folders goes through
 // os.Root: names with "..", absolute paths, NUL bytes and symlinks that lead
-// outside a folder are refused.
+// outside a folder are refused, and session IDs are checked as UUIDs
+// before any file name is built from them.
 package engine
