@@ -45,6 +45,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
@@ -64,6 +65,7 @@ func main() {
 		token       = flag.String("token", os.Getenv("MCPFLOW_TOKEN"), "bearer token for -url")
 		only        = flag.String("only", "", "comma-separated scenarios to run (floor, search_hit, search_miss, start_workflow, complete_phase)")
 		cpuprofile  = flag.String("cpuprofile", "", "write a CPU profile of the whole run (server and load) to this file")
+		rate        = flag.Float64("rate", 0, "open loop: total calls per second across all clients in the time-bound scenarios (0: closed loop, every client calls back to back)")
 		rounds      = flag.Int("rounds", 5, "the time-bound scenarios take turns this many times, each running duration/rounds")
 	)
 	flag.Parse()
@@ -99,9 +101,13 @@ func main() {
 		defer stop()
 		target, floor = u, true
 	}
-	fmt.Printf("# mcpflow end-to-end: %s, GOMAXPROCS=%d, %s, go %s\n\n", target, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339), runtime.Version())
-	fmt.Println("| scenario | clients | calls | errors | calls/s | p50 | p90 | p99 | max | vs floor |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	mode := "closed loop"
+	if *rate > 0 {
+		mode = fmt.Sprintf("open loop at %.0f calls/s", *rate)
+	}
+	fmt.Printf("# mcpflow end-to-end: %s, %s, GOMAXPROCS=%d, %s, go %s\n\n", target, mode, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.RFC3339), runtime.Version())
+	fmt.Println("| scenario | clients | calls | errors | calls/s | p50 | p90 | p99 | max | CPU/call | vs floor |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	var missSeq atomic.Int64
 	hitQueries := []string{"error handling", "regression test", "code review", "naming conventions", "commit messages", "goroutine leaks", "release process", "test data"}
 	words := []string{"error", "test", "review", "commit", "release", "naming", "goroutine", "cache", "phase", "design"}
@@ -145,7 +151,7 @@ func main() {
 		}
 		for range *rounds {
 			for i, sc := range scenarios {
-				results[i].add(timed(clients, *warmup/time.Duration(*rounds), *duration/time.Duration(*rounds), sc.op))
+				results[i].add(timed(clients, *rate, *warmup/time.Duration(*rounds), *duration/time.Duration(*rounds), sc.op))
 			}
 		}
 		var floorRate float64
@@ -324,7 +330,17 @@ type result struct {
 	lat    []time.Duration
 	errs   int64
 	took   time.Duration
+	cpu    time.Duration // process CPU time (user+system) spent, server and load generator together
 	sample error
+}
+
+// cpuTime returns the CPU time this process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (r *result) rate() float64 { return float64(len(r.lat)) / r.took.Seconds() }
@@ -334,6 +350,7 @@ func (r *result) add(o *result) {
 	r.lat = append(r.lat, o.lat...)
 	r.errs += o.errs
 	r.took += o.took
+	r.cpu += o.cpu
 	if o.sample != nil {
 		r.sample = o.sample
 	}
@@ -351,7 +368,11 @@ func (r *result) print(name string, clients int, floor float64) {
 	if floor > 0 {
 		vs = fmt.Sprintf("%.0f%%", 100*r.rate()/floor)
 	}
-	fmt.Printf("| %s | %d | %d | %d | %.0f | %s | %s | %s | %s | %s |\n", name, clients, len(r.lat), r.errs, r.rate(), q(0.50), q(0.90), q(0.99), q(1), vs)
+	cpu := "-"
+	if len(r.lat) > 0 && r.cpu > 0 {
+		cpu = fmt.Sprintf("%.0f µs", float64(r.cpu)/1e3/float64(len(r.lat)))
+	}
+	fmt.Printf("| %s | %d | %d | %d | %.0f | %s | %s | %s | %s | %s | %s |\n", name, clients, len(r.lat), r.errs, r.rate(), q(0.50), q(0.90), q(0.99), q(1), cpu, vs)
 	if r.sample != nil {
 		fmt.Fprintf(os.Stderr, "%s: %d errors, e.g. %v\n", name, r.errs, r.sample)
 	}
@@ -366,22 +387,44 @@ func fmtDur(d time.Duration) string {
 	}
 }
 
-// timed runs op on every client back to back for warmup (unrecorded), then
-// for d, and collects every call's latency.
-func timed(clients []*client, warmup, d time.Duration, op func(c *client, i int) error) *result {
+// timed runs op on every client for warmup (unrecorded), then for d, and
+// collects every call's latency. With rate 0 each client calls back to
+// back (closed loop). With a rate, the clients together start rate calls
+// per second on a fixed schedule (open loop), and a call's latency counts
+// from its scheduled start, so that a server that falls behind is charged
+// for the wait too.
+func timed(clients []*client, rate float64, warmup, d time.Duration, op func(c *client, i int) error) *result {
 	run := func(d time.Duration, record bool) *result {
 		res := &result{}
 		lats := make([][]time.Duration, len(clients))
 		var errs atomic.Int64
 		var mu sync.Mutex
+		cpu0 := cpuTime()
 		start := time.Now()
 		deadline := start.Add(d)
+		var interval time.Duration
+		if rate > 0 {
+			interval = time.Duration(float64(len(clients)) / rate * float64(time.Second))
+		}
 		var wg sync.WaitGroup
 		for ci, c := range clients {
 			wg.Go(func() {
 				local := make([]time.Duration, 0, 4096)
-				for i := ci; time.Now().Before(deadline); i++ {
+				next := start.Add(interval * time.Duration(ci) / time.Duration(len(clients)))
+				for i := ci; ; i++ {
 					t0 := time.Now()
+					if interval > 0 {
+						if next.After(deadline) {
+							break
+						}
+						if w := time.Until(next); w > 0 {
+							time.Sleep(w)
+						}
+						t0 = next
+						next = next.Add(interval)
+					} else if !t0.Before(deadline) {
+						break
+					}
 					err := op(c, i)
 					el := time.Since(t0)
 					if err != nil {
@@ -398,6 +441,7 @@ func timed(clients []*client, warmup, d time.Duration, op func(c *client, i int)
 		}
 		wg.Wait()
 		res.took = time.Since(start)
+		res.cpu = cpuTime() - cpu0
 		if record {
 			for _, l := range lats {
 				res.lat = append(res.lat, l...)
@@ -440,10 +484,12 @@ func counted(clients []*client, n int, op func(c *client, ci, i int) error) *res
 			lats[ci] = local
 		})
 	}
+	cpu0 := cpuTime()
 	start := time.Now()
 	close(release)
 	wg.Wait()
 	res.took = time.Since(start)
+	res.cpu = cpuTime() - cpu0
 	for _, l := range lats {
 		res.lat = append(res.lat, l...)
 	}
