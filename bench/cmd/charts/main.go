@@ -2,13 +2,16 @@
 // from a benchmark output file of the bench module (the text `go test -bench`
 // prints, which benchstat also reads).
 //
-//	go run ./cmd/charts -in results/peers.txt -out ../docs/benchmarks -tables results/tables.md
+//	go run ./cmd/charts -in results/peers.txt -out ../docs -tables results/tables.md
 //
 // It writes, as PNG and SVG:
 //
 //   - throughput: median ops/s of every implementation for each workload
 //     (reads 100/75/50/25/0 %, get-or-load hits, get-or-load misses), one
 //     panel per GOMAXPROCS;
+//   - cpu: median CPU time per operation (cpu-ns/op) for the same
+//     workloads, which the load of other processes on a shared machine
+//     disturbs less than wall time;
 //   - blocking: median other-key p99.9 latency while a 20 ms load is in
 //     flight, on a log scale, one panel per GOMAXPROCS.
 //
@@ -39,7 +42,7 @@ import (
 
 func main() {
 	in := flag.String("in", "results/peers.txt", "benchmark output to read")
-	out := flag.String("out", "../docs/benchmarks", "folder to write the charts to")
+	out := flag.String("out", "../docs", "folder to write the charts to")
 	tables := flag.String("tables", "", "also write the markdown tables to this file")
 	hitIn := flag.String("hitratio", "results/hitratio.txt", "hit-ratio benchmark output for the tables (optional)")
 	flag.Parse()
@@ -71,7 +74,10 @@ func writeTableFile(in, hitIn, path string) error {
 	if err != nil {
 		return err
 	}
-	writeTables(f, res, hit)
+	if err := writeTables(f, res, hit); err != nil {
+		_ = f.Close()
+		return err
+	}
 	return f.Close()
 }
 
@@ -88,6 +94,7 @@ func run(in, out string) error {
 		draw func(results) (*vgimg.Canvas, *vgsvg.Canvas, error)
 	}{
 		{"peers-throughput", throughputChart},
+		{"peers-cpu", cpuChart},
 		{"peers-blocking", blockingChart},
 	}
 	for _, c := range charts {
@@ -118,11 +125,11 @@ type key struct {
 type results map[key]map[string][]float64
 
 // median returns the median of the values of unit for k, and whether there
-// were any. benchfmt turns a "-ns" unit into seconds ("-sec"); median
-// turns it back.
+// were any. benchfmt turns a unit with "-ns" into seconds ("-sec"), as it
+// does ns/op; median turns it back.
 func (r results) median(k key, unit string) (float64, bool) {
-	if base, ok := strings.CutSuffix(unit, "-ns"); ok {
-		if m, ok := r.median(k, base+"-sec"); ok {
+	if _, ok := r[k][unit]; !ok && strings.Contains(unit, "-ns") {
+		if m, ok := r.median(k, strings.Replace(unit, "-ns", "-sec", 1)); ok {
 			return m * 1e9, true
 		}
 	}
@@ -154,7 +161,7 @@ func read(path string) (results, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: a close error loses nothing
 	res := results{}
 	r := benchfmt.NewReader(f, path)
 	for r.Scan() {
@@ -249,7 +256,7 @@ func panel(res results, groups []group, procs int, unit, title, ylabel string, t
 		return nil, fmt.Errorf("no %s results at GOMAXPROCS=%d", unit, procs)
 	}
 	top := 0.0
-	width := vg.Points(float64(int(520 / (len(groups) * (len(present) + 1)))))
+	width := vg.Points(float64(520 / (len(groups) * (len(present) + 1))))
 	for i, im := range present {
 		vals := make(plotter.Values, len(groups))
 		for g, gr := range groups {
@@ -305,6 +312,21 @@ func throughputChart(res results) (*vgimg.Canvas, *vgsvg.Canvas, error) {
 		p, err := panel(res, throughputGroups, n, "ops/s",
 			fmt.Sprintf("Throughput, GOMAXPROCS=%d (median of runs; higher is better)", n),
 			"million operations per second", func(v float64) float64 { return v / 1e6 })
+		if err != nil {
+			return nil, nil, err
+		}
+		plots = append(plots, p)
+	}
+	return tile(plots, 15*vg.Inch, vg.Length(len(plots))*4.2*vg.Inch)
+}
+
+func cpuChart(res results) (*vgimg.Canvas, *vgsvg.Canvas, error) {
+	procs := res.procs("Throughput")
+	var plots []*plot.Plot
+	for _, n := range procs {
+		p, err := panel(res, throughputGroups, n, "cpu-ns/op",
+			fmt.Sprintf("CPU time per operation, GOMAXPROCS=%d (median of runs; lower is better)", n),
+			"CPU ns per operation", func(v float64) float64 { return v })
 		if err != nil {
 			return nil, nil, err
 		}
@@ -411,7 +433,7 @@ func writePNG(path string, c *vgimg.Canvas) error {
 		return err
 	}
 	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(f); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	return f.Close()
@@ -423,7 +445,7 @@ func writeSVG(path string, c *vgsvg.Canvas) error {
 		return err
 	}
 	if _, err := c.WriteTo(f); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	return f.Close()

@@ -31,6 +31,7 @@ var current results
 
 func mops(v float64) string   { return fmt.Sprintf("%.2f", v/1e6) }
 func plain(v float64) string  { return fmt.Sprintf("%.3g", v) }
+func whole(v float64) string  { return fmt.Sprintf("%.0f", v) }
 func pct(v float64) string    { return fmt.Sprintf("%.1f", v) }
 func dur(ns float64) string   { return time.Duration(ns).Round(durRound(ns)).String() }
 func msec(sec float64) string { return fmt.Sprintf("%.2f", sec*1e3) }
@@ -46,29 +47,41 @@ func durRound(ns float64) time.Duration {
 	}
 }
 
+// errWriter writes until the first error and keeps it.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
+
 // table writes one markdown table: a row per implementation that has any
 // cell, a column per column.
-func table(w io.Writer, procs int, cols []column) {
-	fmt.Fprintf(w, "| impl |")
+func table(w *errWriter, procs int, cols []column) {
+	w.printf("| impl |")
 	for _, c := range cols {
-		fmt.Fprintf(w, " %s |", c.head)
+		w.printf(" %s |", c.head)
 	}
-	fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---:|", len(cols)))
+	w.printf("\n|---|%s\n", strings.Repeat("---:|", len(cols)))
 	for _, im := range impls {
 		cells := make([]string, len(cols))
-		any := false
+		has := false
 		for i, c := range cols {
 			if s, ok := c.cell(im.name, procs); ok {
-				cells[i], any = s, true
+				cells[i], has = s, true
 			} else {
 				cells[i] = "–"
 			}
 		}
-		if any {
-			fmt.Fprintf(w, "| %s | %s |\n", im.name, strings.Join(cells, " | "))
+		if has {
+			w.printf("| %s | %s |\n", im.name, strings.Join(cells, " | "))
 		}
 	}
-	fmt.Fprintln(w)
+	w.printf("\n")
 }
 
 // ratio returns a column that shows num's median of unit over den's, for
@@ -89,10 +102,11 @@ func ratio(head, base, workload, unit, other string, rowIsDen bool) column {
 
 // writeTables writes every table of docs/benchmarks/peers.md's results
 // section, as markdown, from res (and hit, the hit-ratio results, if any).
-func writeTables(w io.Writer, res, hit results) {
+func writeTables(out io.Writer, res, hit results) error {
+	w := &errWriter{w: out}
 	current = res
 	for _, p := range res.procs("Throughput") {
-		fmt.Fprintf(w, "#### Throughput, million ops/s, GOMAXPROCS=%d (median)\n\n", p)
+		w.printf("#### Throughput, million ops/s, GOMAXPROCS=%d (median)\n\n", p)
 		table(w, p, []column{
 			metric("reads 100%", "Throughput", "reads=100%", "ops/s", mops),
 			metric("75%", "Throughput", "reads=75%", "ops/s", mops),
@@ -105,7 +119,31 @@ func writeTables(w io.Writer, res, hit results) {
 		})
 	}
 	for _, p := range res.procs("Throughput") {
-		fmt.Fprintf(w, "#### Each row against otter, GOMAXPROCS=%d (row ÷ otter; above 1 is faster)\n\n", p)
+		w.printf("#### CPU time per operation, ns, GOMAXPROCS=%d (median)\n\n", p)
+		table(w, p, []column{
+			metric("reads 100%", "Throughput", "reads=100%", "cpu-ns/op", whole),
+			metric("75%", "Throughput", "reads=75%", "cpu-ns/op", whole),
+			metric("50%", "Throughput", "reads=50%", "cpu-ns/op", whole),
+			metric("25%", "Throughput", "reads=25%", "cpu-ns/op", whole),
+			metric("0%", "Throughput", "reads=0%", "cpu-ns/op", whole),
+			metric("get-or-load hits", "GetOrLoadHits", "", "cpu-ns/op", whole),
+			metric("misses, Background ctx", "GetOrLoadMisses", "ctx=background", "cpu-ns/op", whole),
+			metric("misses, cancellable ctx", "GetOrLoadMisses", "ctx=cancel", "cpu-ns/op", whole),
+		})
+	}
+	for _, p := range res.procs("Throughput") {
+		w.printf("#### Each row against otter by CPU time, GOMAXPROCS=%d (otter's CPU ns/op ÷ the row's; above 1 is cheaper than otter)\n\n", p)
+		table(w, p, []column{
+			ratio("reads 100%", "Throughput", "reads=100%", "cpu-ns/op", "otter", true),
+			ratio("reads 75%", "Throughput", "reads=75%", "cpu-ns/op", "otter", true),
+			ratio("reads 0%", "Throughput", "reads=0%", "cpu-ns/op", "otter", true),
+			ratio("get-or-load hits", "GetOrLoadHits", "", "cpu-ns/op", "otter", true),
+			ratio("misses, Background", "GetOrLoadMisses", "ctx=background", "cpu-ns/op", "otter", true),
+			ratio("misses, cancellable", "GetOrLoadMisses", "ctx=cancel", "cpu-ns/op", "otter", true),
+		})
+	}
+	for _, p := range res.procs("Throughput") {
+		w.printf("#### Each row against otter by wall-clock throughput, GOMAXPROCS=%d (row ÷ otter; above 1 is faster)\n\n", p)
 		table(w, p, []column{
 			ratio("reads 100%", "Throughput", "reads=100%", "ops/s", "otter", false),
 			ratio("reads 75%", "Throughput", "reads=75%", "ops/s", "otter", false),
@@ -116,18 +154,18 @@ func writeTables(w io.Writer, res, hit results) {
 		})
 	}
 	for _, p := range res.procs("GetOrLoadHits") {
-		fmt.Fprintf(w, "#### Allocations per call, GOMAXPROCS=%d\n\n", p)
+		w.printf("#### Allocations per call, GOMAXPROCS=%d\n\n", p)
 		table(w, p, []column{
-			metric("hits B/op", "GetOrLoadHits", "", "B/op", plain),
+			metric("hits B/op", "GetOrLoadHits", "", "B/op", whole),
 			metric("hits allocs/op", "GetOrLoadHits", "", "allocs/op", plain),
-			metric("misses B/op", "GetOrLoadMisses", "ctx=background", "B/op", plain),
+			metric("misses B/op", "GetOrLoadMisses", "ctx=background", "B/op", whole),
 			metric("misses allocs/op", "GetOrLoadMisses", "ctx=background", "allocs/op", plain),
 			metric("misses (cancellable) allocs/op", "GetOrLoadMisses", "ctx=cancel", "allocs/op", plain),
 			metric("misses loads/op", "GetOrLoadMisses", "ctx=background", "loads/op", plain),
 		})
 	}
 	for _, p := range res.procs("Blocking") {
-		fmt.Fprintf(w, "#### Other-key get-or-load latency during a 20 ms load, GOMAXPROCS=%d (median of runs)\n\n", p)
+		w.printf("#### Other-key get-or-load latency during a 20 ms load, GOMAXPROCS=%d (median of runs)\n\n", p)
 		table(w, p, []column{
 			metric("hits p50", "Blocking", "others=hit", "p50-ns", dur),
 			metric("hits p99.9", "Blocking", "others=hit", "p99.9-ns", dur),
@@ -142,26 +180,27 @@ func writeTables(w io.Writer, res, hit results) {
 		})
 	}
 	for _, p := range res.procs("Stampede") {
-		fmt.Fprintf(w, "#### Stampede: 64 goroutines miss one key together, 1 ms loader, GOMAXPROCS=%d\n\n", p)
+		w.printf("#### Stampede: 64 goroutines miss one key together, 1 ms loader, GOMAXPROCS=%d\n\n", p)
 		table(w, p, []column{
 			metric("loads per key (mean)", "Stampede", "", "loads/key", plain),
 			metric("loads per key (max)", "Stampede", "", "max-loads/key", plain),
 			metric("ms per stampede", "Stampede", "", "sec/op", msec),
+			metric("CPU µs per stampede", "Stampede", "", "cpu-ns/op", func(v float64) string { return fmt.Sprintf("%.0f", v/1e3) }),
 			metric("allocs per stampede", "Stampede", "", "allocs/op", plain),
 		})
 	}
 	for _, p := range res.procs("Sweep") {
-		fmt.Fprintf(w, "#### Sweep of 32K expired among 64K entries with GOMAXPROCS readers, GOMAXPROCS=%d\n\n", p)
+		w.printf("#### Sweep of 32K expired among 64K entries with GOMAXPROCS readers, GOMAXPROCS=%d\n\n", p)
 		table(w, p, []column{
 			metric("ms per sweep", "Sweep", "", "sec/op", msec),
-			metric("removed", "Sweep", "", "removed/op", plain),
-			metric("reads during it", "Sweep", "", "reads/op", plain),
+			metric("removed", "Sweep", "", "removed/op", whole),
+			metric("reads during it", "Sweep", "", "reads/op", whole),
 			metric("read p99.9", "Sweep", "", "read-p99.9-ns", dur),
 			metric("read max", "Sweep", "", "read-max-ns", dur),
 		})
 	}
 	for _, p := range res.procs("LostWrites") {
-		fmt.Fprintf(w, "#### Lost writes: 64K concurrent Sets into room for 128K, GOMAXPROCS=%d (%% of keys)\n\n", p)
+		w.printf("#### Lost writes: 64K concurrent Sets into room for 128K, GOMAXPROCS=%d (%% of keys)\n\n", p)
 		table(w, p, []column{
 			metric("not found after Set", "LostWrites", "", "lost%", pct),
 			metric("not found after Wait", "LostWrites", "", "lost-after-wait%", pct),
@@ -169,11 +208,11 @@ func writeTables(w io.Writer, res, hit results) {
 		})
 	}
 	if hit == nil {
-		return
+		return w.err
 	}
 	current = hit
 	for _, p := range hit.procs("HitRatio") {
-		fmt.Fprintf(w, "#### Hit ratio, %% (512K accesses over 128K keys, one goroutine)\n\n")
+		w.printf("#### Hit ratio, %% (512K accesses over 128K keys, one goroutine)\n\n")
 		table(w, p, []column{
 			metric("zipf 0.99, 1K", "HitRatio", "zipf=0.99/cap=1000", "hit%", pct),
 			metric("zipf 0.99, 10K", "HitRatio", "zipf=0.99/cap=10000", "hit%", pct),
@@ -181,4 +220,5 @@ func writeTables(w io.Writer, res, hit results) {
 			metric("zipf 0.8, 10K", "HitRatio", "zipf=0.8/cap=10000", "hit%", pct),
 		})
 	}
+	return w.err
 }
