@@ -338,6 +338,19 @@ func (r *rateLimit) allow(now time.Time) (dropped int64, ok bool) {
 	return r.dropped.Swap(0), true
 }
 
+// refresh replaces the object's state with st at version ver if that is
+// newer than what it holds (another process saved since it was loaded),
+// and returns the state it holds afterwards.
+func (s *session) refresh(st *SessionState, ver Version) *SessionState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ver > s.ver && !s.gone {
+		normalize(st)
+		s.st, s.ver = st, ver
+	}
+	return s.st
+}
+
 // snapshot returns the session's current state pointer under its lock.
 func (s *session) snapshot() (*SessionState, bool) {
 	s.mu.Lock()
@@ -459,6 +472,9 @@ func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts map
 	mu := &e.startLocks[xxhash.Sum64String(k.workflow+"\x00"+k.target)%uint64(len(e.startLocks))]
 	mu.Lock()
 	defer mu.Unlock()
+	if ss, ok := e.store.(SessionStarter); ok {
+		return e.startShared(ctx, ss, k, first, opts)
+	}
 	if id, ok := e.pairs.Load(k); ok {
 		s, err := e.lookup(ctx, id)
 		if err == nil {
@@ -477,6 +493,17 @@ func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts map
 			return old, xsync.CancelOp
 		})
 	}
+	st := e.newState(k, first, opts)
+	ver, err := e.store.Save(ctx, st, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	e.adopt(ctx, st, ver)
+	return st, false, nil
+}
+
+// newState returns the state of a new session of pair k on phase first.
+func (e *Engine) newState(k pairKey, first int, opts map[string]any) *SessionState {
 	now := e.now()
 	st := &SessionState{
 		SessionID:       uuid.NewString(),
@@ -494,17 +521,52 @@ func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts map
 	if opts != nil {
 		st.Metadata["options"] = opts
 	}
-	ver, err := e.store.Save(ctx, st, 0)
+	return st
+}
+
+// adopt makes the session object of a session this engine just created
+// and puts it in the cache and the pair index.
+func (e *Engine) adopt(ctx context.Context, st *SessionState, ver Version) {
+	c, _ := CallerFrom(ctx)
+	s := &session{st: st, ver: ver, loadedBy: c}
+	s.touched.Store(e.now().UnixNano())
+	e.sessions.Set(st.SessionID, s)
+	e.pairs.Store(pairKey{st.WorkflowType, st.TargetFile}, st.SessionID)
+	e.logger.Debug("session started", "session_id", st.SessionID, "workflow_type", st.WorkflowType, "target_file", st.TargetFile, "caller", c.String())
+}
+
+// SessionStarter is implemented by a Store shared between processes that
+// can create a session or find the pair's active one in one atomic step.
+// When the Engine's Store implements it, Start asks the store instead of
+// the engine's own pair index, so that concurrent Starts of one pair in
+// any number of processes create one session.
+type SessionStarter interface {
+	// CreateOrResume saves st, a new active session, unless its
+	// (workflow_type, target_file) pair already has an active session,
+	// which it returns instead with created false. It returns the stored
+	// state and its version.
+	CreateOrResume(ctx context.Context, st *SessionState) (stored *SessionState, ver Version, created bool, err error)
+}
+
+// startShared is Start's find-or-create on a SessionStarter store. The
+// pair's start lock is held, so concurrent Starts in this process make
+// one call.
+func (e *Engine) startShared(ctx context.Context, ss SessionStarter, k pairKey, first int, opts map[string]any) (*SessionState, bool, error) {
+	got, ver, created, err := ss.CreateOrResume(ctx, e.newState(k, first, opts))
 	if err != nil {
 		return nil, false, err
 	}
-	c, _ := CallerFrom(ctx)
-	s := &session{st: st, ver: ver, loadedBy: c}
-	s.touched.Store(now.UnixNano())
-	e.sessions.Set(st.SessionID, s)
-	e.pairs.Store(k, st.SessionID)
-	e.logger.Debug("session started", "session_id", st.SessionID, "workflow_type", k.workflow, "target_file", k.target, "caller", c.String())
-	return st, false, nil
+	if created {
+		e.adopt(ctx, got, ver)
+		return got, false, nil
+	}
+	s, err := e.lookup(ctx, got.SessionID)
+	if err != nil {
+		return nil, false, err
+	}
+	st := s.refresh(got, ver)
+	e.touch(got.SessionID, s)
+	return st, true, nil
 }
 
 // CurrentPhase returns the session's current phase: its phase.md and task
