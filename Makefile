@@ -64,8 +64,8 @@ bench: ## in-module benchmarks, COUNT runs at CPU (output in bench.txt)
 benchstat: tools ## summarise bench.txt with benchstat
 	$(BENCHSTAT) bench.txt
 
-bench-peers: ## the peer comparison in bench/ (own module)
-	cd bench && $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) -cpu $(CPU) ./... | tee ../bench-peers.txt
+bench-peers: ## the peer comparison in bench/ (own module): interleaved rounds, benchstat, charts
+	cd bench && ./run-peers.sh
 
 cover: ## coverage profile and summary
 	$(GO) test -count=1 -coverprofile=cover.out ./... && $(GO) tool cover -func=cover.out | tail -1

@@ -127,7 +127,11 @@ func newCache[K comparable, V any](cfg Config, hash func(K) uint64) *Cache[K, V]
 	}
 	for i := range c.shards {
 		s := &c.shards[i]
-		s.m = xsync.NewMap[K, *entry[V]]()
+		if cfg.SizeHint > 0 {
+			s.m = xsync.NewMap[K, *entry[V]](xsync.WithPresize(cfg.SizeHint/n + 1))
+		} else {
+			s.m = xsync.NewMap[K, *entry[V]]()
+		}
 		if c.bounded {
 			s.bound = int64(cfg.MaxEntries / n)
 			if i < cfg.MaxEntries%n {

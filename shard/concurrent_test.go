@@ -464,8 +464,29 @@ func TestGetDoesNotAllocate(t *testing.T) {
 			_, _ = c.GetOrLoad(context.Background(), "a-key-of-about-forty-bytes-0123456789abc", nil)
 		})
 		require.Zero(t, hit, "GetOrLoad hit, config %+v", cfg)
+		load := func(context.Context, string) (int, error) { return 0, nil }
+		hitKey := testing.AllocsPerRun(1000, func() {
+			_, _ = c.GetOrLoadKey(context.Background(), "a-key-of-about-forty-bytes-0123456789abc", load)
+		})
+		require.Zero(t, hitKey, "GetOrLoadKey hit with a load built once, config %+v", cfg)
 		c.Close()
 	}
+}
+
+func TestGetOrLoadKeyPassesTheKey(t *testing.T) {
+	c := Must[string, string](Config{SizeHint: 1000})
+	load := func(_ context.Context, k string) (string, error) { return "v:" + k, nil }
+	for _, k := range []string{"a", "b", "a"} {
+		v, err := c.GetOrLoadKey(t.Context(), k, load)
+		require.NoError(t, err)
+		require.Equal(t, "v:"+k, v)
+	}
+	m := c.Metrics()
+	require.EqualValues(t, 2, m.Loads)
+	require.EqualValues(t, 1, m.Hits)
+	require.PanicsWithValue(t, "shard: GetOrLoadKey called with a nil load function", func() {
+		_, _ = c.GetOrLoadKey(t.Context(), "c", nil)
+	})
 }
 
 func TestGetOrLoadNilLoadPanics(t *testing.T) {

@@ -43,6 +43,11 @@ type Config struct {
 	// lowered to the largest power of two not above MaxEntries.
 	Shards int
 
+	// SizeHint, when positive, sizes the shards' tables for that many
+	// entries up front, so that a cache filling up to its working size does
+	// not grow its tables while serving. 0 starts small and grows on demand.
+	SizeHint int
+
 	// SweepInterval, when positive, starts a background goroutine that calls
 	// Sweep at that interval until Close. It requires a TTL.
 	SweepInterval time.Duration
@@ -79,6 +84,8 @@ func (cfg Config) validate() error {
 		return bad("Shards", "must be 0 (default) or a power of two from 1 to %d, got %d", maxShards, cfg.Shards)
 	case cfg.Shards&(cfg.Shards-1) != 0:
 		return bad("Shards", "must be a power of two, got %d", cfg.Shards)
+	case cfg.SizeHint < 0:
+		return bad("SizeHint", "must be 0 (grow on demand) or positive, got %d", cfg.SizeHint)
 	case cfg.SweepInterval < 0:
 		return bad("SweepInterval", "must be 0 (no sweeper) or positive, got %v", cfg.SweepInterval)
 	case cfg.SweepInterval > 0 && cfg.TTL == 0:

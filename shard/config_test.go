@@ -20,6 +20,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{Config{Shards: 3}, "Config.Shards"},
 		{Config{Shards: 1 << 20}, "Config.Shards"},
 		{Config{SweepInterval: -1}, "Config.SweepInterval"},
+		{Config{SizeHint: -1}, "Config.SizeHint"},
 		{Config{SweepInterval: time.Second}, "Config.SweepInterval"},
 	}
 	for _, tc := range cases {

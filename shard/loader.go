@@ -60,26 +60,66 @@ func (e *PanicError) Unwrap() []error {
 // if it fails), a caller that waits records Coalesced, and a caller that
 // finds a live value records a Hit.
 //
+// load escapes to the heap (see GetOrLoadKey): a closure that captures
+// variables costs one small allocation per call, hit or miss.
+//
 // GetOrLoad panics if load is nil.
 func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
-	s := c.shardFor(k)
-	if e, ok := s.m.Load(k); ok {
-		if !e.ready.Load() {
-			c.rec.RecordCoalesced()
-			return wait(ctx, e)
-		}
-		if e.expires == 0 || c.now() < e.expires {
-			c.hit(e)
-			return e.val, nil
-		}
+	if v, ok, e := c.lookup(k); ok {
+		return v, nil
+	} else if e != nil {
+		return wait(ctx, e)
 	}
-	return c.loadSlow(ctx, s, k, load)
-}
-
-func (c *Cache[K, V]) loadSlow(ctx context.Context, s *shard[K, V], k K, load func(context.Context) (V, error)) (V, error) {
 	if load == nil {
 		panic("shard: GetOrLoad called with a nil load function")
 	}
+	return c.loadSlow(ctx, k, func(ctx context.Context, _ K) (V, error) { return load(ctx) })
+}
+
+// GetOrLoadKey is GetOrLoad for a load function that receives the key. The
+// function value can then be built once, at start-up, and GetOrLoadKey
+// allocates nothing on a hit.
+//
+// Why it exists: the load function of GetOrLoad must be able to outlive the
+// call (a caller whose ctx ends returns while the load goes on), so the
+// compiler moves it to the heap. A closure written at the call site that
+// captures the key therefore costs one small allocation per call, hit or
+// miss. Calling Get first avoids that too.
+//
+// GetOrLoadKey panics if load is nil.
+func (c *Cache[K, V]) GetOrLoadKey(ctx context.Context, k K, load func(context.Context, K) (V, error)) (V, error) {
+	if v, ok, e := c.lookup(k); ok {
+		return v, nil
+	} else if e != nil {
+		return wait(ctx, e)
+	}
+	if load == nil {
+		panic("shard: GetOrLoadKey called with a nil load function")
+	}
+	return c.loadSlow(ctx, k, load)
+}
+
+// lookup is the lock-free first step of GetOrLoad: it returns the live value
+// (ok true), or the pending entry of a load in flight to wait for, or
+// neither when the caller must take the slow path.
+func (c *Cache[K, V]) lookup(k K) (v V, ok bool, pending *entry[V]) {
+	e, found := c.shardFor(k).m.Load(k)
+	if !found {
+		return v, false, nil
+	}
+	if !e.ready.Load() {
+		c.rec.RecordCoalesced()
+		return v, false, e
+	}
+	if e.expires == 0 || c.now() < e.expires {
+		c.hit(e)
+		return e.val, true, nil
+	}
+	return v, false, nil
+}
+
+func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Context, K) (V, error)) (V, error) {
+	s := c.shardFor(k)
 	if err := ctx.Err(); err != nil {
 		var zero V
 		return zero, err
@@ -130,7 +170,7 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, s *shard[K, V], k K, load fu
 
 // runLoad runs load for the pending entry p, completes p in place, and wakes
 // the waiters. A failed load removes p from the map if p is still there.
-func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, p *entry[V], load func(context.Context) (V, error)) {
+func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, p *entry[V], load func(context.Context, K) (V, error)) {
 	var (
 		v   V
 		err error
@@ -163,7 +203,7 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, p *entry
 		// Publish before waking: a waiter that wakes and calls Get hits.
 		close(p.done)
 	}()
-	v, err = load(ctx)
+	v, err = load(ctx, k)
 }
 
 // wait blocks until the pending entry e completes or ctx ends.
