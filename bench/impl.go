@@ -138,7 +138,7 @@ func newShard(bounded bool) func(Options) Cache {
 			set: func(k string, v int) bool { c.Set(k, v); return true },
 			// GetOrLoadKey takes a load built once, as otter's Loader is.
 			getOrLoad: func(ctx context.Context, k string) (int, error) { return c.GetOrLoadKey(ctx, k, load) },
-			close: c.Close,
+			close:     c.Close,
 		}
 	}
 }
@@ -147,10 +147,10 @@ func newShardNoStats(o Options) Cache {
 	c := shard.Must[string, int](shard.Config{Recorder: metrics.NoOp{}})
 	load := loaderOf(o)
 	return &funcs{
-		get: c.Get,
-		set: func(k string, v int) bool { c.Set(k, v); return true },
+		get:       c.Get,
+		set:       func(k string, v int) bool { c.Set(k, v); return true },
 		getOrLoad: func(ctx context.Context, k string) (int, error) { return c.GetOrLoadKey(ctx, k, load) },
-		close: c.Close,
+		close:     c.Close,
 	}
 }
 
