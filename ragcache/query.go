@@ -113,10 +113,12 @@ func canonicalText(s string) (string, error) {
 		// characters would be absurd.
 		return "", queryErr("query", "is %d bytes long; the limit is %d characters, so shorten it to the key words", len(s), MaxQueryRunes)
 	}
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
 	if !isCanonicalText(s) {
+		// Canonical text is ASCII, so only other text needs the UTF-8
+		// check.
+		if !utf8.ValidString(s) {
+			s = strings.ToValidUTF8(s, "\uFFFD")
+		}
 		s = strings.Join(strings.Fields(strings.ToLower(s)), " ")
 	}
 	if s == "" {
@@ -138,23 +140,37 @@ func isCanonicalText(s string) bool {
 	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
 		return false
 	}
-	prevSpace := false
+	prev := uint8(0)
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < ' ' || c > '~' || ('A' <= c && c <= 'Z') {
+		c := textClass[s[i]]
+		if c == classBad || c&prev == classSpace {
 			return false
 		}
-		if c == ' ' {
-			if prevSpace {
-				return false
-			}
-			prevSpace = true
-		} else {
-			prevSpace = false
-		}
+		prev = c
 	}
 	return true
 }
+
+// Byte classes for isCanonicalText.
+const (
+	classOK    = 0
+	classSpace = 1
+	classBad   = 2
+)
+
+var textClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c == ' ':
+			t[c] = classSpace
+		case c < ' ' || c > '~' || ('A' <= c && c <= 'Z'):
+			t[c] = classBad
+		default:
+			t[c] = classOK
+		}
+	}
+	return t
+}()
 
 // normalizeTag lower-cases t, trims it and joins its words with "-", so
 // "Error Handling" and "error-handling" are one tag.

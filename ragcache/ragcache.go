@@ -64,6 +64,12 @@ type Config struct {
 // Go memory model that store synchronizes before every Search that loads
 // the new snapshot, so such a Search sees the whole new index and its
 // chunks. A Search that loaded the previous snapshot finishes on it.
+//
+// Search takes no lock of its own: a cache hit is one lock-free
+// shard.Cache.Get and allocates nothing; a miss loads through
+// shard.Cache.GetOrLoad, which runs the index search outside every lock.
+// Reindex calls run one at a time; Close stops the watcher, waits for a
+// rebuild in progress and releases the index.
 type Index struct {
 	cfg   Config
 	log   *slog.Logger
