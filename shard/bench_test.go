@@ -165,6 +165,14 @@ func newZipf(r *rand.Rand, s float64, n int) func() int {
 	}
 }
 
+// closeImpl stops a cache's background goroutine, if it has one.
+func closeImpl(b *testing.B, c impl) {
+	b.Helper()
+	if cl, ok := c.(interface{ Close() }); ok {
+		b.Cleanup(cl.Close)
+	}
+}
+
 func prepopulated(f implFactory) impl {
 	setup()
 	c := f.new()
@@ -207,7 +215,9 @@ func BenchmarkGet(b *testing.B) {
 	for _, reads := range []int{100, 90, 50} {
 		for _, f := range implementations() {
 			b.Run(fmt.Sprintf("reads=%d/impl=%s", reads, f.name), func(b *testing.B) {
-				benchMix(b, prepopulated(f), reads)
+				c := prepopulated(f)
+				closeImpl(b, c)
+				benchMix(b, c, reads)
 			})
 		}
 	}
@@ -217,6 +227,7 @@ func BenchmarkGetOrLoadHit(b *testing.B) {
 	for _, f := range implementations() {
 		b.Run("impl="+f.name, func(b *testing.B) {
 			c := prepopulated(f)
+			closeImpl(b, c)
 			load := func(context.Context) (int, error) { return 0, nil }
 			ctx := context.Background()
 			b.ReportAllocs()
@@ -253,6 +264,7 @@ func BenchmarkGetOrLoadMiss(b *testing.B) {
 	for _, f := range implementations() {
 		b.Run("impl="+f.name, func(b *testing.B) {
 			c := f.new()
+			closeImpl(b, c)
 			var next atomic.Int64
 			ctx := context.Background()
 			b.ReportAllocs()
@@ -288,6 +300,7 @@ func BenchmarkOtherKeyLatencyDuringSlowLoad(b *testing.B) {
 			ctx := context.Background()
 			for it := range b.N {
 				c := f.new()
+				closeImpl(b, c)
 				entered := make(chan struct{})
 				slowDone := make(chan struct{})
 				go func() {
@@ -391,6 +404,7 @@ func BenchmarkGetHitMetrics(b *testing.B) {
 	}{{"counters", nil}, {"noop", metrics.NoOp{}}} {
 		b.Run("recorder="+rec.name, func(b *testing.B) {
 			c := shard.Must[string, int](shard.Config{TTL: time.Hour, Recorder: rec.r})
+			b.Cleanup(c.Close)
 			for i, k := range keys {
 				c.Set(k, i)
 			}

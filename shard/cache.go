@@ -59,7 +59,7 @@ type Cache[K comparable, V any] struct {
 }
 
 type shard[K comparable, V any] struct {
-	m *xsync.Map[K, *entry[V]]
+	m *xsync.Map[K, item[V]]
 
 	// The fields below are used only when the cache is bounded.
 	count atomic.Int64  // entries in m, pending included
@@ -72,24 +72,31 @@ type shard[K comparable, V any] struct {
 	_ [64]byte // keep neighbouring shards' hot words apart
 }
 
-// entry is one key's value, or the load in flight that will produce it.
+// item is what a shard's map holds for a key, by value: the map's own node
+// carries it, so a read follows no pointer beyond the map's. An item is
+// never modified in place; a change stores a new item.
 //
-// An entry made by Set is complete before it is stored in a map: ready is
-// true and nothing in it changes afterwards except ref. An entry made by
-// GetOrLoad is stored pending (ready false, done open); the loading goroutine
-// then writes val and expires, sets ready, and closes done, or, on failure,
-// writes err, removes the entry from the map and closes done. So val and
-// expires are read only after ready.Load() returns true or after done is
-// closed, and err only after done is closed: the atomic store and the close
-// order those reads after the writes.
-type entry[V any] struct {
+// An item is either a value (p == nil) or a load in flight (p != nil, val
+// and expires unset). When the load succeeds its goroutine replaces the
+// pending item with a value item, if the pending item is still the key's.
+type item[V any] struct {
 	val     V
-	expires int64  // unix nanoseconds; 0 means never
-	seq     uint64 // identity of the key's slot in the eviction clock
-	ready   atomic.Bool
-	ref     atomic.Uint32 // second-chance bit; bounded caches only
-	done    chan struct{} // nil for entries made by Set
-	err     error
+	expires int64    // unix nanoseconds; 0 means never
+	seq     uint64   // identity of the key's slot in the eviction clock
+	p       *call[V] // non-nil while the key's first load runs
+	ref     *refBit  // second-chance bit; bounded caches only, else nil
+}
+
+// refBit is a bounded cache's second-chance bit for one key. It is shared
+// by the successive items of the key, so a Set keeps what reads recorded.
+type refBit struct{ v atomic.Uint32 }
+
+// call is one load in flight. val and err are written once, before done is
+// closed, and read only after done is closed.
+type call[V any] struct {
+	done chan struct{}
+	val  V
+	err  error
 }
 
 // New returns a Cache configured by cfg, or an error that names the invalid
@@ -128,9 +135,9 @@ func newCache[K comparable, V any](cfg Config, hash func(K) uint64) *Cache[K, V]
 	for i := range c.shards {
 		s := &c.shards[i]
 		if cfg.SizeHint > 0 {
-			s.m = xsync.NewMap[K, *entry[V]](xsync.WithPresize(cfg.SizeHint/n + 1))
+			s.m = xsync.NewMap[K, item[V]](xsync.WithPresize(cfg.SizeHint/n + 1))
 		} else {
-			s.m = xsync.NewMap[K, *entry[V]]()
+			s.m = xsync.NewMap[K, item[V]]()
 		}
 		if c.bounded {
 			s.bound = int64(cfg.MaxEntries / n)
@@ -181,8 +188,8 @@ func (c *Cache[K, V]) now() int64 {
 }
 
 // live reports whether a stored entry holds a value that has not expired.
-func (c *Cache[K, V]) live(e *entry[V]) bool {
-	return e.ready.Load() && (e.expires == 0 || c.now() < e.expires)
+func (c *Cache[K, V]) live(it *item[V]) bool {
+	return it.p == nil && (it.expires == 0 || c.now() < it.expires)
 }
 
 func (c *Cache[K, V]) expiry() int64 {
@@ -196,22 +203,22 @@ func (c *Cache[K, V]) expiry() int64 {
 // whose TTL has passed, or whose first load is still in flight, is not
 // found. Get never waits.
 func (c *Cache[K, V]) Get(k K) (V, bool) {
-	e, ok := c.shardFor(k).m.Load(k)
-	if ok && c.live(e) {
-		c.hit(e)
-		return e.val, true
+	it, ok := c.shardFor(k).m.Load(k)
+	if ok && c.live(&it) {
+		c.hit(&it)
+		return it.val, true
 	}
 	c.rec.RecordMiss()
 	var zero V
 	return zero, false
 }
 
-func (c *Cache[K, V]) hit(e *entry[V]) {
+func (c *Cache[K, V]) hit(it *item[V]) {
 	c.rec.RecordHit()
 	// Write the second-chance bit only when it is clear, so a hot key's
 	// cache line stays shared between cores.
-	if c.bounded && e.ref.Load() == 0 {
-		e.ref.Store(1)
+	if c.bounded && it.ref.v.Load() == 0 {
+		it.ref.v.Store(1)
 	}
 }
 
@@ -220,18 +227,17 @@ func (c *Cache[K, V]) hit(e *entry[V]) {
 // but does not replace v.
 func (c *Cache[K, V]) Set(k K, v V) {
 	s := c.shardFor(k)
-	ne := &entry[V]{val: v, expires: c.expiry()}
-	ne.ready.Store(true)
+	ne := item[V]{val: v, expires: c.expiry()}
 	if !c.bounded {
 		s.m.Store(k, ne)
 		return
 	}
 	isNew := false
-	s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
+	s.m.Compute(k, func(old item[V], loaded bool) (item[V], xsync.ComputeOp) {
 		if loaded {
-			ne.seq = old.seq
+			ne.seq, ne.ref = old.seq, old.ref
 		} else {
-			ne.seq = s.seq.Add(1)
+			ne.seq, ne.ref = s.seq.Add(1), new(refBit)
 			isNew = true
 		}
 		return ne, xsync.UpdateOp
@@ -268,7 +274,7 @@ func (c *Cache[K, V]) Len() int {
 func (c *Cache[K, V]) Clear() {
 	for i := range c.shards {
 		s := &c.shards[i]
-		n := s.m.DeleteMatching(func(K, *entry[V]) (bool, bool) { return true, false })
+		n := s.m.DeleteMatching(func(K, item[V]) (bool, bool) { return true, false })
 		if c.bounded {
 			s.count.Add(-int64(n))
 		}
@@ -287,8 +293,8 @@ func (c *Cache[K, V]) Clear() {
 func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
 		for i := range c.shards {
-			for k, e := range c.shards[i].m.All() {
-				if c.live(e) && !yield(k, e.val) {
+			for k, it := range c.shards[i].m.All() {
+				if c.live(&it) && !yield(k, it.val) {
 					return
 				}
 			}
@@ -321,8 +327,8 @@ func (c *Cache[K, V]) sweeper() func() int {
 		total := 0
 		for i := range shards {
 			s := &shards[i]
-			n := s.m.DeleteMatching(func(_ K, e *entry[V]) (bool, bool) {
-				return e.ready.Load() && e.expires != 0 && e.expires <= now, false
+			n := s.m.DeleteMatching(func(_ K, it item[V]) (bool, bool) {
+				return it.p == nil && it.expires != 0 && it.expires <= now, false
 			})
 			if bounded {
 				s.count.Add(-int64(n))

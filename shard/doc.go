@@ -15,9 +15,11 @@
 // bucket lock, releases the lock, and only then calls the load function.
 // Other callers for the same key find the pending entry and wait on it; other
 // keys, including those in the same bucket and a table resize, never wait for
-// a load. When the load returns, the pending entry becomes the value in
-// place, with one atomic store and no second map operation. If a Delete,
-// Clear or Set removed or replaced the pending entry meanwhile, that change
-// wins: the entry is no longer in the map, so its value goes only to the
-// callers that were waiting on that load.
+// a load. When the load returns, its value replaces the pending entry if, and
+// only if, the pending entry is still the key's: a Delete, Clear or Set that
+// ran meanwhile wins, and the loaded value goes only to the callers that
+// were waiting on that load.
+//
+// Entries are stored by value in the map's own nodes, so a read follows no
+// pointer beyond the map's.
 package shard

@@ -100,20 +100,20 @@ func (c *Cache[K, V]) GetOrLoadKey(ctx context.Context, k K, load func(context.C
 }
 
 // lookup is the lock-free first step of GetOrLoad: it returns the live value
-// (ok true), or the pending entry of a load in flight to wait for, or
-// neither when the caller must take the slow path.
-func (c *Cache[K, V]) lookup(k K) (v V, ok bool, pending *entry[V]) {
-	e, found := c.shardFor(k).m.Load(k)
+// (ok true), or the call of a load in flight to wait for, or neither when
+// the caller must take the slow path.
+func (c *Cache[K, V]) lookup(k K) (v V, ok bool, inflight *call[V]) {
+	it, found := c.shardFor(k).m.Load(k)
 	if !found {
 		return v, false, nil
 	}
-	if !e.ready.Load() {
+	if it.p != nil {
 		c.rec.RecordCoalesced()
-		return v, false, e
+		return v, false, it.p
 	}
-	if e.expires == 0 || c.now() < e.expires {
-		c.hit(e)
-		return e.val, true, nil
+	if it.expires == 0 || c.now() < it.expires {
+		c.hit(&it)
+		return it.val, true, nil
 	}
 	return v, false, nil
 }
@@ -124,32 +124,34 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Conte
 		var zero V
 		return zero, err
 	}
-	p := &entry[V]{done: make(chan struct{})}
+	p := &call[V]{done: make(chan struct{})}
 	var (
-		actual         *entry[V]
+		actual         item[V]
+		mine           bool
 		isNew, expired bool
 	)
 	// The bucket lock is held only while this function decides; the load
 	// itself runs after Compute returns.
-	s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
-		if loaded && (!old.ready.Load() || c.live(old)) {
+	s.m.Compute(k, func(old item[V], loaded bool) (item[V], xsync.ComputeOp) {
+		if loaded && (old.p != nil || c.live(&old)) {
 			actual = old
 			return old, xsync.CancelOp
 		}
+		pi := item[V]{p: p}
 		if loaded {
-			p.seq, expired = old.seq, true
+			pi.seq, pi.ref, expired = old.seq, old.ref, true
 		} else if c.bounded {
-			p.seq, isNew = s.seq.Add(1), true
+			pi.seq, pi.ref, isNew = s.seq.Add(1), new(refBit), true
 		}
-		actual = p
-		return p, xsync.UpdateOp
+		actual, mine = pi, true
+		return pi, xsync.UpdateOp
 	})
-	if actual != p {
-		if !actual.ready.Load() {
+	if !mine {
+		if actual.p != nil {
 			c.rec.RecordCoalesced()
-			return wait(ctx, actual)
+			return wait(ctx, actual.p)
 		}
-		c.hit(actual)
+		c.hit(&actual)
 		return actual.val, nil
 	}
 	c.rec.RecordMiss()
@@ -158,7 +160,7 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Conte
 		c.rec.RecordExpirations(1)
 	}
 	if isNew {
-		c.inserted(s, k, p.seq)
+		c.inserted(s, k, actual.seq)
 	}
 	if ctx.Done() == nil {
 		c.runLoad(ctx, s, k, p, load)
@@ -168,9 +170,10 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Conte
 	return wait(ctx, p)
 }
 
-// runLoad runs load for the pending entry p, completes p in place, and wakes
-// the waiters. A failed load removes p from the map if p is still there.
-func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, p *entry[V], load func(context.Context, K) (V, error)) {
+// runLoad runs load for the call p, stores its value in place of p's
+// pending item if that item is still k's, and wakes the waiters. A failed
+// load removes the pending item instead.
+func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, p *call[V], load func(context.Context, K) (V, error)) {
 	var (
 		v   V
 		err error
@@ -179,43 +182,42 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, p *entry
 		if r := recover(); r != nil {
 			err = &PanicError{Value: r, Stack: debug.Stack()}
 		}
-		if err == nil {
-			// Complete in place. If Delete, Clear or Set took p out of the
-			// map meanwhile, p is unreachable from the map and this only
-			// serves the waiters: the later change wins.
-			p.val, p.expires = v, c.expiry()
-			p.ready.Store(true)
-		} else {
-			p.err = err
+		if err != nil {
 			c.rec.RecordLoadError()
-			removed := false
-			s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
-				if loaded && old == p {
-					removed = true
-					return nil, xsync.DeleteOp
-				}
-				return old, xsync.CancelOp
-			})
-			if removed && c.bounded {
-				s.count.Add(-1)
-			}
 		}
+		removed := false
+		s.m.Compute(k, func(old item[V], loaded bool) (item[V], xsync.ComputeOp) {
+			if !loaded || old.p != p {
+				// Deleted, cleared or replaced while loading: that wins,
+				// and the result goes only to this load's callers.
+				return old, xsync.CancelOp
+			}
+			if err != nil {
+				removed = true
+				return old, xsync.DeleteOp
+			}
+			return item[V]{val: v, expires: c.expiry(), seq: old.seq, ref: old.ref}, xsync.UpdateOp
+		})
+		if removed && c.bounded {
+			s.count.Add(-1)
+		}
+		p.val, p.err = v, err
 		// Publish before waking: a waiter that wakes and calls Get hits.
 		close(p.done)
 	}()
 	v, err = load(ctx, k)
 }
 
-// wait blocks until the pending entry e completes or ctx ends.
-func wait[V any](ctx context.Context, e *entry[V]) (V, error) {
+// wait blocks until the call p completes or ctx ends.
+func wait[V any](ctx context.Context, p *call[V]) (V, error) {
 	select {
-	case <-e.done:
-		return e.val, e.err
+	case <-p.done:
+		return p.val, p.err
 	default:
 	}
 	select {
-	case <-e.done:
-		return e.val, e.err
+	case <-p.done:
+		return p.val, p.err
 	case <-ctx.Done():
 		var zero V
 		return zero, ctx.Err()
