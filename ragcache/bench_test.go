@@ -55,8 +55,8 @@ var cacheImpls = []struct {
 	name  string
 	apply func(*Index)
 }{
-	{"shard", func(*Index) {}},
-	{"baseline", func(ix *Index) { ix.loader = baselineLoader{baseline.New[cacheKey, *cached]()} }},
+	{"impl=shard", func(*Index) {}},
+	{"impl=baseline", func(ix *Index) { ix.loader = baselineLoader{baseline.New[cacheKey, *cached]()} }},
 }
 
 // BenchmarkSearchCacheHit is Search answered from the query cache: the
