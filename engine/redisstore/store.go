@@ -21,6 +21,13 @@ import (
 	"github.com/mcpflow/mcpflow/engine"
 )
 
+// The Store is an engine.Store whose CreateOrResume the engine uses for
+// starts (engine.SessionStarter).
+var (
+	_ engine.Store          = (*Store)(nil)
+	_ engine.SessionStarter = (*Store)(nil)
+)
+
 // ErrUnavailable is wrapped by the errors of calls that could not reach
 // Redis in time (connection refused or lost, timeout, Redis paused). For
 // a save it means the outcome is unknown: read the session again.
@@ -41,7 +48,7 @@ const maxPairAttempts = 8
 // fenceMarkerTTL is how long the marker of an unresolved create lives.
 const fenceMarkerTTL = time.Minute
 
-// Store is an engine.Store, and an engine.PairStore, that keeps sessions
+// Store is an engine.Store, and an engine.SessionStarter, that keeps sessions
 // in Redis so that several mcpflow processes (replicas) share them. It is
 // written on rueidis.
 //
