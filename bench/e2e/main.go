@@ -1,5 +1,3 @@
-//go:build e2e
-
 // Command e2e is the end-to-end load generator of mcpflow: it measures the
 // throughput and latency percentiles of MCP tool calls over streamable
 // HTTP with N concurrent clients, each with its own MCP session and
@@ -20,11 +18,7 @@
 //
 // Usage (from bench/):
 //
-//	go run -tags e2e ./e2e -clients 1,8,32 -duration 5s -rounds 5
-//
-// The build tag keeps this program out of the bench module's default
-// build: it needs go.sum entries for the server's dependencies (mcp-go,
-// client_golang) that the bench module does not list yet.
+//	go run ./e2e -clients 1,8,32 -duration 5s -rounds 5
 package main
 
 import (
