@@ -9,7 +9,6 @@ import (
 	"os"
 	"slices"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,11 +48,20 @@ import (
 // state, so no update is lost. Each process, however, serves reads from
 // its own copy until that copy leaves its cache, and resumes only the
 // active sessions it found at New or created itself.
+//
+// A SharedStore (the Redis store) lifts both limits: every call on a
+// session first asks the store whether its version moved (LoadNewer), so
+// the session cache only saves decoding and never serves a version older
+// than the store's, and Start uses the store's CreateOrResume. Waiting for
+// a session's lock or a pair's start lock ends with the caller's context,
+// so a store that stalls delays callers no longer than their deadline.
 type Engine struct {
 	wfFS   fs.FS
 	wfRoot *os.Root // nil when serving the built-in samples
 	store  Store
 	own    *FileStore // the store New opened, closed by Close
+	// shared is store as a SharedStore, or nil.
+	shared SharedStore
 
 	sessions sessionCache
 	gates    *checkpoint.Loader
@@ -61,7 +69,11 @@ type Engine struct {
 	// are added by Start under the pair's start lock and removed when the
 	// session completes or is deleted.
 	pairs      *xsync.Map[pairKey, string]
-	startLocks [64]sync.Mutex
+	startLocks [64]ctxMutex
+
+	// retries counts CompletePhase attempts after a conflicting save;
+	// gaveUp counts calls that still conflicted at the last attempt.
+	retries, gaveUp atomic.Int64
 
 	logger      *slog.Logger
 	clock       shard.Clock
@@ -73,7 +85,7 @@ type Engine struct {
 
 // session is one session in memory.
 type session struct {
-	mu sync.Mutex
+	mu ctxMutex
 	// st and ver are guarded by mu. st is replaced, never modified in
 	// place, so a pointer read under mu may be used after unlocking.
 	st  *SessionState
@@ -158,6 +170,7 @@ func New(cfg Config) (*Engine, error) {
 		}
 		e.own, e.store = fsx, fsx
 	}
+	e.shared, _ = e.store.(SharedStore)
 	sweep := max(e.ttl/4, time.Second)
 	sc, err := shard.New[string, *session](shard.Config{TTL: e.ttl, SweepInterval: sweep, Clock: cfg.Clock})
 	if err != nil {
@@ -168,8 +181,12 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := e.indexPairs(context.Background()); err != nil {
-		return nil, err
+	// A store that starts sessions itself keeps its own pair index;
+	// listing every session of a shared store would be wasted.
+	if _, starts := e.store.(SessionStarter); !starts {
+		if err := e.indexPairs(context.Background()); err != nil {
+			return nil, err
+		}
 	}
 	ok = true
 	return e, nil
@@ -313,7 +330,11 @@ func (e *Engine) touch(id string, s *session) {
 	if now-s.touched.Load() < int64(e.ttl/4) {
 		return
 	}
-	s.mu.Lock()
+	// A session locked by a mutation is in use and refreshed by it; do
+	// not wait behind a save.
+	if !s.mu.TryLock() {
+		return
+	}
 	defer s.mu.Unlock()
 	if s.gone || s.st.Status != StatusActive {
 		return
@@ -341,14 +362,21 @@ func (r *rateLimit) allow(now time.Time) (dropped int64, ok bool) {
 // refresh replaces the object's state with st at version ver if that is
 // newer than what it holds (another process saved since it was loaded),
 // and returns the state it holds afterwards.
-func (s *session) refresh(st *SessionState, ver Version) *SessionState {
-	s.mu.Lock()
+func (s *session) refresh(ctx context.Context, st *SessionState, ver Version) (*SessionState, error) {
+	if err := s.mu.LockContext(ctx); err != nil {
+		return nil, err
+	}
 	defer s.mu.Unlock()
-	if ver > s.ver && !s.gone {
+	s.refreshLocked(st, ver)
+	return s.st, nil
+}
+
+// refreshLocked is refresh with s.mu held.
+func (s *session) refreshLocked(st *SessionState, ver Version) {
+	if st != nil && ver > s.ver && !s.gone {
 		normalize(st)
 		s.st, s.ver = st, ver
 	}
-	return s.st
 }
 
 // snapshot returns the session's current state pointer under its lock.
@@ -367,12 +395,74 @@ func (e *Engine) get(ctx context.Context, sessionID string) (*SessionState, erro
 	if err != nil {
 		return nil, err
 	}
-	st, gone := s.snapshot()
+	if err := s.mu.LockContext(ctx); err != nil {
+		return nil, err
+	}
+	if e.shared != nil {
+		err = e.syncLocked(ctx, s)
+	}
+	st, gone := s.st, s.gone
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	if gone {
 		return nil, notFound(st.SessionID)
 	}
+	if st.Status == StatusCompleted {
+		e.sessions.Delete(st.SessionID) // completed sessions do not stay in memory
+	}
 	e.touch(st.SessionID, s)
 	return st, nil
+}
+
+// SharedStore is a Store that other processes write at the same time, and
+// that can tell cheaply whether the version a caller holds is still
+// current (the Redis store answers from its client-side cache, which Redis
+// invalidates). With one, the Engine checks the version before every call
+// on a session, so that its session cache only saves decoding: it never
+// serves a version older than the store's.
+type SharedStore interface {
+	Store
+	// LoadNewer is Load for a caller that holds version have: when the
+	// stored version is still have, it returns a nil state and have,
+	// without decoding.
+	LoadNewer(ctx context.Context, id string, have Version) (*SessionState, Version, error)
+}
+
+// syncLocked brings s up to the shared store's version; s.mu is held. A
+// session the store no longer has is marked gone and leaves the cache.
+func (e *Engine) syncLocked(ctx context.Context, s *session) error {
+	id := s.st.SessionID
+	if s.gone {
+		return notFound(id)
+	}
+	st, ver, err := e.shared.LoadNewer(ctx, id, s.ver)
+	if errors.Is(err, ErrNotFound) {
+		s.gone = true
+		e.sessions.Delete(id)
+	}
+	if err != nil {
+		return err
+	}
+	s.refreshLocked(st, ver)
+	return nil
+}
+
+// ConflictStats counts the conflicts CompletePhase met: a save refused
+// because another process (or session object) saved the session first.
+type ConflictStats struct {
+	// Retries counts attempts made after a conflict, on the re-read
+	// state.
+	Retries int64 `json:"retries"`
+	// GaveUp counts calls that still conflicted at their last attempt
+	// and returned ErrConflict.
+	GaveUp int64 `json:"gave_up"`
+}
+
+// Conflicts returns the conflict counters since New.
+func (e *Engine) Conflicts() ConflictStats {
+	return ConflictStats{Retries: e.retries.Load(), GaveUp: e.gaveUp.Load()}
 }
 
 func notFound(id string) error {
@@ -470,7 +560,9 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 // start lock, so that concurrent Starts of one pair create one session.
 func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts map[string]any) (*SessionState, bool, error) {
 	mu := &e.startLocks[xxhash.Sum64String(k.workflow+"\x00"+k.target)%uint64(len(e.startLocks))]
-	mu.Lock()
+	if err := mu.LockContext(ctx); err != nil {
+		return nil, false, err
+	}
 	defer mu.Unlock()
 	if ss, ok := e.store.(SessionStarter); ok {
 		return e.startShared(ctx, ss, k, first, opts)
@@ -564,7 +656,10 @@ func (e *Engine) startShared(ctx context.Context, ss SessionStarter, k pairKey, 
 	if err != nil {
 		return nil, false, err
 	}
-	st := s.refresh(got, ver)
+	st, err := s.refresh(ctx, got, ver)
+	if err != nil {
+		return nil, false, err
+	}
 	e.touch(got.SessionID, s)
 	return st, true, nil
 }
@@ -658,6 +753,12 @@ func (e *Engine) Task(ctx context.Context, sessionID string, phase, taskNumber i
 // save (another session object or process saved first).
 const maxAttempts = 3
 
+// maxSharedAttempts is maxAttempts for a SharedStore, where every replica
+// may hold a save of the same session in flight: with two replicas each
+// attempt loses about half the time under contention, and ten attempts
+// leave about one call in a thousand with ErrConflict.
+const maxSharedAttempts = 10
+
 // CompletePhase submits evidence for phase, which must be the session's
 // current phase. The phase's gate checks the evidence:
 //
@@ -707,13 +808,29 @@ func (e *Engine) CompletePhase(ctx context.Context, sessionID string, phase int,
 
 // complete runs CompletePhase on the session object s under its lock.
 func (e *Engine) complete(ctx context.Context, s *session, phase int, ev map[string]any) (*CompleteResult, error) {
-	s.mu.Lock()
+	if err := s.mu.LockContext(ctx); err != nil {
+		return nil, err
+	}
 	defer s.mu.Unlock()
+	attempts := maxAttempts
+	if e.shared != nil {
+		// Decide on the store's version, not on what this process last
+		// saw: that saves a conflict whenever another replica moved on.
+		if err := e.syncLocked(ctx, s); err != nil {
+			return nil, err
+		}
+		attempts = maxSharedAttempts
+	}
 	for attempt := 1; ; attempt++ {
 		res, err := e.completeLocked(ctx, s, phase, ev)
-		if !errors.Is(err, ErrConflict) || attempt == maxAttempts {
+		if !errors.Is(err, ErrConflict) {
 			return res, err
 		}
+		if attempt == attempts {
+			e.gaveUp.Add(1)
+			return res, err
+		}
+		e.retries.Add(1)
 		// Another object or process saved this session first: read the
 		// saved state into this object and decide again.
 		st, ver, lerr := e.store.Load(ctx, s.st.SessionID)
@@ -878,7 +995,9 @@ func (e *Engine) DeleteSession(ctx context.Context, sessionID string) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
+	if err := s.mu.LockContext(ctx); err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	id := s.st.SessionID
 	if s.gone {

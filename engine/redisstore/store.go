@@ -21,10 +21,11 @@ import (
 	"github.com/mcpflow/mcpflow/engine"
 )
 
-// The Store is an engine.Store whose CreateOrResume the engine uses for
-// starts (engine.SessionStarter).
+// The Store is an engine.SharedStore, whose LoadNewer the engine calls
+// before every use of a session, and an engine.SessionStarter, whose
+// CreateOrResume it uses for starts.
 var (
-	_ engine.Store          = (*Store)(nil)
+	_ engine.SharedStore    = (*Store)(nil)
 	_ engine.SessionStarter = (*Store)(nil)
 )
 
@@ -48,7 +49,7 @@ const maxPairAttempts = 8
 // fenceMarkerTTL is how long the marker of an unresolved create lives.
 const fenceMarkerTTL = time.Minute
 
-// Store is an engine.Store, and an engine.SessionStarter, that keeps sessions
+// Store is an engine.SharedStore and engine.SessionStarter that keeps sessions
 // in Redis so that several mcpflow processes (replicas) share them. It is
 // written on rueidis.
 //
