@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
 const gateV1 = "checkpoint:\n  strict: true\nevidence_schema:\n  n:\n    type: integer\n    required: true\n"
@@ -45,7 +47,7 @@ func TestLoaderConcurrentSameGate(t *testing.T) {
 		writeGate(t, dir, "wf", "1", gateV1)
 		gates := make([]*Gate, n)
 		errs := make([]error, n)
-		release(n, func(i int) {
+		testutil.Release(n, func(i int) {
 			gates[i], errs[i] = l.Gate(t.Context(), "wf", 1)
 		})
 		for i := range n {
@@ -75,7 +77,7 @@ func TestLoaderPicksUpEditsWithOneParsePerChange(t *testing.T) {
 
 	clock.Advance(2 * time.Second)
 	gates := make([]*Gate, 100)
-	release(100, func(i int) {
+	testutil.Release(100, func(i int) {
 		var err error
 		if gates[i], err = l.Gate(ctx, "wf", 0); err != nil {
 			t.Errorf("Gate: %v", err)

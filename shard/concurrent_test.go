@@ -12,31 +12,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
 // goroutineCounts are the sizes the concurrency tests run at.
 func goroutineCounts() []int {
 	return []int{1, runtime.GOMAXPROCS(0), 128}
-}
-
-// release starts n goroutines that each run f(i) once the barrier opens,
-// opens it, and waits for all of them.
-func release(n int, f func(i int)) {
-	var ready, done sync.WaitGroup
-	start := make(chan struct{})
-	ready.Add(n)
-	done.Add(n)
-	for i := range n {
-		go func() {
-			defer done.Done()
-			ready.Done()
-			<-start
-			f(i)
-		}()
-	}
-	ready.Wait()
-	close(start)
-	done.Wait()
 }
 
 func TestConcurrent(t *testing.T) {
@@ -54,7 +36,7 @@ func TestConcurrent(t *testing.T) {
 			t.Run(fmt.Sprintf("ConcurrentSharedKeys/%s/%d", hname, n), func(t *testing.T) {
 				c := newCache()
 				var loads [keys]atomic.Int64
-				release(n, func(g int) {
+				testutil.Release(n, func(g int) {
 					for i := range rounds {
 						k := strconv.Itoa((i + g) % keys)
 						want := "v" + k
@@ -94,7 +76,7 @@ func TestConcurrent(t *testing.T) {
 			// exactly what its owner wrote last.
 			t.Run(fmt.Sprintf("ConcurrentUnsharedKeys/%s/%d", hname, n), func(t *testing.T) {
 				c := newCache()
-				release(n, func(g int) {
+				testutil.Release(n, func(g int) {
 					for i := range rounds {
 						k := fmt.Sprintf("g%d-k%d", g, i%keys)
 						v := fmt.Sprintf("g%d-v%d", g, i)
@@ -422,7 +404,7 @@ func TestSlowLoadDoesNotBlockOtherKeys(t *testing.T) {
 			}()
 			<-entered
 			const others = 20000 // grows the table from its minimum many times
-			release(4, func(g int) {
+			testutil.Release(4, func(g int) {
 				for i := g; i < others; i += 4 {
 					if i%2 == 0 {
 						c.Set(i, i)

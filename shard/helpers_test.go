@@ -1,9 +1,5 @@
 package shard
 
-import "sync/atomic"
-
-type atomicInt64 = atomic.Int64
-
 // constHash sends every key to the same shard: the adversarial constructor.
 func constHash[K comparable](K) uint64 { return 0 }
 

@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
 func TestTTLExpiresAtOnce(t *testing.T) {
@@ -239,7 +241,7 @@ func TestConcurrentBoundedInserts(t *testing.T) {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			const maxEntries, perG = 256, 200
 			c := Must[string, int](Config{MaxEntries: maxEntries})
-			release(n, func(g int) {
+			testutil.Release(n, func(g int) {
 				for i := range perG {
 					k := fmt.Sprintf("%d/%d", g, i)
 					if i%2 == 0 {
