@@ -41,8 +41,11 @@
 // Every tool call is counted and timed by tool and transport, and logged at
 // debug level with the tool, transport, client name, client session and
 // duration. /metrics serves these and every cache's metrics.Snapshot in the
-// Prometheus format (see docs/DEPLOYMENT.md for the names);
-// get_server_info returns the same numbers as JSON.
+// Prometheus format (see docs/DEPLOYMENT.md for the names), the engine's
+// conflict counters, and the state store's metrics (Config.StateStore:
+// the Redis store's CAS conflicts, retries, invalidations and latency);
+// get_server_info returns the same numbers as JSON, the store's under
+// state_store.
 //
 // # Shutdown
 //

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mcpflow/mcpflow/engine"
@@ -37,6 +38,23 @@ const (
 	// long.
 	DefaultSessionIdleTTL = 30 * time.Minute
 )
+
+// StateStore describes where the engine keeps sessions. get_server_info
+// shows it under "state_store" with the engine's conflict counters, and
+// /metrics serves its Collector.
+type StateStore struct {
+	// Kind is "file" or "redis"; "" means "file".
+	Kind string
+	// Location is the state folder or the store's URL (without password).
+	Location string
+	// Stats, when set, returns the store's own counters (the Redis
+	// store's CAS conflicts, retries, invalidations, latency, ...), shown
+	// by get_server_info under state_store.redis. It must be safe to call
+	// from any goroutine.
+	Stats func() any
+	// Collector, when set, exports the store's metrics on /metrics.
+	Collector prometheus.Collector
+}
 
 // ErrInvalidConfig is wrapped by every error New and Listen return for a
 // bad Config.
@@ -91,6 +109,9 @@ type Config struct {
 	AddrFile string
 	// Folders are shown by get_server_info, e.g. {"workflows": "builtin"}.
 	Folders map[string]string
+	// StateStore describes the session store for get_server_info and
+	// /metrics; the zero value stands for the engine's own FileStore.
+	StateStore StateStore
 
 	// ValidateOutput makes mcp-go check every structured result against
 	// its tool's output schema, turning a mismatch into a tool error. It
@@ -198,6 +219,12 @@ func New(cfg Config) (*Server, error) {
 		names[i] = tools[i].Tool.Name
 	}
 	s.tel = newTelemetry(cfg.Version, s.started, names, s.cacheMetrics, s.stdioPending)
+	s.tel.reg.MustRegister(conflictCollector{cfg.Engine})
+	if c := cfg.StateStore.Collector; c != nil {
+		if err := s.tel.reg.Register(c); err != nil {
+			return nil, fmt.Errorf("%w: state store metrics: %w", ErrInvalidConfig, err)
+		}
+	}
 	// Middleware runs in the order added, outermost first. The
 	// instrumenting middleware goes first, so that it counts and logs the
 	// error WithRecovery makes of a panic; WithRecovery is applied after it

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/metrics"
 )
 
@@ -220,4 +221,28 @@ func (c *telemetryCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descCacheEntries, prometheus.GaugeValue, float64(s.Entries), cache)
 		ch <- prometheus.MustNewConstMetric(descCacheHitRate, prometheus.GaugeValue, s.HitRate, cache)
 	}
+}
+
+// conflictCollector exports the engine's conflict counters: saves another
+// process (replica) overtook, retried or given up.
+type conflictCollector struct{ e *engine.Engine }
+
+var (
+	descConflictRetries = prometheus.NewDesc("mcpflow_engine_conflict_retries_total",
+		"complete_phase attempts made again on the re-read state after another process or replica saved the session first.", nil, nil)
+	descConflictGaveUp = prometheus.NewDesc("mcpflow_engine_conflict_gave_up_total",
+		"complete_phase calls that still conflicted at their last attempt and returned a conflict error.", nil, nil)
+)
+
+// Describe sends the descriptors.
+func (c conflictCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descConflictRetries
+	ch <- descConflictGaveUp
+}
+
+// Collect reads the counters.
+func (c conflictCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.e.Conflicts()
+	ch <- prometheus.MustNewConstMetric(descConflictRetries, prometheus.CounterValue, float64(st.Retries))
+	ch <- prometheus.MustNewConstMetric(descConflictGaveUp, prometheus.CounterValue, float64(st.GaveUp))
 }

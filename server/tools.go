@@ -690,9 +690,33 @@ type serverInfoOut struct {
 	Transports    []string                         `json:"transports" jsonschema:"stdio, http or both"`
 	HTTPURL       string                           `json:"http_url" jsonschema:"the streamable HTTP endpoint, or empty"`
 	Folders       map[string]string                `json:"folders" jsonschema:"where workflows, standards and state come from"`
+	StateStore    stateStoreOut                    `json:"state_store" jsonschema:"where sessions live and the store's counters"`
 	Caches        map[string]metrics.Snapshot      `json:"caches" jsonschema:"every cache's counters, by cache name"`
 	Index         ragcache.Stats                   `json:"index" jsonschema:"the standards index"`
 	Tools         map[string]map[string]ToolCounts `json:"tools" jsonschema:"tool calls so far, by tool and transport"`
+}
+
+// stateStoreOut is get_server_info's state_store.
+type stateStoreOut struct {
+	Kind      string               `json:"kind" jsonschema:"file (one JSON file per session) or redis (shared by replicas)"`
+	Location  string               `json:"location" jsonschema:"the state folder or the Redis URL, without password"`
+	Conflicts engine.ConflictStats `json:"conflicts" jsonschema:"complete_phase saves another process saved first: retried, or given up"`
+	Redis     any                  `json:"redis,omitempty" jsonschema:"the Redis store's counters: saves, cas_conflicts, retries, stale_reads_avoided, cache hits and misses, invalidations, cache_flushes, ambiguous saves by outcome, data_lost, errors, latency by operation"`
+}
+
+func (s *Server) stateStore() stateStoreOut {
+	ss := s.cfg.StateStore
+	out := stateStoreOut{Kind: ss.Kind, Location: ss.Location, Conflicts: s.cfg.Engine.Conflicts()}
+	if out.Kind == "" {
+		out.Kind = "file"
+	}
+	if out.Location == "" {
+		out.Location = s.cfg.Folders["state"]
+	}
+	if ss.Stats != nil {
+		out.Redis = ss.Stats()
+	}
+	return out
 }
 
 func (s *Server) info() serverInfoOut {
@@ -704,7 +728,7 @@ func (s *Server) info() serverInfoOut {
 	return serverInfoOut{
 		Name: "mcpflow", Version: s.cfg.Version, GoVersion: runtime.Version(), PID: os.Getpid(),
 		StartedAt: rfc3339(s.started), UptimeSeconds: up.Seconds(), Uptime: up.Round(time.Second).String(),
-		Transports: s.transports(), HTTPURL: s.URL(), Folders: folders,
+		Transports: s.transports(), HTTPURL: s.URL(), Folders: folders, StateStore: s.stateStore(),
 		Caches: s.cacheMetrics(), Index: s.cfg.Index.Stats(), Tools: s.tel.counts(),
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/redisstore"
 	"github.com/mcpflow/mcpflow/ragcache"
 	"github.com/mcpflow/mcpflow/server"
 )
@@ -27,6 +28,12 @@ Folders: --root (default: the current folder) holds .mcpflow/workflows,
 .mcpflow/standards and .mcpflow/state. Missing workflows or standards folders
 mean the built-in samples; the state folder is created. --workflows,
 --standards and --state override each one.
+
+Replicas: --state redis://HOST:PORT/DB[?prefix=NAME] keeps sessions in Redis
+instead, so that several "serve --transport http" processes behind one URL
+share them (no sticky sessions needed). Other URL parameters: timeout,
+conn_timeout, session_ttl (0: never expire), cache_ttl, cache_size. The
+discovery file is not written in this mode. See docs/DEPLOYMENT.md.
 
 HTTP binds to loopback unless --http says otherwise; any other address needs
 --token (prefer MCPFLOW_TOKEN: the command line is visible to other users).
@@ -65,7 +72,7 @@ func newServeCommand() (*command, *serveFlags) {
 	fs.StringVar(&f.folders.root, "root", ".", "project `folder` holding .mcpflow/{workflows,standards,state}")
 	fs.StringVar(&f.folders.workflows, "workflows", "", "workflows `folder` (default <root>/.mcpflow/workflows, else built-in samples)")
 	fs.StringVar(&f.folders.standards, "standards", "", "standards `folder` (default <root>/.mcpflow/standards, else built-in samples)")
-	fs.StringVar(&f.folders.state, "state", "", "session state `folder` (default <root>/.mcpflow/state, created)")
+	fs.StringVar(&f.folders.state, "state", "", "session state `folder` (default <root>/.mcpflow/state, created), or redis://HOST:PORT/DB to share sessions between replicas")
 	fs.StringVar(&f.token, "token", "", "bearer `token` that /mcp and /metrics require; needed off loopback")
 	fs.IntVar(&f.stdioWorkers, "stdio-workers", server.DefaultStdioWorkers, fmt.Sprintf("stdio tool calls served at once, 1 to %d", server.MaxStdioWorkers))
 	fs.Var(&f.maxBody, "max-body", "largest HTTP request body or stdio message, in `bytes` (units: KiB, MiB)")
@@ -114,15 +121,36 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 			return c, usagef("%s %s: %v", n("http"), f.http, trimConfigErr(err))
 		}
 	}
+	var redisOpts *redisstore.Options
+	if redisstore.IsURL(f.folders.state) {
+		o, err := redisstore.ParseURL(f.folders.state)
+		if err != nil {
+			return c, usagef("%s: %v", n("state"), err)
+		}
+		redisOpts, f.folders.state = &o, ""
+	}
 	log := f.log.logger(stderr)
 
-	dirs, err := f.folders.resolve(true)
+	dirs, err := f.folders.resolve(redisOpts == nil)
 	if err != nil {
 		return c, err
+	}
+	var stateStore server.StateStore
+	var store engine.Store
+	if redisOpts != nil {
+		redisOpts.Logger = log.With("component", "redis")
+		rs, err := redisstore.Open(ctx, *redisOpts)
+		if err != nil {
+			return c, fmt.Errorf("%s %s: %w", n("state"), redisOpts, err)
+		}
+		defer func() { _ = rs.Close() }()
+		store, dirs.state = rs, rs.String()
+		stateStore = server.StateStore{Kind: "redis", Location: rs.String(), Stats: func() any { return rs.Stats() }, Collector: rs}
 	}
 	eng, err := engine.New(engine.Config{
 		WorkflowsDir:     dirs.workflows,
 		StateDir:         dirs.state,
+		Store:            store,
 		SessionTTL:       f.sessionTTL,
 		MaxEvidenceBytes: int(f.maxEvidence),
 		Logger:           log.With("component", "engine"),
@@ -167,11 +195,14 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		Folders: map[string]string{
 			"root": dirs.root, "workflows": show(dirs.workflows), "standards": show(dirs.standards), "state": dirs.state,
 		},
+		StateStore: stateStore,
 	}
 	if useHTTP {
 		cfg.HTTPAddr = f.http
 		cfg.AddrFile = f.addrFile
-		cfg.DiscoveryFile = filepath.Join(dirs.state, server.DiscoveryFileName)
+		if redisOpts == nil {
+			cfg.DiscoveryFile = filepath.Join(dirs.state, server.DiscoveryFileName)
+		}
 	}
 	srv, err := server.New(cfg)
 	if err != nil {

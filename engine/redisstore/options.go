@@ -80,8 +80,8 @@ type Options struct {
 	TLSConfig *tls.Config
 }
 
-// ErrInvalidURL is wrapped, with engine.ErrInvalidArgument, by every error
-// ParseURL and Open return for bad settings.
+// ErrInvalidURL is matched (errors.Is), as is engine.ErrInvalidArgument,
+// by every error ParseURL and Open return for bad settings.
 var ErrInvalidURL = errors.New("redisstore: invalid Redis URL")
 
 // ParseURL reads redis://[USER:PASSWORD@]HOST:PORT/DB?prefix=...: the
@@ -172,7 +172,23 @@ func ParseURL(raw string) (Options, error) {
 }
 
 func urlErr(shown, field, msg string) error {
-	return fmt.Errorf("%w: %w: %s: %s %s", engine.ErrInvalidArgument, ErrInvalidURL, shown, field, msg)
+	return &settingsError{msg: fmt.Sprintf("%s: %s: %s %s", ErrInvalidURL, shown, field, msg)}
+}
+
+// settingsError is a bad URL or Options value. It matches both
+// ErrInvalidURL and engine.ErrInvalidArgument with errors.Is, and its
+// text reads as one sentence for a person at a shell.
+type settingsError struct{ msg string }
+
+func (e *settingsError) Error() string { return e.msg }
+
+// Is reports whether target is ErrInvalidURL or engine.ErrInvalidArgument.
+func (e *settingsError) Is(target error) bool {
+	return target == ErrInvalidURL || target == engine.ErrInvalidArgument
+}
+
+func optErr(format string, a ...any) error {
+	return &settingsError{msg: fmt.Sprintf("%s: ", ErrInvalidURL) + fmt.Sprintf(format, a...)}
 }
 
 // redact hides what looks like a password in a URL that did not parse.
@@ -236,11 +252,11 @@ func parseSize(v string) (int, error) {
 // withDefaults checks o and fills its zero fields.
 func (o Options) withDefaults() (Options, error) {
 	if o.Addr == "" {
-		return o, fmt.Errorf("%w: %w: Options.Addr is empty; set it to HOST:PORT", engine.ErrInvalidArgument, ErrInvalidURL)
+		return o, optErr("Options.Addr is empty; set it to HOST:PORT")
 	}
 	p, err := checkPrefix(o.Prefix)
 	if err != nil {
-		return o, fmt.Errorf("%w: %w: Options.Prefix %w", engine.ErrInvalidArgument, ErrInvalidURL, err)
+		return o, optErr("Options.Prefix %v", err)
 	}
 	o.Prefix = p
 	for _, d := range []struct {
@@ -252,7 +268,7 @@ func (o Options) withDefaults() (Options, error) {
 		case *d.v == 0:
 			*d.v = d.def
 		case *d.v < 0:
-			return o, fmt.Errorf("%w: %w: Options.%s must be positive, got %v", engine.ErrInvalidArgument, ErrInvalidURL, d.name, *d.v)
+			return o, optErr("Options.%s must be positive, got %v", d.name, *d.v)
 		}
 	}
 	switch {
@@ -261,16 +277,16 @@ func (o Options) withDefaults() (Options, error) {
 	case o.SessionTTL < 0:
 		o.SessionTTL = NoExpiry
 	case o.SessionTTL < time.Millisecond:
-		return o, fmt.Errorf("%w: %w: Options.SessionTTL must be at least 1ms, got %v", engine.ErrInvalidArgument, ErrInvalidURL, o.SessionTTL)
+		return o, optErr("Options.SessionTTL must be at least 1ms, got %v", o.SessionTTL)
 	}
 	switch {
 	case o.CacheBytes == 0:
 		o.CacheBytes = DefaultCacheBytes
 	case o.CacheBytes < 0:
-		return o, fmt.Errorf("%w: %w: Options.CacheBytes must be positive, got %d", engine.ErrInvalidArgument, ErrInvalidURL, o.CacheBytes)
+		return o, optErr("Options.CacheBytes must be positive, got %d", o.CacheBytes)
 	}
 	if o.DB < 0 {
-		return o, fmt.Errorf("%w: %w: Options.DB must be 0 or more, got %d", engine.ErrInvalidArgument, ErrInvalidURL, o.DB)
+		return o, optErr("Options.DB must be 0 or more, got %d", o.DB)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -293,7 +309,7 @@ func (o Options) String() string {
 		}
 	}
 	if o.Prefix != "" {
-		u.RawQuery = "prefix=" + url.QueryEscape(o.Prefix)
+		u.RawQuery = "prefix=" + o.Prefix // only characters a query may hold
 	}
 	return u.String()
 }

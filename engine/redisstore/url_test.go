@@ -121,6 +121,6 @@ func ExampleParseURL() {
 	fmt.Println(err)
 	// Output:
 	// 10.0.0.5:6379 1 staging: 168h0m0s
-	// redis://10.0.0.5:6379/1?prefix=staging%3A
-	// engine: invalid argument: redisstore: invalid Redis URL: redis://10.0.0.5:6379/one: db must be a database number such as 0, got "one"
+	// redis://10.0.0.5:6379/1?prefix=staging:
+	// redisstore: invalid Redis URL: redis://10.0.0.5:6379/one: db must be a database number such as 0, got "one"
 }
