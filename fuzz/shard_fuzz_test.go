@@ -62,7 +62,11 @@ func FuzzCacheDifferential(f *testing.F) {
 
 		for i := 0; i+1 < len(data); i += 2 {
 			opb, k := data[i], data[i+1]%32
-			v := int(opb)<<8 | int(k)
+			// Values are unique per step, so that a GetOrLoad that returns
+			// the model's value was a hit, never a reload after an eviction
+			// that happened to produce the same value (the model would then
+			// keep the old expiry while the cache has a new one).
+			v := i<<16 | int(opb)<<8 | int(k)
 			switch opb % 8 {
 			case 0:
 				got, ok := c.Get(k)
