@@ -19,7 +19,7 @@ STRESSTIME ?= 60s
 FUZZ_TARGETS = $(shell grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./bench/' | \
 	xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*' | sed -E 's|^\./(.*)/[^/]*_test.go:func (Fuzz.*)|./\1:\2|' | sort -u)
 
-.PHONY: help tools fmt vet lint test race stress fuzz fuzz-smoke bench benchstat bench-peers cover ci serve
+.PHONY: help tools fmt vet lint test race stress fuzz fuzz-smoke bench benchstat bench-peers cover ci serve replicas
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -72,5 +72,8 @@ cover: ## coverage profile and summary
 
 serve: ## run the server on stdio and HTTP with the built-in samples
 	$(GO) run ./cmd/mcpflow serve
+
+replicas: ## redis-server and two HTTP replicas sharing sessions, on loopback (scripts/replicas.sh)
+	scripts/replicas.sh
 
 ci: lint test ## what .ci/run does
