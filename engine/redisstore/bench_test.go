@@ -181,6 +181,13 @@ func BenchmarkGetState(b *testing.B) {
 					}
 					ids[i] = r.SessionID
 				}
+				for _, e := range engines { // steady state: every replica has read every session once
+					for _, id := range ids {
+						if _, err := e.State(ctx, id); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
 				run(b, clients, func(c, n int) error {
 					_, err := engines[c%len(engines)].State(ctx, ids[(c*7+n)%len(ids)])
 					return err

@@ -281,8 +281,8 @@ func (s *Store) notFound(ctx context.Context, id string) error {
 	lost, err := s.readEpoch(cctx)
 	if err == nil && (lost || s.lostAt.Load() != 0) {
 		at := time.Unix(0, s.lostAt.Load()).UTC().Format(time.RFC3339)
-		return fmt.Errorf("%w: %w: session_id %s: no such session; Redis lost its data (restarted without persistence, or flushed; noticed at %s), so sessions saved before then are gone; start a new one with start_workflow, and enable AOF (appendonly yes) on Redis to keep sessions across restarts",
-			engine.ErrNotFound, ErrDataLost, id, at)
+		return fmt.Errorf("%w: session_id %s: no such session: %w (restarted without persistence, or flushed; noticed at %s), so sessions saved before then are gone; start a new one with start_workflow, and enable AOF (appendonly yes) on Redis to keep sessions across restarts",
+			engine.ErrNotFound, id, ErrDataLost, at)
 	}
 	return fmt.Errorf("%w: session_id %s: no such session in Redis (deleted, expired after %s without a save, or lost by Redis); list sessions with list_sessions or start one with start_workflow",
 		engine.ErrNotFound, id, s.ttlText())
