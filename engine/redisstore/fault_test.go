@@ -409,3 +409,32 @@ func TestFaultLostReplyInTheEngine(t *testing.T) {
 	}
 	assert.Equal(t, int64(2), proxy.Lost.Load())
 }
+
+// TestRedisOutOfMemoryIsReported: with maxmemory reached and the
+// noeviction policy, a save fails with Redis' OOM error, names the
+// session, and writes nothing; reads still work.
+func TestRedisOutOfMemoryIsReported(t *testing.T) {
+	srv := redistest.Start(t)
+	s := open(t, srv, redisstore.Options{})
+	c := raw(t, srv.Addr)
+	ctx := t.Context()
+	st := storetest.State()
+	_, err := s.Save(ctx, st, 0)
+	require.NoError(t, err)
+	require.NoError(t, do(t, c, "CONFIG", "SET", "maxmemory-policy", "noeviction").Error())
+	require.NoError(t, do(t, c, "CONFIG", "SET", "maxmemory", "1").Error())
+	next := *st
+	next.CurrentPhase = 7
+	_, err = s.Save(ctx, &next, 1)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "OOM")
+	assert.Contains(t, err.Error(), st.SessionID)
+	require.NotErrorIs(t, err, redisstore.ErrUnavailable, "a refusal is not an unknown outcome")
+	got, v, err := s.Load(ctx, st.SessionID)
+	require.NoError(t, err)
+	assert.Equal(t, engine.Version(1), v)
+	assert.Equal(t, st.CurrentPhase, got.CurrentPhase)
+	_, _, _, err = s.CreateOrResume(ctx, newActive("w", "oom.go"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "OOM")
+}

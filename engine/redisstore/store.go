@@ -339,6 +339,11 @@ func (s *Store) read(ctx context.Context, id string, cached bool) (record, error
 		res = s.client.Do(ctx, rueidis.Completed(cmd))
 	}
 	vals, err := res.ToArray()
+	if _, refused := rueidis.IsRedisErr(err); cached && refused && !rueidis.IsRedisNil(err) {
+		// A cached read is a transaction (MULTI, PTTL, HMGET, EXEC), which
+		// Redis refuses when it is out of memory; a plain read is not.
+		return s.read(ctx, id, false)
+	}
 	if err != nil {
 		return record{}, err
 	}
