@@ -39,6 +39,18 @@
 // new one. Store is the seam for another backend: Load, a Save conditional
 // on the version read, Delete and List.
 //
+// # Shared stores
+//
+// A store that several processes use at once (package engine/redisstore,
+// selected with --state redis://...) implements SessionStarter, so that
+// Start creates one active session per (workflow_type, target_file) across
+// processes, and SharedStore, so that the Engine checks a session's version
+// with the store before every call and its session cache never serves an
+// older one. Conflicting saves are retried on the re-read state (up to ten
+// times, with a short random pause), and waiting for a session's lock ends
+// with the caller's context, so a stalled store delays no call past its
+// deadline.
+//
 // All file access under the workflows and state folders goes through
 // os.Root: names with "..", absolute paths, NUL bytes and symlinks that lead
 // outside a folder are refused, and session IDs are checked as UUIDs
