@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
 func goroutineCounts() []int { return []int{1, runtime.GOMAXPROCS(0), 100} }
@@ -28,7 +30,7 @@ func TestConcurrentStart(t *testing.T) {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			en := newEnv(t, wf)
 			results := make([]*StartResult, n)
-			release(n, func(i int) {
+			testutil.Release(n, func(i int) {
 				r, err := en.Start(callerCtx(t.Context(), i), "demo", "same/target.go", nil)
 				if err != nil {
 					t.Errorf("Start %d: %v", i, err)
@@ -75,7 +77,7 @@ func TestConcurrentFirstAccess(t *testing.T) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				release(n, func(i int) {
+				testutil.Release(n, func(i int) {
 					s, err := en.lookup(callerCtx(context.Background(), i), r.SessionID)
 					if err != nil {
 						t.Errorf("lookup %d: %v", i, err)
@@ -139,7 +141,7 @@ func TestConcurrentCompletePhase(t *testing.T) {
 
 			var advanced, already atomic.Int64
 			var winner atomic.Value
-			release(n, func(i int) {
+			testutil.Release(n, func(i int) {
 				note := fmt.Sprintf("goroutine %d", i)
 				res, err := en.CompletePhase(callerCtx(t.Context(), i), r.SessionID, 0, map[string]any{"n": 1, "note": note})
 				switch {
@@ -185,7 +187,7 @@ func TestConcurrentFailingSubmissionsAreAllRecorded(t *testing.T) {
 	for i := range n {
 		notes[fmt.Sprintf("g%d", i)] = true
 	}
-	release(n, func(i int) {
+	testutil.Release(n, func(i int) {
 		res, err := en.CompletePhase(t.Context(), r.SessionID, 0, map[string]any{"n": 0, "note": fmt.Sprintf("g%d", i)})
 		if err != nil || res.CheckpointPassed {
 			t.Errorf("goroutine %d: %+v %v", i, res, err)
@@ -206,7 +208,7 @@ func TestConcurrentDeleteLeavesNoZombie(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
 	r, err := en.Start(t.Context(), "demo", "a.go", nil)
 	require.NoError(t, err)
-	release(n, func(i int) {
+	testutil.Release(n, func(i int) {
 		if i == n/2 {
 			if err := en.DeleteSession(t.Context(), r.SessionID); err != nil {
 				t.Errorf("delete: %v", err)
@@ -230,7 +232,7 @@ func TestConcurrentDeleteLeavesNoZombie(t *testing.T) {
 // the race detector.
 func TestConcurrentMixed(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
-	release(16, func(g int) {
+	testutil.Release(16, func(g int) {
 		ctx := callerCtx(t.Context(), g)
 		for i := range 20 {
 			target := fmt.Sprintf("t%d.go", (g+i)%4)

@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -23,36 +25,10 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// fakeClock is a shard.Clock that moves only when told to.
-type fakeClock struct{ now atomic.Int64 }
+type fakeClock = testutil.Clock
 
 func newFakeClock() *fakeClock {
-	c := &fakeClock{}
-	c.now.Store(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC).UnixNano())
-	return c
-}
-
-func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.now.Load()) }
-func (c *fakeClock) Advance(d time.Duration) { c.now.Add(int64(d)) }
-
-// release starts n goroutines that each run f(i) once the barrier opens,
-// opens it, and waits for all of them.
-func release(n int, f func(i int)) {
-	var ready, done sync.WaitGroup
-	start := make(chan struct{})
-	ready.Add(n)
-	done.Add(n)
-	for i := range n {
-		go func() {
-			defer done.Done()
-			ready.Done()
-			<-start
-			f(i)
-		}()
-	}
-	ready.Wait()
-	close(start)
-	done.Wait()
+	return testutil.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // countingStore counts the calls that reach a Store. hold, when set, makes

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
 // starterStore is a FileStore with an atomic create-or-resume, standing in
@@ -48,7 +50,7 @@ func TestStartUsesSessionStarter(t *testing.T) {
 	ctx := t.Context()
 
 	results := make([]*StartResult, 40)
-	release(len(results), func(i int) {
+	testutil.Release(len(results), func(i int) {
 		e := a2.Engine
 		if i%2 == 1 {
 			e = b2.Engine
