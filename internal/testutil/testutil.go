@@ -3,6 +3,7 @@
 package testutil
 
 import (
+	"bytes"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,3 +46,24 @@ func (c *Clock) Now() time.Time { return time.Unix(0, c.now.Load()) }
 
 // Advance moves the clock forward by d.
 func (c *Clock) Advance(d time.Duration) { c.now.Add(int64(d)) }
+
+// Buffer is a bytes.Buffer safe for concurrent writes, such as a logger's
+// from many goroutines. The zero value is ready to use.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (s *Buffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what has been written so far.
+func (s *Buffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
