@@ -63,7 +63,7 @@ type shard[K comparable, V any] struct {
 
 	// The fields below are used only when the cache is bounded.
 	count atomic.Int64  // entries in m, pending included
-	seq   atomic.Uint64 // source of entry.seq for new keys
+	seq   atomic.Uint64 // source of item.seq for new keys
 	bound int64         // this shard's share of MaxEntries
 
 	mu   sync.Mutex // guards hand
