@@ -13,7 +13,10 @@
 //     workloads, which the load of other processes on a shared machine
 //     disturbs less than wall time;
 //   - blocking: median other-key p99.9 latency while a 20 ms load is in
-//     flight, on a log scale, one panel per GOMAXPROCS.
+//     flight, on a log scale, one panel per GOMAXPROCS;
+//   - e2e (when -e2e names a file that exists): calls per second and p99 of
+//     MCP tool calls over streamable HTTP, from the table bench/e2e prints
+//     for a closed-loop run.
 //
 // The value drawn for each benchmark is the median over its runs (-count).
 package main
@@ -45,8 +48,13 @@ func main() {
 	out := flag.String("out", "../docs", "folder to write the charts to")
 	tables := flag.String("tables", "", "also write the markdown tables to this file")
 	hitIn := flag.String("hitratio", "results/hitratio.txt", "hit-ratio benchmark output for the tables (optional)")
+	e2eIn := flag.String("e2e", "results/e2e.txt", "output of a closed-loop bench/e2e run, for the end-to-end chart (optional)")
 	flag.Parse()
 	if err := run(*in, *out); err != nil {
+		slog.Error("charts", "err", err)
+		os.Exit(1)
+	}
+	if err := runE2E(*e2eIn, *out); err != nil {
 		slog.Error("charts", "err", err)
 		os.Exit(1)
 	}
@@ -110,6 +118,35 @@ func run(in, out string) error {
 		}
 		slog.Info("wrote", "chart", filepath.Join(out, c.name)+".{png,svg}")
 	}
+	return nil
+}
+
+// runE2E draws the end-to-end chart from the bench/e2e output at in, if
+// there is one.
+func runE2E(in, out string) error {
+	if in == "" {
+		return nil
+	}
+	rows, err := readE2E(in)
+	if errors.Is(err, os.ErrNotExist) {
+		slog.Info("no end-to-end results; chart skipped", "file", in)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	png, svg, err := e2eChart(rows)
+	if err != nil {
+		return fmt.Errorf("e2e: %w", err)
+	}
+	base := filepath.Join(out, "e2e-throughput")
+	if err := writePNG(base+".png", png); err != nil {
+		return err
+	}
+	if err := writeSVG(base+".svg", svg); err != nil {
+		return err
+	}
+	slog.Info("wrote", "chart", base+".{png,svg}")
 	return nil
 }
 
@@ -392,6 +429,9 @@ func nsLabel(ns float64) string {
 
 // tile stacks plots vertically on a PNG and an SVG canvas of the given size.
 func tile(plots []*plot.Plot, w, h vg.Length) (*vgimg.Canvas, *vgsvg.Canvas, error) {
+	if len(plots) == 0 {
+		return nil, nil, errors.New("no results to draw")
+	}
 	png := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110), vgimg.UseBackgroundColor(color.White))
 	svg := vgsvg.New(w, h)
 	for _, c := range []draw.Canvas{draw.New(png), draw.New(svg)} {
