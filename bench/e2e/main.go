@@ -50,6 +50,13 @@ import (
 )
 
 func main() {
+	if err := run(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run parses the flags, runs the scenarios and prints the table.
+func run() error {
 	var (
 		clientsFlag = flag.String("clients", "1,8,32", "comma-separated numbers of concurrent clients")
 		duration    = flag.Duration("duration", 3*time.Second, "how long each time-bound scenario runs")
@@ -67,7 +74,7 @@ func main() {
 	for f := range strings.SplitSeq(*clientsFlag, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
-			log.Fatalf("-clients: %q is not a positive number", f)
+			return fmt.Errorf("-clients: %q is not a positive number", f)
 		}
 		counts = append(counts, n)
 	}
@@ -78,10 +85,10 @@ func main() {
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
-			log.Fatal(err)
+			return err
 		}
 		if err := pprof.StartCPUProfile(f); err != nil {
-			log.Fatal(err)
+			return err
 		}
 		defer pprof.StopCPUProfile()
 	}
@@ -90,7 +97,7 @@ func main() {
 	if target == "" {
 		u, stop, err := startInProcess()
 		if err != nil {
-			log.Fatal(err)
+			return err
 		}
 		defer stop()
 		target, floor = u, true
@@ -130,11 +137,11 @@ func main() {
 	for _, n := range counts {
 		clients, err := connect(target, *token, n)
 		if err != nil {
-			log.Fatal(err)
+			return err
 		}
 		for _, q := range hitQueries { // fill the query cache
 			if err := clients[0].call(server.ToolSearchStandards, `{"query":`+strconv.Quote(q)+`}`); err != nil {
-				log.Fatal(err)
+				return err
 			}
 		}
 		// The time-bound scenarios take turns, round after round, so that
@@ -183,6 +190,7 @@ func main() {
 			}
 		}
 	}
+	return nil
 }
 
 // startInProcess serves the built-in samples on 127.0.0.1:0 with a
@@ -218,7 +226,9 @@ func startInProcess() (string, func(), error) {
 	go func() { done <- srv.Serve(sctx, nil, nil) }()
 	return srv.URL(), func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			log.Printf("server: %v", err)
+		}
 		_ = ix.Close()
 		_ = eng.Close()
 		_ = os.RemoveAll(state)
