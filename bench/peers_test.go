@@ -245,7 +245,10 @@ type slowLoad struct {
 // goroutines call get-or-load on other keys, timing every call, until the
 // slow load returns. others=hit probes keys the cache holds (the zipf
 // stream over 64K keys); others=miss probes new keys whose loader returns at
-// once. The metrics are over all probes of all iterations: p50-ns,
+// once. others=grow probes new keys too, but on a cache made empty for each
+// iteration, so that the table grows (resizes) while the slow load is in
+// flight: a design whose resize waits for a bucket that a running load
+// holds makes every writer wait here. The metrics are over all probes of all iterations: p50-ns,
 // p99.9-ns and max-ns, and stalls/op, the probes per iteration that took
 // 1 ms or more.
 func BenchmarkBlocking(b *testing.B) {
@@ -264,7 +267,7 @@ func BenchmarkBlocking(b *testing.B) {
 		return len(k), nil
 	}
 	var fresh atomic.Uint64
-	for _, others := range []string{"hit", "miss"} {
+	for _, others := range []string{"hit", "miss", "grow"} {
 		lazy := map[string]*lazyCache{}
 		for _, impl := range implsFor(true, nil) {
 			b.Run(name("others", others)+"impl="+impl.Name, func(b *testing.B) {
@@ -276,7 +279,10 @@ func BenchmarkBlocking(b *testing.B) {
 					}}
 					lazy[impl.Name] = l
 				}
-				c := l.get(b)
+				var c Cache
+				if others != "grow" {
+					c = l.get(b)
+				}
 				keys, stream := fixtures()
 				slowKeys := NewFreshKeys(fresh.Add(1))
 				probes := max(1, runtime.GOMAXPROCS(0))
@@ -284,6 +290,15 @@ func BenchmarkBlocking(b *testing.B) {
 				stalls := 0
 				b.ResetTimer()
 				for it := range b.N {
+					if others == "grow" {
+						b.StopTimer()
+						if c != nil {
+							c.Close()
+						}
+						c = impl.New(Options{Capacity: 2 * numKeys, Load: load})
+						b.StartTimer()
+					}
+					c := c // the goroutines below see this iteration's cache
 					s := &slowLoad{key: "slow/" + slowKeys.Next(), started: make(chan struct{})}
 					cur.Store(s)
 					finished := make(chan struct{})
@@ -331,6 +346,9 @@ func BenchmarkBlocking(b *testing.B) {
 					}
 				}
 				b.StopTimer()
+				if others == "grow" {
+					c.Close()
+				}
 				b.ReportMetric(float64(all.Quantile(0.5)), "p50-ns")
 				b.ReportMetric(float64(all.Quantile(0.999)), "p99.9-ns")
 				b.ReportMetric(float64(all.Quantile(1)), "max-ns")

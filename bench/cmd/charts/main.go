@@ -181,6 +181,17 @@ func (r results) median(k key, unit string) (float64, bool) {
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
 }
 
+// has reports whether any implementation has results for base and
+// workload at GOMAXPROCS procs.
+func (r results) has(base, workload string, procs int) bool {
+	for k := range r {
+		if k.base == base && k.workload == workload && k.procs == procs {
+			return true
+		}
+	}
+	return false
+}
+
 // procs returns the GOMAXPROCS values present for base, in order.
 func (r results) procs(base string) []int {
 	var ps []int
@@ -276,6 +287,7 @@ var throughputGroups = []group{
 var blockingGroups = []group{
 	{"other keys present (hits)", "Blocking", "others=hit"},
 	{"other keys absent (misses)", "Blocking", "others=miss"},
+	{"misses while the table grows", "Blocking", "others=grow"},
 }
 
 // panel draws one bar chart: a cluster per group, a bar per implementation

@@ -179,6 +179,19 @@ func writeTables(out io.Writer, res, hit results) error {
 			ratio("misses p99.9 ÷ shard", "Blocking", "others=miss", "p99.9-ns", "shard", false),
 		})
 	}
+	for _, p := range res.procs("Blocking") {
+		if !res.has("Blocking", "others=grow", p) {
+			continue
+		}
+		w.printf("#### Other-key get-or-load latency during a 20 ms load while the table grows, GOMAXPROCS=%d (median of runs)\n\n", p)
+		table(w, p, []column{
+			metric("p50", "Blocking", "others=grow", "p50-ns", dur),
+			metric("p99.9", "Blocking", "others=grow", "p99.9-ns", dur),
+			metric("max", "Blocking", "others=grow", "max-ns", dur),
+			metric("≥1 ms per load", "Blocking", "others=grow", "stalls/op", plain),
+			ratio("p99.9 ÷ shard", "Blocking", "others=grow", "p99.9-ns", "shard", false),
+		})
+	}
 	for _, p := range res.procs("Stampede") {
 		w.printf("#### Stampede: 64 goroutines miss one key together, 1 ms loader, GOMAXPROCS=%d\n\n", p)
 		table(w, p, []column{
