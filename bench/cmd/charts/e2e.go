@@ -144,20 +144,22 @@ func e2eChart(rows []e2eRow) (*vgimg.Canvas, *vgsvg.Canvas, error) {
 		p.Add(plotter.NewGrid())
 		return p
 	}
-	type series struct {
-		label   string
-		col     color.Color
-		clients int
-		value   func(e2eRow) float64
+	label := func(c int) string {
+		if c == 1 {
+			return "1 client"
+		}
+		return fmt.Sprintf("%d clients", c)
 	}
-	bars := func(p *plot.Plot, ss []series) (float64, error) {
-		width := vg.Points(float64(560 / (len(scenarios) * (len(ss) + 1))))
+	// bars adds to p a bar per number of clients in each scenario's
+	// cluster, of height value(row), and returns the tallest.
+	bars := func(p *plot.Plot, value func(e2eRow) float64) (float64, error) {
+		width := vg.Points(float64(560 / (len(scenarios) * (len(clients) + 1))))
 		top := 0.0
-		for i, s := range ss {
+		for i, c := range clients {
 			vals := make(plotter.Values, len(scenarios))
 			for j, sc := range scenarios {
-				if r, ok := find(sc, s.clients); ok {
-					vals[j] = s.value(r)
+				if r, ok := find(sc, c); ok {
+					vals[j] = value(r)
 					top = max(top, vals[j])
 				}
 			}
@@ -165,40 +167,24 @@ func e2eChart(rows []e2eRow) (*vgimg.Canvas, *vgsvg.Canvas, error) {
 			if err != nil {
 				return 0, err
 			}
-			b.Color = s.col
+			b.Color = clientColors[min(i, len(clientColors)-1)]
 			b.LineStyle.Width = 0
-			b.Offset = vg.Length(float64(i)-float64(len(ss)-1)/2) * width
+			b.Offset = vg.Length(float64(i)-float64(len(clients)-1)/2) * width
 			p.Add(b)
-			p.Legend.Add(s.label, b)
+			p.Legend.Add(label(c), b)
 		}
 		return top, nil
 	}
 
-	label := func(c int) string {
-		if c == 1 {
-			return "1 client"
-		}
-		return fmt.Sprintf("%d clients", c)
-	}
 	rate := newPanel("End-to-end MCP tool calls over streamable HTTP, closed loop (higher is better)", "calls per second")
-	var ss []series
-	for i, c := range clients {
-		ss = append(ss, series{label(c), clientColors[min(i, len(clientColors)-1)], c,
-			func(r e2eRow) float64 { return r.rate }})
-	}
-	top, err := bars(rate, ss)
+	top, err := bars(rate, func(r e2eRow) float64 { return r.rate })
 	if err != nil {
 		return nil, nil, err
 	}
 	rate.Y.Min, rate.Y.Max = 0, 1.05*top
 
 	lat := newPanel("p99 latency per call, closed loop (log scale; lower is better)", "p99 latency")
-	ss = nil
-	for i, c := range clients {
-		ss = append(ss, series{label(c), clientColors[min(i, len(clientColors)-1)], c,
-			func(r e2eRow) float64 { return math.Log10(max(r.p99, logFloorNs)) - logFloor }})
-	}
-	if _, err := bars(lat, ss); err != nil {
+	if _, err := bars(lat, func(r e2eRow) float64 { return math.Log10(max(r.p99, logFloorNs)) - logFloor }); err != nil {
 		return nil, nil, err
 	}
 	lat.Y.Min, lat.Y.Max = 0, math.Log10(1e9)-logFloor
