@@ -72,6 +72,9 @@ type FileStore struct {
 	// the version with a stat instead of reading and decoding the file.
 	// Any other stamp (a file written by someone else) means a full read.
 	known *xsync.Map[string, knownFile]
+	// maxBytes is the largest state file read and written:
+	// MaxStateFileBytes, lowered only by tests.
+	maxBytes int
 }
 
 // knownFile is a version of a session's file and the stamp of the file
@@ -109,7 +112,7 @@ func NewFileStore(dir string) (*FileStore, error) {
 		_ = root.Close()
 		return nil, fmt.Errorf("engine: state folder %s: lock file: %w", dir, err)
 	}
-	s := &FileStore{root: root, dir: dir, lockFile: lf, known: xsync.NewMap[string, knownFile]()}
+	s := &FileStore{root: root, dir: dir, lockFile: lf, known: xsync.NewMap[string, knownFile](), maxBytes: MaxStateFileBytes}
 	entries, err := fs.ReadDir(root.FS(), ".")
 	if err != nil {
 		_ = lf.Close()
@@ -158,12 +161,12 @@ func (s *FileStore) read(id string) (*SessionState, Version, error) {
 		return nil, 0, fmt.Errorf("engine: session_id %s: open state file: %w", id, err)
 	}
 	defer func() { _ = f.Close() }()
-	data, err := io.ReadAll(io.LimitReader(f, MaxStateFileBytes+1))
+	data, err := io.ReadAll(io.LimitReader(f, int64(s.maxBytes)+1))
 	if err != nil {
 		return nil, 0, fmt.Errorf("engine: session_id %s: read state file: %w", id, err)
 	}
-	if len(data) > MaxStateFileBytes {
-		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s is larger than %d bytes; delete the session", ErrCorrupt, id, name, MaxStateFileBytes)
+	if len(data) > s.maxBytes {
+		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s is larger than %d bytes; delete the session", ErrCorrupt, id, name, s.maxBytes)
 	}
 	st, ver, err := DecodeState(data)
 	if err == nil && st.SessionID == id {
@@ -207,6 +210,10 @@ func (s *FileStore) Save(ctx context.Context, st *SessionState, expected Version
 	data, err := EncodeState(st, expected+1)
 	if err != nil {
 		return 0, fmt.Errorf("%w: session_id %s: %w", ErrInvalidArgument, id, err)
+	}
+	// A save is acknowledged only if it can be read back.
+	if err := CheckStateSize(id, len(data), s.maxBytes); err != nil {
+		return 0, err
 	}
 	// known may keep describing the current file until the rename: a
 	// failed save leaves it true, and a stale entry never matches the
@@ -458,7 +465,10 @@ func EncodeState(st *SessionState, ver Version) ([]byte, error) {
 			}
 		}
 	}
-	return json.MarshalIndent(&fsx, "", "  ")
+	// Compact, never indented: indentation grows with the square of the
+	// nesting depth, so a deeply nested evidence object would write a file
+	// many times its own size.
+	return json.Marshal(&fsx)
 }
 
 // DecodeState parses a state file, prAxIs OS's or ours. A file without a

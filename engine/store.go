@@ -59,6 +59,17 @@ func badSessionID(id string) error {
 	return fmt.Errorf("%w: session_id must be a UUID such as 123e4567-e89b-42d3-a456-426614174000 (as returned by start_workflow), got %s", ErrInvalidArgument, quoteArg(id))
 }
 
+// CheckStateSize returns the error a Store's Save gives, before writing
+// anything, for an encoded state of size bytes when the store reads back at
+// most limit bytes: a save that could not be read back must never be
+// acknowledged. The error wraps ErrInvalidArgument and says what to do.
+func CheckStateSize(id string, size, limit int) error {
+	if size <= limit {
+		return nil
+	}
+	return fmt.Errorf("%w: session_id %s: the saved state would be %d bytes, over the store's limit of %d bytes; submit smaller evidence, or start a new session for the rest of the work", ErrInvalidArgument, id, size, limit)
+}
+
 // quoteArg quotes a caller-supplied value for an error message, cut short.
 func quoteArg(s string) string {
 	if len(s) > 80 {

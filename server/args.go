@@ -31,7 +31,7 @@ type args struct {
 }
 
 // newArgs checks that raw is a JSON object (or absent) with no argument
-// outside allowed.
+// outside allowed and none nested deeper than MaxArgDepth.
 func newArgs(raw any, allowed ...string) *args {
 	a := &args{}
 	switch v := raw.(type) {
@@ -50,6 +50,10 @@ func newArgs(raw any, allowed ...string) *args {
 			} else {
 				a.err = badArg(fmt.Sprintf("%q", shorten(k, 64)), "unknown argument; this tool takes %s", strings.Join(allowed, ", "))
 			}
+			return a
+		}
+		if nestedDeeper(a.m[k], MaxArgDepth) {
+			a.err = badArg(k, "nested deeper than %d levels; flatten the value", MaxArgDepth)
 			return a
 		}
 	}

@@ -121,7 +121,10 @@ func (g *guard) wrap(h http.Handler, auth bool) http.Handler {
 				"missing or wrong bearer token; send the header \"Authorization: Bearer <token>\" with the token given to the server by --token or MCPFLOW_TOKEN")
 			return
 		}
-		if auth && r.Method == http.MethodPost && !g.readBody(w, r) {
+		// Every body is read here, under the body deadline: one left
+		// unread would be drained by net/http after the handler, with no
+		// deadline at all.
+		if ((auth && r.Method == http.MethodPost) || r.ContentLength != 0) && !g.readBody(w, r) {
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -133,12 +136,13 @@ func (g *guard) wrap(h http.Handler, auth bool) http.Handler {
 // message instead of a parse error deep in the transport. It reports
 // whether the request may proceed.
 func (g *guard) readBody(w http.ResponseWriter, r *http.Request) bool {
+	rc := http.NewResponseController(w)
 	if r.ContentLength > g.maxBody {
+		cutOff(rc)
 		g.rejectJSONRPC(w, http.StatusRequestEntityTooLarge, "body",
 			fmt.Sprintf("request body is %d bytes; the limit is %d bytes (--max-body)", r.ContentLength, g.maxBody))
 		return false
 	}
-	rc := http.NewResponseController(w)
 	if g.bodyTimeout > 0 {
 		// No ReadTimeout on the http.Server: it would also end the long-lived
 		// SSE streams. The body alone gets a deadline, lifted once it is read.
@@ -149,10 +153,13 @@ func (g *guard) readBody(w http.ResponseWriter, r *http.Request) bool {
 		buf.Grow(int(r.ContentLength))
 	}
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, g.maxBody))
-	if g.bodyTimeout > 0 {
-		_ = rc.SetReadDeadline(time.Time{})
-	}
 	if err != nil {
+		// The deadline must not be lifted here: after the handler,
+		// net/http reads what is left of the body (up to 256 KiB) to reuse
+		// the connection, and a client that stalls or trickles would hold
+		// it open for ever. A deadline in the past makes that read fail at
+		// once, and the connection is closed.
+		cutOff(rc)
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			g.rejectJSONRPC(w, http.StatusRequestEntityTooLarge, "body",
 				fmt.Sprintf("request body exceeds the limit of %d bytes (--max-body)", g.maxBody))
@@ -161,9 +168,19 @@ func (g *guard) readBody(w http.ResponseWriter, r *http.Request) bool {
 		g.rejectJSONRPC(w, http.StatusBadRequest, "body", "could not read the request body: "+err.Error())
 		return false
 	}
+	if g.bodyTimeout > 0 {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
 	r.Body = io.NopCloser(&buf)
 	r.ContentLength = int64(buf.Len())
 	return true
+}
+
+// cutOff makes every further read of the connection fail at once, so that
+// net/http closes it after the response instead of draining the rest of a
+// body that is not coming.
+func cutOff(rc *http.ResponseController) {
+	_ = rc.SetReadDeadline(time.Unix(1, 0))
 }
 
 func (g *guard) tokenOK(header string) bool {

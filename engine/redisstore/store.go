@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -87,6 +86,18 @@ type Store struct {
 	// lostAt is when this store found Redis' data lost, unix ns (0:
 	// never).
 	lostAt atomic.Int64
+	// maxDoc, when above 0, replaces engine.MaxStateFileBytes as the
+	// largest document saved; set only by tests.
+	maxDoc int
+}
+
+// docLimit is the largest session document Save writes: the FileStore's
+// read limit, so that a state moves between the two stores either way.
+func (s *Store) docLimit() int {
+	if s.maxDoc > 0 {
+		return s.maxDoc
+	}
+	return engine.MaxStateFileBytes
 }
 
 // OpenURL parses rawURL with ParseURL and opens a Store on it.
@@ -416,17 +427,17 @@ func decode(id, doc string) (*engine.SessionState, error) {
 	return st, nil
 }
 
-// encode returns the compact JSON document of st at version ver.
-func encode(st *engine.SessionState, ver engine.Version) (string, error) {
+// encode returns the compact JSON document of st at version ver, or an
+// error wrapping engine.ErrInvalidArgument when it is over limit bytes.
+func encode(st *engine.SessionState, ver engine.Version, limit int) (string, error) {
 	data, err := engine.EncodeState(st, ver)
 	if err != nil {
 		return "", fmt.Errorf("%w: session_id %s: %w", engine.ErrInvalidArgument, st.SessionID, err)
 	}
-	var b bytes.Buffer
-	if err := json.Compact(&b, data); err != nil {
-		return "", fmt.Errorf("%w: session_id %s: %w", engine.ErrInvalidArgument, st.SessionID, err)
+	if err := engine.CheckStateSize(st.SessionID, len(data), limit); err != nil {
+		return "", err
 	}
-	return b.String(), nil
+	return string(data), nil
 }
 
 // ---- Save ----
@@ -470,7 +481,7 @@ func (s *Store) Save(ctx context.Context, st *engine.SessionState, expected engi
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	doc, err := encode(st, expected+1)
+	doc, err := encode(st, expected+1, s.docLimit())
 	if err != nil {
 		return 0, err
 	}
@@ -617,7 +628,7 @@ func (s *Store) CreateOrResume(ctx context.Context, st *engine.SessionState) (*e
 			return nil, 0, false, fmt.Errorf("%w: workflow_type %s, target_file %q: the active-session index kept changing during %d attempts; try again",
 				engine.ErrConflict, st.WorkflowType, st.TargetFile, maxPairAttempts)
 		}
-		doc, err := encode(cur, 1)
+		doc, err := encode(cur, 1, s.docLimit())
 		if err != nil {
 			return nil, 0, false, err
 		}
