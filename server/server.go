@@ -113,6 +113,15 @@ type Config struct {
 	// /metrics; the zero value stands for the engine's own FileStore.
 	StateStore StateStore
 
+	// MaxSessions bounds the live MCP protocol sessions over HTTP; at the
+	// bound, a new session ends the one idle the longest, or gets a 503
+	// when every one is busy. 0 selects DefaultMaxSessions.
+	MaxSessions int
+	// MaxStreams bounds the SSE GET streams open at once, over all
+	// sessions (each session may open StreamsPerSession). 0 selects
+	// DefaultMaxStreams.
+	MaxStreams int
+
 	// ValidateOutput makes mcp-go check every structured result against
 	// its tool's output schema, turning a mismatch into a tool error. It
 	// costs time on every call: tests turn it on.
@@ -162,6 +171,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w: Index is required", ErrInvalidConfig)
 	case cfg.StdioWorkers < 0 || cfg.StdioWorkers > MaxStdioWorkers:
 		return nil, fmt.Errorf("%w: stdio workers must be 1 to %d, got %d", ErrInvalidConfig, MaxStdioWorkers, cfg.StdioWorkers)
+	case cfg.MaxSessions < 0 || cfg.MaxStreams < 0:
+		return nil, fmt.Errorf("%w: max sessions and max streams must be positive, got %d and %d", ErrInvalidConfig, cfg.MaxSessions, cfg.MaxStreams)
 	case cfg.MaxBodyBytes < 0:
 		return nil, fmt.Errorf("%w: max body bytes must be positive, got %d", ErrInvalidConfig, cfg.MaxBodyBytes)
 	case !cfg.Stdio && cfg.HTTPAddr == "":
@@ -189,6 +200,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxSessions == 0 {
+		cfg.MaxSessions = DefaultMaxSessions
+	}
+	if cfg.MaxStreams == 0 {
+		cfg.MaxStreams = DefaultMaxStreams
 	}
 	if cfg.StdioWorkers == 0 {
 		cfg.StdioWorkers = DefaultStdioWorkers
@@ -319,6 +336,7 @@ func (s *Server) buildHandler() http.Handler {
 		bindHost, _, _ = net.SplitHostPort(s.cfg.HTTPAddr)
 	}
 	g := newGuard(&s.cfg, bindHost, s.tel.rejectedInc)
+	sessions := newSessionTable(s.cfg.MaxSessions, s.cfg.MaxStreams, StreamsPerSession)
 	s.httpSrv = &http.Server{
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
@@ -331,6 +349,7 @@ func (s *Server) buildHandler() http.Handler {
 		mcpserver.WithHTTPContextFunc(httpContext),
 		mcpserver.WithStreamableHTTPLogger(slog.New(minLevel{s.log.Handler(), slog.LevelWarn})),
 		mcpserver.WithHeartbeatInterval(30 * time.Second),
+		mcpserver.WithSessionIdManager(sessions),
 	}
 	if s.cfg.HTTPAddr != "" {
 		// The idle-session sweeper is a goroutine that only the
@@ -339,8 +358,9 @@ func (s *Server) buildHandler() http.Handler {
 		opts = append(opts, mcpserver.WithSessionIdleTTL(DefaultSessionIdleTTL))
 	}
 	s.streamable = mcpserver.NewStreamableHTTPServer(s.mcp, opts...)
+	sessions.end = func(id string) { endSession(s.streamable, id) }
 	mux := http.NewServeMux()
-	mux.Handle(PathMCP, g.wrap(s.streamable, true))
+	mux.Handle(PathMCP, g.wrap(sessions.wrap(s.streamable), true))
 	mux.Handle("GET "+PathMetrics, g.wrap(promhttp.HandlerFor(s.tel.reg, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}), true))

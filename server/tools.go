@@ -165,10 +165,12 @@ func structuredText(v any, text string) *mcp.CallToolResult {
 
 // toolError turns a domain failure into an isError result that names the
 // field and the fix. It carries no structured content, which clients would
-// validate against the output schema. Context errors stay Go errors: the
-// call was cancelled, there is nobody to tell.
+// validate against the output schema. Context errors stay Go errors when
+// the call's own context ended: the call was cancelled, there is nobody to
+// tell. A deadline of the store's own (Redis paused) is a tool error like
+// any other store failure.
 func (s *Server) toolError(ctx context.Context, tool string, err error) (*mcp.CallToolResult, error) {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return nil, err
 	}
 	if ae, ok := errors.AsType[*argError](err); ok {

@@ -48,6 +48,8 @@ type serveFlags struct {
 	stdioWorkers    int
 	maxBody         byteSize
 	maxEvidence     byteSize
+	maxSessions     int
+	maxStreams      int
 	sessionTTL      time.Duration
 	cacheTTL        time.Duration
 	cacheEntries    int
@@ -77,6 +79,8 @@ func newServeCommand() (*command, *serveFlags) {
 	fs.IntVar(&f.stdioWorkers, "stdio-workers", server.DefaultStdioWorkers, fmt.Sprintf("stdio tool calls served at once, 1 to %d", server.MaxStdioWorkers))
 	fs.Var(&f.maxBody, "max-body", "largest HTTP request body or stdio message, in `bytes` (units: KiB, MiB)")
 	fs.Var(&f.maxEvidence, "max-evidence", "largest complete_phase evidence, JSON-encoded, in `bytes`")
+	fs.IntVar(&f.maxSessions, "max-sessions", server.DefaultMaxSessions, "most live MCP sessions over HTTP; at the limit the one idle longest ends, or initialize gets 503")
+	fs.IntVar(&f.maxStreams, "max-streams", server.DefaultMaxStreams, fmt.Sprintf("most SSE GET streams open at once (%d per session)", server.StreamsPerSession))
 	fs.DurationVar(&f.sessionTTL, "session-ttl", engine.DefaultSessionTTL, "idle `time` before a session leaves memory (it stays on disk)")
 	fs.DurationVar(&f.cacheTTL, "cache-ttl", ragcache.DefaultCacheTTL, "`time` a search result stays cached")
 	fs.IntVar(&f.cacheEntries, "cache-entries", ragcache.DefaultCacheMaxEntries, "most search results cached")
@@ -107,6 +111,10 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		return c, usagef("%s %d: must be at least 1024 bytes", n("max-body"), f.maxBody)
 	case f.maxEvidence < 1 || int64(f.maxEvidence) > int64(f.maxBody):
 		return c, usagef("%s %d: must be positive and at most %s (%d)", n("max-evidence"), f.maxEvidence, n("max-body"), f.maxBody)
+	case f.maxSessions < 1:
+		return c, usagef("%s %d: must be at least 1", n("max-sessions"), f.maxSessions)
+	case f.maxStreams < 1:
+		return c, usagef("%s %d: must be at least 1", n("max-streams"), f.maxStreams)
 	case f.sessionTTL <= 0:
 		return c, usagef("%s %v: must be positive", n("session-ttl"), f.sessionTTL)
 	case f.cacheTTL <= 0:
@@ -134,6 +142,15 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	dirs, err := f.folders.resolve(redisOpts == nil)
 	if err != nil {
 		return c, err
+	}
+	if redisOpts == nil {
+		// One server per state folder: a second one would create
+		// duplicate sessions (docs/DEPLOYMENT.md).
+		lock, err := engine.LockStateDir(dirs.state)
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", n("state"), err)
+		}
+		defer func() { _ = lock.Close() }()
 	}
 	var stateStore server.StateStore
 	var store engine.Store
@@ -191,6 +208,8 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		AllowedOrigins:  f.allowedOrigins,
 		MaxBodyBytes:    int64(f.maxBody),
 		StdioWorkers:    f.stdioWorkers,
+		MaxSessions:     f.maxSessions,
+		MaxStreams:      f.maxStreams,
 		ShutdownTimeout: f.shutdownTimeout,
 		Folders: map[string]string{
 			"root": dirs.root, "workflows": show(dirs.workflows), "standards": show(dirs.standards), "state": dirs.state,
