@@ -3,6 +3,7 @@ package engine
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -29,6 +30,19 @@ const crashChildEnv = "MCPFLOW_CRASH_CHILD_DIR"
 // crashChildID is the session the child writes again and again.
 const crashChildID = "5f0c5e4e-8d1b-4c52-9d0f-2b1a3c4d5e6f"
 
+// crashChildBigEnv, when set, makes the child save the largest evidence
+// CompletePhase accepts by default instead of a 36 KB one.
+const crashChildBigEnv = "MCPFLOW_CRASH_CHILD_BIG"
+
+// crashBlobLen is the length of the child's evidence blob; with the other
+// fields, the evidence is JSON-encoded within DefaultMaxEvidenceBytes.
+func crashBlobLen() int {
+	if os.Getenv(crashChildBigEnv) != "" {
+		return DefaultMaxEvidenceBytes - 64
+	}
+	return len("evidence ") * (4 << 10)
+}
+
 // crashChild saves a growing session state in a loop through a FileStore
 // with real fsyncs, and reports each save that returned ("ack N") on
 // stdout, until it is killed.
@@ -44,7 +58,7 @@ func crashChild() int {
 	ctx := context.Background()
 	// A large artifact makes each write long enough to be cut in the
 	// middle.
-	blob := strings.Repeat("evidence ", 4<<10)
+	blob := strings.Repeat("e", crashBlobLen())
 	var ver Version
 	for n = 1; n <= 100000; n++ {
 		now := time.Now().UTC()
@@ -76,6 +90,11 @@ func TestCrashSafety(t *testing.T) {
 		dir := t.TempDir()
 		cmd := exec.CommandContext(t.Context(), exe, "-test.run=^$")
 		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
+		// The last run saves the largest evidence allowed, 1 MiB a save.
+		big := run == runs-1
+		if big {
+			cmd.Env = append(cmd.Env, crashChildBigEnv+"=1")
+		}
 		cmd.Stderr = os.Stderr
 		out, err := cmd.StdoutPipe()
 		require.NoError(t, err)
@@ -149,6 +168,12 @@ func TestCrashSafety(t *testing.T) {
 		}
 		assert.Equal(t, Version(n), ver)
 		assert.EqualValues(t, n, st.PhaseArtifacts[0].Evidence["n"])
+		if big {
+			ev, err := json.Marshal(st.PhaseArtifacts[0].Evidence)
+			require.NoError(t, err)
+			assert.LessOrEqual(t, len(ev), DefaultMaxEvidenceBytes, "the evidence is within the limit")
+			assert.Greater(t, len(ev), DefaultMaxEvidenceBytes-100, "the evidence is the largest allowed")
+		}
 		entries, err = os.ReadDir(dir)
 		require.NoError(t, err)
 		assert.Len(t, entries, 2, "run %d: NewFileStore removes temporary files left by the crash (the state and lock files remain)", run)
@@ -186,7 +211,7 @@ func TestFileStoreRoundTripAndVersions(t *testing.T) {
 	for _, k := range []string{"session_id", "workflow_type", "target_file", "current_phase", "completed_phases", "phase_artifacts", "checkpoints", "created_at", "updated_at", "metadata", "status", "version"} {
 		assert.Contains(t, string(data), `"`+k+`"`)
 	}
-	assert.Contains(t, string(data), `"1": {`, "phase keys are strings, as prAxIs OS writes them")
+	assert.Contains(t, string(data), `"1":{`, "phase keys are strings, as prAxIs OS writes them")
 
 	_, err = s.Save(ctx, st, 0)
 	require.ErrorIs(t, err, ErrConflict, "create of an existing session")

@@ -296,7 +296,7 @@ func TestCompletePhaseRules(t *testing.T) {
 	assert.False(t, cached, "a completed session leaves the cache")
 	data, err := os.ReadFile(filepath.Join(en.stateDir, id+".json"))
 	require.NoError(t, err)
-	assert.Contains(t, string(data), `"status": "completed"`)
+	assert.Contains(t, string(data), `"status":"completed"`)
 	st, err = en.State(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, StatusCompleted, st.Status)

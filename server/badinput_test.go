@@ -142,7 +142,7 @@ func TestBadInput(t *testing.T) {
 		{name: "stdio: unknown tool", tool: "rm_rf", viaIO: true, proto: true, want: "rm_rf"},
 		// Raw HTTP: malformed JSON-RPC, bodies, tokens, origins, hosts.
 		{name: "malformed JSON", method: "POST", path: server.PathMCP, header: authJSON(map[string]string{"Mcp-Session-Id": sid}), body: `{"jsonrpc":"2.0","id":1,`, status: http.StatusBadRequest, want: "not valid json"},
-		{name: "JSON-RPC batch", method: "POST", path: server.PathMCP, header: authJSON(map[string]string{"Mcp-Session-Id": sid}), body: `[{"jsonrpc":"2.0","id":1,"method":"ping"}]`, status: http.StatusBadRequest, want: "-32700"},
+		{name: "JSON-RPC batch", method: "POST", path: server.PathMCP, header: authJSON(map[string]string{"Mcp-Session-Id": sid}), body: `[{"jsonrpc":"2.0","id":1,"method":"ping"}]`, status: http.StatusBadRequest, want: "batches are not supported in this protocol version"},
 		{name: "method not a string", method: "POST", path: server.PathMCP, header: authJSON(map[string]string{"Mcp-Session-Id": sid}), body: `{"jsonrpc":"2.0","id":1,"method":5}`, status: http.StatusBadRequest, want: "-32700"},
 		{name: "tools/call without a name", method: "POST", path: server.PathMCP, header: authJSON(map[string]string{"Mcp-Session-Id": sid}), body: `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{}}`, want: `"error"`},
 		{name: "raw arguments as number", method: "POST", path: server.PathMCP, header: authJSON(map[string]string{"Mcp-Session-Id": sid}), body: rawCall(`17`), status: http.StatusOK, want: "arguments: must be a JSON object, got a number"},

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"sync"
@@ -247,6 +248,10 @@ func (t *sessionTable) wrap(next http.Handler) http.Handler {
 }
 
 func (t *sessionTable) post(w http.ResponseWriter, r *http.Request, next http.Handler, id string, modern bool) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		next.ServeHTTP(w, r) // mcp-go names the content type it wants
+		return
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		jsonrpcError(w, http.StatusBadRequest, nil, mcp.PARSE_ERROR, "could not read the request body: "+err.Error())

@@ -1,0 +1,119 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// nestedValue returns an object nested depth levels deep.
+func nestedValue(depth int) any {
+	var v any = "leaf"
+	for range depth {
+		v = map[string]any{"k": v}
+	}
+	return v
+}
+
+func sizedState(id string, evidence map[string]any) *SessionState {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	return &SessionState{SessionID: id, WorkflowType: "w", TargetFile: "t", CompletedPhases: []int{},
+		PhaseArtifacts: map[int]*PhaseArtifact{0: {Evidence: evidence, Timestamp: now}},
+		Checkpoints:    map[int]CheckpointStatus{}, Status: StatusActive, CreatedAt: now, UpdatedAt: now, Metadata: map[string]any{}}
+}
+
+// TestFileStoreWritesCompactState pins the 200 MB state file: indented
+// JSON grows with the square of the nesting depth, so the FileStore writes
+// compact JSON, no larger than the state's own encoding.
+func TestFileStoreWritesCompactState(t *testing.T) {
+	dir := t.TempDir()
+	s, err := NewFileStore(dir)
+	require.NoError(t, err)
+	defer func() { _ = s.Close() }()
+	id := uuid.NewString()
+	st := sizedState(id, map[string]any{"deep": nestedValue(64)})
+	_, err = s.Save(t.Context(), st, 0)
+	require.NoError(t, err)
+	data, err := os.ReadFile(filepath.Join(dir, id+".json"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), "\n", "no indentation, no line breaks")
+	var compact bytes.Buffer
+	require.NoError(t, json.Compact(&compact, data))
+	assert.Equal(t, compact.Len(), len(data))
+	got, _, err := s.Load(t.Context(), id)
+	require.NoError(t, err)
+	assert.Equal(t, st.PhaseArtifacts[0].Evidence, got.PhaseArtifacts[0].Evidence)
+}
+
+// TestFileStoreNeverAcknowledgesAnUnreadableSave pins the corrupt session
+// after two acknowledged advances: a state over the read limit is refused
+// before anything is written, and the saved state stays readable.
+func TestFileStoreNeverAcknowledgesAnUnreadableSave(t *testing.T) {
+	dir := t.TempDir()
+	s, err := NewFileStore(dir)
+	require.NoError(t, err)
+	defer func() { _ = s.Close() }()
+	s.maxBytes = 4096
+	ctx := t.Context()
+	id := uuid.NewString()
+	v, err := s.Save(ctx, sizedState(id, map[string]any{"a": "small"}), 0)
+	require.NoError(t, err)
+
+	_, err = s.Save(ctx, sizedState(id, map[string]any{"a": strings.Repeat("x", 5000)}), v)
+	require.ErrorIs(t, err, ErrInvalidArgument)
+	assert.Contains(t, err.Error(), "over the store's limit of 4096 bytes")
+	assert.Contains(t, err.Error(), "session_id "+id)
+
+	got, ver, err := s.Load(ctx, id)
+	require.NoError(t, err, "the last acknowledged state is still readable")
+	assert.Equal(t, v, ver)
+	assert.Equal(t, "small", got.PhaseArtifacts[0].Evidence["a"])
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 2, "no temporary file left: the state and the lock file")
+
+	// Exactly at the limit is still a save.
+	err = CheckStateSize(id, 4096, 4096)
+	require.NoError(t, err)
+	require.ErrorIs(t, CheckStateSize(id, 4097, 4096), ErrInvalidArgument)
+}
+
+// TestTwoServersOnOneStateFolder pins the duplicate sessions of two
+// servers on one folder: the second claim fails naming the folder and the
+// holder's PID, and once the first lets go (as the kernel does when its
+// process dies, even by SIGKILL) the folder can be claimed again.
+func TestTwoServersOnOneStateFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	first, err := LockStateDir(dir)
+	require.NoError(t, err)
+	assert.Equal(t, dir, first.Dir())
+
+	_, err = LockStateDir(dir)
+	require.Error(t, err)
+	require.ErrorIs(t, err, ErrFolderInUse)
+	assert.Contains(t, err.Error(), dir)
+	assert.Contains(t, err.Error(), "pid "+itoa(os.Getpid()))
+
+	// A FileStore on the folder is still allowed: the CLI's commands and
+	// tests open it beside a server.
+	fs, err := NewFileStore(dir)
+	require.NoError(t, err)
+	require.NoError(t, fs.Close())
+
+	require.NoError(t, first.Close())
+	second, err := LockStateDir(dir)
+	require.NoError(t, err, "a released (or dead) holder leaves the folder free")
+	require.NoError(t, second.Close())
+	_, err = LockStateDir(filepath.Join(dir, ServeLockFileName, "x"))
+	require.Error(t, err)
+	assert.False(t, errors.Is(err, ErrFolderInUse))
+}
