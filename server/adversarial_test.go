@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -327,4 +328,55 @@ func TestDeepNestingBeyondTheDecoder(t *testing.T) {
 	assert.Contains(t, body, `"isError":true`)
 	status, _, body = postJSON(t, h.url, sid, pingMsg)
 	assert.Equal(t, http.StatusOK, status, body)
+}
+
+// TestInvalidTextInArgumentsIsRefused pins two raw names mapping to one
+// target: a lone surrogate escape or invalid UTF-8 in an argument is
+// refused naming the argument, over HTTP and stdio, before encoding/json
+// could turn it into U+FFFD.
+func TestInvalidTextInArgumentsIsRefused(t *testing.T) {
+	h := startHarness(t, harnessOpts{http: true, stdio: true, token: testToken})
+	sid := legacySession(t, h.url)
+	call := func(target string) string {
+		return `{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"start_workflow","arguments":{"workflow_type":"bug_fix","target_file":"` + target + `"}}}`
+	}
+	for _, c := range []struct {
+		name, target string
+		bad          bool
+	}{
+		{name: "lone high surrogate", target: `a\ud800b`, bad: true},
+		{name: "lone low surrogate", target: `a\uDC00`, bad: true},
+		{name: "high surrogate at the end", target: `a\ud83d`, bad: true},
+		{name: "two high surrogates", target: `\ud83d\ud83d`, bad: true},
+		{name: "invalid byte", target: "a\xffb", bad: true},
+		{name: "a pair", target: `smile\ud83d\ude00.go`},
+		{name: "an escaped backslash before u", target: `dir\\ud800.go`},
+		{name: "plain", target: `plain.go`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			status, _, body := postJSON(t, h.url, sid, call(c.target))
+			require.Equal(t, http.StatusOK, status, body)
+			if c.bad {
+				assert.Contains(t, body, "target_file: is not valid UTF-8")
+				assert.Contains(t, body, `"isError":true`)
+				assert.Contains(t, body, `"id":11`)
+			} else {
+				assert.NotContains(t, body, "isError", "accepted")
+				assert.Contains(t, body, "session_id")
+			}
+		})
+	}
+
+	// The same over stdio, answered by the gate.
+	out := bufio.NewReader(h.stdoutR)
+	_, err := io.WriteString(h.stdinW, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`+"\n")
+	require.NoError(t, err)
+	_, err = out.ReadString('\n')
+	require.NoError(t, err)
+	_, err = io.WriteString(h.stdinW, call(`x\udfffy`)+"\n")
+	require.NoError(t, err)
+	line, err := out.ReadString('\n')
+	require.NoError(t, err)
+	assert.Contains(t, line, "target_file: is not valid UTF-8")
+	assert.Contains(t, line, `"isError":true`)
 }

@@ -278,7 +278,7 @@ func (t *sessionTable) post(w http.ResponseWriter, r *http.Request, next http.Ha
 		return
 	}
 	if modern || mcp.IsModernProtocol(head.Params.Meta.ProtocolVersion()) {
-		next.ServeHTTP(w, r) // no protocol sessions in this version
+		serveChecked(w, r, next, body) // no protocol sessions in this version
 		return
 	}
 	if head.Method != nil && *head.Method == string(mcp.MethodInitialize) {
@@ -305,6 +305,17 @@ func (t *sessionTable) post(w http.ResponseWriter, r *http.Request, next http.Ha
 		return
 	}
 	defer t.leave(id, false)
+	serveChecked(w, r, next, body)
+}
+
+// serveChecked passes a tools/call on to next unless an argument holds
+// text that is not valid UTF-8, which gets a tool error naming it.
+func serveChecked(w http.ResponseWriter, r *http.Request, next http.Handler, body []byte) {
+	if id, text, bad := badTextArg(body); bad {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(toolErrorMessage(id, text))
+		return
+	}
 	next.ServeHTTP(w, r)
 }
 

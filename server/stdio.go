@@ -130,6 +130,10 @@ func (g *stdioGate) admit(line []byte) bool {
 		}
 		return false
 	}
+	if id, text, bad := badTextArg(line); bad {
+		g.writeLine(toolErrorMessage(id, text))
+		return false
+	}
 	if isRequest {
 		g.mu.Lock()
 		if g.pending == 0 {
@@ -227,6 +231,11 @@ func (g *stdioGate) writeError(id json.RawMessage, code int, msg string) {
 	if err != nil {
 		return
 	}
+	g.writeLine(b)
+}
+
+// writeLine writes one message of the gate's own.
+func (g *stdioGate) writeLine(b []byte) {
 	g.wmu.Lock()
 	_, _ = g.w.Write(append(b, '\n'))
 	g.wmu.Unlock()
