@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,7 +47,7 @@ func TestFileStoreWritesCompactState(t *testing.T) {
 	assert.NotContains(t, string(data), "\n", "no indentation, no line breaks")
 	var compact bytes.Buffer
 	require.NoError(t, json.Compact(&compact, data))
-	assert.Equal(t, compact.Len(), len(data))
+	assert.Len(t, data, compact.Len())
 	got, _, err := s.Load(t.Context(), id)
 	require.NoError(t, err)
 	assert.Equal(t, st.PhaseArtifacts[0].Evidence, got.PhaseArtifacts[0].Evidence)
@@ -115,5 +114,5 @@ func TestTwoServersOnOneStateFolder(t *testing.T) {
 	require.NoError(t, second.Close())
 	_, err = LockStateDir(filepath.Join(dir, ServeLockFileName, "x"))
 	require.Error(t, err)
-	assert.False(t, errors.Is(err, ErrFolderInUse))
+	assert.NotErrorIs(t, err, ErrFolderInUse)
 }

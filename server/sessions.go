@@ -75,8 +75,8 @@ type liveSession struct {
 	streams int
 }
 
-func newSessionTable(max, maxStreams, perSession int) *sessionTable {
-	return &sessionTable{max: max, maxStreams: maxStreams, perSession: perSession, live: map[string]*liveSession{}}
+func newSessionTable(maxSessions, maxStreams, perSession int) *sessionTable {
+	return &sessionTable{max: maxSessions, maxStreams: maxStreams, perSession: perSession, live: map[string]*liveSession{}}
 }
 
 var _ mcpserver.SessionIdManager = (*sessionTable)(nil)
@@ -333,9 +333,14 @@ func endSession(h http.Handler, id string) {
 // discardWriter is a ResponseWriter that drops the response.
 type discardWriter struct{ h http.Header }
 
-func (d *discardWriter) Header() http.Header         { return d.h }
+// Header returns the headers, which nobody reads.
+func (d *discardWriter) Header() http.Header { return d.h }
+
+// Write drops p.
 func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (d *discardWriter) WriteHeader(int)             {}
+
+// WriteHeader drops the status.
+func (d *discardWriter) WriteHeader(int) {}
 
 // httpError answers with a plain-text error.
 func httpError(w http.ResponseWriter, status int, msg string) {
