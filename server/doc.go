@@ -33,8 +33,20 @@
 // carries an Origin must come from a loopback origin or one of
 // Config.AllowedOrigins. With a token, /mcp and /metrics answer 401 without
 // it. Bodies are limited to Config.MaxBodyBytes (413 beyond), headers must
-// arrive within ReadHeaderTimeout, bodies within BodyTimeout, and idle
-// keep-alive connections close after IdleTimeout. /healthz answers "ok".
+// arrive within ReadHeaderTimeout, bodies within BodyTimeout (a client
+// that stalls or trickles one is answered 400 and disconnected then), and
+// idle keep-alive connections close after IdleTimeout. /healthz answers
+// "ok".
+//
+// The MCP protocol sessions of /mcp are the Server's own: an ID it never
+// issued, or one ended by DELETE, gets 404 on every method, as the
+// streamable HTTP specification asks. At most Config.MaxSessions are live;
+// a new one past the bound ends the session idle the longest, or gets 503
+// when every one is busy. SSE GET streams are bounded per session
+// (StreamsPerSession) and over all (Config.MaxStreams). Tool arguments may
+// nest at most MaxArgDepth levels, and their text must be valid UTF-8,
+// checked on the raw bytes before encoding/json would turn a lone surrogate
+// into U+FFFD; each is refused with an error naming the argument.
 //
 // # Observability
 //
