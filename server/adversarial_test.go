@@ -22,6 +22,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/redisstore"
+	"github.com/mcpflow/mcpflow/engine/redisstore/redistest"
 	"github.com/mcpflow/mcpflow/server"
 )
 
@@ -379,4 +381,24 @@ func TestInvalidTextInArgumentsIsRefused(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, line, "target_file: is not valid UTF-8")
 	assert.Contains(t, line, `"isError":true`)
+}
+
+// TestRedisPauseIsAToolError pins the same defect on a real Redis stopped
+// with SIGSTOP: calls fail as tool errors saying Redis is unavailable, and
+// work again once it resumes.
+func TestRedisPauseIsAToolError(t *testing.T) {
+	srv := redistest.Start(t)
+	rs, err := redisstore.Open(t.Context(), redisstore.Options{Addr: srv.Addr, Prefix: redistest.Prefix(t), Timeout: 300 * time.Millisecond, CacheTTL: time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rs.Close() })
+	h := startHarness(t, harnessOpts{http: true, store: rs})
+	cs := h.httpClient("paused", "")
+	mustOK(t, cs, server.ToolStartWorkflow, map[string]any{"workflow_type": "bug_fix", "target_file": "before.go"})
+
+	srv.Pause(t)
+	res := callTool(t, cs, server.ToolStartWorkflow, map[string]any{"workflow_type": "bug_fix", "target_file": "paused.go"})
+	srv.Resume(t)
+	require.True(t, res.IsError, "want a tool error: %s", textOf(res))
+	assert.Contains(t, textOf(res), "Redis unavailable")
+	mustOK(t, cs, server.ToolStartWorkflow, map[string]any{"workflow_type": "bug_fix", "target_file": "after.go"})
 }
