@@ -226,6 +226,11 @@ func TestSessionIDsAreChecked(t *testing.T) {
 	status, _, body = rawHTTP(t, http.MethodGet, h.url, authJSON(map[string]string{"Mcp-Session-Id": ""}), nil)
 	assert.Equal(t, http.StatusBadRequest, status, body)
 	assert.Contains(t, body, "Mcp-Session-Id header is required")
+
+	// Each refusal is counted: 3 forged, 3 after DELETE, 1 without an ID.
+	status, _, body = rawHTTP(t, http.MethodGet, strings.TrimSuffix(h.url, server.PathMCP)+server.PathMetrics, authJSON(nil), nil)
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, `mcpflow_http_rejected_total{reason="session"} 7`)
 }
 
 // TestSSEStreamsAreCapped pins 2,000 streams holding 8,000 goroutines:

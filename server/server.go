@@ -336,7 +336,7 @@ func (s *Server) buildHandler() http.Handler {
 		bindHost, _, _ = net.SplitHostPort(s.cfg.HTTPAddr)
 	}
 	g := newGuard(&s.cfg, bindHost, s.tel.rejectedInc)
-	sessions := newSessionTable(s.cfg.MaxSessions, s.cfg.MaxStreams, StreamsPerSession)
+	sessions := newSessionTable(s.cfg.MaxSessions, s.cfg.MaxStreams, StreamsPerSession, s.tel.rejectedInc)
 	s.httpSrv = &http.Server{
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,

@@ -55,6 +55,9 @@ type sessionTable struct {
 	// table let go of it. Set once before the table serves; called
 	// without mu held.
 	end func(id string)
+	// rejected counts a refusal by reason (mcpflow_http_rejected_total);
+	// set once before the table serves.
+	rejected func(reason string)
 
 	mu sync.Mutex
 	// live holds the sessions issued and not yet terminated.
@@ -75,8 +78,8 @@ type liveSession struct {
 	streams int
 }
 
-func newSessionTable(maxSessions, maxStreams, perSession int) *sessionTable {
-	return &sessionTable{max: maxSessions, maxStreams: maxStreams, perSession: perSession, live: map[string]*liveSession{}}
+func newSessionTable(maxSessions, maxStreams, perSession int, rejected func(string)) *sessionTable {
+	return &sessionTable{max: maxSessions, maxStreams: maxStreams, perSession: perSession, rejected: rejected, live: map[string]*liveSession{}}
 }
 
 var _ mcpserver.SessionIdManager = (*sessionTable)(nil)
@@ -220,18 +223,22 @@ func (t *sessionTable) wrap(next http.Handler) http.Handler {
 				return
 			}
 			if id == "" {
+				t.rejected("session")
 				httpError(w, http.StatusBadRequest, "the Mcp-Session-Id header is required; send initialize first and use the ID it returns")
 				return
 			}
 			stream := r.Method == http.MethodGet
 			switch t.enter(id, stream) {
 			case http.StatusNotFound:
+				t.rejected("session")
 				httpError(w, http.StatusNotFound, "unknown or terminated MCP session "+strconv.Quote(shorten(id, 64))+"; send initialize again")
 				return
 			case http.StatusTooManyRequests:
+				t.rejected("capacity")
 				httpError(w, http.StatusTooManyRequests, fmt.Sprintf("this session already has %d SSE streams open; close one first", t.perSession))
 				return
 			case http.StatusServiceUnavailable:
+				t.rejected("capacity")
 				w.Header().Set("Retry-After", "5")
 				httpError(w, http.StatusServiceUnavailable, fmt.Sprintf("the server has %d SSE streams open, its limit (--max-streams); retry later", t.maxStreams))
 				return
@@ -241,6 +248,7 @@ func (t *sessionTable) wrap(next http.Handler) http.Handler {
 		case http.MethodHead:
 			next.ServeHTTP(w, r)
 		default:
+			t.rejected("method")
 			w.Header().Set("Allow", allowedMethods)
 			httpError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, PathMCP, allowedMethods))
 		}
@@ -259,6 +267,7 @@ func (t *sessionTable) post(w http.ResponseWriter, r *http.Request, next http.Ha
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+		t.rejected("message")
 		jsonrpcError(w, http.StatusBadRequest, nil, mcp.INVALID_REQUEST,
 			"JSON-RPC batches are not supported in this protocol version; send one message per request")
 		return
@@ -273,6 +282,7 @@ func (t *sessionTable) post(w http.ResponseWriter, r *http.Request, next http.Ha
 		_ = json.Unmarshal(head.ID, &reqID)
 	}
 	if head.Method == nil && head.Result == nil && head.Error == nil {
+		t.rejected("message")
 		jsonrpcError(w, http.StatusBadRequest, reqID, mcp.INVALID_REQUEST,
 			"method: required; a JSON-RPC request or notification names its method, e.g. \"tools/call\"")
 		return
@@ -283,6 +293,7 @@ func (t *sessionTable) post(w http.ResponseWriter, r *http.Request, next http.Ha
 	}
 	if head.Method != nil && *head.Method == string(mcp.MethodInitialize) {
 		if !t.admit() {
+			t.rejected("capacity")
 			w.Header().Set("Retry-After", "5")
 			jsonrpcError(w, http.StatusServiceUnavailable, reqID, mcp.INTERNAL_ERROR,
 				fmt.Sprintf("the server has %d live MCP sessions, its limit (--max-sessions), and every one is busy; retry later, and end sessions you no longer need with DELETE", t.max))
@@ -301,6 +312,7 @@ func (t *sessionTable) post(w http.ResponseWriter, r *http.Request, next http.Ha
 		return
 	}
 	if t.enter(id, false) == http.StatusNotFound {
+		t.rejected("session")
 		httpError(w, http.StatusNotFound, "unknown or terminated MCP session "+strconv.Quote(shorten(id, 64))+"; send initialize again")
 		return
 	}

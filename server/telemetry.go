@@ -92,7 +92,7 @@ func newTelemetry(version string, started time.Time, toolNames []string, caches 
 		}
 		t.tools[name] = &per
 	}
-	for _, reason := range []string{"host", "origin", "token", "body"} {
+	for _, reason := range []string{"host", "origin", "token", "body", "session", "capacity", "method", "message"} {
 		t.rejected.WithLabelValues(reason) // export zeros, so rates work from the start
 	}
 	t.reg.MustRegister(
