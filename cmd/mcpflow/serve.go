@@ -27,7 +27,9 @@ the URL; it is removed at shutdown.
 Folders: --root (default: the current folder) holds .mcpflow/workflows,
 .mcpflow/standards and .mcpflow/state. Missing workflows or standards folders
 mean the built-in samples; the state folder is created. --workflows,
---standards and --state override each one.
+--standards and --state override each one. One server per state folder: a
+second serve on the same folder refuses to start, naming the PID that holds
+it (an flock, released when that process ends, even by kill -9).
 
 Replicas: --state redis://HOST:PORT/DB[?prefix=NAME] keeps sessions in Redis
 instead, so that several "serve --transport http" processes behind one URL
