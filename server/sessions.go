@@ -22,7 +22,8 @@ import (
 // Config.
 const (
 	// DefaultMaxSessions bounds the live MCP sessions over HTTP. Each
-	// costs about 13 KB; the bound keeps that under about 55 MB.
+	// costs about 13 KB; measured, a flood of 60,000 never closed leaves
+	// the process at about 120 MB RSS, against 29 MB idle.
 	DefaultMaxSessions = 4096
 	// DefaultMaxStreams bounds the SSE GET streams open at once, over all
 	// sessions; each holds a connection and a few goroutines.
