@@ -75,24 +75,36 @@ func TestNestedArgumentsAreRefused(t *testing.T) {
 // client that announces a body and sends one byte, or trickles it: the
 // server answers and closes the connection at the body timeout.
 func TestStalledBodyIsDisconnected(t *testing.T) {
-	h := startHarness(t, harnessOpts{http: true, token: testToken, tweak: func(c *server.Config) { c.BodyTimeout = 200 * time.Millisecond }})
+	h := startHarness(t, harnessOpts{http: true, token: testToken, tweak: func(c *server.Config) {
+		c.BodyTimeout = 200 * time.Millisecond
+		c.MaxBodyBytes = 64 << 10
+	}})
 	u, err := url.Parse(h.url)
 	require.NoError(t, err)
+	const (
+		stalled   = "HTTP/1.1 400"
+		overLimit = "HTTP/1.1 413"
+	)
 	for _, c := range []struct {
 		name, method, path string
+		length             int
 		trickle            bool
+		want, wantBody     string
 	}{
-		{name: "one byte of 100000", method: "POST", path: server.PathMCP},
-		{name: "a byte at a time", method: "POST", path: server.PathMCP, trickle: true},
-		{name: "DELETE with a body", method: "DELETE", path: server.PathMCP},
-		{name: "healthz with a body", method: "GET", path: server.PathHealth},
+		{name: "one byte of 60000", method: "POST", path: server.PathMCP, length: 60000, want: stalled},
+		{name: "a byte at a time", method: "POST", path: server.PathMCP, length: 60000, trickle: true, want: stalled},
+		{name: "DELETE with a body", method: "DELETE", path: server.PathMCP, length: 60000, want: stalled},
+		{name: "healthz with a body", method: "GET", path: server.PathHealth, length: 60000, want: stalled},
+		// Refused unread for its length, then drained by net/http: the
+		// drain ends at the body deadline too.
+		{name: "one byte of 100000, over the limit", method: "POST", path: server.PathMCP, length: 100000, want: overLimit, wantBody: "--max-body"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			conn, err := net.Dial("tcp", u.Host)
 			require.NoError(t, err)
 			defer func() { _ = conn.Close() }()
-			_, err = fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{",
-				c.method, c.path, u.Host, testToken)
+			_, err = fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{",
+				c.method, c.path, u.Host, testToken, c.length)
 			require.NoError(t, err)
 			stop := make(chan struct{})
 			trickled := make(chan struct{})
@@ -125,8 +137,11 @@ func TestStalledBodyIsDisconnected(t *testing.T) {
 				t.Fatalf("the server did not close the connection within 15 s (read %q)", resp)
 			}
 			// EOF (err nil) or a reset: either way the server closed it.
-			assert.Contains(t, string(resp), "HTTP/1.1 400", "the client is told why")
-			assert.Contains(t, string(resp), "could not read the request body")
+			assert.Contains(t, string(resp), c.want, "the client is told why")
+			if c.wantBody == "" {
+				c.wantBody = "could not read the request body"
+			}
+			assert.Contains(t, string(resp), c.wantBody)
 			t.Logf("closed after %v", time.Since(start).Round(time.Millisecond))
 		})
 	}

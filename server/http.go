@@ -138,7 +138,12 @@ func (g *guard) wrap(h http.Handler, auth bool) http.Handler {
 func (g *guard) readBody(w http.ResponseWriter, r *http.Request) bool {
 	rc := http.NewResponseController(w)
 	if r.ContentLength > g.maxBody {
-		cutOff(rc)
+		// net/http may read up to 256 KiB of the refused body after the
+		// handler, so that a client still sending it sees the 413 rather
+		// than a reset; that read too ends at the body deadline.
+		if g.bodyTimeout > 0 {
+			_ = rc.SetReadDeadline(time.Now().Add(g.bodyTimeout))
+		}
 		g.rejectJSONRPC(w, http.StatusRequestEntityTooLarge, "body",
 			fmt.Sprintf("request body is %d bytes; the limit is %d bytes (--max-body)", r.ContentLength, g.maxBody))
 		return false
