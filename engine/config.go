@@ -20,6 +20,10 @@ type Config struct {
 	// WorkflowsDir is the folder of workflow definitions. "" serves the
 	// sample workflows built into the binary.
 	WorkflowsDir string
+	// ProjectDir is the project folder in which a dynamic workflow's
+	// spec path (options.spec_path) is resolved, through os.Root. ""
+	// leaves only the workflows' example specs.
+	ProjectDir string
 	// StateDir is the folder of session JSON files, created (mode 0700) if
 	// missing. Required unless Store is set.
 	StateDir string

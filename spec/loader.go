@@ -84,6 +84,8 @@ type loaded struct {
 	plan  *Plan
 	err   error
 	stamp stamp
+	// name is the tasks file the spec path led to.
+	name string
 }
 
 type stamp struct{ mod, size int64 }
@@ -110,11 +112,10 @@ func NewLoader(cfg LoaderConfig) (*Loader, error) {
 	return &Loader{cache: c, last: xsync.NewMap[string, *loaded](), fsys: cfg.FS, dir: cfg.Dir, logger: logger}, nil
 }
 
-// Resolve turns a spec path (a spec folder holding tasks.md, or a .md file
-// itself, relative to the Loader's folder or absolute inside it) into the
-// slash-separated path of its tasks file inside the folder. Errors name
-// the path and wrap ErrInvalidArgument or ErrNotFound.
-func (l *Loader) Resolve(specPath string) (string, error) {
+// clean turns a spec path (relative to the Loader's folder, or absolute
+// inside it) into a slash-separated path inside the folder, without
+// touching the file system.
+func (l *Loader) clean(specPath string) (string, error) {
 	p := strings.TrimSpace(specPath)
 	switch {
 	case p == "":
@@ -133,46 +134,59 @@ func (l *Loader) Resolve(specPath string) (string, error) {
 	if !fs.ValidPath(p) || p == "." {
 		return "", fmt.Errorf("%w: %q is outside the project folder (or names the folder itself); pass a spec folder inside it, relative to it", ErrInvalidArgument, specPath)
 	}
+	return p, nil
+}
+
+// locate returns the tasks file that the cleaned spec path p names: p
+// itself when it is a markdown file, p/tasks.md when it is a folder.
+func (l *Loader) locate(p string) (string, error) {
 	fi, err := fs.Stat(l.fsys, p)
 	if err != nil {
-		return "", l.statErr(specPath, err)
+		return "", statErr(p, err)
 	}
 	if fi.IsDir() {
 		p = path.Join(p, TasksFile)
 		if fi, err = fs.Stat(l.fsys, p); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return "", fmt.Errorf("%w: %q has no %s; pass a spec folder that holds one", ErrNotFound, specPath, TasksFile)
+				return "", fmt.Errorf("%w: %q has no %s; pass a spec folder that holds one", ErrNotFound, path.Dir(p), TasksFile)
 			}
-			return "", l.statErr(specPath, err)
+			return "", statErr(p, err)
 		}
 	}
 	if !fi.Mode().IsRegular() || !strings.HasSuffix(p, ".md") {
-		return "", fmt.Errorf("%w: %q must be a spec folder holding %s, or a markdown file", ErrInvalidArgument, specPath, TasksFile)
+		return "", fmt.Errorf("%w: %q must be a spec folder holding %s, or a markdown file", ErrInvalidArgument, p, TasksFile)
 	}
 	return p, nil
 }
 
-func (l *Loader) statErr(specPath string, err error) error {
+func statErr(p string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: %q does not exist in the project folder; pass the spec folder relative to it, for example .praxis-os/specs/2025-10-13-my-feature", ErrNotFound, specPath)
+		return fmt.Errorf("%w: %q does not exist in the project folder; pass the spec folder relative to it, for example .praxis-os/specs/2025-10-13-my-feature", ErrNotFound, p)
 	}
 	if strings.Contains(err.Error(), "escapes") {
 		// os.Root refuses a symlink that leads out of the folder.
-		return fmt.Errorf("%w: %q leads outside the project folder (through a symlink); pass a spec inside it", ErrInvalidArgument, specPath)
+		return fmt.Errorf("%w: %q leads outside the project folder (through a symlink); pass a spec inside it", ErrInvalidArgument, p)
 	}
-	return fmt.Errorf("%w: %q cannot be read: %w", ErrInvalidArgument, specPath, err)
+	return fmt.Errorf("%w: %q cannot be read: %w", ErrInvalidArgument, p, err)
 }
 
-// Plan returns the parsed plan of the tasks file name, a path returned by
-// Resolve. The error wraps ErrInvalidSpec when the file does not parse.
-func (l *Loader) Plan(ctx context.Context, name string) (*Plan, error) {
-	if ld, ok := l.cache.Get(name); ok {
+// Plan returns the parsed plan of a spec: specPath is a spec folder
+// holding tasks.md, or a markdown file itself, relative to the Loader's
+// folder or absolute inside it. Errors name the path; they wrap
+// ErrInvalidArgument for a path outside the folder, ErrNotFound for one
+// that names nothing, and ErrInvalidSpec when the file does not parse.
+func (l *Loader) Plan(ctx context.Context, specPath string) (*Plan, error) {
+	if ld, ok := l.cache.Get(specPath); ok {
 		return ld.plan, ld.err
 	}
-	if !fs.ValidPath(name) {
-		return nil, fmt.Errorf("%w: %q is not a path inside the folder; pass what Resolve returned", ErrInvalidArgument, name)
+	key, err := l.clean(specPath)
+	if err != nil {
+		return nil, err
 	}
-	ld, err := l.cache.GetOrLoad(ctx, name, func(context.Context) (*loaded, error) { return l.look(name) })
+	if ld, ok := l.cache.Get(key); ok {
+		return ld.plan, ld.err
+	}
+	ld, err := l.cache.GetOrLoad(ctx, key, func(context.Context) (*loaded, error) { return l.look(key) })
 	if err != nil {
 		return nil, err
 	}
@@ -181,11 +195,14 @@ func (l *Loader) Plan(ctx context.Context, name string) (*Plan, error) {
 
 // look stats the file and parses it if its stamp changed since the last
 // look. Only the key's single loader runs it.
-func (l *Loader) look(name string) (*loaded, error) {
+func (l *Loader) look(key string) (*loaded, error) {
+	name, err := l.locate(key)
+	if err != nil {
+		return nil, err // not cached: the next call looks again
+	}
 	f, err := l.fsys.Open(name)
 	if err != nil {
-		// Not cached: the next call looks again.
-		return nil, fmt.Errorf("%w: %s cannot be opened: %w", ErrNotFound, name, err)
+		return nil, statErr(name, err)
 	}
 	defer func() { _ = f.Close() }()
 	fi, err := f.Stat()
@@ -196,7 +213,7 @@ func (l *Loader) look(name string) (*loaded, error) {
 		return nil, fmt.Errorf("%w: %s is not a regular file", ErrInvalidArgument, name)
 	}
 	st := stamp{mod: fi.ModTime().UnixNano(), size: fi.Size()}
-	if prev, ok := l.last.Load(name); ok && prev.stamp == st {
+	if prev, ok := l.last.Load(key); ok && prev.stamp == st && prev.name == name {
 		return prev, nil
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxTasksBytes+1))
@@ -208,8 +225,8 @@ func (l *Loader) look(name string) (*loaded, error) {
 	if perr != nil {
 		l.logger.Warn("tasks file does not parse", "file", name, "err", perr)
 	}
-	ld := &loaded{plan: p, err: perr, stamp: st}
-	l.last.Store(name, ld)
+	ld := &loaded{plan: p, err: perr, stamp: st, name: name}
+	l.last.Store(key, ld)
 	return ld, nil
 }
 
