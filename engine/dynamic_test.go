@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
 )
 
 // leftover matches a placeholder the renderer knows but did not replace.
@@ -316,5 +315,3 @@ func TestDynamicSpecPhaseZeroClashes(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "line 3: Phase 0 is a static phase")
 }
-
-
