@@ -213,7 +213,7 @@ func New(cfg Config) (*Server, error) {
 		opts = append(opts, mcpserver.WithOutputSchemaValidation())
 	}
 	s.mcp = mcpserver.NewMCPServer("mcpflow", cfg.Version, opts...)
-	tools := s.tools()
+	tools := append(s.tools(), s.praxisTools()...)
 	names := make([]string, len(tools))
 	for i := range tools {
 		names[i] = tools[i].Tool.Name
