@@ -203,6 +203,10 @@ func TestSpecExecutionOverSDK(t *testing.T) {
 		return mustOK(t, cs, server.ToolPosWorkflow, a)
 	})
 	assert.Equal(t, 18, n)
+	specs, ok := info(t, cs).Caches["specs"]
+	require.True(t, ok, "get_server_info shows the spec plan cache")
+	assert.Positive(t, specs.Hits, "the plan is served from the cache")
+	assert.Positive(t, specs.Loads)
 }
 
 // TestPosWorkflowIsTheSameEngineCall: pos_workflow's start resumes the
