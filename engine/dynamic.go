@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -372,4 +373,64 @@ func (e *Engine) specMetrics(out map[string]metrics.Snapshot) {
 	if e.specs != nil {
 		out["specs"] = e.specs.Metrics()
 	}
+}
+
+// validateDynamic lists the problems of a dynamic workflow's templates,
+// example spec, and gate files of the phases a spec brings (the numbered
+// phase folders metadata.json does not list).
+func validateDynamic(fsys fs.FS, name string, m *Metadata, listed map[int]bool) []Problem {
+	c := m.DynamicConfig
+	if !m.DynamicPhases || c == nil {
+		return nil
+	}
+	var out []Problem
+	add := func(field, format string, args ...any) {
+		out = append(out, Problem{Workflow: name, Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	for _, t := range []struct{ which, file string }{{"phase", c.Templates.Phase}, {"task", c.Templates.Task}} {
+		field := metadataFile + ":dynamic_config.templates." + t.which
+		if t.file == "" {
+			continue // reported as missing
+		}
+		if err := checkTaskFile(t.file); err != nil {
+			add(field, "%v", err)
+			continue
+		}
+		if _, err := readFile(fsys, path.Join(name, t.file), MaxContentBytes); err != nil {
+			add(field, "template %s cannot be read (%v); add it", t.file, unwrapPath(err))
+		}
+	}
+	if c.ExampleSpec != "" {
+		field := metadataFile + ":dynamic_config.example_spec"
+		if err := checkTaskFile(c.ExampleSpec); err != nil {
+			add(field, "%v", err)
+		} else if data, err := readFile(fsys, path.Join(name, c.ExampleSpec), spec.MaxTasksBytes); err != nil {
+			add(field, "%s cannot be read (%v)", c.ExampleSpec, unwrapPath(err))
+		} else if _, err := spec.Parse(data, c.ExampleSpec); err != nil {
+			add(field, "%s", strings.TrimPrefix(err.Error(), spec.ErrInvalidSpec.Error()+": "))
+		}
+	}
+	entries, err := fs.ReadDir(fsys, path.Join(name, "phases"))
+	if err != nil {
+		return out
+	}
+	for _, en := range entries {
+		n, err := strconv.Atoi(en.Name())
+		if !en.IsDir() || err != nil || n < 0 || strconv.Itoa(n) != en.Name() || listed[n] {
+			continue
+		}
+		src := path.Join("phases", en.Name(), checkpoint.GateFile)
+		data, err := readFile(fsys, path.Join(name, src), checkpoint.MaxGateBytes)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			add(path.Join("phases", en.Name()), "folder holds no %s; in a dynamic workflow a phase folder beyond the listed ones only holds a spec phase's gate", checkpoint.GateFile)
+		case err != nil:
+			add(src, "cannot be read: %v", err)
+		default:
+			if _, err := checkpoint.ParseGate(data, src); err != nil {
+				add(src, "%s", strings.TrimPrefix(err.Error(), checkpoint.ErrInvalidGate.Error()+": "+src+": "))
+			}
+		}
+	}
+	return out
 }

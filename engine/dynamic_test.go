@@ -315,3 +315,32 @@ func TestDynamicSpecPhaseZeroClashes(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "line 3: Phase 0 is a static phase")
 }
+
+// TestValidateDynamicWorkflow: a valid dynamic workflow with a spec
+// phase's gate file has no problems; a missing template, an example spec
+// that does not parse and a spec phase's gate that does not parse are
+// each reported with their field.
+func TestValidateDynamicWorkflow(t *testing.T) {
+	_, wf := praxisProject(t, "s", readSpec(t, "tasks-small.md"))
+	dir := filepath.Join(wf, "spec_execution_v1")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "phases", "2"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "phases", "2", "gate-definition.yaml"), []byte("evidence_schema:\n  ok:\n    type: boolean\n"), 0o644))
+	assert.Empty(t, Validate(wf))
+
+	require.NoError(t, os.Remove(filepath.Join(dir, "phases", "dynamic", "task-template.md")))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "phases", "2", "gate-definition.yaml"), []byte("evidence_schema: [1]\n"), 0o644))
+	meta := filepath.Join(dir, metadataFile)
+	b, err := os.ReadFile(meta)
+	require.NoError(t, err)
+	b = []byte(strings.Replace(string(b), `"parser": "spec_tasks_parser"`, `"parser": "spec_tasks_parser", "example_spec": "bad.md"`, 1))
+	require.NoError(t, os.WriteFile(meta, b, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.md"), []byte("no phases here\n"), 0o644))
+	var got []string
+	for _, p := range Validate(wf) {
+		got = append(got, p.String())
+	}
+	require.Len(t, got, 3, "%q", got)
+	assert.Contains(t, got[0], "spec_execution_v1: metadata.json:dynamic_config.templates.task: template phases/dynamic/task-template.md cannot be read")
+	assert.Contains(t, got[1], "spec_execution_v1: metadata.json:dynamic_config.example_spec: bad.md: has no phases")
+	assert.Contains(t, got[2], "spec_execution_v1: phases/2/gate-definition.yaml: evidence_schema")
+}
