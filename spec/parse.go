@@ -120,13 +120,17 @@ func Parse(data []byte, source string) (*Plan, error) {
 		return nil, fmt.Errorf("%w: %s: is %d bytes, more than the %d allowed", ErrInvalidSpec, source, len(data), MaxTasksBytes)
 	}
 	src := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
-	p := &parse{src: src, plan: &Plan{Source: source}, seen: map[[2]int]int{}, phases: map[int]int{}}
+	if err := checkDepth(src); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidSpec, source, err)
+	}
+	p := &parse{src: src, plan: &Plan{Source: source}, seen: map[[2]int]int{}, phases: map[int]int{}, lineNo: 1}
 	doc := blockParser.Parse(text.NewReader(src))
 	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
 		if err := p.block(n); err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidSpec, source, err)
 		}
 	}
+	p.setField(nil)
 	if len(p.plan.Phases) == 0 {
 		return nil, fmt.Errorf("%w: %s: has no phases: add a heading such as \"## Phase 1: Setup\" (level 2), with tasks under it as \"#### Task 1.1: Name\" (level 4)", ErrInvalidSpec, source)
 	}
@@ -147,15 +151,35 @@ type parse struct {
 	// phase number to its line.
 	seen   map[[2]int]int
 	phases map[int]int
+	// lineOff and lineNo are the last offset line was asked for and its
+	// line number.
+	lineOff, lineNo int
 }
 
-// field is where a labelled value goes.
+// field is where a labelled value goes. text and items point into the
+// current phase or task, which stay in place until the next heading, and
+// every heading closes the field first.
 type field struct {
 	text  *string
 	items *[]string
+	// buf collects text's lines until the field is closed.
+	buf *strings.Builder
 }
 
-func (p *parse) line(off int) int { return bytes.Count(p.src[:min(off, len(p.src))], []byte("\n")) + 1 }
+// line returns the line number of byte offset off; an unknown offset
+// (-1) counts as the start of the file.
+//
+// Headings come in the order of the file, so counting goes on from the
+// last offset asked for: the whole parse counts each newline once.
+func (p *parse) line(off int) int {
+	off = min(max(off, 0), len(p.src))
+	if off < p.lineOff {
+		p.lineOff, p.lineNo = 0, 1
+	}
+	p.lineNo += bytes.Count(p.src[p.lineOff:off], []byte("\n"))
+	p.lineOff = off
+	return p.lineNo
+}
 
 func (p *parse) block(n ast.Node) error {
 	switch b := n.(type) {
@@ -167,16 +191,19 @@ func (p *parse) block(n ast.Node) error {
 		if p.field != nil && p.field.items != nil {
 			*p.field.items = append(*p.field.items, p.items(b)...)
 		}
-		p.field = nil
+		p.setField(nil)
 	default:
-		p.field = nil
+		p.setField(nil)
 	}
 	return nil
 }
 
 func (p *parse) heading(h *ast.Heading) error {
-	p.field = nil
+	p.setField(nil)
 	txt, off := p.rawLines(h)
+	if off < 0 {
+		off = h.Pos() // a heading without text
+	}
 	txt = strings.TrimSpace(strings.Trim(strings.TrimSpace(txt), "*_"))
 	ln := p.line(off)
 	switch h.Level {
@@ -252,31 +279,44 @@ func (p *parse) paragraph(b *ast.Paragraph) {
 	for ln := range strings.SplitSeq(raw, "\n") {
 		ln = strings.TrimSpace(ln)
 		if m := label.FindStringSubmatch(ln); m != nil {
-			p.field = p.fieldFor(strings.ToLower(strings.TrimSpace(m[1])))
+			p.setField(p.fieldFor(strings.ToLower(strings.TrimSpace(m[1]))))
 			opened = true
-			if p.field != nil && p.field.text != nil {
-				appendText(p.field.text, m[2])
-			}
+			p.field.add(m[2])
 			continue
 		}
-		if p.field != nil && p.field.text != nil {
-			appendText(p.field.text, ln)
+		if p.field != nil {
+			p.field.add(ln)
 		}
 	}
 	if !opened && (p.field == nil || p.field.text == nil) {
-		p.field = nil
+		p.setField(nil)
 	}
 }
 
-func appendText(dst *string, s string) {
-	s = strings.TrimSpace(s)
-	switch {
-	case s == "":
-	case *dst == "":
-		*dst = s
-	default:
-		*dst += "\n" + s
+// setField closes the open field, storing its text, and opens f.
+func (p *parse) setField(f *field) {
+	if old := p.field; old != nil && old.buf != nil {
+		*old.text = old.buf.String()
 	}
+	p.field = f
+}
+
+// add appends a line to a text field; a field for a list, or for a label
+// the plan does not keep, ignores it. Lines are collected in a
+// strings.Builder, so a long field costs linear time.
+func (f *field) add(s string) {
+	s = strings.TrimSpace(s)
+	if f.text == nil || s == "" {
+		return
+	}
+	if f.buf == nil {
+		f.buf = &strings.Builder{}
+		f.buf.WriteString(*f.text)
+	}
+	if f.buf.Len() > 0 {
+		f.buf.WriteByte('\n')
+	}
+	f.buf.WriteString(s)
 }
 
 // fieldFor returns where the label's value goes, or a field that takes

@@ -103,6 +103,8 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		{"bad phase heading", "## Phase one: A\n", "line 1: heading \"Phase one: A\""},
 		{"bad task heading", "## Phase 1: A\n\n#### Task 1: a\n", "line 3: heading \"Task 1: a\""},
 		{"huge number", "## Phase 123456: A\n", "line 1: phase number 123456"},
+		{"nested too deep", "## Phase 1: A\n\nok\n" + strings.Repeat("> ", 17) + "deep\n", "line 4: is nested deeper"},
+		{"list marker too far right", "## Phase 1: A\n" + strings.Repeat(" ", 101) + "- x\n", "line 2: is nested deeper"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := spec.Parse([]byte(tc.src), "specs/x/tasks.md")
@@ -113,6 +115,13 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 	}
 	_, err := spec.Parse(make([]byte, spec.MaxTasksBytes+1), "big.md")
 	require.ErrorIs(t, err, spec.ErrInvalidSpec)
+}
+
+// TestParseDeepNestingInCodeIsFine: the nesting limit does not apply
+// inside fenced code.
+func TestParseDeepNestingInCodeIsFine(t *testing.T) {
+	_, err := spec.Parse([]byte("## Phase 1: A\n\n```\n"+strings.Repeat("> ", 40)+"\n```\n"), "t.md")
+	require.NoError(t, err)
 }
 
 // TestParseHeadingsInCodeAreNotHeadings: a "## Phase" line inside a fenced
