@@ -35,8 +35,9 @@ type Config struct {
 	// MaxEvidenceBytes is the largest evidence CompletePhase accepts,
 	// JSON-encoded. 0 selects DefaultMaxEvidenceBytes.
 	MaxEvidenceBytes int
-	// GateRecheck is how long a cached gate is trusted before its file's
-	// stamp is compared again. 0 selects checkpoint.DefaultRecheck.
+	// GateRecheck is how long a cached gate, or a cached spec plan of a
+	// dynamic workflow, is trusted before its file's stamp is compared
+	// again. 0 selects checkpoint.DefaultRecheck.
 	GateRecheck time.Duration
 	// Logger receives the engine's logs. nil discards them.
 	Logger *slog.Logger
