@@ -5,12 +5,17 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
 // leftover matches a placeholder the renderer knows but did not replace.
@@ -343,4 +348,35 @@ func TestValidateDynamicWorkflow(t *testing.T) {
 	assert.Contains(t, got[0], "spec_execution_v1: metadata.json:dynamic_config.templates.task: template phases/dynamic/task-template.md cannot be read")
 	assert.Contains(t, got[1], "spec_execution_v1: metadata.json:dynamic_config.example_spec: bad.md: has no phases")
 	assert.Contains(t, got[2], "spec_execution_v1: phases/2/gate-definition.yaml: evidence_schema")
+}
+
+// TestDynamicConcurrentSharedKeys: goroutines released together on one
+// dynamic session read its phase and tasks; the spec is parsed once and
+// every caller sees the same content.
+func TestDynamicConcurrentSharedKeys(t *testing.T) {
+	for _, n := range []int{1, runtime.GOMAXPROCS(0), 128} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			root, wf := praxisProject(t, "s", readSpec(t, "tasks-thread-safety.md"))
+			en := newEnv(t, wf, func(c *Config) { c.ProjectDir = root })
+			ctx := t.Context()
+			r, err := en.Start(ctx, "spec_execution_v1", "s", map[string]any{"spec_path": ".praxis-os/specs/s"})
+			require.NoError(t, err)
+			require.Equal(t, int64(1), en.specs.Parses())
+			_, err = en.CompletePhase(ctx, r.SessionID, 0, phase0Evidence())
+			require.NoError(t, err)
+			var bad atomic.Int64
+			testutil.Release(n, func(i int) {
+				tv, err := en.Task(ctx, r.SessionID, 1, i%4+1)
+				if err != nil || !strings.Contains(tv.Content, "# Task 1."+strconv.Itoa(i%4+1)+": ") {
+					bad.Add(1)
+				}
+				v, err := en.CurrentPhase(ctx, r.SessionID)
+				if err != nil || v.PhaseName != "Core Thread Safety Implementation" || len(v.Tasks) != 4 {
+					bad.Add(1)
+				}
+			})
+			assert.Zero(t, bad.Load())
+			assert.Equal(t, int64(1), en.specs.Parses(), "one parse for every caller")
+		})
+	}
 }
