@@ -278,7 +278,7 @@ func (p *parse) paragraph(b *ast.Paragraph) {
 	opened := false
 	for ln := range strings.SplitSeq(raw, "\n") {
 		ln = strings.TrimSpace(ln)
-		if m := label.FindStringSubmatch(ln); m != nil {
+		if m := matchLabel(ln); m != nil {
 			p.setField(p.fieldFor(strings.ToLower(strings.TrimSpace(m[1]))))
 			opened = true
 			p.field.add(m[2])
@@ -414,4 +414,12 @@ func shorten(s string) string {
 		return string(r[:60]) + "..."
 	}
 	return s
+}
+
+// matchLabel is label.FindStringSubmatch for lines that can hold one.
+func matchLabel(ln string) []string {
+	if !strings.HasPrefix(ln, "**") {
+		return nil
+	}
+	return label.FindStringSubmatch(ln)
 }
