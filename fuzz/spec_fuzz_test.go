@@ -18,7 +18,7 @@ var specErr = regexp.MustCompile(`^spec: invalid tasks\.md: specs/x/tasks\.md: (
 // unique and consistent, with every placeholder of a template rendered, or
 // an error that names the line; never a panic.
 func FuzzParseTasks(f *testing.F) {
-	for _, name := range []string{"tasks-small.md", "tasks-thread-safety.md"} {
+	for _, name := range []string{"tasks-small.md", "tasks-thread-safety.md", "tasks-list-form.md"} {
 		if b, err := os.ReadFile("../spec/testdata/" + name); err == nil {
 			f.Add(b)
 		}
@@ -29,6 +29,7 @@ func FuzzParseTasks(f *testing.F) {
 		"## Phase 1: A\n**Validation Gate:**\n- x\n- x\n- [ ] y\n  - z\n",
 		"## Phase 2: B\n```\n#### Task 2.1: code\n",
 		"## Phase 1: A\n" + strings.Repeat("> ", 20) + "x\n",
+		"## Phase 1: A\n- **Task 1.1**: a\n  - **Acceptance Criteria**:\n    - [ ] x\n- [ ] **Task 1.2**\n",
 	} {
 		f.Add([]byte(s))
 	}

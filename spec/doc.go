@@ -8,7 +8,9 @@
 // number of the enclosing phase and M the task's number within it. Under
 // each heading, paragraphs that open with a bold label ("**Description:**",
 // "**Acceptance Criteria:**", "**Validation Gate:**", ...) are fields; a
-// label followed by a list takes the list's items. Any other level-2
+// label followed by a list takes the list's items. A task may also be
+// written as a list item, "- **Task N.M**: Name", with its fields as
+// sub-items, the form prAxIs OS's parsing guide shows. Any other level-2
 // heading ends the phase before it. A file with no phase, a task outside a
 // phase or under another phase's number, and a task or phase number used
 // twice are errors that name the line.

@@ -111,6 +111,9 @@ var (
 	// or "**Name**: rest".
 	label    = regexp.MustCompile(`^\*\*([^*]+?)(?::\*\*|\*\*\s*:)\s*(.*)$`)
 	checkbox = regexp.MustCompile(`^\[[ xX]\]\s*`)
+	// listTask matches a task written as a list item, prAxIs OS's other
+	// form: "- **Task 1.2**: Name", optionally after a checkbox.
+	listTask = regexp.MustCompile(`^(?:\[[ xX]\]\s*)?\*\*Task\s+(\d+)\.(\d+)(?::\*\*|\*\*\s*:?)\s*(.*)$`)
 )
 
 // Parse reads a tasks.md. source names the file in errors. Every error
@@ -188,6 +191,9 @@ func (p *parse) block(n ast.Node) error {
 	case *ast.Paragraph:
 		p.paragraph(b)
 	case *ast.List:
+		if found, err := p.listTasks(b); found || err != nil {
+			return err
+		}
 		if p.field != nil && p.field.items != nil {
 			*p.field.items = append(*p.field.items, p.items(b)...)
 		}
@@ -347,7 +353,7 @@ func (p *parse) fieldFor(name string) *field {
 			return &field{text: &ph.EstimatedDuration}
 		case "dependencies", "depends on":
 			return &field{text: &ph.Dependencies}
-		case "deliverables":
+		case "deliverables", "phase deliverables":
 			return &field{items: &ph.Deliverables}
 		case "validation gate":
 			return &field{items: &ph.ValidationGate}
@@ -422,4 +428,81 @@ func matchLabel(ln string) []string {
 		return nil
 	}
 	return label.FindStringSubmatch(ln)
+}
+
+// listTasks reads the tasks of a list whose items are written
+// "- **Task N.M**: Name", with their fields as sub-items
+// ("- **Estimated Time**: 4 hours", "- **Acceptance Criteria**:" over a
+// checklist); other sub-items join the description. It reports whether
+// the list held such a task. The list ends the last task, so that the
+// phase's own fields after it go to the phase.
+func (p *parse) listTasks(l *ast.List) (bool, error) {
+	found := false
+	for it := l.FirstChild(); it != nil; it = it.NextSibling() {
+		first := it.FirstChild()
+		if first == nil {
+			continue
+		}
+		raw, off := p.rawLines(first)
+		head, rest, _ := strings.Cut(strings.TrimSpace(raw), "\n")
+		m := listTask.FindStringSubmatch(strings.TrimSpace(head))
+		if m == nil {
+			continue
+		}
+		found = true
+		ln := p.line(off)
+		ph, err := number(m[1])
+		var num int
+		if err == nil {
+			num, err = number(m[2])
+		}
+		if err != nil {
+			return true, fmt.Errorf("line %d: task number %s.%s: %w", ln, m[1], m[2], err)
+		}
+		name := strings.TrimSpace(m[3])
+		if name == "" {
+			name = "Task " + m[1] + "." + m[2]
+		}
+		if err := p.addTask(ln, ph, num, name); err != nil {
+			return true, err
+		}
+		t := p.task
+		t.Description = strings.TrimSpace(name + "\n" + strings.TrimSpace(rest))
+		for c := first.NextSibling(); c != nil; c = c.NextSibling() {
+			if sub, ok := c.(*ast.List); ok {
+				p.subFields(sub)
+			}
+		}
+	}
+	if found {
+		p.task = nil
+	}
+	return found, nil
+}
+
+// subFields reads the sub-items of a list-form task into its fields.
+func (p *parse) subFields(l *ast.List) {
+	for it := l.FirstChild(); it != nil; it = it.NextSibling() {
+		first := it.FirstChild()
+		if first == nil {
+			continue
+		}
+		raw, _ := p.rawLines(first)
+		raw = strings.TrimSpace(raw)
+		m := matchLabel(raw)
+		if m == nil {
+			p.setField(&field{text: &p.task.Description})
+			p.field.add(checkbox.ReplaceAllString(raw, ""))
+			p.setField(nil)
+			continue
+		}
+		p.setField(p.fieldFor(strings.ToLower(strings.TrimSpace(m[1]))))
+		p.field.add(m[2])
+		for c := first.NextSibling(); c != nil; c = c.NextSibling() {
+			if sub, ok := c.(*ast.List); ok && p.field.items != nil {
+				*p.field.items = append(*p.field.items, p.items(sub)...)
+			}
+		}
+		p.setField(nil)
+	}
 }

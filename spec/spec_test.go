@@ -314,3 +314,37 @@ func TestShippedTemplatesLeaveNoPlaceholder(t *testing.T) {
 		assert.NotRegexp(t, placeholder, spec.Render(string(tmpl), vars), name)
 	}
 }
+
+// TestParseListFormTasks: tasks written as list items, the form prAxIs
+// OS's own parsing guide shows ("- **Task N.M**: Name" with sub-items),
+// are read with their fields, and the phase's fields after the list stay
+// the phase's.
+func TestParseListFormTasks(t *testing.T) {
+	p, err := spec.Parse(read(t, "tasks-list-form.md"), "tasks.md")
+	require.NoError(t, err)
+	require.Len(t, p.Phases, 2)
+	ph := p.Phases[0]
+	assert.Equal(t, "Groundwork (Day 1)", ph.Name)
+	assert.Equal(t, "Lay out the package and its configuration.", ph.Objective)
+	assert.Equal(t, []string{"the cache package"}, ph.Deliverables)
+	assert.Equal(t, []string{"All tasks complete", "Tests pass under -race"}, ph.ValidationGate)
+	require.Len(t, ph.Tasks, 2)
+	assert.Equal(t, spec.Task{
+		Phase: 1, Number: 1, Name: "Create the cache package", Line: 9,
+		Description:        "Create the cache package",
+		AcceptanceCriteria: []string{"cache/doc.go says what is guaranteed", "go vet is clean"},
+		Dependencies:       "None", EstimatedTime: "2 hours",
+	}, ph.Tasks[0])
+	t2 := ph.Tasks[1]
+	assert.Equal(t, "Add the configuration type\nKeep the zero value usable", t2.Description)
+	assert.Equal(t, "Task 1.1", t2.Dependencies)
+	assert.Equal(t, []string{"Config validates every field"}, t2.AcceptanceCriteria)
+	require.Len(t, p.Phases[1].Tasks, 1)
+	assert.Equal(t, "Use the cache in search", p.Phases[1].Tasks[0].Name)
+	assert.Equal(t, []string{"Hit ratio is reported"}, p.Phases[1].ValidationGate)
+
+	_, err = spec.Parse([]byte("- **Task 1.1**: early\n"), "t.md")
+	require.ErrorContains(t, err, "line 1: Task 1.1 is outside a phase")
+	_, err = spec.Parse([]byte("## Phase 1: A\n\n#### Task 1.1: a\n\n- **Task 1.1**: again\n"), "t.md")
+	require.ErrorContains(t, err, "line 5: Task 1.1 is numbered twice (first at line 3)")
+}
