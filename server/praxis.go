@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -118,14 +119,14 @@ func (s *Server) posWorkflow(ctx context.Context, req mcp.CallToolRequest) (*mcp
 		return s.toolError(ctx, ToolPosWorkflow, badArg("action", "must be one of %s, got %q", strings.Join(slices.Sorted(maps.Keys(posActions)), ", "), shorten(fmt.Sprint(raw["action"]), 32)))
 	}
 	inner := make(map[string]any, len(raw))
-	for k, v := range raw {
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		if k == "action" {
 			continue
 		}
 		if !slices.Contains(act.args, k) {
 			return s.toolError(ctx, ToolPosWorkflow, badArg(fmt.Sprintf("%q", shorten(k, 64)), "is not an argument of action %s; it takes %s", name, orNothing(act.args)))
 		}
-		inner[k] = v
+		inner[k] = raw[k]
 	}
 	sub := req
 	sub.Params.Name = act.tool
@@ -199,7 +200,15 @@ func taskIDs(tasks, phase any) {
 	}
 }
 
-func taskID(phase, task any) string { return fmt.Sprintf("%v.%v", phase, task) }
+// taskID returns "phase.task" from two JSON numbers.
+func taskID(phase, task any) string { return jsonNum(phase) + "." + jsonNum(task) }
+
+func jsonNum(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
 
 func orNothing(args []string) string {
 	if len(args) == 0 {
