@@ -20,6 +20,10 @@ type Config struct {
 	// WorkflowsDir is the folder of workflow definitions. "" serves the
 	// sample workflows built into the binary.
 	WorkflowsDir string
+	// ProjectDir is the project folder in which a dynamic workflow's
+	// spec path (options.spec_path) is resolved, through os.Root. ""
+	// leaves only the workflows' example specs.
+	ProjectDir string
 	// StateDir is the folder of session JSON files, created (mode 0700) if
 	// missing. Required unless Store is set.
 	StateDir string
@@ -31,8 +35,9 @@ type Config struct {
 	// MaxEvidenceBytes is the largest evidence CompletePhase accepts,
 	// JSON-encoded. 0 selects DefaultMaxEvidenceBytes.
 	MaxEvidenceBytes int
-	// GateRecheck is how long a cached gate is trusted before its file's
-	// stamp is compared again. 0 selects checkpoint.DefaultRecheck.
+	// GateRecheck is how long a cached gate, or a cached spec plan of a
+	// dynamic workflow, is trusted before its file's stamp is compared
+	// again. 0 selects checkpoint.DefaultRecheck.
 	GateRecheck time.Duration
 	// Logger receives the engine's logs. nil discards them.
 	Logger *slog.Logger

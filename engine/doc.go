@@ -14,8 +14,23 @@
 // Definitions are read from disk on every call that needs them and never
 // cached, so an edit is live on the next Start. When Config.WorkflowsDir is
 // empty the engine serves the sample workflows built into the binary
-// (feature_delivery and bug_fix). Validate lists every problem in a folder
-// for workflow authors.
+// (feature_delivery, bug_fix and spec_execution_v1). Validate lists every
+// problem in a folder for workflow authors.
+//
+// # Dynamic workflows
+//
+// A workflow whose metadata.json sets "dynamic_phases": true and a
+// dynamic_config (prAxIs OS's spec_execution_v1) has its listed phases
+// (phase 0) and, after them, one phase per "## Phase N" section of the
+// tasks.md of the spec that the Start option named by
+// dynamic_config.source_path_key (spec_path) points at. The spec path is
+// resolved inside Config.ProjectDir through os.Root and its plan is cached
+// by a spec.Loader, re-read when the file changes. Such a phase's content
+// and tasks are the workflow's phase and task templates rendered from the
+// plan (package spec); its gate is phases/<N>/gate-definition.yaml when the
+// workflow has one, and otherwise the phase's validation-gate list, one
+// required boolean field per item. The session keeps the spec path in its
+// options, so every later call reads the same spec.
 //
 // # Sessions
 //

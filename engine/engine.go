@@ -20,6 +20,7 @@ import (
 	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/shard"
+	"github.com/mcpflow/mcpflow/spec"
 )
 
 // Engine runs workflows and keeps their sessions.
@@ -66,6 +67,10 @@ type Engine struct {
 
 	sessions sessionCache
 	gates    *checkpoint.Loader
+	// specs reads spec plans in the project folder (nil without one);
+	// examples reads the example specs of the workflows folder.
+	specs, examples *spec.Loader
+	projRoot        *os.Root
 	// pairs maps a (workflow, target) to its active session's ID. Entries
 	// are added by Start under the pair's start lock and removed when the
 	// session completes or is deleted.
@@ -182,6 +187,9 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.openSpecs(cfg); err != nil {
+		return nil, err
+	}
 	// A store that starts sessions itself keeps its own pair index;
 	// listing every session of a shared store would be wasted.
 	if _, starts := e.store.(SessionStarter); !starts {
@@ -234,6 +242,7 @@ func (e *Engine) Close() error {
 	if e.gates != nil {
 		e.gates.Close()
 	}
+	errs = append(errs, e.closeSpecs())
 	if e.wfRoot != nil {
 		errs = append(errs, e.wfRoot.Close())
 	}
@@ -261,10 +270,12 @@ func (wallClock) Now() time.Time { return time.Now() }
 // the gate cache ("gates"). For sessions, Loads counts state-file reads
 // and Coalesced counts callers that shared another caller's read.
 func (e *Engine) Metrics() map[string]metrics.Snapshot {
-	return map[string]metrics.Snapshot{
+	out := map[string]metrics.Snapshot{
 		"sessions": e.sessions.Metrics(),
 		"gates":    e.gates.Metrics(),
 	}
+	e.specMetrics(out)
+	return out
 }
 
 // lookup returns the session object for id, loading it on a miss.
@@ -521,17 +532,17 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 			return nil, fmt.Errorf("%w: options: %w", ErrInvalidArgument, err)
 		}
 	}
-	m, err := readMetadata(e.wfFS, workflowType)
+	f, err := e.loadFlow(ctx, workflowType, opts)
 	if err != nil {
 		return nil, err
 	}
-	order := m.order()
+	order := f.order()
 	if len(order) == 0 {
 		return nil, fmt.Errorf("%w: workflow_type %s: metadata.json lists no phases; add at least one phase", ErrCorrupt, workflowType)
 	}
 	// Read the first phase before creating anything, so that a workflow
 	// whose content cannot be read leaves no session behind.
-	pc, err := e.phaseContent(m, workflowType, order[0])
+	pc, err := e.content(f, order[0])
 	if err != nil {
 		return nil, err
 	}
@@ -539,8 +550,15 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	if err != nil {
 		return nil, err
 	}
-	if st.CurrentPhase != pc.Phase || st.Status != StatusActive {
-		if pc, err = e.phaseContent(m, st.WorkflowType, st.CurrentPhase); err != nil {
+	if resumed && f.m.DynamicPhases {
+		// The resumed session keeps the spec it was started with.
+		if f, err = e.flowOf(ctx, st); err != nil {
+			return nil, err
+		}
+		order = f.order()
+	}
+	if st.CurrentPhase != pc.Phase || st.Status != StatusActive || resumed && f.m.DynamicPhases {
+		if pc, err = e.content(f, st.CurrentPhase); err != nil {
 			return nil, err
 		}
 	}
@@ -680,18 +698,18 @@ func (e *Engine) CurrentPhase(ctx context.Context, sessionID string) (*PhaseView
 		Status:          st.Status,
 		CompletedPhases: slices.Clone(st.CompletedPhases),
 	}
-	m, err := readMetadata(e.wfFS, st.WorkflowType)
+	f, err := e.flowOf(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	v.TotalPhases = len(m.order())
+	v.TotalPhases = len(f.order())
 	if st.Status == StatusCompleted {
 		v.WorkflowComplete = true
 		v.Phase = st.CurrentPhase
 		v.Tasks = []TaskInfo{}
 		return v, nil
 	}
-	pc, err := e.phaseContent(m, st.WorkflowType, st.CurrentPhase)
+	pc, err := e.content(f, st.CurrentPhase)
 	if err != nil {
 		return nil, err
 	}
@@ -716,38 +734,16 @@ func (e *Engine) Task(ctx context.Context, sessionID string, phase, taskNumber i
 	if !done && (phase != st.CurrentPhase || st.Status != StatusActive) {
 		return nil, fmt.Errorf("%w: phase %d is not open: session %s is on phase %d; read tasks of the current phase or of a completed phase %v", ErrWrongPhase, phase, st.SessionID, st.CurrentPhase, st.CompletedPhases)
 	}
-	m, err := readMetadata(e.wfFS, st.WorkflowType)
+	f, err := e.flowOf(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	pd, ok := m.phase(phase)
-	if !ok {
-		return nil, fmt.Errorf("%w: phase %d is not in workflow %s any more; its metadata.json changed", ErrNotFound, phase, st.WorkflowType)
-	}
-	var td *TaskDef
-	nums := make([]int, 0, len(pd.Tasks))
-	for i := range pd.Tasks {
-		nums = append(nums, pd.Tasks[i].TaskNumber)
-		if pd.Tasks[i].TaskNumber == taskNumber && td == nil {
-			td = &pd.Tasks[i]
-		}
-	}
-	if td == nil {
-		return nil, fmt.Errorf("%w: task_number %d is not in phase %d; its tasks are %v", ErrNotFound, taskNumber, phase, nums)
-	}
-	text, err := readTaskFile(e.wfFS, st.WorkflowType, phase, td.File)
+	tv, err := e.task(f, phase, taskNumber)
 	if err != nil {
 		return nil, err
 	}
-	return &TaskView{
-		SessionID:  st.SessionID,
-		Phase:      phase,
-		TaskNumber: taskNumber,
-		Name:       td.Name,
-		File:       td.File,
-		Purpose:    td.Purpose,
-		Content:    text,
-	}, nil
+	tv.SessionID = st.SessionID
+	return tv, nil
 }
 
 // maxAttempts bounds how often CompletePhase retries after a conflicting
@@ -882,14 +878,14 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 	case phase != st.CurrentPhase:
 		return nil, fmt.Errorf("%w: phase %d is not the current phase of session %s; the current phase is %d: complete it first", ErrWrongPhase, phase, id, st.CurrentPhase)
 	}
-	m, err := readMetadata(e.wfFS, st.WorkflowType)
+	f, err := e.flowOf(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := m.phase(phase); !ok {
+	if !f.has(phase) {
 		return nil, fmt.Errorf("%w: phase %d of session %s is not in workflow %s any more; its metadata.json changed", ErrCorrupt, phase, id, st.WorkflowType)
 	}
-	gate, err := e.gates.Gate(ctx, st.WorkflowType, phase)
+	gate, err := e.gate(ctx, f, phase)
 	if err != nil {
 		return nil, fmt.Errorf("%w: gate of phase %d of workflow %s: %w; fix the gate-definition.yaml", ErrCorrupt, phase, st.WorkflowType, err)
 	}
@@ -910,7 +906,7 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 		next.Checkpoints[phase] = CheckpointPassed
 		next.CompletedPhases = append(next.CompletedPhases, phase)
 		out.PhaseCompleted = true
-		if nextPhase, hasNext = m.next(phase); hasNext {
+		if nextPhase, hasNext = f.next(phase); hasNext {
 			next.CurrentPhase = nextPhase
 			if _, ok := next.Checkpoints[nextPhase]; !ok {
 				next.Checkpoints[nextPhase] = CheckpointPending
@@ -935,7 +931,7 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 	}
 	if hasNext {
 		out.NextPhase = &nextPhase
-		pc, err := e.phaseContent(m, next.WorkflowType, nextPhase)
+		pc, err := e.content(f, nextPhase)
 		if err != nil {
 			// The phase is saved as completed; report the content problem
 			// without undoing it.

@@ -569,13 +569,20 @@ func TestListWorkflowsBuiltin(t *testing.T) {
 	en := newEnv(t, "")
 	list, err := en.ListWorkflows(t.Context())
 	require.NoError(t, err)
-	require.Len(t, list, 2)
+	require.Len(t, list, 3)
 	assert.Equal(t, "bug_fix", list[0].Name)
 	assert.Equal(t, "feature_delivery", list[1].Name)
+	assert.Equal(t, "spec_execution_v1", list[2].Name)
 	for _, w := range list {
 		assert.Empty(t, w.Problems, w.Name)
 		assert.Equal(t, w.Name, w.WorkflowType)
-		assert.Equal(t, w.Phases, w.TotalPhases.N)
+		if w.Name == "spec_execution_v1" {
+			// Phase 0 is listed; the rest come from the spec.
+			assert.True(t, w.TotalPhases.Dynamic)
+			assert.Equal(t, 1, w.Phases)
+		} else {
+			assert.Equal(t, w.Phases, w.TotalPhases.N)
+		}
 		assert.NotEmpty(t, w.Description)
 	}
 }

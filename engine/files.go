@@ -21,7 +21,7 @@ import (
 var builtin embed.FS
 
 // BuiltinWorkflows returns the sample workflows compiled into the binary
-// (feature_delivery and bug_fix), served when Config.WorkflowsDir is "".
+// (feature_delivery, bug_fix and spec_execution_v1), served when Config.WorkflowsDir is "".
 func BuiltinWorkflows() fs.FS {
 	sub, err := fs.Sub(builtin, "workflows")
 	if err != nil {

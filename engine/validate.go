@@ -150,6 +150,7 @@ func validateWorkflow(fsys fs.FS, name string) []Problem {
 			}
 		}
 	}
+	out = append(out, validateDynamic(fsys, name, m, listed)...)
 	// Phase folders that metadata.json does not list.
 	if entries, err := fs.ReadDir(fsys, path.Join(name, "phases")); err == nil {
 		for _, en := range entries {
@@ -157,7 +158,7 @@ func validateWorkflow(fsys fs.FS, name string) []Problem {
 			if !en.IsDir() || err != nil || n < 0 || strconv.Itoa(n) != en.Name() {
 				continue
 			}
-			if !listed[n] {
+			if !listed[n] && !m.DynamicPhases { // a dynamic workflow may hold a spec phase's gate
 				add(path.Join("phases", en.Name()), "folder is not listed in metadata.json phases; list it or remove it")
 			}
 		}

@@ -25,6 +25,10 @@ type Metadata struct {
 	EstimatedDuration string      `json:"estimated_duration"`
 	PrimaryOutputs    []string    `json:"primary_outputs"`
 	Phases            []PhaseDef  `json:"phases"`
+	// DynamicPhases and DynamicConfig are set for a workflow whose phases
+	// after the static ones come from a spec's tasks.md (dynamic.go).
+	DynamicPhases bool           `json:"dynamic_phases,omitempty"`
+	DynamicConfig *DynamicConfig `json:"dynamic_config,omitempty"`
 
 	// missing lists the required fields absent from the file, for
 	// Validate; ParseMetadata does not fail on them.
@@ -137,6 +141,7 @@ func ParseMetadata(data []byte) (*Metadata, error) {
 		d.fail("total_phases", err)
 		m.TotalPhases = tp
 	}
+	d.dynamic(m)
 	if v, ok := d.take("phases", true); ok {
 		list, ok := v.([]any)
 		if !ok {
@@ -144,6 +149,9 @@ func ParseMetadata(data []byte) (*Metadata, error) {
 		}
 		m.Phases = make([]PhaseDef, 0, len(list))
 		for i, pv := range list {
+			if m.DynamicPhases && isRangePhase(pv) {
+				continue // stands for the spec's phases
+			}
 			m.Phases = append(m.Phases, d.phase(fmt.Sprintf("phases[%d]", i), pv))
 		}
 	}

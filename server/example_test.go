@@ -23,6 +23,7 @@ func Example() {
 	// Output:
 	// bug_fix
 	// feature_delivery
+	// spec_execution_v1
 	// isError: true
 	// serve: <nil>
 }

@@ -36,10 +36,13 @@ func FuzzToolArguments(f *testing.F) {
 		f.Fatal(err)
 	}
 	tools := []string{ToolSearchStandards, ToolListWorkflows, ToolGetCurrentPhase, ToolGetTask,
-		ToolCompletePhase, ToolGetWorkflowState, ToolListSessions, ToolDeleteSession, ToolGetServerInfo}
+		ToolCompletePhase, ToolGetWorkflowState, ToolListSessions, ToolDeleteSession, ToolGetServerInfo,
+		ToolPosWorkflow, ToolCurrentDate}
 	for _, seed := range []string{
 		`{"query":"error handling","n_results":3,"tags":["errors"],"phase":1}`,
 		`{"session_id":"../../etc/passwd","phase":1,"task_number":0,"evidence":{"a":[1,{"b":null}]}}`,
+		`{"action":"get_task","session_id":"3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53","phase":1,"task_number":1}`,
+		`{"action":"start","workflow_type":"spec_execution_v1","target_file":"x","options":{"spec_path":"../.."}}`,
 		`{"status":"active"}`, `[]`, `null`, `"x"`, `{"query":""}`, `{"n_results":1e308}`,
 		`{"session_id":"3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53","phase":-0.5}`,
 	} {

@@ -225,7 +225,7 @@ func TestToolErrorsVersusProtocolErrors(t *testing.T) {
 	assert.Contains(t, logs.String(), `outcome=protocol_error err="panic recovered in explode tool handler: boom"`)
 }
 
-// TestEveryToolAnswersWithItsSchema calls each of the ten tools
+// TestEveryToolAnswersWithItsSchema calls each of the twelve tools
 // successfully with output schema validation on, and checks the tool list:
 // schemas with descriptions, annotations, output schemas.
 func TestEveryToolAnswersWithItsSchema(t *testing.T) {
@@ -241,6 +241,7 @@ func TestEveryToolAnswersWithItsSchema(t *testing.T) {
 		server.ToolSearchStandards: true, server.ToolListWorkflows: true, server.ToolGetCurrentPhase: true,
 		server.ToolGetTask: true, server.ToolGetWorkflowState: true, server.ToolListSessions: true, server.ToolGetServerInfo: true,
 		server.ToolStartWorkflow: false, server.ToolCompletePhase: false, server.ToolDeleteSession: false,
+		server.ToolPosWorkflow: false, server.ToolCurrentDate: true,
 	}
 	require.Len(t, tools, len(readOnly))
 	for name, ro := range readOnly {
@@ -250,7 +251,8 @@ func TestEveryToolAnswersWithItsSchema(t *testing.T) {
 		require.NotNil(t, tool.Annotations, name)
 		assert.Equal(t, ro, tool.Annotations.ReadOnlyHint, name)
 		require.NotNil(t, tool.Annotations.DestructiveHint, name)
-		assert.Equal(t, name == server.ToolDeleteSession, *tool.Annotations.DestructiveHint, name)
+		// pos_workflow's delete_session action deletes.
+		assert.Equal(t, name == server.ToolDeleteSession || name == server.ToolPosWorkflow, *tool.Annotations.DestructiveHint, name)
 		assert.NotNil(t, tool.OutputSchema, name)
 		schema := tool.InputSchema.(map[string]any)
 		props, _ := schema["properties"].(map[string]any)
@@ -276,6 +278,8 @@ func TestEveryToolAnswersWithItsSchema(t *testing.T) {
 		{server.ToolGetWorkflowState, map[string]any{"session_id": start.ID}},
 		{server.ToolListSessions, map[string]any{"status": "all"}},
 		{server.ToolGetServerInfo, nil},
+		{server.ToolCurrentDate, nil},
+		{server.ToolPosWorkflow, map[string]any{"action": "get_state", "session_id": start.ID}},
 		{server.ToolDeleteSession, map[string]any{"session_id": start.ID}},
 	}
 	for _, c := range calls {

@@ -230,7 +230,7 @@ func New(cfg Config) (*Server, error) {
 		opts = append(opts, mcpserver.WithOutputSchemaValidation())
 	}
 	s.mcp = mcpserver.NewMCPServer("mcpflow", cfg.Version, opts...)
-	tools := s.tools()
+	tools := append(s.tools(), s.praxisTools()...)
 	names := make([]string, len(tools))
 	for i := range tools {
 		names[i] = tools[i].Tool.Name
@@ -257,7 +257,8 @@ func New(cfg Config) (*Server, error) {
 const instructions = `mcpflow gives you phase-gated workflows and search over this project's standards.
 Start with list_workflows, then start_workflow(workflow_type, target_file). Work through the phase's tasks
 (get_task), then submit evidence with complete_phase; the gate says what is missing if it does not pass.
-Use search_standards to look up the project's conventions before you write code.`
+Use search_standards to look up the project's conventions before you write code.
+prAxIs OS names work too: pos_workflow(action=start|get_phase|get_task|complete_phase|get_state|...) and current_date.`
 
 // MCPServer returns the underlying mcp-go server, for adding tools or
 // hooks before Serve (the end-to-end benchmark adds a trivial tool).

@@ -521,7 +521,7 @@ type completeOut struct {
 	Phase            int              `json:"phase"`
 	CheckpointPassed bool             `json:"checkpoint_passed" jsonschema:"whether the gate accepted the evidence"`
 	ValidationResult any              `json:"validation_result" jsonschema:"the gate's verdict: errors, warnings, diagnostics, remediation"`
-	PhaseCompleted   bool             `json:"phase_completed" jsonschema:"whether this call completed the phase"`
+	PhaseCompleted   bool             `json:"phase_completed" jsonschema:"whether this call completed the phase (pos_workflow's reply carries the phase's number, or null, instead)"`
 	NextPhase        *int             `json:"next_phase" jsonschema:"the phase now current, or null"`
 	NextPhaseContent *phaseContentOut `json:"next_phase_content" jsonschema:"the next phase's instructions and tasks, or null"`
 	WorkflowComplete bool             `json:"workflow_complete"`

@@ -8,8 +8,18 @@ import (
 	"path/filepath"
 )
 
-// projectDir is the folder under --root that holds a project's content.
-const projectDir = ".mcpflow"
+// projectDir is the folder under --root that holds a project's content;
+// praxisDir is prAxIs OS's, used when a project has no projectDir.
+const (
+	projectDir = ".mcpflow"
+	praxisDir  = ".praxis-os"
+)
+
+// The layouts resolve reports.
+const (
+	layoutMcpflow = "mcpflow"
+	layoutPraxis  = "praxis-os"
+)
 
 // builtin is how logs and get_server_info name the built-in samples.
 const builtin = "builtin"
@@ -23,6 +33,9 @@ type folderFlags struct {
 // standards folder means the built-in samples.
 type folders struct {
 	root, workflows, standards, state string
+	// layout is "praxis-os" when the folders come from <root>/.praxis-os,
+	// else "mcpflow".
+	layout string
 }
 
 // show returns dir, or "builtin" for the samples.
@@ -37,7 +50,9 @@ func show(dir string) string {
 // folder (the state folder is created); otherwise <root>/.mcpflow/<name> is
 // used when it exists, and the built-in samples when it does not. The state
 // folder defaults to <root>/.mcpflow/state, created when needState is set.
-// Errors name the flag and the folder.
+// A root without .mcpflow but with a .praxis-os folder (a prAxIs OS
+// project) is served from .praxis-os the same way. Errors name the flag and
+// the folder.
 func (f folderFlags) resolve(needState bool) (folders, error) {
 	var out folders
 	root := f.root
@@ -49,11 +64,13 @@ func (f folderFlags) resolve(needState bool) (folders, error) {
 		return out, err
 	}
 	out.root = abs
+	base, layout := projectBase(abs)
+	out.layout = layout
 	pick := func(flagName, given, sub string) (string, error) {
 		if given != "" {
 			return existingDir(flagName, given)
 		}
-		def := filepath.Join(abs, projectDir, sub)
+		def := filepath.Join(base, sub)
 		fi, err := os.Stat(def)
 		switch {
 		case err == nil && fi.IsDir():
@@ -77,7 +94,7 @@ func (f folderFlags) resolve(needState bool) (folders, error) {
 	}
 	state, flagName := f.state, "--state"
 	if state == "" {
-		state, flagName = filepath.Join(abs, projectDir, "state"), "--root"
+		state, flagName = filepath.Join(base, "state"), "--root"
 	}
 	if state, err = filepath.Abs(state); err != nil {
 		return out, fmt.Errorf("%s: %w", flagName, err)
@@ -108,4 +125,18 @@ func existingDir(flagName, dir string) (string, error) {
 		return "", fmt.Errorf("%s %s: not a folder", flagName, dir)
 	}
 	return abs, nil
+}
+
+// projectBase returns the folder of root that holds the project's content
+// and its layout: <root>/.mcpflow, unless only <root>/.praxis-os exists.
+func projectBase(root string) (string, string) {
+	mine := filepath.Join(root, projectDir)
+	if _, err := os.Stat(mine); err == nil {
+		return mine, layoutMcpflow
+	}
+	theirs := filepath.Join(root, praxisDir)
+	if fi, err := os.Stat(theirs); err == nil && fi.IsDir() {
+		return theirs, layoutPraxis
+	}
+	return mine, layoutMcpflow
 }

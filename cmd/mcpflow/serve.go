@@ -25,11 +25,14 @@ when one is set). Once HTTP listens, <state>/server.json tells sub-agents
 the URL; it is removed at shutdown.
 
 Folders: --root (default: the current folder) holds .mcpflow/workflows,
-.mcpflow/standards and .mcpflow/state. Missing workflows or standards folders
-mean the built-in samples; the state folder is created. --workflows,
---standards and --state override each one. One server per state folder: a
-second serve on the same folder refuses to start, naming the PID that holds
-it (an flock, released when that process ends, even by kill -9).
+.mcpflow/standards and .mcpflow/state; a prAxIs OS project without .mcpflow
+is served from .praxis-os/{workflows,standards,state} as it is (the startup
+log says which layout it found). Missing workflows or standards folders mean
+the built-in samples; the state folder is created. --workflows, --standards
+and --state override each one. Dynamic workflows (spec_execution_v1) find
+options.spec_path inside --root. One server per state folder: a second serve
+on the same folder refuses to start, naming the PID that holds it (an flock,
+released when that process ends, even by kill -9).
 
 Replicas: --state redis://HOST:PORT/DB[?prefix=NAME] keeps sessions in Redis
 instead, so that several "serve --transport http" processes behind one URL
@@ -73,7 +76,7 @@ func newServeCommand() (*command, *serveFlags) {
 	fs.Var(&f.transport, "transport", "`mode`: stdio, http, or dual (both at once)")
 	fs.StringVar(&f.http, "http", "127.0.0.1:4242", "HTTP listen `address` (port 0 picks a free port)")
 	fs.StringVar(&f.addrFile, "addr-file", "", "write the /mcp URL to `file` once listening")
-	fs.StringVar(&f.folders.root, "root", ".", "project `folder` holding .mcpflow/{workflows,standards,state}")
+	fs.StringVar(&f.folders.root, "root", ".", "project `folder` holding .mcpflow/{workflows,standards,state} (or a prAxIs OS project's .praxis-os/)")
 	fs.StringVar(&f.folders.workflows, "workflows", "", "workflows `folder` (default <root>/.mcpflow/workflows, else built-in samples)")
 	fs.StringVar(&f.folders.standards, "standards", "", "standards `folder` (default <root>/.mcpflow/standards, else built-in samples)")
 	fs.StringVar(&f.folders.state, "state", "", "session state `folder` (default <root>/.mcpflow/state, created), or redis://HOST:PORT/DB to share sessions between replicas")
@@ -168,6 +171,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	}
 	eng, err := engine.New(engine.Config{
 		WorkflowsDir:     dirs.workflows,
+		ProjectDir:       dirs.root,
 		StateDir:         dirs.state,
 		Store:            store,
 		SessionTTL:       f.sessionTTL,
@@ -215,6 +219,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		ShutdownTimeout: f.shutdownTimeout,
 		Folders: map[string]string{
 			"root": dirs.root, "workflows": show(dirs.workflows), "standards": show(dirs.standards), "state": dirs.state,
+			"layout": dirs.layout,
 		},
 		StateStore: stateStore,
 	}
@@ -232,7 +237,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	if err := srv.Listen(); err != nil {
 		return c, err // names the flag: --http, --addr-file or --state
 	}
-	log.Info("mcpflow started", "version", versionString(), "transports", f.transport.v,
+	log.Info("mcpflow started", "version", versionString(), "transports", f.transport.v, "layout", dirs.layout,
 		"workflows", show(dirs.workflows), "standards", show(dirs.standards), "state", dirs.state)
 
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)

@@ -1,0 +1,255 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
+)
+
+// The tool names prAxIs OS's standards and workflows tell agents to call,
+// beside search_standards and get_server_info, which mcpflow has under the
+// same names.
+const (
+	ToolPosWorkflow = "pos_workflow"
+	ToolCurrentDate = "current_date"
+)
+
+// posAction is one action of pos_workflow: the mcpflow tool whose handler
+// serves it and the arguments it takes besides action.
+type posAction struct {
+	tool string
+	args []string
+}
+
+// posActions maps pos_workflow's actions, with prAxIs OS's names and
+// mcpflow's, to the tools behind them.
+var posActions = map[string]posAction{
+	"list_workflows":     {ToolListWorkflows, nil},
+	"start":              {ToolStartWorkflow, []string{"workflow_type", "target_file", "options"}},
+	"start_workflow":     {ToolStartWorkflow, []string{"workflow_type", "target_file", "options"}},
+	"get_phase":          {ToolGetCurrentPhase, []string{"session_id"}},
+	"get_current_phase":  {ToolGetCurrentPhase, []string{"session_id"}},
+	"get_task":           {ToolGetTask, []string{"session_id", "phase", "task_number"}},
+	"complete_phase":     {ToolCompletePhase, []string{"session_id", "phase", "evidence"}},
+	"get_state":          {ToolGetWorkflowState, []string{"session_id"}},
+	"get_session":        {ToolGetWorkflowState, []string{"session_id"}},
+	"get_workflow_state": {ToolGetWorkflowState, []string{"session_id"}},
+	"list_sessions":      {ToolListSessions, []string{"status"}},
+	"delete_session":     {ToolDeleteSession, []string{"session_id"}},
+}
+
+// anyObject is pos_workflow's output schema: each action answers with the
+// structured content of the tool behind it.
+const anyObject = `{"type":"object","description":"the structured result of the tool behind the action (start_workflow, get_current_phase, ...); for complete_phase, phase_completed is the number of the phase completed, or null"}`
+
+// praxisTools returns pos_workflow and current_date. Every pos_workflow
+// action calls the handler of the mcpflow tool behind it, so both names run
+// the same engine call.
+func (s *Server) praxisTools() []mcpserver.ServerTool {
+	actions := slices.Sorted(maps.Keys(posActions))
+	return []mcpserver.ServerTool{
+		{Tool: mcp.NewTool(ToolPosWorkflow,
+			mcp.WithTitleAnnotation("Workflow (prAxIs OS)"),
+			mcp.WithDescription("prAxIs OS's workflow tool: one tool whose action picks the operation. start, get_phase, get_task, complete_phase, get_state, list_sessions, delete_session and list_workflows do what mcpflow's own tools of those names do, with the same arguments and replies; complete_phase replies with phase_completed as the completed phase's number (null when the gate failed)."),
+			mcp.WithString("action", mcp.Required(), mcp.Enum(actions...),
+				mcp.Description("The operation: "+strings.Join(actions, ", ")+".")),
+			mcp.WithString("workflow_type", mcp.MaxLength(maxNameRunes), mcp.Description("start: the workflow to run, e.g. \"spec_execution_v1\".")),
+			mcp.WithString("target_file", mcp.MaxLength(maxTargetRunes), mcp.Description("start: the file or feature the workflow is about.")),
+			mcp.WithObject("options", mcp.Description("start: settings stored with the session, e.g. {\"spec_path\": \".praxis-os/specs/2025-10-13-name\"} for spec_execution_v1.")),
+			mcp.WithString("session_id", mcp.Description("Every action but start, list_workflows and list_sessions: "+sessionIDDesc)),
+			mcp.WithInteger("phase", mcp.Min(0), mcp.Max(maxPhase), mcp.Description("get_task and complete_phase: the phase number.")),
+			mcp.WithInteger("task_number", mcp.Min(0), mcp.Max(maxTaskNumber), mcp.Description("get_task: the task number within the phase (Task N.M of a spec is task_number M).")),
+			mcp.WithObject("evidence", mcp.Description("complete_phase: the evidence the phase's gate asks for.")),
+			mcp.WithString("status", mcp.Enum("active", "completed", "all"), mcp.Description("list_sessions: only sessions with this status (default all).")),
+			mcp.WithRawOutputSchema(json.RawMessage(anyObject)),
+			annotations(annot{destructive: true}),
+		), Handler: s.posWorkflow},
+		{Tool: mcp.NewTool(ToolCurrentDate,
+			mcp.WithTitleAnnotation("Current date"),
+			mcp.WithDescription("Return today's date and time from the server's clock, with ready-made forms for spec folder names and document headers, so that an agent does not guess the date."),
+			mcp.WithOutputSchema[currentDateOut](),
+			annotations(readOnly),
+		), Handler: s.currentDate},
+	}
+}
+
+// handlerFor returns the handler of an mcpflow tool, or nil for a tool
+// pos_workflow does not offer.
+func (s *Server) handlerFor(tool string) mcpserver.ToolHandlerFunc {
+	switch tool {
+	case ToolListWorkflows:
+		return s.listWorkflows
+	case ToolStartWorkflow:
+		return s.startWorkflow
+	case ToolGetCurrentPhase:
+		return s.getCurrentPhase
+	case ToolGetTask:
+		return s.getTask
+	case ToolCompletePhase:
+		return s.completePhase
+	case ToolGetWorkflowState:
+		return s.getWorkflowState
+	case ToolListSessions:
+		return s.listSessions
+	case ToolDeleteSession:
+		return s.deleteSession
+	}
+	return nil
+}
+
+func (s *Server) posWorkflow(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	raw, ok := req.Params.Arguments.(map[string]any)
+	if !ok && req.Params.Arguments != nil {
+		return s.toolError(ctx, ToolPosWorkflow, badArg("arguments", "must be a JSON object, got %s", jsonType(req.Params.Arguments)))
+	}
+	name, _ := raw["action"].(string)
+	act, known := posActions[name]
+	if !known {
+		if _, given := raw["action"]; !given {
+			return s.toolError(ctx, ToolPosWorkflow, badArg("action", "is required; pass one of %s", strings.Join(slices.Sorted(maps.Keys(posActions)), ", ")))
+		}
+		return s.toolError(ctx, ToolPosWorkflow, badArg("action", "must be one of %s, got %q", strings.Join(slices.Sorted(maps.Keys(posActions)), ", "), shorten(fmt.Sprint(raw["action"]), 32)))
+	}
+	inner := make(map[string]any, len(raw))
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		if k == "action" {
+			continue
+		}
+		if !slices.Contains(act.args, k) {
+			return s.toolError(ctx, ToolPosWorkflow, badArg(fmt.Sprintf("%q", shorten(k, 64)), "is not an argument of action %s; it takes %s", name, orNothing(act.args)))
+		}
+		inner[k] = raw[k]
+	}
+	sub := req
+	sub.Params.Name = act.tool
+	sub.Params.Arguments = inner
+	h := s.handlerFor(act.tool)
+	if h == nil {
+		return s.toolError(ctx, ToolPosWorkflow, fmt.Errorf("server: action %s names tool %s, which has no handler", name, act.tool))
+	}
+	res, err := h(ctx, sub)
+	if err != nil || res == nil || res.IsError {
+		return res, err
+	}
+	m, err := asMap(res.StructuredContent)
+	if err != nil {
+		return nil, err
+	}
+	praxisFields(act.tool, m)
+	res.StructuredContent = m
+	return res, nil
+}
+
+// asMap returns structured content as a JSON object.
+func asMap(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("server: encode result: %w", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("server: decode result: %w", err)
+	}
+	return m, nil
+}
+
+// praxisFields adds to a reply of tool the fields prAxIs OS clients read,
+// beside mcpflow's own, which stay as they are, except phase_completed: in
+// a complete_phase reply it becomes the number of the phase this call
+// completed, or null when the gate did not pass.
+func praxisFields(tool string, m map[string]any) {
+	switch tool {
+	case ToolStartWorkflow:
+		taskIDs(m["tasks"], m["current_phase"])
+	case ToolGetCurrentPhase:
+		m["phase_number"], m["phase_title"] = m["current_phase"], m["phase_name"]
+		taskIDs(m["tasks"], m["current_phase"])
+	case ToolGetTask:
+		m["task_id"], m["title"] = taskID(m["phase"], m["task_number"]), m["task_name"]
+	case ToolCompletePhase:
+		m["validation_passed"] = m["checkpoint_passed"]
+		if vr, ok := m["validation_result"].(map[string]any); ok {
+			m["errors"] = vr["errors"]
+		}
+		if done, _ := m["phase_completed"].(bool); done {
+			m["phase_completed"] = m["phase"]
+		} else {
+			m["phase_completed"] = nil
+		}
+		if next, ok := m["next_phase_content"].(map[string]any); ok {
+			taskIDs(next["tasks"], next["phase"])
+		}
+	}
+}
+
+// taskIDs gives each task of a list prAxIs OS's task_id ("N.M") and title.
+func taskIDs(tasks, phase any) {
+	list, _ := tasks.([]any)
+	for _, t := range list {
+		if tm, ok := t.(map[string]any); ok {
+			tm["task_id"], tm["title"] = taskID(phase, tm["task_number"]), tm["name"]
+		}
+	}
+}
+
+// taskID returns "phase.task" from two JSON numbers.
+func taskID(phase, task any) string { return jsonNum(phase) + "." + jsonNum(task) }
+
+func jsonNum(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+func orNothing(args []string) string {
+	if len(args) == 0 {
+		return "nothing besides action"
+	}
+	return strings.Join(args, ", ")
+}
+
+// ---- current_date ----
+
+type dateForms struct {
+	SpecDirectory string `json:"spec_directory" jsonschema:"prefix of a spec folder name, e.g. 2025-10-13-"`
+	Header        string `json:"header" jsonschema:"a markdown date line for a document header"`
+}
+
+type currentDateOut struct {
+	ISODate       string    `json:"iso_date" jsonschema:"YYYY-MM-DD, in the server's time zone"`
+	ISODateTime   string    `json:"iso_datetime" jsonschema:"RFC 3339, in the server's time zone"`
+	UTCDateTime   string    `json:"utc_datetime" jsonschema:"RFC 3339, in UTC"`
+	DayOfWeek     string    `json:"day_of_week"`
+	Month         string    `json:"month"`
+	Year          int       `json:"year"`
+	UnixTimestamp int64     `json:"unix_timestamp" jsonschema:"seconds since 1970-01-01 UTC"`
+	Timezone      string    `json:"timezone"`
+	Formatted     dateForms `json:"formatted"`
+	UsageNote     string    `json:"usage_note"`
+}
+
+func (s *Server) currentDate(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	if a := newArgs(req.Params.Arguments); a.err != nil {
+		return s.toolError(ctx, ToolCurrentDate, a.err)
+	}
+	now := time.Now()
+	day := now.Format(time.DateOnly)
+	zone, _ := now.Zone()
+	out := currentDateOut{
+		ISODate: day, ISODateTime: now.Format(time.RFC3339), UTCDateTime: now.UTC().Format(time.RFC3339),
+		DayOfWeek: now.Weekday().String(), Month: now.Month().String(), Year: now.Year(), UnixTimestamp: now.Unix(),
+		Timezone:  zone,
+		Formatted: dateForms{SpecDirectory: day + "-", Header: "**Date:** " + day},
+		UsageNote: "Use iso_date for dates in specs and documents, and formatted.spec_directory to name a new spec folder.",
+	}
+	return structuredText(out, "Today is "+now.Weekday().String()+", "+day+" ("+out.ISODateTime+")."), nil
+}
