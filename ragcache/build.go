@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/cespare/xxhash/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
@@ -58,6 +59,7 @@ type snapshot struct {
 	files     int
 	skipped   int
 	tokens    int
+	docs      []FileInfo // the files indexed, sorted by path
 	tags      map[string]struct{}
 	phases    map[int]struct{}
 	buildTime time.Duration
@@ -227,13 +229,14 @@ func (ix *Index) readCorpus(ctx context.Context, fsys fs.FS, s *snapshot) (io.Wr
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		chunks, err := ix.readFile(fsys, p)
+		chunks, info, err := ix.readFile(fsys, p)
 		if err != nil {
 			ix.log.Warn("ragcache: file skipped", "file", p, "err", err)
 			s.skipped++
 		} else {
 			s.files++
 			s.chunks = append(s.chunks, chunks...)
+			s.docs = append(s.docs, info)
 		}
 		if progress != nil && ((i+1)%step == 0 || i+1 == len(files)) {
 			_, _ = fmt.Fprintf(progress, "ragcache: read %d/%d files, %d chunks\n", i+1, len(files), len(s.chunks))
@@ -255,29 +258,29 @@ func (ix *Index) readCorpus(ctx context.Context, fsys fs.FS, s *snapshot) (io.Wr
 // errTooLarge is why a file over MaxFileBytes is skipped.
 var errTooLarge = errors.New("larger than 5 MiB")
 
-func (ix *Index) readFile(fsys fs.FS, p string) ([]Chunk, error) {
+func (ix *Index) readFile(fsys fs.FS, p string) ([]Chunk, FileInfo, error) {
 	f, err := fsys.Open(p)
 	if err != nil {
-		return nil, err
+		return nil, FileInfo{}, err
 	}
 	defer func() { _ = f.Close() }()
 	if fi, err := f.Stat(); err == nil && fi.Size() > MaxFileBytes {
-		return nil, fmt.Errorf("%w (%d bytes)", errTooLarge, fi.Size())
+		return nil, FileInfo{}, fmt.Errorf("%w (%d bytes)", errTooLarge, fi.Size())
 	}
 	// The size may change between Stat and reading: read one byte more
 	// than the limit to notice.
 	src, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
-		return nil, err
+		return nil, FileInfo{}, err
 	}
 	if len(src) > MaxFileBytes {
-		return nil, errTooLarge
+		return nil, FileInfo{}, errTooLarge
 	}
 	chunks, warning := chunkFile(p, src)
 	if warning != "" {
 		ix.log.Warn("ragcache: "+warning, "file", p)
 	}
-	return chunks, nil
+	return chunks, FileInfo{Path: p, Size: int64(len(src)), Sum: xxhash.Sum64(src)}, nil
 }
 
 // index builds the bleve index over s.chunks in one batch: scorch in memory

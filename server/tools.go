@@ -197,6 +197,9 @@ func (s *Server) toolError(ctx context.Context, tool string, err error) (*mcp.Ca
 		msg = "the server is shutting down; retry once it is back"
 	default:
 		s.log.ErrorContext(ctx, "tool failed", "tool", tool, "err", err)
+		if sessionTool(tool) {
+			s.logStoreUnavailable(tool, err)
+		}
 		msg = "internal error: " + msg + "; the server log has the details"
 	}
 	return mcp.NewToolResultError(msg), nil
@@ -536,6 +539,9 @@ func (s *Server) completePhase(ctx context.Context, req mcp.CallToolRequest) (*m
 	r, err := s.cfg.Engine.CompletePhase(ctx, id, phase, evidence)
 	if err != nil {
 		return s.toolError(ctx, ToolCompletePhase, err)
+	}
+	if !r.CheckpointPassed {
+		s.logGateFailed(r.SessionID, r.Phase, r.ValidationResult.Errors)
 	}
 	out := completeOut{
 		SessionID: r.SessionID, Phase: r.Phase, CheckpointPassed: r.CheckpointPassed, ValidationResult: r.ValidationResult,
