@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/cespare/xxhash/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
@@ -25,6 +24,7 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
+	"github.com/cespare/xxhash/v2"
 )
 
 // MaxFileBytes is the size above which a file is skipped with a warning.
@@ -145,6 +145,7 @@ func (ix *Index) build(ctx context.Context, gen uint64) (*snapshot, error) {
 	if err := s.index(ctx); err != nil {
 		return nil, err
 	}
+	progressFrom(ctx)(s.files+s.skipped+1, s.files+s.skipped+1, fmt.Sprintf("indexed %d chunks of %d files", len(s.chunks), s.files))
 	s.refs.Store(1)
 	s.builtAt = time.Now()
 	s.buildTime = s.builtAt.Sub(start)
@@ -225,6 +226,7 @@ func (ix *Index) readCorpus(ctx context.Context, fsys fs.FS, s *snapshot) (io.Wr
 		progress = nil
 	}
 	step := max(len(files)/10, 1)
+	report := progressFrom(ctx)
 	for i, p := range files {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -238,6 +240,7 @@ func (ix *Index) readCorpus(ctx context.Context, fsys fs.FS, s *snapshot) (io.Wr
 			s.chunks = append(s.chunks, chunks...)
 			s.docs = append(s.docs, info)
 		}
+		report(i+1, len(files)+1, "read "+p)
 		if progress != nil && ((i+1)%step == 0 || i+1 == len(files)) {
 			_, _ = fmt.Fprintf(progress, "ragcache: read %d/%d files, %d chunks\n", i+1, len(files), len(s.chunks))
 		}

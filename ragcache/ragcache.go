@@ -296,6 +296,7 @@ func (ix *Index) searchSlow(ctx context.Context, start time.Time, snap *snapshot
 			if err != nil {
 				return nil, err
 			}
+			r.Memo = &Memo{}
 			return &cached{canon: canon, result: r}, nil
 		})
 		if err == nil && v.canon != canon {

@@ -225,7 +225,7 @@ func TestToolErrorsVersusProtocolErrors(t *testing.T) {
 	assert.Contains(t, logs.String(), `outcome=protocol_error err="panic recovered in explode tool handler: boom"`)
 }
 
-// TestEveryToolAnswersWithItsSchema calls each of the ten tools
+// TestEveryToolAnswersWithItsSchema calls each of the eleven tools
 // successfully with output schema validation on, and checks the tool list:
 // schemas with descriptions, annotations, output schemas.
 func TestEveryToolAnswersWithItsSchema(t *testing.T) {
@@ -241,6 +241,7 @@ func TestEveryToolAnswersWithItsSchema(t *testing.T) {
 		server.ToolSearchStandards: true, server.ToolListWorkflows: true, server.ToolGetCurrentPhase: true,
 		server.ToolGetTask: true, server.ToolGetWorkflowState: true, server.ToolListSessions: true, server.ToolGetServerInfo: true,
 		server.ToolStartWorkflow: false, server.ToolCompletePhase: false, server.ToolDeleteSession: false,
+		server.ToolReindexStandards: false,
 	}
 	require.Len(t, tools, len(readOnly))
 	for name, ro := range readOnly {
@@ -276,6 +277,7 @@ func TestEveryToolAnswersWithItsSchema(t *testing.T) {
 		{server.ToolGetWorkflowState, map[string]any{"session_id": start.ID}},
 		{server.ToolListSessions, map[string]any{"status": "all"}},
 		{server.ToolGetServerInfo, nil},
+		{server.ToolReindexStandards, nil},
 		{server.ToolDeleteSession, map[string]any{"session_id": start.ID}},
 	}
 	for _, c := range calls {

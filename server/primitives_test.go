@@ -35,6 +35,7 @@ type clientEvents struct {
 	listChanged    chan struct{}
 	promptsChanged chan struct{}
 	logs           chan map[string]any
+	progress       chan *mcp.ProgressNotificationParams
 }
 
 func newEvents() *clientEvents {
@@ -43,6 +44,7 @@ func newEvents() *clientEvents {
 		listChanged:    make(chan struct{}, 64),
 		promptsChanged: make(chan struct{}, 64),
 		logs:           make(chan map[string]any, 256),
+		progress:       make(chan *mcp.ProgressNotificationParams, 256),
 	}
 }
 
@@ -53,6 +55,9 @@ func (ev *clientEvents) options() *mcp.ClientOptions {
 		},
 		ResourceListChangedHandler: func(context.Context, *mcp.ResourceListChangedRequest) { ev.listChanged <- struct{}{} },
 		PromptListChangedHandler:   func(context.Context, *mcp.PromptListChangedRequest) { ev.promptsChanged <- struct{}{} },
+		ProgressNotificationHandler: func(_ context.Context, r *mcp.ProgressNotificationClientRequest) {
+			ev.progress <- r.Params
+		},
 		LoggingMessageHandler: func(_ context.Context, r *mcp.LoggingMessageRequest) {
 			m, _ := r.Params.Data.(map[string]any)
 			if m == nil {
@@ -467,5 +472,46 @@ func TestToolSchemasPortable(t *testing.T) {
 			require.NoError(t, json.Unmarshal(b, &m))
 			walk(tool.Name, "schema", m)
 		}
+	}
+}
+
+// TestReindexReportsProgress calls reindex_standards with a progress
+// token: one notifications/progress per file read and one for the index
+// build, increasing to the total; without a token, none.
+func TestReindexReportsProgress(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			dir := writeStandards(t, map[string]string{
+				"a.md": "# A\n\nOne.\n", "b.md": "# B\n\nTwo.\n", "sub/c.md": "# C\n\nThree.\n",
+			})
+			_, cs, ev := primHarness(t, tr, harnessOpts{standards: dir})
+			p := &mcp.CallToolParams{Name: server.ToolReindexStandards}
+			p.SetProgressToken("reindex-" + tr)
+			res, err := cs.CallTool(t.Context(), p)
+			require.NoError(t, err)
+			require.False(t, res.IsError, textOf(res))
+			out := decode[struct {
+				Generation uint64 `json:"generation"`
+				Files      int    `json:"files"`
+			}](t, res)
+			assert.Equal(t, uint64(2), out.Generation)
+			assert.Equal(t, 3, out.Files)
+			var got []*mcp.ProgressNotificationParams
+			for len(got) == 0 || got[len(got)-1].Progress < got[len(got)-1].Total {
+				got = append(got, await(t, ev.progress, "progress notification"))
+				require.LessOrEqual(t, len(got), 4)
+			}
+			require.Len(t, got, 4)
+			for i, n := range got {
+				assert.Equal(t, "reindex-"+tr, n.ProgressToken)
+				assert.InDelta(t, float64(i+1), n.Progress, 0)
+				assert.InDelta(t, 4, n.Total, 0)
+			}
+			assert.Equal(t, "read a.md", got[0].Message)
+			assert.Equal(t, "indexed 3 chunks of 3 files", got[3].Message)
+
+			mustOK(t, cs, server.ToolReindexStandards, nil)
+			assert.Empty(t, ev.progress, "no progress without a token")
+		})
 	}
 }

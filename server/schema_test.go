@@ -35,13 +35,13 @@ func TestPortablePropertyRewrites(t *testing.T) {
 // tool, and the read-only tools say so.
 func TestEveryToolHasBehaviourHints(t *testing.T) {
 	s := &Server{}
-	for _, st := range s.tools() {
+	for _, st := range append(s.tools(), s.reindexTool()) {
 		a := st.Tool.Annotations
 		require.NotNil(t, a.ReadOnlyHint, st.Tool.Name)
 		require.NotNil(t, a.DestructiveHint, st.Tool.Name)
 		require.NotNil(t, a.IdempotentHint, st.Tool.Name)
 		switch st.Tool.Name {
-		case ToolStartWorkflow, ToolCompletePhase, ToolDeleteSession:
+		case ToolStartWorkflow, ToolCompletePhase, ToolDeleteSession, ToolReindexStandards:
 			assert.False(t, *a.ReadOnlyHint, st.Tool.Name)
 		default:
 			assert.True(t, *a.ReadOnlyHint, st.Tool.Name)

@@ -220,7 +220,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	opts = append(opts, s.primitiveOptions(&mcpserver.Hooks{})...)
 	s.mcp = mcpserver.NewMCPServer("mcpflow", cfg.Version, opts...)
-	tools := s.tools()
+	tools := append(s.tools(), s.reindexTool())
 	if err := portableSchemas(tools); err != nil {
 		return nil, err
 	}

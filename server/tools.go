@@ -56,7 +56,7 @@ func annotations(a annot) mcp.ToolOption {
 
 var readOnly = annot{readOnly: true, idempotent: true}
 
-// tools returns the ten tools with their schemas and handlers.
+// tools returns the ten workflow and search tools with their schemas and handlers; reindexTool is the eleventh.
 func (s *Server) tools() []mcpserver.ServerTool {
 	return []mcpserver.ServerTool{
 		{Tool: mcp.NewTool(ToolSearchStandards,
@@ -244,14 +244,7 @@ func (s *Server) searchStandards(ctx context.Context, req mcp.CallToolRequest) (
 	if err != nil {
 		return s.toolError(ctx, ToolSearchStandards, err)
 	}
-	out := searchOut{
-		Results:         make([]searchHit, len(r.Chunks)),
-		TotalTokens:     r.TotalTokens,
-		RetrievalMethod: r.Method,
-		QueryTimeMS:     float64(r.Took.Microseconds()) / 1000,
-		CacheHit:        r.CacheHit,
-	}
-	return structuredText(out, searchText(r.Chunks, out.Results)), nil
+	return searchResult(r)
 }
 
 // noParents is the empty parents list, shared so that a chunk without
