@@ -92,7 +92,8 @@ func (c completer) sessions(ctx context.Context, workflow, prefix string) (*mcp.
 		return nil, err
 	}
 	ids := make([]string, 0, len(list))
-	for _, x := range list {
+	for i := range list {
+		x := &list[i]
 		if x.Error == "" && (workflow == "" || x.WorkflowType == workflow) {
 			ids = append(ids, x.SessionID)
 		}
@@ -128,7 +129,8 @@ func (c completer) targets(ctx context.Context, workflow, prefix string) (*mcp.C
 		return nil, err
 	}
 	var out []string
-	for _, x := range list {
+	for i := range list {
+		x := &list[i]
 		if x.Error == "" && x.WorkflowType == workflow && !slices.Contains(out, x.TargetFile) {
 			out = append(out, x.TargetFile)
 		}

@@ -58,6 +58,7 @@ func (ev *clientEvents) options() *mcp.ClientOptions {
 		ProgressNotificationHandler: func(_ context.Context, r *mcp.ProgressNotificationClientRequest) {
 			ev.progress <- r.Params
 		},
+		//nolint:staticcheck // the issue asks for MCP logging, deprecated only from protocol 2026-07-28 on
 		LoggingMessageHandler: func(_ context.Context, r *mcp.LoggingMessageRequest) {
 			m, _ := r.Params.Data.(map[string]any)
 			if m == nil {
@@ -227,6 +228,7 @@ func TestSubscriptionUpdatedAfterEdit(t *testing.T) {
 				"b.md": "# Beta\n\nUnwatched.\n",
 			})
 			h, cs, ev := primHarness(t, tr, harnessOpts{standards: dir})
+			//nolint:staticcheck // logging/setLevel, deprecated only from protocol 2026-07-28 on
 			require.NoError(t, cs.SetLoggingLevel(t.Context(), &mcp.SetLoggingLevelParams{Level: "info"}))
 			uriA := server.StandardsURI("a.md")
 			require.NoError(t, cs.Subscribe(t.Context(), &mcp.SubscribeParams{URI: uriA}))
@@ -362,6 +364,7 @@ func TestPromptGetsAgentStarted(t *testing.T) {
 			assert.Contains(t, text, fmt.Sprintf("Current phase %d of 3", started.CurrentPhase))
 
 			// A refused gate shows in the client's log.
+			//nolint:staticcheck // logging/setLevel, deprecated only from protocol 2026-07-28 on
 			require.NoError(t, cs.SetLoggingLevel(t.Context(), &mcp.SetLoggingLevelParams{Level: "warning"}))
 			r := callTool(t, cs, server.ToolCompletePhase, map[string]any{"session_id": started.SessionID, "phase": 1, "evidence": map[string]any{}})
 			require.False(t, r.IsError, textOf(r))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -192,7 +193,8 @@ func (s *Server) startPrompt(ctx context.Context, req mcp.GetPromptRequest) (*mc
 	b.WriteString("5. complete_phase returns the next phase: repeat from step 3 until workflow_complete is true. get_current_phase shows where the session stands at any time.\n")
 	if len(m.Phases) > 0 {
 		b.WriteString("\nPhases:\n")
-		for _, p := range m.Phases {
+		for i := range m.Phases {
+			p := &m.Phases[i]
 			fmt.Fprintf(&b, "- Phase %d: %s", p.PhaseNumber, p.PhaseName)
 			if p.Purpose != "" {
 				b.WriteString(" — " + p.Purpose)
@@ -228,7 +230,7 @@ func (s *Server) resumePrompt(ctx context.Context, req mcp.GetPromptRequest) (*m
 	fmt.Fprintf(&b, "Continue the %s workflow session %s on %s with the mcpflow tools.\n\n", v.WorkflowType, v.SessionID, v.TargetFile)
 	if phaseArg != "" {
 		p, err := strconv.Atoi(phaseArg)
-		if err != nil || p < 0 || (p != v.Phase && !contains(v.CompletedPhases, p)) {
+		if err != nil || p < 0 || (p != v.Phase && !slices.Contains(v.CompletedPhases, p)) {
 			return nil, fmt.Errorf("prompt %s: argument phase must be the session's current phase (%d) or a completed one %v, got %q",
 				PromptResume, v.Phase, ints(v.CompletedPhases), phaseArg)
 		}
@@ -247,13 +249,4 @@ func (s *Server) resumePrompt(ctx context.Context, req mcp.GetPromptRequest) (*m
 	return mcp.NewGetPromptResult("Resume session "+v.SessionID, []mcp.PromptMessage{
 		mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(b.String())),
 	}), nil
-}
-
-func contains(v []int, x int) bool {
-	for _, y := range v {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
@@ -126,9 +127,7 @@ func hasKeyword(s map[string]any) bool {
 // withDescription returns a copy of s with p's description.
 func withDescription(s, p map[string]any) map[string]any {
 	out := make(map[string]any, len(s)+1)
-	for k, v := range s {
-		out[k] = v
-	}
+	maps.Copy(out, s)
 	if d, ok := p["description"]; ok {
 		out["description"] = d
 	}
