@@ -518,3 +518,34 @@ func TestReindexReportsProgress(t *testing.T) {
 		})
 	}
 }
+
+// TestPrimitivesOnLatestProtocol: resources, prompts and completions also
+// answer a client on the SDK's latest protocol version (2026-07-28, one
+// request per session), over HTTP and stdio.
+func TestPrimitivesOnLatestProtocol(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			h := startHarness(t, harnessOpts{stdio: tr == "stdio", http: tr == "http"})
+			var cs *mcp.ClientSession
+			if tr == "stdio" {
+				cs = h.stdioClient("latest", "")
+			} else {
+				cs = h.httpClient("latest", "")
+			}
+			res, err := cs.ListResources(t.Context(), nil)
+			require.NoError(t, err)
+			require.NotEmpty(t, res.Resources)
+			text, _ := readText(t, cs, res.Resources[0].URI)
+			assert.NotEmpty(t, text)
+			p, err := cs.GetPrompt(t.Context(), &mcp.GetPromptParams{Name: "feature_delivery", Arguments: map[string]string{"target_file": "x.go"}})
+			require.NoError(t, err)
+			assert.Contains(t, p.Messages[0].Content.(*mcp.TextContent).Text, `start_workflow with {"workflow_type": "feature_delivery", "target_file": "x.go"}`)
+			c, err := cs.Complete(t.Context(), &mcp.CompleteParams{
+				Ref:      &mcp.CompleteReference{Type: "ref/resource", URI: server.WorkflowFileTemplate},
+				Argument: mcp.CompleteParamsArgument{Name: "workflow_type", Value: "b"},
+			})
+			require.NoError(t, err)
+			assert.Equal(t, []string{"bug_fix"}, c.Completion.Values)
+		})
+	}
+}
