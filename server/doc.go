@@ -1,7 +1,8 @@
 // Package server is the MCP adapter of mcpflow: it serves the workflow
 // engine (package engine) and the standards search (package ragcache) as
-// ten MCP tools (and as resources, prompts and completions), over stdio and streamable HTTP at the same time, with one
-// mcp-go MCPServer and one engine behind both transports.
+// eleven MCP tools, resources, prompts and completions, over stdio and
+// streamable HTTP at the same time, with one mcp-go MCPServer and one
+// engine behind both transports.
 //
 // The package is thin on purpose. A tool handler checks its arguments,
 // calls the engine or the index, and turns the answer into structured
