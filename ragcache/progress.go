@@ -23,3 +23,7 @@ func progressFrom(ctx context.Context) ProgressFunc {
 	}
 	return func(int, int, string) {}
 }
+
+// Rebuilding reports whether a Reindex is building a new index at this
+// moment. Searches keep being answered from the current index meanwhile.
+func (ix *Index) Rebuilding() bool { return ix.building.Load() }

@@ -97,6 +97,7 @@ type Index struct {
 	// fileCache serves ReadFile; changes holds OnChange's functions.
 	fileCache *shard.Cache[fileKey, []byte]
 	changes   changeHub
+	building  atomic.Bool // set while Reindex builds
 }
 
 // hooks are the knobs tests turn; Open uses the zero hooks.
@@ -409,6 +410,8 @@ func (ix *Index) Reindex(ctx context.Context) error {
 		return ErrClosed
 	}
 	gen := ix.nextGen + 1
+	ix.building.Store(true)
+	defer ix.building.Store(false)
 	s, err := ix.build(ctx, gen)
 	if err != nil {
 		if cur := ix.cur.Load(); cur != nil {

@@ -39,6 +39,10 @@
 //   - Logging: logging/setLevel, and notifications/message for a rebuilt
 //     or failed standards index, a gate that refused evidence, and a
 //     session store that failed.
+//   - Progress: a reindex_standards call with a progress token gets a
+//     notifications/progress per file read and one for the index build; a
+//     search_standards call with one, made while the index is being
+//     rebuilt, is told so and which generation answers it.
 //
 // mcp-go v1.2.1 serves these methods but records no resource subscription
 // in any of its sessions; the server keeps them itself from the

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/ragcache"
 	"github.com/mcpflow/mcpflow/server"
 )
 
@@ -92,6 +94,35 @@ func primHarness(t *testing.T, tr string, o harnessOpts) (*harness, *mcp.ClientS
 	return h, cs, ev
 }
 
+// observer returns the events of a client that sends no request: over
+// HTTP a second session, which mcp-go's per-request forwarder cannot rob
+// of a broadcast (see awaitProgress); over stdio, whose one session has no
+// such race, the events of the harness's client cs. A non-empty level is
+// set with logging/setLevel on the observing session.
+func observer(t *testing.T, tr string, h *harness, cs *mcp.ClientSession, ev *clientEvents, level string) *clientEvents {
+	t.Helper()
+	setLevel := func(cs *mcp.ClientSession) {
+		if level != "" {
+			//nolint:staticcheck // logging/setLevel, deprecated only from protocol 2026-07-28 on
+			require.NoError(t, cs.SetLoggingLevel(t.Context(), &mcp.SetLoggingLevelParams{Level: mcp.LoggingLevel(level)}))
+		}
+	}
+	if tr == "stdio" {
+		setLevel(cs)
+		return ev
+	}
+	obs := newEvents()
+	httpTr := &http.Transport{IdleConnTimeout: 5 * time.Second}
+	t.Cleanup(httpTr.CloseIdleConnections)
+	c := mcp.NewClient(&mcp.Implementation{Name: "observer", Version: "1"}, obs.options())
+	ocs, err := c.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: h.url, HTTPClient: &http.Client{Transport: httpTr}, MaxRetries: -1},
+		&mcp.ClientSessionOptions{ProtocolVersion: primitivesProtocol})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ocs.Close() })
+	setLevel(ocs)
+	return obs
+}
+
 // await returns the next value from ch; it fails the test after 20 s.
 func await[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
@@ -116,6 +147,30 @@ func awaitLog(t *testing.T, ev *clientEvents, event string) map[string]any {
 	}
 	t.Fatalf("no log notification %s among 100", event)
 	return nil
+}
+
+// awaitProgress returns the progress notifications of one call that sent
+// n of them. Over stdio all n arrive. Over HTTP mcp-go v1.2.1 may lose one:
+// its per-request forwarder drops a notification it has taken off the
+// session's queue when the response is written first
+// (server/streamable_http.go, the "if the done chan is closed" branch), and
+// it hands the others to the call's stream or the standalone GET stream,
+// whichever reads first, so they may arrive out of order. Either way they
+// are returned sorted by progress.
+func awaitProgress(t *testing.T, tr string, ev *clientEvents, n int) []*mcp.ProgressNotificationParams {
+	t.Helper()
+	if tr == "http" {
+		n--
+	}
+	var got []*mcp.ProgressNotificationParams
+	for range n {
+		got = append(got, await(t, ev.progress, "progress notification"))
+	}
+	slices.SortFunc(got, func(a, b *mcp.ProgressNotificationParams) int { return int(a.Progress - b.Progress) })
+	for i := 1; i < len(got); i++ {
+		assert.Less(t, got[i-1].Progress, got[i].Progress, "each progress value once")
+	}
+	return got
 }
 
 // writeStandards creates a standards folder with the given files.
@@ -328,7 +383,7 @@ var startArgsRE = regexp.MustCompile(`start_workflow with (\{.*?\})\. `)
 func TestPromptGetsAgentStarted(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) {
-			_, cs, ev := primHarness(t, tr, harnessOpts{})
+			h, cs, ev := primHarness(t, tr, harnessOpts{})
 			list, err := cs.ListPrompts(t.Context(), nil)
 			require.NoError(t, err)
 			var names []string
@@ -363,12 +418,11 @@ func TestPromptGetsAgentStarted(t *testing.T) {
 			assert.Contains(t, text, started.SessionID)
 			assert.Contains(t, text, fmt.Sprintf("Current phase %d of 3", started.CurrentPhase))
 
-			// A refused gate shows in the client's log.
-			//nolint:staticcheck // logging/setLevel, deprecated only from protocol 2026-07-28 on
-			require.NoError(t, cs.SetLoggingLevel(t.Context(), &mcp.SetLoggingLevelParams{Level: "warning"}))
+			// A refused gate shows in the clients' logs.
+			obs := observer(t, tr, h, cs, ev, "warning")
 			r := callTool(t, cs, server.ToolCompletePhase, map[string]any{"session_id": started.SessionID, "phase": 1, "evidence": map[string]any{}})
 			require.False(t, r.IsError, textOf(r))
-			gate := awaitLog(t, ev, "gate_failed")
+			gate := awaitLog(t, obs, "gate_failed")
 			assert.Equal(t, started.SessionID, gate["session_id"])
 			assert.Equal(t, "warning", gate["_level"])
 			assert.NotEmpty(t, gate["errors"])
@@ -386,7 +440,8 @@ func TestPromptListFollowsWorkflowsFolder(t *testing.T) {
 			sub, err := fs.Sub(engine.BuiltinWorkflows(), "bug_fix")
 			require.NoError(t, err)
 			require.NoError(t, os.CopyFS(filepath.Join(dir, "bug_fix"), sub))
-			_, cs, ev := primHarness(t, tr, harnessOpts{workflows: dir})
+			h, cs, ev := primHarness(t, tr, harnessOpts{workflows: dir})
+			obs := observer(t, tr, h, cs, ev, "")
 			names := func() []string {
 				list, err := cs.ListPrompts(t.Context(), nil)
 				require.NoError(t, err)
@@ -397,12 +452,12 @@ func TestPromptListFollowsWorkflowsFolder(t *testing.T) {
 				return out
 			}
 			assert.Equal(t, []string{"bug_fix", server.PromptResume}, names())
-			assert.Empty(t, ev.promptsChanged)
+			assert.Empty(t, obs.promptsChanged)
 
 			require.NoError(t, os.CopyFS(filepath.Join(dir, "spec_execution_v1"), sub))
 			got := names()
 			assert.Equal(t, []string{"bug_fix", server.PromptResume, "spec_execution_v1"}, got)
-			await(t, ev.promptsChanged, "prompts/list_changed")
+			await(t, obs.promptsChanged, "prompts/list_changed")
 
 			list, err := cs.ListPrompts(t.Context(), nil)
 			require.NoError(t, err)
@@ -421,7 +476,7 @@ func TestPromptListFollowsWorkflowsFolder(t *testing.T) {
 
 			require.NoError(t, os.RemoveAll(filepath.Join(dir, "spec_execution_v1")))
 			assert.Equal(t, []string{"bug_fix", server.PromptResume}, names())
-			await(t, ev.promptsChanged, "prompts/list_changed after a removal")
+			await(t, obs.promptsChanged, "prompts/list_changed after a removal")
 		})
 	}
 }
@@ -499,24 +554,18 @@ func TestReindexReportsProgress(t *testing.T) {
 			}](t, res)
 			assert.Equal(t, uint64(2), out.Generation)
 			assert.Equal(t, 3, out.Files)
-			// Over HTTP, mcp-go v1.2.1 hands a call's notifications to the
-			// call's SSE stream or to the session's standalone GET stream,
-			// whichever reads first, so they may arrive out of order.
-			var got []*mcp.ProgressNotificationParams
-			for range 4 {
-				got = append(got, await(t, ev.progress, "progress notification"))
-			}
-			slices.SortFunc(got, func(a, b *mcp.ProgressNotificationParams) int { return int(a.Progress - b.Progress) })
-			for i, n := range got {
+			want := map[float64]string{1: "read a.md", 2: "read b.md", 3: "read sub/c.md", 4: "indexed 3 chunks of 3 files"}
+			for _, n := range awaitProgress(t, tr, ev, len(want)) {
 				assert.Equal(t, "reindex-"+tr, n.ProgressToken)
-				assert.InDelta(t, float64(i+1), n.Progress, 0)
 				assert.InDelta(t, 4, n.Total, 0)
+				assert.Equal(t, want[n.Progress], n.Message, "progress %v", n.Progress)
+				delete(want, n.Progress)
 			}
-			assert.Equal(t, "read a.md", got[0].Message)
-			assert.Equal(t, "indexed 3 chunks of 3 files", got[3].Message)
 
 			mustOK(t, cs, server.ToolReindexStandards, nil)
-			assert.Empty(t, ev.progress, "no progress without a token")
+			for n := range len(ev.progress) {
+				assert.Equal(t, "reindex-"+tr, (<-ev.progress).ProgressToken, "notification %d: no progress without a token", n)
+			}
 		})
 	}
 }
@@ -548,6 +597,54 @@ func TestPrimitivesOnLatestProtocol(t *testing.T) {
 			})
 			require.NoError(t, err)
 			assert.Equal(t, []string{"bug_fix"}, c.Completion.Values)
+		})
+	}
+}
+
+// TestSearchDuringRebuildReportsProgress holds a rebuild of the index in
+// the middle: a search_standards call with a progress token is told that
+// the index is being rebuilt and which generation answers it; once the
+// rebuild is done, the same call reports nothing.
+func TestSearchDuringRebuildReportsProgress(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			h, cs, ev := primHarness(t, tr, harnessOpts{})
+			started, release := make(chan struct{}), make(chan struct{})
+			var once, releaseOnce sync.Once
+			t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
+			done := make(chan error, 1)
+			go func() {
+				done <- h.ix.Reindex(ragcache.WithProgress(context.Background(), func(int, int, string) {
+					once.Do(func() { close(started); <-release })
+				}))
+			}()
+			await(t, started, "the rebuild to start")
+			search := func() *mcp.CallToolResult {
+				p := &mcp.CallToolParams{Name: server.ToolSearchStandards, Arguments: map[string]any{"query": "error handling"}}
+				p.SetProgressToken("search-" + tr)
+				res, err := cs.CallTool(t.Context(), p)
+				require.NoError(t, err)
+				require.False(t, res.IsError, textOf(res))
+				return res
+			}
+			search()
+			want := map[float64]string{
+				0: "the standards index is being rebuilt; answering from generation 1 meanwhile",
+				1: "answered from generation 1",
+			}
+			for _, n := range awaitProgress(t, tr, ev, len(want)) {
+				assert.Equal(t, "search-"+tr, n.ProgressToken)
+				assert.Equal(t, want[n.Progress], n.Message, "progress %v", n.Progress)
+				delete(want, n.Progress)
+			}
+
+			releaseOnce.Do(func() { close(release) })
+			require.NoError(t, await(t, done, "the rebuild to finish"))
+			search()
+			for n := range len(ev.progress) {
+				assert.NotEqual(t, "the standards index is being rebuilt; answering from generation 2 meanwhile", (<-ev.progress).Message,
+					"notification %d: no rebuild, no progress", n)
+			}
 		})
 	}
 }

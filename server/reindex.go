@@ -66,3 +66,12 @@ func (s *Server) progressSender(ctx context.Context, req mcp.CallToolRequest) fu
 		}
 	}
 }
+
+// rebuildProgress tells a search_standards caller that passed a progress
+// token that the index is being rebuilt and which generation answers; the
+// function it returns reports the answer given.
+func (s *Server) rebuildProgress(send func(done, total int, msg string)) func() {
+	gen := s.cfg.Index.Stats().Generation
+	send(0, 1, fmt.Sprintf("the standards index is being rebuilt; answering from generation %d meanwhile", gen))
+	return func() { send(1, 1, fmt.Sprintf("answered from generation %d", gen)) }
+}

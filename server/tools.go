@@ -240,6 +240,9 @@ func (s *Server) searchStandards(ctx context.Context, req mcp.CallToolRequest) (
 	if a.err != nil {
 		return s.toolError(ctx, ToolSearchStandards, a.err)
 	}
+	if send := s.progressSender(ctx, req); send != nil && s.cfg.Index.Rebuilding() {
+		defer s.rebuildProgress(send)()
+	}
 	r, err := s.cfg.Index.Search(ctx, q)
 	if err != nil {
 		return s.toolError(ctx, ToolSearchStandards, err)
