@@ -19,7 +19,7 @@ STRESSTIME ?= 60s
 FUZZ_TARGETS = $(shell grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./bench/' | \
 	xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*' | sed -E 's|^\./(.*)/[^/]*_test.go:func (Fuzz.*)|./\1:\2|' | sort -u)
 
-.PHONY: help tools fmt vet lint test bench-check race stress fuzz fuzz-smoke bench benchstat bench-peers cover ci serve replicas
+.PHONY: help tools fmt vet lint test bench-check conformance race stress fuzz fuzz-smoke bench benchstat bench-peers cover ci serve replicas
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,10 +41,13 @@ lint: tools ## golangci-lint (config in .golangci.yml) on both modules, and gofm
 	$(GOLANGCI_LINT) run ./...
 	cd bench && $(GOLANGCI_LINT) run ./...
 
-test: vet race bench-check fuzz-smoke ## the test command: vet, every test under -race, the bench module's checks, a short run of every fuzz target
+test: vet race bench-check conformance fuzz-smoke ## the test command: vet, every test under -race, the bench module's checks, the MCP conformance suite, a short run of every fuzz target
 
 bench-check: ## the bench module's quick tests (adapters, key streams, charts), no benchmarks
 	cd bench && $(GO) test -count=1 ./...
+
+conformance: ## the official MCP conformance suite (pinned in conformance/package.json) against the binary over HTTP
+	conformance/run.sh
 
 race: ## every test under the race detector
 	$(GO) test -race -count=1 -timeout 15m ./...

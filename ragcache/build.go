@@ -24,6 +24,7 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
+	"github.com/cespare/xxhash/v2"
 )
 
 // MaxFileBytes is the size above which a file is skipped with a warning.
@@ -58,6 +59,7 @@ type snapshot struct {
 	files     int
 	skipped   int
 	tokens    int
+	docs      []FileInfo // the files indexed, sorted by path
 	tags      map[string]struct{}
 	phases    map[int]struct{}
 	buildTime time.Duration
@@ -143,6 +145,7 @@ func (ix *Index) build(ctx context.Context, gen uint64) (*snapshot, error) {
 	if err := s.index(ctx); err != nil {
 		return nil, err
 	}
+	progressFrom(ctx)(s.files+s.skipped+1, s.files+s.skipped+1, fmt.Sprintf("indexed %d chunks of %d files", len(s.chunks), s.files))
 	s.refs.Store(1)
 	s.builtAt = time.Now()
 	s.buildTime = s.builtAt.Sub(start)
@@ -223,18 +226,21 @@ func (ix *Index) readCorpus(ctx context.Context, fsys fs.FS, s *snapshot) (io.Wr
 		progress = nil
 	}
 	step := max(len(files)/10, 1)
+	report := progressFrom(ctx)
 	for i, p := range files {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		chunks, err := ix.readFile(fsys, p)
+		chunks, info, err := ix.readFile(fsys, p)
 		if err != nil {
 			ix.log.Warn("ragcache: file skipped", "file", p, "err", err)
 			s.skipped++
 		} else {
 			s.files++
 			s.chunks = append(s.chunks, chunks...)
+			s.docs = append(s.docs, info)
 		}
+		report(i+1, len(files)+1, "read "+p)
 		if progress != nil && ((i+1)%step == 0 || i+1 == len(files)) {
 			_, _ = fmt.Fprintf(progress, "ragcache: read %d/%d files, %d chunks\n", i+1, len(files), len(s.chunks))
 		}
@@ -255,29 +261,29 @@ func (ix *Index) readCorpus(ctx context.Context, fsys fs.FS, s *snapshot) (io.Wr
 // errTooLarge is why a file over MaxFileBytes is skipped.
 var errTooLarge = errors.New("larger than 5 MiB")
 
-func (ix *Index) readFile(fsys fs.FS, p string) ([]Chunk, error) {
+func (ix *Index) readFile(fsys fs.FS, p string) ([]Chunk, FileInfo, error) {
 	f, err := fsys.Open(p)
 	if err != nil {
-		return nil, err
+		return nil, FileInfo{}, err
 	}
 	defer func() { _ = f.Close() }()
 	if fi, err := f.Stat(); err == nil && fi.Size() > MaxFileBytes {
-		return nil, fmt.Errorf("%w (%d bytes)", errTooLarge, fi.Size())
+		return nil, FileInfo{}, fmt.Errorf("%w (%d bytes)", errTooLarge, fi.Size())
 	}
 	// The size may change between Stat and reading: read one byte more
 	// than the limit to notice.
 	src, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
-		return nil, err
+		return nil, FileInfo{}, err
 	}
 	if len(src) > MaxFileBytes {
-		return nil, errTooLarge
+		return nil, FileInfo{}, errTooLarge
 	}
 	chunks, warning := chunkFile(p, src)
 	if warning != "" {
 		ix.log.Warn("ragcache: "+warning, "file", p)
 	}
-	return chunks, nil
+	return chunks, FileInfo{Path: p, Size: int64(len(src)), Sum: xxhash.Sum64(src)}, nil
 }
 
 // index builds the bleve index over s.chunks in one batch: scorch in memory

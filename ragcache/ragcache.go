@@ -93,6 +93,11 @@ type Index struct {
 	closed    atomic.Bool
 	closeOnce sync.Once
 	watcher   *watcher // nil without Config.Watch
+
+	// fileCache serves ReadFile; changes holds OnChange's functions.
+	fileCache *shard.Cache[fileKey, []byte]
+	changes   changeHub
+	building  atomic.Bool // set while Reindex builds
 }
 
 // hooks are the knobs tests turn; Open uses the zero hooks.
@@ -193,10 +198,16 @@ func open(ctx context.Context, cfg Config, h hooks) (*Index, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	ix.cache, ix.loader = c, c
+	if ix.fileCache, err = newFileCache(); err != nil {
+		c.Close()
+		ix.cur.Load().release()
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
 	if cfg.Watch {
 		w, err := ix.startWatcher()
 		if err != nil {
 			c.Close()
+			ix.fileCache.Close()
 			ix.cur.Load().release()
 			return nil, err
 		}
@@ -286,6 +297,7 @@ func (ix *Index) searchSlow(ctx context.Context, start time.Time, snap *snapshot
 			if err != nil {
 				return nil, err
 			}
+			r.Memo = &Memo{}
 			return &cached{canon: canon, result: r}, nil
 		})
 		if err == nil && v.canon != canon {
@@ -398,16 +410,20 @@ func (ix *Index) Reindex(ctx context.Context) error {
 		return ErrClosed
 	}
 	gen := ix.nextGen + 1
+	ix.building.Store(true)
+	defer ix.building.Store(false)
 	s, err := ix.build(ctx, gen)
 	if err != nil {
-		if ix.cur.Load() != nil {
+		if cur := ix.cur.Load(); cur != nil {
 			ix.reindexErrors.Add(1)
+			ix.emitChange(cur, cur, err)
 		}
 		return err
 	}
 	ix.nextGen = gen
 	if old := ix.cur.Swap(s); old != nil {
 		ix.reindexes.Add(1)
+		ix.emitChange(old, s, nil)
 		// Searches running on old hold references; the last to finish
 		// closes its bleve index.
 		old.release()
@@ -431,6 +447,7 @@ func (ix *Index) Close() error {
 		ix.cur.Load().release()
 		ix.buildMu.Unlock()
 		ix.cache.Close()
+		ix.fileCache.Close()
 	})
 	return nil
 }

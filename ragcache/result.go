@@ -61,6 +61,11 @@ type Result struct {
 	// (or by waiting for an identical query in flight) rather than by
 	// searching the index itself.
 	CacheHit bool `json:"cache_hit"`
+	// Memo is shared by every Search that returns the same cached result
+	// (the one that searched the index included), for the caller to keep
+	// what it derives from the result; it is nil for a result that was not
+	// cached.
+	Memo *Memo `json:"-"`
 }
 
 // excerptRunes bounds the excerpt WriteText prints per chunk.

@@ -1,7 +1,8 @@
 // Package server is the MCP adapter of mcpflow: it serves the workflow
 // engine (package engine) and the standards search (package ragcache) as
-// ten MCP tools, over stdio and streamable HTTP at the same time, with one
-// mcp-go MCPServer and one engine behind both transports.
+// eleven MCP tools, resources, prompts and completions, over stdio and
+// streamable HTTP at the same time, with one mcp-go MCPServer and one
+// engine behind both transports.
 //
 // The package is thin on purpose. A tool handler checks its arguments,
 // calls the engine or the index, and turns the answer into structured
@@ -13,6 +14,45 @@
 // which mcp-go sends as a JSON-RPC error, is kept for protocol faults: a
 // cancelled call or a panic recovered by WithRecovery. The package holds no
 // cache of its own.
+//
+// # Resources, prompts, completions, logging
+//
+// Besides the tools the server speaks the protocol's other primitives:
+//
+//   - Resources: every file of the standards index as
+//     standards://<path> (text/markdown, with its size), read through the
+//     index's file cache (a shard.Cache keyed by index generation and path,
+//     behind the index's os.Root); every workflow's phase.md, task files
+//     and gate-definition.yaml through the template WorkflowFileTemplate,
+//     read by the engine through the workflows folder's os.Root.
+//     resources/list is paginated (DefaultPageSize). After a rebuild of the
+//     index, the subscribers of a changed file get
+//     notifications/resources/updated, and an added or removed file sends
+//     notifications/resources/list_changed.
+//   - Prompts: one per workflow, named after it, with the arguments
+//     target_file (and spec_path for spec_* workflows), telling the agent
+//     how to start and proceed; PromptResume continues a session. The list
+//     follows the workflows folder, re-read before each prompts request.
+//   - Completions (completion/complete): workflow_type, phase and file of
+//     the template; session_id, phase and target_file of the prompts; all
+//     from the folders and the session store as they are now.
+//   - Logging: logging/setLevel, and notifications/message for a rebuilt
+//     or failed standards index, a gate that refused evidence, and a
+//     session store that failed.
+//   - Progress: a reindex_standards call with a progress token gets a
+//     notifications/progress per file read and one for the index build; a
+//     search_standards call with one, made while the index is being
+//     rebuilt, is told so and which generation answers it.
+//
+// mcp-go v1.2.1 serves these methods but records no resource subscription
+// in any of its sessions; the server keeps them itself from the
+// subscribe hooks. Under protocol 2026-07-28, whose subscriptions/listen
+// replaces resources/subscribe, mcp-go's per-request sessions record none
+// either, so updates reach the clients of the earlier versions only.
+//
+// Output schemas are rewritten for portability (see portableSchemas): no
+// type unions and no empty schemas, so that the MCP Inspector's --strict
+// check passes and single-type schema dialects accept every tool.
 //
 // # Transports
 //

@@ -128,3 +128,78 @@ func FuzzStdioGate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPrimitiveRequests sends arbitrary URIs and arguments to
+// resources/read, prompts/get and completion/complete: every request is
+// answered, with a result or a JSON-RPC error, and never panics; a read
+// that succeeds returns a file of one of the two folders, under the URI
+// asked for.
+func FuzzPrimitiveRequests(f *testing.F) {
+	quiet := slog.New(slog.DiscardHandler)
+	eng, err := engine.New(engine.Config{StateDir: f.TempDir(), Logger: quiet})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = eng.Close() })
+	ix, err := ragcache.Open(f.Context(), ragcache.Config{Logger: quiet})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = ix.Close() })
+	s, err := New(Config{Engine: eng, Index: ix, Logger: quiet, Stdio: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = s.Close() })
+	for _, seed := range []string{
+		"standards://engineering/testing.md", "standards://../../etc/passwd", "workflow://bug_fix/phases/1/phase.md",
+		"workflow://bug_fix/phases/1/..%2F..%2Fmetadata.json", "workflow://%2e%2e/phases/1/x.md", "workflow://a/phases/-1/b.yaml",
+		"standards://%zz", "", "resume_workflow", "bug_fix",
+	} {
+		for method := range 3 {
+			f.Add(uint8(method), seed, "3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53")
+		}
+	}
+	f.Fuzz(func(t *testing.T, method uint8, s1, s2 string) {
+		q := func(v string) string { b, _ := json.Marshal(v); return string(b) }
+		var msg string
+		switch method % 3 {
+		case 0:
+			msg = `{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":` + q(s1) + `}}`
+		case 1:
+			msg = `{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":` + q(s1) + `,"arguments":{"target_file":` + q(s2) + `,"session_id":` + q(s2) + `,"phase":` + q(s2) + `}}}`
+		default:
+			msg = `{"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":` + q(WorkflowFileTemplate) + `},"argument":{"name":` + q(s1) + `,"value":` + q(s2) + `},"context":{"arguments":{"workflow_type":` + q(s2) + `,"phase":` + q(s2) + `,"session_id":` + q(s2) + `}}}}`
+		}
+		resp := s.mcp.HandleMessage(context.Background(), []byte(msg))
+		b, err := json.Marshal(resp)
+		if err != nil {
+			t.Fatalf("%s: answer does not encode: %v", msg, err)
+		}
+		var m struct {
+			Result *struct {
+				Contents []struct {
+					URI  string `json:"uri"`
+					Text string `json:"text"`
+				} `json:"contents"`
+			} `json:"result"`
+			Error *struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s: %v", msg, err)
+		}
+		if (m.Result == nil) == (m.Error == nil) {
+			t.Fatalf("%s: want a result or an error, got %s", msg, b)
+		}
+		if method%3 == 0 && m.Result != nil {
+			if len(m.Result.Contents) != 1 || m.Result.Contents[0].URI != s1 {
+				t.Fatalf("%s: read answered %s", msg, b)
+			}
+			if !strings.HasPrefix(s1, StandardsScheme) && !strings.HasPrefix(s1, "workflow://") {
+				t.Fatalf("%s: read a URI of no known scheme", msg)
+			}
+		}
+	})
+}

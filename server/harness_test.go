@@ -33,6 +33,8 @@ type harnessOpts struct {
 	logs        io.Writer // nil discards
 	stateDir    string    // "" is a fresh temporary folder
 	store       engine.Store
+	workflows   string // "" serves the built-in workflows
+	standards   string // "" serves the built-in standards
 	tweak       func(*server.Config)
 }
 
@@ -70,9 +72,9 @@ func startHarness(t *testing.T, o harnessOpts) *harness {
 		h.stateDir = t.TempDir()
 	}
 	var err error
-	h.eng, err = engine.New(engine.Config{StateDir: h.stateDir, Store: o.store, MaxEvidenceBytes: testEvidenceLimit, Logger: log.With("component", "engine")})
+	h.eng, err = engine.New(engine.Config{StateDir: h.stateDir, Store: o.store, WorkflowsDir: o.workflows, MaxEvidenceBytes: testEvidenceLimit, Logger: log.With("component", "engine")})
 	require.NoError(t, err)
-	h.ix, err = ragcache.Open(t.Context(), ragcache.Config{Logger: log.With("component", "search")})
+	h.ix, err = ragcache.Open(t.Context(), ragcache.Config{Dir: o.standards, Logger: log.With("component", "search")})
 	require.NoError(t, err)
 	cfg := server.Config{
 		Engine:          h.eng,

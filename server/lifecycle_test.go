@@ -225,7 +225,7 @@ func TestToolErrorsVersusProtocolErrors(t *testing.T) {
 	assert.Contains(t, logs.String(), `outcome=protocol_error err="panic recovered in explode tool handler: boom"`)
 }
 
-// TestEveryToolAnswersWithItsSchema calls each of the twelve tools
+// TestEveryToolAnswersWithItsSchema calls each of the thirteen tools
 // successfully with output schema validation on, and checks the tool list:
 // schemas with descriptions, annotations, output schemas.
 func TestEveryToolAnswersWithItsSchema(t *testing.T) {
@@ -242,6 +242,7 @@ func TestEveryToolAnswersWithItsSchema(t *testing.T) {
 		server.ToolGetTask: true, server.ToolGetWorkflowState: true, server.ToolListSessions: true, server.ToolGetServerInfo: true,
 		server.ToolStartWorkflow: false, server.ToolCompletePhase: false, server.ToolDeleteSession: false,
 		server.ToolPosWorkflow: false, server.ToolCurrentDate: true,
+		server.ToolReindexStandards: false,
 	}
 	require.Len(t, tools, len(readOnly))
 	for name, ro := range readOnly {
@@ -280,6 +281,7 @@ func TestEveryToolAnswersWithItsSchema(t *testing.T) {
 		{server.ToolGetServerInfo, nil},
 		{server.ToolCurrentDate, nil},
 		{server.ToolPosWorkflow, map[string]any{"action": "get_state", "session_id": start.ID}},
+		{server.ToolReindexStandards, nil},
 		{server.ToolDeleteSession, map[string]any{"session_id": start.ID}},
 	}
 	for _, c := range calls {

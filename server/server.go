@@ -159,6 +159,12 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// The primitives besides tools (primitives.go).
+	subs          subscriptions
+	live          liveSessions
+	prompts       promptSet
+	dropIndexHook func() // set by New; removes onIndexChange from the index
 }
 
 // New checks cfg and builds the MCP server with its tools. It starts no
@@ -229,8 +235,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ValidateOutput {
 		opts = append(opts, mcpserver.WithOutputSchemaValidation())
 	}
+	opts = append(opts, s.primitiveOptions(&mcpserver.Hooks{})...)
 	s.mcp = mcpserver.NewMCPServer("mcpflow", cfg.Version, opts...)
 	tools := append(s.tools(), s.praxisTools()...)
+	tools = append(tools, s.reindexTool())
+	if err := portableSchemas(tools); err != nil {
+		return nil, err
+	}
 	names := make([]string, len(tools))
 	for i := range tools {
 		names[i] = tools[i].Tool.Name
@@ -250,6 +261,7 @@ func New(cfg Config) (*Server, error) {
 	mcpserver.WithRecovery()(s.mcp)
 	s.mcp.AddTools(tools...)
 	s.handler = s.buildHandler()
+	s.registerPrimitives()
 	return s, nil
 }
 
@@ -539,7 +551,10 @@ func (s *Server) Close() error {
 // the session sweeper, closes the MCP sessions and shuts down httpSrv,
 // which is a no-op when httpSrv never served.
 func (s *Server) shutdownHTTP(ctx context.Context) error {
-	s.closeOnce.Do(func() { s.closeErr = s.streamable.Shutdown(ctx) })
+	s.closeOnce.Do(func() {
+		s.stopPrimitives()
+		s.closeErr = s.streamable.Shutdown(ctx)
+	})
 	return s.closeErr
 }
 

@@ -56,7 +56,7 @@ func annotations(a annot) mcp.ToolOption {
 
 var readOnly = annot{readOnly: true, idempotent: true}
 
-// tools returns the ten tools with their schemas and handlers.
+// tools returns the ten workflow and search tools with their schemas and handlers; reindexTool is the eleventh.
 func (s *Server) tools() []mcpserver.ServerTool {
 	return []mcpserver.ServerTool{
 		{Tool: mcp.NewTool(ToolSearchStandards,
@@ -199,6 +199,9 @@ func (s *Server) toolError(ctx context.Context, tool string, err error) (*mcp.Ca
 		msg = "the server is shutting down; retry once it is back"
 	default:
 		s.log.ErrorContext(ctx, "tool failed", "tool", tool, "err", err)
+		if sessionTool(tool) {
+			s.logStoreUnavailable(tool, err)
+		}
 		msg = "internal error: " + msg + "; the server log has the details"
 	}
 	return mcp.NewToolResultError(msg), nil
@@ -239,18 +242,14 @@ func (s *Server) searchStandards(ctx context.Context, req mcp.CallToolRequest) (
 	if a.err != nil {
 		return s.toolError(ctx, ToolSearchStandards, a.err)
 	}
+	if send := s.progressSender(ctx, req); send != nil && s.cfg.Index.Rebuilding() {
+		defer s.rebuildProgress(send)()
+	}
 	r, err := s.cfg.Index.Search(ctx, q)
 	if err != nil {
 		return s.toolError(ctx, ToolSearchStandards, err)
 	}
-	out := searchOut{
-		Results:         make([]searchHit, len(r.Chunks)),
-		TotalTokens:     r.TotalTokens,
-		RetrievalMethod: r.Method,
-		QueryTimeMS:     float64(r.Took.Microseconds()) / 1000,
-		CacheHit:        r.CacheHit,
-	}
-	return structuredText(out, searchText(r.Chunks, out.Results)), nil
+	return searchResult(r)
 }
 
 // noParents is the empty parents list, shared so that a chunk without
@@ -538,6 +537,9 @@ func (s *Server) completePhase(ctx context.Context, req mcp.CallToolRequest) (*m
 	r, err := s.cfg.Engine.CompletePhase(ctx, id, phase, evidence)
 	if err != nil {
 		return s.toolError(ctx, ToolCompletePhase, err)
+	}
+	if !r.CheckpointPassed {
+		s.logGateFailed(r.SessionID, r.Phase, r.ValidationResult.Errors)
 	}
 	out := completeOut{
 		SessionID: r.SessionID, Phase: r.Phase, CheckpointPassed: r.CheckpointPassed, ValidationResult: r.ValidationResult,

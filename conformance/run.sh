@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs the official MCP conformance suite (the version pinned in
+# package.json, installed with npm ci from package-lock.json) against the
+# mcpflow binary serving streamable HTTP on a free loopback port, with the
+# built-in sample workflows and standards. Scenarios listed in
+# expected-failures.yml need the suite's own test tools; any other failure,
+# or a listed scenario that passes, fails the run.
+#
+#   make conformance        # or: conformance/run.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if ! command -v npm >/dev/null; then
+	echo "conformance: npm is not installed (apt-get install -y nodejs npm)" >&2
+	exit 1
+fi
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+	echo "conformance: the suite needs Node 20 or later, found $(node --version) (.ci/run installs one)" >&2
+	exit 1
+fi
+if [ ! -x node_modules/.bin/conformance ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+	npm ci --no-audit --no-fund --loglevel=error
+fi
+
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+go build -o "$tmp/mcpflow" ../cmd/mcpflow
+"$tmp/mcpflow" serve --transport http --http 127.0.0.1:0 --root "$tmp" --addr-file "$tmp/addr" 2>"$tmp/server.log" &
+pid=$!
+for _ in $(seq 100); do
+	[ -s "$tmp/addr" ] && break
+	if ! kill -0 "$pid" 2>/dev/null; then cat "$tmp/server.log" >&2; exit 1; fi
+	sleep 0.1
+done
+if [ ! -s "$tmp/addr" ]; then echo "conformance: the server did not listen within 10 s" >&2; cat "$tmp/server.log" >&2; exit 1; fi
+url=$(cat "$tmp/addr")
+
+if ! node_modules/.bin/conformance server --url "$url" --expected-failures expected-failures.yml >"$tmp/report.txt" 2>&1; then
+	cat "$tmp/report.txt"
+	echo "conformance: failed; the server log follows" >&2
+	cat "$tmp/server.log" >&2
+	exit 1
+fi
+sed -n '/=== SUMMARY ===/,$p' "$tmp/report.txt"

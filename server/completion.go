@@ -1,0 +1,165 @@
+package server
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/mcpflow/mcpflow/engine"
+)
+
+// maxCompletions is the most values one completion/complete answer holds,
+// as the MCP specification allows.
+const maxCompletions = 100
+
+// completer answers completion/complete for prompt arguments and for the
+// variables of the workflow resource template, from live data:
+//
+//   - workflow_type: the workflows folder;
+//   - session_id: the sessions in the store;
+//   - phase: for PromptResume, the session's current and completed phases
+//     (context argument session_id); for the template, the workflow's
+//     phase folders (context argument workflow_type);
+//   - file: the phase folder's files (workflow_type and phase);
+//   - target_file: the targets of the workflow's earlier sessions.
+//
+// It is safe for concurrent use.
+type completer struct{ s *Server }
+
+// CompletePromptArgument implements mcp-go's PromptCompletionProvider.
+func (c completer) CompletePromptArgument(ctx context.Context, prompt string, arg mcp.CompleteArgument, cc mcp.CompleteContext) (*mcp.Completion, error) {
+	switch arg.Name {
+	case argSessionID:
+		return c.sessions(ctx, "", arg.Value)
+	case argPhase:
+		return c.sessionPhases(ctx, cc.Arguments[argSessionID], arg.Value)
+	case argTargetFile:
+		return c.targets(ctx, prompt, arg.Value)
+	case "workflow_type":
+		return c.workflows(ctx, arg.Value)
+	}
+	return none(), nil
+}
+
+// CompleteResourceArgument implements mcp-go's ResourceCompletionProvider.
+func (c completer) CompleteResourceArgument(ctx context.Context, uri string, arg mcp.CompleteArgument, cc mcp.CompleteContext) (*mcp.Completion, error) {
+	if uri != WorkflowFileTemplate {
+		return none(), nil
+	}
+	wt := cc.Arguments["workflow_type"]
+	switch arg.Name {
+	case "workflow_type":
+		return c.workflows(ctx, arg.Value)
+	case argPhase:
+		if !validName(wt) {
+			return none(), nil
+		}
+		ps, err := c.s.cfg.Engine.WorkflowPhases(ctx, wt)
+		if err != nil {
+			return none(), nil
+		}
+		return match(itoas(ps), arg.Value), nil
+	case "file":
+		p, err := strconv.Atoi(cc.Arguments[argPhase])
+		if err != nil || !validName(wt) {
+			return none(), nil
+		}
+		files, err := c.s.cfg.Engine.PhaseFiles(ctx, wt, p)
+		if err != nil {
+			return none(), nil
+		}
+		return match(files, arg.Value), nil
+	}
+	return none(), nil
+}
+
+func (c completer) workflows(ctx context.Context, prefix string) (*mcp.Completion, error) {
+	names, err := c.s.cfg.Engine.WorkflowNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return match(names, prefix), nil
+}
+
+// sessions completes session IDs, most recently updated first; workflow,
+// when set, keeps that workflow's sessions only.
+func (c completer) sessions(ctx context.Context, workflow, prefix string) (*mcp.Completion, error) {
+	list, err := c.s.cfg.Engine.ListSessions(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(list))
+	for i := range list {
+		x := &list[i]
+		if x.Error == "" && (workflow == "" || x.WorkflowType == workflow) {
+			ids = append(ids, x.SessionID)
+		}
+	}
+	return match(ids, prefix), nil
+}
+
+// sessionPhases completes the phases of a session: the current one first,
+// then the completed ones.
+func (c completer) sessionPhases(ctx context.Context, id, prefix string) (*mcp.Completion, error) {
+	id, err := engine.ParseSessionID(id)
+	if err != nil {
+		return none(), nil
+	}
+	st, err := c.s.cfg.Engine.State(ctx, id)
+	if err != nil {
+		return none(), nil
+	}
+	ps := []int{st.CurrentPhase}
+	for _, p := range st.CompletedPhases {
+		if p != st.CurrentPhase {
+			ps = append(ps, p)
+		}
+	}
+	return match(itoas(ps), prefix), nil
+}
+
+// targets completes target_file from the targets of the workflow's
+// sessions, newest first.
+func (c completer) targets(ctx context.Context, workflow, prefix string) (*mcp.Completion, error) {
+	list, err := c.s.cfg.Engine.ListSessions(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i := range list {
+		x := &list[i]
+		if x.Error == "" && x.WorkflowType == workflow && !slices.Contains(out, x.TargetFile) {
+			out = append(out, x.TargetFile)
+		}
+	}
+	return match(out, prefix), nil
+}
+
+// match keeps the values that start with prefix, in order, at most
+// maxCompletions of them.
+func match(values []string, prefix string) *mcp.Completion {
+	out := make([]string, 0, min(len(values), maxCompletions))
+	total := 0
+	for _, v := range values {
+		if strings.HasPrefix(v, prefix) {
+			total++
+			if len(out) < maxCompletions {
+				out = append(out, v)
+			}
+		}
+	}
+	return &mcp.Completion{Values: out, Total: total, HasMore: total > len(out)}
+}
+
+func none() *mcp.Completion { return &mcp.Completion{Values: []string{}} }
+
+func itoas(v []int) []string {
+	out := make([]string, len(v))
+	for i, n := range v {
+		out[i] = strconv.Itoa(n)
+	}
+	return out
+}

@@ -1,0 +1,285 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
+
+	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/ragcache"
+)
+
+// Resource URIs.
+const (
+	// StandardsScheme prefixes every standards file's URI:
+	// standards://<path relative to the standards folder>.
+	StandardsScheme = "standards://"
+	// WorkflowFileTemplate is the URI template of a workflow's phase and
+	// task files (phase.md, task-*.md, gate-definition.yaml).
+	WorkflowFileTemplate = "workflow://{workflow_type}/phases/{phase}/{file}"
+	// DefaultPageSize is how many items one resources/list (and
+	// prompts/list, tools/list) page holds.
+	DefaultPageSize = 100
+)
+
+const (
+	mimeMarkdown = "text/markdown"
+	mimeYAML     = "application/yaml"
+)
+
+// StandardsURI returns the resource URI of a standards file.
+func StandardsURI(file string) string {
+	parts := strings.Split(file, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return StandardsScheme + strings.Join(parts, "/")
+}
+
+// standardsPath is StandardsURI's inverse.
+func standardsPath(uri string) (string, bool) {
+	rest, ok := strings.CutPrefix(uri, StandardsScheme)
+	if !ok {
+		return "", false
+	}
+	p, err := url.PathUnescape(rest)
+	if err != nil || p == "" {
+		return "", false
+	}
+	return p, true
+}
+
+// errResource is wrapped by every error a resource read returns for a bad
+// or unknown URI.
+var errResource = errors.New("resource")
+
+// subscriptions records which MCP sessions subscribed to which resource
+// URIs. mcp-go v1.2.1 answers resources/subscribe but none of its
+// sessions (stdio, streamable HTTP) records the subscription, so this
+// server does, from the subscribe hooks.
+//
+// A subscriptions is safe for concurrent use; its zero value is empty and
+// ready.
+type subscriptions struct {
+	mu    sync.Mutex
+	byURI map[string]map[string]struct{} // uri -> session IDs; guarded by mu
+}
+
+func (ss *subscriptions) add(uri, session string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.byURI == nil {
+		ss.byURI = map[string]map[string]struct{}{}
+	}
+	set := ss.byURI[uri]
+	if set == nil {
+		set = map[string]struct{}{}
+		ss.byURI[uri] = set
+	}
+	set[session] = struct{}{}
+}
+
+func (ss *subscriptions) remove(uri, session string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if set := ss.byURI[uri]; set != nil {
+		delete(set, session)
+		if len(set) == 0 {
+			delete(ss.byURI, uri)
+		}
+	}
+}
+
+// drop removes every subscription of session.
+func (ss *subscriptions) drop(session string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for uri, set := range ss.byURI {
+		delete(set, session)
+		if len(set) == 0 {
+			delete(ss.byURI, uri)
+		}
+	}
+}
+
+// sessions returns the sessions subscribed to uri.
+func (ss *subscriptions) sessions(uri string) []string {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	out := make([]string, 0, len(ss.byURI[uri]))
+	for id := range ss.byURI[uri] {
+		out = append(out, id)
+	}
+	return out
+}
+
+// standardsResources lists the index's files as resources.
+func (s *Server) standardsResources(files []ragcache.FileInfo) []mcpserver.ServerResource {
+	out := make([]mcpserver.ServerResource, len(files))
+	for i, f := range files {
+		out[i] = mcpserver.ServerResource{
+			Resource: mcp.Resource{
+				URI:         StandardsURI(f.Path),
+				Name:        f.Path,
+				Title:       path.Base(f.Path),
+				Description: "Standards document " + f.Path + "; search_standards searches all of them.",
+				MIMEType:    mimeMarkdown,
+			},
+			Handler: s.readStandards,
+		}
+	}
+	return out
+}
+
+// fillSizes sets each standards resource's size from the current index;
+// the registry holds the resources without sizes, so that an edited file
+// changes its size without a list_changed notification.
+func (s *Server) fillSizes(_ context.Context, _ any, _ *mcp.ListResourcesRequest, res *mcp.ListResourcesResult) {
+	if res == nil {
+		return
+	}
+	for i := range res.Resources {
+		r := &res.Resources[i]
+		p, ok := standardsPath(r.URI)
+		if !ok {
+			continue
+		}
+		if f, ok := s.cfg.Index.File(p); ok {
+			r.Size = new(f.Size)
+		}
+	}
+}
+
+// readStandards reads a standards file through the index's file cache.
+func (s *Server) readStandards(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+	p, ok := standardsPath(req.Params.URI)
+	if !ok {
+		return nil, fmt.Errorf("%w: uri %q is not a standards:// URI; resources/list names them", errResource, req.Params.URI)
+	}
+	b, _, err := s.cfg.Index.ReadFile(ctx, p)
+	if errors.Is(err, ragcache.ErrNoFile) {
+		return nil, fmt.Errorf("%w: uri %q: no such standards file; resources/list names them", errResource, req.Params.URI)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []mcp.ResourceContents{mcp.TextResourceContents{URI: req.Params.URI, MIMEType: mimeMarkdown, Text: string(b)}}, nil
+}
+
+// workflowTemplate is the resource template of the workflows' files.
+func (s *Server) workflowTemplate() mcpserver.ServerResourceTemplate {
+	return mcpserver.ServerResourceTemplate{
+		Template: mcp.NewResourceTemplate(WorkflowFileTemplate, "workflow-file",
+			mcp.WithTemplateDescription("A workflow's phase instructions (phase.md), task files and gate definition (gate-definition.yaml). "+
+				"Complete workflow_type, phase and file with completion/complete."),
+			mcp.WithTemplateMIMEType(mimeMarkdown),
+		),
+		Handler: s.readWorkflowFile,
+	}
+}
+
+// templateArg returns one variable the URI template matched.
+func templateArg(req mcp.ReadResourceRequest, name string) string {
+	switch v := req.Params.Arguments[name].(type) {
+	case string:
+		return v
+	case []string:
+		if len(v) == 1 {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+// readWorkflowFile reads workflow://<workflow_type>/phases/<phase>/<file>
+// through the engine, whose os.Root refuses any path outside the
+// workflows folder.
+func (s *Server) readWorkflowFile(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+	wt, ps, file := templateArg(req, "workflow_type"), templateArg(req, "phase"), templateArg(req, "file")
+	if unescaped, err := url.PathUnescape(file); err == nil {
+		file = unescaped
+	}
+	phase, err := strconv.Atoi(ps)
+	if err != nil || phase < 0 {
+		return nil, fmt.Errorf("%w: uri %q: phase must be a phase number such as 1, got %q", errResource, req.Params.URI, ps)
+	}
+	if !validName(wt) {
+		return nil, fmt.Errorf("%w: uri %q: workflow_type %q is not a workflow name; list_workflows names them", errResource, req.Params.URI, wt)
+	}
+	b, err := s.cfg.Engine.ReadPhaseFile(ctx, wt, phase, file)
+	if errors.Is(err, engine.ErrNotFound) || errors.Is(err, engine.ErrInvalidArgument) {
+		return nil, fmt.Errorf("%w: uri %q: %s", errResource, req.Params.URI, trimPkg(err.Error()))
+	}
+	if err != nil {
+		return nil, err
+	}
+	mime := mimeMarkdown
+	if ext := strings.ToLower(path.Ext(file)); ext == ".yaml" || ext == ".yml" {
+		mime = mimeYAML
+	}
+	return []mcp.ResourceContents{mcp.TextResourceContents{URI: req.Params.URI, MIMEType: mime, Text: string(b)}}, nil
+}
+
+// onIndexChange keeps the standards resources in step with the index: an
+// added or removed file replaces the list (one list_changed
+// notification), a changed file tells its subscribers with
+// notifications/resources/updated, and every rebuild is logged to the
+// clients. The index calls it after each rebuild, one at a time.
+func (s *Server) onIndexChange(c ragcache.Change) {
+	if c.Err != nil {
+		s.clientLog(mcp.LoggingLevelError, "search", map[string]any{
+			"event": "reindex_failed", "generation": c.Generation, "error": c.Err.Error(),
+			"message": "the standards index could not be rebuilt; searches use the previous index",
+		})
+		return
+	}
+	if len(c.Added) > 0 || len(c.Removed) > 0 {
+		s.mcp.SetResources(s.standardsResources(s.cfg.Index.Files())...)
+	}
+	for _, p := range c.Modified {
+		uri := StandardsURI(p)
+		for _, id := range s.subs.sessions(uri) {
+			if err := s.mcp.SendNotificationToSpecificClient(id, mcp.MethodNotificationResourceUpdated, map[string]any{"uri": uri}); err != nil {
+				s.log.Debug("resource update not delivered", "uri", uri, "session", id, "err", err)
+			}
+		}
+	}
+	s.clientLog(mcp.LoggingLevelInfo, "search", map[string]any{
+		"event": "reindex_done", "generation": c.Generation, "files": c.Files, "chunks": c.Chunks,
+		"added": nonNil(c.Added), "removed": nonNil(c.Removed), "modified": nonNil(c.Modified),
+	})
+}
+
+func nonNil(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
+}
+
+// subscribeHooks records resources/subscribe and resources/unsubscribe,
+// and forgets a session's subscriptions when it ends.
+func (s *Server) subscribeHooks(h *mcpserver.Hooks) {
+	h.AddAfterSubscribe(func(ctx context.Context, _ any, req *mcp.SubscribeRequest, _ *mcp.EmptyResult) {
+		if cs := mcpserver.ClientSessionFromContext(ctx); cs != nil && req != nil {
+			s.subs.add(req.Params.URI, cs.SessionID())
+		}
+	})
+	h.AddAfterUnsubscribe(func(ctx context.Context, _ any, req *mcp.UnsubscribeRequest, _ *mcp.EmptyResult) {
+		if cs := mcpserver.ClientSessionFromContext(ctx); cs != nil && req != nil {
+			s.subs.remove(req.Params.URI, cs.SessionID())
+		}
+	})
+	h.AddOnUnregisterSession(func(_ context.Context, cs mcpserver.ClientSession) {
+		s.subs.drop(cs.SessionID())
+	})
+	h.AddAfterListResources(s.fillSizes)
+}
