@@ -13,6 +13,11 @@ import (
 // caller of a load that panicked receives.
 var ErrLoadPanicked = errors.New("shard: load panicked")
 
+// ErrLoadGoexit is the error that the callers waiting for a load receive
+// when the load called runtime.Goexit instead of returning. Nothing is
+// stored for the key.
+var ErrLoadGoexit = errors.New("shard: load called runtime.Goexit")
+
 // PanicError is the error GetOrLoad returns when the load function panicked.
 // The panic is recovered so that the key is released and the waiters wake;
 // it is not re-raised.
@@ -37,11 +42,12 @@ func (e *PanicError) Unwrap() []error {
 	return []error{ErrLoadPanicked}
 }
 
-// GetOrLoad returns the live value for k, or loads it. For a given key at
-// most one load runs at a time: the first caller to miss stores a pending
-// entry and runs load; every caller that arrives while it runs waits for it
-// and receives the same value or error. A successful result is stored with
-// the cache's TTL; an error is not stored, so the next caller loads again.
+// GetOrLoad returns the live value for k, or loads it by calling load(ctx,
+// k). For a given key at most one load runs at a time: the first caller to
+// miss stores a pending entry and runs load; every caller that arrives while
+// it runs waits for it and receives the same value or error. A successful
+// result is stored with the cache's TTL; an error is not stored, so the next
+// caller loads again.
 //
 // The load runs outside every lock: other keys, and a resize of the shard's
 // table, never wait for it. It runs on a context that keeps ctx's values but
@@ -53,18 +59,25 @@ func (e *PanicError) Unwrap() []error {
 // the calling goroutine.
 //
 // A load that panics releases the key: its callers receive a *PanicError and
-// nothing is stored. If Delete, Clear or Set changes k while its load runs,
-// the load's callers still receive its result, but the result is not stored.
+// nothing is stored. A load that calls runtime.Goexit (t.FailNow in a test,
+// for example) releases the key too: the callers waiting for it receive
+// ErrLoadGoexit and nothing is stored. If Delete, Clear or Set changes k
+// while its load runs, the load's callers still receive its result, but the
+// result is not stored.
 //
 // Metrics: the caller that loads records a Miss and a Load (and a LoadError
 // if it fails), a caller that waits records Coalesced, and a caller that
-// finds a live value records a Hit.
+// finds a live value records a Hit. Every call records exactly one of Hit,
+// Miss and Coalesced.
 //
-// load escapes to the heap (see GetOrLoadKey): a closure that captures
-// variables costs one small allocation per call, hit or miss.
+// load may outlive the call (a caller whose ctx ends returns while the load
+// goes on), so the compiler moves it to the heap: a closure written at the
+// call site that captures variables costs one small allocation per call, hit
+// or miss. A load built once, which finds what it needs from the key, costs
+// nothing on a hit.
 //
 // GetOrLoad panics if load is nil.
-func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
+func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(ctx context.Context, k K) (V, error)) (V, error) {
 	if v, ok, e := c.lookup(k); ok {
 		return v, nil
 	} else if e != nil {
@@ -72,29 +85,6 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(context.Cont
 	}
 	if load == nil {
 		panic("shard: GetOrLoad called with a nil load function")
-	}
-	return c.loadSlow(ctx, k, func(ctx context.Context, _ K) (V, error) { return load(ctx) })
-}
-
-// GetOrLoadKey is GetOrLoad for a load function that receives the key. The
-// function value can then be built once, at start-up, and GetOrLoadKey
-// allocates nothing on a hit.
-//
-// Why it exists: the load function of GetOrLoad must be able to outlive the
-// call (a caller whose ctx ends returns while the load goes on), so the
-// compiler moves it to the heap. A closure written at the call site that
-// captures the key therefore costs one small allocation per call, hit or
-// miss. Calling Get first avoids that too.
-//
-// GetOrLoadKey panics if load is nil.
-func (c *Cache[K, V]) GetOrLoadKey(ctx context.Context, k K, load func(context.Context, K) (V, error)) (V, error) {
-	if v, ok, e := c.lookup(k); ok {
-		return v, nil
-	} else if e != nil {
-		return wait(ctx, e)
-	}
-	if load == nil {
-		panic("shard: GetOrLoadKey called with a nil load function")
 	}
 	return c.loadSlow(ctx, k, load)
 }
@@ -177,10 +167,19 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, p *call[
 	var (
 		v   V
 		err error
+		// returned is set once load returns. The deferred function runs
+		// without it when load panicked (recover then reports the value)
+		// or called runtime.Goexit (recover reports nothing, and v, err
+		// are the zero values, which must not be taken for a result).
+		returned bool
 	)
 	defer func() {
-		if r := recover(); r != nil {
-			err = &PanicError{Value: r, Stack: debug.Stack()}
+		if !returned {
+			if r := recover(); r != nil {
+				err = &PanicError{Value: r, Stack: debug.Stack()}
+			} else {
+				err = ErrLoadGoexit
+			}
 		}
 		if err != nil {
 			c.rec.RecordLoadError()
@@ -206,6 +205,7 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, p *call[
 		close(p.done)
 	}()
 	v, err = load(ctx, k)
+	returned = true
 }
 
 // wait blocks until the call p completes or ctx ends.
