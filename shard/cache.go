@@ -108,15 +108,26 @@ type entry[V any] struct {
 	seq     uint64
 	val     V
 
-	// The fields below serve a load's waiters. res and err are written
-	// before finished is set under mu, and read only after finished was
-	// seen set, or after ch is closed.
-	res      V
-	err      error
-	mu       sync.Mutex
-	finished bool          // guarded by mu
-	ch       chan struct{} // guarded by mu; made by the first waiter
+	// The fields below serve a load's callers. err is written, like val,
+	// before w is swapped to finished, and read only after w was seen
+	// finished or the waiters' channel was seen closed. A failed or
+	// detached entry is never ready, so its callers alone read val.
+	err error
+	w   atomic.Pointer[waiters] // nil, the first waiter's, or finished
 }
+
+// waiters is the channel the callers waiting for one load block on. The
+// first caller that has to wait makes it, so a load that nobody waits for
+// costs no channel.
+type waiters struct{ ch chan struct{} }
+
+// finished is the waiters of every load that has finished: its channel is
+// closed.
+var finished = func() *waiters {
+	w := &waiters{ch: make(chan struct{})}
+	close(w.ch)
+	return w
+}()
 
 // New returns a Cache configured by cfg, or an error that names the invalid
 // Config field.

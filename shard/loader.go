@@ -160,7 +160,7 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Conte
 	}
 	if ctx.Done() == nil {
 		c.runLoad(ctx, s, k, pe, load)
-		return pe.res, pe.err
+		return pe.val, pe.err
 	}
 	go c.runLoad(context.WithoutCancel(ctx), s, k, pe, load)
 	return pe.wait(ctx)
@@ -187,6 +187,7 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, e *entry
 				err = ErrLoadGoexit
 			}
 		}
+		e.val, e.err = v, err
 		if err != nil {
 			c.rec.RecordLoadError()
 			e.state.Store(dead)
@@ -202,46 +203,45 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, e *entry
 				s.count.Add(-1)
 			}
 		} else {
-			e.val, e.expires = v, c.expiry()
+			e.expires = c.expiry()
 			// Publish before waking: a waiter that wakes and calls Get
 			// hits. The swap fails only when Delete, Clear or Set
 			// detached e first; they win, and v goes only to the waiters.
 			e.state.CompareAndSwap(pending, ready)
 		}
-		e.finish(v, err)
+		e.finish()
 	}()
 	v, err = load(ctx, k)
 	returned = true
 }
 
-// finish records a load's result for its waiters and wakes them.
-func (e *entry[V]) finish(v V, err error) {
-	e.mu.Lock()
-	e.res, e.err = v, err
-	e.finished = true
-	if e.ch != nil {
-		close(e.ch)
+// finish wakes the callers waiting for e's load. e.val and e.err must be
+// written before it is called.
+func (e *entry[V]) finish() {
+	if w := e.w.Swap(finished); w != nil {
+		close(w.ch)
 	}
-	e.mu.Unlock()
 }
 
 // wait blocks until the load of the pending entry e finishes or ctx ends.
-// Its channel is made by the first caller that has to wait, so a load that
-// nobody waits for costs no channel.
 func (e *entry[V]) wait(ctx context.Context) (V, error) {
-	e.mu.Lock()
-	if e.finished {
-		e.mu.Unlock()
-		return e.res, e.err
+	w := e.w.Load()
+	if w == nil {
+		nw := &waiters{ch: make(chan struct{})}
+		if e.w.CompareAndSwap(nil, nw) {
+			w = nw
+		} else {
+			// Another waiter made the channel first, or the load
+			// finished: either way w is now set.
+			w = e.w.Load()
+		}
 	}
-	if e.ch == nil {
-		e.ch = make(chan struct{})
+	if w == finished {
+		return e.val, e.err
 	}
-	ch := e.ch
-	e.mu.Unlock()
 	select {
-	case <-ch:
-		return e.res, e.err
+	case <-w.ch:
+		return e.val, e.err
 	case <-ctx.Done():
 		var zero V
 		return zero, ctx.Err()
