@@ -114,6 +114,9 @@ type entry[V any] struct {
 	// detached entry is never ready, so its callers alone read val.
 	err error
 	w   atomic.Pointer[waiters] // nil, the first waiter's, or finished
+	// lw is w's target when the first caller waits for a load it started
+	// on a goroutine of its own, set before the entry is published.
+	lw waiters
 }
 
 // waiters is the channel the callers waiting for one load block on. The

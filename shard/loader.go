@@ -113,6 +113,13 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Conte
 	}
 	pe := &entry[V]{}
 	pe.state.Store(pending)
+	if ctx.Done() != nil {
+		// This caller will wait for its own load: give the entry its
+		// channel now, inside the entry, so that waiting costs one
+		// allocation instead of two.
+		pe.lw.ch = make(chan struct{})
+		pe.w.Store(&pe.lw)
+	}
 	var (
 		actual         *entry[V]
 		isNew, expired bool
