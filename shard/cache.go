@@ -56,7 +56,10 @@ type Cache[K comparable, V any] struct {
 	rec    metrics.Recorder
 	// ctr is rec when rec is a *metrics.Counters, else nil: a hit then
 	// counts itself with an inlined add instead of an interface call.
-	ctr     *metrics.Counters
+	ctr *metrics.Counters
+	// plain is set when ctr is set and the cache is unbounded: a hit then
+	// does nothing but count itself.
+	plain   bool
 	bounded bool
 	bg      *background
 }
@@ -166,6 +169,7 @@ func newCache[K comparable, V any](cfg Config, hash func(K) uint64) *Cache[K, V]
 		c.rec = metrics.NewCounters()
 	}
 	c.ctr, _ = c.rec.(*metrics.Counters)
+	c.plain = c.ctr != nil && !c.bounded
 	for i := range c.shards {
 		s := &c.shards[i]
 		if cfg.SizeHint > 0 {
@@ -241,15 +245,18 @@ func (c *Cache[K, V]) Get(k K) (V, bool) {
 	// calls, they cost a fifth of a hit (docs/benchmarks/cache.md).
 	e, ok := c.shardFor(k).m.Load(k)
 	if ok && e.state.Load() == ready && (e.expires == 0 || c.now() < e.expires) {
-		if c.ctr != nil {
+		switch {
+		case c.plain:
 			c.ctr.RecordHit()
-		} else {
-			c.rec.RecordHit()
-		}
-		// Write the second-chance bit only when it is clear, so a hot
-		// key's cache line stays shared between cores.
-		if c.bounded && e.ref.Load() == 0 {
-			e.ref.Store(1)
+		case c.ctr != nil:
+			// Bounded: the second-chance bit, written only when clear so
+			// that a hot key's cache line stays shared between cores.
+			c.ctr.RecordHit()
+			if e.ref.Load() == 0 {
+				e.ref.Store(1)
+			}
+		default:
+			c.hit(e)
 		}
 		return e.val, true
 	}
@@ -265,6 +272,8 @@ func (c *Cache[K, V]) hit(e *entry[V]) {
 	} else {
 		c.rec.RecordHit()
 	}
+	// Write the second-chance bit only when it is clear, so a hot key's
+	// cache line stays shared between cores.
 	if c.bounded && e.ref.Load() == 0 {
 		e.ref.Store(1)
 	}

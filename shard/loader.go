@@ -84,13 +84,18 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(ctx context.
 		switch e.state.Load() {
 		case ready:
 			if e.expires == 0 || c.now() < e.expires {
-				if c.ctr != nil {
+				switch {
+				case c.plain:
 					c.ctr.RecordHit()
-				} else {
-					c.rec.RecordHit()
-				}
-				if c.bounded && e.ref.Load() == 0 {
-					e.ref.Store(1)
+				case c.ctr != nil:
+					// Bounded: the second-chance bit, written only when clear so
+					// that a hot key's cache line stays shared between cores.
+					c.ctr.RecordHit()
+					if e.ref.Load() == 0 {
+						e.ref.Store(1)
+					}
+				default:
+					c.hit(e)
 				}
 				return e.val, nil
 			}
