@@ -79,9 +79,9 @@ func loaderOf(o Options) Loader {
 // Impls returns every implementation, shard.Cache first.
 func Impls() []Impl {
 	return []Impl{
-		{Name: "shard", LoaderAPI: "shard.Cache.GetOrLoadKey (unbounded, default config)", New: newShard(false)},
-		{Name: "shard-bounded", Bounded: true, LoaderAPI: "shard.Cache.GetOrLoadKey (MaxEntries = capacity)", New: newShard(true)},
-		{Name: "shard-nostats", Diagnostic: true, LoaderAPI: "shard.Cache.GetOrLoadKey (unbounded, Recorder: metrics.NoOp{})", New: newShardNoStats},
+		{Name: "shard", LoaderAPI: "shard.Cache.GetOrLoad (unbounded, default config)", New: newShard(false)},
+		{Name: "shard-bounded", Bounded: true, LoaderAPI: "shard.Cache.GetOrLoad (MaxEntries = capacity)", New: newShard(true)},
+		{Name: "shard-nostats", Diagnostic: true, LoaderAPI: "shard.Cache.GetOrLoad (unbounded, Recorder: metrics.NoOp{})", New: newShardNoStats},
 		{Name: "otter", Bounded: true, LoaderAPI: "otter.Cache.Get with a Loader", New: newOtter(false)},
 		{Name: "otter-compute", Bounded: true, LoadVariant: true, LoaderAPI: "otter.Cache.ComputeIfAbsent", New: newOtter(true)},
 		{Name: "theine", Bounded: true, Waits: true, LoaderAPI: "theine LoadingCache.Get", New: newTheine},
@@ -136,8 +136,8 @@ func newShard(bounded bool) func(Options) Cache {
 		return &funcs{
 			get: c.Get,
 			set: func(k string, v int) bool { c.Set(k, v); return true },
-			// GetOrLoadKey takes a load built once, as otter's Loader is.
-			getOrLoad: func(ctx context.Context, k string) (int, error) { return c.GetOrLoadKey(ctx, k, load) },
+			// GetOrLoad takes a load built once, as otter's Loader is.
+			getOrLoad: func(ctx context.Context, k string) (int, error) { return c.GetOrLoad(ctx, k, load) },
 			close:     c.Close,
 		}
 	}
@@ -149,7 +149,7 @@ func newShardNoStats(o Options) Cache {
 	return &funcs{
 		get:       c.Get,
 		set:       func(k string, v int) bool { c.Set(k, v); return true },
-		getOrLoad: func(ctx context.Context, k string) (int, error) { return c.GetOrLoadKey(ctx, k, load) },
+		getOrLoad: func(ctx context.Context, k string) (int, error) { return c.GetOrLoad(ctx, k, load) },
 		close:     c.Close,
 	}
 }
@@ -300,7 +300,7 @@ func newBaseline(o Options) Cache {
 		get: c.Get,
 		set: func(k string, v int) bool { c.Set(k, v); return true },
 		getOrLoad: func(ctx context.Context, k string) (int, error) {
-			return c.GetOrLoad(ctx, k, func(ctx context.Context) (int, error) { return load(ctx, k) })
+			return c.GetOrLoad(ctx, k, load)
 		},
 	}
 }

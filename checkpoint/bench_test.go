@@ -43,7 +43,7 @@ func BenchmarkGateLookupHit(b *testing.B) {
 	base := baseline.New[gateKey, *loaded]()
 	ctx := context.Background()
 	baseGate := func(k gateKey) (*Gate, error) {
-		ld, err := base.GetOrLoad(ctx, k, func(context.Context) (*loaded, error) { return l.look(int64(k.phase), k) })
+		ld, err := base.GetOrLoad(ctx, k, func(context.Context, gateKey) (*loaded, error) { return l.look(int64(k.phase), k) })
 		if err != nil {
 			return nil, err
 		}

@@ -30,6 +30,11 @@ const GateFile = "gate-definition.yaml"
 // phase number.
 var ErrInvalidArgument = errors.New("checkpoint: invalid argument")
 
+// Clock tells the time. It must be safe for concurrent use.
+type Clock interface {
+	Now() time.Time
+}
+
 // LoaderConfig configures a Loader.
 type LoaderConfig struct {
 	// FS is the workflows folder. Gates are read from
@@ -41,7 +46,7 @@ type LoaderConfig struct {
 	// parsed from. 0 selects DefaultRecheck; it must not be negative.
 	Recheck time.Duration
 	// Clock replaces the wall clock, for tests.
-	Clock shard.Clock
+	Clock Clock
 	// Logger receives parse failures. nil discards them.
 	Logger *slog.Logger
 }
@@ -150,7 +155,7 @@ func (l *Loader) gateSlow(ctx context.Context, k gateKey) (*Gate, error) {
 	}
 	id, _ := l.ids.LoadOrCompute(k.workflow, func() (int64, bool) { return l.nextID.Add(1), false })
 	key := id<<32 | int64(k.phase)
-	ld, err := l.cache.GetOrLoad(ctx, key, func(context.Context) (*loaded, error) { return l.look(key, k) })
+	ld, err := l.cache.GetOrLoad(ctx, key, func(context.Context, int64) (*loaded, error) { return l.look(key, k) })
 	if err != nil {
 		return nil, err
 	}

@@ -3,8 +3,6 @@ package engine
 import (
 	"log/slog"
 	"time"
-
-	"github.com/mcpflow/mcpflow/shard"
 )
 
 // DefaultSessionTTL is how long an idle session stays in memory when
@@ -43,5 +41,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock replaces the wall clock for timestamps, TTLs and log rate
 	// limits, for tests. nil means the real clock.
-	Clock shard.Clock
+	Clock Clock
+}
+
+// Clock tells the time. It must be safe for concurrent use.
+type Clock interface {
+	Now() time.Time
 }

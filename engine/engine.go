@@ -65,8 +65,13 @@ type Engine struct {
 	// shared is store as a SharedStore, or nil.
 	shared SharedStore
 
-	sessions sessionCache
-	gates    *checkpoint.Loader
+	sessions *shard.Cache[string, *session]
+	// loadSession is the session cache's load function, built once so
+	// that a lookup that hits allocates nothing.
+	loadSession func(ctx context.Context, id string) (*session, error)
+	// loads numbers the state-file reads of the session cache; see lookup.
+	loads atomic.Uint64
+	gates *checkpoint.Loader
 	// specs reads spec plans in the project folder (nil without one);
 	// examples reads the example specs of the workflows folder.
 	specs, examples *spec.Loader
@@ -82,7 +87,7 @@ type Engine struct {
 	retries, gaveUp atomic.Int64
 
 	logger      *slog.Logger
-	clock       shard.Clock
+	clock       Clock
 	ttl         time.Duration
 	maxEvidence int
 	coalesceLog rateLimit
@@ -100,25 +105,16 @@ type session struct {
 	// is gone is never stored in the cache again.
 	gone bool
 
-	// loadedBy is who caused the load; immutable once published.
+	// loadedBy is who caused the load and loadSeq is the load's number
+	// from Engine.loads; both immutable once published.
 	loadedBy Caller
+	loadSeq  uint64
 	// touched is when the object was last stored in the cache, in unix
 	// nanoseconds, to refresh its TTL while it is used.
 	touched atomic.Int64
 }
 
 type pairKey struct{ workflow, target string }
-
-// sessionCache is what the Engine needs of its session cache. It is a
-// *shard.Cache; benchmarks swap in the RWMutex baseline to compare.
-type sessionCache interface {
-	Get(id string) (*session, bool)
-	GetOrLoad(ctx context.Context, id string, load func(context.Context) (*session, error)) (*session, error)
-	Set(id string, s *session)
-	Delete(id string)
-	Metrics() metrics.Snapshot
-	Close()
-}
 
 // New returns an Engine configured by cfg. It opens the workflows folder
 // (or the built-in samples), the state folder, and reads the state folder
@@ -183,6 +179,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.sessions = sc
+	e.loadSession = e.readSession
 	e.gates, err = checkpoint.NewLoader(checkpoint.LoaderConfig{FS: e.wfFS, Recheck: cfg.GateRecheck, Clock: cfg.Clock, Logger: e.logger})
 	if err != nil {
 		return nil, err
@@ -279,47 +276,70 @@ func (e *Engine) Metrics() map[string]metrics.Snapshot {
 }
 
 // lookup returns the session object for id, loading it on a miss.
+//
+// A caller shared another caller's state-file read when the object it got
+// was read after it asked (its loadSeq is above the count it saw before
+// GetOrLoad) by another caller.
 func (e *Engine) lookup(ctx context.Context, id string) (*session, error) {
-	if s, ok := e.sessions.Get(id); ok {
-		return s, nil
-	}
-	return e.lookupSlow(ctx, id)
-}
-
-func (e *Engine) lookupSlow(ctx context.Context, id string) (*session, error) {
-	canon, err := ParseSessionID(id)
-	if err != nil {
-		return nil, err
-	}
-	if canon != id {
-		if s, ok := e.sessions.Get(canon); ok {
-			return s, nil
-		}
-	}
-	var ran atomic.Bool
-	s, err := e.sessions.GetOrLoad(ctx, canon, func(lctx context.Context) (*session, error) {
-		ran.Store(true)
-		st, ver, err := e.store.Load(lctx, canon)
+	if !isCanonicalID(id) {
+		canon, err := ParseSessionID(id)
 		if err != nil {
 			return nil, err
 		}
-		c, _ := CallerFrom(lctx)
-		s := &session{st: st, ver: ver, loadedBy: c}
-		s.touched.Store(e.now().UnixNano())
-		return s, nil
-	})
+		id = canon
+	}
+	before := e.loads.Load()
+	s, err := e.sessions.GetOrLoad(ctx, id, e.loadSession)
 	if err != nil {
 		return nil, err
 	}
-	if !ran.Load() {
-		e.logCoalesced(ctx, canon, s)
-	}
-	if st, _ := s.snapshot(); st.Status == StatusCompleted {
-		// Completed sessions do not stay in memory. The object is never
-		// mutated again, so another caller still holding it is safe.
-		e.sessions.Delete(canon)
+	if s.loadSeq > before {
+		if c, _ := CallerFrom(ctx); c != s.loadedBy {
+			e.logCoalesced(ctx, id, s)
+		}
+		if st, _ := s.snapshot(); st.Status == StatusCompleted {
+			// Completed sessions do not stay in memory. The object is
+			// never mutated again, so another caller still holding it is
+			// safe.
+			e.sessions.Delete(id)
+		}
 	}
 	return s, nil
+}
+
+// readSession is the session cache's load: it reads id's state file.
+func (e *Engine) readSession(ctx context.Context, id string) (*session, error) {
+	st, ver, err := e.store.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c, _ := CallerFrom(ctx)
+	s := &session{st: st, ver: ver, loadedBy: c, loadSeq: e.loads.Add(1)}
+	s.touched.Store(e.now().UnixNano())
+	return s, nil
+}
+
+// isCanonicalID reports whether id is a UUID in its canonical form, the
+// lower-case hex with dashes that ParseSessionID returns, without
+// allocating.
+func isCanonicalID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i := range len(id) {
+		c := id[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // logCoalesced reports that a caller shared another caller's state-file

@@ -522,7 +522,7 @@ func TestIdleSessionLeavesMemory(t *testing.T) {
 	require.NoError(t, err)
 	busy, err := en.Start(ctx, "demo", "b", nil)
 	require.NoError(t, err)
-	sc := en.sessions.(interface{ Sweep() int })
+	sc := en.sessions
 
 	submitting, err := en.Start(ctx, "demo", "c", nil)
 	require.NoError(t, err)

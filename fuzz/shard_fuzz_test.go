@@ -85,7 +85,7 @@ func FuzzCacheDifferential(f *testing.F) {
 				delete(model, k)
 			case 3, 4:
 				fail := opb%8 == 4
-				got, err := c.GetOrLoad(context.Background(), k, func(context.Context) (int, error) {
+				got, err := c.GetOrLoad(context.Background(), k, func(context.Context, uint8) (int, error) {
 					if fail {
 						return 0, errFuzzLoad
 					}

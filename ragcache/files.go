@@ -175,7 +175,7 @@ func (ix *Index) ReadFile(ctx context.Context, path string) ([]byte, FileInfo, e
 		b, err := ix.readRaw(path)
 		return b, fi, err
 	}
-	b, err := ix.fileCache.GetOrLoad(ctx, fileKey{gen: gen, path: path}, func(context.Context) ([]byte, error) {
+	b, err := ix.fileCache.GetOrLoad(ctx, fileKey{gen: gen, path: path}, func(context.Context, fileKey) ([]byte, error) {
 		return ix.readRaw(path)
 	})
 	return b, fi, err

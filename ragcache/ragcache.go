@@ -75,10 +75,7 @@ type Index struct {
 	log   *slog.Logger
 	cur   atomic.Pointer[snapshot]
 	cache *shard.Cache[cacheKey, *cached]
-	// loader is what Search calls: cache, except in benchmarks that put
-	// the RWMutex baseline in its place to compare the two in one run.
-	loader resultLoader
-	hooks  hooks
+	hooks hooks
 
 	searches      atomic.Int64 // index searches run (cache misses)
 	getMisses     atomic.Int64 // misses of Search's Get, which GetOrLoad counts again
@@ -118,12 +115,6 @@ type hooks struct {
 type cacheKey struct {
 	gen  uint64
 	hash uint64
-}
-
-// resultLoader is the part of the query cache that Search uses.
-type resultLoader interface {
-	Get(k cacheKey) (*cached, bool)
-	GetOrLoad(ctx context.Context, k cacheKey, load func(context.Context) (*cached, error)) (*cached, error)
 }
 
 // cached is a query cache value. It is never modified after it is stored.
@@ -197,7 +188,7 @@ func open(ctx context.Context, cfg Config, h hooks) (*Index, error) {
 		ix.cur.Load().release()
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	ix.cache, ix.loader = c, c
+	ix.cache = c
 	if ix.fileCache, err = newFileCache(); err != nil {
 		c.Close()
 		ix.cur.Load().release()
@@ -269,7 +260,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
 	if err := snap.checkFilters(q.Phase, tags); err != nil {
 		return Result{}, err
 	}
-	if v, ok := ix.loader.Get(cacheKey{gen: snap.gen, hash: hash}); ok && v.canon == string(canon) {
+	if v, ok := ix.cache.Get(cacheKey{gen: snap.gen, hash: hash}); ok && v.canon == string(canon) {
 		r := v.result
 		r.CacheHit = true
 		r.Took = time.Since(start)
@@ -291,7 +282,7 @@ func (ix *Index) searchSlow(ctx context.Context, start time.Time, snap *snapshot
 		// be cancelled) and read only after GetOrLoad returned its result,
 		// which happens after the load returned.
 		loaded := false
-		v, err := ix.loader.GetOrLoad(ctx, cacheKey{gen: snap.gen, hash: hash}, func(ctx context.Context) (*cached, error) {
+		v, err := ix.cache.GetOrLoad(ctx, cacheKey{gen: snap.gen, hash: hash}, func(ctx context.Context, _ cacheKey) (*cached, error) {
 			loaded = true
 			r, err := ix.searchIndex(ctx, snap, text, limit, phase, tags)
 			if err != nil {

@@ -27,7 +27,7 @@ const (
 	streamLen = 1 << 20
 )
 
-type loadFn = func(context.Context) (int, error)
+type loadFn = func(context.Context, string) (int, error)
 
 // impl is what the benchmarks need of a cache.
 type impl interface {
@@ -77,7 +77,7 @@ func (c *mutexMap) GetOrLoad(ctx context.Context, k string, load loadFn) (int, e
 	if v, ok := c.m[k]; ok {
 		return v, nil
 	}
-	v, err := load(ctx)
+	v, err := load(ctx, k)
 	if err == nil {
 		c.m[k] = v
 	}
@@ -102,7 +102,7 @@ func (c *syncMap) GetOrLoad(ctx context.Context, k string, load loadFn) (int, er
 	if v, ok := c.m.Load(k); ok {
 		return v.(int), nil
 	}
-	v, err := load(ctx)
+	v, err := load(ctx, k)
 	if err != nil {
 		return 0, err
 	}
@@ -120,7 +120,7 @@ func (c *xsyncMap) GetOrLoad(ctx context.Context, k string, load loadFn) (int, e
 	var err error
 	v, _ := c.m.LoadOrCompute(k, func() (int, bool) {
 		var nv int
-		nv, err = load(ctx)
+		nv, err = load(ctx, k)
 		return nv, err != nil
 	})
 	return v, err
@@ -228,7 +228,7 @@ func BenchmarkGetOrLoadHit(b *testing.B) {
 		b.Run("impl="+f.name, func(b *testing.B) {
 			c := prepopulated(f)
 			closeImpl(b, c)
-			load := func(context.Context) (int, error) { return 0, nil }
+			load := func(context.Context, string) (int, error) { return 0, nil }
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -279,7 +279,7 @@ func BenchmarkGetOrLoadMiss(b *testing.B) {
 					}
 					k := missKeys[i&(1<<21-1)]
 					v := int(i)
-					if _, err := c.GetOrLoad(ctx, k, func(context.Context) (int, error) { return v, nil }); err != nil {
+					if _, err := c.GetOrLoad(ctx, k, func(context.Context, string) (int, error) { return v, nil }); err != nil {
 						b.Error(err)
 						return
 					}
@@ -305,7 +305,7 @@ func BenchmarkOtherKeyLatencyDuringSlowLoad(b *testing.B) {
 				slowDone := make(chan struct{})
 				go func() {
 					defer close(slowDone)
-					_, _ = c.GetOrLoad(ctx, "slow", func(context.Context) (int, error) {
+					_, _ = c.GetOrLoad(ctx, "slow", func(context.Context, string) (int, error) {
 						close(entered)
 						time.Sleep(20 * time.Millisecond)
 						return 0, nil
@@ -321,7 +321,7 @@ func BenchmarkOtherKeyLatencyDuringSlowLoad(b *testing.B) {
 						if i%2 == 0 {
 							c.Set(k, i)
 						} else {
-							_, _ = c.GetOrLoad(ctx, k, func(context.Context) (int, error) { return i, nil })
+							_, _ = c.GetOrLoad(ctx, k, func(context.Context, string) (int, error) { return i, nil })
 						}
 						lat = append(lat, time.Since(t0))
 						continue

@@ -42,7 +42,7 @@ func TestConcurrent(t *testing.T) {
 						want := "v" + k
 						switch i % 4 {
 						case 0:
-							got, err := c.GetOrLoad(context.Background(), k, func(context.Context) (string, error) {
+							got, err := c.GetOrLoad(context.Background(), k, func(context.Context, string) (string, error) {
 								loads[(i+g)%keys].Add(1)
 								return want, nil
 							})
@@ -81,7 +81,7 @@ func TestConcurrent(t *testing.T) {
 						k := fmt.Sprintf("g%d-k%d", g, i%keys)
 						v := fmt.Sprintf("g%d-v%d", g, i)
 						if i%3 == 0 {
-							got, err := c.GetOrLoad(context.Background(), k, func(context.Context) (string, error) { return v, nil })
+							got, err := c.GetOrLoad(context.Background(), k, func(context.Context, string) (string, error) { return v, nil })
 							if err != nil {
 								t.Errorf("GetOrLoad(%s): %v", k, err)
 							}
@@ -130,7 +130,7 @@ func TestStampede(t *testing.T) {
 				case <-starts[i]:
 				}
 				r := round.Load()
-				v, err := c.GetOrLoad(ctx, "hot", func(context.Context) (int, error) {
+				v, err := c.GetOrLoad(ctx, "hot", func(context.Context, string) (int, error) {
 					loads.Add(1)
 					runtime.Gosched() // let the others pile up on the pending entry
 					return int(r), nil
@@ -169,7 +169,7 @@ func TestLoadErrorIsSharedAndNotCached(t *testing.T) {
 	gate := make(chan struct{})
 	entered := make(chan struct{})
 	var loads atomic.Int64
-	load := func(context.Context) (int, error) {
+	load := func(context.Context, string) (int, error) {
 		if loads.Add(1) == 1 {
 			close(entered)
 		}
@@ -202,7 +202,7 @@ func TestLoadErrorIsSharedAndNotCached(t *testing.T) {
 	require.False(t, ok, "a failed load must not be cached")
 	require.Equal(t, 0, c.Len())
 
-	v, err := c.GetOrLoad(context.Background(), "k", func(context.Context) (int, error) { return 7, nil })
+	v, err := c.GetOrLoad(context.Background(), "k", func(context.Context, string) (int, error) { return 7, nil })
 	require.NoError(t, err)
 	require.Equal(t, 7, v, "the next caller loads again")
 	m := c.Metrics()
@@ -219,7 +219,7 @@ func TestLoadPanicReleasesKey(t *testing.T) {
 		waiter := make(chan error, 1)
 		loader := make(chan error, 1)
 		go func() {
-			_, err := c.GetOrLoad(ctx, "k", func(context.Context) (int, error) {
+			_, err := c.GetOrLoad(ctx, "k", func(context.Context, string) (int, error) {
 				close(entered)
 				<-gate
 				panic("load exploded")
@@ -228,7 +228,7 @@ func TestLoadPanicReleasesKey(t *testing.T) {
 		}()
 		<-entered
 		go func() {
-			_, err := c.GetOrLoad(ctx, "k", func(context.Context) (int, error) { return 1, nil })
+			_, err := c.GetOrLoad(ctx, "k", func(context.Context, string) (int, error) { return 1, nil })
 			waiter <- err
 		}()
 		for c.Metrics().Coalesced == 0 {
@@ -242,7 +242,7 @@ func TestLoadPanicReleasesKey(t *testing.T) {
 			require.Equal(t, "load exploded", pe.Value)
 			require.NotEmpty(t, pe.Stack)
 		}
-		v, err := c.GetOrLoad(ctx, "k", func(context.Context) (int, error) { return 2, nil })
+		v, err := c.GetOrLoad(ctx, "k", func(context.Context, string) (int, error) { return 2, nil })
 		require.NoError(t, err, "the key must not stay wedged")
 		require.Equal(t, 2, v)
 		c.Delete("k")
@@ -252,7 +252,7 @@ func TestLoadPanicReleasesKey(t *testing.T) {
 
 func TestPanicErrorUnwrapsErrorValue(t *testing.T) {
 	c := Must[string, int](Config{})
-	_, err := c.GetOrLoad(context.Background(), "k", func(context.Context) (int, error) { panic(errBoom) })
+	_, err := c.GetOrLoad(context.Background(), "k", func(context.Context, string) (int, error) { panic(errBoom) })
 	require.ErrorIs(t, err, ErrLoadPanicked)
 	require.ErrorIs(t, err, errBoom)
 }
@@ -267,7 +267,7 @@ func TestWaiterContextEnds(t *testing.T) {
 	loaderCtx, cancelLoader := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "first"))
 	loaderDone := make(chan error, 1)
 	go func() {
-		_, err := c.GetOrLoad(loaderCtx, "k", func(ctx context.Context) (int, error) {
+		_, err := c.GetOrLoad(loaderCtx, "k", func(ctx context.Context, _ string) (int, error) {
 			close(entered)
 			<-gate
 			if ctx.Value(ctxKey{}) != "first" {
@@ -283,12 +283,12 @@ func TestWaiterContextEnds(t *testing.T) {
 	waiterCtx, cancelWaiter := context.WithCancel(context.Background())
 	waiterDone := make(chan error, 1)
 	go func() {
-		_, err := c.GetOrLoad(waiterCtx, "k", func(context.Context) (int, error) { return -1, nil })
+		_, err := c.GetOrLoad(waiterCtx, "k", func(context.Context, string) (int, error) { return -1, nil })
 		waiterDone <- err
 	}()
 	patient := make(chan int, 1)
 	go func() {
-		v, _ := c.GetOrLoad(context.Background(), "k", func(context.Context) (int, error) { return -1, nil })
+		v, _ := c.GetOrLoad(context.Background(), "k", func(context.Context, string) (int, error) { return -1, nil })
 		patient <- v
 	}()
 	for c.Metrics().Coalesced < 2 {
@@ -314,13 +314,13 @@ func TestCancelledContextBeforeLoad(t *testing.T) {
 	c := Must[string, int](Config{})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err := c.GetOrLoad(ctx, "k", func(context.Context) (int, error) {
+	_, err := c.GetOrLoad(ctx, "k", func(context.Context, string) (int, error) {
 		t.Error("a load must not start for a caller that has already left")
 		return 0, nil
 	})
 	require.ErrorIs(t, err, context.Canceled)
 	c.Set("k", 1)
-	v, err := c.GetOrLoad(ctx, "k", func(context.Context) (int, error) { return 0, nil })
+	v, err := c.GetOrLoad(ctx, "k", func(context.Context, string) (int, error) { return 0, nil })
 	require.NoError(t, err, "a hit needs no live context")
 	require.Equal(t, 1, v)
 }
@@ -355,7 +355,7 @@ func TestChangeDuringLoad(t *testing.T) {
 				entered := make(chan struct{})
 				got := make(chan int, 1)
 				go func() {
-					v, _ := c.GetOrLoad(context.Background(), "k", func(context.Context) (int, error) {
+					v, _ := c.GetOrLoad(context.Background(), "k", func(context.Context, string) (int, error) {
 						close(entered)
 						<-gate
 						return 1, nil
@@ -368,7 +368,7 @@ func TestChangeDuringLoad(t *testing.T) {
 				require.Equal(t, 1, <-got, "the load's caller gets the load's value")
 				v, ok := c.Get("k")
 				tc.wantGet(t, v, ok)
-				v, err := c.GetOrLoad(context.Background(), "k", func(context.Context) (int, error) { return 2, nil })
+				v, err := c.GetOrLoad(context.Background(), "k", func(context.Context, string) (int, error) { return 2, nil })
 				require.NoError(t, err)
 				if ok {
 					require.Equal(t, 99, v)
@@ -396,7 +396,7 @@ func TestSlowLoadDoesNotBlockOtherKeys(t *testing.T) {
 			slowDone := make(chan struct{})
 			go func() {
 				defer close(slowDone)
-				_, _ = c.GetOrLoad(context.Background(), -1, func(context.Context) (int, error) {
+				_, _ = c.GetOrLoad(context.Background(), -1, func(context.Context, int) (int, error) {
 					close(entered)
 					<-gate
 					return -1, nil
@@ -410,7 +410,7 @@ func TestSlowLoadDoesNotBlockOtherKeys(t *testing.T) {
 						c.Set(i, i)
 						continue
 					}
-					v, err := c.GetOrLoad(context.Background(), i, func(context.Context) (int, error) { return i, nil })
+					v, err := c.GetOrLoad(context.Background(), i, func(context.Context, int) (int, error) { return i, nil })
 					if err != nil || v != i {
 						t.Errorf("GetOrLoad(%d) = %d, %v", i, v, err)
 					}
@@ -448,27 +448,24 @@ func TestGetDoesNotAllocate(t *testing.T) {
 		require.Zero(t, hit, "GetOrLoad hit, config %+v", cfg)
 		load := func(context.Context, string) (int, error) { return 0, nil }
 		hitKey := testing.AllocsPerRun(1000, func() {
-			_, _ = c.GetOrLoadKey(context.Background(), "a-key-of-about-forty-bytes-0123456789abc", load)
+			_, _ = c.GetOrLoad(context.Background(), "a-key-of-about-forty-bytes-0123456789abc", load)
 		})
-		require.Zero(t, hitKey, "GetOrLoadKey hit with a load built once, config %+v", cfg)
+		require.Zero(t, hitKey, "GetOrLoad hit with a load built once, config %+v", cfg)
 		c.Close()
 	}
 }
 
-func TestGetOrLoadKeyPassesTheKey(t *testing.T) {
+func TestGetOrLoadPassesTheKey(t *testing.T) {
 	c := Must[string, string](Config{SizeHint: 1000})
 	load := func(_ context.Context, k string) (string, error) { return "v:" + k, nil }
 	for _, k := range []string{"a", "b", "a"} {
-		v, err := c.GetOrLoadKey(t.Context(), k, load)
+		v, err := c.GetOrLoad(t.Context(), k, load)
 		require.NoError(t, err)
 		require.Equal(t, "v:"+k, v)
 	}
 	m := c.Metrics()
 	require.EqualValues(t, 2, m.Loads)
 	require.EqualValues(t, 1, m.Hits)
-	require.PanicsWithValue(t, "shard: GetOrLoadKey called with a nil load function", func() {
-		_, _ = c.GetOrLoadKey(t.Context(), "c", nil)
-	})
 }
 
 func TestGetOrLoadNilLoadPanics(t *testing.T) {
@@ -476,4 +473,53 @@ func TestGetOrLoadNilLoadPanics(t *testing.T) {
 	require.PanicsWithValue(t, "shard: GetOrLoad called with a nil load function", func() {
 		_, _ = c.GetOrLoad(context.Background(), "k", nil)
 	})
+}
+
+// A load that calls runtime.Goexit (as t.FailNow does) used to reach the
+// deferred function of runLoad with recover() == nil: its callers got
+// (0, nil) and the zero value was cached, so Get then hit it.
+func TestLoadGoexitStoresNothing(t *testing.T) {
+	c := Must[string, int](Config{})
+	for _, ctx := range []context.Context{context.Background(), t.Context()} {
+		gate := make(chan struct{})
+		entered := make(chan struct{})
+		leaderExited := make(chan struct{})
+		leader := make(chan error, 1)
+		waiter := make(chan error, 1)
+		go func() {
+			defer close(leaderExited)
+			_, err := c.GetOrLoad(ctx, "k", func(context.Context, string) (int, error) {
+				close(entered)
+				<-gate
+				runtime.Goexit()
+				return 1, nil
+			})
+			// Reached only when the load ran on a goroutine of its own.
+			leader <- err
+		}()
+		<-entered
+		go func() {
+			_, err := c.GetOrLoad(ctx, "k", func(context.Context, string) (int, error) { return -1, nil })
+			waiter <- err
+		}()
+		for c.Metrics().Coalesced == 0 {
+			runtime.Gosched()
+		}
+		close(gate)
+		<-leaderExited
+		require.ErrorIs(t, <-waiter, ErrLoadGoexit, "a waiter gets an error, not (0, nil)")
+		if ctx.Done() != nil {
+			require.ErrorIs(t, <-leader, ErrLoadGoexit, "the first caller, whose load ran on its own goroutine")
+		} else {
+			require.Empty(t, leader, "the load ran on the first caller's goroutine, which exited with it")
+		}
+		_, ok := c.Get("k")
+		require.False(t, ok, "nothing is stored")
+		v, err := c.GetOrLoad(ctx, "k", func(context.Context, string) (int, error) { return 2, nil })
+		require.NoError(t, err, "the key must not stay wedged")
+		require.Equal(t, 2, v)
+		require.EqualValues(t, 1, c.Metrics().LoadErrors)
+		c.Delete("k")
+		c.ResetMetrics()
+	}
 }

@@ -65,19 +65,19 @@ func (c *Cache[K, V]) evictLocked(s *shard[K, V]) {
 		if !ok || e.seq != sl.seq {
 			continue // stale slot
 		}
-		if e.p != nil {
+		if e.state.Load() != ready {
 			s.hand.push(sl) // never evict a load in flight
 			continue
 		}
 		isExpired := e.expires != 0 && e.expires <= now
-		if !isExpired && e.ref.v.Load() != 0 {
-			e.ref.v.Store(0)
+		if !isExpired && e.ref.Load() != 0 {
+			e.ref.Store(0)
 			s.hand.push(sl)
 			continue
 		}
 		removed := false
-		s.m.Compute(sl.key, func(old item[V], loaded bool) (item[V], xsync.ComputeOp) {
-			if loaded && old.seq == sl.seq && old.p == nil {
+		s.m.Compute(sl.key, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
+			if loaded && old.seq == sl.seq && old.state.Load() == ready {
 				removed = true
 				return old, xsync.DeleteOp
 			}

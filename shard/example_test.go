@@ -12,7 +12,7 @@ func Example() {
 	c := shard.Must[string, string](shard.Config{TTL: time.Hour, MaxEntries: 10_000})
 	defer c.Close()
 
-	load := func(context.Context) (string, error) {
+	load := func(context.Context, string) (string, error) {
 		// Read a file, query a database... Runs once per key however many
 		// goroutines ask at the same time.
 		return "parsed gate for phase 1", nil

@@ -13,6 +13,11 @@ import (
 // caller of a load that panicked receives.
 var ErrLoadPanicked = errors.New("shard: load panicked")
 
+// ErrLoadGoexit is the error that the callers waiting for a load receive
+// when the load called runtime.Goexit instead of returning. Nothing is
+// stored for the key.
+var ErrLoadGoexit = errors.New("shard: load called runtime.Goexit")
+
 // PanicError is the error GetOrLoad returns when the load function panicked.
 // The panic is recovered so that the key is released and the waiters wake;
 // it is not re-raised.
@@ -37,11 +42,12 @@ func (e *PanicError) Unwrap() []error {
 	return []error{ErrLoadPanicked}
 }
 
-// GetOrLoad returns the live value for k, or loads it. For a given key at
-// most one load runs at a time: the first caller to miss stores a pending
-// entry and runs load; every caller that arrives while it runs waits for it
-// and receives the same value or error. A successful result is stored with
-// the cache's TTL; an error is not stored, so the next caller loads again.
+// GetOrLoad returns the live value for k, or loads it by calling load(ctx,
+// k). For a given key at most one load runs at a time: the first caller to
+// miss stores a pending entry and runs load; every caller that arrives while
+// it runs waits for it and receives the same value or error. A successful
+// result is stored with the cache's TTL; an error is not stored, so the next
+// caller loads again.
 //
 // The load runs outside every lock: other keys, and a resize of the shard's
 // table, never wait for it. It runs on a context that keeps ctx's values but
@@ -53,69 +59,55 @@ func (e *PanicError) Unwrap() []error {
 // the calling goroutine.
 //
 // A load that panics releases the key: its callers receive a *PanicError and
-// nothing is stored. If Delete, Clear or Set changes k while its load runs,
-// the load's callers still receive its result, but the result is not stored.
+// nothing is stored. A load that calls runtime.Goexit (t.FailNow in a test,
+// for example) releases the key too: the callers waiting for it receive
+// ErrLoadGoexit and nothing is stored. If Delete, Clear or Set changes k
+// while its load runs, the load's callers still receive its result, but the
+// result is not stored.
 //
 // Metrics: the caller that loads records a Miss and a Load (and a LoadError
 // if it fails), a caller that waits records Coalesced, and a caller that
-// finds a live value records a Hit.
+// finds a live value records a Hit. Every call records exactly one of Hit,
+// Miss and Coalesced.
 //
-// load escapes to the heap (see GetOrLoadKey): a closure that captures
-// variables costs one small allocation per call, hit or miss.
+// load may outlive the call (a caller whose ctx ends returns while the load
+// goes on), so the compiler moves it to the heap: a closure written at the
+// call site that captures variables costs one small allocation per call, hit
+// or miss. A load built once, which finds what it needs from the key, costs
+// nothing on a hit.
 //
 // GetOrLoad panics if load is nil.
-func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
-	if v, ok, e := c.lookup(k); ok {
-		return v, nil
-	} else if e != nil {
-		return wait(ctx, e)
+func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(ctx context.Context, k K) (V, error)) (V, error) {
+	// The lock-free hit path, written out rather than called: as a call
+	// it costs a quarter of a hit (docs/benchmarks/cache.md).
+	if e, found := c.shardFor(k).m.Load(k); found {
+		switch e.state.Load() {
+		case ready:
+			if e.expires == 0 || c.now() < e.expires {
+				switch {
+				case c.plain:
+					c.ctr.RecordHit()
+				case c.ctr != nil:
+					// Bounded: the second-chance bit, written only when clear so
+					// that a hot key's cache line stays shared between cores.
+					c.ctr.RecordHit()
+					if e.ref.Load() == 0 {
+						e.ref.Store(1)
+					}
+				default:
+					c.hit(e)
+				}
+				return e.val, nil
+			}
+		case pending:
+			c.rec.RecordCoalesced()
+			return e.wait(ctx)
+		}
 	}
 	if load == nil {
 		panic("shard: GetOrLoad called with a nil load function")
 	}
-	return c.loadSlow(ctx, k, func(ctx context.Context, _ K) (V, error) { return load(ctx) })
-}
-
-// GetOrLoadKey is GetOrLoad for a load function that receives the key. The
-// function value can then be built once, at start-up, and GetOrLoadKey
-// allocates nothing on a hit.
-//
-// Why it exists: the load function of GetOrLoad must be able to outlive the
-// call (a caller whose ctx ends returns while the load goes on), so the
-// compiler moves it to the heap. A closure written at the call site that
-// captures the key therefore costs one small allocation per call, hit or
-// miss. Calling Get first avoids that too.
-//
-// GetOrLoadKey panics if load is nil.
-func (c *Cache[K, V]) GetOrLoadKey(ctx context.Context, k K, load func(context.Context, K) (V, error)) (V, error) {
-	if v, ok, e := c.lookup(k); ok {
-		return v, nil
-	} else if e != nil {
-		return wait(ctx, e)
-	}
-	if load == nil {
-		panic("shard: GetOrLoadKey called with a nil load function")
-	}
 	return c.loadSlow(ctx, k, load)
-}
-
-// lookup is the lock-free first step of GetOrLoad: it returns the live value
-// (ok true), or the call of a load in flight to wait for, or neither when
-// the caller must take the slow path.
-func (c *Cache[K, V]) lookup(k K) (v V, ok bool, inflight *call[V]) {
-	it, found := c.shardFor(k).m.Load(k)
-	if !found {
-		return v, false, nil
-	}
-	if it.p != nil {
-		c.rec.RecordCoalesced()
-		return v, false, it.p
-	}
-	if it.expires == 0 || c.now() < it.expires {
-		c.hit(&it)
-		return it.val, true, nil
-	}
-	return v, false, nil
 }
 
 func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Context, K) (V, error)) (V, error) {
@@ -124,34 +116,50 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Conte
 		var zero V
 		return zero, err
 	}
-	p := &call[V]{done: make(chan struct{})}
+	pe := &entry[V]{}
+	pe.state.Store(pending)
+	if ctx.Done() != nil {
+		// This caller will wait for its own load: give the entry its
+		// channel now, inside the entry, so that waiting costs one
+		// allocation instead of two.
+		pe.lw.ch = make(chan struct{})
+		pe.w.Store(&pe.lw)
+	}
 	var (
-		actual         item[V]
-		mine           bool
+		actual         *entry[V]
 		isNew, expired bool
 	)
 	// The bucket lock is held only while this function decides; the load
 	// itself runs after Compute returns.
-	s.m.Compute(k, func(old item[V], loaded bool) (item[V], xsync.ComputeOp) {
-		if loaded && (old.p != nil || c.live(&old)) {
-			actual = old
-			return old, xsync.CancelOp
-		}
-		pi := item[V]{p: p}
+	s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
 		if loaded {
-			pi.seq, pi.ref, expired = old.seq, old.ref, true
+			switch old.state.Load() {
+			case pending:
+				actual = old
+				return old, xsync.CancelOp
+			case ready:
+				if old.expires == 0 || c.now() < old.expires {
+					actual = old
+					return old, xsync.CancelOp
+				}
+				expired = true
+			}
+			if c.bounded {
+				pe.seq = old.seq
+				pe.ref.Store(old.ref.Load())
+			}
 		} else if c.bounded {
-			pi.seq, pi.ref, isNew = s.seq.Add(1), new(refBit), true
+			pe.seq, isNew = s.seq.Add(1), true
 		}
-		actual, mine = pi, true
-		return pi, xsync.UpdateOp
+		actual = pe
+		return pe, xsync.UpdateOp
 	})
-	if !mine {
-		if actual.p != nil {
+	if actual != pe {
+		if actual.state.Load() == pending {
 			c.rec.RecordCoalesced()
-			return wait(ctx, actual.p)
+			return actual.wait(ctx)
 		}
-		c.hit(&actual)
+		c.hit(actual)
 		return actual.val, nil
 	}
 	c.rec.RecordMiss()
@@ -160,64 +168,92 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Conte
 		c.rec.RecordExpirations(1)
 	}
 	if isNew {
-		c.inserted(s, k, actual.seq)
+		c.inserted(s, k, pe.seq)
 	}
 	if ctx.Done() == nil {
-		c.runLoad(ctx, s, k, p, load)
-		return p.val, p.err
+		c.runLoad(ctx, s, k, pe, load)
+		return pe.val, pe.err
 	}
-	go c.runLoad(context.WithoutCancel(ctx), s, k, p, load)
-	return wait(ctx, p)
+	go c.runLoad(context.WithoutCancel(ctx), s, k, pe, load)
+	return pe.wait(ctx)
 }
 
-// runLoad runs load for the call p, stores its value in place of p's
-// pending item if that item is still k's, and wakes the waiters. A failed
-// load removes the pending item instead.
-func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, p *call[V], load func(context.Context, K) (V, error)) {
+// runLoad runs load for the pending entry e, makes e ready with the loaded
+// value unless e was detached meanwhile, and wakes the waiters. A failed
+// load makes e dead and removes it, if it is still k's.
+func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, e *entry[V], load func(context.Context, K) (V, error)) {
 	var (
 		v   V
 		err error
+		// returned is set once load returns. The deferred function runs
+		// without it when load panicked (recover then reports the value)
+		// or called runtime.Goexit (recover reports nothing, and v, err
+		// are the zero values, which must not be taken for a result).
+		returned bool
 	)
 	defer func() {
-		if r := recover(); r != nil {
-			err = &PanicError{Value: r, Stack: debug.Stack()}
+		if !returned {
+			if r := recover(); r != nil {
+				err = &PanicError{Value: r, Stack: debug.Stack()}
+			} else {
+				err = ErrLoadGoexit
+			}
 		}
+		e.val, e.err = v, err
 		if err != nil {
 			c.rec.RecordLoadError()
-		}
-		removed := false
-		s.m.Compute(k, func(old item[V], loaded bool) (item[V], xsync.ComputeOp) {
-			if !loaded || old.p != p {
-				// Deleted, cleared or replaced while loading: that wins,
-				// and the result goes only to this load's callers.
+			e.state.Store(dead)
+			removed := false
+			s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
+				if loaded && old == e {
+					removed = true
+					return old, xsync.DeleteOp
+				}
 				return old, xsync.CancelOp
+			})
+			if removed && c.bounded {
+				s.count.Add(-1)
 			}
-			if err != nil {
-				removed = true
-				return old, xsync.DeleteOp
-			}
-			return item[V]{val: v, expires: c.expiry(), seq: old.seq, ref: old.ref}, xsync.UpdateOp
-		})
-		if removed && c.bounded {
-			s.count.Add(-1)
+		} else {
+			e.expires = c.expiry()
+			// Publish before waking: a waiter that wakes and calls Get
+			// hits. The swap fails only when Delete, Clear or Set
+			// detached e first; they win, and v goes only to the waiters.
+			e.state.CompareAndSwap(pending, ready)
 		}
-		p.val, p.err = v, err
-		// Publish before waking: a waiter that wakes and calls Get hits.
-		close(p.done)
+		e.finish()
 	}()
 	v, err = load(ctx, k)
+	returned = true
 }
 
-// wait blocks until the call p completes or ctx ends.
-func wait[V any](ctx context.Context, p *call[V]) (V, error) {
-	select {
-	case <-p.done:
-		return p.val, p.err
-	default:
+// finish wakes the callers waiting for e's load. e.val and e.err must be
+// written before it is called.
+func (e *entry[V]) finish() {
+	if w := e.w.Swap(finished); w != nil {
+		close(w.ch)
+	}
+}
+
+// wait blocks until the load of the pending entry e finishes or ctx ends.
+func (e *entry[V]) wait(ctx context.Context) (V, error) {
+	w := e.w.Load()
+	if w == nil {
+		nw := &waiters{ch: make(chan struct{})}
+		if e.w.CompareAndSwap(nil, nw) {
+			w = nw
+		} else {
+			// Another waiter made the channel first, or the load
+			// finished: either way w is now set.
+			w = e.w.Load()
+		}
+	}
+	if w == finished {
+		return e.val, e.err
 	}
 	select {
-	case <-p.done:
-		return p.val, p.err
+	case <-w.ch:
+		return e.val, e.err
 	case <-ctx.Done():
 		var zero V
 		return zero, ctx.Err()

@@ -92,7 +92,7 @@ func applyCache(c *Cache[int, int], o op) result {
 	case opDelete:
 		c.Delete(o.key)
 	case opLoad:
-		v, err := c.GetOrLoad(context.Background(), o.key, func(context.Context) (int, error) {
+		v, err := c.GetOrLoad(context.Background(), o.key, func(context.Context, int) (int, error) {
 			if o.fail {
 				return 0, errModelLoad
 			}
@@ -173,7 +173,7 @@ func TestModelCheckBounded(t *testing.T) {
 					c.Delete(o.key)
 					delete(model, o.key)
 				case opLoad:
-					v, err := c.GetOrLoad(t.Context(), o.key, func(context.Context) (int, error) {
+					v, err := c.GetOrLoad(t.Context(), o.key, func(context.Context, int) (int, error) {
 						if o.fail {
 							return 0, errModelLoad
 						}

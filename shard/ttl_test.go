@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -34,7 +35,7 @@ func TestTTLExpiresAtOnce(t *testing.T) {
 	require.Equal(t, 1, c.Len(), "expired but not yet swept")
 
 	// GetOrLoad replaces the expired entry and counts the expiration.
-	v, err := c.GetOrLoad(context.Background(), "a", func(context.Context) (int, error) { return 2, nil })
+	v, err := c.GetOrLoad(context.Background(), "a", func(context.Context, string) (int, error) { return 2, nil })
 	require.NoError(t, err)
 	require.Equal(t, 2, v)
 	m := c.Metrics()
@@ -76,7 +77,7 @@ func TestSweepSkipsLoadsInFlight(t *testing.T) {
 	entered := make(chan struct{})
 	done := make(chan int)
 	go func() {
-		v, _ := c.GetOrLoad(context.Background(), "k", func(context.Context) (int, error) {
+		v, _ := c.GetOrLoad(context.Background(), "k", func(context.Context, string) (int, error) {
 			close(entered)
 			<-gate
 			return 5, nil
@@ -113,7 +114,7 @@ func TestSweepRacesReadersAndWriters(t *testing.T) {
 						t.Errorf("Get(%d) = %d", k, v)
 					}
 				default:
-					if v, err := c.GetOrLoad(context.Background(), k, func(context.Context) (int, error) { return k, nil }); err != nil || v != k {
+					if v, err := c.GetOrLoad(context.Background(), k, func(context.Context, int) (int, error) { return k, nil }); err != nil || v != k {
 						t.Errorf("GetOrLoad(%d) = %d, %v", k, v, err)
 					}
 				}
@@ -215,7 +216,7 @@ func TestBoundNeverEvictsLoadInFlight(t *testing.T) {
 	entered := make(chan struct{})
 	done := make(chan int)
 	go func() {
-		v, _ := c.GetOrLoad(context.Background(), 100, func(context.Context) (int, error) {
+		v, _ := c.GetOrLoad(context.Background(), 100, func(context.Context, int) (int, error) {
 			close(entered)
 			<-gate
 			return 100, nil
@@ -246,7 +247,7 @@ func TestConcurrentBoundedInserts(t *testing.T) {
 					k := fmt.Sprintf("%d/%d", g, i)
 					if i%2 == 0 {
 						c.Set(k, i)
-					} else if _, err := c.GetOrLoad(context.Background(), k, func(context.Context) (int, error) { return i, nil }); err != nil {
+					} else if _, err := c.GetOrLoad(context.Background(), k, func(context.Context, string) (int, error) { return i, nil }); err != nil {
 						t.Error(err)
 					}
 				}
@@ -271,6 +272,14 @@ func TestStringKindKeysUseXXHash(t *testing.T) {
 		}
 	}
 	require.Equal(t, 16, used, "keys spread over every shard")
+	// The runtime's seeded hash spreads keys too; only xxhash gives
+	// these values, so the shard of each key is the one xxhash picks.
+	for i := range 1000 {
+		k := strconv.Itoa(i)
+		require.Equal(t, xxhash.Sum64String(k), c.hash(ID(k)), "hash of %q", k)
+		_, ok := c.shards[xxhash.Sum64String(k)&c.mask].m.Load(ID(k))
+		require.True(t, ok, "key %q is in the shard xxhash selects", k)
+	}
 	v, ok := c.Get("999")
 	require.True(t, ok)
 	require.Equal(t, 999, v)

@@ -77,6 +77,9 @@ type Loader struct {
 	dir    string
 	logger *slog.Logger
 	parses atomic.Int64
+	// load is the cache's load function, built once so that a lookup
+	// that hits allocates nothing.
+	load func(ctx context.Context, key string) (*loaded, error)
 }
 
 // loaded is one look at a tasks.md: immutable once stored.
@@ -109,7 +112,9 @@ func NewLoader(cfg LoaderConfig) (*Loader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Loader{cache: c, last: xsync.NewMap[string, *loaded](), fsys: cfg.FS, dir: cfg.Dir, logger: logger}, nil
+	l := &Loader{cache: c, last: xsync.NewMap[string, *loaded](), fsys: cfg.FS, dir: cfg.Dir, logger: logger}
+	l.load = func(_ context.Context, key string) (*loaded, error) { return l.look(key) }
+	return l, nil
 }
 
 // clean turns a spec path (relative to the Loader's folder, or absolute
@@ -176,17 +181,11 @@ func statErr(p string, err error) error {
 // ErrInvalidArgument for a path outside the folder, ErrNotFound for one
 // that names nothing, and ErrInvalidSpec when the file does not parse.
 func (l *Loader) Plan(ctx context.Context, specPath string) (*Plan, error) {
-	if ld, ok := l.cache.Get(specPath); ok {
-		return ld.plan, ld.err
-	}
 	key, err := l.clean(specPath)
 	if err != nil {
 		return nil, err
 	}
-	if ld, ok := l.cache.Get(key); ok {
-		return ld.plan, ld.err
-	}
-	ld, err := l.cache.GetOrLoad(ctx, key, func(context.Context) (*loaded, error) { return l.look(key) })
+	ld, err := l.cache.GetOrLoad(ctx, key, l.load)
 	if err != nil {
 		return nil, err
 	}

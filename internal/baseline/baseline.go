@@ -62,7 +62,7 @@ func (c *Cache[K, V]) Len() int {
 
 // GetOrLoad returns the value for k, loading it under the write lock on a
 // miss. A failed load is not stored.
-func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
+func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(context.Context, K) (V, error)) (V, error) {
 	c.mu.RLock()
 	v, ok := c.m[k]
 	c.mu.RUnlock()
@@ -75,7 +75,7 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(context.Cont
 		return v, nil
 	}
 	c.loads++
-	v, err := load(ctx)
+	v, err := load(ctx, k)
 	if err != nil {
 		return v, err
 	}
