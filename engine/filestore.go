@@ -127,9 +127,6 @@ func NewFileStore(dir string) (*FileStore, error) {
 	return s, nil
 }
 
-// Dir returns the folder the store writes to.
-func (s *FileStore) Dir() string { return s.dir }
-
 // Close releases the folder. The FileStore must not be used afterwards.
 func (s *FileStore) Close() error {
 	return errors.Join(s.lockFile.Close(), s.root.Close())

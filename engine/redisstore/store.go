@@ -167,9 +167,6 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Options returns the options the store runs with, defaults filled in.
-func (s *Store) Options() Options { return s.opts }
-
 // String describes the store: its URL without the password.
 func (s *Store) String() string { return s.opts.String() }
 
