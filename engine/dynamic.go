@@ -152,7 +152,7 @@ func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any)
 	case !given:
 		return nil, fmt.Errorf("%w: %s is required: workflow %s takes its phases from a spec's tasks.md; pass the spec folder, for example {\"%s\": \".praxis-os/specs/2025-10-13-my-feature\"}", ErrInvalidArgument, key, name, c.SourcePathKey)
 	case e.specs == nil:
-		return nil, fmt.Errorf("%w: %s: this server has no project folder to find specs in; serve with --root pointing at the project", ErrInvalidArgument, key)
+		return nil, &FieldError{Kind: ErrInvalidArgument, Field: key, Problem: "no project folder is configured to find specs in", Err: ErrNoProjectFolder}
 	default:
 		f.specPath = sp
 		if f.plan, err = e.specs.Plan(ctx, sp); err != nil {

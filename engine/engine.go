@@ -498,7 +498,7 @@ func (e *Engine) Conflicts() ConflictStats {
 }
 
 func notFound(id string) error {
-	return fmt.Errorf("%w: session_id %s: no such session (it was deleted); list sessions with list_sessions or start one with start_workflow", ErrNotFound, id)
+	return noSession(id, "it was deleted")
 }
 
 // ListWorkflows describes every workflow of the workflows folder, sorted

@@ -1,10 +1,15 @@
 package engine
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // Sentinel errors. Every error the Engine returns wraps one of these (or a
-// context error), names the argument or field at fault, and says how to fix
-// it. Test with errors.Is.
+// context error) and names the argument or field at fault, in the domain's
+// words: how the user fixes it (which tool to call, which flag to set) is
+// for the caller to say; a FieldError tells it which field. Test with
+// errors.Is.
 var (
 	// ErrNotFound: the session or workflow does not exist.
 	ErrNotFound = errors.New("engine: not found")
@@ -25,3 +30,67 @@ var (
 	// ErrClosed: the Engine has been closed.
 	ErrClosed = errors.New("engine: closed")
 )
+
+// ErrNoProjectFolder is the failure of a workflow that needs the project
+// folder (to find a spec in) when the Engine was configured without one.
+// It comes wrapped in a FieldError of kind ErrInvalidArgument.
+var ErrNoProjectFolder = errors.New("engine: no project folder")
+
+// FieldError is a failure that concerns one argument or field. Its message
+// is in the domain's words only: it names the field and the value and says
+// what is wrong, and it leaves the remedy to the caller, which knows how
+// the user reached the engine (server/ names the tools to call, cmd/ the
+// flags to set). errors.Is matches Kind and, when set, Err; errors.As finds
+// the FieldError, so that a caller can read Field.
+type FieldError struct {
+	// Kind is the sentinel the failure is one of: ErrNotFound,
+	// ErrInvalidArgument, ErrCorrupt, ...
+	Kind error
+	// Field names the argument or field at fault, e.g. "session_id" or
+	// "workflow_type".
+	Field string
+	// Value is the value at fault as the message shows it (quoted where
+	// it came from the caller), or "" when the message shows none.
+	Value string
+	// Problem says what is wrong, e.g. "no such session".
+	Problem string
+	// Err is the underlying failure, or nil. Its text follows Problem.
+	Err error
+}
+
+// Error returns "<kind>: <field> <value>: <problem>[: <err>]".
+func (e *FieldError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Kind.Error())
+	b.WriteString(": ")
+	b.WriteString(e.Field)
+	if e.Value != "" {
+		b.WriteString(" ")
+		b.WriteString(e.Value)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Problem)
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns Kind, and Err when it is set.
+func (e *FieldError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+// noSession is the error for a session ID that names no session; detail,
+// if not empty, says more in parentheses.
+func noSession(id, detail string) error {
+	problem := "no such session"
+	if detail != "" {
+		problem += " (" + detail + ")"
+	}
+	return &FieldError{Kind: ErrNotFound, Field: "session_id", Value: id, Problem: problem}
+}

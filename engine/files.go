@@ -43,7 +43,7 @@ const (
 
 func checkWorkflowName(name string) error {
 	if !checkpoint.ValidName(name) {
-		return fmt.Errorf("%w: workflow_type %s must be the name of a workflow folder (letters, digits, '_', '-', '.', not starting with '.'); list them with list_workflows", ErrInvalidArgument, quoteArg(name))
+		return &FieldError{Kind: ErrInvalidArgument, Field: "workflow_type", Value: quoteArg(name), Problem: "must be the name of a workflow folder (letters, digits, '_', '-', '.', not starting with '.')"}
 	}
 	return nil
 }
@@ -110,7 +110,7 @@ func readMetadata(fsys fs.FS, name string) (*Metadata, error) {
 	}
 	data, err := readFile(fsys, path.Join(name, metadataFile), MaxMetadataBytes)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: workflow_type %s: no such workflow (no %s/%s); list them with list_workflows", ErrNotFound, name, name, metadataFile)
+		return nil, &FieldError{Kind: ErrNotFound, Field: "workflow_type", Value: name, Problem: "no such workflow (no " + name + "/" + metadataFile + ")"}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: workflow_type %s: %s: %w", ErrCorrupt, name, metadataFile, err)

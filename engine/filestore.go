@@ -127,9 +127,6 @@ func NewFileStore(dir string) (*FileStore, error) {
 	return s, nil
 }
 
-// Dir returns the folder the store writes to.
-func (s *FileStore) Dir() string { return s.dir }
-
 // Close releases the folder. The FileStore must not be used afterwards.
 func (s *FileStore) Close() error {
 	return errors.Join(s.lockFile.Close(), s.root.Close())
@@ -155,7 +152,7 @@ func (s *FileStore) read(id string) (*SessionState, Version, error) {
 	name := id + ".json"
 	f, err := s.root.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, fmt.Errorf("%w: session_id %s: no such session; list sessions with list_sessions or start one with start_workflow", ErrNotFound, id)
+		return nil, 0, noSession(id, "")
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("engine: session_id %s: open state file: %w", id, err)
@@ -175,7 +172,8 @@ func (s *FileStore) read(id string) (*SessionState, Version, error) {
 		}
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s: %w; delete the session with delete_session or restore the file", ErrCorrupt, id, name, err)
+		return nil, 0, &FieldError{Kind: ErrCorrupt, Field: "session_id", Value: id, Problem: "state file " + name,
+			Err: fmt.Errorf("%w; the session can be deleted, or its file restored", err)}
 	}
 	if st.SessionID != id {
 		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s holds session_id %q; delete the session or rename the file", ErrCorrupt, id, name, st.SessionID)
@@ -395,7 +393,7 @@ func (s *FileStore) Delete(ctx context.Context, id string) error {
 	err = s.root.Remove(id + ".json")
 	unlock()
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: session_id %s: no such session; list sessions with list_sessions", ErrNotFound, id)
+		return noSession(id, "")
 	}
 	if err != nil {
 		return fmt.Errorf("engine: session_id %s: delete state file: %w", id, err)

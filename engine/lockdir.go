@@ -55,7 +55,7 @@ func LockStateDir(dir string) (*FolderLock, error) {
 	if held {
 		pid := readPID(f)
 		_ = f.Close()
-		return nil, fmt.Errorf("%w: %s is used by another mcpflow server (pid %s, see %s); stop that server, or give this one another --state folder (or --state redis://... to share sessions between servers)",
+		return nil, fmt.Errorf("%w: %s is used by another mcpflow server (pid %s, see %s)",
 			ErrFolderInUse, dir, pid, path)
 	}
 	if err := f.Truncate(0); err == nil {

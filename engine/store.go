@@ -56,7 +56,7 @@ func ParseSessionID(id string) (string, error) {
 }
 
 func badSessionID(id string) error {
-	return fmt.Errorf("%w: session_id must be a UUID such as 123e4567-e89b-42d3-a456-426614174000 (as returned by start_workflow), got %s", ErrInvalidArgument, quoteArg(id))
+	return &FieldError{Kind: ErrInvalidArgument, Field: "session_id", Value: quoteArg(id), Problem: "must be a UUID such as 123e4567-e89b-42d3-a456-426614174000, the ID a session was started with"}
 }
 
 // CheckStateSize returns the error a Store's Save gives, before writing

@@ -93,7 +93,7 @@ func validateWorkflow(fsys fs.FS, name string) []Problem {
 		add(metadataFile+":"+f, "required field is missing")
 	}
 	if m.WorkflowType != "" && m.WorkflowType != name {
-		add(metadataFile+":workflow_type", "is %q but the folder is %q; start_workflow uses the folder name, so make them equal", m.WorkflowType, name)
+		add(metadataFile+":workflow_type", "is %q but the folder is %q; a workflow is started by its folder name, so make them equal", m.WorkflowType, name)
 	}
 	if len(m.Phases) == 0 {
 		add(metadataFile+":phases", "lists no phases; add at least one")

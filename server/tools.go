@@ -185,16 +185,10 @@ func (s *Server) toolError(ctx context.Context, tool string, err error) (*mcp.Ca
 			field = "n_results"
 		}
 		msg = field + ": " + qe.Problem
-	case errors.Is(err, engine.ErrNotFound):
-		msg = trimPkg(msg) + "; call list_sessions to see the sessions and list_workflows to see the workflows"
-	case errors.Is(err, engine.ErrWrongPhase):
-		msg = trimPkg(msg) + "; call get_current_phase to see which phase to complete"
-	case errors.Is(err, engine.ErrAlreadyCompleted):
-		msg = trimPkg(msg) + "; call get_workflow_state to see where the session stands"
-	case errors.Is(err, engine.ErrConflict):
-		msg = trimPkg(msg) + "; another client changed the session at the same moment: call get_current_phase and retry"
-	case errors.Is(err, engine.ErrInvalidArgument), errors.Is(err, engine.ErrCorrupt):
-		msg = trimPkg(msg)
+	case errors.Is(err, engine.ErrNotFound), errors.Is(err, engine.ErrWrongPhase),
+		errors.Is(err, engine.ErrAlreadyCompleted), errors.Is(err, engine.ErrConflict),
+		errors.Is(err, engine.ErrInvalidArgument), errors.Is(err, engine.ErrCorrupt):
+		msg = withRemedy(trimPkg(msg), err)
 	case errors.Is(err, engine.ErrClosed), errors.Is(err, ragcache.ErrClosed):
 		msg = "the server is shutting down; retry once it is back"
 	default:

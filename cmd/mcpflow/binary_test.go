@@ -20,40 +20,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/internal/testutil"
 	"github.com/mcpflow/mcpflow/server"
 )
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-	buildOut  []byte
-)
-
-// binary builds mcpflow once per test run.
-func binary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
-	}
-	buildOnce.Do(func() {
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "mcpflow-bin-*") //nolint:usetesting // shared by every test, removed by TestMain
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "mcpflow")
-		cmd := exec.Command(goTool, "build", "-o", binPath, ".")
-		buildOut, buildErr = cmd.CombinedOutput()
-	})
-	require.NoError(t, buildErr, "go build: %s", buildOut)
-	return binPath
-}
 
 // stderrWatch collects a child's stderr and finds the HTTP URL it logs.
 type stderrWatch struct {
@@ -138,7 +107,7 @@ func toolJSON[T any](t *testing.T, cs *mcp.ClientSession, name string, args map[
 // folder (built-in samples), drives it over stdio and HTTP at once, and
 // checks that closing stdin stops it with status 0 in under a second.
 func TestBinaryServesStdioAndHTTP(t *testing.T) {
-	bin := binary(t)
+	bin := testutil.Binary(t)
 	root := t.TempDir()
 	addrFile := filepath.Join(root, "addr")
 	cmd := exec.Command(bin, "serve", "--http", "127.0.0.1:0", "--addr-file", addrFile, "--log-level", "debug")
@@ -204,7 +173,7 @@ func TestBinaryServesStdioAndHTTP(t *testing.T) {
 // held open, an HTTP session with its SSE stream open) each stop the
 // server with status 0 in under a second.
 func TestBinaryExitsOnSignal(t *testing.T) {
-	bin := binary(t)
+	bin := testutil.Binary(t)
 	for _, c := range []struct {
 		name      string
 		transport string

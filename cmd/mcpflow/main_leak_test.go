@@ -3,17 +3,16 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		_ = os.RemoveAll(filepath.Dir(binPath))
-	}
+	testutil.RemoveBinary()
 	if code == 0 {
 		// bleve starts its analysis workers at package init, for the
 		// life of the process.

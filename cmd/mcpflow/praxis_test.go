@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/internal/testutil"
 	"github.com/mcpflow/mcpflow/server"
 )
 
@@ -54,7 +55,7 @@ var gateLine = regexp.MustCompile("(?m)^- \\[ \\] `([a-z0-9_]+)`:")
 // prAxIs OS standards teach (pos_workflow, search_standards,
 // current_date, get_server_info).
 func TestBinaryServesPraxisProject(t *testing.T) {
-	bin := binary(t)
+	bin := testutil.Binary(t)
 	root := praxisProject(t)
 	cmd := exec.Command(bin, "serve", "--transport", "stdio", "--log-level", "debug")
 	cmd.Dir = root

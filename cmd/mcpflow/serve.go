@@ -153,7 +153,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		// duplicate sessions (docs/DEPLOYMENT.md).
 		lock, err := engine.LockStateDir(dirs.state)
 		if err != nil {
-			return c, fmt.Errorf("%s: %w", n("state"), err)
+			return c, withFlagRemedy(fmt.Errorf("%s: %w", n("state"), err), n)
 		}
 		defer func() { _ = lock.Close() }()
 	}

@@ -20,41 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpflow/mcpflow/engine/redisstore/redistest"
+	"github.com/mcpflow/mcpflow/internal/testutil"
 )
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-	buildOut  []byte
-)
-
-// mcpflowBinary builds cmd/mcpflow from this tree once per test run.
-func mcpflowBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
-	}
-	buildOnce.Do(func() {
-		var gomod []byte
-		gomod, buildErr = exec.Command("go", "env", "GOMOD").Output()
-		if buildErr != nil {
-			return
-		}
-		root := filepath.Dir(strings.TrimSpace(string(gomod)))
-		dir, err := os.MkdirTemp("", "mcpflow-e2e-*") //nolint:usetesting // shared by every test of the run
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "mcpflow")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/mcpflow")
-		cmd.Dir = root
-		buildOut, buildErr = cmd.CombinedOutput()
-	})
-	require.NoError(t, buildErr, "go build: %s", buildOut)
-	return binPath
-}
 
 // replica is one `mcpflow serve --transport http` process.
 type replica struct {
@@ -189,7 +156,7 @@ type stateOut struct {
 // complete_phase (exactly one advance); then each submission on replica
 // A is seen by get_workflow_state on replica B within a bound.
 func TestTwoReplicasEndToEnd(t *testing.T) {
-	bin := mcpflowBinary(t)
+	bin := testutil.Binary(t)
 	srv := redistest.Start(t)
 	stateURL := srv.URL(0, "e2e")
 	reps := []*replica{startReplica(t, bin, stateURL), startReplica(t, bin, stateURL)}

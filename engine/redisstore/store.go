@@ -167,9 +167,6 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Options returns the options the store runs with, defaults filled in.
-func (s *Store) Options() Options { return s.opts }
-
 // String describes the store: its URL without the password.
 func (s *Store) String() string { return s.opts.String() }
 
@@ -292,11 +289,11 @@ func (s *Store) notFound(ctx context.Context, id string) error {
 	lost, err := s.readEpoch(cctx)
 	if err == nil && (lost || s.lostAt.Load() != 0) {
 		at := time.Unix(0, s.lostAt.Load()).UTC().Format(time.RFC3339)
-		return fmt.Errorf("%w: session_id %s: no such session: %w (restarted without persistence, or flushed; noticed at %s), so sessions saved before then are gone; start a new one with start_workflow, and enable AOF (appendonly yes) on Redis to keep sessions across restarts",
-			engine.ErrNotFound, id, ErrDataLost, at)
+		return &engine.FieldError{Kind: engine.ErrNotFound, Field: "session_id", Value: id, Problem: "no such session",
+			Err: fmt.Errorf("%w (restarted without persistence, or flushed; noticed at %s), so sessions saved before then are gone; enable AOF (appendonly yes) on Redis to keep sessions across restarts", ErrDataLost, at)}
 	}
-	return fmt.Errorf("%w: session_id %s: no such session in Redis (deleted, expired after %s without a save, or lost by Redis); list sessions with list_sessions or start one with start_workflow",
-		engine.ErrNotFound, id, s.ttlText())
+	return &engine.FieldError{Kind: engine.ErrNotFound, Field: "session_id", Value: id,
+		Problem: "no such session in Redis (deleted, expired after " + s.ttlText() + " without a save, or lost by Redis)"}
 }
 
 func (s *Store) ttlText() string {
@@ -419,7 +416,8 @@ func (s *Store) load(ctx context.Context, id string, have engine.Version) (*engi
 func decode(id, doc string) (*engine.SessionState, error) {
 	st, _, err := engine.DecodeState([]byte(doc))
 	if err != nil {
-		return nil, fmt.Errorf("%w: session_id %s: stored document: %w; delete the session with delete_session", engine.ErrCorrupt, id, err)
+		return nil, &engine.FieldError{Kind: engine.ErrCorrupt, Field: "session_id", Value: id, Problem: "stored document",
+			Err: fmt.Errorf("%w; the session can be deleted", err)}
 	}
 	if st.SessionID != id {
 		return nil, fmt.Errorf("%w: session_id %s: stored document holds session_id %q; delete the session", engine.ErrCorrupt, id, st.SessionID)

@@ -1,5 +1,7 @@
-// Package testutil holds what mcpflow's concurrency tests share: a barrier
-// that releases goroutines together, and a clock that moves only when told.
+// Package testutil holds what mcpflow's tests share: a barrier that
+// releases goroutines together, a clock that moves only when told, a buffer
+// safe for concurrent writes, the process CPU time for benchmarks, and the
+// mcpflow binary built once per test process. Only tests import it.
 package testutil
 
 import (

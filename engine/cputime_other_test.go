@@ -1,8 +1,0 @@
-//go:build !unix
-
-package engine
-
-import "time"
-
-// cpuTime is unavailable here; cpu-ns/op then reads 0.
-func cpuTime() time.Duration { return 0 }

@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFieldErrorMatchesKindAndCause(t *testing.T) {
+	cause := errors.New("unexpected end of JSON input")
+	err := error(&FieldError{Kind: ErrCorrupt, Field: "session_id", Value: "abc", Problem: "state file abc.json", Err: cause})
+	assert.Equal(t, "engine: corrupt: session_id abc: state file abc.json: unexpected end of JSON input", err.Error())
+	require.ErrorIs(t, err, ErrCorrupt)
+	require.ErrorIs(t, err, cause)
+	require.NotErrorIs(t, err, ErrNotFound)
+
+	wrapped := fmt.Errorf("load: %w", &FieldError{Kind: ErrNotFound, Field: "workflow_type", Problem: "no such workflow"})
+	fe, ok := errors.AsType[*FieldError](wrapped)
+	require.True(t, ok)
+	assert.Equal(t, "workflow_type", fe.Field)
+	assert.Equal(t, "load: engine: not found: workflow_type: no such workflow", wrapped.Error())
+}
+
+// TestDomainErrorsNameNoToolOrFlag pins the engine speaking MCP and CLI:
+// its errors named tools (list_sessions, start_workflow, ...) and flags
+// (--state, --root), which only server/ and cmd/ know. They name the field
+// at fault, in a FieldError callers can read, and no tool or flag.
+func TestDomainErrorsNameNoToolOrFlag(t *testing.T) {
+	en := newEnv(t, "")
+	ctx := t.Context()
+	stateDir := filepath.Join(t.TempDir(), "state")
+	lock, err := LockStateDir(stateDir)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = lock.Close() })
+
+	call := func(f func() error) error { return f() }
+	cases := []struct {
+		name  string
+		err   error
+		kind  error
+		field string // "" for an error that is no FieldError
+	}{
+		{"unknown session", call(func() error { _, err := en.State(ctx, "3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53"); return err }), ErrNotFound, "session_id"},
+		{"session_id not a UUID", call(func() error { _, err := en.State(ctx, "nope"); return err }), ErrInvalidArgument, "session_id"},
+		{"unknown workflow", call(func() error { _, err := en.Start(ctx, "no_such_flow", "a.go", nil); return err }), ErrNotFound, "workflow_type"},
+		{"workflow_type not a name", call(func() error { _, err := en.Start(ctx, "../etc", "a.go", nil); return err }), ErrInvalidArgument, "workflow_type"},
+		{"spec without a project folder", call(func() error {
+			_, err := en.Start(ctx, "spec_execution_v1", "a.go", map[string]any{"spec_path": ".praxis-os/specs/x"})
+			return err
+		}), ErrNoProjectFolder, "options.spec_path"},
+		{"state folder in use", call(func() error { _, err := LockStateDir(stateDir); return err }), ErrFolderInUse, ""},
+	}
+	words := []string{"start_workflow", "list_sessions", "list_workflows", "delete_session", "get_current_phase", "get_workflow_state", "complete_phase", "--"}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			require.Error(t, c.err)
+			require.ErrorIs(t, c.err, c.kind)
+			for _, w := range words {
+				assert.NotContains(t, c.err.Error(), w)
+			}
+			if c.field == "" {
+				return
+			}
+			fe, ok := errors.AsType[*FieldError](c.err)
+			require.True(t, ok, "%v is no FieldError", c.err)
+			assert.Equal(t, c.field, fe.Field)
+			assert.Contains(t, c.err.Error(), c.field)
+		})
+	}
+}
