@@ -72,8 +72,9 @@ type shard[K comparable, V any] struct {
 	seq   atomic.Uint64 // source of entry.seq for new keys
 	bound int64         // this shard's share of MaxEntries
 
-	mu   sync.Mutex // guards hand
-	hand clockRing[K]
+	mu     sync.Mutex // guards hand and freq
+	hand   clockRing[K]
+	freq   sketch // how often keys of this shard were seen; see evictLocked
 
 	_ [64]byte // keep neighbouring shards' hot words apart
 }
@@ -109,6 +110,10 @@ type entry[V any] struct {
 	ref     atomic.Uint32 // second-chance bit; bounded caches only
 	expires int64         // unix nanoseconds; 0 means never
 	seq     uint64
+	// refused is set, under the shard's mu and before the load starts,
+	// on a pending entry that the admission filter turned away: its load
+	// then removes it instead of making it ready. Bounded caches only.
+	refused bool
 	val     V
 
 	// The fields below serve a load's callers. err is written, like val,
@@ -182,6 +187,7 @@ func newCache[K comparable, V any](cfg Config, hash func(K) uint64) *Cache[K, V]
 			if i < cfg.MaxEntries%n {
 				s.bound++
 			}
+			s.freq = newSketch(int(s.bound))
 		}
 	}
 	needClock := cfg.TTL > 0 && cfg.Clock == nil
@@ -307,7 +313,7 @@ func (c *Cache[K, V]) Set(k K, v V) {
 		return ne, xsync.UpdateOp
 	})
 	if isNew {
-		c.inserted(s, k, ne.seq)
+		c.inserted(s, k, ne)
 	}
 }
 

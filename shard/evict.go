@@ -12,8 +12,9 @@ type clockRing[K comparable] struct {
 }
 
 type slot[K comparable] struct {
-	key K
-	seq uint64
+	key  K
+	seq  uint64
+	hash uint64 // the key's shard hash, for the frequency sketch
 }
 
 func (r *clockRing[K]) len() int { return len(r.slots) - r.head }
@@ -34,25 +35,41 @@ func (r *clockRing[K]) pop() slot[K] {
 	return s
 }
 
-// inserted records a new key of a bounded cache and evicts from its shard
-// until the shard is back within its share of the bound.
-func (c *Cache[K, V]) inserted(s *shard[K, V], k K, seq uint64) {
+// inserted records a new key of a bounded cache, e being the entry it was
+// inserted as, and evicts from its shard until the shard is back within its
+// share of the bound.
+func (c *Cache[K, V]) inserted(s *shard[K, V], k K, e *entry[V]) {
 	n := s.count.Add(1)
+	h := c.hash(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.hand.push(slot[K]{key: k, seq: seq})
+	s.freq.increment(h)
+	s.hand.push(slot[K]{key: k, seq: e.seq, hash: h})
 	if n > s.bound {
-		c.evictLocked(s)
+		c.evictLocked(s, k, e, s.freq.estimate(h))
 	}
 	if s.hand.len() > 2*int(s.bound)+64 {
 		c.compactLocked(s)
 	}
 }
 
-// evictLocked moves the clock hand until the shard is within its bound. Every
-// slot is looked at no more than twice: once to clear its second-chance bit,
-// once to evict it.
-func (c *Cache[K, V]) evictLocked(s *shard[K, V]) {
+// evictLocked moves the clock hand until the shard is within its bound, on
+// behalf of the newcomer ne (key k, estimated frequency freq) that took it
+// over. Every slot is looked at no more than twice: once to clear its
+// second-chance bit, once to evict it.
+//
+// Admission (TinyLFU): the entry the hand would evict is compared with the
+// newcomer by their estimated frequencies. When the victim was seen more
+// often, the victim stays and the newcomer is refused: removed at once if
+// it holds a value, or marked so that its load, which has not started yet,
+// gives its value to its callers and stores nothing. A tie admits the
+// newcomer, so that a cache with no history evicts in CLOCK order. An
+// expired victim is evicted whatever its frequency.
+//
+// Hits feed the sketch through the second-chance bit: the hand counts one
+// sighting of a key each time it finds the bit set, so a hit costs no more
+// than before and a key read between two passes of the hand gains one.
+func (c *Cache[K, V]) evictLocked(s *shard[K, V], k K, ne *entry[V], freq int) {
 	budget := 2*s.hand.len() + 1
 	var now int64
 	if c.ttl != 0 {
@@ -72,7 +89,21 @@ func (c *Cache[K, V]) evictLocked(s *shard[K, V]) {
 		isExpired := e.expires != 0 && e.expires <= now
 		if !isExpired && e.ref.Load() != 0 {
 			e.ref.Store(0)
+			s.freq.increment(sl.hash)
 			s.hand.push(sl)
+			continue
+		}
+		if !isExpired && e != ne && s.freq.estimate(sl.hash) > freq {
+			s.hand.push(sl)
+			if c.refuseLocked(s, k, ne) {
+				if ne.state.Load() != pending {
+					evicted++
+				}
+				break
+			}
+			// ne was replaced or removed meanwhile: nothing to refuse,
+			// so evict as CLOCK does.
+			freq = 16
 			continue
 		}
 		removed := false
@@ -100,6 +131,32 @@ func (c *Cache[K, V]) evictLocked(s *shard[K, V]) {
 	if expired > 0 {
 		c.rec.RecordExpirations(expired)
 	}
+}
+
+// refuseLocked turns the newcomer e of key k away and reports whether it
+// did. A pending e is marked refused: its load has not started (inserted
+// runs before it), and it removes e when it ends, counting the eviction
+// then. A ready e is removed now, if it is still k's entry.
+func (c *Cache[K, V]) refuseLocked(s *shard[K, V], k K, e *entry[V]) bool {
+	switch e.state.Load() {
+	case pending:
+		e.refused = true
+		return true
+	case ready:
+		removed := false
+		s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
+			if loaded && old == e {
+				removed = true
+				return old, xsync.DeleteOp
+			}
+			return old, xsync.CancelOp
+		})
+		if removed {
+			s.count.Add(-1)
+		}
+		return removed
+	}
+	return false
 }
 
 // compactLocked drops stale slots, which pile up when keys are deleted

@@ -168,7 +168,7 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Conte
 		c.rec.RecordExpirations(1)
 	}
 	if isNew {
-		c.inserted(s, k, pe.seq)
+		c.inserted(s, k, pe)
 	}
 	if ctx.Done() == nil {
 		c.runLoad(ctx, s, k, pe, load)
@@ -213,6 +213,24 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, e *entry
 			})
 			if removed && c.bounded {
 				s.count.Add(-1)
+			}
+		} else if e.refused {
+			// The admission filter turned the key away: the callers get
+			// v, the cache keeps nothing. The swap fails when Delete,
+			// Clear or Set detached e first; they removed or replaced it.
+			if e.state.CompareAndSwap(pending, dead) {
+				removed := false
+				s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
+					if loaded && old == e {
+						removed = true
+						return old, xsync.DeleteOp
+					}
+					return old, xsync.CancelOp
+				})
+				if removed {
+					s.count.Add(-1)
+					c.rec.RecordEvictions(1)
+				}
 			}
 		} else {
 			e.expires = c.expiry()
