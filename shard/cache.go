@@ -72,9 +72,9 @@ type shard[K comparable, V any] struct {
 	seq   atomic.Uint64 // source of entry.seq for new keys
 	bound int64         // this shard's share of MaxEntries
 
-	mu     sync.Mutex // guards hand and freq
-	hand   clockRing[K]
-	freq   sketch // how often keys of this shard were seen; see evictLocked
+	mu   sync.Mutex // guards hand and freq
+	hand clockRing[K]
+	freq sketch // how often keys of this shard were seen; see evictLocked
 
 	_ [64]byte // keep neighbouring shards' hot words apart
 }
@@ -258,8 +258,8 @@ func (c *Cache[K, V]) Get(k K) (V, bool) {
 			// Bounded: the second-chance bit, written only when clear so
 			// that a hot key's cache line stays shared between cores.
 			c.ctr.RecordHit()
-			if e.ref.Load() == 0 {
-				e.ref.Store(1)
+			if r := e.ref.Load(); r < maxRef {
+				e.ref.Store(r + 1)
 			}
 		default:
 			c.hit(e)
@@ -280,8 +280,8 @@ func (c *Cache[K, V]) hit(e *entry[V]) {
 	}
 	// Write the second-chance bit only when it is clear, so a hot key's
 	// cache line stays shared between cores.
-	if c.bounded && e.ref.Load() == 0 {
-		e.ref.Store(1)
+	if r := e.ref.Load(); c.bounded && r < maxRef {
+		e.ref.Store(r + 1)
 	}
 }
 

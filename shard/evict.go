@@ -6,6 +6,11 @@ import "github.com/puzpuzpuz/xsync/v4"
 // with the seq of the entry it was inserted as. A slot whose key was deleted,
 // or deleted and inserted again under a new seq, is stale and is dropped when
 // the hand reaches it. Guarded by shard.mu.
+// maxRef caps an entry's count of reads since the hand last passed it.
+// A read writes the count only while it is below the cap, so a hot
+// key's cache line stays shared between cores once the cap is reached.
+const maxRef = 4
+
 type clockRing[K comparable] struct {
 	slots []slot[K]
 	head  int
@@ -33,6 +38,19 @@ func (r *clockRing[K]) pop() slot[K] {
 		r.head = 0
 	}
 	return s
+}
+
+// unpop puts back the slot pop returned last, so that the hand stays on it.
+func (r *clockRing[K]) unpop(s slot[K]) {
+	if r.head > 0 {
+		r.head--
+		r.slots[r.head] = s
+		return
+	}
+	// pop has just compacted the ring: shift it by one, once.
+	r.slots = append(r.slots, slot[K]{})
+	copy(r.slots[1:], r.slots)
+	r.slots[0] = s
 }
 
 // inserted records a new key of a bounded cache, e being the entry it was
@@ -87,14 +105,16 @@ func (c *Cache[K, V]) evictLocked(s *shard[K, V], k K, ne *entry[V], freq int) {
 			continue
 		}
 		isExpired := e.expires != 0 && e.expires <= now
-		if !isExpired && e.ref.Load() != 0 {
+		if r := e.ref.Load(); !isExpired && r != 0 {
 			e.ref.Store(0)
-			s.freq.increment(sl.hash)
+			for range r {
+				s.freq.increment(sl.hash)
+			}
 			s.hand.push(sl)
 			continue
 		}
-		if !isExpired && e != ne && s.freq.estimate(sl.hash) > freq {
-			s.hand.push(sl)
+		if !isExpired && e != ne && s.freq.estimate(sl.hash) >= freq {
+			s.hand.unpop(sl)
 			if c.refuseLocked(s, k, ne) {
 				if ne.state.Load() != pending {
 					evicted++

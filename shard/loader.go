@@ -91,8 +91,8 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(ctx context.
 					// Bounded: the second-chance bit, written only when clear so
 					// that a hot key's cache line stays shared between cores.
 					c.ctr.RecordHit()
-					if e.ref.Load() == 0 {
-						e.ref.Store(1)
+					if r := e.ref.Load(); r < maxRef {
+						e.ref.Store(r + 1)
 					}
 				default:
 					c.hit(e)
