@@ -73,20 +73,24 @@ func (c *Cache[K, V]) inserted(s *shard[K, V], k K, e *entry[V]) {
 
 // evictLocked moves the clock hand until the shard is within its bound, on
 // behalf of the newcomer ne (key k, estimated frequency freq) that took it
-// over. Every slot is looked at no more than twice: once to clear its
-// second-chance bit, once to evict it.
+// over. Every slot is looked at no more than twice: once to clear its read
+// count, once to evict it.
 //
 // Admission (TinyLFU): the entry the hand would evict is compared with the
 // newcomer by their estimated frequencies. When the victim was seen more
-// often, the victim stays and the newcomer is refused: removed at once if
-// it holds a value, or marked so that its load, which has not started yet,
-// gives its value to its callers and stores nothing. A tie admits the
-// newcomer, so that a cache with no history evicts in CLOCK order. An
-// expired victim is evicted whatever its frequency.
+// often, or as often once the sketch has aged at least once, the victim
+// stays, the hand stays on it for the next newcomer, and this newcomer is
+// refused: removed at once if it holds a value, or marked so that its load,
+// which has not started yet, gives its value to its callers and stores
+// nothing. Until the first aging a tie admits the newcomer, so that a cache
+// with no history yet evicts in CLOCK order. An expired victim is evicted
+// whatever its frequency.
 //
-// Hits feed the sketch through the second-chance bit: the hand counts one
-// sighting of a key each time it finds the bit set, so a hit costs no more
-// than before and a key read between two passes of the hand gains one.
+// Reads feed the sketch through the entry's read count: a read raises it
+// up to maxRef, and the hand, finding it non-zero, counts that many
+// sightings of the key and clears it. A hit thus costs one atomic load and,
+// while the count is below the cap, one atomic store, as the second-chance
+// bit it replaces did.
 func (c *Cache[K, V]) evictLocked(s *shard[K, V], k K, ne *entry[V], freq int) {
 	budget := 2*s.hand.len() + 1
 	var now int64
@@ -113,7 +117,7 @@ func (c *Cache[K, V]) evictLocked(s *shard[K, V], k K, ne *entry[V], freq int) {
 			s.hand.push(sl)
 			continue
 		}
-		if !isExpired && e != ne && s.freq.estimate(sl.hash) >= freq {
+		if est := s.freq.estimate(sl.hash); !isExpired && e != ne && (est > freq || est == freq && s.freq.aged) {
 			s.hand.unpop(sl)
 			if c.refuseLocked(s, k, ne) {
 				if ne.state.Load() != pending {

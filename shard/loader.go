@@ -88,7 +88,7 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(ctx context.
 				case c.plain:
 					c.ctr.RecordHit()
 				case c.ctr != nil:
-					// Bounded: the second-chance bit, written only when clear so
+					// Bounded: the read count, written only below its cap so
 					// that a hot key's cache line stays shared between cores.
 					c.ctr.RecordHit()
 					if r := e.ref.Load(); r < maxRef {

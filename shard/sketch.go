@@ -15,6 +15,9 @@ type sketch struct {
 	shift      uint // 64 - log2(counters): a product's top bits index a counter
 	additions  int
 	sampleSize int
+	// aged is set at the first reset: from then on the sketch holds a
+	// sample's worth of history.
+	aged bool
 }
 
 // newSketch returns a sketch for a shard holding up to bound entries: 16
@@ -25,7 +28,7 @@ func newSketch(bound int) sketch {
 	return sketch{
 		table:      make([]uint64, words),
 		shift:      uint(64 - bits.Len(uint(words*16-1))),
-		sampleSize: 10 * max(bound, 4),
+		sampleSize: 20 * max(bound, 4),
 	}
 }
 
@@ -85,4 +88,5 @@ func (s *sketch) reset() {
 		s.table[i] = (w >> 1) & 0x7777777777777777
 	}
 	s.additions /= 2
+	s.aged = true
 }
