@@ -47,7 +47,9 @@ func (e *PanicError) Unwrap() []error {
 // miss stores a pending entry and runs load; every caller that arrives while
 // it runs waits for it and receives the same value or error. A successful
 // result is stored with the cache's TTL; an error is not stored, so the next
-// caller loads again.
+// caller loads again. In a bounded cache the admission filter may refuse a
+// new key (see Cache): its load's callers still receive the value, but it
+// is not stored.
 //
 // The load runs outside every lock: other keys, and a resize of the shard's
 // table, never wait for it. It runs on a context that keeps ctx's values but
@@ -200,7 +202,8 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, e *entry
 			}
 		}
 		e.val, e.err = v, err
-		if err != nil {
+		switch {
+		case err != nil:
 			c.rec.RecordLoadError()
 			e.state.Store(dead)
 			removed := false
@@ -214,7 +217,7 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, e *entry
 			if removed && c.bounded {
 				s.count.Add(-1)
 			}
-		} else if e.refused {
+		case e.refused:
 			// The admission filter turned the key away: the callers get
 			// v, the cache keeps nothing. The swap fails when Delete,
 			// Clear or Set detached e first; they removed or replaced it.
@@ -232,7 +235,7 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, e *entry
 					c.rec.RecordEvictions(1)
 				}
 			}
-		} else {
+		default:
 			e.expires = c.expiry()
 			// Publish before waking: a waiter that wakes and calls Get
 			// hits. The swap fails only when Delete, Clear or Set
