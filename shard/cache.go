@@ -120,16 +120,18 @@ type entry[V any] struct {
 	ref     atomic.Uint32 // reads since the hand passed, up to maxRef; bounded caches only
 	expires int64         // unix nanoseconds; 0 means never
 	seq     uint64
-	// refused is set, under the shard's mu and before the load starts,
-	// on a pending entry that the admission filter turned away: its load
-	// then removes it instead of making it ready. Bounded caches only.
-	refused bool
 	val     V
 
 	// The fields below serve a load's callers. err is written, like val,
 	// before w is swapped to finished, and read only after w was seen
 	// finished or the waiters' channel was seen closed. A failed or
 	// detached entry is never ready, so its callers alone read val.
+	//
+	// Before that, while the load has not started, the admission filter
+	// may set err to errRefused, on the goroutine that then runs or
+	// starts the load, which reads it when the load ends: the entry is
+	// then removed instead of made ready. This keeps the entry at 64
+	// bytes for a word-sized V.
 	err error
 	w   atomic.Pointer[waiters] // nil, the first waiter's, or finished
 	// lw is w's target when the first caller waits for a load it started
@@ -234,6 +236,16 @@ func (c *Cache[K, V]) shardFor(k K) *shard[K, V] {
 	return &c.shards[c.hash(k)&c.mask]
 }
 
+// shardHash is shardFor for the paths that may insert a key: in a bounded
+// cache it also returns the key's hash, which the frequency sketch uses.
+func (c *Cache[K, V]) shardHash(k K) (*shard[K, V], uint64) {
+	if !c.bounded {
+		return c.shardFor(k), 0
+	}
+	h := c.hash(k)
+	return &c.shards[h&c.mask], h
+}
+
 func (c *Cache[K, V]) now() int64 {
 	if c.clock != nil {
 		return c.clock.Now().UnixNano()
@@ -309,7 +321,7 @@ func detach[V any](e *entry[V]) {
 // stored, and a later Set or load of k, which counts as a sighting, may
 // admit it.
 func (c *Cache[K, V]) Set(k K, v V) {
-	s := c.shardFor(k)
+	s, h := c.shardHash(k)
 	ne := &entry[V]{val: v, expires: c.expiry()}
 	isNew := false
 	s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
@@ -326,7 +338,7 @@ func (c *Cache[K, V]) Set(k K, v V) {
 		return ne, xsync.UpdateOp
 	})
 	if isNew {
-		c.inserted(s, k, ne)
+		c.inserted(s, k, ne, h)
 	}
 }
 

@@ -1,6 +1,10 @@
 package shard
 
-import "github.com/puzpuzpuz/xsync/v4"
+import (
+	"errors"
+
+	"github.com/puzpuzpuz/xsync/v4"
+)
 
 // clockRing is one shard's eviction clock: the keys in insertion order, each
 // with the seq of the entry it was inserted as. A slot whose key was deleted,
@@ -54,11 +58,10 @@ func (r *clockRing[K]) unpop(s slot[K]) {
 }
 
 // inserted records a new key of a bounded cache, e being the entry it was
-// inserted as, and evicts from its shard until the shard is back within its
-// share of the bound.
-func (c *Cache[K, V]) inserted(s *shard[K, V], k K, e *entry[V]) {
+// inserted as and h its hash, and evicts from its shard until the shard is
+// back within its share of the bound.
+func (c *Cache[K, V]) inserted(s *shard[K, V], k K, e *entry[V], h uint64) {
 	n := s.count.Add(1)
-	h := c.hash(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.freq.increment(h)
@@ -157,6 +160,10 @@ func (c *Cache[K, V]) evictLocked(s *shard[K, V], k K, ne *entry[V], freq int) {
 	}
 }
 
+// errRefused marks, in entry.err, a pending entry that the admission filter
+// turned away. No caller ever receives it.
+var errRefused = errors.New("shard: refused by the admission filter")
+
 // refuseLocked turns the newcomer e of key k away and reports whether it
 // did. A pending e is marked refused: its load has not started (inserted
 // runs before it), and it removes e when it ends, counting the eviction
@@ -164,7 +171,7 @@ func (c *Cache[K, V]) evictLocked(s *shard[K, V], k K, ne *entry[V], freq int) {
 func (c *Cache[K, V]) refuseLocked(s *shard[K, V], k K, e *entry[V]) bool {
 	switch e.state.Load() {
 	case pending:
-		e.refused = true
+		e.err = errRefused
 		return true
 	case ready:
 		removed := false

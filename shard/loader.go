@@ -113,7 +113,7 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(ctx context.
 }
 
 func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Context, K) (V, error)) (V, error) {
-	s := c.shardFor(k)
+	s, h := c.shardHash(k)
 	if err := ctx.Err(); err != nil {
 		var zero V
 		return zero, err
@@ -170,7 +170,7 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Conte
 		c.rec.RecordExpirations(1)
 	}
 	if isNew {
-		c.inserted(s, k, pe)
+		c.inserted(s, k, pe, h)
 	}
 	if ctx.Done() == nil {
 		c.runLoad(ctx, s, k, pe, load)
@@ -201,6 +201,7 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, e *entry
 				err = ErrLoadGoexit
 			}
 		}
+		refused := errors.Is(e.err, errRefused)
 		e.val, e.err = v, err
 		switch {
 		case err != nil:
@@ -217,7 +218,7 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, e *entry
 			if removed && c.bounded {
 				s.count.Add(-1)
 			}
-		case e.refused:
+		case refused:
 			// The admission filter turned the key away: the callers get
 			// v, the cache keeps nothing. The swap fails when Delete,
 			// Clear or Set detached e first; they removed or replaced it.
