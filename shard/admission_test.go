@@ -20,6 +20,8 @@ func mixHash(k int) uint64 { return uint64(k) * 0x9e3779b97f4a7c15 }
 
 func TestSketchCountsAndAges(t *testing.T) {
 	s := newSketch(64)
+	require.Nil(t, s.table, "no table before the first increment")
+	require.Zero(t, s.estimate(mixHash(1)))
 	for i := range 7 {
 		s.increment(mixHash(1))
 		require.Equal(t, i+1, s.estimate(mixHash(1)), "after %d sightings", i+1)
@@ -30,16 +32,18 @@ func TestSketchCountsAndAges(t *testing.T) {
 	require.Equal(t, 15, s.estimate(mixHash(2)), "counters saturate at 15")
 	require.Zero(t, s.estimate(mixHash(3)), "a key never seen, in a nearly empty sketch")
 
-	// Fill up to the sample size with keys seen once: the reset halves
-	// every counter.
-	require.False(t, s.aged)
+	s.reset()
+	require.Equal(t, 3, s.estimate(mixHash(1)), "7 halved")
+	require.Equal(t, 7, s.estimate(mixHash(2)), "15 halved")
+	require.True(t, s.aged)
+
+	// Sightings of other keys up to the sample size trigger the next reset.
+	s = newSketch(64)
 	for k := 1000; !s.aged; k++ {
 		s.increment(mixHash(k))
+		require.Less(t, k, 1000+s.sampleSize, "no reset after sampleSize additions")
 	}
-	require.LessOrEqual(t, s.estimate(mixHash(1)), 4, "7 halved, give or take collisions")
-	require.GreaterOrEqual(t, s.estimate(mixHash(1)), 3)
-	require.GreaterOrEqual(t, s.estimate(mixHash(2)), 7, "15 halved")
-	require.Less(t, s.additions, s.sampleSize)
+	require.Equal(t, s.sampleSize/2, s.additions, "the count of additions is halved too")
 }
 
 // TestAdmissionResistsScan reads a hot set while a scan of keys seen once

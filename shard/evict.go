@@ -64,7 +64,9 @@ func (c *Cache[K, V]) inserted(s *shard[K, V], k K, e *entry[V], h uint64) {
 	n := s.count.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.freq.increment(h)
+	if 2*n > s.bound {
+		s.freq.increment(h)
+	}
 	s.hand.push(slot[K]{key: k, seq: e.seq, hash: h})
 	if n > s.bound {
 		c.evictLocked(s, k, e, s.freq.estimate(h))
