@@ -41,9 +41,10 @@ import (
 // sketch of 4-bit counters, halved periodically) has seen the newcomer's
 // key more often than the victim's (as often will do until the sketch
 // first ages); otherwise the victim stays and the newcomer is refused. A
-// refused Set stores nothing; a refused GetOrLoad
-// still runs its load and returns its value to its callers, but stores
-// nothing. Refusals count as evictions. An expired entry met by the hand is
+// refused Set's value is removed before Set returns (a concurrent Get may
+// see it meanwhile); a refused GetOrLoad still runs its load and returns
+// its value to its callers, but stores nothing. Refusals count as
+// evictions. An expired entry met by the hand is
 // always evicted, whatever its frequency, and counted as an expiration.
 // Entries whose first load is in flight are never evicted. The shard's
 // eviction state and sketch sit behind a per-shard mutex taken only when a
@@ -317,9 +318,9 @@ func detach[V any](e *entry[V]) {
 // Set stores v for k, replacing any value or load in flight. A load in
 // flight for k still returns its own result to the callers waiting for it,
 // but does not replace v. In a bounded cache whose shard for k is full, a
-// new key may be refused by the admission filter (see Cache): v is then not
-// stored, and a later Set or load of k, which counts as a sighting, may
-// admit it.
+// new key may be refused by the admission filter (see Cache): v is then
+// removed before Set returns, and a later Set or load of k, which counts as
+// a sighting, may admit it.
 func (c *Cache[K, V]) Set(k K, v V) {
 	s, h := c.shardHash(k)
 	ne := &entry[V]{val: v, expires: c.expiry()}

@@ -6,15 +6,15 @@ import (
 	"github.com/puzpuzpuz/xsync/v4"
 )
 
-// clockRing is one shard's eviction clock: the keys in insertion order, each
-// with the seq of the entry it was inserted as. A slot whose key was deleted,
-// or deleted and inserted again under a new seq, is stale and is dropped when
-// the hand reaches it. Guarded by shard.mu.
 // maxRef caps an entry's count of reads since the hand last passed it.
 // A read writes the count only while it is below the cap, so a hot
 // key's cache line stays shared between cores once the cap is reached.
 const maxRef = 4
 
+// clockRing is one shard's eviction clock: the keys in insertion order, each
+// with the seq of the entry it was inserted as. A slot whose key was deleted,
+// or deleted and inserted again under a new seq, is stale and is dropped when
+// the hand reaches it. Guarded by shard.mu.
 type clockRing[K comparable] struct {
 	slots []slot[K]
 	head  int
