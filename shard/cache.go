@@ -30,20 +30,31 @@ import (
 //
 // Get and the hit path of GetOrLoad are lock-free: they perform atomic loads
 // only, allocate nothing, and write no memory shared with other cores except
-// one striped counter cell (and, in a bounded cache, a second-chance bit the
-// first time an entry is read after the eviction clock passed it).
+// one striped counter cell (and, in a bounded cache, the entry's read
+// count, for the first few reads after the eviction clock passed it).
 //
-// Bound and eviction: when MaxEntries is set, each shard holds at most its
-// share of the bound. Inserting a new key into a full shard evicts entries of
-// that shard in CLOCK order (first inserted first, with a second chance for
-// entries read since the clock hand last passed them); an expired entry met
-// by the hand is always evicted, whatever its bit, and counted as an
-// expiration. Entries whose first load is in flight are never evicted. The
-// shard's eviction state sits behind a per-shard mutex taken only when a new
-// key is inserted, never by readers, by updates of present keys or by other
-// shards. Inserts into one shard that race may overshoot the shard's share by
-// at most the number of goroutines inserting at that moment; each evicts its
-// own excess before it returns. Loads in flight count toward the bound.
+// Bound, admission and eviction: when MaxEntries is set, each shard holds
+// at most its share of the bound. Inserting a new key into a full shard
+// picks a victim in CLOCK order (first inserted first, with a second chance
+// for entries read since the clock hand last passed them) and then admits
+// the newcomer only if a per-shard frequency sketch (TinyLFU: a count-min
+// sketch of 4-bit counters, halved periodically) has seen the newcomer's
+// key more often than the victim's (as often will do until the sketch
+// first ages); otherwise the victim stays and the newcomer is refused. A
+// refused Set's value is removed before Set returns (a concurrent Get may
+// see it meanwhile); a refused GetOrLoad still runs its load and returns
+// its value to its callers, but stores nothing. Refusals count as
+// evictions. An expired entry met by the hand is
+// always evicted, whatever its frequency, and counted as an expiration.
+// Entries whose first load is in flight are never evicted. The shard's
+// eviction state and sketch sit behind a per-shard mutex taken only when a
+// new key is inserted, never by readers, by updates of present keys or by
+// other shards; a read records itself with one atomic load and at most one
+// atomic store on its entry. Inserts into one shard that race may overshoot
+// the shard's share by at most the number of goroutines inserting at that
+// moment; each evicts its own excess, or is refused, before it returns (a
+// refused load leaves when it finishes). Loads in flight count toward the
+// bound.
 type Cache[K comparable, V any] struct {
 	shards []shard[K, V]
 	mask   uint64
@@ -72,8 +83,9 @@ type shard[K comparable, V any] struct {
 	seq   atomic.Uint64 // source of entry.seq for new keys
 	bound int64         // this shard's share of MaxEntries
 
-	mu   sync.Mutex // guards hand
+	mu   sync.Mutex // guards hand and freq
 	hand clockRing[K]
+	freq sketch // how often keys of this shard were seen; see evictLocked
 
 	_ [64]byte // keep neighbouring shards' hot words apart
 }
@@ -106,7 +118,7 @@ type entry[V any] struct {
 	// same for every V, and the hit path needs no dictionary to find
 	// them.
 	state   atomic.Uint32
-	ref     atomic.Uint32 // second-chance bit; bounded caches only
+	ref     atomic.Uint32 // reads since the hand passed, up to maxRef; bounded caches only
 	expires int64         // unix nanoseconds; 0 means never
 	seq     uint64
 	val     V
@@ -115,6 +127,12 @@ type entry[V any] struct {
 	// before w is swapped to finished, and read only after w was seen
 	// finished or the waiters' channel was seen closed. A failed or
 	// detached entry is never ready, so its callers alone read val.
+	//
+	// Before that, while the load has not started, the admission filter
+	// may set err to errRefused, on the goroutine that then runs or
+	// starts the load, which reads it when the load ends: the entry is
+	// then removed instead of made ready. This keeps the entry at 64
+	// bytes for a word-sized V.
 	err error
 	w   atomic.Pointer[waiters] // nil, the first waiter's, or finished
 	// lw is w's target when the first caller waits for a load it started
@@ -182,6 +200,7 @@ func newCache[K comparable, V any](cfg Config, hash func(K) uint64) *Cache[K, V]
 			if i < cfg.MaxEntries%n {
 				s.bound++
 			}
+			s.freq = newSketch(int(s.bound))
 		}
 	}
 	needClock := cfg.TTL > 0 && cfg.Clock == nil
@@ -218,6 +237,16 @@ func (c *Cache[K, V]) shardFor(k K) *shard[K, V] {
 	return &c.shards[c.hash(k)&c.mask]
 }
 
+// shardHash is shardFor for the paths that may insert a key: in a bounded
+// cache it also returns the key's hash, which the frequency sketch uses.
+func (c *Cache[K, V]) shardHash(k K) (*shard[K, V], uint64) {
+	if !c.bounded {
+		return c.shardFor(k), 0
+	}
+	h := c.hash(k)
+	return &c.shards[h&c.mask], h
+}
+
 func (c *Cache[K, V]) now() int64 {
 	if c.clock != nil {
 		return c.clock.Now().UnixNano()
@@ -249,11 +278,11 @@ func (c *Cache[K, V]) Get(k K) (V, bool) {
 		case c.plain:
 			c.ctr.RecordHit()
 		case c.ctr != nil:
-			// Bounded: the second-chance bit, written only when clear so
+			// Bounded: the read count, written only below its cap so
 			// that a hot key's cache line stays shared between cores.
 			c.ctr.RecordHit()
-			if e.ref.Load() == 0 {
-				e.ref.Store(1)
+			if r := e.ref.Load(); r < maxRef {
+				e.ref.Store(r + 1)
 			}
 		default:
 			c.hit(e)
@@ -272,10 +301,10 @@ func (c *Cache[K, V]) hit(e *entry[V]) {
 	} else {
 		c.rec.RecordHit()
 	}
-	// Write the second-chance bit only when it is clear, so a hot key's
-	// cache line stays shared between cores.
-	if c.bounded && e.ref.Load() == 0 {
-		e.ref.Store(1)
+	// Write the read count only below its cap, so a hot key's cache
+	// line stays shared between cores.
+	if r := e.ref.Load(); c.bounded && r < maxRef {
+		e.ref.Store(r + 1)
 	}
 }
 
@@ -288,9 +317,12 @@ func detach[V any](e *entry[V]) {
 
 // Set stores v for k, replacing any value or load in flight. A load in
 // flight for k still returns its own result to the callers waiting for it,
-// but does not replace v.
+// but does not replace v. In a bounded cache whose shard for k is full, a
+// new key may be refused by the admission filter (see Cache): v is then
+// removed before Set returns, and a later Set or load of k, which counts as
+// a sighting, may admit it.
 func (c *Cache[K, V]) Set(k K, v V) {
-	s := c.shardFor(k)
+	s, h := c.shardHash(k)
 	ne := &entry[V]{val: v, expires: c.expiry()}
 	isNew := false
 	s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
@@ -307,7 +339,7 @@ func (c *Cache[K, V]) Set(k K, v V) {
 		return ne, xsync.UpdateOp
 	})
 	if isNew {
-		c.inserted(s, k, ne.seq)
+		c.inserted(s, k, ne, h)
 	}
 }
 

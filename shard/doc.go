@@ -21,6 +21,16 @@
 // wins, and the loaded value goes only to the callers that were waiting on
 // that load. A successful load therefore writes the map once, not twice.
 //
+// # Bounded caches
+//
+// With Config.MaxEntries, each shard keeps an eviction clock and a
+// TinyLFU frequency sketch behind a mutex that only inserts of new keys
+// take. A new key enters a full shard only if the sketch has seen it more
+// often than the entry the clock would evict for it, so a scan of keys
+// seen once does not flush the keys that are read often. A read records
+// itself in its entry (one atomic load, and a store while a small count is
+// below its cap); the clock hand carries that count into the sketch.
+//
 // The map holds a pointer to each entry, so a read follows one pointer
 // beyond the map's own node; docs/benchmarks/cache.md gives what that costs
 // and what it saves.

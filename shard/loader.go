@@ -47,7 +47,9 @@ func (e *PanicError) Unwrap() []error {
 // miss stores a pending entry and runs load; every caller that arrives while
 // it runs waits for it and receives the same value or error. A successful
 // result is stored with the cache's TTL; an error is not stored, so the next
-// caller loads again.
+// caller loads again. In a bounded cache the admission filter may refuse a
+// new key (see Cache): its load's callers still receive the value, but it
+// is not stored.
 //
 // The load runs outside every lock: other keys, and a resize of the shard's
 // table, never wait for it. It runs on a context that keeps ctx's values but
@@ -88,11 +90,11 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(ctx context.
 				case c.plain:
 					c.ctr.RecordHit()
 				case c.ctr != nil:
-					// Bounded: the second-chance bit, written only when clear so
+					// Bounded: the read count, written only below its cap so
 					// that a hot key's cache line stays shared between cores.
 					c.ctr.RecordHit()
-					if e.ref.Load() == 0 {
-						e.ref.Store(1)
+					if r := e.ref.Load(); r < maxRef {
+						e.ref.Store(r + 1)
 					}
 				default:
 					c.hit(e)
@@ -111,7 +113,7 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(ctx context.
 }
 
 func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Context, K) (V, error)) (V, error) {
-	s := c.shardFor(k)
+	s, h := c.shardHash(k)
 	if err := ctx.Err(); err != nil {
 		var zero V
 		return zero, err
@@ -168,7 +170,7 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Conte
 		c.rec.RecordExpirations(1)
 	}
 	if isNew {
-		c.inserted(s, k, pe.seq)
+		c.inserted(s, k, pe, h)
 	}
 	if ctx.Done() == nil {
 		c.runLoad(ctx, s, k, pe, load)
@@ -199,8 +201,10 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, e *entry
 				err = ErrLoadGoexit
 			}
 		}
+		refused := errors.Is(e.err, errRefused)
 		e.val, e.err = v, err
-		if err != nil {
+		switch {
+		case err != nil:
 			c.rec.RecordLoadError()
 			e.state.Store(dead)
 			removed := false
@@ -214,7 +218,25 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, e *entry
 			if removed && c.bounded {
 				s.count.Add(-1)
 			}
-		} else {
+		case refused:
+			// The admission filter turned the key away: the callers get
+			// v, the cache keeps nothing. The swap fails when Delete,
+			// Clear or Set detached e first; they removed or replaced it.
+			if e.state.CompareAndSwap(pending, dead) {
+				removed := false
+				s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
+					if loaded && old == e {
+						removed = true
+						return old, xsync.DeleteOp
+					}
+					return old, xsync.CancelOp
+				})
+				if removed {
+					s.count.Add(-1)
+					c.rec.RecordEvictions(1)
+				}
+			}
+		default:
 			e.expires = c.expiry()
 			// Publish before waking: a waiter that wakes and calls Get
 			// hits. The swap fails only when Delete, Clear or Set
