@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mcpflow/mcpflow/internal/mdnest"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
@@ -56,11 +57,8 @@ const maxHeadingBytes = 1024
 // containers, so a file that nests deeper than real documents do could
 // take minutes. Such a file is chunked as plain text instead.
 const (
-	// maxPrefixColumns bounds the column of a list or block quote marker
-	// outside fenced code.
-	maxPrefixColumns = 100
-	// maxPrefixMarkers bounds the ">" and list markers that start a line.
-	maxPrefixMarkers = 16
+	maxPrefixColumns = mdnest.MaxColumn
+	maxPrefixMarkers = mdnest.MaxMarkers
 )
 
 // ChunkMarkdown splits one markdown file into chunks as the package
@@ -90,7 +88,7 @@ func chunkFile(file string, src []byte) ([]Chunk, string) {
 		return nil, warning
 	}
 	c := chunker{file: file, src: body, fm: fm, folderTag: folderTag(file)}
-	if tooDeep(body) {
+	if mdnest.FirstTooDeep(body) > 0 {
 		c.plain()
 		if warning != "" {
 			warning += "; "
@@ -100,115 +98,6 @@ func chunkFile(file string, src []byte) ([]Chunk, string) {
 	}
 	c.run(blockParser.Parse(text.NewReader(body)))
 	return c.out, warning
-}
-
-// tooDeep reports whether a line outside fenced code opens more containers
-// than the nesting limits allow: more than maxPrefixMarkers block quote or
-// list markers, or a list marker past maxPrefixColumns (nesting across
-// lines needs ever deeper indentation). It approximates CommonMark (a fence
-// is any line whose first characters other than blanks and ">" are three
-// backticks or tildes; a list marker is "-", "+", "*" or a number with "."
-// or ")" followed by a blank), which is enough for a guard.
-func tooDeep(src []byte) bool {
-	var fence byte
-	var fenceLen int
-	for len(src) > 0 {
-		line := src
-		if i := bytes.IndexByte(src, '\n'); i >= 0 {
-			line, src = src[:i], src[i+1:]
-		} else {
-			src = nil
-		}
-		trimmed := bytes.TrimLeft(line, " \t>")
-		if n := fenceRun(trimmed); n >= 3 {
-			switch {
-			case fence == 0:
-				fence, fenceLen = trimmed[0], n
-				continue
-			case trimmed[0] == fence && n >= fenceLen:
-				fence = 0
-				continue
-			}
-		}
-		if fence != 0 || isThematicBreak(line) {
-			continue
-		}
-		markers, lastMarkerCol := containerPrefix(line)
-		if markers > maxPrefixMarkers || (markers > 0 && lastMarkerCol > maxPrefixColumns) {
-			return true
-		}
-	}
-	return false
-}
-
-// containerPrefix scans the white space, ">" and list markers that start
-// line, a little past the limits at most, and returns the markers met and
-// the column of the last one.
-func containerPrefix(line []byte) (markers, lastMarkerCol int) {
-	cols := 0
-	blankAt := func(j int) bool { return j >= len(line) || line[j] == ' ' || line[j] == '\t' }
-	for i := 0; i < len(line) && cols <= maxPrefixColumns+8 && markers <= maxPrefixMarkers; i++ {
-		switch c := line[i]; {
-		case c == ' ':
-			cols++
-		case c == '\t':
-			cols += 4
-		case c == '>':
-			lastMarkerCol = cols
-			cols++
-			markers++
-		case (c == '-' || c == '+' || c == '*') && blankAt(i+1):
-			lastMarkerCol = cols
-			cols++
-			markers++
-		case '0' <= c && c <= '9':
-			j := i
-			for j < len(line) && '0' <= line[j] && line[j] <= '9' {
-				j++
-			}
-			if j == len(line) || (line[j] != '.' && line[j] != ')') || !blankAt(j+1) {
-				return markers, lastMarkerCol
-			}
-			lastMarkerCol = cols
-			cols += j - i + 1
-			markers++
-			i = j
-		default:
-			return markers, lastMarkerCol
-		}
-	}
-	return markers, lastMarkerCol
-}
-
-// isThematicBreak reports whether line is three or more of one of "-",
-// "*", "_" with only blanks between them.
-func isThematicBreak(line []byte) bool {
-	var mark byte
-	n := 0
-	for _, c := range line {
-		switch {
-		case c == ' ' || c == '\t':
-		case (c == '-' || c == '*' || c == '_') && (mark == 0 || c == mark):
-			mark = c
-			n++
-		default:
-			return false
-		}
-	}
-	return n >= 3
-}
-
-// fenceRun returns the length of the run of backticks or tildes that
-// starts s.
-func fenceRun(s []byte) int {
-	if len(s) == 0 || (s[0] != '`' && s[0] != '~') {
-		return 0
-	}
-	n := 1
-	for n < len(s) && s[n] == s[0] {
-		n++
-	}
-	return n
 }
 
 // normalizeSource returns src as valid UTF-8 with "\n" line endings, no

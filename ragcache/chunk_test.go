@@ -329,26 +329,3 @@ func TestChunkMarkdownDeepNestingIsPlainText(t *testing.T) {
 	require.Len(t, got, 1)
 	assert.Equal(t, "Code", got[0].Section)
 }
-
-func TestTooDeep(t *testing.T) {
-	tests := []struct {
-		line string
-		want bool
-	}{
-		{strings.Repeat("-", 80), false}, // setext underline or thematic break
-		{strings.Repeat("- ", 40), false},
-		{strings.Repeat("*", 40) + " bold", false},
-		{strings.Repeat(">", maxPrefixMarkers) + " ok", false},
-		{strings.Repeat(">", maxPrefixMarkers+1) + " deep", true},
-		{strings.Repeat("> - ", 9) + "deep", true},
-		{strings.Repeat("1. ", 17) + "deep", true},
-		{strings.Repeat(" ", 200) + "indented code, no marker", false},
-		{strings.Repeat(" ", maxPrefixColumns+1) + "- item far right", true},
-		{strings.Repeat(" ", maxPrefixColumns-1) + "- item", false},
-		{"2024. was a year", false},
-		{"-1 is negative", false},
-	}
-	for _, tt := range tests {
-		assert.Equal(t, tt.want, tooDeep([]byte("# H\n\n"+tt.line+"\n")), "%.60q", tt.line)
-	}
-}

@@ -37,9 +37,9 @@ var rules = map[string]rule{
 	"server":                      {may: append([]string{"engine"}, below...), tests: []string{"engine/redisstore"}},
 	"engine/redisstore":           {may: append([]string{"engine"}, below...)},
 	"engine":                      {may: below},
-	"spec":                        {may: below[1:]},
+	"spec":                        {may: slices.Concat(below[1:], []string{"internal/mdnest"})},
 	"checkpoint":                  {may: below[2:]},
-	"ragcache":                    {may: below[3:]},
+	"ragcache":                    {may: slices.Concat(below[3:], []string{"internal/mdnest"})},
 	"shard":                       {may: below[4:]},
 	"metrics":                     {},
 	"engine/storetest":            {may: append([]string{"engine"}, below...), testSupport: true},
@@ -47,6 +47,7 @@ var rules = map[string]rule{
 	"internal/baseline":           {testSupport: true},
 	"internal/testutil":           {testSupport: true},
 	"internal/layering":           {},
+	"internal/mdnest":             {},
 	"fuzz":                        {tests: append([]string{"engine"}, below...)},
 }
 
