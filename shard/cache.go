@@ -90,6 +90,21 @@ type shard[K comparable, V any] struct {
 	_ [64]byte // keep neighbouring shards' hot words apart
 }
 
+// removeIfCurrent deletes k's entry if it is still e, under k's bucket
+// lock, and reports whether it did: a Set, Delete or reload may have
+// replaced e since the caller looked.
+func (s *shard[K, V]) removeIfCurrent(k K, e *entry[V]) bool {
+	removed := false
+	s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
+		if loaded && old == e {
+			removed = true
+			return old, xsync.DeleteOp
+		}
+		return old, xsync.CancelOp
+	})
+	return removed
+}
+
 // Entry states. The zero state is ready, so an entry built by Set needs no
 // atomic store before it is published.
 const (

@@ -176,14 +176,7 @@ func (c *Cache[K, V]) refuseLocked(s *shard[K, V], k K, e *entry[V]) bool {
 		e.err = errRefused
 		return true
 	case ready:
-		removed := false
-		s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
-			if loaded && old == e {
-				removed = true
-				return old, xsync.DeleteOp
-			}
-			return old, xsync.CancelOp
-		})
+		removed := s.removeIfCurrent(k, e)
 		if removed {
 			s.count.Add(-1)
 		}

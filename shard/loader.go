@@ -207,14 +207,7 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, e *entry
 		case err != nil:
 			c.rec.RecordLoadError()
 			e.state.Store(dead)
-			removed := false
-			s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
-				if loaded && old == e {
-					removed = true
-					return old, xsync.DeleteOp
-				}
-				return old, xsync.CancelOp
-			})
+			removed := s.removeIfCurrent(k, e)
 			if removed && c.bounded {
 				s.count.Add(-1)
 			}
@@ -223,14 +216,7 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, e *entry
 			// v, the cache keeps nothing. The swap fails when Delete,
 			// Clear or Set detached e first; they removed or replaced it.
 			if e.state.CompareAndSwap(pending, dead) {
-				removed := false
-				s.m.Compute(k, func(old *entry[V], loaded bool) (*entry[V], xsync.ComputeOp) {
-					if loaded && old == e {
-						removed = true
-						return old, xsync.DeleteOp
-					}
-					return old, xsync.CancelOp
-				})
+				removed := s.removeIfCurrent(k, e)
 				if removed {
 					s.count.Add(-1)
 					c.rec.RecordEvictions(1)
