@@ -11,6 +11,7 @@ import (
 	"github.com/puzpuzpuz/xsync/v4"
 
 	"github.com/mcpflow/mcpflow/checkpoint"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // maxAttempts bounds how often CompletePhase retries after a conflicting
@@ -47,20 +48,20 @@ func (e *Engine) CompletePhase(ctx context.Context, sessionID string, phase int,
 		return nil, err
 	}
 	if phase < 0 {
-		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", ErrInvalidArgument, phase)
+		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", state.ErrInvalidArgument, phase)
 	}
 	if evidence == nil {
 		evidence = map[string]any{}
 	}
 	raw, err := checkpoint.EncodeEvidence(evidence, e.maxEvidence)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+		return nil, fmt.Errorf("%w: %w", state.ErrInvalidArgument, err)
 	}
 	// Store and check a private copy in its JSON form, so that the
 	// caller may reuse its map and the gate sees what will be saved.
 	ev, err := decodeObject(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: evidence: %w", ErrInvalidArgument, err)
+		return nil, fmt.Errorf("%w: evidence: %w", state.ErrInvalidArgument, err)
 	}
 	s, err := e.lookup(ctx, sessionID)
 	if err != nil {
@@ -90,7 +91,7 @@ func (e *Engine) complete(ctx context.Context, s *session, phase int, ev map[str
 	}
 	for attempt := 1; ; attempt++ {
 		res, err := e.completeLocked(ctx, s, phase, ev)
-		if !errors.Is(err, ErrConflict) {
+		if !errors.Is(err, state.ErrConflict) {
 			return res, err
 		}
 		if attempt == attempts {
@@ -109,7 +110,7 @@ func (e *Engine) complete(ctx context.Context, s *session, phase int, ev map[str
 		// saved state into this object and decide again.
 		st, ver, lerr := e.store.Load(ctx, s.st.SessionID)
 		if lerr != nil {
-			if errors.Is(lerr, ErrNotFound) {
+			if errors.Is(lerr, state.ErrNotFound) {
 				s.gone = true
 				e.sessions.Delete(s.st.SessionID)
 			}
@@ -138,29 +139,29 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 	switch {
 	case s.gone:
 		return nil, notFound(id)
-	case st.Status == StatusCompleted:
-		return nil, fmt.Errorf("%w: session %s: workflow %s is already completed (phases %v); start a new session to run it again", ErrAlreadyCompleted, id, st.WorkflowType, st.CompletedPhases)
+	case st.Status == state.StatusCompleted:
+		return nil, fmt.Errorf("%w: session %s: workflow %s is already completed (phases %v); start a new session to run it again", state.ErrAlreadyCompleted, id, st.WorkflowType, st.CompletedPhases)
 	case slices.Contains(st.CompletedPhases, phase):
-		return nil, fmt.Errorf("%w: phase %d of session %s is already completed; the current phase is %d", ErrAlreadyCompleted, phase, id, st.CurrentPhase)
+		return nil, fmt.Errorf("%w: phase %d of session %s is already completed; the current phase is %d", state.ErrAlreadyCompleted, phase, id, st.CurrentPhase)
 	case phase != st.CurrentPhase:
-		return nil, fmt.Errorf("%w: phase %d is not the current phase of session %s; the current phase is %d: complete it first", ErrWrongPhase, phase, id, st.CurrentPhase)
+		return nil, fmt.Errorf("%w: phase %d is not the current phase of session %s; the current phase is %d: complete it first", state.ErrWrongPhase, phase, id, st.CurrentPhase)
 	}
 	f, err := e.flowOf(ctx, st)
 	if err != nil {
 		return nil, err
 	}
 	if !f.has(phase) {
-		return nil, fmt.Errorf("%w: phase %d of session %s is not in workflow %s any more; its metadata.json changed", ErrCorrupt, phase, id, st.WorkflowType)
+		return nil, fmt.Errorf("%w: phase %d of session %s is not in workflow %s any more; its metadata.json changed", state.ErrCorrupt, phase, id, st.WorkflowType)
 	}
 	gate, err := e.gate(ctx, f, phase)
 	if err != nil {
-		return nil, fmt.Errorf("%w: gate of phase %d of workflow %s: %w; fix the gate-definition.yaml", ErrCorrupt, phase, st.WorkflowType, err)
+		return nil, fmt.Errorf("%w: gate of phase %d of workflow %s: %w; fix the gate-definition.yaml", state.ErrCorrupt, phase, st.WorkflowType, err)
 	}
 	res := checkpoint.Validate(gate, ev)
 	now := e.now()
-	next := cloneState(st)
+	next := state.Clone(st)
 	next.UpdatedAt = now
-	art := &PhaseArtifact{PhaseNumber: phase, Evidence: ev, Timestamp: now, Attempts: 1}
+	art := &state.PhaseArtifact{PhaseNumber: phase, Evidence: ev, Timestamp: now, Attempts: 1}
 	if prev := st.PhaseArtifacts[phase]; prev != nil {
 		art.Attempts = prev.Attempts + 1
 		art.Outputs, art.CommandsExecuted = prev.Outputs, prev.CommandsExecuted
@@ -170,20 +171,20 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 	var nextPhase int
 	hasNext := false
 	if res.CheckpointPassed {
-		next.Checkpoints[phase] = CheckpointPassed
+		next.Checkpoints[phase] = state.CheckpointPassed
 		next.CompletedPhases = append(next.CompletedPhases, phase)
 		out.PhaseCompleted = true
 		if nextPhase, hasNext = f.next(phase); hasNext {
 			next.CurrentPhase = nextPhase
 			if _, ok := next.Checkpoints[nextPhase]; !ok {
-				next.Checkpoints[nextPhase] = CheckpointPending
+				next.Checkpoints[nextPhase] = state.CheckpointPending
 			}
 		} else {
-			next.Status = StatusCompleted
+			next.Status = state.StatusCompleted
 			out.WorkflowComplete = true
 		}
 	} else {
-		next.Checkpoints[phase] = CheckpointFailed
+		next.Checkpoints[phase] = state.CheckpointFailed
 		art.Errors = res.Errors
 	}
 	ver, err := e.store.Save(ctx, next, s.ver)
@@ -211,7 +212,7 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 }
 
 // dropPair removes st's pair entry if it still names st's session.
-func (e *Engine) dropPair(st *SessionState) {
+func (e *Engine) dropPair(st *state.SessionState) {
 	e.pairs.Compute(pairKey{st.WorkflowType, st.TargetFile}, func(old string, loaded bool) (string, xsync.ComputeOp) {
 		if loaded && old == st.SessionID {
 			return "", xsync.DeleteOp

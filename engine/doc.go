@@ -51,7 +51,8 @@
 // metadata) plus status and version; it reads prAxIs OS's own files. Every
 // save replaces the file atomically (temporary file, fsync, rename, fsync
 // of the folder, mode 0600), so a crash leaves the previous state or the
-// new one. Store is the seam for another backend: Load, a Save conditional
+// new one. state.Store (package engine/state, which also holds the state
+// types, the codec and the errors) is the seam for another backend: Load, a Save conditional
 // on the version read, Delete and List.
 //
 // # Shared stores

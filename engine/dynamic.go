@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/mcpflow/mcpflow/checkpoint"
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/spec"
 )
@@ -117,7 +118,7 @@ type flow struct {
 }
 
 // optionsOf returns the Start options stored in a session's state.
-func optionsOf(st *SessionState) map[string]any {
+func optionsOf(st *state.SessionState) map[string]any {
 	opts, _ := st.Metadata["options"].(map[string]any)
 	return opts
 }
@@ -139,44 +140,44 @@ func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any)
 	sp, isStr := raw.(string)
 	switch {
 	case given && !isStr:
-		return nil, fmt.Errorf("%w: %s must be a string: the spec folder, for example .praxis-os/specs/2025-10-13-my-feature", ErrInvalidArgument, key)
+		return nil, fmt.Errorf("%w: %s must be a string: the spec folder, for example .praxis-os/specs/2025-10-13-my-feature", state.ErrInvalidArgument, key)
 	case !given && c.ExampleSpec != "":
 		if err := checkTaskFile(c.ExampleSpec); err != nil {
-			return nil, fmt.Errorf("%w: workflow %s: dynamic_config.example_spec: %w", ErrCorrupt, name, err)
+			return nil, fmt.Errorf("%w: workflow %s: dynamic_config.example_spec: %w", state.ErrCorrupt, name, err)
 		}
 		f.specPath = path.Join(name, c.ExampleSpec)
 		f.plan, err = e.examples.Plan(ctx, f.specPath)
 		if err != nil {
-			return nil, fmt.Errorf("%w: workflow %s: example spec: %w", ErrCorrupt, name, err)
+			return nil, fmt.Errorf("%w: workflow %s: example spec: %w", state.ErrCorrupt, name, err)
 		}
 	case !given:
-		return nil, fmt.Errorf("%w: %s is required: workflow %s takes its phases from a spec's tasks.md; pass the spec folder, for example {\"%s\": \".praxis-os/specs/2025-10-13-my-feature\"}", ErrInvalidArgument, key, name, c.SourcePathKey)
+		return nil, fmt.Errorf("%w: %s is required: workflow %s takes its phases from a spec's tasks.md; pass the spec folder, for example {\"%s\": \".praxis-os/specs/2025-10-13-my-feature\"}", state.ErrInvalidArgument, key, name, c.SourcePathKey)
 	case e.specs == nil:
-		return nil, &FieldError{Kind: ErrInvalidArgument, Field: key, Problem: "no project folder is configured to find specs in", Err: ErrNoProjectFolder}
+		return nil, &state.FieldError{Kind: state.ErrInvalidArgument, Field: key, Problem: "no project folder is configured to find specs in", Err: state.ErrNoProjectFolder}
 	default:
 		f.specPath = sp
 		if f.plan, err = e.specs.Plan(ctx, sp); err != nil {
 			if errors.Is(err, spec.ErrInvalidSpec) {
-				return nil, fmt.Errorf("%w: %s: %w; fix the spec's tasks.md", ErrInvalidArgument, key, err)
+				return nil, fmt.Errorf("%w: %s: %w; fix the spec's tasks.md", state.ErrInvalidArgument, key, err)
 			}
-			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidArgument, key, err)
+			return nil, fmt.Errorf("%w: %s: %w", state.ErrInvalidArgument, key, err)
 		}
 	}
 	for i := range f.plan.Phases {
 		p := &f.plan.Phases[i]
 		if _, ok := m.phase(p.Number); ok {
-			return nil, fmt.Errorf("%w: %s: %s line %d: Phase %d is a static phase of workflow %s; number the spec's phases after it", ErrInvalidArgument, key, f.plan.Source, p.Line, p.Number, name)
+			return nil, fmt.Errorf("%w: %s: %s line %d: Phase %d is a static phase of workflow %s; number the spec's phases after it", state.ErrInvalidArgument, key, f.plan.Source, p.Line, p.Number, name)
 		}
 	}
 	return f, nil
 }
 
 // flowOf is loadFlow for an existing session.
-func (e *Engine) flowOf(ctx context.Context, st *SessionState) (*flow, error) {
+func (e *Engine) flowOf(ctx context.Context, st *state.SessionState) (*flow, error) {
 	f, err := e.loadFlow(ctx, st.WorkflowType, optionsOf(st))
-	if err != nil && errors.Is(err, ErrInvalidArgument) {
+	if err != nil && errors.Is(err, state.ErrInvalidArgument) {
 		// The spec was valid at Start: for the session, it is now corrupt.
-		return nil, fmt.Errorf("%w: session %s: %w", ErrCorrupt, st.SessionID, err)
+		return nil, fmt.Errorf("%w: session %s: %w", state.ErrCorrupt, st.SessionID, err)
 	}
 	return f, err
 }
@@ -224,11 +225,11 @@ func (f *flow) has(n int) bool {
 // template reads one of the workflow's dynamic templates.
 func (e *Engine) template(f *flow, which, file string) (string, error) {
 	if err := checkTaskFile(file); err != nil {
-		return "", fmt.Errorf("%w: workflow %s: dynamic_config.templates.%s: %w", ErrCorrupt, f.name, which, err)
+		return "", fmt.Errorf("%w: workflow %s: dynamic_config.templates.%s: %w", state.ErrCorrupt, f.name, which, err)
 	}
 	data, err := readFile(e.wfFS, path.Join(f.name, file), MaxContentBytes)
 	if err != nil {
-		return "", fmt.Errorf("%w: workflow %s: %s template %s cannot be read (%w); add the file or fix dynamic_config.templates.%s", ErrCorrupt, f.name, which, file, err, which)
+		return "", fmt.Errorf("%w: workflow %s: %s template %s cannot be read (%w); add the file or fix dynamic_config.templates.%s", state.ErrCorrupt, f.name, which, file, err, which)
 	}
 	return string(data), nil
 }
@@ -271,7 +272,7 @@ func (e *Engine) task(f *flow, n, number int) (*TaskView, error) {
 		for i := range ph.Tasks {
 			nums[i] = ph.Tasks[i].Number
 		}
-		return nil, fmt.Errorf("%w: task_number %d is not in phase %d; its tasks are %v (Task %d.M of %s is task_number M)", ErrNotFound, number, n, nums, n, f.plan.Source)
+		return nil, fmt.Errorf("%w: task_number %d is not in phase %d; its tasks are %v (Task %d.M of %s is task_number M)", state.ErrNotFound, number, n, nums, n, f.plan.Source)
 	}
 	tmpl, err := e.template(f, "task", f.m.DynamicConfig.Templates.Task)
 	if err != nil {
@@ -291,7 +292,7 @@ func (e *Engine) task(f *flow, n, number int) (*TaskView, error) {
 func (e *Engine) staticTask(m *Metadata, workflow string, n, number int) (*TaskView, error) {
 	pd, ok := m.phase(n)
 	if !ok {
-		return nil, fmt.Errorf("%w: phase %d is not in workflow %s any more; its metadata.json changed", ErrNotFound, n, workflow)
+		return nil, fmt.Errorf("%w: phase %d is not in workflow %s any more; its metadata.json changed", state.ErrNotFound, n, workflow)
 	}
 	var td *TaskDef
 	nums := make([]int, 0, len(pd.Tasks))
@@ -302,7 +303,7 @@ func (e *Engine) staticTask(m *Metadata, workflow string, n, number int) (*TaskV
 		}
 	}
 	if td == nil {
-		return nil, fmt.Errorf("%w: task_number %d is not in phase %d; its tasks are %v", ErrNotFound, number, n, nums)
+		return nil, fmt.Errorf("%w: task_number %d is not in phase %d; its tasks are %v", state.ErrNotFound, number, n, nums)
 	}
 	text, err := readTaskFile(e.wfFS, workflow, n, td.File)
 	if err != nil {
@@ -348,7 +349,7 @@ func (e *Engine) openSpecs(cfg Config) error {
 		e.projRoot, err = os.OpenRoot(dir)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: Config.ProjectDir %s cannot be opened (%w); point it at the project folder", ErrNotFound, cfg.ProjectDir, err)
+		return fmt.Errorf("%w: Config.ProjectDir %s cannot be opened (%w); point it at the project folder", state.ErrNotFound, cfg.ProjectDir, err)
 	}
 	e.specs, err = spec.NewLoader(spec.LoaderConfig{FS: e.projRoot.FS(), Dir: dir, Recheck: cfg.GateRecheck, Clock: cfg.Clock, Logger: e.logger})
 	return err

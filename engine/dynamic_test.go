@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
@@ -108,10 +109,10 @@ func TestDynamicExampleSpec(t *testing.T) {
 	assert.Contains(t, tv.Content, "this is the phase's last task")
 	assert.NotRegexp(t, leftover, tv.Content)
 	_, err = en.Task(ctx, r.SessionID, 1, 3)
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, state.ErrNotFound)
 	assert.Contains(t, err.Error(), "its tasks are [1 2]")
 	_, err = en.Task(ctx, r.SessionID, 2, 1)
-	require.ErrorIs(t, err, ErrWrongPhase, "phase 2 is not open yet")
+	require.ErrorIs(t, err, state.ErrWrongPhase, "phase 2 is not open yet")
 
 	// A gate item left false or out fails the gate, naming the field.
 	c, err = en.CompletePhase(ctx, r.SessionID, 1, map[string]any{"unit_tests_pass": true, "limiter_is_documented": false})
@@ -132,7 +133,7 @@ func TestDynamicExampleSpec(t *testing.T) {
 	st, err := en.State(ctx, r.SessionID)
 	require.NoError(t, err)
 	assert.Equal(t, []int{0, 1, 2}, st.CompletedPhases)
-	assert.Equal(t, StatusCompleted, st.Status)
+	assert.Equal(t, state.StatusCompleted, st.Status)
 }
 
 // TestDynamicProjectSpec runs the real thread-safety spec from a project's
@@ -210,14 +211,14 @@ func TestDynamicSpecPathErrors(t *testing.T) {
 		is   error
 		msg  string
 	}{
-		{"missing", nil, ErrInvalidArgument, "options.spec_path is required"},
-		{"not a string", map[string]any{"spec_path": 3}, ErrInvalidArgument, "must be a string"},
-		{"parent", map[string]any{"spec_path": "../x"}, ErrInvalidArgument, "outside the project folder"},
-		{"absolute outside", map[string]any{"spec_path": outside}, ErrInvalidArgument, "outside the project folder"},
-		{"symlink out", map[string]any{"spec_path": ".praxis-os/specs/escape"}, ErrInvalidArgument, "outside the project folder"},
-		{"absent", map[string]any{"spec_path": ".praxis-os/specs/nope"}, ErrInvalidArgument, "does not exist"},
-		{"no tasks.md", map[string]any{"spec_path": "empty"}, ErrInvalidArgument, "has no tasks.md"},
-		{"task outside a phase", map[string]any{"spec_path": ".praxis-os/specs/bad"}, ErrInvalidArgument, "line 3: Task 1.1 is outside a phase"},
+		{"missing", nil, state.ErrInvalidArgument, "options.spec_path is required"},
+		{"not a string", map[string]any{"spec_path": 3}, state.ErrInvalidArgument, "must be a string"},
+		{"parent", map[string]any{"spec_path": "../x"}, state.ErrInvalidArgument, "outside the project folder"},
+		{"absolute outside", map[string]any{"spec_path": outside}, state.ErrInvalidArgument, "outside the project folder"},
+		{"symlink out", map[string]any{"spec_path": ".praxis-os/specs/escape"}, state.ErrInvalidArgument, "outside the project folder"},
+		{"absent", map[string]any{"spec_path": ".praxis-os/specs/nope"}, state.ErrInvalidArgument, "does not exist"},
+		{"no tasks.md", map[string]any{"spec_path": "empty"}, state.ErrInvalidArgument, "has no tasks.md"},
+		{"task outside a phase", map[string]any{"spec_path": ".praxis-os/specs/bad"}, state.ErrInvalidArgument, "line 3: Task 1.1 is outside a phase"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := en.Start(t.Context(), "spec_execution_v1", "t-"+tc.name, tc.opts)
@@ -317,7 +318,7 @@ func TestDynamicSpecPhaseZeroClashes(t *testing.T) {
 	root, wf := praxisProject(t, "s", []byte("# T\n\n## Phase 0: Setup\n\n#### Task 0.1: Go\n"))
 	en := newEnv(t, wf, func(c *Config) { c.ProjectDir = root })
 	_, err := en.Start(t.Context(), "spec_execution_v1", "s", map[string]any{"spec_path": ".praxis-os/specs/s"})
-	require.ErrorIs(t, err, ErrInvalidArgument)
+	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "line 3: Phase 0 is a static phase")
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/puzpuzpuz/xsync/v4"
 
 	"github.com/mcpflow/mcpflow/checkpoint"
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/shard"
 	"github.com/mcpflow/mcpflow/spec"
@@ -55,10 +56,10 @@ import (
 type Engine struct {
 	wfFS   fs.FS
 	wfRoot *os.Root // nil when serving the built-in samples
-	store  Store
+	store  state.Store
 	own    *FileStore // the store New opened, closed by Close
 	// shared is store as a SharedStore, or nil.
-	shared SharedStore
+	shared state.SharedStore
 
 	sessions *shard.Cache[string, *session]
 	// loadSession is the session cache's load function, built once so
@@ -94,8 +95,8 @@ type session struct {
 	mu ctxMutex
 	// st and ver are guarded by mu. st is replaced, never modified in
 	// place, so a pointer read under mu may be used after unlocking.
-	st  *SessionState
-	ver Version
+	st  *state.SessionState
+	ver state.Version
 	// gone is set, under mu, when the session is deleted; an object that
 	// is gone is never stored in the cache again.
 	gone bool
@@ -117,13 +118,13 @@ type pairKey struct{ workflow, target string }
 func New(cfg Config) (*Engine, error) {
 	switch {
 	case cfg.SessionTTL < 0:
-		return nil, fmt.Errorf("%w: Config.SessionTTL must be 0 (default %v) or positive, got %v", ErrInvalidArgument, DefaultSessionTTL, cfg.SessionTTL)
+		return nil, fmt.Errorf("%w: Config.SessionTTL must be 0 (default %v) or positive, got %v", state.ErrInvalidArgument, DefaultSessionTTL, cfg.SessionTTL)
 	case cfg.MaxEvidenceBytes < 0:
-		return nil, fmt.Errorf("%w: Config.MaxEvidenceBytes must be 0 (default %d) or positive, got %d", ErrInvalidArgument, DefaultMaxEvidenceBytes, cfg.MaxEvidenceBytes)
+		return nil, fmt.Errorf("%w: Config.MaxEvidenceBytes must be 0 (default %d) or positive, got %d", state.ErrInvalidArgument, DefaultMaxEvidenceBytes, cfg.MaxEvidenceBytes)
 	case cfg.GateRecheck < 0:
-		return nil, fmt.Errorf("%w: Config.GateRecheck must be 0 (default %v) or positive, got %v", ErrInvalidArgument, checkpoint.DefaultRecheck, cfg.GateRecheck)
+		return nil, fmt.Errorf("%w: Config.GateRecheck must be 0 (default %v) or positive, got %v", state.ErrInvalidArgument, checkpoint.DefaultRecheck, cfg.GateRecheck)
 	case cfg.Store == nil && cfg.StateDir == "":
-		return nil, fmt.Errorf("%w: Config.StateDir is empty; set it to the folder for session files (for example .mcpflow/state)", ErrInvalidArgument)
+		return nil, fmt.Errorf("%w: Config.StateDir is empty; set it to the folder for session files (for example .mcpflow/state)", state.ErrInvalidArgument)
 	}
 	e := &Engine{
 		logger:      cfg.Logger,
@@ -155,7 +156,7 @@ func New(cfg Config) (*Engine, error) {
 	} else {
 		root, err := os.OpenRoot(cfg.WorkflowsDir)
 		if err != nil {
-			return nil, fmt.Errorf("%w: Config.WorkflowsDir %s cannot be opened (%w); point it at a folder of workflows or leave it empty for the built-in samples", ErrNotFound, cfg.WorkflowsDir, err)
+			return nil, fmt.Errorf("%w: Config.WorkflowsDir %s cannot be opened (%w); point it at a folder of workflows or leave it empty for the built-in samples", state.ErrNotFound, cfg.WorkflowsDir, err)
 		}
 		e.wfRoot, e.wfFS = root, root.FS()
 	}
@@ -167,7 +168,7 @@ func New(cfg Config) (*Engine, error) {
 		}
 		e.own, e.store = fsx, fsx
 	}
-	e.shared, _ = e.store.(SharedStore)
+	e.shared, _ = e.store.(state.SharedStore)
 	sweep := max(e.ttl/4, time.Second)
 	sc, err := shard.New[string, *session](shard.Config{TTL: e.ttl, SweepInterval: sweep, Clock: cfg.Clock})
 	if err != nil {
@@ -184,7 +185,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	// A store that starts sessions itself keeps its own pair index;
 	// listing every session of a shared store would be wasted.
-	if _, starts := e.store.(SessionStarter); !starts {
+	if _, starts := e.store.(state.SessionStarter); !starts {
 		if err := e.indexPairs(context.Background()); err != nil {
 			return nil, err
 		}
@@ -200,14 +201,14 @@ func (e *Engine) indexPairs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	best := make(map[pairKey]*SessionSummary)
+	best := make(map[pairKey]*state.SessionSummary)
 	for i := range list {
 		s := &list[i]
 		if s.Error != "" {
 			e.logger.Warn("session state file is corrupt; the session is skipped until it is fixed or deleted", "session_id", s.SessionID, "err", s.Error)
 			continue
 		}
-		if s.Status != StatusActive {
+		if s.Status != state.StatusActive {
 			continue
 		}
 		k := pairKey{s.WorkflowType, s.TargetFile}
@@ -246,7 +247,7 @@ func (e *Engine) Close() error {
 
 func (e *Engine) check(ctx context.Context) error {
 	if e.closed.Load() {
-		return ErrClosed
+		return state.ErrClosed
 	}
 	return ctx.Err()
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"path"
 	"slices"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mcpflow/mcpflow/checkpoint"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 //go:embed all:workflows
@@ -43,7 +43,7 @@ const (
 
 func checkWorkflowName(name string) error {
 	if !checkpoint.ValidName(name) {
-		return &FieldError{Kind: ErrInvalidArgument, Field: "workflow_type", Value: quoteArg(name), Problem: "must be the name of a workflow folder (letters, digits, '_', '-', '.', not starting with '.')"}
+		return &state.FieldError{Kind: state.ErrInvalidArgument, Field: "workflow_type", Value: state.Quote(name), Problem: "must be the name of a workflow folder (letters, digits, '_', '-', '.', not starting with '.')"}
 	}
 	return nil
 }
@@ -51,13 +51,13 @@ func checkWorkflowName(name string) error {
 func checkTarget(target string) error {
 	switch {
 	case target == "":
-		return fmt.Errorf("%w: target_file is empty; pass the file or feature the workflow is about, for example src/auth/login.go", ErrInvalidArgument)
+		return fmt.Errorf("%w: target_file is empty; pass the file or feature the workflow is about, for example src/auth/login.go", state.ErrInvalidArgument)
 	case len(target) > MaxTargetFileLen:
-		return fmt.Errorf("%w: target_file is %d bytes, more than the %d allowed", ErrInvalidArgument, len(target), MaxTargetFileLen)
+		return fmt.Errorf("%w: target_file is %d bytes, more than the %d allowed", state.ErrInvalidArgument, len(target), MaxTargetFileLen)
 	case strings.ContainsRune(target, 0):
-		return fmt.Errorf("%w: target_file contains a NUL byte; pass a plain path or name", ErrInvalidArgument)
+		return fmt.Errorf("%w: target_file contains a NUL byte; pass a plain path or name", state.ErrInvalidArgument)
 	case !utf8.ValidString(target):
-		return fmt.Errorf("%w: target_file is not valid UTF-8", ErrInvalidArgument)
+		return fmt.Errorf("%w: target_file is not valid UTF-8", state.ErrInvalidArgument)
 	}
 	return nil
 }
@@ -110,10 +110,10 @@ func readMetadata(fsys fs.FS, name string) (*Metadata, error) {
 	}
 	data, err := readFile(fsys, path.Join(name, metadataFile), MaxMetadataBytes)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &FieldError{Kind: ErrNotFound, Field: "workflow_type", Value: name, Problem: "no such workflow (no " + name + "/" + metadataFile + ")"}
+		return nil, &state.FieldError{Kind: state.ErrNotFound, Field: "workflow_type", Value: name, Problem: "no such workflow (no " + name + "/" + metadataFile + ")"}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: workflow_type %s: %s: %w", ErrCorrupt, name, metadataFile, err)
+		return nil, fmt.Errorf("%w: workflow_type %s: %s: %w", state.ErrCorrupt, name, metadataFile, err)
 	}
 	m, err := ParseMetadata(data)
 	if err != nil {
@@ -127,7 +127,7 @@ func readMetadata(fsys fs.FS, name string) (*Metadata, error) {
 // no NUL byte or backslash.
 func checkTaskFile(file string) error {
 	if file == "" || !fs.ValidPath(file) || file == "." || strings.ContainsAny(file, "\x00\\") {
-		return fmt.Errorf("file %s must be a relative path inside the phase folder, without '..', a leading '/', a backslash or a NUL byte", quoteArg(file))
+		return fmt.Errorf("file %s must be a relative path inside the phase folder, without '..', a leading '/', a backslash or a NUL byte", state.Quote(file))
 	}
 	return nil
 }
@@ -135,12 +135,12 @@ func checkTaskFile(file string) error {
 // readTaskFile reads <workflow>/phases/<phase>/<file>.
 func readTaskFile(fsys fs.FS, workflow string, phase int, file string) (string, error) {
 	if err := checkTaskFile(file); err != nil {
-		return "", fmt.Errorf("%w: workflow %s phase %d: task %w", ErrCorrupt, workflow, phase, err)
+		return "", fmt.Errorf("%w: workflow %s phase %d: task %w", state.ErrCorrupt, workflow, phase, err)
 	}
 	name := path.Join(workflow, "phases", strconv.Itoa(phase), file)
 	data, err := readFile(fsys, name, MaxContentBytes)
 	if err != nil {
-		return "", fmt.Errorf("%w: workflow %s phase %d: task file %s cannot be read (%w); fix metadata.json or add the file", ErrNotFound, workflow, phase, file, err)
+		return "", fmt.Errorf("%w: workflow %s phase %d: task file %s cannot be read (%w); fix metadata.json or add the file", state.ErrNotFound, workflow, phase, file, err)
 	}
 	return string(data), nil
 }
@@ -149,12 +149,12 @@ func readTaskFile(fsys fs.FS, workflow string, phase int, file string) (string, 
 func (e *Engine) phaseContent(m *Metadata, workflow string, n int) (*PhaseContent, error) {
 	pd, ok := m.phase(n)
 	if !ok {
-		return nil, fmt.Errorf("%w: phase %d is not in workflow %s; its metadata.json changed", ErrCorrupt, n, workflow)
+		return nil, fmt.Errorf("%w: phase %d is not in workflow %s; its metadata.json changed", state.ErrCorrupt, n, workflow)
 	}
 	name := path.Join(workflow, "phases", strconv.Itoa(n), phaseFile)
 	data, err := readFile(e.wfFS, name, MaxContentBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: workflow %s: %s cannot be read (%w); add the file", ErrCorrupt, workflow, name, err)
+		return nil, fmt.Errorf("%w: workflow %s: %s cannot be read (%w); add the file", state.ErrCorrupt, workflow, name, err)
 	}
 	pc := &PhaseContent{Phase: n, PhaseName: pd.PhaseName, Purpose: pd.Purpose, Content: string(data), Tasks: make([]TaskInfo, 0, len(pd.Tasks))}
 	for _, t := range pd.Tasks {
@@ -173,30 +173,4 @@ func decodeObject(b []byte) (map[string]any, error) {
 		m = map[string]any{}
 	}
 	return m, nil
-}
-
-// cloneState copies st's containers so that the copy can be changed
-// without touching st. Artifacts are shared: they are replaced, never
-// modified.
-func cloneState(st *SessionState) *SessionState {
-	c := *st
-	c.CompletedPhases = slices.Clone(st.CompletedPhases)
-	c.PhaseArtifacts = maps.Clone(st.PhaseArtifacts)
-	c.Checkpoints = maps.Clone(st.Checkpoints)
-	normalize(&c)
-	return &c
-}
-
-// deepCopy copies st through its JSON form, so the caller owns every map.
-func deepCopy(st *SessionState) (*SessionState, error) {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return nil, fmt.Errorf("engine: session %s: encode state: %w", st.SessionID, err)
-	}
-	var c SessionState
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("engine: session %s: decode state: %w", st.SessionID, err)
-	}
-	normalize(&c)
-	return &c, nil
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // The methods in this file expose a workflow's files to MCP resource
@@ -71,7 +73,7 @@ func (e *Engine) PhaseFiles(ctx context.Context, workflowType string, phase int)
 		return nil, err
 	}
 	if phase < 0 {
-		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", ErrInvalidArgument, phase)
+		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", state.ErrInvalidArgument, phase)
 	}
 	entries, err := fs.ReadDir(e.wfFS, path.Join(workflowType, "phases", strconv.Itoa(phase)))
 	if err != nil {
@@ -99,10 +101,10 @@ func (e *Engine) ReadPhaseFile(ctx context.Context, workflowType string, phase i
 		return nil, err
 	}
 	if phase < 0 {
-		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", ErrInvalidArgument, phase)
+		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", state.ErrInvalidArgument, phase)
 	}
 	if err := checkTaskFile(file); err != nil || strings.Contains(file, "/") || !readableFile(file) {
-		return nil, fmt.Errorf("%w: file %s must be the name of a .md or .yaml file in the phase folder", ErrInvalidArgument, quoteArg(file))
+		return nil, fmt.Errorf("%w: file %s must be the name of a .md or .yaml file in the phase folder", state.ErrInvalidArgument, state.Quote(file))
 	}
 	data, err := readFile(e.wfFS, path.Join(workflowType, "phases", strconv.Itoa(phase), file), MaxContentBytes)
 	if err != nil {
@@ -127,7 +129,7 @@ func readableFile(name string) bool {
 func notFoundOr(err error, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: %s", ErrNotFound, msg)
+		return fmt.Errorf("%w: %s", state.ErrNotFound, msg)
 	}
-	return fmt.Errorf("%w: %s: %w", ErrCorrupt, msg, err)
+	return fmt.Errorf("%w: %s: %w", state.ErrCorrupt, msg, err)
 }

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"sync/atomic"
 	"time"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // lookup returns the session object for id, loading it on a miss.
@@ -17,7 +19,7 @@ import (
 // GetOrLoad) by another caller.
 func (e *Engine) lookup(ctx context.Context, id string) (*session, error) {
 	if !isCanonicalID(id) {
-		canon, err := ParseSessionID(id)
+		canon, err := state.ParseSessionID(id)
 		if err != nil {
 			return nil, err
 		}
@@ -32,7 +34,7 @@ func (e *Engine) lookup(ctx context.Context, id string) (*session, error) {
 		if c, _ := CallerFrom(ctx); c != s.loadedBy {
 			e.logCoalesced(ctx, id, s)
 		}
-		if st, _ := s.snapshot(); st.Status == StatusCompleted {
+		if st, _ := s.snapshot(); st.Status == state.StatusCompleted {
 			// Completed sessions do not stay in memory. The object is
 			// never mutated again, so another caller still holding it is
 			// safe.
@@ -103,7 +105,7 @@ func (e *Engine) touch(id string, s *session) {
 		return
 	}
 	defer s.mu.Unlock()
-	if s.gone || s.st.Status != StatusActive {
+	if s.gone || s.st.Status != state.StatusActive {
 		return
 	}
 	s.touched.Store(now)
@@ -129,7 +131,7 @@ func (r *rateLimit) allow(now time.Time) (dropped int64, ok bool) {
 // refresh replaces the object's state with st at version ver if that is
 // newer than what it holds (another process saved since it was loaded),
 // and returns the state it holds afterwards.
-func (s *session) refresh(ctx context.Context, st *SessionState, ver Version) (*SessionState, error) {
+func (s *session) refresh(ctx context.Context, st *state.SessionState, ver state.Version) (*state.SessionState, error) {
 	if err := s.mu.LockContext(ctx); err != nil {
 		return nil, err
 	}
@@ -139,22 +141,22 @@ func (s *session) refresh(ctx context.Context, st *SessionState, ver Version) (*
 }
 
 // refreshLocked is refresh with s.mu held.
-func (s *session) refreshLocked(st *SessionState, ver Version) {
+func (s *session) refreshLocked(st *state.SessionState, ver state.Version) {
 	if st != nil && ver > s.ver && !s.gone {
-		normalize(st)
+		state.Normalize(st)
 		s.st, s.ver = st, ver
 	}
 }
 
 // snapshot returns the session's current state pointer under its lock.
-func (s *session) snapshot() (*SessionState, bool) {
+func (s *session) snapshot() (*state.SessionState, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.st, s.gone
 }
 
 // get returns the session's state for reading, refreshing its TTL.
-func (e *Engine) get(ctx context.Context, sessionID string) (*SessionState, error) {
+func (e *Engine) get(ctx context.Context, sessionID string) (*state.SessionState, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
@@ -176,25 +178,11 @@ func (e *Engine) get(ctx context.Context, sessionID string) (*SessionState, erro
 	if gone {
 		return nil, notFound(st.SessionID)
 	}
-	if st.Status == StatusCompleted {
+	if st.Status == state.StatusCompleted {
 		e.sessions.Delete(st.SessionID) // completed sessions do not stay in memory
 	}
 	e.touch(st.SessionID, s)
 	return st, nil
-}
-
-// SharedStore is a Store that other processes write at the same time, and
-// that can tell cheaply whether the version a caller holds is still
-// current (the Redis store answers from its client-side cache, which Redis
-// invalidates). With one, the Engine checks the version before every call
-// on a session, so that its session cache only saves decoding: it never
-// serves a version older than the store's.
-type SharedStore interface {
-	Store
-	// LoadNewer is Load for a caller that holds version have: when the
-	// stored version is still have, it returns a nil state and have,
-	// without decoding.
-	LoadNewer(ctx context.Context, id string, have Version) (*SessionState, Version, error)
 }
 
 // syncLocked brings s up to the shared store's version; s.mu is held. A
@@ -205,7 +193,7 @@ func (e *Engine) syncLocked(ctx context.Context, s *session) error {
 		return notFound(id)
 	}
 	st, ver, err := e.shared.LoadNewer(ctx, id, s.ver)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, state.ErrNotFound) {
 		s.gone = true
 		e.sessions.Delete(id)
 	}
@@ -256,7 +244,7 @@ func (e *Engine) CurrentPhase(ctx context.Context, sessionID string) (*PhaseView
 		return nil, err
 	}
 	v.TotalPhases = len(f.order())
-	if st.Status == StatusCompleted {
+	if st.Status == state.StatusCompleted {
 		v.WorkflowComplete = true
 		v.Phase = st.CurrentPhase
 		v.Tasks = []TaskInfo{}
@@ -274,18 +262,18 @@ func (e *Engine) CurrentPhase(ctx context.Context, sessionID string) (*PhaseView
 // its file's text. Only the current phase and completed phases are open.
 func (e *Engine) Task(ctx context.Context, sessionID string, phase, taskNumber int) (*TaskView, error) {
 	if phase < 0 {
-		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", ErrInvalidArgument, phase)
+		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", state.ErrInvalidArgument, phase)
 	}
 	if taskNumber < 0 {
-		return nil, fmt.Errorf("%w: task_number must be 0 or more, got %d", ErrInvalidArgument, taskNumber)
+		return nil, fmt.Errorf("%w: task_number must be 0 or more, got %d", state.ErrInvalidArgument, taskNumber)
 	}
 	st, err := e.get(ctx, sessionID)
 	if err != nil {
 		return nil, err
 	}
 	done := slices.Contains(st.CompletedPhases, phase)
-	if !done && (phase != st.CurrentPhase || st.Status != StatusActive) {
-		return nil, fmt.Errorf("%w: phase %d is not open: session %s is on phase %d; read tasks of the current phase or of a completed phase %v", ErrWrongPhase, phase, st.SessionID, st.CurrentPhase, st.CompletedPhases)
+	if !done && (phase != st.CurrentPhase || st.Status != state.StatusActive) {
+		return nil, fmt.Errorf("%w: phase %d is not open: session %s is on phase %d; read tasks of the current phase or of a completed phase %v", state.ErrWrongPhase, phase, st.SessionID, st.CurrentPhase, st.CompletedPhases)
 	}
 	f, err := e.flowOf(ctx, st)
 	if err != nil {
@@ -300,26 +288,26 @@ func (e *Engine) Task(ctx context.Context, sessionID string, phase, taskNumber i
 }
 
 // State returns a deep copy of the session's state.
-func (e *Engine) State(ctx context.Context, sessionID string) (*SessionState, error) {
+func (e *Engine) State(ctx context.Context, sessionID string) (*state.SessionState, error) {
 	st, err := e.get(ctx, sessionID)
 	if err != nil {
 		return nil, err
 	}
-	return deepCopy(st)
+	return state.DeepCopy(st)
 }
 
 // ListSessions lists the sessions of the store, most recently updated
 // first. status "" lists all, "active" and "completed" filter; any other
 // value is an error naming status. Sessions whose state file is corrupt
 // are listed (with Error set) only when status is "".
-func (e *Engine) ListSessions(ctx context.Context, status string) ([]SessionSummary, error) {
+func (e *Engine) ListSessions(ctx context.Context, status string) ([]state.SessionSummary, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
-	switch Status(status) {
-	case "", StatusActive, StatusCompleted:
+	switch state.Status(status) {
+	case "", state.StatusActive, state.StatusCompleted:
 	default:
-		return nil, fmt.Errorf("%w: status must be \"\" (all), %q or %q, got %s", ErrInvalidArgument, StatusActive, StatusCompleted, quoteArg(status))
+		return nil, fmt.Errorf("%w: status must be \"\" (all), %q or %q, got %s", state.ErrInvalidArgument, state.StatusActive, state.StatusCompleted, state.Quote(status))
 	}
 	list, err := e.store.List(ctx)
 	if err != nil {
@@ -327,7 +315,7 @@ func (e *Engine) ListSessions(ctx context.Context, status string) ([]SessionSumm
 	}
 	out := list[:0]
 	for i := range list {
-		if status == "" || list[i].Error == "" && list[i].Status == Status(status) {
+		if status == "" || list[i].Error == "" && list[i].Status == state.Status(status) {
 			out = append(out, list[i])
 		}
 	}
@@ -349,8 +337,8 @@ func (e *Engine) DeleteSession(ctx context.Context, sessionID string) error {
 		return err
 	}
 	s, err := e.lookup(ctx, sessionID)
-	if errors.Is(err, ErrCorrupt) {
-		id, _ := ParseSessionID(sessionID)
+	if errors.Is(err, state.ErrCorrupt) {
+		id, _ := state.ParseSessionID(sessionID)
 		if err := e.store.Delete(ctx, id); err != nil {
 			return err
 		}
@@ -369,7 +357,7 @@ func (e *Engine) DeleteSession(ctx context.Context, sessionID string) error {
 		return notFound(id)
 	}
 	if err := e.store.Delete(ctx, id); err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, state.ErrNotFound) {
 			s.gone = true
 			e.sessions.Delete(id)
 		}
@@ -380,4 +368,14 @@ func (e *Engine) DeleteSession(ctx context.Context, sessionID string) error {
 	e.dropPair(s.st)
 	e.logger.Debug("session deleted", "session_id", id)
 	return nil
+}
+
+// noSession is the error for a session ID that names no session; detail,
+// if not empty, says more in parentheses.
+func noSession(id, detail string) error {
+	problem := "no such session"
+	if detail != "" {
+		problem += " (" + detail + ")"
+	}
+	return &state.FieldError{Kind: state.ErrNotFound, Field: "session_id", Value: id, Problem: problem}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/puzpuzpuz/xsync/v4"
 
 	"github.com/mcpflow/mcpflow/checkpoint"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // Start starts a session of workflowType for targetFile, or resumes the
@@ -31,10 +32,10 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	if len(options) > 0 {
 		b, err := checkpoint.EncodeEvidence(options, e.maxEvidence)
 		if err != nil {
-			return nil, fmt.Errorf("%w: options: %w", ErrInvalidArgument, err)
+			return nil, fmt.Errorf("%w: options: %w", state.ErrInvalidArgument, err)
 		}
 		if opts, err = decodeObject(b); err != nil {
-			return nil, fmt.Errorf("%w: options: %w", ErrInvalidArgument, err)
+			return nil, fmt.Errorf("%w: options: %w", state.ErrInvalidArgument, err)
 		}
 	}
 	f, err := e.loadFlow(ctx, workflowType, opts)
@@ -43,7 +44,7 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	}
 	order := f.order()
 	if len(order) == 0 {
-		return nil, fmt.Errorf("%w: workflow_type %s: metadata.json lists no phases; add at least one phase", ErrCorrupt, workflowType)
+		return nil, fmt.Errorf("%w: workflow_type %s: metadata.json lists no phases; add at least one phase", state.ErrCorrupt, workflowType)
 	}
 	// Read the first phase before creating anything, so that a workflow
 	// whose content cannot be read leaves no session behind.
@@ -62,7 +63,7 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 		}
 		order = f.order()
 	}
-	if st.CurrentPhase != pc.Phase || st.Status != StatusActive || resumed && f.m.DynamicPhases {
+	if st.CurrentPhase != pc.Phase || st.Status != state.StatusActive || resumed && f.m.DynamicPhases {
 		if pc, err = e.content(f, st.CurrentPhase); err != nil {
 			return nil, err
 		}
@@ -82,24 +83,24 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 
 // startLocked finds or creates the pair's active session under the pair's
 // start lock, so that concurrent Starts of one pair create one session.
-func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts map[string]any) (*SessionState, bool, error) {
+func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts map[string]any) (*state.SessionState, bool, error) {
 	mu := &e.startLocks[xxhash.Sum64String(k.workflow+"\x00"+k.target)%uint64(len(e.startLocks))]
 	if err := mu.LockContext(ctx); err != nil {
 		return nil, false, err
 	}
 	defer mu.Unlock()
-	if ss, ok := e.store.(SessionStarter); ok {
+	if ss, ok := e.store.(state.SessionStarter); ok {
 		return e.startShared(ctx, ss, k, first, opts)
 	}
 	if id, ok := e.pairs.Load(k); ok {
 		s, err := e.lookup(ctx, id)
 		if err == nil {
 			st, gone := s.snapshot()
-			if !gone && st.Status == StatusActive && st.WorkflowType == k.workflow && st.TargetFile == k.target {
+			if !gone && st.Status == state.StatusActive && st.WorkflowType == k.workflow && st.TargetFile == k.target {
 				e.touch(id, s)
 				return st, true, nil
 			}
-		} else if !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrCorrupt) {
+		} else if !errors.Is(err, state.ErrNotFound) && !errors.Is(err, state.ErrCorrupt) {
 			return nil, false, err
 		}
 		e.pairs.Compute(k, func(old string, loaded bool) (string, xsync.ComputeOp) {
@@ -119,17 +120,17 @@ func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts map
 }
 
 // newState returns the state of a new session of pair k on phase first.
-func (e *Engine) newState(k pairKey, first int, opts map[string]any) *SessionState {
+func (e *Engine) newState(k pairKey, first int, opts map[string]any) *state.SessionState {
 	now := e.now()
-	st := &SessionState{
+	st := &state.SessionState{
 		SessionID:       uuid.NewString(),
 		WorkflowType:    k.workflow,
 		TargetFile:      k.target,
 		CurrentPhase:    first,
 		CompletedPhases: []int{},
-		PhaseArtifacts:  map[int]*PhaseArtifact{},
-		Checkpoints:     map[int]CheckpointStatus{first: CheckpointPending},
-		Status:          StatusActive,
+		PhaseArtifacts:  map[int]*state.PhaseArtifact{},
+		Checkpoints:     map[int]state.CheckpointStatus{first: state.CheckpointPending},
+		Status:          state.StatusActive,
 		CreatedAt:       now,
 		UpdatedAt:       now,
 		Metadata:        map[string]any{},
@@ -142,7 +143,7 @@ func (e *Engine) newState(k pairKey, first int, opts map[string]any) *SessionSta
 
 // adopt makes the session object of a session this engine just created
 // and puts it in the cache and the pair index.
-func (e *Engine) adopt(ctx context.Context, st *SessionState, ver Version) {
+func (e *Engine) adopt(ctx context.Context, st *state.SessionState, ver state.Version) {
 	c, _ := CallerFrom(ctx)
 	s := &session{st: st, ver: ver, loadedBy: c}
 	s.touched.Store(e.now().UnixNano())
@@ -151,23 +152,10 @@ func (e *Engine) adopt(ctx context.Context, st *SessionState, ver Version) {
 	e.logger.Debug("session started", "session_id", st.SessionID, "workflow_type", st.WorkflowType, "target_file", st.TargetFile, "caller", c.String())
 }
 
-// SessionStarter is implemented by a Store shared between processes that
-// can create a session or find the pair's active one in one atomic step.
-// When the Engine's Store implements it, Start asks the store instead of
-// the engine's own pair index, so that concurrent Starts of one pair in
-// any number of processes create one session.
-type SessionStarter interface {
-	// CreateOrResume saves st, a new active session, unless its
-	// (workflow_type, target_file) pair already has an active session,
-	// which it returns instead with created false. It returns the stored
-	// state and its version.
-	CreateOrResume(ctx context.Context, st *SessionState) (stored *SessionState, ver Version, created bool, err error)
-}
-
 // startShared is Start's find-or-create on a SessionStarter store. The
 // pair's start lock is held, so concurrent Starts in this process make
 // one call.
-func (e *Engine) startShared(ctx context.Context, ss SessionStarter, k pairKey, first int, opts map[string]any) (*SessionState, bool, error) {
+func (e *Engine) startShared(ctx context.Context, ss state.SessionStarter, k pairKey, first int, opts map[string]any) (*state.SessionState, bool, error) {
 	got, ver, created, err := ss.CreateOrResume(ctx, e.newState(k, first, opts))
 	if err != nil {
 		return nil, false, err

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // MaxMetadataBytes is the largest metadata.json ParseMetadata accepts.
@@ -99,7 +101,7 @@ func parseTotalPhases(b []byte) (TotalPhases, error) {
 
 // ErrMetadata is wrapped by every error ParseMetadata returns; it is also
 // matched by ErrCorrupt through errors.Is.
-var ErrMetadata = fmt.Errorf("%w: metadata.json", ErrCorrupt)
+var ErrMetadata = fmt.Errorf("%w: metadata.json", state.ErrCorrupt)
 
 // ParseMetadata decodes a metadata.json. Unknown fields are tolerated;
 // absent required fields are not an error here (Validate reports them). A

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -79,7 +80,7 @@ func TestParseMetadataErrorsNameTheField(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseMetadata([]byte(tt.json))
 			require.ErrorIs(t, err, ErrMetadata)
-			require.ErrorIs(t, err, ErrCorrupt)
+			require.ErrorIs(t, err, state.ErrCorrupt)
 			assert.Contains(t, err.Error(), "metadata.json: "+tt.field+": ", "error must name the field")
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // metadataErr is the shape of every ParseMetadata error: the sentinel, then
@@ -36,7 +37,7 @@ func FuzzParseMetadata(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := engine.ParseMetadata(data)
 		if err != nil {
-			if !errors.Is(err, engine.ErrMetadata) || !errors.Is(err, engine.ErrCorrupt) {
+			if !errors.Is(err, engine.ErrMetadata) || !errors.Is(err, state.ErrCorrupt) {
 				t.Fatalf("error does not wrap ErrMetadata and ErrCorrupt: %v", err)
 			}
 			if !metadataErr.MatchString(err.Error()) {
@@ -73,18 +74,18 @@ func FuzzDecodeState(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		st, ver, err := engine.DecodeState(data)
+		st, ver, err := state.DecodeState(data)
 		if err != nil {
 			return
 		}
 		if ver < 1 {
 			t.Fatalf("version %d of a decoded file", ver)
 		}
-		enc, err := engine.EncodeState(st, ver)
+		enc, err := state.EncodeState(st, ver)
 		if err != nil {
 			t.Fatalf("encode: %v", err)
 		}
-		st2, ver2, err := engine.DecodeState(enc)
+		st2, ver2, err := state.DecodeState(enc)
 		if err != nil {
 			t.Fatalf("re-decode of %s: %v", enc, err)
 		}

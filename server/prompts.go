@@ -13,6 +13,7 @@ import (
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
 	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // Prompts: one per workflow of the workflows folder, named after it, that
@@ -95,7 +96,7 @@ func (s *Server) workflowPrompts(ctx context.Context) ([]workflowPrompt, error) 
 	out := make([]workflowPrompt, 0, len(names))
 	for _, n := range names {
 		m, err := s.cfg.Engine.Metadata(ctx, n)
-		if errors.Is(err, engine.ErrNotFound) {
+		if errors.Is(err, state.ErrNotFound) {
 			continue // a folder without metadata.json is no workflow
 		}
 		if err != nil {
@@ -220,7 +221,7 @@ func (s *Server) resumePrompt(ctx context.Context, req mcp.GetPromptRequest) (*m
 	if err != nil {
 		return nil, err
 	}
-	id, err := engine.ParseSessionID(raw)
+	id, err := state.ParseSessionID(raw)
 	if err != nil {
 		return nil, fmt.Errorf("prompt %s: %s", PromptResume, trimPkg(err.Error()))
 	}
