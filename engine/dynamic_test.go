@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
@@ -25,14 +26,14 @@ var leftover = regexp.MustCompile(`\[(PHASE|TASK|VALIDATION|ACCEPTANCE|ESTIMATED
 // praxisProject lays out a project with .praxis-os/workflows holding the
 // built-in spec_execution_v1 (without its example spec) and .praxis-os/specs/<name>/tasks.md holding
 // tasks, and returns the project folder and the workflows folder.
-func praxisProject(t *testing.T, name string, tasks []byte) (root, workflows string) {
+func praxisProject(t *testing.T, name string, tasks []byte) (root, wfDir string) {
 	t.Helper()
 	root = t.TempDir()
-	workflows = filepath.Join(root, ".praxis-os", "workflows")
-	require.NoError(t, os.CopyFS(filepath.Join(workflows, "spec_execution_v1"), mustSub(t, BuiltinWorkflows(), "spec_execution_v1")))
+	wfDir = filepath.Join(root, ".praxis-os", "workflows")
+	require.NoError(t, os.CopyFS(filepath.Join(wfDir, "spec_execution_v1"), mustSub(t, workflows.BuiltinWorkflows(), "spec_execution_v1")))
 	// A prAxIs OS project's workflow has no example spec: spec_path is
 	// required.
-	meta := filepath.Join(workflows, "spec_execution_v1", metadataFile)
+	meta := filepath.Join(wfDir, "spec_execution_v1", workflows.MetadataFile)
 	b, err := os.ReadFile(meta)
 	require.NoError(t, err)
 	b = regexp.MustCompile(`,\s*"example_spec": "[^"]*"`).ReplaceAll(b, nil)
@@ -40,7 +41,7 @@ func praxisProject(t *testing.T, name string, tasks []byte) (root, workflows str
 	dir := filepath.Join(root, ".praxis-os", "specs", name)
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "tasks.md"), tasks, 0o644))
-	return root, workflows
+	return root, wfDir
 }
 
 func mustSub(t *testing.T, fsys fs.FS, dir string) fs.FS {
@@ -294,7 +295,7 @@ func TestDynamicGateFileWins(t *testing.T) {
 // dynamic phases as one entry numbered "1-N"; it parses, and is not a
 // phase. A static workflow with such an entry is still refused.
 func TestDynamicMetadataPraxisRange(t *testing.T) {
-	m, err := ParseMetadata([]byte(`{"workflow_type":"w","version":"1","total_phases":"dynamic","estimated_duration":"x","primary_outputs":[],
+	m, err := workflows.ParseMetadata([]byte(`{"workflow_type":"w","version":"1","total_phases":"dynamic","estimated_duration":"x","primary_outputs":[],
 		"phases":[{"phase_number":0,"phase_name":"a","purpose":"p","estimated_effort":"e","key_deliverables":[],"validation_criteria":[],"tasks":[]},
 		{"phase_number":"1-N","phase_name":"dyn"}],
 		"dynamic_phases":true,"dynamic_config":{"source_type":"spec_tasks_md","source_path_key":"spec_path","templates":{"phase":"p.md","task":"t.md"},"parser":"spec_tasks_parser"}}`))
@@ -304,11 +305,11 @@ func TestDynamicMetadataPraxisRange(t *testing.T) {
 	assert.Equal(t, "spec_path", m.DynamicConfig.SourcePathKey)
 	assert.Equal(t, "p.md", m.DynamicConfig.Templates.Phase)
 
-	_, err = ParseMetadata([]byte(`{"phases":[{"phase_number":"1-N"}]}`))
+	_, err = workflows.ParseMetadata([]byte(`{"phases":[{"phase_number":"1-N"}]}`))
 	require.ErrorContains(t, err, "phases[0].phase_number")
-	_, err = ParseMetadata([]byte(`{"dynamic_phases":true,"dynamic_config":{"templates":{"phase":"p","task":"t"},"parser":"other"}}`))
+	_, err = workflows.ParseMetadata([]byte(`{"dynamic_phases":true,"dynamic_config":{"templates":{"phase":"p","task":"t"},"parser":"other"}}`))
 	require.ErrorContains(t, err, "dynamic_config.parser")
-	_, err = ParseMetadata([]byte(`{"dynamic_phases":"yes"}`))
+	_, err = workflows.ParseMetadata([]byte(`{"dynamic_phases":"yes"}`))
 	require.ErrorContains(t, err, "dynamic_phases")
 }
 
@@ -331,18 +332,18 @@ func TestValidateDynamicWorkflow(t *testing.T) {
 	dir := filepath.Join(wf, "spec_execution_v1")
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "phases", "2"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "phases", "2", "gate-definition.yaml"), []byte("evidence_schema:\n  ok:\n    type: boolean\n"), 0o644))
-	assert.Empty(t, Validate(wf))
+	assert.Empty(t, workflows.Validate(wf))
 
 	require.NoError(t, os.Remove(filepath.Join(dir, "phases", "dynamic", "task-template.md")))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "phases", "2", "gate-definition.yaml"), []byte("evidence_schema: [1]\n"), 0o644))
-	meta := filepath.Join(dir, metadataFile)
+	meta := filepath.Join(dir, workflows.MetadataFile)
 	b, err := os.ReadFile(meta)
 	require.NoError(t, err)
 	b = []byte(strings.Replace(string(b), `"parser": "spec_tasks_parser"`, `"parser": "spec_tasks_parser", "example_spec": "bad.md"`, 1))
 	require.NoError(t, os.WriteFile(meta, b, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.md"), []byte("no phases here\n"), 0o644))
 	var got []string
-	for _, p := range Validate(wf) {
+	for _, p := range workflows.Validate(wf) {
 		got = append(got, p.String())
 	}
 	require.Len(t, got, 3, "%q", got)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/shard"
 	"github.com/mcpflow/mcpflow/spec"
@@ -152,7 +153,7 @@ func New(cfg Config) (*Engine, error) {
 		}
 	}()
 	if cfg.WorkflowsDir == "" {
-		e.wfFS = BuiltinWorkflows()
+		e.wfFS = workflows.BuiltinWorkflows()
 	} else {
 		root, err := os.OpenRoot(cfg.WorkflowsDir)
 		if err != nil {
@@ -272,27 +273,14 @@ func (e *Engine) Metrics() map[string]metrics.Snapshot {
 }
 
 // ListWorkflows describes every workflow of the workflows folder, sorted
-// by name, with the problems Validate finds in each.
-func (e *Engine) ListWorkflows(ctx context.Context) ([]WorkflowInfo, error) {
+// by name, with the problems Validate finds in each (workflows.List).
+func (e *Engine) ListWorkflows(ctx context.Context) ([]workflows.Info, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
-	names, err := workflowNames(e.wfFS)
+	out, err := workflows.List(e.wfFS)
 	if err != nil {
 		return nil, fmt.Errorf("engine: workflows folder: %w", err)
-	}
-	out := make([]WorkflowInfo, 0, len(names))
-	for _, name := range names {
-		info := WorkflowInfo{Name: name, Problems: []string{}}
-		for _, p := range validateWorkflow(e.wfFS, name) {
-			info.Problems = append(info.Problems, p.String())
-		}
-		if m, err := readMetadata(e.wfFS, name); err == nil {
-			info.WorkflowType, info.Version, info.Title = m.WorkflowType, m.Version, m.Name
-			info.Description, info.EstimatedDuration = m.Description, m.EstimatedDuration
-			info.TotalPhases, info.Phases = m.TotalPhases, len(m.Phases)
-		}
-		out = append(out, info)
 	}
 	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 )
 
 func TestStartCreatesSession(t *testing.T) {
@@ -589,21 +590,21 @@ func TestListWorkflowsBuiltin(t *testing.T) {
 }
 
 func TestBuiltinWorkflowsValidate(t *testing.T) {
-	assert.Empty(t, ValidateFS(BuiltinWorkflows()))
+	assert.Empty(t, workflows.ValidateFS(workflows.BuiltinWorkflows()))
 }
 
 // TestBuiltinGatesUseEveryTypeAndConstraint: between them the sample
 // gates use every field type and every constraint.
 func TestBuiltinGatesUseEveryTypeAndConstraint(t *testing.T) {
-	fsys := BuiltinWorkflows()
+	fsys := workflows.BuiltinWorkflows()
 	types := map[checkpoint.FieldType]bool{}
 	cons := map[string]bool{}
 	strictSeen := map[bool]bool{}
 	for _, wf := range []string{"feature_delivery", "bug_fix"} {
-		m, err := readMetadata(fsys, wf)
+		m, err := workflows.ReadMetadata(fsys, wf)
 		require.NoError(t, err)
 		for _, p := range m.Phases {
-			data, err := readFile(fsys, filepath.ToSlash(filepath.Join(wf, "phases", itoa(p.PhaseNumber), checkpoint.GateFile)), checkpoint.MaxGateBytes)
+			data, err := workflows.ReadFile(fsys, filepath.ToSlash(filepath.Join(wf, "phases", itoa(p.PhaseNumber), checkpoint.GateFile)), checkpoint.MaxGateBytes)
 			require.NoError(t, err)
 			g, err := checkpoint.ParseGate(data, wf)
 			require.NoError(t, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 )
 
 // Start starts a session of workflowType for targetFile, or resumes the
@@ -22,7 +23,7 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
-	if err := checkWorkflowName(workflowType); err != nil {
+	if err := workflows.CheckName(workflowType); err != nil {
 		return nil, err
 	}
 	if err := checkTarget(targetFile); err != nil {

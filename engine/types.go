@@ -5,24 +5,6 @@ import (
 	"github.com/mcpflow/mcpflow/engine/state"
 )
 
-// WorkflowInfo describes one workflow of the workflows folder.
-type WorkflowInfo struct {
-	// Name is the folder name, which is also its workflow_type when the
-	// definition is valid.
-	Name              string      `json:"name"`
-	WorkflowType      string      `json:"workflow_type"`
-	Version           string      `json:"version"`
-	Title             string      `json:"title,omitempty"`
-	Description       string      `json:"description"`
-	EstimatedDuration string      `json:"estimated_duration,omitempty"`
-	TotalPhases       TotalPhases `json:"total_phases"`
-	// Phases is the number of phases the metadata lists.
-	Phases int `json:"phases"`
-	// Problems lists what Validate finds wrong with the workflow; a
-	// workflow with problems may still start if its phases are readable.
-	Problems []string `json:"problems"`
-}
-
 // TaskInfo is one task of a phase, as metadata.json lists it.
 type TaskInfo struct {
 	TaskNumber int    `json:"task_number"`

@@ -36,13 +36,20 @@ func withState(pkgs []string) []string {
 	return append([]string{"engine/state"}, pkgs...)
 }
 
+// withWorkflows returns pkgs after engine/workflows (the workflow
+// definitions) and engine/state.
+func withWorkflows(pkgs []string) []string {
+	return append([]string{"engine/workflows"}, withState(pkgs)...)
+}
+
 // rules is the import graph allowed, by folder relative to the module root.
 // README.md's "may import" column is rendered from it (see render).
 var rules = map[string]rule{
-	"cmd/mcpflow":                 {may: append([]string{"server", "engine/redisstore", "engine"}, withState(below)...)},
-	"server":                      {may: append([]string{"engine"}, withState(below)...), tests: []string{"engine/redisstore"}},
+	"cmd/mcpflow":                 {may: append([]string{"server", "engine/redisstore", "engine"}, withWorkflows(below)...)},
+	"server":                      {may: append([]string{"engine"}, withWorkflows(below)...), tests: []string{"engine/redisstore"}},
 	"engine/redisstore":           {may: []string{"engine/state"}, tests: append([]string{"engine"}, below...)},
-	"engine":                      {may: withState(below)},
+	"engine":                      {may: withWorkflows(below)},
+	"engine/workflows":            {may: withState(below)},
 	"engine/state":                {},
 	"spec":                        {may: below[1:]},
 	"checkpoint":                  {may: below[2:]},
@@ -54,7 +61,7 @@ var rules = map[string]rule{
 	"internal/baseline":           {testSupport: true},
 	"internal/testutil":           {testSupport: true},
 	"internal/layering":           {},
-	"fuzz":                        {tests: append([]string{"engine"}, withState(below)...)},
+	"fuzz":                        {tests: append([]string{"engine"}, withWorkflows(below)...)},
 }
 
 // render writes a rule as README's "may import" cell says it.
