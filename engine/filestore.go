@@ -13,8 +13,9 @@ import (
 	"sync"
 
 	"github.com/cespare/xxhash/v2"
-	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/puzpuzpuz/xsync/v4"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // tempPrefix starts the name of every temporary file FileStore writes;

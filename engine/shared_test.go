@@ -5,9 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // sharedFileStore is a FileStore seen as a SharedStore: LoadNewer reads the

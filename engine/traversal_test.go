@@ -6,9 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // TestTaskFilesCannotLeaveTheFolder: task files named with "..", an

@@ -7,10 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mcpflow/mcpflow/engine/state"
-	"github.com/mcpflow/mcpflow/engine/workflows"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 )
 
 func TestParseMetadata(t *testing.T) {

@@ -4,8 +4,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/puzpuzpuz/xsync/v4"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // guard remembers, per session, the highest version this replica wrote or

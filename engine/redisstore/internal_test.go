@@ -6,11 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // fakeNow is a settable clock for the guard.
