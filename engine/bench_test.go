@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // impls names the session caches measured. The comparison of shard.Cache
@@ -196,11 +198,11 @@ func BenchmarkFileStoreSave(b *testing.B) {
 			defer func() { _ = fs.Close() }()
 			fs.noSync = !sync
 			now := time.Now().UTC()
-			st := &SessionState{SessionID: uuid.NewString(), WorkflowType: "demo", TargetFile: "t", CompletedPhases: []int{},
-				PhaseArtifacts: map[int]*PhaseArtifact{0: {Evidence: map[string]any{"n": 3.0, "note": "all good"}, Timestamp: now}},
-				Checkpoints:    map[int]CheckpointStatus{0: CheckpointPassed}, Status: StatusActive, CreatedAt: now, UpdatedAt: now}
+			st := &state.SessionState{SessionID: uuid.NewString(), WorkflowType: "demo", TargetFile: "t", CompletedPhases: []int{},
+				PhaseArtifacts: map[int]*state.PhaseArtifact{0: {Evidence: map[string]any{"n": 3.0, "note": "all good"}, Timestamp: now}},
+				Checkpoints:    map[int]state.CheckpointStatus{0: state.CheckpointPassed}, Status: state.StatusActive, CreatedAt: now, UpdatedAt: now}
 			ctx := context.Background()
-			var ver Version
+			var ver state.Version
 			b.ReportAllocs()
 			cpu := startCPU()
 			for b.Loop() {

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
@@ -148,7 +149,7 @@ func TestConcurrentCompletePhase(t *testing.T) {
 				case err == nil && res.PhaseCompleted:
 					advanced.Add(1)
 					winner.Store(note)
-				case errors.Is(err, ErrAlreadyCompleted):
+				case errors.Is(err, state.ErrAlreadyCompleted):
 					already.Add(1)
 					if !strings.Contains(err.Error(), "phase 0") || !strings.Contains(err.Error(), "current phase is 1") {
 						t.Errorf("error %q must name the phase and the current phase", err)
@@ -197,7 +198,7 @@ func TestConcurrentFailingSubmissionsAreAllRecorded(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, n, st.PhaseArtifacts[0].Attempts)
 	assert.True(t, notes[st.PhaseArtifacts[0].Evidence["note"].(string)])
-	assert.Equal(t, CheckpointFailed, st.Checkpoints[0])
+	assert.Equal(t, state.CheckpointFailed, st.Checkpoints[0])
 	assert.Equal(t, 0, st.CurrentPhase)
 }
 
@@ -216,7 +217,7 @@ func TestConcurrentDeleteLeavesNoZombie(t *testing.T) {
 			return
 		}
 		_, err := en.CompletePhase(t.Context(), r.SessionID, 0, map[string]any{"n": 0})
-		if err != nil && !errors.Is(err, ErrNotFound) {
+		if err != nil && !errors.Is(err, state.ErrNotFound) {
 			t.Errorf("goroutine %d: %v", i, err)
 		}
 		_, _ = en.State(t.Context(), r.SessionID)
@@ -225,7 +226,7 @@ func TestConcurrentDeleteLeavesNoZombie(t *testing.T) {
 	_, cached := en.sessions.Get(r.SessionID)
 	assert.False(t, cached)
 	_, err = en.State(t.Context(), r.SessionID)
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, state.ErrNotFound)
 }
 
 // TestConcurrentMixed runs every operation at once on a few sessions, for
@@ -262,7 +263,7 @@ func TestConcurrentMixed(t *testing.T) {
 	active := map[string]int{}
 	for _, s := range list {
 		require.Empty(t, s.Error)
-		if s.Status == StatusActive {
+		if s.Status == state.StatusActive {
 			active[s.TargetFile]++
 		}
 	}

@@ -3,6 +3,8 @@ package engine
 import (
 	"log/slog"
 	"time"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // DefaultSessionTTL is how long an idle session stays in memory when
@@ -26,7 +28,7 @@ type Config struct {
 	// missing. Required unless Store is set.
 	StateDir string
 	// Store persists sessions. nil means a FileStore on StateDir.
-	Store Store
+	Store state.Store
 	// SessionTTL is how long a session that nobody touches stays in
 	// memory; its state stays on disk. 0 selects DefaultSessionTTL.
 	SessionTTL time.Duration

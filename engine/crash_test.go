@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
@@ -59,14 +60,14 @@ func crashChild() int {
 	// A large artifact makes each write long enough to be cut in the
 	// middle.
 	blob := strings.Repeat("e", crashBlobLen())
-	var ver Version
+	var ver state.Version
 	for n = 1; n <= 100000; n++ {
 		now := time.Now().UTC()
-		st := &SessionState{
+		st := &state.SessionState{
 			SessionID: crashChildID, WorkflowType: "demo", TargetFile: "crash.go",
-			CurrentPhase: n % 3, CompletedPhases: []int{}, Status: StatusActive,
-			PhaseArtifacts: map[int]*PhaseArtifact{0: {PhaseNumber: 0, Evidence: map[string]any{"blob": blob, "n": n}, Timestamp: now}},
-			Checkpoints:    map[int]CheckpointStatus{0: CheckpointFailed},
+			CurrentPhase: n % 3, CompletedPhases: []int{}, Status: state.StatusActive,
+			PhaseArtifacts: map[int]*state.PhaseArtifact{0: {PhaseNumber: 0, Evidence: map[string]any{"blob": blob, "n": n}, Timestamp: now}},
+			Checkpoints:    map[int]state.CheckpointStatus{0: state.CheckpointFailed},
 			CreatedAt:      now, UpdatedAt: now,
 			Metadata: map[string]any{"n": n},
 		}
@@ -151,7 +152,7 @@ func TestCrashSafety(t *testing.T) {
 			default:
 				data, err := os.ReadFile(filepath.Join(dir, e.Name()))
 				require.NoError(t, err)
-				_, _, err = DecodeState(data)
+				_, _, err = state.DecodeState(data)
 				require.NoError(t, err, "run %d: %s is torn", run, e.Name())
 			}
 		}
@@ -166,7 +167,7 @@ func TestCrashSafety(t *testing.T) {
 		if n < max(last, lastAck) || n > lastStarted {
 			t.Errorf("run %d: state holds save %d; acknowledged up to %d, started up to %d", run, n, max(last, lastAck), lastStarted)
 		}
-		assert.Equal(t, Version(n), ver)
+		assert.Equal(t, state.Version(n), ver)
 		assert.EqualValues(t, n, st.PhaseArtifacts[0].Evidence["n"])
 		if big {
 			ev, err := json.Marshal(st.PhaseArtifacts[0].Evidence)
@@ -190,17 +191,17 @@ func TestFileStoreRoundTripAndVersions(t *testing.T) {
 	ctx := t.Context()
 	id := uuid.NewString()
 	now := time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)
-	st := &SessionState{SessionID: id, WorkflowType: "w", TargetFile: "t", CurrentPhase: 2, CompletedPhases: []int{0, 1},
-		PhaseArtifacts: map[int]*PhaseArtifact{1: {PhaseNumber: 1, Evidence: map[string]any{"a": "b"}, Timestamp: now, Attempts: 2}},
-		Checkpoints:    map[int]CheckpointStatus{0: CheckpointPassed, 1: CheckpointPassed, 2: CheckpointPending},
-		Status:         StatusActive, CreatedAt: now, UpdatedAt: now, Metadata: map[string]any{"k": "v"}}
+	st := &state.SessionState{SessionID: id, WorkflowType: "w", TargetFile: "t", CurrentPhase: 2, CompletedPhases: []int{0, 1},
+		PhaseArtifacts: map[int]*state.PhaseArtifact{1: {PhaseNumber: 1, Evidence: map[string]any{"a": "b"}, Timestamp: now, Attempts: 2}},
+		Checkpoints:    map[int]state.CheckpointStatus{0: state.CheckpointPassed, 1: state.CheckpointPassed, 2: state.CheckpointPending},
+		Status:         state.StatusActive, CreatedAt: now, UpdatedAt: now, Metadata: map[string]any{"k": "v"}}
 
 	v, err := s.Save(ctx, st, 0)
 	require.NoError(t, err)
-	assert.Equal(t, Version(1), v)
+	assert.Equal(t, state.Version(1), v)
 	got, v, err := s.Load(ctx, id)
 	require.NoError(t, err)
-	assert.Equal(t, Version(1), v)
+	assert.Equal(t, state.Version(1), v)
 	assert.Equal(t, st, got)
 
 	fi, err := os.Stat(filepath.Join(dir, id+".json"))
@@ -214,20 +215,20 @@ func TestFileStoreRoundTripAndVersions(t *testing.T) {
 	assert.Contains(t, string(data), `"1":{`, "phase keys are strings, as prAxIs OS writes them")
 
 	_, err = s.Save(ctx, st, 0)
-	require.ErrorIs(t, err, ErrConflict, "create of an existing session")
+	require.ErrorIs(t, err, state.ErrConflict, "create of an existing session")
 	v, err = s.Save(ctx, st, 1)
 	require.NoError(t, err)
-	assert.Equal(t, Version(2), v)
+	assert.Equal(t, state.Version(2), v)
 	_, err = s.Save(ctx, st, 1)
-	require.ErrorIs(t, err, ErrConflict, "stale version")
+	require.ErrorIs(t, err, state.ErrConflict, "stale version")
 	assert.Contains(t, err.Error(), "version 2, expected 1")
 
 	require.NoError(t, s.Delete(ctx, id))
 	_, _, err = s.Load(ctx, id)
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, state.ErrNotFound)
 	_, err = s.Save(ctx, st, 2)
-	require.ErrorIs(t, err, ErrNotFound, "a deleted session is not written back")
-	require.ErrorIs(t, s.Delete(ctx, id), ErrNotFound)
+	require.ErrorIs(t, err, state.ErrNotFound, "a deleted session is not written back")
+	require.ErrorIs(t, s.Delete(ctx, id), state.ErrNotFound)
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
@@ -243,13 +244,13 @@ func TestFileStoreRefusesBadIDsAndPaths(t *testing.T) {
 	ctx := t.Context()
 	for _, id := range []string{"", "../x", "/etc/passwd", "a\x00b", "..", "123E4567-E89B-42D3-A456-426614174000x"} {
 		_, _, err := s.Load(ctx, id)
-		require.ErrorIs(t, err, ErrInvalidArgument, "%q", id)
-		require.ErrorIs(t, s.Delete(ctx, id), ErrInvalidArgument)
-		_, err = s.Save(ctx, &SessionState{SessionID: id, WorkflowType: "w"}, 0)
-		require.ErrorIs(t, err, ErrInvalidArgument)
+		require.ErrorIs(t, err, state.ErrInvalidArgument, "%q", id)
+		require.ErrorIs(t, s.Delete(ctx, id), state.ErrInvalidArgument)
+		_, err = s.Save(ctx, &state.SessionState{SessionID: id, WorkflowType: "w"}, 0)
+		require.ErrorIs(t, err, state.ErrInvalidArgument)
 	}
-	_, err = s.Save(ctx, &SessionState{SessionID: strings.ToUpper(uuid.NewString()), WorkflowType: "w"}, 0)
-	require.ErrorIs(t, err, ErrInvalidArgument, "Save wants the canonical form")
+	_, err = s.Save(ctx, &state.SessionState{SessionID: strings.ToUpper(uuid.NewString()), WorkflowType: "w"}, 0)
+	require.ErrorIs(t, err, state.ErrInvalidArgument, "Save wants the canonical form")
 
 	// A state file that is a symlink to a file outside the folder.
 	id := uuid.NewString()
@@ -264,7 +265,7 @@ func TestFileStoreRefusesBadIDsAndPaths(t *testing.T) {
 	for _, l := range list {
 		assert.NotEqual(t, "leak", l.WorkflowType)
 	}
-	_, err = s.Save(ctx, &SessionState{SessionID: id, WorkflowType: "w"}, 1)
+	_, err = s.Save(ctx, &state.SessionState{SessionID: id, WorkflowType: "w"}, 1)
 	require.Error(t, err)
 	data, err := os.ReadFile(secret)
 	require.NoError(t, err)
@@ -304,7 +305,7 @@ func TestDecodeStateErrorsNameTheField(t *testing.T) {
 		{`{"session_id": "x", "workflow_type": "w", "version": -3}`, "version"},
 	}
 	for _, tt := range tests {
-		_, _, err := DecodeState([]byte(tt.json))
+		_, _, err := state.DecodeState([]byte(tt.json))
 		require.Error(t, err, tt.json)
 		assert.Contains(t, err.Error(), tt.field)
 	}
@@ -318,20 +319,20 @@ func TestFileStoreSeesExternalWrites(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { _ = s.Close() }()
 	ctx := t.Context()
-	st := &SessionState{SessionID: uuid.NewString(), WorkflowType: "w"}
+	st := &state.SessionState{SessionID: uuid.NewString(), WorkflowType: "w"}
 	_, err = s.Save(ctx, st, 0)
 	require.NoError(t, err)
 	other := *st
 	other.TargetFile = "written by someone else"
-	data, err := EncodeState(&other, 5)
+	data, err := state.EncodeState(&other, 5)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, st.SessionID+".json"), data, 0o600))
 	_, err = s.Save(ctx, st, 1)
-	require.ErrorIs(t, err, ErrConflict)
+	require.ErrorIs(t, err, state.ErrConflict)
 	assert.Contains(t, err.Error(), "version 5, expected 1")
 	v, err := s.Save(ctx, st, 5)
 	require.NoError(t, err)
-	assert.Equal(t, Version(6), v)
+	assert.Equal(t, state.Version(6), v)
 }
 
 // TestFileStoreTwoHandlesOneWinner: FileStores on one folder, as two
@@ -354,10 +355,10 @@ func TestFileStoreTwoHandlesOneWinner(t *testing.T) {
 		stores[i] = s
 	}
 	ctx := t.Context()
-	st := &SessionState{SessionID: uuid.NewString(), WorkflowType: "w"}
+	st := &state.SessionState{SessionID: uuid.NewString(), WorkflowType: "w"}
 	_, err := stores[0].Save(ctx, st, 0)
 	require.NoError(t, err)
-	for round := Version(1); round <= 5; round++ {
+	for round := state.Version(1); round <= 5; round++ {
 		var wins, conflicts atomic.Int64
 		testutil.Release(50, func(i int) {
 			mine := *st
@@ -366,7 +367,7 @@ func TestFileStoreTwoHandlesOneWinner(t *testing.T) {
 			switch {
 			case err == nil:
 				wins.Add(1)
-			case errors.Is(err, ErrConflict):
+			case errors.Is(err, state.ErrConflict):
 				conflicts.Add(1)
 			default:
 				t.Errorf("save: %v", err)
@@ -377,5 +378,5 @@ func TestFileStoreTwoHandlesOneWinner(t *testing.T) {
 	}
 	_, ver, err := stores[1].Load(ctx, st.SessionID)
 	require.NoError(t, err)
-	assert.Equal(t, Version(6), ver)
+	assert.Equal(t, state.Version(6), ver)
 }

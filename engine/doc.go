@@ -14,8 +14,9 @@
 // Definitions are read from disk on every call that needs them and never
 // cached, so an edit is live on the next Start. When Config.WorkflowsDir is
 // empty the engine serves the sample workflows built into the binary
-// (feature_delivery, bug_fix and spec_execution_v1). Validate lists every
-// problem in a folder for workflow authors.
+// (feature_delivery, bug_fix and spec_execution_v1). Package
+// engine/workflows reads and validates the definitions; its Validate lists
+// every problem in a folder for workflow authors.
 //
 // # Dynamic workflows
 //
@@ -51,8 +52,9 @@
 // metadata) plus status and version; it reads prAxIs OS's own files. Every
 // save replaces the file atomically (temporary file, fsync, rename, fsync
 // of the folder, mode 0600), so a crash leaves the previous state or the
-// new one. Store is the seam for another backend: Load, a Save conditional
-// on the version read, Delete and List.
+// new one. state.Store (package engine/state, which also holds the state
+// types, the codec and the errors) is the seam for another backend: Load,
+// a Save conditional on the version read, Delete and List.
 //
 // # Shared stores
 //

@@ -4,111 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/mcpflow/mcpflow/checkpoint"
+	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/spec"
 )
 
-// DynamicConfig is metadata.json's dynamic_config: where a dynamic
-// workflow's phases come from and how they are shown.
-type DynamicConfig struct {
-	// SourceType is prAxIs OS's source_type, for example spec_tasks_md;
-	// mcpflow reads a spec's tasks.md whatever it says.
-	SourceType string `json:"source_type"`
-	// SourcePathKey is the Start option that names the spec,
-	// "spec_path" by default.
-	SourcePathKey string `json:"source_path_key"`
-	// Templates are the phase and task templates, relative to the
-	// workflow folder, for example phases/dynamic/phase-template.md.
-	Templates DynamicTemplates `json:"templates"`
-	// Parser is prAxIs OS's parser name, spec_tasks_parser.
-	Parser string `json:"parser"`
-	// ExampleSpec is an mcpflow addition: a tasks.md inside the workflow
-	// folder used when Start is given no spec, so that the built-in
-	// sample can be tried without a project.
-	ExampleSpec string `json:"example_spec,omitempty"`
-}
-
-// DynamicTemplates names the templates of a dynamic workflow.
-type DynamicTemplates struct {
-	Phase string `json:"phase"`
-	Task  string `json:"task"`
-}
-
-// The parser and source type mcpflow implements.
-const (
-	specParser     = "spec_tasks_parser"
-	defaultPathKey = "spec_path"
-)
-
-// rangePhase matches the phase_number of the metadata entry that stands for
-// the dynamic phases, such as "1-N".
-var rangePhase = regexp.MustCompile(`^\s*\d+\s*-\s*[Nn]\s*$`)
-
-// dynamic reads dynamic_phases and dynamic_config into m.
-func (d *decoder) dynamic(m *Metadata) {
-	if v, ok := d.take("dynamic_phases", false); ok {
-		b, isBool := v.(bool)
-		if !isBool {
-			d.fail("dynamic_phases", fmt.Errorf("must be true or false, got %s", describeJSON(v)))
-		}
-		m.DynamicPhases = b
-	}
-	v, ok := d.take("dynamic_config", m.DynamicPhases)
-	if !ok {
-		return
-	}
-	sub := d.sub("dynamic_config", v, "an object with source_path_key, templates and parser")
-	if sub == nil {
-		return
-	}
-	c := &DynamicConfig{}
-	sub.str("source_type", &c.SourceType, false)
-	sub.str("source_path_key", &c.SourcePathKey, false)
-	sub.str("parser", &c.Parser, false)
-	sub.str("example_spec", &c.ExampleSpec, false)
-	if tv, ok := sub.take("templates", true); ok {
-		if ts := sub.sub("templates", tv, "an object with phase and task"); ts != nil {
-			ts.str("phase", &c.Templates.Phase, true)
-			ts.str("task", &c.Templates.Task, true)
-			sub.merge(ts)
-		}
-	}
-	if c.SourcePathKey == "" {
-		c.SourcePathKey = defaultPathKey
-	}
-	if c.Parser != "" && c.Parser != specParser {
-		sub.fail("parser", fmt.Errorf("is %s; mcpflow implements only %q", describeJSON(c.Parser), specParser))
-	}
-	d.merge(sub)
-	m.DynamicConfig = c
-}
-
-// isRangePhase reports whether v, an entry of a dynamic workflow's phases,
-// stands for the dynamic phases ("phase_number": "1-N"). Such an entry
-// describes the phases a spec brings and is not a phase itself.
-func isRangePhase(v any) bool {
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return false
-	}
-	s, ok := obj["phase_number"].(string)
-	return ok && rangePhase.MatchString(s)
-}
-
 // flow is a workflow as one session sees it: metadata.json's phases and,
 // for a dynamic workflow, the phases of the session's spec.
 type flow struct {
-	m    *Metadata
+	m    *workflows.Metadata
 	name string
 	// plan is the spec's plan, nil for a static workflow; specPath is the
 	// spec as the session names it.
@@ -117,7 +30,7 @@ type flow struct {
 }
 
 // optionsOf returns the Start options stored in a session's state.
-func optionsOf(st *SessionState) map[string]any {
+func optionsOf(st *state.SessionState) map[string]any {
 	opts, _ := st.Metadata["options"].(map[string]any)
 	return opts
 }
@@ -125,7 +38,7 @@ func optionsOf(st *SessionState) map[string]any {
 // loadFlow reads workflow name's metadata.json and, for a dynamic
 // workflow, the plan of the spec that opts names.
 func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any) (*flow, error) {
-	m, err := readMetadata(e.wfFS, name)
+	m, err := workflows.ReadMetadata(e.wfFS, name)
 	if err != nil {
 		return nil, err
 	}
@@ -139,51 +52,51 @@ func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any)
 	sp, isStr := raw.(string)
 	switch {
 	case given && !isStr:
-		return nil, fmt.Errorf("%w: %s must be a string: the spec folder, for example .praxis-os/specs/2025-10-13-my-feature", ErrInvalidArgument, key)
+		return nil, fmt.Errorf("%w: %s must be a string: the spec folder, for example .praxis-os/specs/2025-10-13-my-feature", state.ErrInvalidArgument, key)
 	case !given && c.ExampleSpec != "":
-		if err := checkTaskFile(c.ExampleSpec); err != nil {
-			return nil, fmt.Errorf("%w: workflow %s: dynamic_config.example_spec: %w", ErrCorrupt, name, err)
+		if err := workflows.CheckTaskFile(c.ExampleSpec); err != nil {
+			return nil, fmt.Errorf("%w: workflow %s: dynamic_config.example_spec: %w", state.ErrCorrupt, name, err)
 		}
 		f.specPath = path.Join(name, c.ExampleSpec)
 		f.plan, err = e.examples.Plan(ctx, f.specPath)
 		if err != nil {
-			return nil, fmt.Errorf("%w: workflow %s: example spec: %w", ErrCorrupt, name, err)
+			return nil, fmt.Errorf("%w: workflow %s: example spec: %w", state.ErrCorrupt, name, err)
 		}
 	case !given:
-		return nil, fmt.Errorf("%w: %s is required: workflow %s takes its phases from a spec's tasks.md; pass the spec folder, for example {\"%s\": \".praxis-os/specs/2025-10-13-my-feature\"}", ErrInvalidArgument, key, name, c.SourcePathKey)
+		return nil, fmt.Errorf("%w: %s is required: workflow %s takes its phases from a spec's tasks.md; pass the spec folder, for example {\"%s\": \".praxis-os/specs/2025-10-13-my-feature\"}", state.ErrInvalidArgument, key, name, c.SourcePathKey)
 	case e.specs == nil:
-		return nil, &FieldError{Kind: ErrInvalidArgument, Field: key, Problem: "no project folder is configured to find specs in", Err: ErrNoProjectFolder}
+		return nil, &state.FieldError{Kind: state.ErrInvalidArgument, Field: key, Problem: "no project folder is configured to find specs in", Err: state.ErrNoProjectFolder}
 	default:
 		f.specPath = sp
 		if f.plan, err = e.specs.Plan(ctx, sp); err != nil {
 			if errors.Is(err, spec.ErrInvalidSpec) {
-				return nil, fmt.Errorf("%w: %s: %w; fix the spec's tasks.md", ErrInvalidArgument, key, err)
+				return nil, fmt.Errorf("%w: %s: %w; fix the spec's tasks.md", state.ErrInvalidArgument, key, err)
 			}
-			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidArgument, key, err)
+			return nil, fmt.Errorf("%w: %s: %w", state.ErrInvalidArgument, key, err)
 		}
 	}
 	for i := range f.plan.Phases {
 		p := &f.plan.Phases[i]
-		if _, ok := m.phase(p.Number); ok {
-			return nil, fmt.Errorf("%w: %s: %s line %d: Phase %d is a static phase of workflow %s; number the spec's phases after it", ErrInvalidArgument, key, f.plan.Source, p.Line, p.Number, name)
+		if _, ok := m.Phase(p.Number); ok {
+			return nil, fmt.Errorf("%w: %s: %s line %d: Phase %d is a static phase of workflow %s; number the spec's phases after it", state.ErrInvalidArgument, key, f.plan.Source, p.Line, p.Number, name)
 		}
 	}
 	return f, nil
 }
 
 // flowOf is loadFlow for an existing session.
-func (e *Engine) flowOf(ctx context.Context, st *SessionState) (*flow, error) {
+func (e *Engine) flowOf(ctx context.Context, st *state.SessionState) (*flow, error) {
 	f, err := e.loadFlow(ctx, st.WorkflowType, optionsOf(st))
-	if err != nil && errors.Is(err, ErrInvalidArgument) {
+	if err != nil && errors.Is(err, state.ErrInvalidArgument) {
 		// The spec was valid at Start: for the session, it is now corrupt.
-		return nil, fmt.Errorf("%w: session %s: %w", ErrCorrupt, st.SessionID, err)
+		return nil, fmt.Errorf("%w: session %s: %w", state.ErrCorrupt, st.SessionID, err)
 	}
 	return f, err
 }
 
 // order returns the phase numbers in ascending order.
 func (f *flow) order() []int {
-	nums := f.m.order()
+	nums := f.m.Order()
 	if f.plan != nil {
 		for i := range f.plan.Phases {
 			nums = append(nums, f.plan.Phases[i].Number)
@@ -214,7 +127,7 @@ func (f *flow) dynamicPhase(n int) (*spec.Phase, bool) {
 
 // has reports whether n is a phase of the flow.
 func (f *flow) has(n int) bool {
-	if _, ok := f.m.phase(n); ok {
+	if _, ok := f.m.Phase(n); ok {
 		return true
 	}
 	_, ok := f.dynamicPhase(n)
@@ -223,12 +136,12 @@ func (f *flow) has(n int) bool {
 
 // template reads one of the workflow's dynamic templates.
 func (e *Engine) template(f *flow, which, file string) (string, error) {
-	if err := checkTaskFile(file); err != nil {
-		return "", fmt.Errorf("%w: workflow %s: dynamic_config.templates.%s: %w", ErrCorrupt, f.name, which, err)
+	if err := workflows.CheckTaskFile(file); err != nil {
+		return "", fmt.Errorf("%w: workflow %s: dynamic_config.templates.%s: %w", state.ErrCorrupt, f.name, which, err)
 	}
-	data, err := readFile(e.wfFS, path.Join(f.name, file), MaxContentBytes)
+	data, err := workflows.ReadFile(e.wfFS, path.Join(f.name, file), workflows.MaxContentBytes)
 	if err != nil {
-		return "", fmt.Errorf("%w: workflow %s: %s template %s cannot be read (%w); add the file or fix dynamic_config.templates.%s", ErrCorrupt, f.name, which, file, err, which)
+		return "", fmt.Errorf("%w: workflow %s: %s template %s cannot be read (%w); add the file or fix dynamic_config.templates.%s", state.ErrCorrupt, f.name, which, file, err, which)
 	}
 	return string(data), nil
 }
@@ -271,7 +184,7 @@ func (e *Engine) task(f *flow, n, number int) (*TaskView, error) {
 		for i := range ph.Tasks {
 			nums[i] = ph.Tasks[i].Number
 		}
-		return nil, fmt.Errorf("%w: task_number %d is not in phase %d; its tasks are %v (Task %d.M of %s is task_number M)", ErrNotFound, number, n, nums, n, f.plan.Source)
+		return nil, fmt.Errorf("%w: task_number %d is not in phase %d; its tasks are %v (Task %d.M of %s is task_number M)", state.ErrNotFound, number, n, nums, n, f.plan.Source)
 	}
 	tmpl, err := e.template(f, "task", f.m.DynamicConfig.Templates.Task)
 	if err != nil {
@@ -288,12 +201,12 @@ func (e *Engine) task(f *flow, n, number int) (*TaskView, error) {
 }
 
 // staticTask returns task number of static phase n.
-func (e *Engine) staticTask(m *Metadata, workflow string, n, number int) (*TaskView, error) {
-	pd, ok := m.phase(n)
+func (e *Engine) staticTask(m *workflows.Metadata, workflow string, n, number int) (*TaskView, error) {
+	pd, ok := m.Phase(n)
 	if !ok {
-		return nil, fmt.Errorf("%w: phase %d is not in workflow %s any more; its metadata.json changed", ErrNotFound, n, workflow)
+		return nil, fmt.Errorf("%w: phase %d is not in workflow %s any more; its metadata.json changed", state.ErrNotFound, n, workflow)
 	}
-	var td *TaskDef
+	var td *workflows.TaskDef
 	nums := make([]int, 0, len(pd.Tasks))
 	for i := range pd.Tasks {
 		nums = append(nums, pd.Tasks[i].TaskNumber)
@@ -302,9 +215,9 @@ func (e *Engine) staticTask(m *Metadata, workflow string, n, number int) (*TaskV
 		}
 	}
 	if td == nil {
-		return nil, fmt.Errorf("%w: task_number %d is not in phase %d; its tasks are %v", ErrNotFound, number, n, nums)
+		return nil, fmt.Errorf("%w: task_number %d is not in phase %d; its tasks are %v", state.ErrNotFound, number, n, nums)
 	}
-	text, err := readTaskFile(e.wfFS, workflow, n, td.File)
+	text, err := workflows.ReadTaskFile(e.wfFS, workflow, n, td.File)
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +261,7 @@ func (e *Engine) openSpecs(cfg Config) error {
 		e.projRoot, err = os.OpenRoot(dir)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: Config.ProjectDir %s cannot be opened (%w); point it at the project folder", ErrNotFound, cfg.ProjectDir, err)
+		return fmt.Errorf("%w: Config.ProjectDir %s cannot be opened (%w); point it at the project folder", state.ErrNotFound, cfg.ProjectDir, err)
 	}
 	e.specs, err = spec.NewLoader(spec.LoaderConfig{FS: e.projRoot.FS(), Dir: dir, Recheck: cfg.GateRecheck, Clock: cfg.Clock, Logger: e.logger})
 	return err
@@ -373,64 +286,4 @@ func (e *Engine) specMetrics(out map[string]metrics.Snapshot) {
 	if e.specs != nil {
 		out["specs"] = e.specs.Metrics()
 	}
-}
-
-// validateDynamic lists the problems of a dynamic workflow's templates,
-// example spec, and gate files of the phases a spec brings (the numbered
-// phase folders metadata.json does not list).
-func validateDynamic(fsys fs.FS, name string, m *Metadata, listed map[int]bool) []Problem {
-	c := m.DynamicConfig
-	if !m.DynamicPhases || c == nil {
-		return nil
-	}
-	var out []Problem
-	add := func(field, format string, args ...any) {
-		out = append(out, Problem{Workflow: name, Field: field, Message: fmt.Sprintf(format, args...)})
-	}
-	for _, t := range []struct{ which, file string }{{"phase", c.Templates.Phase}, {"task", c.Templates.Task}} {
-		field := metadataFile + ":dynamic_config.templates." + t.which
-		if t.file == "" {
-			continue // reported as missing
-		}
-		if err := checkTaskFile(t.file); err != nil {
-			add(field, "%v", err)
-			continue
-		}
-		if _, err := readFile(fsys, path.Join(name, t.file), MaxContentBytes); err != nil {
-			add(field, "template %s cannot be read (%v); add it", t.file, unwrapPath(err))
-		}
-	}
-	if c.ExampleSpec != "" {
-		field := metadataFile + ":dynamic_config.example_spec"
-		if err := checkTaskFile(c.ExampleSpec); err != nil {
-			add(field, "%v", err)
-		} else if data, err := readFile(fsys, path.Join(name, c.ExampleSpec), spec.MaxTasksBytes); err != nil {
-			add(field, "%s cannot be read (%v)", c.ExampleSpec, unwrapPath(err))
-		} else if _, err := spec.Parse(data, c.ExampleSpec); err != nil {
-			add(field, "%s", strings.TrimPrefix(err.Error(), spec.ErrInvalidSpec.Error()+": "))
-		}
-	}
-	entries, err := fs.ReadDir(fsys, path.Join(name, "phases"))
-	if err != nil {
-		return out
-	}
-	for _, en := range entries {
-		n, err := strconv.Atoi(en.Name())
-		if !en.IsDir() || err != nil || n < 0 || strconv.Itoa(n) != en.Name() || listed[n] {
-			continue
-		}
-		src := path.Join("phases", en.Name(), checkpoint.GateFile)
-		data, err := readFile(fsys, path.Join(name, src), checkpoint.MaxGateBytes)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			add(path.Join("phases", en.Name()), "folder holds no %s; in a dynamic workflow a phase folder beyond the listed ones only holds a spec phase's gate", checkpoint.GateFile)
-		case err != nil:
-			add(src, "cannot be read: %v", err)
-		default:
-			if _, err := checkpoint.ParseGate(data, src); err != nil {
-				add(src, "%s", strings.TrimPrefix(err.Error(), checkpoint.ErrInvalidGate.Error()+": "+src+": "))
-			}
-		}
-	}
-	return out
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
@@ -24,14 +26,14 @@ var leftover = regexp.MustCompile(`\[(PHASE|TASK|VALIDATION|ACCEPTANCE|ESTIMATED
 // praxisProject lays out a project with .praxis-os/workflows holding the
 // built-in spec_execution_v1 (without its example spec) and .praxis-os/specs/<name>/tasks.md holding
 // tasks, and returns the project folder and the workflows folder.
-func praxisProject(t *testing.T, name string, tasks []byte) (root, workflows string) {
+func praxisProject(t *testing.T, name string, tasks []byte) (root, wfDir string) {
 	t.Helper()
 	root = t.TempDir()
-	workflows = filepath.Join(root, ".praxis-os", "workflows")
-	require.NoError(t, os.CopyFS(filepath.Join(workflows, "spec_execution_v1"), mustSub(t, BuiltinWorkflows(), "spec_execution_v1")))
+	wfDir = filepath.Join(root, ".praxis-os", "workflows")
+	require.NoError(t, os.CopyFS(filepath.Join(wfDir, "spec_execution_v1"), mustSub(t, workflows.BuiltinWorkflows(), "spec_execution_v1")))
 	// A prAxIs OS project's workflow has no example spec: spec_path is
 	// required.
-	meta := filepath.Join(workflows, "spec_execution_v1", metadataFile)
+	meta := filepath.Join(wfDir, "spec_execution_v1", workflows.MetadataFile)
 	b, err := os.ReadFile(meta)
 	require.NoError(t, err)
 	b = regexp.MustCompile(`,\s*"example_spec": "[^"]*"`).ReplaceAll(b, nil)
@@ -39,7 +41,7 @@ func praxisProject(t *testing.T, name string, tasks []byte) (root, workflows str
 	dir := filepath.Join(root, ".praxis-os", "specs", name)
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "tasks.md"), tasks, 0o644))
-	return root, workflows
+	return root, wfDir
 }
 
 func mustSub(t *testing.T, fsys fs.FS, dir string) fs.FS {
@@ -108,10 +110,10 @@ func TestDynamicExampleSpec(t *testing.T) {
 	assert.Contains(t, tv.Content, "this is the phase's last task")
 	assert.NotRegexp(t, leftover, tv.Content)
 	_, err = en.Task(ctx, r.SessionID, 1, 3)
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, state.ErrNotFound)
 	assert.Contains(t, err.Error(), "its tasks are [1 2]")
 	_, err = en.Task(ctx, r.SessionID, 2, 1)
-	require.ErrorIs(t, err, ErrWrongPhase, "phase 2 is not open yet")
+	require.ErrorIs(t, err, state.ErrWrongPhase, "phase 2 is not open yet")
 
 	// A gate item left false or out fails the gate, naming the field.
 	c, err = en.CompletePhase(ctx, r.SessionID, 1, map[string]any{"unit_tests_pass": true, "limiter_is_documented": false})
@@ -132,7 +134,7 @@ func TestDynamicExampleSpec(t *testing.T) {
 	st, err := en.State(ctx, r.SessionID)
 	require.NoError(t, err)
 	assert.Equal(t, []int{0, 1, 2}, st.CompletedPhases)
-	assert.Equal(t, StatusCompleted, st.Status)
+	assert.Equal(t, state.StatusCompleted, st.Status)
 }
 
 // TestDynamicProjectSpec runs the real thread-safety spec from a project's
@@ -210,14 +212,14 @@ func TestDynamicSpecPathErrors(t *testing.T) {
 		is   error
 		msg  string
 	}{
-		{"missing", nil, ErrInvalidArgument, "options.spec_path is required"},
-		{"not a string", map[string]any{"spec_path": 3}, ErrInvalidArgument, "must be a string"},
-		{"parent", map[string]any{"spec_path": "../x"}, ErrInvalidArgument, "outside the project folder"},
-		{"absolute outside", map[string]any{"spec_path": outside}, ErrInvalidArgument, "outside the project folder"},
-		{"symlink out", map[string]any{"spec_path": ".praxis-os/specs/escape"}, ErrInvalidArgument, "outside the project folder"},
-		{"absent", map[string]any{"spec_path": ".praxis-os/specs/nope"}, ErrInvalidArgument, "does not exist"},
-		{"no tasks.md", map[string]any{"spec_path": "empty"}, ErrInvalidArgument, "has no tasks.md"},
-		{"task outside a phase", map[string]any{"spec_path": ".praxis-os/specs/bad"}, ErrInvalidArgument, "line 3: Task 1.1 is outside a phase"},
+		{"missing", nil, state.ErrInvalidArgument, "options.spec_path is required"},
+		{"not a string", map[string]any{"spec_path": 3}, state.ErrInvalidArgument, "must be a string"},
+		{"parent", map[string]any{"spec_path": "../x"}, state.ErrInvalidArgument, "outside the project folder"},
+		{"absolute outside", map[string]any{"spec_path": outside}, state.ErrInvalidArgument, "outside the project folder"},
+		{"symlink out", map[string]any{"spec_path": ".praxis-os/specs/escape"}, state.ErrInvalidArgument, "outside the project folder"},
+		{"absent", map[string]any{"spec_path": ".praxis-os/specs/nope"}, state.ErrInvalidArgument, "does not exist"},
+		{"no tasks.md", map[string]any{"spec_path": "empty"}, state.ErrInvalidArgument, "has no tasks.md"},
+		{"task outside a phase", map[string]any{"spec_path": ".praxis-os/specs/bad"}, state.ErrInvalidArgument, "line 3: Task 1.1 is outside a phase"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := en.Start(t.Context(), "spec_execution_v1", "t-"+tc.name, tc.opts)
@@ -293,7 +295,7 @@ func TestDynamicGateFileWins(t *testing.T) {
 // dynamic phases as one entry numbered "1-N"; it parses, and is not a
 // phase. A static workflow with such an entry is still refused.
 func TestDynamicMetadataPraxisRange(t *testing.T) {
-	m, err := ParseMetadata([]byte(`{"workflow_type":"w","version":"1","total_phases":"dynamic","estimated_duration":"x","primary_outputs":[],
+	m, err := workflows.ParseMetadata([]byte(`{"workflow_type":"w","version":"1","total_phases":"dynamic","estimated_duration":"x","primary_outputs":[],
 		"phases":[{"phase_number":0,"phase_name":"a","purpose":"p","estimated_effort":"e","key_deliverables":[],"validation_criteria":[],"tasks":[]},
 		{"phase_number":"1-N","phase_name":"dyn"}],
 		"dynamic_phases":true,"dynamic_config":{"source_type":"spec_tasks_md","source_path_key":"spec_path","templates":{"phase":"p.md","task":"t.md"},"parser":"spec_tasks_parser"}}`))
@@ -303,11 +305,11 @@ func TestDynamicMetadataPraxisRange(t *testing.T) {
 	assert.Equal(t, "spec_path", m.DynamicConfig.SourcePathKey)
 	assert.Equal(t, "p.md", m.DynamicConfig.Templates.Phase)
 
-	_, err = ParseMetadata([]byte(`{"phases":[{"phase_number":"1-N"}]}`))
+	_, err = workflows.ParseMetadata([]byte(`{"phases":[{"phase_number":"1-N"}]}`))
 	require.ErrorContains(t, err, "phases[0].phase_number")
-	_, err = ParseMetadata([]byte(`{"dynamic_phases":true,"dynamic_config":{"templates":{"phase":"p","task":"t"},"parser":"other"}}`))
+	_, err = workflows.ParseMetadata([]byte(`{"dynamic_phases":true,"dynamic_config":{"templates":{"phase":"p","task":"t"},"parser":"other"}}`))
 	require.ErrorContains(t, err, "dynamic_config.parser")
-	_, err = ParseMetadata([]byte(`{"dynamic_phases":"yes"}`))
+	_, err = workflows.ParseMetadata([]byte(`{"dynamic_phases":"yes"}`))
 	require.ErrorContains(t, err, "dynamic_phases")
 }
 
@@ -317,7 +319,7 @@ func TestDynamicSpecPhaseZeroClashes(t *testing.T) {
 	root, wf := praxisProject(t, "s", []byte("# T\n\n## Phase 0: Setup\n\n#### Task 0.1: Go\n"))
 	en := newEnv(t, wf, func(c *Config) { c.ProjectDir = root })
 	_, err := en.Start(t.Context(), "spec_execution_v1", "s", map[string]any{"spec_path": ".praxis-os/specs/s"})
-	require.ErrorIs(t, err, ErrInvalidArgument)
+	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "line 3: Phase 0 is a static phase")
 }
 
@@ -330,18 +332,18 @@ func TestValidateDynamicWorkflow(t *testing.T) {
 	dir := filepath.Join(wf, "spec_execution_v1")
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "phases", "2"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "phases", "2", "gate-definition.yaml"), []byte("evidence_schema:\n  ok:\n    type: boolean\n"), 0o644))
-	assert.Empty(t, Validate(wf))
+	assert.Empty(t, workflows.Validate(wf))
 
 	require.NoError(t, os.Remove(filepath.Join(dir, "phases", "dynamic", "task-template.md")))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "phases", "2", "gate-definition.yaml"), []byte("evidence_schema: [1]\n"), 0o644))
-	meta := filepath.Join(dir, metadataFile)
+	meta := filepath.Join(dir, workflows.MetadataFile)
 	b, err := os.ReadFile(meta)
 	require.NoError(t, err)
 	b = []byte(strings.Replace(string(b), `"parser": "spec_tasks_parser"`, `"parser": "spec_tasks_parser", "example_spec": "bad.md"`, 1))
 	require.NoError(t, os.WriteFile(meta, b, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.md"), []byte("no phases here\n"), 0o644))
 	var got []string
-	for _, p := range Validate(wf) {
+	for _, p := range workflows.Validate(wf) {
 		got = append(got, p.String())
 	}
 	require.Len(t, got, 3, "%q", got)

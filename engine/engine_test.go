@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpflow/mcpflow/checkpoint"
+	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 )
 
 func TestStartCreatesSession(t *testing.T) {
@@ -41,9 +43,9 @@ func TestStartCreatesSession(t *testing.T) {
 
 	st, err := en.State(ctx, r.SessionID)
 	require.NoError(t, err)
-	assert.Equal(t, StatusActive, st.Status)
+	assert.Equal(t, state.StatusActive, st.Status)
 	assert.Equal(t, []int{}, st.CompletedPhases)
-	assert.Equal(t, CheckpointPending, st.Checkpoints[0])
+	assert.Equal(t, state.CheckpointPending, st.Checkpoints[0])
 	assert.Equal(t, map[string]any{"depth": "full"}, st.Metadata["options"])
 	assert.Equal(t, en.clock.Now().UTC(), st.CreatedAt)
 
@@ -114,17 +116,17 @@ func TestStartArgumentErrors(t *testing.T) {
 		is               error
 		field            string
 	}{
-		{"empty workflow", "", "a", nil, ErrInvalidArgument, "workflow_type"},
-		{"parent dir", "../demo", "a", nil, ErrInvalidArgument, "workflow_type"},
-		{"dot dot", "..", "a", nil, ErrInvalidArgument, "workflow_type"},
-		{"absolute", "/etc", "a", nil, ErrInvalidArgument, "workflow_type"},
-		{"nested", "demo/phases", "a", nil, ErrInvalidArgument, "workflow_type"},
-		{"nul", "de\x00mo", "a", nil, ErrInvalidArgument, "workflow_type"},
-		{"unknown", "nope", "a", nil, ErrNotFound, "workflow_type"},
-		{"empty target", "demo", "", nil, ErrInvalidArgument, "target_file"},
-		{"nul target", "demo", "a\x00b", nil, ErrInvalidArgument, "target_file"},
-		{"long target", "demo", strings.Repeat("a", MaxTargetFileLen+1), nil, ErrInvalidArgument, "target_file"},
-		{"bad options", "demo", "a", map[string]any{"f": func() {}}, ErrInvalidArgument, "options"},
+		{"empty workflow", "", "a", nil, state.ErrInvalidArgument, "workflow_type"},
+		{"parent dir", "../demo", "a", nil, state.ErrInvalidArgument, "workflow_type"},
+		{"dot dot", "..", "a", nil, state.ErrInvalidArgument, "workflow_type"},
+		{"absolute", "/etc", "a", nil, state.ErrInvalidArgument, "workflow_type"},
+		{"nested", "demo/phases", "a", nil, state.ErrInvalidArgument, "workflow_type"},
+		{"nul", "de\x00mo", "a", nil, state.ErrInvalidArgument, "workflow_type"},
+		{"unknown", "nope", "a", nil, state.ErrNotFound, "workflow_type"},
+		{"empty target", "demo", "", nil, state.ErrInvalidArgument, "target_file"},
+		{"nul target", "demo", "a\x00b", nil, state.ErrInvalidArgument, "target_file"},
+		{"long target", "demo", strings.Repeat("a", MaxTargetFileLen+1), nil, state.ErrInvalidArgument, "target_file"},
+		{"bad options", "demo", "a", map[string]any{"f": func() {}}, state.ErrInvalidArgument, "options"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,7 +152,7 @@ func TestStartReadsMetadataEveryTime(t *testing.T) {
 
 	writeFiles(t, wf, map[string]string{"demo/metadata.json": strings.Replace(demoMetadata, `"phase_number": 1,`, `"phase_number": "1-N",`, 1)})
 	_, err = en.Start(t.Context(), "demo", "c", nil)
-	require.ErrorIs(t, err, ErrCorrupt)
+	require.ErrorIs(t, err, state.ErrCorrupt)
 	assert.Contains(t, err.Error(), `phases[1].phase_number: must be a whole number, got "1-N"`)
 }
 
@@ -174,11 +176,11 @@ func TestCurrentPhase(t *testing.T) {
 	v, err = en.CurrentPhase(ctx, r.SessionID)
 	require.NoError(t, err)
 	assert.True(t, v.WorkflowComplete)
-	assert.Equal(t, StatusCompleted, v.Status)
+	assert.Equal(t, state.StatusCompleted, v.Status)
 	assert.Equal(t, []int{0, 1, 2}, v.CompletedPhases)
 
 	_, err = en.CurrentPhase(ctx, uuid.NewString())
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, state.ErrNotFound)
 	assert.Contains(t, err.Error(), "session_id")
 }
 
@@ -196,19 +198,19 @@ func TestTaskRules(t *testing.T) {
 	assert.Equal(t, "tz", tv.Purpose)
 
 	_, err = en.Task(ctx, id, 1, 1)
-	require.ErrorIs(t, err, ErrWrongPhase, "a future phase is closed")
+	require.ErrorIs(t, err, state.ErrWrongPhase, "a future phase is closed")
 	assert.Contains(t, err.Error(), "is on phase 0")
 
 	_, err = en.Task(ctx, id, 0, 7)
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, state.ErrNotFound)
 	assert.Contains(t, err.Error(), "task_number 7")
 	assert.Contains(t, err.Error(), "[0 1]")
 
 	_, err = en.Task(ctx, id, -1, 0)
-	require.ErrorIs(t, err, ErrInvalidArgument)
+	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "phase")
 	_, err = en.Task(ctx, id, 0, -1)
-	require.ErrorIs(t, err, ErrInvalidArgument)
+	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "task_number")
 
 	_, err = en.CompletePhase(ctx, id, 0, demoPass[0])
@@ -229,11 +231,11 @@ func TestCompletePhaseRules(t *testing.T) {
 	id := r.SessionID
 
 	_, err = en.CompletePhase(ctx, id, 1, demoPass[1])
-	require.ErrorIs(t, err, ErrWrongPhase)
+	require.ErrorIs(t, err, state.ErrWrongPhase)
 	assert.Contains(t, err.Error(), "the current phase is 0")
 
 	_, err = en.CompletePhase(ctx, id, -1, nil)
-	require.ErrorIs(t, err, ErrInvalidArgument)
+	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "phase")
 
 	// Failure: stored, no advance.
@@ -247,7 +249,7 @@ func TestCompletePhaseRules(t *testing.T) {
 	st, err := en.State(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, 0, st.CurrentPhase)
-	assert.Equal(t, CheckpointFailed, st.Checkpoints[0])
+	assert.Equal(t, state.CheckpointFailed, st.Checkpoints[0])
 	assert.Equal(t, map[string]any{"n": 0.0, "note": 5.0}, st.PhaseArtifacts[0].Evidence)
 	assert.Equal(t, 1, st.PhaseArtifacts[0].Attempts)
 	assert.Len(t, st.PhaseArtifacts[0].Errors, 2)
@@ -266,13 +268,13 @@ func TestCompletePhaseRules(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, st.CurrentPhase)
 	assert.Equal(t, []int{0}, st.CompletedPhases)
-	assert.Equal(t, CheckpointPassed, st.Checkpoints[0])
-	assert.Equal(t, CheckpointPending, st.Checkpoints[1])
+	assert.Equal(t, state.CheckpointPassed, st.Checkpoints[0])
+	assert.Equal(t, state.CheckpointPending, st.Checkpoints[1])
 	assert.Equal(t, 2, st.PhaseArtifacts[0].Attempts)
 	assert.Empty(t, st.PhaseArtifacts[0].Errors)
 
 	_, err = en.CompletePhase(ctx, id, 0, demoPass[0])
-	require.ErrorIs(t, err, ErrAlreadyCompleted)
+	require.ErrorIs(t, err, state.ErrAlreadyCompleted)
 	assert.Contains(t, err.Error(), "phase 0")
 	assert.Contains(t, err.Error(), "the current phase is 1")
 
@@ -299,12 +301,12 @@ func TestCompletePhaseRules(t *testing.T) {
 	assert.Contains(t, string(data), `"status":"completed"`)
 	st, err = en.State(ctx, id)
 	require.NoError(t, err)
-	assert.Equal(t, StatusCompleted, st.Status)
+	assert.Equal(t, state.StatusCompleted, st.Status)
 	assert.Equal(t, []int{0, 1, 2}, st.CompletedPhases)
 	_, cached = en.sessions.Get(id)
 	assert.False(t, cached, "reading a completed session does not bring it back into the cache")
 	_, err = en.CompletePhase(ctx, id, 2, demoPass[2])
-	require.ErrorIs(t, err, ErrAlreadyCompleted)
+	require.ErrorIs(t, err, state.ErrAlreadyCompleted)
 	assert.Contains(t, err.Error(), "workflow demo is already completed")
 }
 
@@ -313,7 +315,7 @@ func TestCompletePhaseEvidenceLimit(t *testing.T) {
 	r, err := en.Start(t.Context(), "demo", "a", nil)
 	require.NoError(t, err)
 	_, err = en.CompletePhase(t.Context(), r.SessionID, 0, map[string]any{"n": 1, "note": strings.Repeat("x", 200)})
-	require.ErrorIs(t, err, ErrInvalidArgument)
+	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	require.ErrorIs(t, err, checkpoint.ErrEvidenceTooLarge)
 	assert.Contains(t, err.Error(), "evidence is 217 bytes encoded, more than the 100 allowed")
 	st, err := en.State(t.Context(), r.SessionID)
@@ -342,11 +344,11 @@ func TestSessionIDErrors(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
 	for _, id := range []string{"", "not-a-uuid", "../../etc/passwd", "/etc/passwd", "123e4567-e89b-42d3-a456-42661417400\x00", "../123e4567-e89b-42d3-a456-426614174000", "{123e4567-e89b-42d3-a456-426614174000}"} {
 		_, err := en.State(t.Context(), id)
-		require.ErrorIs(t, err, ErrInvalidArgument, "%q", id)
+		require.ErrorIs(t, err, state.ErrInvalidArgument, "%q", id)
 		assert.Contains(t, err.Error(), "session_id")
 		_, err = en.CompletePhase(t.Context(), id, 0, nil)
-		require.ErrorIs(t, err, ErrInvalidArgument)
-		require.ErrorIs(t, en.DeleteSession(t.Context(), id), ErrInvalidArgument)
+		require.ErrorIs(t, err, state.ErrInvalidArgument)
+		require.ErrorIs(t, en.DeleteSession(t.Context(), id), state.ErrInvalidArgument)
 	}
 	// Upper case is the same UUID.
 	r, err := en.Start(t.Context(), "demo", "a", nil)
@@ -376,7 +378,7 @@ func TestListSessions(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, all, 3)
 	assert.Equal(t, a.SessionID, all[0].SessionID, "most recently updated first")
-	var corrupt *SessionSummary
+	var corrupt *state.SessionSummary
 	for i := range all {
 		if all[i].SessionID == bad {
 			corrupt = &all[i]
@@ -395,7 +397,7 @@ func TestListSessions(t *testing.T) {
 	assert.Equal(t, []int{0, 1, 2}, done[0].CompletedPhases)
 
 	_, err = en.ListSessions(ctx, "paused")
-	require.ErrorIs(t, err, ErrInvalidArgument)
+	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "status")
 }
 
@@ -409,10 +411,10 @@ func TestDeleteSession(t *testing.T) {
 	_, cached := en.sessions.Get(r.SessionID)
 	assert.False(t, cached, "file and cache entry leave together")
 	_, err = en.State(ctx, r.SessionID)
-	require.ErrorIs(t, err, ErrNotFound)
-	require.ErrorIs(t, en.DeleteSession(ctx, r.SessionID), ErrNotFound)
+	require.ErrorIs(t, err, state.ErrNotFound)
+	require.ErrorIs(t, en.DeleteSession(ctx, r.SessionID), state.ErrNotFound)
 	_, err = en.CompletePhase(ctx, r.SessionID, 0, demoPass[0])
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, state.ErrNotFound)
 }
 
 // TestDeletedSessionHeldByAnotherCallerIsNotServed: a caller that looked
@@ -428,7 +430,7 @@ func TestDeletedSessionHeldByAnotherCallerIsNotServed(t *testing.T) {
 	held.mu.Lock()
 	_, err = en.completeLocked(ctx, held, 0, map[string]any{"n": 1})
 	held.mu.Unlock()
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, state.ErrNotFound)
 	en.touch(r.SessionID, held)
 	_, cached := en.sessions.Get(r.SessionID)
 	assert.False(t, cached)
@@ -450,11 +452,11 @@ func TestCorruptStateFileAffectsOnlyThatSession(t *testing.T) {
 	require.NoError(t, err)
 
 	_, err = en.State(ctx, bad)
-	require.ErrorIs(t, err, ErrCorrupt)
+	require.ErrorIs(t, err, state.ErrCorrupt)
 	assert.Contains(t, err.Error(), bad)
 	assert.Contains(t, err.Error(), "delete")
 	_, err = en.State(ctx, wrongID)
-	require.ErrorIs(t, err, ErrCorrupt)
+	require.ErrorIs(t, err, state.ErrCorrupt)
 	assert.Contains(t, err.Error(), "holds session_id")
 
 	_, err = en.State(ctx, good.SessionID)
@@ -494,8 +496,8 @@ func TestReadsPraxisSessionFile(t *testing.T) {
 	assert.Equal(t, "src/legacy.py", st.TargetFile)
 	assert.Equal(t, 1, st.CurrentPhase)
 	assert.Equal(t, []int{0}, st.CompletedPhases)
-	assert.Equal(t, CheckpointPassed, st.Checkpoints[0])
-	assert.Equal(t, StatusActive, st.Status)
+	assert.Equal(t, state.CheckpointPassed, st.Checkpoints[0])
+	assert.Equal(t, state.StatusActive, st.Status)
 	assert.Equal(t, time.Date(2025, 10, 6, 12, 34, 56, 789012000, time.UTC), st.UpdatedAt)
 	assert.Equal(t, map[string]any{"n": 2.0}, st.PhaseArtifacts[0].Evidence)
 	assert.Equal(t, "praxis", st.Metadata["created_by"])
@@ -509,7 +511,7 @@ func TestReadsPraxisSessionFile(t *testing.T) {
 	require.NoError(t, err)
 	_, ver, err := en.fstore.Load(ctx, id)
 	require.NoError(t, err)
-	assert.Equal(t, Version(2), ver, "a file without version is version 1")
+	assert.Equal(t, state.Version(2), ver, "a file without version is version 1")
 	st, err = en.State(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, []any{map[string]any{"command": "pytest", "exit_code": 0.0}}, st.PhaseArtifacts[0].CommandsExecuted)
@@ -588,21 +590,21 @@ func TestListWorkflowsBuiltin(t *testing.T) {
 }
 
 func TestBuiltinWorkflowsValidate(t *testing.T) {
-	assert.Empty(t, ValidateFS(BuiltinWorkflows()))
+	assert.Empty(t, workflows.ValidateFS(workflows.BuiltinWorkflows()))
 }
 
 // TestBuiltinGatesUseEveryTypeAndConstraint: between them the sample
 // gates use every field type and every constraint.
 func TestBuiltinGatesUseEveryTypeAndConstraint(t *testing.T) {
-	fsys := BuiltinWorkflows()
+	fsys := workflows.BuiltinWorkflows()
 	types := map[checkpoint.FieldType]bool{}
 	cons := map[string]bool{}
 	strictSeen := map[bool]bool{}
 	for _, wf := range []string{"feature_delivery", "bug_fix"} {
-		m, err := readMetadata(fsys, wf)
+		m, err := workflows.ReadMetadata(fsys, wf)
 		require.NoError(t, err)
 		for _, p := range m.Phases {
-			data, err := readFile(fsys, filepath.ToSlash(filepath.Join(wf, "phases", itoa(p.PhaseNumber), checkpoint.GateFile)), checkpoint.MaxGateBytes)
+			data, err := workflows.ReadFile(fsys, filepath.ToSlash(filepath.Join(wf, "phases", itoa(p.PhaseNumber), checkpoint.GateFile)), checkpoint.MaxGateBytes)
 			require.NoError(t, err)
 			g, err := checkpoint.ParseGate(data, wf)
 			require.NoError(t, err)
@@ -645,7 +647,7 @@ func TestBuiltinFeatureDeliveryRunsToTheEnd(t *testing.T) {
 	}
 	st, err := en.State(ctx, r.SessionID)
 	require.NoError(t, err)
-	assert.Equal(t, StatusCompleted, st.Status)
+	assert.Equal(t, state.StatusCompleted, st.Status)
 }
 
 func TestNewConfigErrors(t *testing.T) {
@@ -654,11 +656,11 @@ func TestNewConfigErrors(t *testing.T) {
 		field string
 		is    error
 	}{
-		{Config{}, "Config.StateDir", ErrInvalidArgument},
-		{Config{StateDir: t.TempDir(), SessionTTL: -1}, "Config.SessionTTL", ErrInvalidArgument},
-		{Config{StateDir: t.TempDir(), MaxEvidenceBytes: -1}, "Config.MaxEvidenceBytes", ErrInvalidArgument},
-		{Config{StateDir: t.TempDir(), GateRecheck: -1}, "Config.GateRecheck", ErrInvalidArgument},
-		{Config{StateDir: t.TempDir(), WorkflowsDir: filepath.Join(t.TempDir(), "missing")}, "Config.WorkflowsDir", ErrNotFound},
+		{Config{}, "Config.StateDir", state.ErrInvalidArgument},
+		{Config{StateDir: t.TempDir(), SessionTTL: -1}, "Config.SessionTTL", state.ErrInvalidArgument},
+		{Config{StateDir: t.TempDir(), MaxEvidenceBytes: -1}, "Config.MaxEvidenceBytes", state.ErrInvalidArgument},
+		{Config{StateDir: t.TempDir(), GateRecheck: -1}, "Config.GateRecheck", state.ErrInvalidArgument},
+		{Config{StateDir: t.TempDir(), WorkflowsDir: filepath.Join(t.TempDir(), "missing")}, "Config.WorkflowsDir", state.ErrNotFound},
 	}
 	for _, tt := range tests {
 		_, err := New(tt.cfg)
@@ -673,7 +675,7 @@ func TestClosedEngine(t *testing.T) {
 	require.NoError(t, e.Close())
 	require.NoError(t, e.Close(), "Close twice is fine")
 	_, err = e.Start(t.Context(), "bug_fix", "a", nil)
-	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, err, state.ErrClosed)
 	_, err = e.ListSessions(t.Context(), "")
-	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, err, state.ErrClosed)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // Example runs the first phase of the built-in bug_fix workflow: a start,
@@ -55,7 +56,7 @@ func Example() {
 	fmt.Printf("passed: %v, next phase %d (%s)\n", res.CheckpointPassed, *res.NextPhase, res.NextPhaseContent.PhaseName)
 
 	_, err = e.CompletePhase(ctx, start.SessionID, 1, nil)
-	fmt.Println("again:", errors.Is(err, engine.ErrAlreadyCompleted))
+	fmt.Println("again:", errors.Is(err, state.ErrAlreadyCompleted))
 	// Output:
 	// phase 1 (Reproduce), 2 tasks, resumed=false
 	// passed: false

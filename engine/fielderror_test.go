@@ -8,18 +8,20 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 func TestFieldErrorMatchesKindAndCause(t *testing.T) {
 	cause := errors.New("unexpected end of JSON input")
-	err := error(&FieldError{Kind: ErrCorrupt, Field: "session_id", Value: "abc", Problem: "state file abc.json", Err: cause})
+	err := error(&state.FieldError{Kind: state.ErrCorrupt, Field: "session_id", Value: "abc", Problem: "state file abc.json", Err: cause})
 	assert.Equal(t, "engine: corrupt: session_id abc: state file abc.json: unexpected end of JSON input", err.Error())
-	require.ErrorIs(t, err, ErrCorrupt)
+	require.ErrorIs(t, err, state.ErrCorrupt)
 	require.ErrorIs(t, err, cause)
-	require.NotErrorIs(t, err, ErrNotFound)
+	require.NotErrorIs(t, err, state.ErrNotFound)
 
-	wrapped := fmt.Errorf("load: %w", &FieldError{Kind: ErrNotFound, Field: "workflow_type", Problem: "no such workflow"})
-	fe, ok := errors.AsType[*FieldError](wrapped)
+	wrapped := fmt.Errorf("load: %w", &state.FieldError{Kind: state.ErrNotFound, Field: "workflow_type", Problem: "no such workflow"})
+	fe, ok := errors.AsType[*state.FieldError](wrapped)
 	require.True(t, ok)
 	assert.Equal(t, "workflow_type", fe.Field)
 	assert.Equal(t, "load: engine: not found: workflow_type: no such workflow", wrapped.Error())
@@ -44,14 +46,14 @@ func TestDomainErrorsNameNoToolOrFlag(t *testing.T) {
 		kind  error
 		field string // "" for an error that is no FieldError
 	}{
-		{"unknown session", call(func() error { _, err := en.State(ctx, "3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53"); return err }), ErrNotFound, "session_id"},
-		{"session_id not a UUID", call(func() error { _, err := en.State(ctx, "nope"); return err }), ErrInvalidArgument, "session_id"},
-		{"unknown workflow", call(func() error { _, err := en.Start(ctx, "no_such_flow", "a.go", nil); return err }), ErrNotFound, "workflow_type"},
-		{"workflow_type not a name", call(func() error { _, err := en.Start(ctx, "../etc", "a.go", nil); return err }), ErrInvalidArgument, "workflow_type"},
+		{"unknown session", call(func() error { _, err := en.State(ctx, "3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53"); return err }), state.ErrNotFound, "session_id"},
+		{"session_id not a UUID", call(func() error { _, err := en.State(ctx, "nope"); return err }), state.ErrInvalidArgument, "session_id"},
+		{"unknown workflow", call(func() error { _, err := en.Start(ctx, "no_such_flow", "a.go", nil); return err }), state.ErrNotFound, "workflow_type"},
+		{"workflow_type not a name", call(func() error { _, err := en.Start(ctx, "../etc", "a.go", nil); return err }), state.ErrInvalidArgument, "workflow_type"},
 		{"spec without a project folder", call(func() error {
 			_, err := en.Start(ctx, "spec_execution_v1", "a.go", map[string]any{"spec_path": ".praxis-os/specs/x"})
 			return err
-		}), ErrNoProjectFolder, "options.spec_path"},
+		}), state.ErrNoProjectFolder, "options.spec_path"},
 		{"state folder in use", call(func() error { _, err := LockStateDir(stateDir); return err }), ErrFolderInUse, ""},
 	}
 	words := []string{"start_workflow", "list_sessions", "list_workflows", "delete_session", "get_current_phase", "get_workflow_state", "complete_phase", "--"}
@@ -65,7 +67,7 @@ func TestDomainErrorsNameNoToolOrFlag(t *testing.T) {
 			if c.field == "" {
 				return
 			}
-			fe, ok := errors.AsType[*FieldError](c.err)
+			fe, ok := errors.AsType[*state.FieldError](c.err)
 			require.True(t, ok, "%v is no FieldError", c.err)
 			assert.Equal(t, c.field, fe.Field)
 			assert.Contains(t, c.err.Error(), c.field)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,14 +11,12 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/puzpuzpuz/xsync/v4"
-)
 
-// MaxStateFileBytes is the largest state file FileStore reads.
-const MaxStateFileBytes = 64 << 20
+	"github.com/mcpflow/mcpflow/engine/state"
+)
 
 // tempPrefix starts the name of every temporary file FileStore writes;
 // NewFileStore removes leftovers of a crash.
@@ -73,14 +70,14 @@ type FileStore struct {
 	// Any other stamp (a file written by someone else) means a full read.
 	known *xsync.Map[string, knownFile]
 	// maxBytes is the largest state file read and written:
-	// MaxStateFileBytes, lowered only by tests.
+	// state.MaxStateFileBytes, lowered only by tests.
 	maxBytes int
 }
 
 // knownFile is a version of a session's file and the stamp of the file
 // that held it.
 type knownFile struct {
-	ver   Version
+	ver   state.Version
 	stamp fileStamp
 }
 
@@ -98,7 +95,7 @@ func stampOf(fi fs.FileInfo) fileStamp {
 // and removes the temporary files a crash may have left there.
 func NewFileStore(dir string) (*FileStore, error) {
 	if dir == "" {
-		return nil, fmt.Errorf("%w: state folder is empty; set Config.StateDir (for example .mcpflow/state)", ErrInvalidArgument)
+		return nil, fmt.Errorf("%w: state folder is empty; set Config.StateDir (for example .mcpflow/state)", state.ErrInvalidArgument)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("engine: state folder %s: %w", dir, err)
@@ -112,7 +109,7 @@ func NewFileStore(dir string) (*FileStore, error) {
 		_ = root.Close()
 		return nil, fmt.Errorf("engine: state folder %s: lock file: %w", dir, err)
 	}
-	s := &FileStore{root: root, dir: dir, lockFile: lf, known: xsync.NewMap[string, knownFile](), maxBytes: MaxStateFileBytes}
+	s := &FileStore{root: root, dir: dir, lockFile: lf, known: xsync.NewMap[string, knownFile](), maxBytes: state.MaxStateFileBytes}
 	entries, err := fs.ReadDir(root.FS(), ".")
 	if err != nil {
 		_ = lf.Close()
@@ -137,8 +134,8 @@ func (s *FileStore) lock(id string) *sync.Mutex {
 }
 
 // Load reads the session's file. See Store.Load.
-func (s *FileStore) Load(ctx context.Context, id string) (*SessionState, Version, error) {
-	id, err := ParseSessionID(id)
+func (s *FileStore) Load(ctx context.Context, id string) (*state.SessionState, state.Version, error) {
+	id, err := state.ParseSessionID(id)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -148,7 +145,7 @@ func (s *FileStore) Load(ctx context.Context, id string) (*SessionState, Version
 	return s.read(id)
 }
 
-func (s *FileStore) read(id string) (*SessionState, Version, error) {
+func (s *FileStore) read(id string) (*state.SessionState, state.Version, error) {
 	name := id + ".json"
 	f, err := s.root.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -163,36 +160,36 @@ func (s *FileStore) read(id string) (*SessionState, Version, error) {
 		return nil, 0, fmt.Errorf("engine: session_id %s: read state file: %w", id, err)
 	}
 	if len(data) > s.maxBytes {
-		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s is larger than %d bytes; delete the session", ErrCorrupt, id, name, s.maxBytes)
+		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s is larger than %d bytes; delete the session", state.ErrCorrupt, id, name, s.maxBytes)
 	}
-	st, ver, err := DecodeState(data)
+	st, ver, err := state.DecodeState(data)
 	if err == nil && st.SessionID == id {
 		if fi, serr := f.Stat(); serr == nil {
 			s.known.Store(id, knownFile{ver: ver, stamp: stampOf(fi)})
 		}
 	}
 	if err != nil {
-		return nil, 0, &FieldError{Kind: ErrCorrupt, Field: "session_id", Value: id, Problem: "state file " + name,
+		return nil, 0, &state.FieldError{Kind: state.ErrCorrupt, Field: "session_id", Value: id, Problem: "state file " + name,
 			Err: fmt.Errorf("%w; the session can be deleted, or its file restored", err)}
 	}
 	if st.SessionID != id {
-		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s holds session_id %q; delete the session or rename the file", ErrCorrupt, id, name, st.SessionID)
+		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s holds session_id %q; delete the session or rename the file", state.ErrCorrupt, id, name, st.SessionID)
 	}
 	return st, ver, nil
 }
 
 // Save writes st atomically if the file's version is still expected. See
 // Store.Save.
-func (s *FileStore) Save(ctx context.Context, st *SessionState, expected Version) (Version, error) {
-	id, err := ParseSessionID(st.SessionID)
+func (s *FileStore) Save(ctx context.Context, st *state.SessionState, expected state.Version) (state.Version, error) {
+	id, err := state.ParseSessionID(st.SessionID)
 	if err != nil {
 		return 0, err
 	}
 	if id != st.SessionID {
-		return 0, fmt.Errorf("%w: session_id %q is not in canonical form %q", ErrInvalidArgument, st.SessionID, id)
+		return 0, fmt.Errorf("%w: session_id %q is not in canonical form %q", state.ErrInvalidArgument, st.SessionID, id)
 	}
 	if expected < 0 {
-		return 0, fmt.Errorf("%w: expected version must be 0 or more, got %d", ErrInvalidArgument, expected)
+		return 0, fmt.Errorf("%w: expected version must be 0 or more, got %d", state.ErrInvalidArgument, expected)
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -205,12 +202,12 @@ func (s *FileStore) Save(ctx context.Context, st *SessionState, expected Version
 	if err := s.checkVersion(id, expected); err != nil {
 		return 0, err
 	}
-	data, err := EncodeState(st, expected+1)
+	data, err := state.EncodeState(st, expected+1)
 	if err != nil {
-		return 0, fmt.Errorf("%w: session_id %s: %w", ErrInvalidArgument, id, err)
+		return 0, fmt.Errorf("%w: session_id %s: %w", state.ErrInvalidArgument, id, err)
 	}
 	// A save is acknowledged only if it can be read back.
-	if err := CheckStateSize(id, len(data), s.maxBytes); err != nil {
+	if err := state.CheckStateSize(id, len(data), s.maxBytes); err != nil {
 		return 0, err
 	}
 	// known may keep describing the current file until the rename: a
@@ -234,18 +231,18 @@ func (s *FileStore) Save(ctx context.Context, st *SessionState, expected Version
 
 // checkVersion returns the error Save gives when the session's file is not
 // at version expected. The session's lock is held.
-func (s *FileStore) checkVersion(id string, expected Version) error {
+func (s *FileStore) checkVersion(id string, expected state.Version) error {
 	cur, err := s.currentVersion(id)
 	if err != nil {
 		return err
 	}
 	switch {
 	case expected == 0 && cur >= 0:
-		return fmt.Errorf("%w: session_id %s: already exists", ErrConflict, id)
+		return fmt.Errorf("%w: session_id %s: already exists", state.ErrConflict, id)
 	case expected > 0 && cur < 0:
-		return fmt.Errorf("%w: session_id %s: no such session (deleted?); start a new one", ErrNotFound, id)
+		return fmt.Errorf("%w: session_id %s: no such session (deleted?); start a new one", state.ErrNotFound, id)
 	case expected > 0 && cur != expected:
-		return fmt.Errorf("%w: session_id %s: state changed (version %d, expected %d); read it again and retry", ErrConflict, id, cur, expected)
+		return fmt.Errorf("%w: session_id %s: state changed (version %d, expected %d); read it again and retry", state.ErrConflict, id, cur, expected)
 	}
 	return nil
 }
@@ -254,7 +251,7 @@ func (s *FileStore) checkVersion(id string, expected Version) error {
 // file is still at version expected, under the folder lock so that the
 // check and the rename are one step for every FileStore on the folder, in
 // this process or another. On failure it removes the temporary file.
-func (s *FileStore) commit(id string, expected Version, tmp string) (err error) {
+func (s *FileStore) commit(id string, expected state.Version, tmp string) (err error) {
 	defer func() {
 		if err != nil {
 			_ = s.root.Remove(tmp)
@@ -294,7 +291,7 @@ func (s *FileStore) lockFolder() (func(), error) {
 // does not exist. A corrupt file counts as version 0 of an existing file,
 // so only a create can fail on it, and Delete still removes it. The
 // session's lock is held.
-func (s *FileStore) currentVersion(id string) (Version, error) {
+func (s *FileStore) currentVersion(id string) (state.Version, error) {
 	fi, err := s.root.Stat(id + ".json")
 	if errors.Is(err, fs.ErrNotExist) {
 		s.known.Delete(id)
@@ -309,9 +306,9 @@ func (s *FileStore) currentVersion(id string) (Version, error) {
 	switch {
 	case err == nil:
 		return ver, nil
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, state.ErrNotFound):
 		return -1, nil
-	case errors.Is(err, ErrCorrupt):
+	case errors.Is(err, state.ErrCorrupt):
 		return 0, nil
 	default:
 		return 0, err
@@ -375,7 +372,7 @@ func (s *FileStore) syncDir() error {
 
 // Delete removes the session's file. See Store.Delete.
 func (s *FileStore) Delete(ctx context.Context, id string) error {
-	id, err := ParseSessionID(id)
+	id, err := state.ParseSessionID(id)
 	if err != nil {
 		return err
 	}
@@ -405,12 +402,12 @@ func (s *FileStore) Delete(ctx context.Context, id string) error {
 }
 
 // List reads every state file. See Store.List.
-func (s *FileStore) List(ctx context.Context) ([]SessionSummary, error) {
+func (s *FileStore) List(ctx context.Context) ([]state.SessionSummary, error) {
 	entries, err := fs.ReadDir(s.root.FS(), ".")
 	if err != nil {
 		return nil, fmt.Errorf("engine: state folder %s: %w", s.dir, err)
 	}
-	out := make([]SessionSummary, 0, len(entries))
+	out := make([]state.SessionSummary, 0, len(entries))
 	for _, e := range entries {
 		id, ok := isStateFile(e.Name())
 		if !ok || !e.Type().IsRegular() {
@@ -421,144 +418,26 @@ func (s *FileStore) List(ctx context.Context) ([]SessionSummary, error) {
 		}
 		st, _, err := s.read(id)
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, state.ErrNotFound):
 			continue // deleted since ReadDir
 		case err != nil:
-			out = append(out, SessionSummary{SessionID: id, CompletedPhases: []int{}, Error: err.Error()})
+			out = append(out, state.SessionSummary{SessionID: id, CompletedPhases: []int{}, Error: err.Error()})
 		default:
-			out = append(out, summarize(st))
+			out = append(out, state.Summarize(st))
 		}
 	}
 	return out, nil
 }
 
-// fileState is the on-disk form of a SessionState: the same fields plus
-// the version, with timestamps that may lack a time zone (prAxIs OS writes
-// Python's naive isoformat; those are read as UTC).
-type fileState struct {
-	stateAlias
-	PhaseArtifacts map[int]*fileArtifact `json:"phase_artifacts"`
-	CreatedAt      flexTime              `json:"created_at"`
-	UpdatedAt      flexTime              `json:"updated_at"`
-	Version        Version               `json:"version,omitempty"`
-}
-
-type stateAlias SessionState
-
-type fileArtifact struct {
-	artifactAlias
-	Timestamp flexTime `json:"timestamp"`
-}
-
-type artifactAlias PhaseArtifact
-
-// EncodeState returns the state-file JSON of st at version ver.
-func EncodeState(st *SessionState, ver Version) ([]byte, error) {
-	fsx := fileState{stateAlias: stateAlias(*st), CreatedAt: flexTime(st.CreatedAt), UpdatedAt: flexTime(st.UpdatedAt), Version: ver}
-	if st.PhaseArtifacts != nil {
-		fsx.PhaseArtifacts = make(map[int]*fileArtifact, len(st.PhaseArtifacts))
-		for k, a := range st.PhaseArtifacts {
-			if a != nil {
-				fsx.PhaseArtifacts[k] = &fileArtifact{artifactAlias: artifactAlias(*a), Timestamp: flexTime(a.Timestamp)}
-			}
-		}
+// isStateFile returns the session ID of a state file's name, and whether
+// the name is one.
+func isStateFile(name string) (string, bool) {
+	id, ok := strings.CutSuffix(name, ".json")
+	if !ok {
+		return "", false
 	}
-	// Compact, never indented: indentation grows with the square of the
-	// nesting depth, so a deeply nested evidence object would write a file
-	// many times its own size.
-	return json.Marshal(&fsx)
-}
-
-// DecodeState parses a state file, prAxIs OS's or ours. A file without a
-// version is version 1; one without a status is active. The error names
-// the field at fault.
-func DecodeState(data []byte) (*SessionState, Version, error) {
-	var fsx fileState
-	if err := json.Unmarshal(data, &fsx); err != nil {
-		return nil, 0, fmt.Errorf("not valid state JSON: %w", err)
+	if canon, err := state.ParseSessionID(id); err != nil || canon != id {
+		return "", false
 	}
-	st := SessionState(fsx.stateAlias)
-	st.CreatedAt, st.UpdatedAt = time.Time(fsx.CreatedAt), time.Time(fsx.UpdatedAt)
-	switch {
-	case st.SessionID == "":
-		return nil, 0, errors.New("session_id is missing")
-	case st.WorkflowType == "":
-		return nil, 0, errors.New("workflow_type is missing")
-	case st.CurrentPhase < 0:
-		return nil, 0, fmt.Errorf("current_phase must be 0 or more, got %d", st.CurrentPhase)
-	case fsx.Version < 0:
-		return nil, 0, fmt.Errorf("version must be 0 or more, got %d", fsx.Version)
-	}
-	if st.PhaseArtifacts = nil; fsx.PhaseArtifacts != nil {
-		st.PhaseArtifacts = make(map[int]*PhaseArtifact, len(fsx.PhaseArtifacts))
-		for k, a := range fsx.PhaseArtifacts {
-			if a == nil {
-				continue
-			}
-			pa := PhaseArtifact(a.artifactAlias)
-			pa.Timestamp = time.Time(a.Timestamp)
-			st.PhaseArtifacts[k] = &pa
-		}
-	}
-	switch st.Status {
-	case "":
-		st.Status = StatusActive
-	case StatusActive, StatusCompleted:
-	default:
-		return nil, 0, fmt.Errorf("status must be %q or %q, got %q", StatusActive, StatusCompleted, st.Status)
-	}
-	normalize(&st)
-	ver := fsx.Version
-	if ver == 0 {
-		ver = 1
-	}
-	return &st, ver, nil
-}
-
-// normalize replaces nil collections with empty ones.
-func normalize(st *SessionState) {
-	if st.CompletedPhases == nil {
-		st.CompletedPhases = []int{}
-	}
-	if st.PhaseArtifacts == nil {
-		st.PhaseArtifacts = map[int]*PhaseArtifact{}
-	}
-	if st.Checkpoints == nil {
-		st.Checkpoints = map[int]CheckpointStatus{}
-	}
-	if st.Metadata == nil {
-		st.Metadata = map[string]any{}
-	}
-}
-
-// flexTime reads RFC 3339 timestamps and Python's isoformat without a time
-// zone (read as UTC), and writes RFC 3339 in UTC.
-type flexTime time.Time
-
-// MarshalJSON writes t in RFC 3339, UTC, or null when zero.
-func (t flexTime) MarshalJSON() ([]byte, error) {
-	tt := time.Time(t)
-	if tt.IsZero() {
-		return []byte("null"), nil
-	}
-	return []byte(`"` + tt.UTC().Format(time.RFC3339Nano) + `"`), nil
-}
-
-// UnmarshalJSON reads RFC 3339 or a naive ISO 8601 time (as UTC).
-func (t *flexTime) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*t = flexTime{}
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("timestamp must be a string such as 2025-01-02T15:04:05Z, got %s", short(b))
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
-		if v, err := time.Parse(layout, s); err == nil {
-			*t = flexTime(v.UTC())
-			return nil
-		}
-	}
-	return fmt.Errorf("timestamp %s is not RFC 3339 or ISO 8601", quoteArg(s))
+	return id, true
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/engine/storetest"
 )
 
@@ -20,11 +21,11 @@ func openFileStore(t *testing.T, dir string) *engine.FileStore {
 // TestFileStoreContract runs the Store contract suite against FileStore,
 // alone and as two handles on one folder (two processes).
 func TestFileStoreContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) engine.Store {
+	storetest.Run(t, func(t *testing.T) state.Store {
 		t.Helper()
 		return openFileStore(t, t.TempDir())
 	})
-	storetest.RunShared(t, func(t *testing.T) (engine.Store, engine.Store) {
+	storetest.RunShared(t, func(t *testing.T) (state.Store, state.Store) {
 		t.Helper()
 		dir := t.TempDir()
 		return openFileStore(t, dir), openFileStore(t, dir)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
@@ -32,12 +33,12 @@ func newFakeClock() *fakeClock {
 // countingStore counts the calls that reach a Store. hold, when set, makes
 // Load wait until it is closed.
 type countingStore struct {
-	Store
+	state.Store
 	loads, creates, saves, deletes atomic.Int64
 	hold                           chan struct{}
 }
 
-func (c *countingStore) Load(ctx context.Context, id string) (*SessionState, Version, error) {
+func (c *countingStore) Load(ctx context.Context, id string) (*state.SessionState, state.Version, error) {
 	c.loads.Add(1)
 	if c.hold != nil {
 		<-c.hold
@@ -45,7 +46,7 @@ func (c *countingStore) Load(ctx context.Context, id string) (*SessionState, Ver
 	return c.Store.Load(ctx, id)
 }
 
-func (c *countingStore) Save(ctx context.Context, st *SessionState, expected Version) (Version, error) {
+func (c *countingStore) Save(ctx context.Context, st *state.SessionState, expected state.Version) (state.Version, error) {
 	if expected == 0 {
 		c.creates.Add(1)
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // nestedValue returns an object nested depth levels deep.
@@ -23,11 +25,11 @@ func nestedValue(depth int) any {
 	return v
 }
 
-func sizedState(id string, evidence map[string]any) *SessionState {
+func sizedState(id string, evidence map[string]any) *state.SessionState {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	return &SessionState{SessionID: id, WorkflowType: "w", TargetFile: "t", CompletedPhases: []int{},
-		PhaseArtifacts: map[int]*PhaseArtifact{0: {Evidence: evidence, Timestamp: now}},
-		Checkpoints:    map[int]CheckpointStatus{}, Status: StatusActive, CreatedAt: now, UpdatedAt: now, Metadata: map[string]any{}}
+	return &state.SessionState{SessionID: id, WorkflowType: "w", TargetFile: "t", CompletedPhases: []int{},
+		PhaseArtifacts: map[int]*state.PhaseArtifact{0: {Evidence: evidence, Timestamp: now}},
+		Checkpoints:    map[int]state.CheckpointStatus{}, Status: state.StatusActive, CreatedAt: now, UpdatedAt: now, Metadata: map[string]any{}}
 }
 
 // TestFileStoreWritesCompactState pins the 200 MB state file: indented
@@ -68,7 +70,7 @@ func TestFileStoreNeverAcknowledgesAnUnreadableSave(t *testing.T) {
 	require.NoError(t, err)
 
 	_, err = s.Save(ctx, sizedState(id, map[string]any{"a": strings.Repeat("x", 5000)}), v)
-	require.ErrorIs(t, err, ErrInvalidArgument)
+	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "over the store's limit of 4096 bytes")
 	assert.Contains(t, err.Error(), "session_id "+id)
 
@@ -81,9 +83,9 @@ func TestFileStoreNeverAcknowledgesAnUnreadableSave(t *testing.T) {
 	assert.Len(t, entries, 2, "no temporary file left: the state and the lock file")
 
 	// Exactly at the limit is still a save.
-	err = CheckStateSize(id, 4096, 4096)
+	err = state.CheckStateSize(id, 4096, 4096)
 	require.NoError(t, err)
-	require.ErrorIs(t, CheckStateSize(id, 4097, 4096), ErrInvalidArgument)
+	require.ErrorIs(t, state.CheckStateSize(id, 4097, 4096), state.ErrInvalidArgument)
 }
 
 // TestTwoServersOnOneStateFolder pins the duplicate sessions of two

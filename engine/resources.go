@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 )
 
 // The methods in this file expose a workflow's files to MCP resource
@@ -21,7 +24,7 @@ func (e *Engine) WorkflowNames(ctx context.Context) ([]string, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
-	names, err := workflowNames(e.wfFS)
+	names, err := workflows.Names(e.wfFS)
 	if err != nil {
 		return nil, fmt.Errorf("engine: the workflows folder cannot be read: %w", err)
 	}
@@ -30,11 +33,11 @@ func (e *Engine) WorkflowNames(ctx context.Context) ([]string, error) {
 
 // Metadata reads and parses a workflow's metadata.json. The error wraps
 // ErrNotFound for an unknown workflow and ErrCorrupt for a bad file.
-func (e *Engine) Metadata(ctx context.Context, workflowType string) (*Metadata, error) {
+func (e *Engine) Metadata(ctx context.Context, workflowType string) (*workflows.Metadata, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
-	return readMetadata(e.wfFS, workflowType)
+	return workflows.ReadMetadata(e.wfFS, workflowType)
 }
 
 // WorkflowPhases lists the phase folders of a workflow (phases/<N>), in
@@ -43,7 +46,7 @@ func (e *Engine) WorkflowPhases(ctx context.Context, workflowType string) ([]int
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
-	if err := checkWorkflowName(workflowType); err != nil {
+	if err := workflows.CheckName(workflowType); err != nil {
 		return nil, err
 	}
 	entries, err := fs.ReadDir(e.wfFS, path.Join(workflowType, "phases"))
@@ -67,11 +70,11 @@ func (e *Engine) PhaseFiles(ctx context.Context, workflowType string, phase int)
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
-	if err := checkWorkflowName(workflowType); err != nil {
+	if err := workflows.CheckName(workflowType); err != nil {
 		return nil, err
 	}
 	if phase < 0 {
-		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", ErrInvalidArgument, phase)
+		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", state.ErrInvalidArgument, phase)
 	}
 	entries, err := fs.ReadDir(e.wfFS, path.Join(workflowType, "phases", strconv.Itoa(phase)))
 	if err != nil {
@@ -95,16 +98,16 @@ func (e *Engine) ReadPhaseFile(ctx context.Context, workflowType string, phase i
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
-	if err := checkWorkflowName(workflowType); err != nil {
+	if err := workflows.CheckName(workflowType); err != nil {
 		return nil, err
 	}
 	if phase < 0 {
-		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", ErrInvalidArgument, phase)
+		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", state.ErrInvalidArgument, phase)
 	}
-	if err := checkTaskFile(file); err != nil || strings.Contains(file, "/") || !readableFile(file) {
-		return nil, fmt.Errorf("%w: file %s must be the name of a .md or .yaml file in the phase folder", ErrInvalidArgument, quoteArg(file))
+	if err := workflows.CheckTaskFile(file); err != nil || strings.Contains(file, "/") || !readableFile(file) {
+		return nil, fmt.Errorf("%w: file %s must be the name of a .md or .yaml file in the phase folder", state.ErrInvalidArgument, state.Quote(file))
 	}
-	data, err := readFile(e.wfFS, path.Join(workflowType, "phases", strconv.Itoa(phase), file), MaxContentBytes)
+	data, err := workflows.ReadFile(e.wfFS, path.Join(workflowType, "phases", strconv.Itoa(phase), file), workflows.MaxContentBytes)
 	if err != nil {
 		return nil, notFoundOr(err, "workflow_type %s phase %d has no file %s", workflowType, phase, file)
 	}
@@ -127,7 +130,7 @@ func readableFile(name string) bool {
 func notFoundOr(err error, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: %s", ErrNotFound, msg)
+		return fmt.Errorf("%w: %s", state.ErrNotFound, msg)
 	}
-	return fmt.Errorf("%w: %s: %w", ErrCorrupt, msg, err)
+	return fmt.Errorf("%w: %s: %w", state.ErrCorrupt, msg, err)
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // TestPhaseFilesListAndRead lists the demo workflow's phases and files
@@ -39,17 +41,17 @@ func TestPhaseFilesListAndRead(t *testing.T) {
 
 	for _, bad := range []string{"../../metadata.json", "/etc/passwd", "notes.txt", ".hidden.md", "a/b.md", "x\x00.md", ""} {
 		_, err := en.ReadPhaseFile(ctx, "demo", 0, bad)
-		require.ErrorIs(t, err, ErrInvalidArgument, "file %q", bad)
+		require.ErrorIs(t, err, state.ErrInvalidArgument, "file %q", bad)
 	}
 	_, err = en.ReadPhaseFile(ctx, "demo", 0, "link.md")
 	require.Error(t, err, "a symlink leading outside")
 	assert.NotContains(t, err.Error(), "SECRET")
 	_, err = en.ReadPhaseFile(ctx, "demo", 7, "phase.md")
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, state.ErrNotFound)
 	_, err = en.ReadPhaseFile(ctx, "../demo", 0, "phase.md")
-	require.ErrorIs(t, err, ErrInvalidArgument)
+	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	_, err = en.WorkflowPhases(ctx, "nope")
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, state.ErrNotFound)
 	m, err := en.Metadata(ctx, "demo")
 	require.NoError(t, err)
 	assert.Equal(t, "Demo", m.Name)

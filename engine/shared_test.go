@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // sharedFileStore is a FileStore seen as a SharedStore: LoadNewer reads the
@@ -17,7 +19,7 @@ type sharedFileStore struct {
 	newer, unchanged int
 }
 
-func (s *sharedFileStore) LoadNewer(ctx context.Context, id string, have Version) (*SessionState, Version, error) {
+func (s *sharedFileStore) LoadNewer(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
 	st, ver, err := s.Load(ctx, id)
 	if err != nil {
 		return nil, 0, err
@@ -54,14 +56,14 @@ func TestSharedStoreIsAskedBeforeEveryCall(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, st.CurrentPhase, "b serves a's save at once")
 	_, err = b.CompletePhase(ctx, r.SessionID, 0, demoPass[0])
-	require.ErrorIs(t, err, ErrAlreadyCompleted, "b decides on the store's version")
+	require.ErrorIs(t, err, state.ErrAlreadyCompleted, "b decides on the store's version")
 	assert.Zero(t, b.Conflicts().Retries, "no conflict: b knew the version before saving")
 	assert.Positive(t, shared.unchanged, "an unchanged version is not decoded again")
 	assert.Positive(t, shared.newer)
 
 	require.NoError(t, a.DeleteSession(ctx, r.SessionID))
 	_, err = b.State(ctx, r.SessionID)
-	require.ErrorIs(t, err, ErrNotFound, "a deletion by another process is seen")
+	require.ErrorIs(t, err, state.ErrNotFound, "a deletion by another process is seen")
 	_, cached := b.sessions.Get(r.SessionID)
 	assert.False(t, cached)
 }

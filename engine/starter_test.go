@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
@@ -19,7 +20,7 @@ type starterStore struct {
 	calls int
 }
 
-func (s *starterStore) CreateOrResume(ctx context.Context, st *SessionState) (*SessionState, Version, bool, error) {
+func (s *starterStore) CreateOrResume(ctx context.Context, st *state.SessionState) (*state.SessionState, state.Version, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
@@ -29,7 +30,7 @@ func (s *starterStore) CreateOrResume(ctx context.Context, st *SessionState) (*S
 	}
 	for i := range list {
 		sum := &list[i]
-		if sum.Status == StatusActive && sum.WorkflowType == st.WorkflowType && sum.TargetFile == st.TargetFile {
+		if sum.Status == state.StatusActive && sum.WorkflowType == st.WorkflowType && sum.TargetFile == st.TargetFile {
 			got, ver, err := s.Load(ctx, sum.SessionID)
 			return got, ver, false, err
 		}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // TestTaskFilesCannotLeaveTheFolder: task files named with "..", an
@@ -32,14 +34,14 @@ func TestTaskFilesCannotLeaveTheFolder(t *testing.T) {
 
 	for task := range 2 {
 		tv, err := en.Task(ctx, r.SessionID, 0, task)
-		require.ErrorIs(t, err, ErrCorrupt, "task %d", task)
+		require.ErrorIs(t, err, state.ErrCorrupt, "task %d", task)
 		assert.Contains(t, err.Error(), "must be a relative path inside the phase folder")
 		assert.Nil(t, tv)
 	}
 	_, err = en.CompletePhase(ctx, r.SessionID, 0, demoPass[0])
 	require.NoError(t, err)
 	_, err = en.Task(ctx, r.SessionID, 1, 1)
-	require.ErrorIs(t, err, ErrCorrupt, "NUL byte")
+	require.ErrorIs(t, err, state.ErrCorrupt, "NUL byte")
 
 	// A well-named task file that is a symlink to a file outside.
 	writeFiles(t, wf, map[string]string{"demo/metadata.json": demoMetadata})
@@ -70,7 +72,7 @@ func TestWorkflowSymlinkOutsideIsRefused(t *testing.T) {
 	_, err := en.Start(t.Context(), "linked", "a", nil)
 	require.Error(t, err)
 	_, err = en.Start(t.Context(), "demo", "a", nil)
-	require.ErrorIs(t, err, ErrCorrupt)
+	require.ErrorIs(t, err, state.ErrCorrupt)
 	assert.NotContains(t, err.Error(), "outside phase")
 	assert.Empty(t, en.stateFiles(t), "no session is created for a workflow that cannot be read")
 }

@@ -1,95 +1,9 @@
 package engine
 
 import (
-	"time"
-
 	"github.com/mcpflow/mcpflow/checkpoint"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
-
-// Status is a session's lifecycle state.
-type Status string
-
-// The session statuses.
-const (
-	StatusActive    Status = "active"
-	StatusCompleted Status = "completed"
-)
-
-// CheckpointStatus is the gate status of one phase of a session, as prAxIs
-// OS writes it.
-type CheckpointStatus string
-
-// The checkpoint statuses.
-const (
-	CheckpointPending CheckpointStatus = "pending"
-	CheckpointPassed  CheckpointStatus = "passed"
-	CheckpointFailed  CheckpointStatus = "failed"
-)
-
-// SessionState is everything persisted about a session: the prAxIs OS
-// state-file fields plus Status. Maps keyed by phase number encode their
-// keys as JSON strings ("0", "1", ...), as prAxIs OS does.
-type SessionState struct {
-	SessionID       string                   `json:"session_id"`
-	WorkflowType    string                   `json:"workflow_type"`
-	TargetFile      string                   `json:"target_file"`
-	CurrentPhase    int                      `json:"current_phase"`
-	CompletedPhases []int                    `json:"completed_phases"`
-	PhaseArtifacts  map[int]*PhaseArtifact   `json:"phase_artifacts"`
-	Checkpoints     map[int]CheckpointStatus `json:"checkpoints"`
-	Status          Status                   `json:"status"`
-	CreatedAt       time.Time                `json:"created_at"`
-	UpdatedAt       time.Time                `json:"updated_at"`
-	// Metadata holds the Start options under "options" and anything a
-	// prAxIs OS file carried.
-	Metadata map[string]any `json:"metadata"`
-}
-
-// PhaseArtifact is the evidence last submitted for a phase, whether its
-// gate passed or failed, and how many submissions the phase has had.
-type PhaseArtifact struct {
-	PhaseNumber      int            `json:"phase_number"`
-	Evidence         map[string]any `json:"evidence"`
-	Outputs          map[string]any `json:"outputs,omitempty"`
-	CommandsExecuted []any          `json:"commands_executed,omitempty"`
-	Timestamp        time.Time      `json:"timestamp"`
-	// Attempts counts CompletePhase calls that reached the gate.
-	Attempts int `json:"attempts,omitempty"`
-	// Errors are the gate errors of the last failed attempt.
-	Errors []string `json:"errors,omitempty"`
-}
-
-// SessionSummary is one line of ListSessions. Error is set, and the other
-// fields may be empty, when the session's state file is corrupt.
-type SessionSummary struct {
-	SessionID       string    `json:"session_id"`
-	WorkflowType    string    `json:"workflow_type,omitempty"`
-	TargetFile      string    `json:"target_file,omitempty"`
-	CurrentPhase    int       `json:"current_phase"`
-	CompletedPhases []int     `json:"completed_phases"`
-	Status          Status    `json:"status,omitempty"`
-	CreatedAt       time.Time `json:"created_at"`
-	UpdatedAt       time.Time `json:"updated_at"`
-	Error           string    `json:"error,omitempty"`
-}
-
-// WorkflowInfo describes one workflow of the workflows folder.
-type WorkflowInfo struct {
-	// Name is the folder name, which is also its workflow_type when the
-	// definition is valid.
-	Name              string      `json:"name"`
-	WorkflowType      string      `json:"workflow_type"`
-	Version           string      `json:"version"`
-	Title             string      `json:"title,omitempty"`
-	Description       string      `json:"description"`
-	EstimatedDuration string      `json:"estimated_duration,omitempty"`
-	TotalPhases       TotalPhases `json:"total_phases"`
-	// Phases is the number of phases the metadata lists.
-	Phases int `json:"phases"`
-	// Problems lists what Validate finds wrong with the workflow; a
-	// workflow with problems may still start if its phases are readable.
-	Problems []string `json:"problems"`
-}
 
 // TaskInfo is one task of a phase, as metadata.json lists it.
 type TaskInfo struct {
@@ -127,13 +41,13 @@ type StartResult struct {
 // current phase's content. When the workflow is complete, Content and Tasks
 // are empty and WorkflowComplete is true.
 type PhaseView struct {
-	SessionID        string `json:"session_id"`
-	WorkflowType     string `json:"workflow_type"`
-	TargetFile       string `json:"target_file"`
-	Status           Status `json:"status"`
-	CompletedPhases  []int  `json:"completed_phases"`
-	TotalPhases      int    `json:"total_phases"`
-	WorkflowComplete bool   `json:"workflow_complete"`
+	SessionID        string       `json:"session_id"`
+	WorkflowType     string       `json:"workflow_type"`
+	TargetFile       string       `json:"target_file"`
+	Status           state.Status `json:"status"`
+	CompletedPhases  []int        `json:"completed_phases"`
+	TotalPhases      int          `json:"total_phases"`
+	WorkflowComplete bool         `json:"workflow_complete"`
 	PhaseContent
 }
 

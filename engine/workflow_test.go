@@ -9,42 +9,45 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 )
 
 func TestParseMetadata(t *testing.T) {
-	m, err := ParseMetadata([]byte(demoMetadata))
+	m, err := workflows.ParseMetadata([]byte(demoMetadata))
 	require.NoError(t, err)
 	assert.Equal(t, "demo", m.WorkflowType)
 	assert.Equal(t, "0.1.0", m.Version)
 	assert.Equal(t, "Demo", m.Name)
-	assert.Equal(t, TotalPhases{N: 3}, m.TotalPhases)
+	assert.Equal(t, workflows.TotalPhases{N: 3}, m.TotalPhases)
 	require.Len(t, m.Phases, 3)
 	assert.Equal(t, 0, m.Phases[0].PhaseNumber)
 	assert.Equal(t, 0, m.Phases[0].Tasks[0].TaskNumber, "task 0 exists")
 	assert.Equal(t, "tz", m.Phases[0].Tasks[0].Purpose)
 	assert.Empty(t, m.Missing())
-	assert.Equal(t, []int{0, 1, 2}, m.order())
-	next, ok := m.next(1)
+	assert.Equal(t, []int{0, 1, 2}, m.Order())
+	next, ok := m.Next(1)
 	assert.True(t, ok)
 	assert.Equal(t, 2, next)
-	_, ok = m.next(2)
+	_, ok = m.Next(2)
 	assert.False(t, ok)
 }
 
 func TestParseMetadataVariants(t *testing.T) {
-	m, err := ParseMetadata([]byte(`{"workflow_type": "w", "version": 2, "total_phases": "dynamic", "phases": [{"phase_number": 3.0, "tasks": []}]}`))
+	m, err := workflows.ParseMetadata([]byte(`{"workflow_type": "w", "version": 2, "total_phases": "dynamic", "phases": [{"phase_number": 3.0, "tasks": []}]}`))
 	require.NoError(t, err)
 	assert.True(t, m.TotalPhases.Dynamic)
 	assert.Equal(t, "2", m.Version, "a bare version number is accepted")
 	assert.Equal(t, 3, m.Phases[0].PhaseNumber, "3.0 is a whole number")
 	assert.ElementsMatch(t, []string{"estimated_duration", "primary_outputs", "phases[0].phase_name", "phases[0].purpose", "phases[0].estimated_effort", "phases[0].key_deliverables", "phases[0].validation_criteria"}, m.Missing())
 
-	b, err := json.Marshal(TotalPhases{Dynamic: true})
+	b, err := json.Marshal(workflows.TotalPhases{Dynamic: true})
 	require.NoError(t, err)
 	assert.JSONEq(t, `"dynamic"`, string(b))
-	var tp TotalPhases
+	var tp workflows.TotalPhases
 	require.NoError(t, json.Unmarshal([]byte(`7`), &tp))
-	assert.Equal(t, TotalPhases{N: 7}, tp)
+	assert.Equal(t, workflows.TotalPhases{N: 7}, tp)
 	err = json.Unmarshal([]byte(`"seven"`), &tp)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "total_phases")
@@ -77,14 +80,14 @@ func TestParseMetadataErrorsNameTheField(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseMetadata([]byte(tt.json))
-			require.ErrorIs(t, err, ErrMetadata)
-			require.ErrorIs(t, err, ErrCorrupt)
+			_, err := workflows.ParseMetadata([]byte(tt.json))
+			require.ErrorIs(t, err, workflows.ErrMetadata)
+			require.ErrorIs(t, err, state.ErrCorrupt)
 			assert.Contains(t, err.Error(), "metadata.json: "+tt.field+": ", "error must name the field")
 		})
 	}
-	_, err := ParseMetadata([]byte(strings.Repeat(" ", MaxMetadataBytes+1)))
-	require.ErrorIs(t, err, ErrMetadata)
+	_, err := workflows.ParseMetadata([]byte(strings.Repeat(" ", workflows.MaxMetadataBytes+1)))
+	require.ErrorIs(t, err, workflows.ErrMetadata)
 }
 
 func TestValidateListsEveryProblem(t *testing.T) {
@@ -118,7 +121,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		"ok/phases/2/gate-definition.yaml":     demoGate2,
 		"escape.md":                            "outside",
 	})
-	problems := Validate(dir)
+	problems := workflows.Validate(dir)
 	var lines []string
 	for _, p := range problems {
 		lines = append(lines, p.String())
@@ -145,10 +148,10 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	assert.NotContains(t, all, "ok:", "the valid workflow has no problems")
 	assert.Len(t, problems, len(want)+1, "one problem each, plus total_phases against the folders:\n%s", all)
 
-	assert.NotEmpty(t, Validate(filepath.Join(dir, "missing")))
+	assert.NotEmpty(t, workflows.Validate(filepath.Join(dir, "missing")))
 	empty := t.TempDir()
-	require.Len(t, Validate(empty), 1)
-	assert.Contains(t, Validate(empty)[0].Message, "no workflow folders")
+	require.Len(t, workflows.Validate(empty), 1)
+	assert.Contains(t, workflows.Validate(empty)[0].Message, "no workflow folders")
 }
 
 func TestValidateRefusesSymlinksOutside(t *testing.T) {
@@ -158,7 +161,7 @@ func TestValidateRefusesSymlinksOutside(t *testing.T) {
 	task := filepath.Join(dir, "demo", "phases", "0", "task-1-one.md")
 	require.NoError(t, os.Remove(task))
 	require.NoError(t, os.Symlink(filepath.Join(outside, "secret.md"), task))
-	problems := Validate(dir)
+	problems := workflows.Validate(dir)
 	require.Len(t, problems, 1)
 	assert.Contains(t, problems[0].String(), "demo: metadata.json:phases[0].tasks[1].file: task file task-1-one.md does not exist")
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/mcpflow/mcpflow/checkpoint"
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 )
 
 const gateSource = "wf/phases/1/gate-definition.yaml"
@@ -22,7 +22,7 @@ var gateErr = regexp.MustCompile(`^checkpoint: invalid gate definition: ` + rege
 
 func builtinGates() [][]byte {
 	var out [][]byte
-	fsys := engine.BuiltinWorkflows()
+	fsys := workflows.BuiltinWorkflows()
 	_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && path.Base(p) == checkpoint.GateFile {
 			if b, err := fs.ReadFile(fsys, p); err == nil {

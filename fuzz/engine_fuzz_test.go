@@ -8,7 +8,8 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 )
 
 // metadataErr is the shape of every ParseMetadata error: the sentinel, then
@@ -18,9 +19,9 @@ var metadataErr = regexp.MustCompile(`^engine: corrupt: metadata\.json: (\(file\
 // FuzzParseMetadata: any bytes give a Metadata or an error that names the
 // field at fault; never a panic.
 func FuzzParseMetadata(f *testing.F) {
-	_ = fs.WalkDir(engine.BuiltinWorkflows(), ".", func(p string, d fs.DirEntry, err error) error {
+	_ = fs.WalkDir(workflows.BuiltinWorkflows(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Name() == "metadata.json" {
-			if b, err := fs.ReadFile(engine.BuiltinWorkflows(), p); err == nil {
+			if b, err := fs.ReadFile(workflows.BuiltinWorkflows(), p); err == nil {
 				f.Add(b)
 			}
 		}
@@ -34,9 +35,9 @@ func FuzzParseMetadata(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := engine.ParseMetadata(data)
+		m, err := workflows.ParseMetadata(data)
 		if err != nil {
-			if !errors.Is(err, engine.ErrMetadata) || !errors.Is(err, engine.ErrCorrupt) {
+			if !errors.Is(err, workflows.ErrMetadata) || !errors.Is(err, state.ErrCorrupt) {
 				t.Fatalf("error does not wrap ErrMetadata and ErrCorrupt: %v", err)
 			}
 			if !metadataErr.MatchString(err.Error()) {
@@ -73,18 +74,18 @@ func FuzzDecodeState(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		st, ver, err := engine.DecodeState(data)
+		st, ver, err := state.DecodeState(data)
 		if err != nil {
 			return
 		}
 		if ver < 1 {
 			t.Fatalf("version %d of a decoded file", ver)
 		}
-		enc, err := engine.EncodeState(st, ver)
+		enc, err := state.EncodeState(st, ver)
 		if err != nil {
 			t.Fatalf("encode: %v", err)
 		}
-		st2, ver2, err := engine.DecodeState(enc)
+		st2, ver2, err := state.DecodeState(enc)
 		if err != nil {
 			t.Fatalf("re-decode of %s: %v", enc, err)
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/redisstore"
 	"github.com/mcpflow/mcpflow/engine/redisstore/redistest"
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/server"
 )
 
@@ -311,9 +312,9 @@ func TestHTTPProtocolErrors(t *testing.T) {
 
 // stalledStore fails every save the way the Redis store does while Redis
 // is paused: its own deadline passes.
-type stalledStore struct{ engine.Store }
+type stalledStore struct{ state.Store }
 
-func (stalledStore) Save(context.Context, *engine.SessionState, engine.Version) (engine.Version, error) {
+func (stalledStore) Save(context.Context, *state.SessionState, state.Version) (state.Version, error) {
 	return 0, fmt.Errorf("redisstore: Redis unavailable: save: 127.0.0.1:6379 did not answer within 2s (%w); check that Redis is running and reachable", context.DeadlineExceeded)
 }
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // maxCompletions is the most values one completion/complete answer holds,
@@ -104,7 +104,7 @@ func (c completer) sessions(ctx context.Context, workflow, prefix string) (*mcp.
 // sessionPhases completes the phases of a session: the current one first,
 // then the completed ones.
 func (c completer) sessionPhases(ctx context.Context, id, prefix string) (*mcp.Completion, error) {
-	id, err := engine.ParseSessionID(id)
+	id, err := state.ParseSessionID(id)
 	if err != nil {
 		return none(), nil
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/server"
 
 	"github.com/mcpflow/mcpflow/internal/testutil"
@@ -205,13 +206,13 @@ func TestDualTransportConcurrent(t *testing.T) {
 // gatedStore holds every Load until released, so that concurrent callers
 // of a cold session pile up behind one load.
 type gatedStore struct {
-	engine.Store
+	state.Store
 	entered chan struct{}
 	release chan struct{}
 	once    sync.Once
 }
 
-func (g *gatedStore) Load(ctx context.Context, id string) (*engine.SessionState, engine.Version, error) {
+func (g *gatedStore) Load(ctx context.Context, id string) (*state.SessionState, state.Version, error) {
 	g.once.Do(func() { close(g.entered) })
 	<-g.release
 	return g.Store.Load(ctx, id)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/ragcache"
 	"github.com/mcpflow/mcpflow/server"
 )
@@ -32,7 +33,7 @@ type harnessOpts struct {
 	shutdown    time.Duration
 	logs        io.Writer // nil discards
 	stateDir    string    // "" is a fresh temporary folder
-	store       engine.Store
+	store       state.Store
 	workflows   string // "" serves the built-in workflows
 	standards   string // "" serves the built-in standards
 	tweak       func(*server.Config)

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpflow/mcpflow/engine"
+	samples "github.com/mcpflow/mcpflow/engine/workflows"
 	"github.com/mcpflow/mcpflow/ragcache"
 	"github.com/mcpflow/mcpflow/server"
 )
@@ -32,7 +33,7 @@ func praxisLayout(t *testing.T) (root, workflows string) {
 	t.Helper()
 	root = t.TempDir()
 	workflows = filepath.Join(root, ".praxis-os", "workflows")
-	sub, err := fs.Sub(engine.BuiltinWorkflows(), "spec_execution_v1")
+	sub, err := fs.Sub(samples.BuiltinWorkflows(), "spec_execution_v1")
 	require.NoError(t, err)
 	wf := filepath.Join(workflows, "spec_execution_v1")
 	require.NoError(t, os.CopyFS(wf, sub))

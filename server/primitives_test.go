@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 	"github.com/mcpflow/mcpflow/ragcache"
 	"github.com/mcpflow/mcpflow/server"
 )
@@ -245,7 +245,7 @@ func TestResourcesStandardsAndWorkflowFiles(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, tpl.ResourceTemplates, 1)
 			assert.Equal(t, server.WorkflowFileTemplate, tpl.ResourceTemplates[0].URITemplate)
-			want, err := fs.ReadFile(engine.BuiltinWorkflows(), "bug_fix/phases/1/phase.md")
+			want, err := fs.ReadFile(workflows.BuiltinWorkflows(), "bug_fix/phases/1/phase.md")
 			require.NoError(t, err)
 			text, mime = readText(t, cs, "workflow://bug_fix/phases/1/phase.md")
 			assert.Equal(t, string(want), text)
@@ -438,7 +438,7 @@ func TestPromptListFollowsWorkflowsFolder(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) {
 			dir := t.TempDir()
-			sub, err := fs.Sub(engine.BuiltinWorkflows(), "bug_fix")
+			sub, err := fs.Sub(workflows.BuiltinWorkflows(), "bug_fix")
 			require.NoError(t, err)
 			require.NoError(t, os.CopyFS(filepath.Join(dir, "bug_fix"), sub))
 			h, cs, ev := primHarness(t, tr, harnessOpts{workflows: dir})
@@ -458,7 +458,7 @@ func TestPromptListFollowsWorkflowsFolder(t *testing.T) {
 			// The built-in dynamic workflow, less its example spec, so that
 			// the prompt must ask for one.
 			specDir := filepath.Join(dir, "spec_execution_v1")
-			specSub, err := fs.Sub(engine.BuiltinWorkflows(), "spec_execution_v1")
+			specSub, err := fs.Sub(workflows.BuiltinWorkflows(), "spec_execution_v1")
 			require.NoError(t, err)
 			require.NoError(t, os.CopyFS(specDir, specSub))
 			metaPath := filepath.Join(specDir, "metadata.json")

@@ -12,7 +12,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 )
 
 // Prompts: one per workflow of the workflows folder, named after it, that
@@ -42,14 +43,14 @@ type promptSet struct {
 // workflowPrompt is what a workflow's prompt is built from.
 type workflowPrompt struct {
 	name string
-	meta *engine.Metadata // nil when metadata.json cannot be read
+	meta *workflows.Metadata // nil when metadata.json cannot be read
 }
 
 // specArg returns the start option that names a dynamic workflow's spec
 // (dynamic_config.source_path_key, spec_path by default) and whether the
 // prompt requires it: a workflow that ships an example spec runs without
 // one. A static workflow, or one whose metadata cannot be read, takes none.
-func specArg(m *engine.Metadata) (key string, required bool) {
+func specArg(m *workflows.Metadata) (key string, required bool) {
 	if m == nil || !m.DynamicPhases || m.DynamicConfig == nil {
 		return "", false
 	}
@@ -95,7 +96,7 @@ func (s *Server) workflowPrompts(ctx context.Context) ([]workflowPrompt, error) 
 	out := make([]workflowPrompt, 0, len(names))
 	for _, n := range names {
 		m, err := s.cfg.Engine.Metadata(ctx, n)
-		if errors.Is(err, engine.ErrNotFound) {
+		if errors.Is(err, state.ErrNotFound) {
 			continue // a folder without metadata.json is no workflow
 		}
 		if err != nil {
@@ -220,7 +221,7 @@ func (s *Server) resumePrompt(ctx context.Context, req mcp.GetPromptRequest) (*m
 	if err != nil {
 		return nil, err
 	}
-	id, err := engine.ParseSessionID(raw)
+	id, err := state.ParseSessionID(raw)
 	if err != nil {
 		return nil, fmt.Errorf("prompt %s: %s", PromptResume, trimPkg(err.Error()))
 	}

@@ -3,7 +3,7 @@ package server
 import (
 	"errors"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // remedy returns what a client does about a domain failure, in terms of
@@ -12,13 +12,13 @@ import (
 // place that names the tools.
 func remedy(err error) string {
 	var field string
-	if fe, ok := errors.AsType[*engine.FieldError](err); ok {
+	if fe, ok := errors.AsType[*state.FieldError](err); ok {
 		field = fe.Field
 	}
 	switch {
-	case errors.Is(err, engine.ErrNoProjectFolder):
+	case errors.Is(err, state.ErrNoProjectFolder):
 		return "this server was started without a project folder; start it with one to run spec-driven workflows"
-	case errors.Is(err, engine.ErrNotFound):
+	case errors.Is(err, state.ErrNotFound):
 		switch field {
 		case "session_id":
 			return "call list_sessions to see the sessions, or start_workflow to start one"
@@ -26,15 +26,15 @@ func remedy(err error) string {
 			return "call list_workflows to see the workflows"
 		}
 		return "call list_sessions to see the sessions and list_workflows to see the workflows"
-	case errors.Is(err, engine.ErrWrongPhase):
+	case errors.Is(err, state.ErrWrongPhase):
 		return "call get_current_phase to see which phase to complete"
-	case errors.Is(err, engine.ErrAlreadyCompleted):
+	case errors.Is(err, state.ErrAlreadyCompleted):
 		return "call get_workflow_state to see where the session stands"
-	case errors.Is(err, engine.ErrConflict):
+	case errors.Is(err, state.ErrConflict):
 		return "another client changed the session at the same moment: call get_current_phase and retry"
-	case errors.Is(err, engine.ErrCorrupt) && field == "session_id":
+	case errors.Is(err, state.ErrCorrupt) && field == "session_id":
 		return "call delete_session to delete it"
-	case errors.Is(err, engine.ErrInvalidArgument):
+	case errors.Is(err, state.ErrInvalidArgument):
 		switch field {
 		case "session_id":
 			return "pass the session_id that start_workflow returned (list_sessions shows them all)"

@@ -13,7 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/ragcache"
 )
 
@@ -215,7 +215,7 @@ func (s *Server) readWorkflowFile(ctx context.Context, req mcp.ReadResourceReque
 		return nil, fmt.Errorf("%w: uri %q: workflow_type %q is not a workflow name; list_workflows names them", errResource, req.Params.URI, wt)
 	}
 	b, err := s.cfg.Engine.ReadPhaseFile(ctx, wt, phase, file)
-	if errors.Is(err, engine.ErrNotFound) || errors.Is(err, engine.ErrInvalidArgument) {
+	if errors.Is(err, state.ErrNotFound) || errors.Is(err, state.ErrInvalidArgument) {
 		return nil, fmt.Errorf("%w: uri %q: %s", errResource, req.Params.URI, trimPkg(err.Error()))
 	}
 	if err != nil {

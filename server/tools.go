@@ -15,6 +15,7 @@ import (
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
 	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/ragcache"
 )
@@ -185,11 +186,11 @@ func (s *Server) toolError(ctx context.Context, tool string, err error) (*mcp.Ca
 			field = "n_results"
 		}
 		msg = field + ": " + qe.Problem
-	case errors.Is(err, engine.ErrNotFound), errors.Is(err, engine.ErrWrongPhase),
-		errors.Is(err, engine.ErrAlreadyCompleted), errors.Is(err, engine.ErrConflict),
-		errors.Is(err, engine.ErrInvalidArgument), errors.Is(err, engine.ErrCorrupt):
+	case errors.Is(err, state.ErrNotFound), errors.Is(err, state.ErrWrongPhase),
+		errors.Is(err, state.ErrAlreadyCompleted), errors.Is(err, state.ErrConflict),
+		errors.Is(err, state.ErrInvalidArgument), errors.Is(err, state.ErrCorrupt):
 		msg = withRemedy(trimPkg(msg), err)
-	case errors.Is(err, engine.ErrClosed), errors.Is(err, ragcache.ErrClosed):
+	case errors.Is(err, state.ErrClosed), errors.Is(err, ragcache.ErrClosed):
 		msg = "the server is shutting down; retry once it is back"
 	default:
 		s.log.ErrorContext(ctx, "tool failed", "tool", tool, "err", err)
@@ -633,7 +634,7 @@ func (s *Server) listSessions(ctx context.Context, req mcp.CallToolRequest) (*mc
 	switch status {
 	case "", "all":
 		status = ""
-	case string(engine.StatusActive), string(engine.StatusCompleted):
+	case string(state.StatusActive), string(state.StatusCompleted):
 	default:
 		a.fail(badArg("status", "must be active, completed or all, got %q", shorten(status, 32)))
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 	"github.com/mcpflow/mcpflow/internal/testutil"
 	"github.com/mcpflow/mcpflow/server"
 )
@@ -28,7 +28,7 @@ const praxisSpec = ".praxis-os/specs/2025-10-13-thread-safety"
 func praxisProject(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	sub, err := fs.Sub(engine.BuiltinWorkflows(), "spec_execution_v1")
+	sub, err := fs.Sub(workflows.BuiltinWorkflows(), "spec_execution_v1")
 	require.NoError(t, err)
 	wf := filepath.Join(root, ".praxis-os", "workflows", "spec_execution_v1")
 	require.NoError(t, os.CopyFS(wf, sub))

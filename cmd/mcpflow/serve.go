@@ -13,6 +13,7 @@ import (
 
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/redisstore"
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/ragcache"
 	"github.com/mcpflow/mcpflow/server"
 )
@@ -158,7 +159,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		defer func() { _ = lock.Close() }()
 	}
 	var stateStore server.StateStore
-	var store engine.Store
+	var store state.Store
 	if redisOpts != nil {
 		redisOpts.Logger = log.With("component", "redis")
 		rs, err := redisstore.Open(ctx, *redisOpts)

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 )
 
 const workflowsDetails = `
@@ -22,7 +23,7 @@ Exits 1 if any problem is found, so it can run in CI.`
 // problems are already printed.
 var errProblems = errors.New("problems found")
 
-func workflowsCmd(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) (*command, error) {
+func workflowsCmd(_ context.Context, args []string, getenv env, stdout, _ io.Writer) (*command, error) {
 	c := newCommand("workflows", "[DIR]", "List and validate workflow definitions.", workflowsDetails)
 	var (
 		f      folderFlags
@@ -31,7 +32,8 @@ func workflowsCmd(ctx context.Context, args []string, getenv env, stdout, stderr
 	c.fs.StringVar(&f.root, "root", ".", "project `folder` holding .mcpflow/workflows")
 	c.fs.StringVar(&f.workflows, "workflows", "", "workflows `folder` (same as DIR)")
 	c.fs.BoolVar(&asJSON, "json", false, "print the workflows and problems as JSON")
-	lf := addLogFlags(c.fs, "warn")
+	// The log flags are accepted as by every command; listing logs nothing.
+	addLogFlags(c.fs, "warn")
 	pos, err := c.parse(args, getenv)
 	if err != nil {
 		return c, err
@@ -60,34 +62,32 @@ func workflowsCmd(ctx context.Context, args []string, getenv env, stdout, stderr
 		return c, err
 	}
 
-	var problems []engine.Problem
+	var (
+		problems []workflows.Problem
+		fsys     fs.FS
+	)
 	if dirs.workflows == "" {
-		problems = engine.ValidateFS(engine.BuiltinWorkflows())
+		fsys = workflows.BuiltinWorkflows()
+		problems = workflows.ValidateFS(fsys)
 	} else {
-		problems = engine.Validate(dirs.workflows)
+		problems = workflows.Validate(dirs.workflows)
+		root, err := os.OpenRoot(dirs.workflows)
+		if err != nil {
+			return c, fmt.Errorf("%s %s: %w", flagName, show(dirs.workflows), err)
+		}
+		defer func() { _ = root.Close() }()
+		fsys = root.FS()
 	}
-	// Listing needs an engine, and an engine needs a state folder: a
-	// temporary one, removed on return, keeps the project untouched.
-	tmp, err := os.MkdirTemp("", "mcpflow-workflows-*")
+	list, err := workflows.List(fsys)
 	if err != nil {
-		return c, err
-	}
-	defer func() { _ = os.RemoveAll(tmp) }()
-	eng, err := engine.New(engine.Config{WorkflowsDir: dirs.workflows, StateDir: tmp, Logger: lf.logger(stderr)})
-	if err != nil {
-		return c, fmt.Errorf("%s %s: %w", flagName, show(dirs.workflows), err)
-	}
-	defer func() { _ = eng.Close() }()
-	list, err := eng.ListWorkflows(ctx)
-	if err != nil {
-		return c, fmt.Errorf("%s %s: %w", flagName, show(dirs.workflows), err)
+		return c, fmt.Errorf("%s %s: workflows folder: %w", flagName, show(dirs.workflows), err)
 	}
 
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if problems == nil {
-			problems = []engine.Problem{}
+			problems = []workflows.Problem{}
 		}
 		if err := enc.Encode(map[string]any{"folder": show(dirs.workflows), "workflows": list, "problems": problems}); err != nil {
 			return c, err
@@ -101,7 +101,7 @@ func workflowsCmd(ctx context.Context, args []string, getenv env, stdout, stderr
 	return c, nil
 }
 
-func writeWorkflows(w io.Writer, folder string, list []engine.WorkflowInfo, problems []engine.Problem) {
+func writeWorkflows(w io.Writer, folder string, list []workflows.Info, problems []workflows.Problem) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Workflows in %s:\n", folder)
 	for i := range list {

@@ -14,6 +14,7 @@ import (
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/redisstore"
 	"github.com/mcpflow/mcpflow/engine/redisstore/redistest"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // Engine-level benchmarks: the same engine operation on the FileStore (one
@@ -216,7 +217,7 @@ func BenchmarkContention(b *testing.B) {
 			fail := map[string]any{"reproduced": false}
 			run(b, clients, func(c, n int) error {
 				_, err := engines[c%2].CompletePhase(ctx, r.SessionID, 1, fail)
-				if errors.Is(err, engine.ErrConflict) {
+				if errors.Is(err, state.ErrConflict) {
 					gaveUp.Add(1)
 					return nil
 				}

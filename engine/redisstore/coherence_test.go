@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/redisstore"
 	"github.com/mcpflow/mcpflow/engine/redisstore/redistest"
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/engine/storetest"
 )
 
@@ -164,10 +164,10 @@ func TestConflictRaisesTheGuard(t *testing.T) {
 		_, err = b.Save(ctx, st, 1)
 		require.NoError(t, err)
 		_, err = a.Save(ctx, st, 1)
-		require.ErrorIs(t, err, engine.ErrConflict)
+		require.ErrorIs(t, err, state.ErrConflict)
 		_, v, err := a.Load(ctx, st.SessionID)
 		require.NoError(t, err)
-		require.Equal(t, engine.Version(2), v)
+		require.Equal(t, state.Version(2), v)
 	}
 }
 
@@ -184,7 +184,7 @@ func TestDeleteIsSeenAtOnce(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, s.Delete(ctx, st.SessionID))
 		_, _, err = s.Load(ctx, st.SessionID)
-		require.ErrorIs(t, err, engine.ErrNotFound)
+		require.ErrorIs(t, err, state.ErrNotFound)
 	}
 }
 
@@ -248,15 +248,15 @@ func TestLoadNewer(t *testing.T) {
 	got, v, err := s.LoadNewer(ctx, st.SessionID, 1)
 	require.NoError(t, err)
 	assert.Nil(t, got, "version 1 is still current")
-	assert.Equal(t, engine.Version(1), v)
+	assert.Equal(t, state.Version(1), v)
 	st.CurrentPhase = 4
 	_, err = s.Save(ctx, st, 1)
 	require.NoError(t, err)
 	got, v, err = s.LoadNewer(ctx, st.SessionID, 1)
 	require.NoError(t, err)
 	require.NotNil(t, got)
-	assert.Equal(t, engine.Version(2), v)
+	assert.Equal(t, state.Version(2), v)
 	assert.Equal(t, 4, got.CurrentPhase)
 	_, _, err = s.LoadNewer(ctx, storetest.State().SessionID, 1)
-	require.ErrorIs(t, err, engine.ErrNotFound)
+	require.ErrorIs(t, err, state.ErrNotFound)
 }

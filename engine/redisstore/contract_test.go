@@ -3,16 +3,16 @@ package redisstore_test
 import (
 	"testing"
 
-	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/redisstore"
 	"github.com/mcpflow/mcpflow/engine/redisstore/redistest"
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/engine/storetest"
 )
 
-// TestStoreContract runs the engine.Store contract, unchanged from the
+// TestStoreContract runs the state.Store contract, unchanged from the
 // FileStore's, against the Redis store.
 func TestStoreContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) engine.Store {
+	storetest.Run(t, func(t *testing.T) state.Store {
 		t.Helper()
 		return sharedStore(t)
 	})
@@ -21,7 +21,7 @@ func TestStoreContract(t *testing.T) {
 // TestStoreContractShared runs the two-handle contract with two stores
 // (two replicas) on one prefix.
 func TestStoreContractShared(t *testing.T) {
-	storetest.RunShared(t, func(t *testing.T) (engine.Store, engine.Store) {
+	storetest.RunShared(t, func(t *testing.T) (state.Store, state.Store) {
 		t.Helper()
 		srv := redistest.Shared(t)
 		p := redistest.Prefix(t)

@@ -1,4 +1,4 @@
-// Package redisstore is the engine.Store that lets several mcpflow
+// Package redisstore is the state.Store that lets several mcpflow
 // replicas share their sessions through Redis, so that any replica behind
 // a load balancer can serve any call of any session.
 //

@@ -14,6 +14,7 @@ import (
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/redisstore"
 	"github.com/mcpflow/mcpflow/engine/redisstore/redistest"
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/engine/storetest"
 )
 
@@ -69,13 +70,13 @@ func TestFaultRedisRestart(t *testing.T) {
 	for _, s := range []*redisstore.Store{a, b} {
 		for _, id := range ids {
 			_, _, err := s.Load(ctx, id)
-			require.ErrorIs(t, err, engine.ErrNotFound, "no stale read of a lost session")
+			require.ErrorIs(t, err, state.ErrNotFound, "no stale read of a lost session")
 			require.ErrorIs(t, err, redisstore.ErrDataLost)
 			assert.Contains(t, err.Error(), "appendonly")
 		}
 		assert.Positive(t, s.Stats().DataLost)
 	}
-	lost := &engine.SessionState{SessionID: ids[0], WorkflowType: "bug_fix", TargetFile: "x", Status: engine.StatusActive}
+	lost := &state.SessionState{SessionID: ids[0], WorkflowType: "bug_fix", TargetFile: "x", Status: state.StatusActive}
 	_, err := a.Save(ctx, lost, 1)
 	require.ErrorIs(t, err, redisstore.ErrDataLost, "an update of a lost session is not written back")
 	t.Logf("error after the restart: %v", err)
@@ -102,7 +103,7 @@ func passEvidence() map[string]any {
 }
 
 // newEngine returns an engine on the built-in workflows over store.
-func newEngine(tb testing.TB, store engine.Store) *engine.Engine {
+func newEngine(tb testing.TB, store state.Store) *engine.Engine {
 	tb.Helper()
 	e, err := engine.New(engine.Config{Store: store})
 	require.NoError(tb, err)
@@ -163,12 +164,12 @@ func TestFaultPauseDuringRace(t *testing.T) {
 						advanced.Add(1)
 					}
 					return
-				case errors.Is(err, engine.ErrAlreadyCompleted):
+				case errors.Is(err, state.ErrAlreadyCompleted):
 					alreadyDone.Add(1)
 					return
 				case errors.Is(err, redisstore.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 					unavailable.Add(1)
-				case errors.Is(err, engine.ErrConflict):
+				case errors.Is(err, state.ErrConflict):
 					conflicts.Add(1)
 				default:
 					t.Errorf("client %d: %v", i, err)
@@ -226,7 +227,7 @@ func TestFaultPausedSaveLandsAfterTheCallerGaveUp(t *testing.T) {
 		srv.Resume(t)
 		require.ErrorIs(t, err, redisstore.ErrUnavailable, "round %d", round)
 		assert.Contains(t, err.Error(), "may or may not have landed")
-		var got *engine.SessionState
+		var got *state.SessionState
 		waitFor(t, 5*time.Second, "Redis answers again", func() bool {
 			got, _, err = s.Load(ctx, st.SessionID)
 			return err == nil
@@ -260,7 +261,7 @@ func TestFaultPartitionedReplica(t *testing.T) {
 	for range 2 {
 		_, v, err := a.Load(ctx, st.SessionID)
 		require.NoError(t, err)
-		require.Equal(t, engine.Version(1), v)
+		require.Equal(t, state.Version(1), v)
 	}
 
 	proxy.Cut()
@@ -279,7 +280,7 @@ func TestFaultPartitionedReplica(t *testing.T) {
 			failedAfter = time.Since(cut)
 			return true
 		}
-		require.Equal(t, engine.Version(1), v)
+		require.Equal(t, state.Version(1), v)
 		staleReads++
 		return false
 	})
@@ -297,14 +298,14 @@ func TestFaultPartitionedReplica(t *testing.T) {
 	require.ErrorIs(t, err, redisstore.ErrUnavailable)
 
 	proxy.Heal()
-	var got *engine.SessionState
-	var v engine.Version
+	var got *state.SessionState
+	var v state.Version
 	waitFor(t, 5*time.Second, "the healed replica reads again", func() bool {
 		got, v, err = a.Load(ctx, st.SessionID)
 		return err == nil
 	})
 	assert.Equal(t, 9, got.CurrentPhase, "after the partition it reads the new version")
-	assert.GreaterOrEqual(t, v, engine.Version(2))
+	assert.GreaterOrEqual(t, v, state.Version(2))
 }
 
 // TestFaultLostReply: a save whose reply is lost after Redis ran it
@@ -329,14 +330,14 @@ func TestFaultLostReply(t *testing.T) {
 	proxy.LoseNextReply()
 	v, err := s.Save(ctx, &next, 2)
 	require.NoError(t, err, "settled by write_id: it landed")
-	assert.Equal(t, engine.Version(3), v)
+	assert.Equal(t, state.Version(3), v)
 	assert.Equal(t, int64(1), proxy.Lost.Load())
 	stats := s.Stats()
 	assert.Equal(t, int64(1), stats.AmbiguousSaves)
 	assert.Equal(t, int64(1), stats.AmbiguousLanded)
 	got, v, err := s.Load(ctx, st.SessionID)
 	require.NoError(t, err)
-	assert.Equal(t, engine.Version(3), v)
+	assert.Equal(t, state.Version(3), v)
 	assert.Equal(t, 3, got.CurrentPhase)
 
 	// The request is lost; the save never ran and is fenced.
@@ -344,7 +345,7 @@ func TestFaultLostReply(t *testing.T) {
 	lost.CurrentPhase = 4
 	proxy.LoseNextRequest()
 	_, err = s.Save(ctx, &lost, 3)
-	require.ErrorIs(t, err, engine.ErrConflict)
+	require.ErrorIs(t, err, state.ErrConflict)
 	assert.Contains(t, err.Error(), "had not landed")
 	assert.Equal(t, int64(1), s.Stats().AmbiguousFenced)
 	h, err := do(t, c, "HMGET", sessKey("", st.SessionID), "version", "doc").AsStrSlice()
@@ -352,11 +353,11 @@ func TestFaultLostReply(t *testing.T) {
 	assert.Equal(t, "4", h[0], "the fence moved the version past the lost save's")
 	got, v, err = s.Load(ctx, st.SessionID)
 	require.NoError(t, err)
-	assert.Equal(t, engine.Version(4), v)
+	assert.Equal(t, state.Version(4), v)
 	assert.Equal(t, 3, got.CurrentPhase, "the document is the last one that landed")
 	v, err = s.Save(ctx, &lost, 4)
 	require.NoError(t, err, "the caller reads again and retries")
-	assert.Equal(t, engine.Version(5), v)
+	assert.Equal(t, state.Version(5), v)
 
 	// A create whose reply is lost.
 	proxy.LoseNextReply()
@@ -364,7 +365,7 @@ func TestFaultLostReply(t *testing.T) {
 	got2, ver, created, err := s.CreateOrResume(ctx, st2)
 	require.NoError(t, err)
 	assert.True(t, created)
-	assert.Equal(t, engine.Version(1), ver)
+	assert.Equal(t, state.Version(1), ver)
 	assert.Equal(t, st2.SessionID, got2.SessionID, "it landed under its id")
 
 	// A create whose request is lost: fenced, retried under a new id.
@@ -375,7 +376,7 @@ func TestFaultLostReply(t *testing.T) {
 	assert.True(t, created)
 	assert.NotEqual(t, st3.SessionID, got3.SessionID, "the fenced id is not used")
 	_, _, err = s.Load(ctx, st3.SessionID)
-	require.ErrorIs(t, err, engine.ErrNotFound, "the fence marker reads as no session")
+	require.ErrorIs(t, err, state.ErrNotFound, "the fence marker reads as no session")
 	idx, err := do(t, c, "GET", pairKey("", "bug_fix", "lost-create-2.go")).ToString()
 	require.NoError(t, err)
 	assert.Equal(t, got3.SessionID, idx)
@@ -432,7 +433,7 @@ func TestRedisOutOfMemoryIsReported(t *testing.T) {
 	require.NotErrorIs(t, err, redisstore.ErrUnavailable, "a refusal is not an unknown outcome")
 	got, v, err := s.Load(ctx, st.SessionID)
 	require.NoError(t, err)
-	assert.Equal(t, engine.Version(1), v)
+	assert.Equal(t, state.Version(1), v)
 	assert.Equal(t, st.CurrentPhase, got.CurrentPhase)
 	_, _, _, err = s.CreateOrResume(ctx, newActive("w", "oom.go"))
 	require.Error(t, err)

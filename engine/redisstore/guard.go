@@ -6,7 +6,7 @@ import (
 
 	"github.com/puzpuzpuz/xsync/v4"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // guard remembers, per session, the highest version this replica wrote or
@@ -31,7 +31,7 @@ type guard struct {
 }
 
 type mark struct {
-	ver     engine.Version
+	ver     state.Version
 	deleted bool
 	at      int64 // unix ns of the last raise
 }
@@ -43,7 +43,7 @@ func newGuard(keep time.Duration) *guard {
 }
 
 // saw raises id's mark to ver.
-func (g *guard) saw(id string, ver engine.Version) {
+func (g *guard) saw(id string, ver state.Version) {
 	now := g.now()
 	g.m.Compute(id, func(old mark, loaded bool) (mark, xsync.ComputeOp) {
 		if loaded && (old.deleted || old.ver > ver) {
@@ -57,7 +57,7 @@ func (g *guard) saw(id string, ver engine.Version) {
 
 // gone records that this replica deleted id (or saw it missing after
 // having seen version ver).
-func (g *guard) gone(id string, ver engine.Version) {
+func (g *guard) gone(id string, ver state.Version) {
 	now := g.now()
 	g.m.Store(id, mark{ver: ver, deleted: true, at: now})
 	g.sweep(now)
@@ -65,7 +65,7 @@ func (g *guard) gone(id string, ver engine.Version) {
 
 // stale reports whether a read of id that found the session (exists) at
 // version ver is older than what this replica wrote or saw.
-func (g *guard) stale(id string, exists bool, ver engine.Version) bool {
+func (g *guard) stale(id string, exists bool, ver state.Version) bool {
 	m, ok := g.m.Load(id)
 	if !ok || g.now()-m.at > int64(g.keep) {
 		return false

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // fakeNow is a settable clock for the guard.
@@ -59,13 +59,13 @@ func TestGuardConcurrentRaises(t *testing.T) {
 	for i := range 100 {
 		wg.Go(func() {
 			<-start
-			g.saw("k", engine.Version(i))
+			g.saw("k", state.Version(i))
 		})
 	}
 	close(start)
 	wg.Wait()
 	m, _ := g.m.Load("k")
-	assert.Equal(t, engine.Version(99), m.ver)
+	assert.Equal(t, state.Version(99), m.ver)
 }
 
 func TestHistogramQuantiles(t *testing.T) {

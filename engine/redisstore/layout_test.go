@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/redisstore"
 	"github.com/mcpflow/mcpflow/engine/redisstore/redistest"
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/engine/storetest"
 )
 
@@ -37,7 +37,7 @@ func pairKey(prefix, workflow, target string) string {
 
 func sessKey(prefix, id string) string { return prefix + "{mcpflow}:v1:sess:" + id }
 
-func newActive(workflow, target string) *engine.SessionState {
+func newActive(workflow, target string) *state.SessionState {
 	st := storetest.State()
 	st.WorkflowType, st.TargetFile = workflow, target
 	return st
@@ -56,7 +56,7 @@ func TestKeyLayout(t *testing.T) {
 	got, ver, created, err := s.CreateOrResume(ctx, st)
 	require.NoError(t, err)
 	require.True(t, created)
-	assert.Equal(t, engine.Version(1), ver)
+	assert.Equal(t, state.Version(1), ver)
 	assert.Equal(t, st, got)
 
 	h, err := do(t, c, "HGETALL", sessKey(prefix, st.SessionID)).AsStrMap()
@@ -98,12 +98,12 @@ func TestKeyLayout(t *testing.T) {
 	moved := next
 	moved.TargetFile = "b.go"
 	_, err = s.Save(ctx, &moved, 2)
-	require.ErrorIs(t, err, engine.ErrInvalidArgument)
+	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "target_file")
 
 	// Completing the session releases the pair.
 	done := next
-	done.Status = engine.StatusCompleted
+	done.Status = state.StatusCompleted
 	_, err = s.Save(ctx, &done, 2)
 	require.NoError(t, err)
 	require.True(t, rueidis.IsRedisNil(do(t, c, "GET", pk).Error()), "the pair key is gone")
@@ -144,7 +144,7 @@ func TestSavesUseEVALSHA(t *testing.T) {
 	st := storetest.State()
 	_, err := s.Save(ctx, st, 0)
 	require.NoError(t, err)
-	for v := engine.Version(1); v < 5; v++ {
+	for v := state.Version(1); v < 5; v++ {
 		_, err = s.Save(ctx, st, v)
 		require.NoError(t, err)
 	}
@@ -253,12 +253,12 @@ func TestCreateOrResumeClearsDanglingIndex(t *testing.T) {
 	assert.NotEqual(t, st.SessionID, st2.SessionID)
 	assert.Greater(t, s.Stats().Retries, before)
 	_, _, err = s.Load(ctx, st.SessionID)
-	require.ErrorIs(t, err, engine.ErrCorrupt, "the corrupt session is reported, not hidden")
+	require.ErrorIs(t, err, state.ErrCorrupt, "the corrupt session is reported, not hidden")
 
 	// Completed behind the index (written by something else).
 	done := *st2
-	done.Status = engine.StatusCompleted
-	doc, err := engine.EncodeState(&done, 2)
+	done.Status = state.StatusCompleted
+	doc, err := state.EncodeState(&done, 2)
 	require.NoError(t, err)
 	require.NoError(t, do(t, c, "HSET", sessKey(prefix, st2.SessionID), "doc", string(doc), "version", "2").Error())
 	st3, _, created, err := s.CreateOrResume(ctx, newActive("bug_fix", "x.go"))
@@ -270,7 +270,7 @@ func TestCreateOrResumeClearsDanglingIndex(t *testing.T) {
 	again, ver, created, err := s.CreateOrResume(ctx, newActive("bug_fix", "x.go"))
 	require.NoError(t, err)
 	assert.False(t, created)
-	assert.Equal(t, engine.Version(1), ver)
+	assert.Equal(t, state.Version(1), ver)
 	assert.Equal(t, st3, again)
 }
 
@@ -295,14 +295,14 @@ func TestListSkipsMarkersAndReportsCorrupt(t *testing.T) {
 	list, err := s.List(ctx)
 	require.NoError(t, err)
 	require.Len(t, list, 2)
-	byID := map[string]engine.SessionSummary{}
+	byID := map[string]state.SessionSummary{}
 	for _, l := range list {
 		byID[l.SessionID] = l
 	}
 	assert.Empty(t, byID[good.SessionID].Error)
 	assert.Contains(t, byID[bad].Error, "session_id")
 	_, _, err = s.Load(ctx, bad)
-	require.ErrorIs(t, err, engine.ErrCorrupt)
+	require.ErrorIs(t, err, state.ErrCorrupt)
 	require.NoError(t, s.Delete(ctx, bad), "a corrupt session can be deleted")
 }
 

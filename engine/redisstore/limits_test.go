@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/redisstore/redistest"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // TestSaveNeverAcknowledgesAnUnreadableState pins acknowledged saves that
@@ -22,21 +22,21 @@ func TestSaveNeverAcknowledgesAnUnreadableState(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	s.maxDoc = 4096
-	assert.Equal(t, engine.MaxStateFileBytes, (&Store{}).docLimit(), "the FileStore's read limit by default")
+	assert.Equal(t, state.MaxStateFileBytes, (&Store{}).docLimit(), "the FileStore's read limit by default")
 
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	state := func(id, note string) *engine.SessionState {
-		return &engine.SessionState{SessionID: id, WorkflowType: "w", TargetFile: "t", CompletedPhases: []int{},
-			PhaseArtifacts: map[int]*engine.PhaseArtifact{0: {Evidence: map[string]any{"note": note}, Timestamp: now}},
-			Checkpoints:    map[int]engine.CheckpointStatus{}, Status: engine.StatusActive, CreatedAt: now, UpdatedAt: now, Metadata: map[string]any{}}
+	newState := func(id, note string) *state.SessionState {
+		return &state.SessionState{SessionID: id, WorkflowType: "w", TargetFile: "t", CompletedPhases: []int{},
+			PhaseArtifacts: map[int]*state.PhaseArtifact{0: {Evidence: map[string]any{"note": note}, Timestamp: now}},
+			Checkpoints:    map[int]state.CheckpointStatus{}, Status: state.StatusActive, CreatedAt: now, UpdatedAt: now, Metadata: map[string]any{}}
 	}
 	ctx := t.Context()
 	id := uuid.NewString()
-	v, err := s.Save(ctx, state(id, "small"), 0)
+	v, err := s.Save(ctx, newState(id, "small"), 0)
 	require.NoError(t, err)
 
-	_, err = s.Save(ctx, state(id, strings.Repeat("x", 5000)), v)
-	require.ErrorIs(t, err, engine.ErrInvalidArgument)
+	_, err = s.Save(ctx, newState(id, strings.Repeat("x", 5000)), v)
+	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "over the store's limit of 4096 bytes")
 
 	got, ver, err := s.Load(ctx, id)
@@ -45,6 +45,6 @@ func TestSaveNeverAcknowledgesAnUnreadableState(t *testing.T) {
 	assert.Equal(t, "small", got.PhaseArtifacts[0].Evidence["note"])
 
 	// A create over the limit is refused the same way.
-	_, _, _, err = s.CreateOrResume(ctx, state(uuid.NewString(), strings.Repeat("y", 5000)))
-	require.ErrorIs(t, err, engine.ErrInvalidArgument)
+	_, _, _, err = s.CreateOrResume(ctx, newState(uuid.NewString(), strings.Repeat("y", 5000)))
+	require.ErrorIs(t, err, state.ErrInvalidArgument)
 }

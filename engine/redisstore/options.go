@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // Defaults for Options.
@@ -80,7 +80,7 @@ type Options struct {
 	TLSConfig *tls.Config
 }
 
-// ErrInvalidURL is matched (errors.Is), as is engine.ErrInvalidArgument,
+// ErrInvalidURL is matched (errors.Is), as is state.ErrInvalidArgument,
 // by every error ParseURL and Open return for bad settings.
 var ErrInvalidURL = errors.New("redisstore: invalid Redis URL")
 
@@ -176,15 +176,15 @@ func urlErr(shown, field, msg string) error {
 }
 
 // settingsError is a bad URL or Options value. It matches both
-// ErrInvalidURL and engine.ErrInvalidArgument with errors.Is, and its
+// ErrInvalidURL and state.ErrInvalidArgument with errors.Is, and its
 // text reads as one sentence for a person at a shell.
 type settingsError struct{ msg string }
 
 func (e *settingsError) Error() string { return e.msg }
 
-// Is reports whether target is ErrInvalidURL or engine.ErrInvalidArgument.
+// Is reports whether target is ErrInvalidURL or state.ErrInvalidArgument.
 func (e *settingsError) Is(target error) bool {
-	return target == ErrInvalidURL || target == engine.ErrInvalidArgument
+	return target == ErrInvalidURL || target == state.ErrInvalidArgument
 }
 
 func optErr(format string, a ...any) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/redisstore"
 	"github.com/mcpflow/mcpflow/engine/redisstore/redistest"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // twoReplicas returns two engines, each with its own Redis store, on one
@@ -92,7 +93,7 @@ func TestReplicasAdvanceExactlyOnce(t *testing.T) {
 			switch {
 			case err == nil && res.PhaseCompleted:
 				advanced.Add(1)
-			case errors.Is(err, engine.ErrAlreadyCompleted):
+			case errors.Is(err, state.ErrAlreadyCompleted):
 				already.Add(1)
 				assert.Contains(t, err.Error(), "already completed")
 			default:
@@ -118,7 +119,7 @@ func TestReplicasAdvanceExactlyOnce(t *testing.T) {
 			switch {
 			case err == nil && !res.CheckpointPassed:
 				recorded.Add(1)
-			case errors.Is(err, engine.ErrConflict):
+			case errors.Is(err, state.ErrConflict):
 				conflicted.Add(1) // gave up after the bounded retries: not recorded
 			default:
 				t.Errorf("client %d: %v", i, err)
@@ -170,7 +171,7 @@ func TestReplicasSeeEachOther(t *testing.T) {
 			require.NoError(t, a.DeleteSession(ctx, r.SessionID))
 			waitFor(t, bound, "B sees the deletion", func() bool {
 				_, err := b.State(ctx, r.SessionID)
-				return errors.Is(err, engine.ErrNotFound)
+				return errors.Is(err, state.ErrNotFound)
 			})
 		}
 	}

@@ -17,15 +17,15 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/rueidis"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
-// The Store is an engine.SharedStore, whose LoadNewer the engine calls
-// before every use of a session, and an engine.SessionStarter, whose
+// The Store is an state.SharedStore, whose LoadNewer the engine calls
+// before every use of a session, and an state.SessionStarter, whose
 // CreateOrResume it uses for starts.
 var (
-	_ engine.SharedStore    = (*Store)(nil)
-	_ engine.SessionStarter = (*Store)(nil)
+	_ state.SharedStore    = (*Store)(nil)
+	_ state.SessionStarter = (*Store)(nil)
 )
 
 // ErrUnavailable is wrapped by the errors of calls that could not reach
@@ -33,7 +33,7 @@ var (
 // a save it means the outcome is unknown: read the session again.
 var ErrUnavailable = errors.New("redisstore: Redis unavailable")
 
-// ErrDataLost is wrapped, with engine.ErrNotFound, when a session is
+// ErrDataLost is wrapped, with state.ErrNotFound, when a session is
 // missing because Redis lost its data since this store last saw it (a
 // restart without persistence, or a flush).
 var ErrDataLost = errors.New("redisstore: Redis lost its data")
@@ -48,7 +48,7 @@ const maxPairAttempts = 8
 // fenceMarkerTTL is how long the marker of an unresolved create lives.
 const fenceMarkerTTL = time.Minute
 
-// Store is an engine.SharedStore and engine.SessionStarter that keeps sessions
+// Store is an state.SharedStore and state.SessionStarter that keeps sessions
 // in Redis so that several mcpflow processes (replicas) share them. It is
 // written on rueidis.
 //
@@ -86,7 +86,7 @@ type Store struct {
 	// lostAt is when this store found Redis' data lost, unix ns (0:
 	// never).
 	lostAt atomic.Int64
-	// maxDoc, when above 0, replaces engine.MaxStateFileBytes as the
+	// maxDoc, when above 0, replaces state.MaxStateFileBytes as the
 	// largest document saved; set only by tests.
 	maxDoc int
 }
@@ -97,7 +97,7 @@ func (s *Store) docLimit() int {
 	if s.maxDoc > 0 {
 		return s.maxDoc
 	}
-	return engine.MaxStateFileBytes
+	return state.MaxStateFileBytes
 }
 
 // OpenURL parses rawURL with ParseURL and opens a Store on it.
@@ -289,10 +289,10 @@ func (s *Store) notFound(ctx context.Context, id string) error {
 	lost, err := s.readEpoch(cctx)
 	if err == nil && (lost || s.lostAt.Load() != 0) {
 		at := time.Unix(0, s.lostAt.Load()).UTC().Format(time.RFC3339)
-		return &engine.FieldError{Kind: engine.ErrNotFound, Field: "session_id", Value: id, Problem: "no such session",
+		return &state.FieldError{Kind: state.ErrNotFound, Field: "session_id", Value: id, Problem: "no such session",
 			Err: fmt.Errorf("%w (restarted without persistence, or flushed; noticed at %s), so sessions saved before then are gone; enable AOF (appendonly yes) on Redis to keep sessions across restarts", ErrDataLost, at)}
 	}
-	return &engine.FieldError{Kind: engine.ErrNotFound, Field: "session_id", Value: id,
+	return &state.FieldError{Kind: state.ErrNotFound, Field: "session_id", Value: id,
 		Problem: "no such session in Redis (deleted, expired after " + s.ttlText() + " without a save, or lost by Redis)"}
 }
 
@@ -308,7 +308,7 @@ func (s *Store) ttlText() string {
 // record is one session hash as read.
 type record struct {
 	exists bool
-	ver    engine.Version
+	ver    state.Version
 	doc    string
 }
 
@@ -325,7 +325,7 @@ func parseRecord(vals []rueidis.RedisMessage) (record, error) {
 	if err != nil || v < 1 {
 		return r, fmt.Errorf("version field %q is not a positive integer", vs)
 	}
-	r.exists, r.ver = true, engine.Version(v)
+	r.exists, r.ver = true, state.Version(v)
 	if !vals[1].IsNil() {
 		r.doc, _ = vals[1].ToString()
 	}
@@ -357,15 +357,15 @@ func (s *Store) read(ctx context.Context, id string, cached bool) (record, error
 	}
 	r, err := parseRecord(vals)
 	if err != nil {
-		return record{}, fmt.Errorf("%w: session_id %s: %w; delete the session", engine.ErrCorrupt, id, err)
+		return record{}, fmt.Errorf("%w: session_id %s: %w; delete the session", state.ErrCorrupt, id, err)
 	}
 	return r, nil
 }
 
-// Load returns the session's state and version (engine.Store). It reads
+// Load returns the session's state and version (state.Store). It reads
 // through the client-side cache, and again from Redis when the cached
 // copy is older than a version this store wrote or saw.
-func (s *Store) Load(ctx context.Context, id string) (*engine.SessionState, engine.Version, error) {
+func (s *Store) Load(ctx context.Context, id string) (*state.SessionState, state.Version, error) {
 	return s.load(ctx, id, -1)
 }
 
@@ -375,12 +375,12 @@ func (s *Store) Load(ctx context.Context, id string) (*engine.SessionState, engi
 // sessions keyed by (id, version) thus never serves a version older than
 // the one Redis holds, as far as this replica has heard, and decodes
 // only what changed.
-func (s *Store) LoadNewer(ctx context.Context, id string, have engine.Version) (*engine.SessionState, engine.Version, error) {
+func (s *Store) LoadNewer(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
 	return s.load(ctx, id, have)
 }
 
-func (s *Store) load(ctx context.Context, id string, have engine.Version) (*engine.SessionState, engine.Version, error) {
-	id, err := engine.ParseSessionID(id)
+func (s *Store) load(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
+	id, err := state.ParseSessionID(id)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -393,7 +393,7 @@ func (s *Store) load(ctx context.Context, id string, have engine.Version) (*engi
 		r, err = s.read(cctx, id, false)
 	}
 	if err != nil {
-		if errors.Is(err, engine.ErrCorrupt) {
+		if errors.Is(err, state.ErrCorrupt) {
 			return nil, 0, err
 		}
 		return nil, 0, s.fail("load", id, err)
@@ -413,26 +413,26 @@ func (s *Store) load(ctx context.Context, id string, have engine.Version) (*engi
 }
 
 // decode parses a session document and checks that it is id's.
-func decode(id, doc string) (*engine.SessionState, error) {
-	st, _, err := engine.DecodeState([]byte(doc))
+func decode(id, doc string) (*state.SessionState, error) {
+	st, _, err := state.DecodeState([]byte(doc))
 	if err != nil {
-		return nil, &engine.FieldError{Kind: engine.ErrCorrupt, Field: "session_id", Value: id, Problem: "stored document",
+		return nil, &state.FieldError{Kind: state.ErrCorrupt, Field: "session_id", Value: id, Problem: "stored document",
 			Err: fmt.Errorf("%w; the session can be deleted", err)}
 	}
 	if st.SessionID != id {
-		return nil, fmt.Errorf("%w: session_id %s: stored document holds session_id %q; delete the session", engine.ErrCorrupt, id, st.SessionID)
+		return nil, fmt.Errorf("%w: session_id %s: stored document holds session_id %q; delete the session", state.ErrCorrupt, id, st.SessionID)
 	}
 	return st, nil
 }
 
 // encode returns the compact JSON document of st at version ver, or an
-// error wrapping engine.ErrInvalidArgument when it is over limit bytes.
-func encode(st *engine.SessionState, ver engine.Version, limit int) (string, error) {
-	data, err := engine.EncodeState(st, ver)
+// error wrapping state.ErrInvalidArgument when it is over limit bytes.
+func encode(st *state.SessionState, ver state.Version, limit int) (string, error) {
+	data, err := state.EncodeState(st, ver)
 	if err != nil {
-		return "", fmt.Errorf("%w: session_id %s: %w", engine.ErrInvalidArgument, st.SessionID, err)
+		return "", fmt.Errorf("%w: session_id %s: %w", state.ErrInvalidArgument, st.SessionID, err)
 	}
-	if err := engine.CheckStateSize(st.SessionID, len(data), limit); err != nil {
+	if err := state.CheckStateSize(st.SessionID, len(data), limit); err != nil {
 		return "", err
 	}
 	return string(data), nil
@@ -441,21 +441,21 @@ func encode(st *engine.SessionState, ver engine.Version, limit int) (string, err
 // ---- Save ----
 
 // checkState validates the id of a state to be written.
-func checkState(st *engine.SessionState) error {
+func checkState(st *state.SessionState) error {
 	if st == nil {
-		return fmt.Errorf("%w: state is nil", engine.ErrInvalidArgument)
+		return fmt.Errorf("%w: state is nil", state.ErrInvalidArgument)
 	}
-	id, err := engine.ParseSessionID(st.SessionID)
+	id, err := state.ParseSessionID(st.SessionID)
 	if err != nil {
 		return err
 	}
 	if id != st.SessionID {
-		return fmt.Errorf("%w: session_id %q is not in canonical form %q", engine.ErrInvalidArgument, st.SessionID, id)
+		return fmt.Errorf("%w: session_id %q is not in canonical form %q", state.ErrInvalidArgument, st.SessionID, id)
 	}
 	return nil
 }
 
-// Save stores st if the saved version is still expected (engine.Store),
+// Save stores st if the saved version is still expected (state.Store),
 // in one Lua script that also refreshes the TTLs and, when st is
 // completed, releases its (workflow_type, target_file) pair. Changing a
 // saved session's workflow_type or target_file is refused.
@@ -466,15 +466,15 @@ func checkState(st *engine.SessionState) error {
 // the save's fresh write_id: if the session carries that write_id, the
 // save landed and Save succeeds; if not, the script makes sure it never
 // lands (it bumps the version, or leaves a short-lived marker for a
-// create) and Save returns engine.ErrConflict, so the caller reads again
+// create) and Save returns state.ErrConflict, so the caller reads again
 // and decides again. Only when Redis stays unreachable does Save return
 // ErrUnavailable, with the outcome unknown.
-func (s *Store) Save(ctx context.Context, st *engine.SessionState, expected engine.Version) (engine.Version, error) {
+func (s *Store) Save(ctx context.Context, st *state.SessionState, expected state.Version) (state.Version, error) {
 	if err := checkState(st); err != nil {
 		return 0, err
 	}
 	if expected < 0 {
-		return 0, fmt.Errorf("%w: expected version must be 0 or more, got %d", engine.ErrInvalidArgument, expected)
+		return 0, fmt.Errorf("%w: expected version must be 0 or more, got %d", state.ErrInvalidArgument, expected)
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -487,7 +487,7 @@ func (s *Store) Save(ctx context.Context, st *engine.SessionState, expected engi
 	id := st.SessionID
 	pair := pairHash(st.WorkflowType, st.TargetFile)
 	release := "0"
-	if st.Status == engine.StatusCompleted {
+	if st.Status == state.StatusCompleted {
 		release = "1"
 	}
 	wid := newWriteID()
@@ -506,10 +506,10 @@ func (s *Store) Save(ctx context.Context, st *engine.SessionState, expected engi
 }
 
 // saveResult turns the save script's reply into Save's result.
-func (s *Store) saveResult(ctx context.Context, id string, expected engine.Version, vals []int64) (engine.Version, error) {
-	cur := engine.Version(0)
+func (s *Store) saveResult(ctx context.Context, id string, expected state.Version, vals []int64) (state.Version, error) {
+	cur := state.Version(0)
 	if len(vals) > 1 {
-		cur = engine.Version(vals[1])
+		cur = state.Version(vals[1])
 	}
 	switch vals[0] {
 	case codeOK:
@@ -522,20 +522,20 @@ func (s *Store) saveResult(ctx context.Context, id string, expected engine.Versi
 			s.guard.saw(id, cur)
 		}
 		if expected == 0 {
-			return 0, fmt.Errorf("%w: session_id %s: already exists", engine.ErrConflict, id)
+			return 0, fmt.Errorf("%w: session_id %s: already exists", state.ErrConflict, id)
 		}
-		return 0, fmt.Errorf("%w: session_id %s: state changed (version %d, expected %d); read it again and retry", engine.ErrConflict, id, cur, expected)
+		return 0, fmt.Errorf("%w: session_id %s: state changed (version %d, expected %d); read it again and retry", state.ErrConflict, id, cur, expected)
 	case codeNotFound:
 		s.guard.gone(id, expected)
 		return 0, s.notFound(ctx, id)
 	case codePair:
-		return 0, fmt.Errorf("%w: session_id %s: workflow_type and target_file of a saved session cannot change", engine.ErrInvalidArgument, id)
+		return 0, fmt.Errorf("%w: session_id %s: workflow_type and target_file of a saved session cannot change", state.ErrInvalidArgument, id)
 	}
 	return 0, s.replyErr("save", id, fmt.Errorf("unknown reply %v", vals))
 }
 
 // settle resolves a save whose reply was lost, by its write_id: see Save.
-func (s *Store) settle(ctx context.Context, id string, expected engine.Version, wid string, cause error) (engine.Version, error) {
+func (s *Store) settle(ctx context.Context, id string, expected state.Version, wid string, cause error) (state.Version, error) {
 	s.stats.ambiguous.Add(1)
 	defer s.stats.observe(opFence, time.Now())
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Timeout)
@@ -551,9 +551,9 @@ func (s *Store) settle(ctx context.Context, id string, expected engine.Version, 
 		return 0, fmt.Errorf("%w: save of session_id %s: the reply was lost (%w) and Redis did not answer the check that follows (%w); the save may or may not have landed: read the session again",
 			ErrUnavailable, id, cause, err)
 	}
-	cur := engine.Version(0)
+	cur := state.Version(0)
 	if len(vals) > 1 {
-		cur = engine.Version(vals[1])
+		cur = state.Version(vals[1])
 	}
 	switch vals[0] {
 	case fenceLanded:
@@ -568,7 +568,7 @@ func (s *Store) settle(ctx context.Context, id string, expected engine.Version, 
 			s.guard.saw(id, cur)
 		}
 		return 0, fmt.Errorf("%w: session_id %s: the save's reply was lost (%w) and it had not landed; it never will (the version is now %d): read the session again and retry",
-			engine.ErrConflict, id, cause, cur)
+			state.ErrConflict, id, cause, cur)
 	case fenceGone:
 		s.stats.fenced.Add(1)
 		s.guard.gone(id, expected)
@@ -592,12 +592,12 @@ func (s *Store) settle(ctx context.Context, id string, expected engine.Version, 
 // that has vanished, or to one that is unusable (corrupt, completed, of
 // another pair), is cleared, only while it still holds that id, and the
 // start tried again, a bounded number of times.
-func (s *Store) CreateOrResume(ctx context.Context, st *engine.SessionState) (*engine.SessionState, engine.Version, bool, error) {
+func (s *Store) CreateOrResume(ctx context.Context, st *state.SessionState) (*state.SessionState, state.Version, bool, error) {
 	if err := checkState(st); err != nil {
 		return nil, 0, false, err
 	}
-	if st.Status != engine.StatusActive {
-		return nil, 0, false, fmt.Errorf("%w: CreateOrResume needs an active session, got status %q", engine.ErrInvalidArgument, st.Status)
+	if st.Status != state.StatusActive {
+		return nil, 0, false, fmt.Errorf("%w: CreateOrResume needs an active session, got status %q", state.ErrInvalidArgument, st.Status)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, 0, false, err
@@ -624,7 +624,7 @@ func (s *Store) CreateOrResume(ctx context.Context, st *engine.SessionState) (*e
 		if attempt > maxPairAttempts {
 			s.stats.errors.Add(1)
 			return nil, 0, false, fmt.Errorf("%w: workflow_type %s, target_file %q: the active-session index kept changing during %d attempts; try again",
-				engine.ErrConflict, st.WorkflowType, st.TargetFile, maxPairAttempts)
+				state.ErrConflict, st.WorkflowType, st.TargetFile, maxPairAttempts)
 		}
 		doc, err := encode(cur, 1, s.docLimit())
 		if err != nil {
@@ -671,9 +671,9 @@ func (s *Store) CreateOrResume(ctx context.Context, st *engine.SessionState) (*e
 			ver, _ := vals[2].AsInt64()
 			doc, _ := vals[3].ToString()
 			got, derr := decode(id, doc)
-			if derr == nil && got.Status == engine.StatusActive && got.WorkflowType == st.WorkflowType && got.TargetFile == st.TargetFile {
-				s.guard.saw(id, engine.Version(ver))
-				return got, engine.Version(ver), false, nil
+			if derr == nil && got.Status == state.StatusActive && got.WorkflowType == st.WorkflowType && got.TargetFile == st.TargetFile {
+				s.guard.saw(id, state.Version(ver))
+				return got, state.Version(ver), false, nil
 			}
 			// Unusable: release the index only while it still holds id.
 			reason := "it is completed or belongs to another pair"
@@ -692,7 +692,7 @@ func (s *Store) CreateOrResume(ctx context.Context, st *engine.SessionState) (*e
 }
 
 // startErr wraps a failure of CreateOrResume, naming the pair.
-func (s *Store) startErr(st *engine.SessionState, err error) error {
+func (s *Store) startErr(st *state.SessionState, err error) error {
 	s.stats.errors.Add(1)
 	what := fmt.Sprintf("start of workflow_type %s, target_file %q", st.WorkflowType, st.TargetFile)
 	if transportErr(err) {
@@ -702,7 +702,7 @@ func (s *Store) startErr(st *engine.SessionState, err error) error {
 }
 
 // withNewID returns a copy of st under a new session id.
-func withNewID(st *engine.SessionState) *engine.SessionState {
+func withNewID(st *state.SessionState) *state.SessionState {
 	c := *st
 	c.SessionID = uuid.NewString()
 	return &c
@@ -723,7 +723,7 @@ func (s *Store) freshIndex(ctx context.Context, pk string) string {
 // settleCreate resolves a create whose reply was lost: created true when
 // the session carries wid; false when the create did not land and never
 // will (fenced).
-func (s *Store) settleCreate(ctx context.Context, st *engine.SessionState, wid string, cause error) (bool, error) {
+func (s *Store) settleCreate(ctx context.Context, st *state.SessionState, wid string, cause error) (bool, error) {
 	s.stats.ambiguous.Add(1)
 	defer s.stats.observe(opFence, time.Now())
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Timeout)
@@ -752,9 +752,9 @@ func (s *Store) settleCreate(ctx context.Context, st *engine.SessionState, wid s
 // ---- Delete ----
 
 // Delete removes the session and releases its pair if the session holds
-// it (engine.Store).
+// it (state.Store).
 func (s *Store) Delete(ctx context.Context, id string) error {
-	id, err := engine.ParseSessionID(id)
+	id, err := state.ParseSessionID(id)
 	if err != nil {
 		return err
 	}
@@ -800,13 +800,13 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 const listBatch = 256
 
 // List returns a summary of every session of the store's prefix
-// (engine.Store). It walks the keys with SCAN, so a session created or
+// (state.Store). It walks the keys with SCAN, so a session created or
 // deleted during the walk may or may not be listed; every session that
 // exists from start to end is listed once. Each round trip has its own
 // Options.Timeout.
-func (s *Store) List(ctx context.Context) ([]engine.SessionSummary, error) {
+func (s *Store) List(ctx context.Context) ([]state.SessionSummary, error) {
 	defer s.stats.observe(opList, time.Now())
-	var out []engine.SessionSummary
+	var out []state.SessionSummary
 	seen := map[string]bool{}
 	cursor := uint64(0)
 	for {
@@ -822,7 +822,7 @@ func (s *Store) List(ctx context.Context) ([]engine.SessionSummary, error) {
 		ids := make([]string, 0, len(entry.Elements))
 		for _, k := range entry.Elements {
 			id := s.idOfKey(k)
-			if canon, err := engine.ParseSessionID(id); err == nil && canon == id && !seen[id] {
+			if canon, err := state.ParseSessionID(id); err == nil && canon == id && !seen[id] {
 				seen[id] = true
 				ids = append(ids, id)
 			}
@@ -840,7 +840,7 @@ func (s *Store) List(ctx context.Context) ([]engine.SessionSummary, error) {
 
 // summaries reads the sessions ids in one pipeline and appends their
 // summaries to out.
-func (s *Store) summaries(ctx context.Context, ids []string, out []engine.SessionSummary) ([]engine.SessionSummary, error) {
+func (s *Store) summaries(ctx context.Context, ids []string, out []state.SessionSummary) ([]state.SessionSummary, error) {
 	if len(ids) == 0 {
 		return out, nil
 	}
@@ -856,7 +856,7 @@ func (s *Store) summaries(ctx context.Context, ids []string, out []engine.Sessio
 		}
 		r, err := parseRecord(vals)
 		if err != nil {
-			out = append(out, engine.SessionSummary{SessionID: id, CompletedPhases: []int{}, Error: err.Error()})
+			out = append(out, state.SessionSummary{SessionID: id, CompletedPhases: []int{}, Error: err.Error()})
 			continue
 		}
 		if !r.exists {
@@ -864,10 +864,10 @@ func (s *Store) summaries(ctx context.Context, ids []string, out []engine.Sessio
 		}
 		st, err := decode(id, r.doc)
 		if err != nil {
-			out = append(out, engine.SessionSummary{SessionID: id, CompletedPhases: []int{}, Error: err.Error()})
+			out = append(out, state.SessionSummary{SessionID: id, CompletedPhases: []int{}, Error: err.Error()})
 			continue
 		}
-		out = append(out, engine.SessionSummary{
+		out = append(out, state.SessionSummary{
 			SessionID: st.SessionID, WorkflowType: st.WorkflowType, TargetFile: st.TargetFile,
 			CurrentPhase: st.CurrentPhase, CompletedPhases: append([]int{}, st.CompletedPhases...),
 			Status: st.Status, CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt,

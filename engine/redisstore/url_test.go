@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/redisstore"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 func TestParseURL(t *testing.T) {
@@ -56,7 +56,7 @@ func TestParseURLErrorsNameTheField(t *testing.T) {
 	for _, tt := range tests {
 		_, err := redisstore.ParseURL(tt.url)
 		require.Error(t, err, tt.url)
-		require.ErrorIs(t, err, engine.ErrInvalidArgument, tt.url)
+		require.ErrorIs(t, err, state.ErrInvalidArgument, tt.url)
 		require.ErrorIs(t, err, redisstore.ErrInvalidURL, tt.url)
 		assert.Contains(t, err.Error(), tt.field, tt.url)
 	}

@@ -1,4 +1,4 @@
-// Package storetest is the contract of engine.Store as a test suite: every
+// Package storetest is the contract of state.Store as a test suite: every
 // implementation (the FileStore, the Redis store) runs the same tests, so
 // that the engine may rely on the same behaviour from each.
 //

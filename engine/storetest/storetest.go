@@ -16,16 +16,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // NewStore returns an empty store for one test; the store is closed at the
 // test's cleanup by whoever opened it.
-type NewStore func(t *testing.T) engine.Store
+type NewStore func(t *testing.T) state.Store
 
 // NewPair returns two handles on the same, empty, data, as two processes
 // would hold them.
-type NewPair func(t *testing.T) (engine.Store, engine.Store)
+type NewPair func(t *testing.T) (state.Store, state.Store)
 
 // Run runs the contract tests against the stores newStore returns, each
 // test on a fresh store.
@@ -70,20 +70,20 @@ func RunShared(t *testing.T, newPair NewPair) {
 func goroutineCounts() []int { return []int{1, runtime.GOMAXPROCS(0), 100} }
 
 // State returns a fully populated active session state with a new id.
-func State() *engine.SessionState {
+func State() *state.SessionState {
 	now := time.Date(2025, 1, 2, 3, 4, 5, 6000, time.UTC)
-	return &engine.SessionState{
+	return &state.SessionState{
 		SessionID:       uuid.NewString(),
 		WorkflowType:    "bug_fix",
 		TargetFile:      "internal/lexer/lexer.go",
 		CurrentPhase:    2,
 		CompletedPhases: []int{1},
-		PhaseArtifacts: map[int]*engine.PhaseArtifact{1: {
+		PhaseArtifacts: map[int]*state.PhaseArtifact{1: {
 			PhaseNumber: 1, Evidence: map[string]any{"reproduced": true, "steps": []any{"go test ./..."}, "severity": 2.5},
 			Timestamp: now, Attempts: 2, Errors: []string{"severity: must be a whole number"},
 		}},
-		Checkpoints: map[int]engine.CheckpointStatus{1: engine.CheckpointPassed, 2: engine.CheckpointPending},
-		Status:      engine.StatusActive,
+		Checkpoints: map[int]state.CheckpointStatus{1: state.CheckpointPassed, 2: state.CheckpointPending},
+		Status:      state.StatusActive,
 		CreatedAt:   now,
 		UpdatedAt:   now.Add(time.Minute),
 		Metadata:    map[string]any{"options": map[string]any{"mode": "strict"}},
@@ -92,10 +92,10 @@ func State() *engine.SessionState {
 
 // clone returns a deep copy of st through a save-shaped round trip of its
 // fields that matter here.
-func clone(st *engine.SessionState) *engine.SessionState {
+func clone(st *state.SessionState) *state.SessionState {
 	c := *st
 	c.CompletedPhases = append([]int{}, st.CompletedPhases...)
-	c.PhaseArtifacts = map[int]*engine.PhaseArtifact{}
+	c.PhaseArtifacts = map[int]*state.PhaseArtifact{}
 	for k, a := range st.PhaseArtifacts {
 		ac := *a
 		c.PhaseArtifacts[k] = &ac
@@ -105,15 +105,15 @@ func clone(st *engine.SessionState) *engine.SessionState {
 }
 
 //nolint:thelper // a test body run by Run: failures must point at its lines
-func testRoundTrip(t *testing.T, s engine.Store) {
+func testRoundTrip(t *testing.T, s state.Store) {
 	ctx := t.Context()
 	st := State()
 	v, err := s.Save(ctx, st, 0)
 	require.NoError(t, err)
-	assert.Equal(t, engine.Version(1), v)
+	assert.Equal(t, state.Version(1), v)
 	got, v, err := s.Load(ctx, st.SessionID)
 	require.NoError(t, err)
-	assert.Equal(t, engine.Version(1), v)
+	assert.Equal(t, state.Version(1), v)
 	assert.Equal(t, st, got)
 
 	// Load accepts the ID in any case and answers with the canonical one.
@@ -122,9 +122,9 @@ func testRoundTrip(t *testing.T, s engine.Store) {
 	assert.Equal(t, st.SessionID, got.SessionID)
 
 	// A completed state, and empty collections.
-	done := &engine.SessionState{SessionID: uuid.NewString(), WorkflowType: "w", TargetFile: "t", CurrentPhase: 0,
-		CompletedPhases: []int{}, PhaseArtifacts: map[int]*engine.PhaseArtifact{}, Checkpoints: map[int]engine.CheckpointStatus{},
-		Status: engine.StatusCompleted, Metadata: map[string]any{}}
+	done := &state.SessionState{SessionID: uuid.NewString(), WorkflowType: "w", TargetFile: "t", CurrentPhase: 0,
+		CompletedPhases: []int{}, PhaseArtifacts: map[int]*state.PhaseArtifact{}, Checkpoints: map[int]state.CheckpointStatus{},
+		Status: state.StatusCompleted, Metadata: map[string]any{}}
 	_, err = s.Save(ctx, done, 0)
 	require.NoError(t, err)
 	got, _, err = s.Load(ctx, done.SessionID)
@@ -133,35 +133,35 @@ func testRoundTrip(t *testing.T, s engine.Store) {
 }
 
 //nolint:thelper // a test body run by Run: failures must point at its lines
-func testVersions(t *testing.T, s engine.Store) {
+func testVersions(t *testing.T, s state.Store) {
 	ctx := t.Context()
 	st := State()
 	_, err := s.Save(ctx, st, 0)
 	require.NoError(t, err)
 	_, err = s.Save(ctx, st, 0)
-	require.ErrorIs(t, err, engine.ErrConflict, "create of an existing session")
+	require.ErrorIs(t, err, state.ErrConflict, "create of an existing session")
 
 	next := clone(st)
 	next.CurrentPhase = 3
 	v, err := s.Save(ctx, next, 1)
 	require.NoError(t, err)
-	assert.Equal(t, engine.Version(2), v)
+	assert.Equal(t, state.Version(2), v)
 
 	stale := clone(st)
 	stale.TargetFile = st.TargetFile
 	stale.CurrentPhase = 99
 	_, err = s.Save(ctx, stale, 1)
-	require.ErrorIs(t, err, engine.ErrConflict, "stale version")
+	require.ErrorIs(t, err, state.ErrConflict, "stale version")
 	assert.Contains(t, err.Error(), "version 2, expected 1")
 	_, err = s.Save(ctx, stale, 5)
-	require.ErrorIs(t, err, engine.ErrConflict, "version from the future")
+	require.ErrorIs(t, err, state.ErrConflict, "version from the future")
 
 	got, v, err := s.Load(ctx, st.SessionID)
 	require.NoError(t, err)
-	assert.Equal(t, engine.Version(2), v)
+	assert.Equal(t, state.Version(2), v)
 	assert.Equal(t, 3, got.CurrentPhase, "the refused saves changed nothing")
 
-	for want := engine.Version(3); want <= 6; want++ {
+	for want := state.Version(3); want <= 6; want++ {
 		v, err = s.Save(ctx, next, want-1)
 		require.NoError(t, err)
 		assert.Equal(t, want, v)
@@ -169,51 +169,51 @@ func testVersions(t *testing.T, s engine.Store) {
 }
 
 //nolint:thelper // a test body run by Run: failures must point at its lines
-func testNotFound(t *testing.T, s engine.Store) {
+func testNotFound(t *testing.T, s state.Store) {
 	ctx := t.Context()
 	id := uuid.NewString()
 	_, _, err := s.Load(ctx, id)
-	require.ErrorIs(t, err, engine.ErrNotFound)
+	require.ErrorIs(t, err, state.ErrNotFound)
 	assert.Contains(t, err.Error(), id, "the error names the session")
-	require.ErrorIs(t, s.Delete(ctx, id), engine.ErrNotFound)
+	require.ErrorIs(t, s.Delete(ctx, id), state.ErrNotFound)
 	st := State()
 	_, err = s.Save(ctx, st, 3)
-	require.ErrorIs(t, err, engine.ErrNotFound, "an update of a session that was never created")
+	require.ErrorIs(t, err, state.ErrNotFound, "an update of a session that was never created")
 
 	_, err = s.Save(ctx, st, 0)
 	require.NoError(t, err)
 	require.NoError(t, s.Delete(ctx, st.SessionID))
 	_, _, err = s.Load(ctx, st.SessionID)
-	require.ErrorIs(t, err, engine.ErrNotFound, "a deleted session is not read back")
+	require.ErrorIs(t, err, state.ErrNotFound, "a deleted session is not read back")
 	_, err = s.Save(ctx, st, 1)
-	require.ErrorIs(t, err, engine.ErrNotFound, "a deleted session is not written back")
-	require.ErrorIs(t, s.Delete(ctx, st.SessionID), engine.ErrNotFound)
+	require.ErrorIs(t, err, state.ErrNotFound, "a deleted session is not written back")
+	require.ErrorIs(t, s.Delete(ctx, st.SessionID), state.ErrNotFound)
 }
 
 //nolint:thelper // a test body run by Run: failures must point at its lines
-func testInvalid(t *testing.T, s engine.Store) {
+func testInvalid(t *testing.T, s state.Store) {
 	ctx := t.Context()
 	for _, id := range []string{"", "../x", "/etc/passwd", "a\x00b", "..", "123E4567-E89B-42D3-A456-426614174000x", "*", "sess:*"} {
 		_, _, err := s.Load(ctx, id)
-		require.ErrorIs(t, err, engine.ErrInvalidArgument, "Load %q", id)
+		require.ErrorIs(t, err, state.ErrInvalidArgument, "Load %q", id)
 		assert.Contains(t, err.Error(), "session_id")
-		require.ErrorIs(t, s.Delete(ctx, id), engine.ErrInvalidArgument, "Delete %q", id)
-		_, err = s.Save(ctx, &engine.SessionState{SessionID: id, WorkflowType: "w"}, 0)
-		require.ErrorIs(t, err, engine.ErrInvalidArgument, "Save %q", id)
+		require.ErrorIs(t, s.Delete(ctx, id), state.ErrInvalidArgument, "Delete %q", id)
+		_, err = s.Save(ctx, &state.SessionState{SessionID: id, WorkflowType: "w"}, 0)
+		require.ErrorIs(t, err, state.ErrInvalidArgument, "Save %q", id)
 	}
 	st := State()
 	st.SessionID = strings.ToUpper(st.SessionID)
 	_, err := s.Save(ctx, st, 0)
-	require.ErrorIs(t, err, engine.ErrInvalidArgument, "Save wants the canonical form")
+	require.ErrorIs(t, err, state.ErrInvalidArgument, "Save wants the canonical form")
 	_, err = s.Save(ctx, State(), -1)
-	require.ErrorIs(t, err, engine.ErrInvalidArgument, "negative expected version")
+	require.ErrorIs(t, err, state.ErrInvalidArgument, "negative expected version")
 	list, err := s.List(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, list, "nothing was written")
 }
 
 //nolint:thelper // a test body run by Run: failures must point at its lines
-func testIsolation(t *testing.T, s engine.Store) {
+func testIsolation(t *testing.T, s state.Store) {
 	ctx := t.Context()
 	st := State()
 	want := clone(st)
@@ -222,7 +222,7 @@ func testIsolation(t *testing.T, s engine.Store) {
 	// The caller keeps its state: changing it after Save changes nothing.
 	st.CurrentPhase = 7
 	st.CompletedPhases[0] = 42
-	st.Checkpoints[9] = engine.CheckpointFailed
+	st.Checkpoints[9] = state.CheckpointFailed
 	got, _, err := s.Load(ctx, want.SessionID)
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
@@ -235,17 +235,17 @@ func testIsolation(t *testing.T, s engine.Store) {
 }
 
 //nolint:thelper // a test body run by Run: failures must point at its lines
-func testList(t *testing.T, s engine.Store) {
+func testList(t *testing.T, s state.Store) {
 	ctx := t.Context()
 	list, err := s.List(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, list)
-	ids := map[string]*engine.SessionState{}
+	ids := map[string]*state.SessionState{}
 	for i := range 5 {
 		st := State()
 		st.TargetFile = fmt.Sprintf("file-%d.go", i)
 		if i == 4 {
-			st.Status = engine.StatusCompleted
+			st.Status = state.StatusCompleted
 		}
 		_, err := s.Save(ctx, st, 0)
 		require.NoError(t, err)
@@ -259,7 +259,7 @@ func testList(t *testing.T, s engine.Store) {
 		st := ids[sum.SessionID]
 		require.NotNil(t, st, "listed %s, which was never saved", sum.SessionID)
 		assert.Empty(t, sum.Error)
-		assert.Equal(t, engine.SessionSummary{
+		assert.Equal(t, state.SessionSummary{
 			SessionID: st.SessionID, WorkflowType: st.WorkflowType, TargetFile: st.TargetFile,
 			CurrentPhase: st.CurrentPhase, CompletedPhases: st.CompletedPhases, Status: st.Status,
 			CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt,
@@ -275,14 +275,14 @@ func testList(t *testing.T, s engine.Store) {
 }
 
 //nolint:thelper // a test body run by Run: failures must point at its lines
-func testCancelled(t *testing.T, s engine.Store) {
+func testCancelled(t *testing.T, s state.Store) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	st := State()
 	_, err := s.Save(ctx, st, 0)
 	require.ErrorIs(t, err, context.Canceled)
 	_, _, err = s.Load(t.Context(), st.SessionID)
-	require.ErrorIs(t, err, engine.ErrNotFound, "a save with a cancelled context wrote nothing")
+	require.ErrorIs(t, err, state.ErrNotFound, "a save with a cancelled context wrote nothing")
 	require.ErrorIs(t, s.Delete(ctx, st.SessionID), context.Canceled)
 }
 
@@ -290,7 +290,7 @@ func testCancelled(t *testing.T, s engine.Store) {
 // version of one session; exactly one wins.
 //
 //nolint:thelper // a test body run by Run: failures must point at its lines
-func testConcurrentShared(t *testing.T, s engine.Store, n int) {
+func testConcurrentShared(t *testing.T, s state.Store, n int) {
 	ctx := t.Context()
 	st := State()
 	_, err := s.Save(ctx, st, 0)
@@ -307,7 +307,7 @@ func testConcurrentShared(t *testing.T, s engine.Store, n int) {
 			switch {
 			case err == nil:
 				wins.Add(1)
-			case errors.Is(err, engine.ErrConflict):
+			case errors.Is(err, state.ErrConflict):
 				conflicts.Add(1)
 			default:
 				t.Errorf("goroutine %d: %v", i, err)
@@ -320,14 +320,14 @@ func testConcurrentShared(t *testing.T, s engine.Store, n int) {
 	assert.Equal(t, int64(n-1), conflicts.Load())
 	_, v, err := s.Load(ctx, st.SessionID)
 	require.NoError(t, err)
-	assert.Equal(t, engine.Version(2), v)
+	assert.Equal(t, state.Version(2), v)
 }
 
 // testConcurrentUnshared: n goroutines each create and update their own
 // session; all succeed.
 //
 //nolint:thelper // a test body run by Run: failures must point at its lines
-func testConcurrentUnshared(t *testing.T, s engine.Store, n int) {
+func testConcurrentUnshared(t *testing.T, s state.Store, n int) {
 	ctx := t.Context()
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -337,7 +337,7 @@ func testConcurrentUnshared(t *testing.T, s engine.Store, n int) {
 			st := State()
 			ids[i] = st.SessionID
 			<-start
-			for want := engine.Version(1); want <= 3; want++ {
+			for want := state.Version(1); want <= 3; want++ {
 				st.CurrentPhase = int(want)
 				v, err := s.Save(ctx, st, want-1)
 				if err != nil || v != want {
@@ -352,7 +352,7 @@ func testConcurrentUnshared(t *testing.T, s engine.Store, n int) {
 	for _, id := range ids {
 		got, v, err := s.Load(ctx, id)
 		require.NoError(t, err)
-		assert.Equal(t, engine.Version(3), v)
+		assert.Equal(t, state.Version(3), v)
 		assert.Equal(t, 3, got.CurrentPhase)
 	}
 }
@@ -362,14 +362,14 @@ func testConcurrentUnshared(t *testing.T, s engine.Store, n int) {
 const visibleWithin = 2 * time.Second
 
 //nolint:thelper // a test body run by Run: failures must point at its lines
-func testSeenByOther(t *testing.T, a, b engine.Store) {
+func testSeenByOther(t *testing.T, a, b state.Store) {
 	ctx := t.Context()
 	st := State()
 	_, err := a.Save(ctx, st, 0)
 	require.NoError(t, err)
 	got, v, err := b.Load(ctx, st.SessionID)
 	require.NoError(t, err, "a create is seen by the other handle")
-	assert.Equal(t, engine.Version(1), v)
+	assert.Equal(t, state.Version(1), v)
 	assert.Equal(t, st, got)
 
 	next := clone(st)
@@ -382,7 +382,7 @@ func testSeenByOther(t *testing.T, a, b engine.Store) {
 	deadline := time.Now().Add(visibleWithin)
 	for {
 		_, _, err := a.Load(ctx, st.SessionID)
-		if errors.Is(err, engine.ErrNotFound) {
+		if errors.Is(err, state.ErrNotFound) {
 			break
 		}
 		require.NoError(t, err)
@@ -393,7 +393,7 @@ func testSeenByOther(t *testing.T, a, b engine.Store) {
 
 // waitVersion polls s until id reads at version want, failing after
 // visibleWithin. A version above want fails at once.
-func waitVersion(t *testing.T, s engine.Store, id string, want engine.Version) {
+func waitVersion(t *testing.T, s state.Store, id string, want state.Version) {
 	t.Helper()
 	deadline := time.Now().Add(visibleWithin)
 	for {
@@ -409,13 +409,13 @@ func waitVersion(t *testing.T, s engine.Store, id string, want engine.Version) {
 }
 
 //nolint:thelper // a test body run by Run: failures must point at its lines
-func testConflictAcross(t *testing.T, a, b engine.Store) {
+func testConflictAcross(t *testing.T, a, b state.Store) {
 	ctx := t.Context()
 	st := State()
 	_, err := a.Save(ctx, st, 0)
 	require.NoError(t, err)
 	_, err = b.Save(ctx, st, 0)
-	require.ErrorIs(t, err, engine.ErrConflict, "the other handle cannot create it again")
+	require.ErrorIs(t, err, state.ErrConflict, "the other handle cannot create it again")
 	_, _, err = a.Load(ctx, st.SessionID) // a may now hold it in a cache
 	require.NoError(t, err)
 	next := clone(st)
@@ -423,11 +423,11 @@ func testConflictAcross(t *testing.T, a, b engine.Store) {
 	_, err = b.Save(ctx, next, 1)
 	require.NoError(t, err)
 	_, err = a.Save(ctx, st, 1)
-	require.ErrorIs(t, err, engine.ErrConflict, "a's version is stale, whatever a caches")
+	require.ErrorIs(t, err, state.ErrConflict, "a's version is stale, whatever a caches")
 	// After a conflict, a reads at least the version that beat it.
 	got, v, err := a.Load(ctx, st.SessionID)
 	require.NoError(t, err)
-	assert.Equal(t, engine.Version(2), v)
+	assert.Equal(t, state.Version(2), v)
 	assert.Equal(t, 5, got.CurrentPhase)
 }
 
@@ -435,7 +435,7 @@ func testConflictAcross(t *testing.T, a, b engine.Store) {
 // of one session; exactly one wins.
 //
 //nolint:thelper // a test body run by Run: failures must point at its lines
-func testConcurrentAcross(t *testing.T, a, b engine.Store, n int) {
+func testConcurrentAcross(t *testing.T, a, b state.Store, n int) {
 	ctx := t.Context()
 	st := State()
 	_, err := a.Save(ctx, st, 0)
@@ -456,7 +456,7 @@ func testConcurrentAcross(t *testing.T, a, b engine.Store, n int) {
 			switch {
 			case err == nil:
 				wins.Add(1)
-			case errors.Is(err, engine.ErrConflict):
+			case errors.Is(err, state.ErrConflict):
 			default:
 				t.Errorf("goroutine %d: %v", i, err)
 			}
@@ -465,7 +465,7 @@ func testConcurrentAcross(t *testing.T, a, b engine.Store, n int) {
 	close(start)
 	wg.Wait()
 	assert.Equal(t, int64(1), wins.Load(), "exactly one save of version 1 wins across both handles")
-	for _, s := range []engine.Store{a, b} {
+	for _, s := range []state.Store{a, b} {
 		waitVersion(t, s, st.SessionID, 2)
 	}
 }

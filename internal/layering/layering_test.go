@@ -30,25 +30,39 @@ type rule struct {
 // below is every production package under engine, top first.
 var below = []string{"spec", "checkpoint", "ragcache", "shard", "metrics"}
 
+// withState returns pkgs after engine/state, the leaf package of session
+// state and the store contract that the engine and every store import.
+func withState(pkgs []string) []string {
+	return append([]string{"engine/state"}, pkgs...)
+}
+
+// withWorkflows returns pkgs after engine/workflows (the workflow
+// definitions) and engine/state.
+func withWorkflows(pkgs []string) []string {
+	return append([]string{"engine/workflows"}, withState(pkgs)...)
+}
+
 // rules is the import graph allowed, by folder relative to the module root.
 // README.md's "may import" column is rendered from it (see render).
 var rules = map[string]rule{
-	"cmd/mcpflow":                 {may: append([]string{"server", "engine/redisstore", "engine"}, below...)},
-	"server":                      {may: append([]string{"engine"}, below...), tests: []string{"engine/redisstore"}},
-	"engine/redisstore":           {may: append([]string{"engine"}, below...)},
-	"engine":                      {may: below},
+	"cmd/mcpflow":                 {may: append([]string{"server", "engine/redisstore", "engine"}, withWorkflows(below)...)},
+	"server":                      {may: append([]string{"engine"}, withWorkflows(below)...), tests: []string{"engine/redisstore"}},
+	"engine/redisstore":           {may: []string{"engine/state"}, tests: append([]string{"engine"}, below...)},
+	"engine":                      {may: withWorkflows(below)},
+	"engine/workflows":            {may: withState(below)},
+	"engine/state":                {},
 	"spec":                        {may: slices.Concat(below[1:], []string{"internal/mdnest"})},
 	"checkpoint":                  {may: below[2:]},
 	"ragcache":                    {may: slices.Concat(below[3:], []string{"internal/mdnest"})},
 	"shard":                       {may: below[4:]},
 	"metrics":                     {},
-	"engine/storetest":            {may: append([]string{"engine"}, below...), testSupport: true},
+	"engine/storetest":            {may: []string{"engine/state"}, testSupport: true},
 	"engine/redisstore/redistest": {testSupport: true},
 	"internal/baseline":           {testSupport: true},
 	"internal/testutil":           {testSupport: true},
 	"internal/layering":           {},
 	"internal/mdnest":             {},
-	"fuzz":                        {tests: append([]string{"engine"}, below...)},
+	"fuzz":                        {tests: append([]string{"engine"}, withWorkflows(below)...)},
 }
 
 // render writes a rule as README's "may import" cell says it.

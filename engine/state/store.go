@@ -1,9 +1,8 @@
-package engine
+package state
 
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/google/uuid"
 )
@@ -41,6 +40,33 @@ type Store interface {
 	List(ctx context.Context) ([]SessionSummary, error)
 }
 
+// SharedStore is a Store that other processes write at the same time, and
+// that can tell cheaply whether the version a caller holds is still
+// current (the Redis store answers from its client-side cache, which Redis
+// invalidates). With one, the Engine checks the version before every call
+// on a session, so that its session cache only saves decoding: it never
+// serves a version older than the store's.
+type SharedStore interface {
+	Store
+	// LoadNewer is Load for a caller that holds version have: when the
+	// stored version is still have, it returns a nil state and have,
+	// without decoding.
+	LoadNewer(ctx context.Context, id string, have Version) (*SessionState, Version, error)
+}
+
+// SessionStarter is implemented by a Store shared between processes that
+// can create a session or find the pair's active one in one atomic step.
+// When the Engine's Store implements it, Start asks the store instead of
+// the engine's own pair index, so that concurrent Starts of one pair in
+// any number of processes create one session.
+type SessionStarter interface {
+	// CreateOrResume saves st, a new active session, unless its
+	// (workflow_type, target_file) pair already has an active session,
+	// which it returns instead with created false. It returns the stored
+	// state and its version.
+	CreateOrResume(ctx context.Context, st *SessionState) (stored *SessionState, ver Version, created bool, err error)
+}
+
 // ParseSessionID checks that id is a UUID and returns its canonical form
 // (lower case, hyphenated), so that it is safe to use as a file name. The
 // error wraps ErrInvalidArgument and names session_id.
@@ -56,7 +82,7 @@ func ParseSessionID(id string) (string, error) {
 }
 
 func badSessionID(id string) error {
-	return &FieldError{Kind: ErrInvalidArgument, Field: "session_id", Value: quoteArg(id), Problem: "must be a UUID such as 123e4567-e89b-42d3-a456-426614174000, the ID a session was started with"}
+	return &FieldError{Kind: ErrInvalidArgument, Field: "session_id", Value: Quote(id), Problem: "must be a UUID such as 123e4567-e89b-42d3-a456-426614174000, the ID a session was started with"}
 }
 
 // CheckStateSize returns the error a Store's Save gives, before writing
@@ -68,37 +94,4 @@ func CheckStateSize(id string, size, limit int) error {
 		return nil
 	}
 	return fmt.Errorf("%w: session_id %s: the saved state would be %d bytes, over the store's limit of %d bytes; submit smaller evidence, or start a new session for the rest of the work", ErrInvalidArgument, id, size, limit)
-}
-
-// quoteArg quotes a caller-supplied value for an error message, cut short.
-func quoteArg(s string) string {
-	if len(s) > 80 {
-		s = s[:80] + "..."
-	}
-	return fmt.Sprintf("%q", s)
-}
-
-// summarize returns the summary of st.
-func summarize(st *SessionState) SessionSummary {
-	return SessionSummary{
-		SessionID:       st.SessionID,
-		WorkflowType:    st.WorkflowType,
-		TargetFile:      st.TargetFile,
-		CurrentPhase:    st.CurrentPhase,
-		CompletedPhases: append([]int{}, st.CompletedPhases...),
-		Status:          st.Status,
-		CreatedAt:       st.CreatedAt,
-		UpdatedAt:       st.UpdatedAt,
-	}
-}
-
-func isStateFile(name string) (string, bool) {
-	id, ok := strings.CutSuffix(name, ".json")
-	if !ok {
-		return "", false
-	}
-	if canon, err := ParseSessionID(id); err != nil || canon != id {
-		return "", false
-	}
-	return id, true
 }

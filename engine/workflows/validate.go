@@ -1,4 +1,4 @@
-package engine
+package workflows
 
 import (
 	"errors"
@@ -54,7 +54,7 @@ func Validate(dir string) []Problem {
 
 // ValidateFS is Validate on a file system, such as BuiltinWorkflows().
 func ValidateFS(fsys fs.FS) []Problem {
-	names, err := workflowNames(fsys)
+	names, err := Names(fsys)
 	if err != nil {
 		return []Problem{{Field: ".", Message: fmt.Sprintf("cannot list the workflows folder: %v", err)}}
 	}
@@ -74,45 +74,45 @@ func validateWorkflow(fsys fs.FS, name string) []Problem {
 	add := func(field, format string, args ...any) {
 		out = append(out, Problem{Workflow: name, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	mdName := path.Join(name, metadataFile)
-	data, err := readFile(fsys, mdName, MaxMetadataBytes)
+	mdName := path.Join(name, MetadataFile)
+	data, err := ReadFile(fsys, mdName, MaxMetadataBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			add(metadataFile, "is missing; every workflow folder needs one")
+			add(MetadataFile, "is missing; every workflow folder needs one")
 		} else {
-			add(metadataFile, "cannot be read: %v", err)
+			add(MetadataFile, "cannot be read: %v", err)
 		}
 		return out
 	}
 	m, err := ParseMetadata(data)
 	if err != nil {
-		add(metadataFile, "%s", strings.TrimPrefix(err.Error(), ErrMetadata.Error()+": "))
+		add(MetadataFile, "%s", strings.TrimPrefix(err.Error(), ErrMetadata.Error()+": "))
 		return out
 	}
 	for _, f := range m.missing {
-		add(metadataFile+":"+f, "required field is missing")
+		add(MetadataFile+":"+f, "required field is missing")
 	}
 	if m.WorkflowType != "" && m.WorkflowType != name {
-		add(metadataFile+":workflow_type", "is %q but the folder is %q; a workflow is started by its folder name, so make them equal", m.WorkflowType, name)
+		add(MetadataFile+":workflow_type", "is %q but the folder is %q; a workflow is started by its folder name, so make them equal", m.WorkflowType, name)
 	}
 	if len(m.Phases) == 0 {
-		add(metadataFile+":phases", "lists no phases; add at least one")
+		add(MetadataFile+":phases", "lists no phases; add at least one")
 	}
 	if !m.TotalPhases.Dynamic && m.TotalPhases.N != len(m.Phases) && !slices.Contains(m.missing, "total_phases") {
-		add(metadataFile+":total_phases", "is %d but phases lists %d; make them agree (or use \"dynamic\")", m.TotalPhases.N, len(m.Phases))
+		add(MetadataFile+":total_phases", "is %d but phases lists %d; make them agree (or use \"dynamic\")", m.TotalPhases.N, len(m.Phases))
 	}
 	listed := make(map[int]bool)
 	for i := range m.Phases {
 		p := &m.Phases[i]
-		pf := fmt.Sprintf("%s:phases[%d]", metadataFile, i)
+		pf := fmt.Sprintf("%s:phases[%d]", MetadataFile, i)
 		if listed[p.PhaseNumber] {
 			add(pf+".phase_number", "phase %d is listed twice", p.PhaseNumber)
 			continue
 		}
 		listed[p.PhaseNumber] = true
 		dir := path.Join(name, "phases", strconv.Itoa(p.PhaseNumber))
-		if _, err := fs.Stat(fsys, path.Join(dir, phaseFile)); err != nil {
-			add(path.Join("phases", strconv.Itoa(p.PhaseNumber), phaseFile), "is missing or unreadable (%v); every phase needs one", unwrapPath(err))
+		if _, err := fs.Stat(fsys, path.Join(dir, PhaseFile)); err != nil {
+			add(path.Join("phases", strconv.Itoa(p.PhaseNumber), PhaseFile), "is missing or unreadable (%v); every phase needs one", unwrapPath(err))
 		}
 		tasks := make(map[int]bool)
 		for j, t := range p.Tasks {
@@ -124,7 +124,7 @@ func validateWorkflow(fsys fs.FS, name string) []Problem {
 			if t.File == "" {
 				continue // reported as missing
 			}
-			if err := checkTaskFile(t.File); err != nil {
+			if err := CheckTaskFile(t.File); err != nil {
 				add(tf+".file", "%v", err)
 				continue
 			}
@@ -137,7 +137,7 @@ func validateWorkflow(fsys fs.FS, name string) []Problem {
 			}
 		}
 		gateName := path.Join(dir, checkpoint.GateFile)
-		gdata, err := readFile(fsys, gateName, checkpoint.MaxGateBytes)
+		gdata, err := ReadFile(fsys, gateName, checkpoint.MaxGateBytes)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			// No gate: the phase is permissive. Allowed.
@@ -163,7 +163,7 @@ func validateWorkflow(fsys fs.FS, name string) []Problem {
 			}
 		}
 		if !m.TotalPhases.Dynamic && m.TotalPhases.N > 0 && countNumeric(entries) != m.TotalPhases.N {
-			add(metadataFile+":total_phases", "is %d but phases/ holds %d phase folders", m.TotalPhases.N, countNumeric(entries))
+			add(MetadataFile+":total_phases", "is %d but phases/ holds %d phase folders", m.TotalPhases.N, countNumeric(entries))
 		}
 	} else if len(m.Phases) > 0 {
 		add("phases", "folder is missing or unreadable: %v", unwrapPath(err))

@@ -1,7 +1,8 @@
-package engine
+package state
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -85,12 +86,10 @@ func (e *FieldError) Unwrap() []error {
 	return []error{e.Kind, e.Err}
 }
 
-// noSession is the error for a session ID that names no session; detail,
-// if not empty, says more in parentheses.
-func noSession(id, detail string) error {
-	problem := "no such session"
-	if detail != "" {
-		problem += " (" + detail + ")"
+// Quote quotes a caller-supplied value for an error message, cut short.
+func Quote(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "..."
 	}
-	return &FieldError{Kind: ErrNotFound, Field: "session_id", Value: id, Problem: problem}
+	return fmt.Sprintf("%q", s)
 }

@@ -1,4 +1,4 @@
-package engine
+package workflows
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // MaxMetadataBytes is the largest metadata.json ParseMetadata accepts.
@@ -99,7 +101,7 @@ func parseTotalPhases(b []byte) (TotalPhases, error) {
 
 // ErrMetadata is wrapped by every error ParseMetadata returns; it is also
 // matched by ErrCorrupt through errors.Is.
-var ErrMetadata = fmt.Errorf("%w: metadata.json", ErrCorrupt)
+var ErrMetadata = fmt.Errorf("%w: metadata.json", state.ErrCorrupt)
 
 // ParseMetadata decodes a metadata.json. Unknown fields are tolerated;
 // absent required fields are not an error here (Validate reports them). A
@@ -361,8 +363,8 @@ func short(raw []byte) string {
 	return s
 }
 
-// phase returns the definition of phase number n.
-func (m *Metadata) phase(n int) (*PhaseDef, bool) {
+// Phase returns the definition of phase number n.
+func (m *Metadata) Phase(n int) (*PhaseDef, bool) {
 	for i := range m.Phases {
 		if m.Phases[i].PhaseNumber == n {
 			return &m.Phases[i], true
@@ -371,8 +373,8 @@ func (m *Metadata) phase(n int) (*PhaseDef, bool) {
 	return nil, false
 }
 
-// order returns the phase numbers in ascending order.
-func (m *Metadata) order() []int {
+// Order returns the phase numbers in ascending order.
+func (m *Metadata) Order() []int {
 	nums := make([]int, 0, len(m.Phases))
 	for i := range m.Phases {
 		nums = append(nums, m.Phases[i].PhaseNumber)
@@ -381,9 +383,9 @@ func (m *Metadata) order() []int {
 	return slices.Compact(nums)
 }
 
-// next returns the phase after n.
-func (m *Metadata) next(n int) (int, bool) {
-	for _, p := range m.order() {
+// Next returns the phase after n.
+func (m *Metadata) Next(n int) (int, bool) {
+	for _, p := range m.Order() {
 		if p > n {
 			return p, true
 		}

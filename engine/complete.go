@@ -1,0 +1,222 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/puzpuzpuz/xsync/v4"
+
+	"github.com/mcpflow/mcpflow/checkpoint"
+	"github.com/mcpflow/mcpflow/engine/state"
+)
+
+// maxAttempts bounds how often CompletePhase retries after a conflicting
+// save (another session object or process saved first).
+const maxAttempts = 3
+
+// maxSharedAttempts is maxAttempts for a SharedStore, where every replica
+// may hold a save of the same session in flight. Between attempts a
+// random pause (backoff) breaks the lockstep of replicas that keep
+// overtaking each other: measured with 32 clients on two replicas saving
+// one session without pause, about 1 call in 3,000 still conflicted after
+// ten attempts (1 in 200 without the pause); see
+// docs/benchmarks/redis.md.
+const maxSharedAttempts = 10
+
+// CompletePhase submits evidence for phase, which must be the session's
+// current phase. The phase's gate checks the evidence:
+//
+//   - on pass the phase joins completed_phases, its checkpoint becomes
+//     passed, and the session advances to the next phase, whose content is
+//     returned; after the last phase the session's status becomes
+//     completed and it leaves the cache (its state stays on disk);
+//   - on failure the checkpoint becomes failed, the evidence and errors
+//     are stored, the session stays on the phase, and the result carries
+//     the errors and a remediation.
+//
+// Either way the state is saved before CompletePhase returns. The error
+// wraps ErrAlreadyCompleted when the phase (or the workflow) is already
+// completed, ErrWrongPhase when phase is not the current phase (the
+// message names the current one), and ErrInvalidArgument when the
+// evidence is larger than Config.MaxEvidenceBytes encoded.
+func (e *Engine) CompletePhase(ctx context.Context, sessionID string, phase int, evidence map[string]any) (*CompleteResult, error) {
+	if err := e.check(ctx); err != nil {
+		return nil, err
+	}
+	if phase < 0 {
+		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", state.ErrInvalidArgument, phase)
+	}
+	if evidence == nil {
+		evidence = map[string]any{}
+	}
+	raw, err := checkpoint.EncodeEvidence(evidence, e.maxEvidence)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", state.ErrInvalidArgument, err)
+	}
+	// Store and check a private copy in its JSON form, so that the
+	// caller may reuse its map and the gate sees what will be saved.
+	ev, err := decodeObject(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: evidence: %w", state.ErrInvalidArgument, err)
+	}
+	s, err := e.lookup(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := e.complete(ctx, s, phase, ev)
+	if err == nil && !res.WorkflowComplete {
+		e.touch(res.SessionID, s)
+	}
+	return res, err
+}
+
+// complete runs CompletePhase on the session object s under its lock.
+func (e *Engine) complete(ctx context.Context, s *session, phase int, ev map[string]any) (*CompleteResult, error) {
+	if err := s.mu.LockContext(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	attempts := maxAttempts
+	if e.shared != nil {
+		// Decide on the store's version, not on what this process last
+		// saw: that saves a conflict whenever another replica moved on.
+		if err := e.syncLocked(ctx, s); err != nil {
+			return nil, err
+		}
+		attempts = maxSharedAttempts
+	}
+	for attempt := 1; ; attempt++ {
+		res, err := e.completeLocked(ctx, s, phase, ev)
+		if !errors.Is(err, state.ErrConflict) {
+			return res, err
+		}
+		if attempt == attempts {
+			e.gaveUp.Add(1)
+			return res, err
+		}
+		e.retries.Add(1)
+		if e.shared != nil {
+			// Replicas that keep losing to each other in lockstep are
+			// pulled apart by a short random pause.
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, err
+			}
+		}
+		// Another object or process saved this session first: read the
+		// saved state into this object and decide again.
+		st, ver, lerr := e.store.Load(ctx, s.st.SessionID)
+		if lerr != nil {
+			if errors.Is(lerr, state.ErrNotFound) {
+				s.gone = true
+				e.sessions.Delete(s.st.SessionID)
+			}
+			return nil, lerr
+		}
+		s.st, s.ver = st, ver
+	}
+}
+
+// backoff waits a random time below attempt*500µs, or until ctx ends.
+func backoff(ctx context.Context, attempt int) error {
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(attempt) * int64(500*time.Microsecond))))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// completeLocked runs one attempt of CompletePhase; s.mu is held.
+func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev map[string]any) (*CompleteResult, error) {
+	st := s.st
+	id := st.SessionID
+	switch {
+	case s.gone:
+		return nil, notFound(id)
+	case st.Status == state.StatusCompleted:
+		return nil, fmt.Errorf("%w: session %s: workflow %s is already completed (phases %v); start a new session to run it again", state.ErrAlreadyCompleted, id, st.WorkflowType, st.CompletedPhases)
+	case slices.Contains(st.CompletedPhases, phase):
+		return nil, fmt.Errorf("%w: phase %d of session %s is already completed; the current phase is %d", state.ErrAlreadyCompleted, phase, id, st.CurrentPhase)
+	case phase != st.CurrentPhase:
+		return nil, fmt.Errorf("%w: phase %d is not the current phase of session %s; the current phase is %d: complete it first", state.ErrWrongPhase, phase, id, st.CurrentPhase)
+	}
+	f, err := e.flowOf(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	if !f.has(phase) {
+		return nil, fmt.Errorf("%w: phase %d of session %s is not in workflow %s any more; its metadata.json changed", state.ErrCorrupt, phase, id, st.WorkflowType)
+	}
+	gate, err := e.gate(ctx, f, phase)
+	if err != nil {
+		return nil, fmt.Errorf("%w: gate of phase %d of workflow %s: %w; fix the gate-definition.yaml", state.ErrCorrupt, phase, st.WorkflowType, err)
+	}
+	res := checkpoint.Validate(gate, ev)
+	now := e.now()
+	next := state.Clone(st)
+	next.UpdatedAt = now
+	art := &state.PhaseArtifact{PhaseNumber: phase, Evidence: ev, Timestamp: now, Attempts: 1}
+	if prev := st.PhaseArtifacts[phase]; prev != nil {
+		art.Attempts = prev.Attempts + 1
+		art.Outputs, art.CommandsExecuted = prev.Outputs, prev.CommandsExecuted
+	}
+	next.PhaseArtifacts[phase] = art
+	out := &CompleteResult{SessionID: id, Phase: phase, CheckpointPassed: res.CheckpointPassed, ValidationResult: res}
+	var nextPhase int
+	hasNext := false
+	if res.CheckpointPassed {
+		next.Checkpoints[phase] = state.CheckpointPassed
+		next.CompletedPhases = append(next.CompletedPhases, phase)
+		out.PhaseCompleted = true
+		if nextPhase, hasNext = f.next(phase); hasNext {
+			next.CurrentPhase = nextPhase
+			if _, ok := next.Checkpoints[nextPhase]; !ok {
+				next.Checkpoints[nextPhase] = state.CheckpointPending
+			}
+		} else {
+			next.Status = state.StatusCompleted
+			out.WorkflowComplete = true
+		}
+	} else {
+		next.Checkpoints[phase] = state.CheckpointFailed
+		art.Errors = res.Errors
+	}
+	ver, err := e.store.Save(ctx, next, s.ver)
+	if err != nil {
+		return nil, err
+	}
+	s.st, s.ver = next, ver
+	if out.WorkflowComplete {
+		e.sessions.Delete(id)
+		e.dropPair(next)
+		e.logger.Debug("workflow completed", "session_id", id, "workflow_type", next.WorkflowType)
+	}
+	if hasNext {
+		out.NextPhase = &nextPhase
+		pc, err := e.content(f, nextPhase)
+		if err != nil {
+			// The phase is saved as completed; report the content problem
+			// without undoing it.
+			e.logger.Warn("next phase content unreadable", "session_id", id, "phase", nextPhase, "err", err)
+			pc = &PhaseContent{Phase: nextPhase, Content: "(phase content unreadable: " + err.Error() + ")", Tasks: []TaskInfo{}}
+		}
+		out.NextPhaseContent = pc
+	}
+	return out, nil
+}
+
+// dropPair removes st's pair entry if it still names st's session.
+func (e *Engine) dropPair(st *state.SessionState) {
+	e.pairs.Compute(pairKey{st.WorkflowType, st.TargetFile}, func(old string, loaded bool) (string, xsync.ComputeOp) {
+		if loaded && old == st.SessionID {
+			return "", xsync.DeleteOp
+		}
+		return old, xsync.CancelOp
+	})
+}

@@ -1,0 +1,381 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/mcpflow/mcpflow/engine/state"
+)
+
+// lookup returns the session object for id, loading it on a miss.
+//
+// A caller shared another caller's state-file read when the object it got
+// was read after it asked (its loadSeq is above the count it saw before
+// GetOrLoad) by another caller.
+func (e *Engine) lookup(ctx context.Context, id string) (*session, error) {
+	if !isCanonicalID(id) {
+		canon, err := state.ParseSessionID(id)
+		if err != nil {
+			return nil, err
+		}
+		id = canon
+	}
+	before := e.loads.Load()
+	s, err := e.sessions.GetOrLoad(ctx, id, e.loadSession)
+	if err != nil {
+		return nil, err
+	}
+	if s.loadSeq > before {
+		if c, _ := CallerFrom(ctx); c != s.loadedBy {
+			e.logCoalesced(ctx, id, s)
+		}
+		if st, _ := s.snapshot(); st.Status == state.StatusCompleted {
+			// Completed sessions do not stay in memory. The object is
+			// never mutated again, so another caller still holding it is
+			// safe.
+			e.sessions.Delete(id)
+		}
+	}
+	return s, nil
+}
+
+// readSession is the session cache's load: it reads id's state file.
+func (e *Engine) readSession(ctx context.Context, id string) (*session, error) {
+	st, ver, err := e.store.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c, _ := CallerFrom(ctx)
+	s := &session{st: st, ver: ver, loadedBy: c, loadSeq: e.loads.Add(1)}
+	s.touched.Store(e.now().UnixNano())
+	return s, nil
+}
+
+// isCanonicalID reports whether id is a UUID in its canonical form, the
+// lower-case hex with dashes that ParseSessionID returns, without
+// allocating.
+func isCanonicalID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i := range len(id) {
+		c := id[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// logCoalesced reports that a caller shared another caller's state-file
+// read, with both identities, at most once a second (with the number of
+// reports dropped since the last one).
+func (e *Engine) logCoalesced(ctx context.Context, id string, s *session) {
+	dropped, ok := e.coalesceLog.allow(e.clock.Now())
+	if !ok {
+		return
+	}
+	waiter, _ := CallerFrom(ctx)
+	e.logger.Info("session load coalesced: caller shared another caller's state-file read",
+		"session_id", id, "loader", s.loadedBy.String(), "waiter", waiter.String(), "dropped_since_last", dropped)
+}
+
+// touch refreshes the cache entry's TTL of a session in use, at most every
+// quarter TTL, so that only idle sessions leave memory.
+func (e *Engine) touch(id string, s *session) {
+	now := e.now().UnixNano()
+	if now-s.touched.Load() < int64(e.ttl/4) {
+		return
+	}
+	// A session locked by a mutation is in use and refreshed by it; do
+	// not wait behind a save.
+	if !s.mu.TryLock() {
+		return
+	}
+	defer s.mu.Unlock()
+	if s.gone || s.st.Status != state.StatusActive {
+		return
+	}
+	s.touched.Store(now)
+	e.sessions.Set(id, s)
+}
+
+// rateLimit lets one event through per second and counts the others.
+type rateLimit struct {
+	last    atomic.Int64
+	dropped atomic.Int64
+}
+
+func (r *rateLimit) allow(now time.Time) (dropped int64, ok bool) {
+	n := now.UnixNano()
+	last := r.last.Load()
+	if last != 0 && n-last < int64(time.Second) || !r.last.CompareAndSwap(last, n) {
+		r.dropped.Add(1)
+		return 0, false
+	}
+	return r.dropped.Swap(0), true
+}
+
+// refresh replaces the object's state with st at version ver if that is
+// newer than what it holds (another process saved since it was loaded),
+// and returns the state it holds afterwards.
+func (s *session) refresh(ctx context.Context, st *state.SessionState, ver state.Version) (*state.SessionState, error) {
+	if err := s.mu.LockContext(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	s.refreshLocked(st, ver)
+	return s.st, nil
+}
+
+// refreshLocked is refresh with s.mu held.
+func (s *session) refreshLocked(st *state.SessionState, ver state.Version) {
+	if st != nil && ver > s.ver && !s.gone {
+		state.Normalize(st)
+		s.st, s.ver = st, ver
+	}
+}
+
+// snapshot returns the session's current state pointer under its lock.
+func (s *session) snapshot() (*state.SessionState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st, s.gone
+}
+
+// get returns the session's state for reading, refreshing its TTL.
+func (e *Engine) get(ctx context.Context, sessionID string) (*state.SessionState, error) {
+	if err := e.check(ctx); err != nil {
+		return nil, err
+	}
+	s, err := e.lookup(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.mu.LockContext(ctx); err != nil {
+		return nil, err
+	}
+	if e.shared != nil {
+		err = e.syncLocked(ctx, s)
+	}
+	st, gone := s.st, s.gone
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if gone {
+		return nil, notFound(st.SessionID)
+	}
+	if st.Status == state.StatusCompleted {
+		e.sessions.Delete(st.SessionID) // completed sessions do not stay in memory
+	}
+	e.touch(st.SessionID, s)
+	return st, nil
+}
+
+// syncLocked brings s up to the shared store's version; s.mu is held. A
+// session the store no longer has is marked gone and leaves the cache.
+func (e *Engine) syncLocked(ctx context.Context, s *session) error {
+	id := s.st.SessionID
+	if s.gone {
+		return notFound(id)
+	}
+	st, ver, err := e.shared.LoadNewer(ctx, id, s.ver)
+	if errors.Is(err, state.ErrNotFound) {
+		s.gone = true
+		e.sessions.Delete(id)
+	}
+	if err != nil {
+		return err
+	}
+	s.refreshLocked(st, ver)
+	return nil
+}
+
+// ConflictStats counts the conflicts CompletePhase met: a save refused
+// because another process (or session object) saved the session first.
+type ConflictStats struct {
+	// Retries counts attempts made after a conflict, on the re-read
+	// state.
+	Retries int64 `json:"retries"`
+	// GaveUp counts calls that still conflicted at their last attempt
+	// and returned ErrConflict.
+	GaveUp int64 `json:"gave_up"`
+}
+
+// Conflicts returns the conflict counters since New.
+func (e *Engine) Conflicts() ConflictStats {
+	return ConflictStats{Retries: e.retries.Load(), GaveUp: e.gaveUp.Load()}
+}
+
+func notFound(id string) error {
+	return noSession(id, "it was deleted")
+}
+
+// CurrentPhase returns the session's current phase: its phase.md and task
+// list, read from disk. For a completed workflow it returns the session's
+// position with WorkflowComplete set and no content.
+func (e *Engine) CurrentPhase(ctx context.Context, sessionID string) (*PhaseView, error) {
+	st, err := e.get(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	v := &PhaseView{
+		SessionID:       st.SessionID,
+		WorkflowType:    st.WorkflowType,
+		TargetFile:      st.TargetFile,
+		Status:          st.Status,
+		CompletedPhases: slices.Clone(st.CompletedPhases),
+	}
+	f, err := e.flowOf(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	v.TotalPhases = len(f.order())
+	if st.Status == state.StatusCompleted {
+		v.WorkflowComplete = true
+		v.Phase = st.CurrentPhase
+		v.Tasks = []TaskInfo{}
+		return v, nil
+	}
+	pc, err := e.content(f, st.CurrentPhase)
+	if err != nil {
+		return nil, err
+	}
+	v.PhaseContent = *pc
+	return v, nil
+}
+
+// Task returns task taskNumber of phase: its entry in metadata.json and
+// its file's text. Only the current phase and completed phases are open.
+func (e *Engine) Task(ctx context.Context, sessionID string, phase, taskNumber int) (*TaskView, error) {
+	if phase < 0 {
+		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", state.ErrInvalidArgument, phase)
+	}
+	if taskNumber < 0 {
+		return nil, fmt.Errorf("%w: task_number must be 0 or more, got %d", state.ErrInvalidArgument, taskNumber)
+	}
+	st, err := e.get(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	done := slices.Contains(st.CompletedPhases, phase)
+	if !done && (phase != st.CurrentPhase || st.Status != state.StatusActive) {
+		return nil, fmt.Errorf("%w: phase %d is not open: session %s is on phase %d; read tasks of the current phase or of a completed phase %v", state.ErrWrongPhase, phase, st.SessionID, st.CurrentPhase, st.CompletedPhases)
+	}
+	f, err := e.flowOf(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	tv, err := e.task(f, phase, taskNumber)
+	if err != nil {
+		return nil, err
+	}
+	tv.SessionID = st.SessionID
+	return tv, nil
+}
+
+// State returns a deep copy of the session's state.
+func (e *Engine) State(ctx context.Context, sessionID string) (*state.SessionState, error) {
+	st, err := e.get(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	return state.DeepCopy(st)
+}
+
+// ListSessions lists the sessions of the store, most recently updated
+// first. status "" lists all, "active" and "completed" filter; any other
+// value is an error naming status. Sessions whose state file is corrupt
+// are listed (with Error set) only when status is "".
+func (e *Engine) ListSessions(ctx context.Context, status string) ([]state.SessionSummary, error) {
+	if err := e.check(ctx); err != nil {
+		return nil, err
+	}
+	switch state.Status(status) {
+	case "", state.StatusActive, state.StatusCompleted:
+	default:
+		return nil, fmt.Errorf("%w: status must be \"\" (all), %q or %q, got %s", state.ErrInvalidArgument, state.StatusActive, state.StatusCompleted, state.Quote(status))
+	}
+	list, err := e.store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := list[:0]
+	for i := range list {
+		if status == "" || list[i].Error == "" && list[i].Status == state.Status(status) {
+			out = append(out, list[i])
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].UpdatedAt.Equal(out[j].UpdatedAt) {
+			return out[i].UpdatedAt.After(out[j].UpdatedAt)
+		}
+		return out[i].SessionID < out[j].SessionID
+	})
+	return out, nil
+}
+
+// DeleteSession deletes the session's state file and its cache entry
+// together, under the session's lock, so that no later call can be served
+// the deleted session. A session whose state file is corrupt can be
+// deleted too.
+func (e *Engine) DeleteSession(ctx context.Context, sessionID string) error {
+	if err := e.check(ctx); err != nil {
+		return err
+	}
+	s, err := e.lookup(ctx, sessionID)
+	if errors.Is(err, state.ErrCorrupt) {
+		id, _ := state.ParseSessionID(sessionID)
+		if err := e.store.Delete(ctx, id); err != nil {
+			return err
+		}
+		e.sessions.Delete(id)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.mu.LockContext(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	id := s.st.SessionID
+	if s.gone {
+		return notFound(id)
+	}
+	if err := e.store.Delete(ctx, id); err != nil {
+		if errors.Is(err, state.ErrNotFound) {
+			s.gone = true
+			e.sessions.Delete(id)
+		}
+		return err
+	}
+	s.gone = true
+	e.sessions.Delete(id)
+	e.dropPair(s.st)
+	e.logger.Debug("session deleted", "session_id", id)
+	return nil
+}
+
+// noSession is the error for a session ID that names no session; detail,
+// if not empty, says more in parentheses.
+func noSession(id, detail string) error {
+	problem := "no such session"
+	if detail != "" {
+		problem += " (" + detail + ")"
+	}
+	return &state.FieldError{Kind: state.ErrNotFound, Field: "session_id", Value: id, Problem: problem}
+}

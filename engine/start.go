@@ -1,0 +1,178 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/google/uuid"
+	"github.com/puzpuzpuz/xsync/v4"
+
+	"github.com/mcpflow/mcpflow/checkpoint"
+	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/engine/workflows"
+)
+
+// Start starts a session of workflowType for targetFile, or resumes the
+// active session of that pair if there is one (Resumed is then true).
+// Concurrent Starts of one pair create one session and one state file.
+// The workflow's metadata.json is read from disk on every call. options
+// are stored in the session's metadata under "options".
+func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, options map[string]any) (*StartResult, error) {
+	if err := e.check(ctx); err != nil {
+		return nil, err
+	}
+	if err := workflows.CheckName(workflowType); err != nil {
+		return nil, err
+	}
+	if err := checkTarget(targetFile); err != nil {
+		return nil, err
+	}
+	var opts map[string]any
+	if len(options) > 0 {
+		b, err := checkpoint.EncodeEvidence(options, e.maxEvidence)
+		if err != nil {
+			return nil, fmt.Errorf("%w: options: %w", state.ErrInvalidArgument, err)
+		}
+		if opts, err = decodeObject(b); err != nil {
+			return nil, fmt.Errorf("%w: options: %w", state.ErrInvalidArgument, err)
+		}
+	}
+	f, err := e.loadFlow(ctx, workflowType, opts)
+	if err != nil {
+		return nil, err
+	}
+	order := f.order()
+	if len(order) == 0 {
+		return nil, fmt.Errorf("%w: workflow_type %s: metadata.json lists no phases; add at least one phase", state.ErrCorrupt, workflowType)
+	}
+	// Read the first phase before creating anything, so that a workflow
+	// whose content cannot be read leaves no session behind.
+	pc, err := e.content(f, order[0])
+	if err != nil {
+		return nil, err
+	}
+	st, resumed, err := e.startLocked(ctx, pairKey{workflowType, targetFile}, order[0], opts)
+	if err != nil {
+		return nil, err
+	}
+	if resumed && f.m.DynamicPhases {
+		// The resumed session keeps the spec it was started with.
+		if f, err = e.flowOf(ctx, st); err != nil {
+			return nil, err
+		}
+		order = f.order()
+	}
+	if st.CurrentPhase != pc.Phase || st.Status != state.StatusActive || resumed && f.m.DynamicPhases {
+		if pc, err = e.content(f, st.CurrentPhase); err != nil {
+			return nil, err
+		}
+	}
+	return &StartResult{
+		SessionID:    st.SessionID,
+		WorkflowType: st.WorkflowType,
+		TargetFile:   st.TargetFile,
+		CurrentPhase: st.CurrentPhase,
+		PhaseName:    pc.PhaseName,
+		PhaseContent: pc.Content,
+		Tasks:        pc.Tasks,
+		TotalPhases:  len(order),
+		Resumed:      resumed,
+	}, nil
+}
+
+// startLocked finds or creates the pair's active session under the pair's
+// start lock, so that concurrent Starts of one pair create one session.
+func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts map[string]any) (*state.SessionState, bool, error) {
+	mu := &e.startLocks[xxhash.Sum64String(k.workflow+"\x00"+k.target)%uint64(len(e.startLocks))]
+	if err := mu.LockContext(ctx); err != nil {
+		return nil, false, err
+	}
+	defer mu.Unlock()
+	if ss, ok := e.store.(state.SessionStarter); ok {
+		return e.startShared(ctx, ss, k, first, opts)
+	}
+	if id, ok := e.pairs.Load(k); ok {
+		s, err := e.lookup(ctx, id)
+		if err == nil {
+			st, gone := s.snapshot()
+			if !gone && st.Status == state.StatusActive && st.WorkflowType == k.workflow && st.TargetFile == k.target {
+				e.touch(id, s)
+				return st, true, nil
+			}
+		} else if !errors.Is(err, state.ErrNotFound) && !errors.Is(err, state.ErrCorrupt) {
+			return nil, false, err
+		}
+		e.pairs.Compute(k, func(old string, loaded bool) (string, xsync.ComputeOp) {
+			if loaded && old == id {
+				return "", xsync.DeleteOp
+			}
+			return old, xsync.CancelOp
+		})
+	}
+	st := e.newState(k, first, opts)
+	ver, err := e.store.Save(ctx, st, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	e.adopt(ctx, st, ver)
+	return st, false, nil
+}
+
+// newState returns the state of a new session of pair k on phase first.
+func (e *Engine) newState(k pairKey, first int, opts map[string]any) *state.SessionState {
+	now := e.now()
+	st := &state.SessionState{
+		SessionID:       uuid.NewString(),
+		WorkflowType:    k.workflow,
+		TargetFile:      k.target,
+		CurrentPhase:    first,
+		CompletedPhases: []int{},
+		PhaseArtifacts:  map[int]*state.PhaseArtifact{},
+		Checkpoints:     map[int]state.CheckpointStatus{first: state.CheckpointPending},
+		Status:          state.StatusActive,
+		CreatedAt:       now,
+		UpdatedAt:       now,
+		Metadata:        map[string]any{},
+	}
+	if opts != nil {
+		st.Metadata["options"] = opts
+	}
+	return st
+}
+
+// adopt makes the session object of a session this engine just created
+// and puts it in the cache and the pair index.
+func (e *Engine) adopt(ctx context.Context, st *state.SessionState, ver state.Version) {
+	c, _ := CallerFrom(ctx)
+	s := &session{st: st, ver: ver, loadedBy: c}
+	s.touched.Store(e.now().UnixNano())
+	e.sessions.Set(st.SessionID, s)
+	e.pairs.Store(pairKey{st.WorkflowType, st.TargetFile}, st.SessionID)
+	e.logger.Debug("session started", "session_id", st.SessionID, "workflow_type", st.WorkflowType, "target_file", st.TargetFile, "caller", c.String())
+}
+
+// startShared is Start's find-or-create on a SessionStarter store. The
+// pair's start lock is held, so concurrent Starts in this process make
+// one call.
+func (e *Engine) startShared(ctx context.Context, ss state.SessionStarter, k pairKey, first int, opts map[string]any) (*state.SessionState, bool, error) {
+	got, ver, created, err := ss.CreateOrResume(ctx, e.newState(k, first, opts))
+	if err != nil {
+		return nil, false, err
+	}
+	if created {
+		e.adopt(ctx, got, ver)
+		return got, false, nil
+	}
+	s, err := e.lookup(ctx, got.SessionID)
+	if err != nil {
+		return nil, false, err
+	}
+	st, err := s.refresh(ctx, got, ver)
+	if err != nil {
+		return nil, false, err
+	}
+	e.touch(got.SessionID, s)
+	return st, true, nil
+}

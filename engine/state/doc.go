@@ -1,0 +1,12 @@
+// Package state is a session's persisted state and the contract of the
+// stores that keep it: the SessionState type and its summary, the Version
+// a conditional save checks, the Store interface with its shared-store
+// extensions (SharedStore, SessionStarter), the state-file codec that
+// every store writes (EncodeState, DecodeState: the prAxIs OS layout plus
+// status and version), and the errors every layer above wraps (ErrNotFound,
+// ErrInvalidArgument, ..., FieldError).
+//
+// It imports nothing of this module, so that the engine and every store
+// (engine.FileStore, package engine/redisstore) depend on it and not on
+// each other.
+package state
