@@ -15,11 +15,10 @@ import (
 	"github.com/mcpflow/mcpflow/ragcache"
 )
 
-// FuzzToolArguments sends arbitrary arguments to every tool that cannot
-// create state, through mcp-go's message handling: every call must be
-// answered with a result (an isError one for bad input) and never panic or
-// become a protocol error other than for arguments that do not decode.
-func FuzzToolArguments(f *testing.F) {
+// fuzzServer is a server on the built-in samples and a fresh state folder,
+// closed when the fuzz run ends; targets call its mcp-go server directly.
+func fuzzServer(f *testing.F) *Server {
+	f.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	eng, err := engine.New(engine.Config{StateDir: f.TempDir(), Logger: quiet})
 	if err != nil {
@@ -35,6 +34,16 @@ func FuzzToolArguments(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	f.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// FuzzToolArguments sends arbitrary arguments to every tool that cannot
+// create state, through mcp-go's message handling: every call must be
+// answered with a result (an isError one for bad input) and never panic or
+// become a protocol error other than for arguments that do not decode.
+func FuzzToolArguments(f *testing.F) {
+	s := fuzzServer(f)
 	tools := []string{ToolSearchStandards, ToolListWorkflows, ToolGetCurrentPhase, ToolGetTask,
 		ToolCompletePhase, ToolGetWorkflowState, ToolListSessions, ToolDeleteSession, ToolGetServerInfo,
 		ToolPosWorkflow, ToolCurrentDate}
@@ -135,22 +144,7 @@ func FuzzStdioGate(f *testing.F) {
 // that succeeds returns a file of one of the two folders, under the URI
 // asked for.
 func FuzzPrimitiveRequests(f *testing.F) {
-	quiet := slog.New(slog.DiscardHandler)
-	eng, err := engine.New(engine.Config{StateDir: f.TempDir(), Logger: quiet})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { _ = eng.Close() })
-	ix, err := ragcache.Open(f.Context(), ragcache.Config{Logger: quiet})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { _ = ix.Close() })
-	s, err := New(Config{Engine: eng, Index: ix, Logger: quiet, Stdio: true})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { _ = s.Close() })
+	s := fuzzServer(f)
 	for _, seed := range []string{
 		"standards://engineering/testing.md", "standards://../../etc/passwd", "workflow://bug_fix/phases/1/phase.md",
 		"workflow://bug_fix/phases/1/..%2F..%2Fmetadata.json", "workflow://%2e%2e/phases/1/x.md", "workflow://a/phases/-1/b.yaml",
