@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"reflect"
 )
 
 // The reasons Int refuses a value; test with errors.Is.
@@ -29,13 +30,20 @@ var (
 	ErrOutOfRange = errors.New("jsonnum: out of range")
 )
 
-// IsNumber reports whether v holds a number type: float64, float32, any
-// integer type, or json.Number. It does not look at the value, so NaN and
-// a json.Number out of float64's range count.
+// IsNumber reports whether v holds a number type: json.Number, or any Go
+// integer or floating-point type (a named one too). It does not look at
+// the value, so NaN and a json.Number out of float64's range count.
 func IsNumber(v any) bool {
 	switch v.(type) {
-	case float64, float32, int, int8, int16, int32, int64,
-		uint, uint8, uint16, uint32, uint64, json.Number:
+	case float64, json.Number:
+		return true
+	case nil, bool, string, []any, map[string]any:
+		return false
+	}
+	switch reflect.ValueOf(v).Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
 		return true
 	}
 	return false
@@ -49,29 +57,8 @@ func Float(v any) (float64, bool) {
 	var x float64
 	switch n := v.(type) {
 	case float64:
+		// What encoding/json gives: checked first, without reflection.
 		x = n
-	case float32:
-		x = float64(n)
-	case int:
-		x = float64(n)
-	case int8:
-		x = float64(n)
-	case int16:
-		x = float64(n)
-	case int32:
-		x = float64(n)
-	case int64:
-		x = float64(n)
-	case uint:
-		x = float64(n)
-	case uint8:
-		x = float64(n)
-	case uint16:
-		x = float64(n)
-	case uint32:
-		x = float64(n)
-	case uint64:
-		x = float64(n)
 	case json.Number:
 		f, err := n.Float64()
 		if err != nil {
@@ -79,7 +66,18 @@ func Float(v any) (float64, bool) {
 		}
 		x = f
 	default:
-		return 0, false
+		if !IsNumber(v) {
+			return 0, false
+		}
+		rv := reflect.ValueOf(v)
+		switch {
+		case rv.CanInt():
+			x = float64(rv.Int())
+		case rv.CanUint():
+			x = float64(rv.Uint())
+		default:
+			x = rv.Float()
+		}
 	}
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return 0, false

@@ -12,6 +12,12 @@ import (
 	"github.com/mcpflow/mcpflow/internal/jsonnum"
 )
 
+// Named types as Go callers declare them.
+type (
+	count int
+	flag  bool
+)
+
 func TestFloat(t *testing.T) {
 	tests := []struct {
 		in   any
@@ -30,6 +36,9 @@ func TestFloat(t *testing.T) {
 		{uint16(16), 16, true},
 		{uint32(32), 32, true},
 		{uint64(64), 64, true},
+		{uintptr(9), 9, true},
+		{count(4), 4, true},
+		{flag(true), 0, false},
 		{json.Number("3.0"), 3, true},
 		{json.Number("-1e3"), -1000, true},
 		{json.Number("1e999"), 0, false},
@@ -53,10 +62,10 @@ func TestFloat(t *testing.T) {
 }
 
 func TestIsNumber(t *testing.T) {
-	for _, v := range []any{1.5, float32(1), 1, int8(1), int16(1), int32(1), int64(1), uint(1), uint8(1), uint16(1), uint32(1), uint64(1), json.Number("1e999"), math.NaN()} {
+	for _, v := range []any{1.5, float32(1), 1, int8(1), int16(1), int32(1), int64(1), uint(1), uint8(1), uint16(1), uint32(1), uint64(1), json.Number("1e999"), math.NaN(), count(1)} {
 		assert.True(t, jsonnum.IsNumber(v), "%T(%v)", v, v)
 	}
-	for _, v := range []any{nil, true, "1", []any{}, map[string]any{}, []byte("1")} {
+	for _, v := range []any{nil, true, "1", []any{}, map[string]any{}, []byte("1"), flag(false), struct{}{}} {
 		assert.False(t, jsonnum.IsNumber(v), "%T(%v)", v, v)
 	}
 }
