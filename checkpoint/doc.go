@@ -27,6 +27,9 @@
 // exact: an integer must be integral (3.0 is, 3.5 is not), a boolean is
 // never a number, a list is a JSON array and an object a JSON object.
 // EncodeEvidence refuses evidence over a size limit (1 MiB by default).
+// A Result is a plain Go value without JSON tags: the MCP server builds
+// complete_phase's validation_result from it, with its own field names and
+// output schema. Numbers are read with internal/jsonnum.
 //
 // A Loader caches parsed gates per (workflow, phase) in a shard.Cache and
 // notices edits to the YAML by a stamp of the file's modification time and

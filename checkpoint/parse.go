@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/mcpflow/mcpflow/internal/jsonnum"
 )
 
 // MaxGateBytes is the largest gate file ParseGate accepts.
@@ -231,10 +233,10 @@ func (p *gateParser) field(n *yaml.Node, name, path string, g *Gate) (Field, err
 
 func (p *gateParser) count(v *yaml.Node, path string) (*int, error) {
 	x, ok := floatValue(v)
-	if !ok || x != math.Trunc(x) || x < 0 || x > math.MaxInt32 {
+	n, err := jsonnum.Int(x, 0, math.MaxInt32)
+	if !ok || err != nil {
 		return nil, p.errf(v, path, "must be a whole number from 0 to %d, got %s", math.MaxInt32, describe(v))
 	}
-	n := int(x)
 	return &n, nil
 }
 
@@ -256,7 +258,7 @@ func (p *gateParser) enum(n *yaml.Node, path string, t FieldType) ([]any, error)
 		case TypeInteger:
 			var x float64
 			x, ok = floatValue(e)
-			ok = ok && x == math.Trunc(x)
+			ok = ok && jsonnum.IsWhole(x)
 			val = x
 		case TypeNumber:
 			val, ok = floatValue(e)

@@ -4,12 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mcpflow/mcpflow/internal/jsonnum"
 )
 
 // DefaultMaxEvidenceBytes is the largest evidence, JSON-encoded, that
@@ -174,11 +175,11 @@ func checkValue(f *Field, v any) string {
 		}
 		return checkEnum(f, b)
 	case TypeInteger, TypeNumber:
-		x, ok := number(v)
+		x, ok := jsonnum.Float(v)
 		if !ok {
 			return fmt.Sprintf("must be a%s, got %s", article(f.Type), typeName(v))
 		}
-		if f.Type == TypeInteger && x != math.Trunc(x) {
+		if f.Type == TypeInteger && !jsonnum.IsWhole(x) {
 			return "must be an integer (a whole number), got " + fmtNum(x)
 		}
 		if f.Min != nil && x < *f.Min {
@@ -246,49 +247,6 @@ func article(t FieldType) string {
 	return " number"
 }
 
-// number returns v as a float64 if it is a JSON number (never a bool).
-func number(v any) (float64, bool) {
-	var x float64
-	switch n := v.(type) {
-	case float64:
-		x = n
-	case float32:
-		x = float64(n)
-	case int:
-		x = float64(n)
-	case int8:
-		x = float64(n)
-	case int16:
-		x = float64(n)
-	case int32:
-		x = float64(n)
-	case int64:
-		x = float64(n)
-	case uint:
-		x = float64(n)
-	case uint8:
-		x = float64(n)
-	case uint16:
-		x = float64(n)
-	case uint32:
-		x = float64(n)
-	case uint64:
-		x = float64(n)
-	case json.Number:
-		f, err := n.Float64()
-		if err != nil {
-			return 0, false
-		}
-		x = f
-	default:
-		return 0, false
-	}
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return 0, false
-	}
-	return x, true
-}
-
 // listLen returns the length of a JSON array: []any, or any other Go slice
 // or array except []byte, which JSON encodes as a string.
 func listLen(v any) (int, bool) {
@@ -318,8 +276,8 @@ func typeName(v any) string {
 	case []any:
 		return "a list"
 	}
-	if x, ok := number(v); ok {
-		if x == math.Trunc(x) {
+	if x, ok := jsonnum.Float(v); ok {
+		if jsonnum.IsWhole(x) {
 			return "the integer " + fmtNum(x)
 		}
 		return "the number " + fmtNum(x)

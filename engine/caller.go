@@ -6,8 +6,8 @@ import "context"
 // came in on ("stdio", "http") and the client's name as the transport knows
 // it (an MCP client name, a remote address). The engine uses it in logs.
 type Caller struct {
-	Transport string `json:"transport"`
-	Client    string `json:"client"`
+	Transport string
+	Client    string
 }
 
 // String formats c as "transport/client", with "?" for empty parts.

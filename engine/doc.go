@@ -68,6 +68,15 @@
 // with the caller's context, so a stalled store delays no call past its
 // deadline.
 //
+// # Results
+//
+// The results of Start, CurrentPhase, Task and CompletePhase (StartResult,
+// PhaseView, TaskView, CompleteResult) are plain Go values for any caller;
+// they carry no JSON tags and speak no protocol. Package server owns the
+// MCP wire format: it builds each tool's JSON result from them, with the
+// field names and output schemas clients see. JSON in this package is the
+// state file's format only (package engine/state).
+//
 // All file access under the workflows and state folders goes through
 // os.Root: names with "..", absolute paths, NUL bytes and symlinks that lead
 // outside a folder are refused, and session IDs are checked as UUIDs

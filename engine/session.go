@@ -209,10 +209,10 @@ func (e *Engine) syncLocked(ctx context.Context, s *session) error {
 type ConflictStats struct {
 	// Retries counts attempts made after a conflict, on the re-read
 	// state.
-	Retries int64 `json:"retries"`
+	Retries int64
 	// GaveUp counts calls that still conflicted at their last attempt
 	// and returned ErrConflict.
-	GaveUp int64 `json:"gave_up"`
+	GaveUp int64
 }
 
 // Conflicts returns the conflict counters since New.

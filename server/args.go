@@ -1,15 +1,16 @@
 package server
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/mcpflow/mcpflow/internal/jsonnum"
 )
 
 // argError is a bad tool argument: the text names the argument and says
@@ -114,33 +115,18 @@ func (a *args) integer(name string, required bool, lo, hi int, hint string) (int
 		}
 		return 0, false
 	}
-	var f float64
-	switch n := v.(type) {
-	case float64:
-		f = n
-	case json.Number:
-		var err error
-		if f, err = n.Float64(); err != nil {
-			a.fail(badArg(name, "must be a whole number, got %s", n))
-			return 0, false
-		}
-	case int:
-		f = float64(n)
-	case int64:
-		f = float64(n)
-	default:
+	n, err := jsonnum.Int(v, lo, hi)
+	switch {
+	case errors.Is(err, jsonnum.ErrNotNumber):
 		a.fail(badArg(name, "must be a whole number, got %s; %s", jsonType(v), hint))
-		return 0, false
+	case errors.Is(err, jsonnum.ErrNotWhole):
+		a.fail(badArg(name, "must be a whole number, got %v; %s", v, hint))
+	case errors.Is(err, jsonnum.ErrOutOfRange):
+		a.fail(badArg(name, "must be between %d and %d, got %v; %s", lo, hi, v, hint))
+	default:
+		return n, true
 	}
-	if f != math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) {
-		a.fail(badArg(name, "must be a whole number, got %v; %s", f, hint))
-		return 0, false
-	}
-	if f < float64(lo) || f > float64(hi) {
-		a.fail(badArg(name, "must be between %d and %d, got %v; %s", lo, hi, f, hint))
-		return 0, false
-	}
-	return int(f), true
+	return 0, false
 }
 
 // strList reads an array of strings.
@@ -216,15 +202,15 @@ func jsonType(v any) string {
 		return "a string"
 	case bool:
 		return "a boolean"
-	case float64, json.Number, int, int64:
-		return "a number"
 	case []any:
 		return "an array"
 	case map[string]any:
 		return "an object"
-	default:
-		return fmt.Sprintf("%T", v)
 	}
+	if jsonnum.IsNumber(v) {
+		return "a number"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // shorten cuts s to n characters for an error message; print it with %q.

@@ -4,7 +4,7 @@
 // streamable HTTP at the same time, with one mcp-go MCPServer and one
 // engine behind both transports.
 //
-// The package is thin on purpose. A tool handler checks its arguments,
+// The package is thin on purpose. A tool handler decodes its arguments,
 // calls the engine or the index, and turns the answer into structured
 // content with a text fallback, using the prAxIs OS field names. A domain
 // failure (a bad argument, an unknown session, a phase that is not the
@@ -49,6 +49,29 @@
 // subscribe hooks. Under protocol 2026-07-28, whose subscriptions/listen
 // replaces resources/subscribe, mcp-go's per-request sessions record none
 // either, so updates reach the clients of the earlier versions only.
+//
+// # Arguments and the wire format
+//
+// Each tool's arguments are decoded once, by one function per tool
+// (decodeSearch, decodeStart, decodeTask, ...), into a typed value or an
+// error naming the argument; numbers go through internal/jsonnum, the one
+// reading of JSON numbers that checkpoint and engine/workflows share. The
+// handler passes the value on without checking it again. The domain keeps
+// only the checks a caller other than this server needs: ragcache's
+// Query.Canonical (the CLI's search), the engine's of phase, target_file
+// and evidence size.
+//
+// This package owns the wire format of every result. The engine and
+// checkpoint return plain Go values without JSON tags (engine.StartResult,
+// engine.CompleteResult, checkpoint.Result, ...), and wire.go declares the
+// JSON-tagged type of each result with one constructor from its domain
+// value. The wire types could not simply be the domain's: the field names
+// differ (get_task's task_name, get_current_phase's current_phase), lists
+// are [] where the domain leaves nil, and the jsonschema descriptions that
+// become the output schemas are about the protocol, not the domain. With
+// the tags in one package, a renamed field or a changed schema is one edit
+// here, and the engine can change its types without changing what clients
+// see.
 //
 // Output schemas are rewritten for portability (see portableSchemas): no
 // type unions and no empty schemas, so that the MCP Inspector's --strict

@@ -22,28 +22,22 @@ const (
 	ToolCurrentDate = "current_date"
 )
 
-// posAction is one action of pos_workflow: the mcpflow tool whose handler
-// serves it and the arguments it takes besides action.
-type posAction struct {
-	tool string
-	args []string
-}
-
 // posActions maps pos_workflow's actions, with prAxIs OS's names and
-// mcpflow's, to the tools behind them.
-var posActions = map[string]posAction{
-	"list_workflows":     {ToolListWorkflows, nil},
-	"start":              {ToolStartWorkflow, []string{"workflow_type", "target_file", "options"}},
-	"start_workflow":     {ToolStartWorkflow, []string{"workflow_type", "target_file", "options"}},
-	"get_phase":          {ToolGetCurrentPhase, []string{"session_id"}},
-	"get_current_phase":  {ToolGetCurrentPhase, []string{"session_id"}},
-	"get_task":           {ToolGetTask, []string{"session_id", "phase", "task_number"}},
-	"complete_phase":     {ToolCompletePhase, []string{"session_id", "phase", "evidence"}},
-	"get_state":          {ToolGetWorkflowState, []string{"session_id"}},
-	"get_session":        {ToolGetWorkflowState, []string{"session_id"}},
-	"get_workflow_state": {ToolGetWorkflowState, []string{"session_id"}},
-	"list_sessions":      {ToolListSessions, []string{"status"}},
-	"delete_session":     {ToolDeleteSession, []string{"session_id"}},
+// mcpflow's, to the tools behind them. Each action takes the arguments of
+// its tool (toolArgs) besides action.
+var posActions = map[string]string{
+	"list_workflows":     ToolListWorkflows,
+	"start":              ToolStartWorkflow,
+	"start_workflow":     ToolStartWorkflow,
+	"get_phase":          ToolGetCurrentPhase,
+	"get_current_phase":  ToolGetCurrentPhase,
+	"get_task":           ToolGetTask,
+	"complete_phase":     ToolCompletePhase,
+	"get_state":          ToolGetWorkflowState,
+	"get_session":        ToolGetWorkflowState,
+	"get_workflow_state": ToolGetWorkflowState,
+	"list_sessions":      ToolListSessions,
+	"delete_session":     ToolDeleteSession,
 }
 
 // anyObject is pos_workflow's output schema: each action answers with the
@@ -111,7 +105,7 @@ func (s *Server) posWorkflow(ctx context.Context, req mcp.CallToolRequest) (*mcp
 		return s.toolError(ctx, ToolPosWorkflow, badArg("arguments", "must be a JSON object, got %s", jsonType(req.Params.Arguments)))
 	}
 	name, _ := raw["action"].(string)
-	act, known := posActions[name]
+	tool, known := posActions[name]
 	if !known {
 		if _, given := raw["action"]; !given {
 			return s.toolError(ctx, ToolPosWorkflow, badArg("action", "is required; pass one of %s", strings.Join(slices.Sorted(maps.Keys(posActions)), ", ")))
@@ -123,17 +117,17 @@ func (s *Server) posWorkflow(ctx context.Context, req mcp.CallToolRequest) (*mcp
 		if k == "action" {
 			continue
 		}
-		if !slices.Contains(act.args, k) {
-			return s.toolError(ctx, ToolPosWorkflow, badArg(fmt.Sprintf("%q", shorten(k, 64)), "is not an argument of action %s; it takes %s", name, orNothing(act.args)))
+		if !slices.Contains(toolArgs[tool], k) {
+			return s.toolError(ctx, ToolPosWorkflow, badArg(fmt.Sprintf("%q", shorten(k, 64)), "is not an argument of action %s; it takes %s", name, orNothing(toolArgs[tool])))
 		}
 		inner[k] = raw[k]
 	}
 	sub := req
-	sub.Params.Name = act.tool
+	sub.Params.Name = tool
 	sub.Params.Arguments = inner
-	h := s.handlerFor(act.tool)
+	h := s.handlerFor(tool)
 	if h == nil {
-		return s.toolError(ctx, ToolPosWorkflow, fmt.Errorf("server: action %s names tool %s, which has no handler", name, act.tool))
+		return s.toolError(ctx, ToolPosWorkflow, fmt.Errorf("server: action %s names tool %s, which has no handler", name, tool))
 	}
 	res, err := h(ctx, sub)
 	if err != nil || res == nil || res.IsError {
@@ -143,7 +137,7 @@ func (s *Server) posWorkflow(ctx context.Context, req mcp.CallToolRequest) (*mcp
 	if err != nil {
 		return nil, err
 	}
-	praxisFields(act.tool, m)
+	praxisFields(tool, m)
 	res.StructuredContent = m
 	return res, nil
 }
@@ -238,8 +232,8 @@ type currentDateOut struct {
 }
 
 func (s *Server) currentDate(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	if a := newArgs(req.Params.Arguments); a.err != nil {
-		return s.toolError(ctx, ToolCurrentDate, a.err)
+	if err := decodeNone(req.Params.Arguments); err != nil {
+		return s.toolError(ctx, ToolCurrentDate, err)
 	}
 	now := time.Now()
 	day := now.Format(time.DateOnly)

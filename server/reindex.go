@@ -34,8 +34,8 @@ func (s *Server) reindexTool() mcpserver.ServerTool {
 }
 
 func (s *Server) reindexStandards(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	if a := newArgs(req.Params.Arguments); a.err != nil {
-		return s.toolError(ctx, ToolReindexStandards, a.err)
+	if err := decodeNone(req.Params.Arguments); err != nil {
+		return s.toolError(ctx, ToolReindexStandards, err)
 	}
 	if send := s.progressSender(ctx, req); send != nil {
 		ctx = ragcache.WithProgress(ctx, func(done, total int, msg string) { send(done, total, msg) })

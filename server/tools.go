@@ -225,17 +225,9 @@ type searchOut struct {
 }
 
 func (s *Server) searchStandards(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := newArgs(req.Params.Arguments, "query", "n_results", "phase", "tags")
-	q := ragcache.Query{
-		Text: a.str("query", true, ragcache.MaxQueryRunes, "give the words to search for, e.g. \"error handling\""),
-	}
-	q.Limit, _ = a.integer("n_results", false, 1, ragcache.MaxLimit, fmt.Sprintf("omit it for %d results", ragcache.DefaultLimit))
-	if p, ok := a.integer("phase", false, 0, maxPhase, "omit it to search every phase"); ok {
-		q.Phase = &p
-	}
-	q.Tags = a.strList("tags", ragcache.MaxTags, ragcache.MaxTagRunes, "pass tags such as [\"testing\"]")
-	if a.err != nil {
-		return s.toolError(ctx, ToolSearchStandards, a.err)
+	q, err := decodeSearch(req.Params.Arguments)
+	if err != nil {
+		return s.toolError(ctx, ToolSearchStandards, err)
 	}
 	if send := s.progressSender(ctx, req); send != nil && s.cfg.Index.Rebuilding() {
 		defer s.rebuildProgress(send)()
@@ -287,25 +279,9 @@ func searchText(chunks []ragcache.Chunk, hits []searchHit) string {
 
 // ---- list_workflows ----
 
-type workflowOut struct {
-	WorkflowType      string   `json:"workflow_type" jsonschema:"the name to pass to start_workflow"`
-	Version           string   `json:"version"`
-	Title             string   `json:"title"`
-	Description       string   `json:"description"`
-	EstimatedDuration string   `json:"estimated_duration"`
-	TotalPhases       any      `json:"total_phases" jsonschema:"number of phases, or \"dynamic\""`
-	Phases            int      `json:"phases" jsonschema:"number of phases listed in the metadata"`
-	Problems          []string `json:"problems" jsonschema:"what is wrong with the definition; empty when valid"`
-}
-
-type listWorkflowsOut struct {
-	Workflows []workflowOut `json:"workflows"`
-	Count     int           `json:"count"`
-}
-
 func (s *Server) listWorkflows(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	if a := newArgs(req.Params.Arguments); a.err != nil {
-		return s.toolError(ctx, ToolListWorkflows, a.err)
+	if err := decodeNone(req.Params.Arguments); err != nil {
+		return s.toolError(ctx, ToolListWorkflows, err)
 	}
 	ws, err := s.cfg.Engine.ListWorkflows(ctx)
 	if err != nil {
@@ -313,71 +289,21 @@ func (s *Server) listWorkflows(ctx context.Context, req mcp.CallToolRequest) (*m
 	}
 	out := listWorkflowsOut{Workflows: make([]workflowOut, len(ws)), Count: len(ws)}
 	for i := range ws {
-		w := &ws[i]
-		wt := w.WorkflowType
-		if wt == "" {
-			wt = w.Name
-		}
-		problems := w.Problems
-		if problems == nil {
-			problems = []string{}
-		}
-		out.Workflows[i] = workflowOut{
-			WorkflowType: wt, Version: w.Version, Title: w.Title, Description: w.Description,
-			EstimatedDuration: w.EstimatedDuration, TotalPhases: w.TotalPhases, Phases: w.Phases, Problems: problems,
-		}
+		out.Workflows[i] = newWorkflowOut(&ws[i])
 	}
 	return structured(out)
 }
 
 // ---- start_workflow ----
 
-type taskOutline struct {
-	TaskNumber int    `json:"task_number"`
-	Name       string `json:"name"`
-	File       string `json:"file"`
-	Purpose    string `json:"purpose"`
-}
-
-func outlines(ts []engine.TaskInfo) []taskOutline {
-	out := make([]taskOutline, len(ts))
-	for i, t := range ts {
-		out[i] = taskOutline{TaskNumber: t.TaskNumber, Name: t.Name, File: t.File, Purpose: t.Purpose}
-	}
-	return out
-}
-
-type startOut struct {
-	SessionID    string        `json:"session_id" jsonschema:"pass it to every other workflow tool"`
-	WorkflowType string        `json:"workflow_type"`
-	TargetFile   string        `json:"target_file"`
-	CurrentPhase int           `json:"current_phase"`
-	PhaseName    string        `json:"phase_name"`
-	PhaseContent string        `json:"phase_content" jsonschema:"the phase's instructions, markdown"`
-	Tasks        []taskOutline `json:"tasks" jsonschema:"the phase's tasks; get_task returns one in full"`
-	TotalPhases  int           `json:"total_phases"`
-	Resumed      bool          `json:"resumed" jsonschema:"true when an active session for this workflow and target already existed"`
-}
-
 func (s *Server) startWorkflow(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := newArgs(req.Params.Arguments, "workflow_type", "target_file", "options")
-	wt := a.str("workflow_type", true, maxNameRunes, "call list_workflows to see the workflow types")
-	target := a.str("target_file", true, maxTargetRunes, "name the file or feature the workflow is about, e.g. \"src/login.go\"")
-	opts := a.object("options", false, "omit it or pass an object")
-	if a.err == nil && !validName(wt) {
-		a.fail(badArg("workflow_type", "%q is not a workflow name (letters, digits, '_', '-' and '.', no path); call list_workflows to see them", shorten(wt, 64)))
-	}
-	if a.err != nil {
-		return s.toolError(ctx, ToolStartWorkflow, a.err)
-	}
-	r, err := s.cfg.Engine.Start(ctx, wt, target, opts)
+	a, err := decodeStart(req.Params.Arguments)
 	if err != nil {
 		return s.toolError(ctx, ToolStartWorkflow, err)
 	}
-	out := startOut{
-		SessionID: r.SessionID, WorkflowType: r.WorkflowType, TargetFile: r.TargetFile,
-		CurrentPhase: r.CurrentPhase, PhaseName: r.PhaseName, PhaseContent: r.PhaseContent,
-		Tasks: outlines(r.Tasks), TotalPhases: r.TotalPhases, Resumed: r.Resumed,
+	r, err := s.cfg.Engine.Start(ctx, a.WorkflowType, a.TargetFile, a.Options)
+	if err != nil {
+		return s.toolError(ctx, ToolStartWorkflow, err)
 	}
 	verb := "Started"
 	if r.Resumed {
@@ -386,23 +312,7 @@ func (s *Server) startWorkflow(ctx context.Context, req mcp.CallToolRequest) (*m
 	text := fmt.Sprintf("%s %s session %s on %s.\nPhase %d of %d: %s\n\n%s%s",
 		verb, r.WorkflowType, r.SessionID, r.TargetFile, r.CurrentPhase, r.TotalPhases, r.PhaseName,
 		strings.TrimSpace(r.PhaseContent), taskList(r.Tasks))
-	return structuredText(out, text), nil
-}
-
-// validName accepts workflow names as the engine lays them out on disk:
-// one path element of letters, digits, '_', '-' and '.', not starting
-// with '.'.
-func validName(s string) bool {
-	if s == "" || len(s) > maxNameRunes || s[0] == '.' {
-		return false
-	}
-	for _, c := range []byte(s) {
-		ok := c == '_' || c == '-' || c == '.' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
-		if !ok {
-			return false
-		}
-	}
-	return true
+	return structuredText(newStartOut(r), text), nil
 }
 
 func taskList(ts []engine.TaskInfo) string {
@@ -423,36 +333,14 @@ func taskList(ts []engine.TaskInfo) string {
 
 // ---- get_current_phase ----
 
-type phaseOut struct {
-	SessionID        string        `json:"session_id"`
-	WorkflowType     string        `json:"workflow_type"`
-	TargetFile       string        `json:"target_file"`
-	Status           string        `json:"status" jsonschema:"active or completed"`
-	CurrentPhase     int           `json:"current_phase"`
-	PhaseName        string        `json:"phase_name"`
-	Purpose          string        `json:"purpose"`
-	PhaseContent     string        `json:"phase_content" jsonschema:"the phase's instructions, markdown; empty when the workflow is complete"`
-	Tasks            []taskOutline `json:"tasks"`
-	CompletedPhases  []int         `json:"completed_phases"`
-	TotalPhases      int           `json:"total_phases"`
-	WorkflowComplete bool          `json:"workflow_complete"`
-}
-
 func (s *Server) getCurrentPhase(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := newArgs(req.Params.Arguments, "session_id")
-	id := a.sessionID()
-	if a.err != nil {
-		return s.toolError(ctx, ToolGetCurrentPhase, a.err)
-	}
-	v, err := s.cfg.Engine.CurrentPhase(ctx, id)
+	a, err := decodeSession(ToolGetCurrentPhase, req.Params.Arguments)
 	if err != nil {
 		return s.toolError(ctx, ToolGetCurrentPhase, err)
 	}
-	out := phaseOut{
-		SessionID: v.SessionID, WorkflowType: v.WorkflowType, TargetFile: v.TargetFile, Status: string(v.Status),
-		CurrentPhase: v.Phase, PhaseName: v.PhaseName, Purpose: v.Purpose, PhaseContent: v.Content,
-		Tasks: outlines(v.Tasks), CompletedPhases: ints(v.CompletedPhases), TotalPhases: v.TotalPhases,
-		WorkflowComplete: v.WorkflowComplete,
+	v, err := s.cfg.Engine.CurrentPhase(ctx, a.SessionID)
+	if err != nil {
+		return s.toolError(ctx, ToolGetCurrentPhase, err)
 	}
 	var text string
 	if v.WorkflowComplete {
@@ -461,87 +349,37 @@ func (s *Server) getCurrentPhase(ctx context.Context, req mcp.CallToolRequest) (
 		text = fmt.Sprintf("Session %s, phase %d of %d: %s\n\n%s%s", v.SessionID, v.Phase, v.TotalPhases, v.PhaseName,
 			strings.TrimSpace(v.Content), taskList(v.Tasks))
 	}
-	return structuredText(out, text), nil
-}
-
-func ints(v []int) []int {
-	if v == nil {
-		return []int{}
-	}
-	return v
+	return structuredText(newPhaseOut(v), text), nil
 }
 
 // ---- get_task ----
 
-type taskOut struct {
-	SessionID  string `json:"session_id"`
-	Phase      int    `json:"phase"`
-	TaskNumber int    `json:"task_number"`
-	TaskName   string `json:"task_name"`
-	TaskFile   string `json:"task_file"`
-	Purpose    string `json:"purpose"`
-	Content    string `json:"content" jsonschema:"the task's instructions, markdown"`
-}
-
 func (s *Server) getTask(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := newArgs(req.Params.Arguments, "session_id", "phase", "task_number")
-	id := a.sessionID()
-	phase, _ := a.integer("phase", true, 0, maxPhase, "pass the phase number, e.g. the current_phase of get_current_phase")
-	n, _ := a.integer("task_number", true, 0, maxTaskNumber, "pass a task_number from the phase's tasks")
-	if a.err != nil {
-		return s.toolError(ctx, ToolGetTask, a.err)
-	}
-	t, err := s.cfg.Engine.Task(ctx, id, phase, n)
+	a, err := decodeTask(req.Params.Arguments)
 	if err != nil {
 		return s.toolError(ctx, ToolGetTask, err)
 	}
-	out := taskOut{SessionID: t.SessionID, Phase: t.Phase, TaskNumber: t.TaskNumber, TaskName: t.Name, TaskFile: t.File, Purpose: t.Purpose, Content: t.Content}
+	t, err := s.cfg.Engine.Task(ctx, a.SessionID, a.Phase, a.TaskNumber)
+	if err != nil {
+		return s.toolError(ctx, ToolGetTask, err)
+	}
 	text := fmt.Sprintf("Phase %d, task %d: %s\n\n%s", t.Phase, t.TaskNumber, t.Name, strings.TrimSpace(t.Content))
-	return structuredText(out, text), nil
+	return structuredText(newTaskOut(t), text), nil
 }
 
 // ---- complete_phase ----
 
-type phaseContentOut struct {
-	Phase     int           `json:"phase"`
-	PhaseName string        `json:"phase_name"`
-	Purpose   string        `json:"purpose"`
-	Content   string        `json:"content"`
-	Tasks     []taskOutline `json:"tasks"`
-}
-
-type completeOut struct {
-	SessionID        string           `json:"session_id"`
-	Phase            int              `json:"phase"`
-	CheckpointPassed bool             `json:"checkpoint_passed" jsonschema:"whether the gate accepted the evidence"`
-	ValidationResult any              `json:"validation_result" jsonschema:"the gate's verdict: errors, warnings, diagnostics, remediation"`
-	PhaseCompleted   bool             `json:"phase_completed" jsonschema:"whether this call completed the phase (pos_workflow's reply carries the phase's number, or null, instead)"`
-	NextPhase        *int             `json:"next_phase" jsonschema:"the phase now current, or null"`
-	NextPhaseContent *phaseContentOut `json:"next_phase_content" jsonschema:"the next phase's instructions and tasks, or null"`
-	WorkflowComplete bool             `json:"workflow_complete"`
-}
-
 func (s *Server) completePhase(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := newArgs(req.Params.Arguments, "session_id", "phase", "evidence")
-	id := a.sessionID()
-	phase, _ := a.integer("phase", true, 0, maxPhase, "pass the session's current phase (get_current_phase shows it)")
-	evidence := a.object("evidence", true, "pass an object of the fields the phase's gate asks for, e.g. {\"summary\": \"...\"}")
-	if a.err != nil {
-		return s.toolError(ctx, ToolCompletePhase, a.err)
+	a, err := decodeComplete(req.Params.Arguments)
+	if err != nil {
+		return s.toolError(ctx, ToolCompletePhase, err)
 	}
-	r, err := s.cfg.Engine.CompletePhase(ctx, id, phase, evidence)
+	r, err := s.cfg.Engine.CompletePhase(ctx, a.SessionID, a.Phase, a.Evidence)
 	if err != nil {
 		return s.toolError(ctx, ToolCompletePhase, err)
 	}
 	if !r.CheckpointPassed {
 		s.logGateFailed(r.SessionID, r.Phase, r.ValidationResult.Errors)
-	}
-	out := completeOut{
-		SessionID: r.SessionID, Phase: r.Phase, CheckpointPassed: r.CheckpointPassed, ValidationResult: r.ValidationResult,
-		PhaseCompleted: r.PhaseCompleted, NextPhase: r.NextPhase, WorkflowComplete: r.WorkflowComplete,
-	}
-	if c := r.NextPhaseContent; c != nil {
-		out.NextPhaseContent = &phaseContentOut{Phase: c.Phase, PhaseName: c.PhaseName, Purpose: c.Purpose, Content: c.Content, Tasks: outlines(c.Tasks)}
 	}
 	var b strings.Builder
 	switch {
@@ -564,116 +402,52 @@ func (s *Server) completePhase(ctx context.Context, req mcp.CallToolRequest) (*m
 	for _, w := range r.ValidationResult.Warnings {
 		b.WriteString("warning: " + w + "\n")
 	}
-	return structuredText(out, b.String()), nil
+	return structuredText(newCompleteOut(r), b.String()), nil
 }
 
 // ---- get_workflow_state ----
 
-type stateOut struct {
-	SessionID       string            `json:"session_id"`
-	WorkflowType    string            `json:"workflow_type"`
-	TargetFile      string            `json:"target_file"`
-	CurrentPhase    int               `json:"current_phase"`
-	CompletedPhases []int             `json:"completed_phases"`
-	Checkpoints     map[string]string `json:"checkpoints" jsonschema:"gate status per phase number: pending, passed or failed"`
-	Status          string            `json:"status" jsonschema:"active or completed"`
-	CreatedAt       string            `json:"created_at" jsonschema:"RFC 3339"`
-	UpdatedAt       string            `json:"updated_at" jsonschema:"RFC 3339"`
-}
-
 func (s *Server) getWorkflowState(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := newArgs(req.Params.Arguments, "session_id")
-	id := a.sessionID()
-	if a.err != nil {
-		return s.toolError(ctx, ToolGetWorkflowState, a.err)
-	}
-	st, err := s.cfg.Engine.State(ctx, id)
+	a, err := decodeSession(ToolGetWorkflowState, req.Params.Arguments)
 	if err != nil {
 		return s.toolError(ctx, ToolGetWorkflowState, err)
 	}
-	cps := make(map[string]string, len(st.Checkpoints))
-	for p, c := range st.Checkpoints {
-		cps[fmt.Sprint(p)] = string(c)
+	st, err := s.cfg.Engine.State(ctx, a.SessionID)
+	if err != nil {
+		return s.toolError(ctx, ToolGetWorkflowState, err)
 	}
-	return structured(stateOut{
-		SessionID: st.SessionID, WorkflowType: st.WorkflowType, TargetFile: st.TargetFile,
-		CurrentPhase: st.CurrentPhase, CompletedPhases: ints(st.CompletedPhases), Checkpoints: cps,
-		Status: string(st.Status), CreatedAt: rfc3339(st.CreatedAt), UpdatedAt: rfc3339(st.UpdatedAt),
-	})
-}
-
-func rfc3339(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
+	return structured(newStateOut(st))
 }
 
 // ---- list_sessions ----
 
-type sessionOut struct {
-	SessionID       string `json:"session_id"`
-	WorkflowType    string `json:"workflow_type"`
-	TargetFile      string `json:"target_file"`
-	CurrentPhase    int    `json:"current_phase"`
-	CompletedPhases []int  `json:"completed_phases"`
-	Status          string `json:"status"`
-	CreatedAt       string `json:"created_at"`
-	UpdatedAt       string `json:"updated_at"`
-	Error           string `json:"error,omitempty" jsonschema:"set when the session's state file cannot be read"`
-}
-
-type listSessionsOut struct {
-	Sessions []sessionOut `json:"sessions"`
-	Count    int          `json:"count"`
-}
-
 func (s *Server) listSessions(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := newArgs(req.Params.Arguments, "status")
-	status := a.str("status", false, 16, "pass active, completed or all")
-	switch status {
-	case "", "all":
-		status = ""
-	case string(state.StatusActive), string(state.StatusCompleted):
-	default:
-		a.fail(badArg("status", "must be active, completed or all, got %q", shorten(status, 32)))
+	a, err := decodeListSessions(req.Params.Arguments)
+	if err != nil {
+		return s.toolError(ctx, ToolListSessions, err)
 	}
-	if a.err != nil {
-		return s.toolError(ctx, ToolListSessions, a.err)
-	}
-	list, err := s.cfg.Engine.ListSessions(ctx, status)
+	list, err := s.cfg.Engine.ListSessions(ctx, a.Status)
 	if err != nil {
 		return s.toolError(ctx, ToolListSessions, err)
 	}
 	out := listSessionsOut{Sessions: make([]sessionOut, len(list)), Count: len(list)}
 	for i := range list {
-		x := &list[i]
-		out.Sessions[i] = sessionOut{
-			SessionID: x.SessionID, WorkflowType: x.WorkflowType, TargetFile: x.TargetFile, CurrentPhase: x.CurrentPhase,
-			CompletedPhases: ints(x.CompletedPhases), Status: string(x.Status),
-			CreatedAt: rfc3339(x.CreatedAt), UpdatedAt: rfc3339(x.UpdatedAt), Error: x.Error,
-		}
+		out.Sessions[i] = newSessionOut(&list[i])
 	}
 	return structured(out)
 }
 
 // ---- delete_session ----
 
-type deleteOut struct {
-	SessionID string `json:"session_id"`
-	Deleted   bool   `json:"deleted"`
-}
-
 func (s *Server) deleteSession(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a := newArgs(req.Params.Arguments, "session_id")
-	id := a.sessionID()
-	if a.err != nil {
-		return s.toolError(ctx, ToolDeleteSession, a.err)
-	}
-	if err := s.cfg.Engine.DeleteSession(ctx, id); err != nil {
+	a, err := decodeSession(ToolDeleteSession, req.Params.Arguments)
+	if err != nil {
 		return s.toolError(ctx, ToolDeleteSession, err)
 	}
-	return structuredText(deleteOut{SessionID: id, Deleted: true}, "Deleted session "+id+"."), nil
+	if err := s.cfg.Engine.DeleteSession(ctx, a.SessionID); err != nil {
+		return s.toolError(ctx, ToolDeleteSession, err)
+	}
+	return structuredText(deleteOut{SessionID: a.SessionID, Deleted: true}, "Deleted session "+a.SessionID+"."), nil
 }
 
 // ---- get_server_info ----
@@ -697,15 +471,15 @@ type serverInfoOut struct {
 
 // stateStoreOut is get_server_info's state_store.
 type stateStoreOut struct {
-	Kind      string               `json:"kind" jsonschema:"file (one JSON file per session) or redis (shared by replicas)"`
-	Location  string               `json:"location" jsonschema:"the state folder or the Redis URL, without password"`
-	Conflicts engine.ConflictStats `json:"conflicts" jsonschema:"complete_phase saves another process saved first: retried, or given up"`
-	Redis     any                  `json:"redis,omitempty" jsonschema:"the Redis store's counters: saves, cas_conflicts, retries, stale_reads_avoided, cache hits and misses, invalidations, cache_flushes, ambiguous saves by outcome, data_lost, errors, latency by operation"`
+	Kind      string       `json:"kind" jsonschema:"file (one JSON file per session) or redis (shared by replicas)"`
+	Location  string       `json:"location" jsonschema:"the state folder or the Redis URL, without password"`
+	Conflicts conflictsOut `json:"conflicts" jsonschema:"complete_phase saves another process saved first: retried, or given up"`
+	Redis     any          `json:"redis,omitempty" jsonschema:"the Redis store's counters: saves, cas_conflicts, retries, stale_reads_avoided, cache hits and misses, invalidations, cache_flushes, ambiguous saves by outcome, data_lost, errors, latency by operation"`
 }
 
 func (s *Server) stateStore() stateStoreOut {
 	ss := s.cfg.StateStore
-	out := stateStoreOut{Kind: ss.Kind, Location: ss.Location, Conflicts: s.cfg.Engine.Conflicts()}
+	out := stateStoreOut{Kind: ss.Kind, Location: ss.Location, Conflicts: newConflictsOut(s.cfg.Engine.Conflicts())}
 	if out.Kind == "" {
 		out.Kind = "file"
 	}
@@ -733,8 +507,8 @@ func (s *Server) info() serverInfoOut {
 }
 
 func (s *Server) getServerInfo(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	if a := newArgs(req.Params.Arguments); a.err != nil {
-		return s.toolError(ctx, ToolGetServerInfo, a.err)
+	if err := decodeNone(req.Params.Arguments); err != nil {
+		return s.toolError(ctx, ToolGetServerInfo, err)
 	}
 	return structured(s.info())
 }

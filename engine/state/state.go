@@ -64,15 +64,15 @@ type PhaseArtifact struct {
 // SessionSummary is one line of ListSessions. Error is set, and the other
 // fields may be empty, when the session's state file is corrupt.
 type SessionSummary struct {
-	SessionID       string    `json:"session_id"`
-	WorkflowType    string    `json:"workflow_type,omitempty"`
-	TargetFile      string    `json:"target_file,omitempty"`
-	CurrentPhase    int       `json:"current_phase"`
-	CompletedPhases []int     `json:"completed_phases"`
-	Status          Status    `json:"status,omitempty"`
-	CreatedAt       time.Time `json:"created_at"`
-	UpdatedAt       time.Time `json:"updated_at"`
-	Error           string    `json:"error,omitempty"`
+	SessionID       string
+	WorkflowType    string
+	TargetFile      string
+	CurrentPhase    int
+	CompletedPhases []int
+	Status          Status
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	Error           string
 }
 
 // Summarize returns the summary of st.

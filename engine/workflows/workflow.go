@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/internal/jsonnum"
 )
 
 // MaxMetadataBytes is the largest metadata.json ParseMetadata accepts.
@@ -312,15 +312,14 @@ const maxNumber = 1 << 30
 // wholeNumber accepts a JSON number that is a whole number from 0 to
 // maxNumber: 3.0 is accepted; 1.5, -1, "1-N" and true are not.
 func wholeNumber(v any) (int, error) {
-	n, ok := v.(json.Number)
-	if !ok {
+	n, err := jsonnum.Int(v, 0, maxNumber)
+	switch {
+	case errors.Is(err, jsonnum.ErrNotNumber):
 		return 0, fmt.Errorf("must be a whole number, got %s", describeJSON(v))
+	case err != nil:
+		return 0, fmt.Errorf("must be a whole number from 0 to %d, got %v", maxNumber, v)
 	}
-	f, err := n.Float64()
-	if err != nil || f != math.Trunc(f) || f < 0 || f > maxNumber {
-		return 0, fmt.Errorf("must be a whole number from 0 to %d, got %s", maxNumber, n)
-	}
-	return int(f), nil
+	return n, nil
 }
 
 func totalPhasesOf(v any) (TotalPhases, error) {

@@ -46,13 +46,13 @@ func withWorkflows(pkgs []string) []string {
 // README.md's "may import" column is rendered from it (see render).
 var rules = map[string]rule{
 	"cmd/mcpflow":                 {may: append([]string{"server", "engine/redisstore", "engine"}, withWorkflows(below)...)},
-	"server":                      {may: append([]string{"engine"}, withWorkflows(below)...), tests: []string{"engine/redisstore"}},
+	"server":                      {may: slices.Concat([]string{"engine"}, withWorkflows(below), []string{"internal/jsonnum"}), tests: []string{"engine/redisstore"}},
 	"engine/redisstore":           {may: []string{"engine/state"}, tests: append([]string{"engine"}, below...)},
 	"engine":                      {may: withWorkflows(below)},
-	"engine/workflows":            {may: withState(below)},
+	"engine/workflows":            {may: slices.Concat(withState(below), []string{"internal/jsonnum"})},
 	"engine/state":                {},
 	"spec":                        {may: slices.Concat(below[1:], []string{"internal/mdnest"})},
-	"checkpoint":                  {may: below[2:]},
+	"checkpoint":                  {may: slices.Concat(below[2:], []string{"internal/jsonnum"})},
 	"ragcache":                    {may: slices.Concat(below[3:], []string{"internal/mdnest"})},
 	"shard":                       {may: below[4:]},
 	"metrics":                     {},
@@ -62,6 +62,7 @@ var rules = map[string]rule{
 	"internal/testutil":           {testSupport: true},
 	"internal/layering":           {},
 	"internal/mdnest":             {},
+	"internal/jsonnum":            {},
 	"fuzz":                        {tests: append([]string{"engine"}, withWorkflows(below)...)},
 }
 

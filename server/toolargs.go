@@ -1,0 +1,159 @@
+package server
+
+import (
+	"fmt"
+
+	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/ragcache"
+)
+
+// Each tool's arguments are decoded and checked here, once, into a typed
+// value: the handler gets either that value or an *argError naming the
+// argument, and passes the value on unchecked. The limits are the ones the
+// tool's input schema declares (the same constants). The domain checks
+// again only what a caller outside this server could get wrong:
+// ragcache.Query.Canonical (the CLI's search, library users) and the
+// engine's own checks of phase, target_file and evidence size.
+
+// toolArgs names the arguments of every tool that takes any, in the order
+// an unknown-argument error lists them. pos_workflow offers each action the
+// arguments of the tool behind it.
+var toolArgs = map[string][]string{
+	ToolSearchStandards:  {"query", "n_results", "phase", "tags"},
+	ToolStartWorkflow:    {"workflow_type", "target_file", "options"},
+	ToolGetCurrentPhase:  {"session_id"},
+	ToolGetTask:          {"session_id", "phase", "task_number"},
+	ToolCompletePhase:    {"session_id", "phase", "evidence"},
+	ToolGetWorkflowState: {"session_id"},
+	ToolListSessions:     {"status"},
+	ToolDeleteSession:    {"session_id"},
+}
+
+// done returns the first problem found, or nil (never a nil *argError in
+// a non-nil error).
+func (a *args) done() error {
+	if a.err != nil {
+		return a.err
+	}
+	return nil
+}
+
+// decodeNone checks that a tool without arguments got none.
+func decodeNone(raw any) error {
+	return newArgs(raw).done()
+}
+
+// decodeSearch decodes search_standards' arguments into the query they
+// ask for. An absent n_results leaves Limit 0, the index's default.
+func decodeSearch(raw any) (ragcache.Query, error) {
+	a := newArgs(raw, toolArgs[ToolSearchStandards]...)
+	q := ragcache.Query{
+		Text: a.str("query", true, ragcache.MaxQueryRunes, "give the words to search for, e.g. \"error handling\""),
+	}
+	q.Limit, _ = a.integer("n_results", false, 1, ragcache.MaxLimit, fmt.Sprintf("omit it for %d results", ragcache.DefaultLimit))
+	if p, ok := a.integer("phase", false, 0, maxPhase, "omit it to search every phase"); ok {
+		q.Phase = &p
+	}
+	q.Tags = a.strList("tags", ragcache.MaxTags, ragcache.MaxTagRunes, "pass tags such as [\"testing\"]")
+	return q, a.done()
+}
+
+// startArgs are start_workflow's arguments.
+type startArgs struct {
+	// WorkflowType is a valid workflow name (see validName).
+	WorkflowType string
+	TargetFile   string
+	// Options is nil when not given.
+	Options map[string]any
+}
+
+func decodeStart(raw any) (startArgs, error) {
+	a := newArgs(raw, toolArgs[ToolStartWorkflow]...)
+	v := startArgs{
+		WorkflowType: a.str("workflow_type", true, maxNameRunes, "call list_workflows to see the workflow types"),
+		TargetFile:   a.str("target_file", true, maxTargetRunes, "name the file or feature the workflow is about, e.g. \"src/login.go\""),
+		Options:      a.object("options", false, "omit it or pass an object"),
+	}
+	if a.err == nil && !validName(v.WorkflowType) {
+		a.fail(badArg("workflow_type", "%q is not a workflow name (letters, digits, '_', '-' and '.', no path); call list_workflows to see them", shorten(v.WorkflowType, 64)))
+	}
+	return v, a.done()
+}
+
+// validName accepts workflow names as the engine lays them out on disk:
+// one path element of letters, digits, '_', '-' and '.', not starting
+// with '.'.
+func validName(s string) bool {
+	if s == "" || len(s) > maxNameRunes || s[0] == '.' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		ok := c == '_' || c == '-' || c == '.' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// sessionArgs are the arguments of the tools that take only a session:
+// get_current_phase, get_workflow_state and delete_session.
+type sessionArgs struct {
+	// SessionID is a UUID in canonical form.
+	SessionID string
+}
+
+func decodeSession(tool string, raw any) (sessionArgs, error) {
+	a := newArgs(raw, toolArgs[tool]...)
+	return sessionArgs{SessionID: a.sessionID()}, a.done()
+}
+
+// taskArgs are get_task's arguments.
+type taskArgs struct {
+	SessionID  string
+	Phase      int
+	TaskNumber int
+}
+
+func decodeTask(raw any) (taskArgs, error) {
+	a := newArgs(raw, toolArgs[ToolGetTask]...)
+	v := taskArgs{SessionID: a.sessionID()}
+	v.Phase, _ = a.integer("phase", true, 0, maxPhase, "pass the phase number, e.g. the current_phase of get_current_phase")
+	v.TaskNumber, _ = a.integer("task_number", true, 0, maxTaskNumber, "pass a task_number from the phase's tasks")
+	return v, a.done()
+}
+
+// completeArgs are complete_phase's arguments.
+type completeArgs struct {
+	SessionID string
+	Phase     int
+	Evidence  map[string]any
+}
+
+func decodeComplete(raw any) (completeArgs, error) {
+	a := newArgs(raw, toolArgs[ToolCompletePhase]...)
+	v := completeArgs{SessionID: a.sessionID()}
+	v.Phase, _ = a.integer("phase", true, 0, maxPhase, "pass the session's current phase (get_current_phase shows it)")
+	v.Evidence = a.object("evidence", true, "pass an object of the fields the phase's gate asks for, e.g. {\"summary\": \"...\"}")
+	return v, a.done()
+}
+
+// listSessionsArgs are list_sessions' arguments.
+type listSessionsArgs struct {
+	// Status is state.StatusActive, state.StatusCompleted, or "" for
+	// every session.
+	Status string
+}
+
+func decodeListSessions(raw any) (listSessionsArgs, error) {
+	a := newArgs(raw, toolArgs[ToolListSessions]...)
+	v := listSessionsArgs{Status: a.str("status", false, 16, "pass active, completed or all")}
+	switch v.Status {
+	case "", "all":
+		v.Status = ""
+	case string(state.StatusActive), string(state.StatusCompleted):
+	default:
+		a.fail(badArg("status", "must be active, completed or all, got %q", shorten(v.Status, 32)))
+	}
+	return v, a.done()
+}
