@@ -209,8 +209,7 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, e *entry
 				err = ErrLoadGoexit
 			}
 		}
-		// errRefused is stored as is, never wrapped.
-		refused := e.err == errRefused
+		refused := e.err == errRefused //nolint:errorlint // a sentinel the admission filter stores as is, never wrapped
 		e.val, e.err = v, err
 		switch {
 		case err != nil:
