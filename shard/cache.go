@@ -205,11 +205,18 @@ func newCache[K comparable, V any](cfg Config, hash func(K) uint64) *Cache[K, V]
 	c.plain = c.ctr != nil && !c.bounded
 	for i := range c.shards {
 		s := &c.shards[i]
+		var opts []func(*xsync.MapConfig)
 		if cfg.SizeHint > 0 {
-			s.m = xsync.NewMap[K, *entry[V]](xsync.WithPresize(cfg.SizeHint/n + 1))
-		} else {
-			s.m = xsync.NewMap[K, *entry[V]]()
+			opts = append(opts, xsync.WithPresize(cfg.SizeHint/n+1))
 		}
+		if cfg.TTL > 0 {
+			// A TTL cache empties and refills as entries expire; a table
+			// that shrank when a sweep emptied it would grow again as it
+			// refills, and a shrink makes every writer of the shard wait
+			// for it.
+			opts = append(opts, xsync.WithGrowOnly())
+		}
+		s.m = xsync.NewMap[K, *entry[V]](opts...)
 		if c.bounded {
 			s.bound = int64(cfg.MaxEntries / n)
 			if i < cfg.MaxEntries%n {
@@ -428,7 +435,12 @@ func (c *Cache[K, V]) All() iter.Seq2[K, V] {
 // Sweep removes the entries whose TTL has passed and returns how many it
 // removed. It walks one shard at a time and, within a shard, checks and
 // deletes under one bucket lock at a time, so it never takes a lock over the
-// whole cache and never blocks Get, which takes no lock.
+// whole cache and never blocks Get, which takes no lock. A load in flight is
+// never removed, and its completion takes no lock; a writer, or a miss
+// starting its load, waits only while Sweep checks the few entries of that
+// key's bucket. In a cache with a TTL the shards' tables never shrink (see
+// Config.TTL), so a sweep that empties a table does not make the shard's
+// writers wait for a shrink.
 func (c *Cache[K, V]) Sweep() int {
 	if c.ttl == 0 {
 		return 0

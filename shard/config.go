@@ -29,7 +29,10 @@ const DefaultBoundedShards = 16
 type Config struct {
 	// TTL is how long an entry lives after it is stored. 0 means entries
 	// never expire. Expiry is checked on every read; Sweep removes expired
-	// entries from memory.
+	// entries from memory. With a TTL the shards' tables grow as entries
+	// are added but never shrink (Clear included), since a TTL cache
+	// empties and refills as its entries expire: memory stays at the
+	// largest number of entries the cache has held.
 	TTL time.Duration
 
 	// MaxEntries bounds the number of entries. 0 means unbounded. The bound

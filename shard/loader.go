@@ -120,7 +120,8 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Conte
 	}
 	pe := &entry[V]{}
 	pe.state.Store(pending)
-	if ctx.Done() != nil {
+	cancellable := ctx.Done() != nil
+	if cancellable {
 		// This caller will wait for its own load: give the entry its
 		// channel now, inside the entry, so that waiting costs one
 		// allocation instead of two.
@@ -164,15 +165,22 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Conte
 		c.hit(actual)
 		return actual.val, nil
 	}
-	c.rec.RecordMiss()
-	c.rec.RecordLoad()
+	if c.ctr != nil {
+		// Direct calls, which the compiler can inline, rather than two
+		// through the interface.
+		c.ctr.RecordMiss()
+		c.ctr.RecordLoad()
+	} else {
+		c.rec.RecordMiss()
+		c.rec.RecordLoad()
+	}
 	if expired {
 		c.rec.RecordExpirations(1)
 	}
 	if isNew {
 		c.inserted(s, k, pe, h)
 	}
-	if ctx.Done() == nil {
+	if !cancellable {
 		c.runLoad(ctx, s, k, pe, load)
 		return pe.val, pe.err
 	}
@@ -201,7 +209,7 @@ func (c *Cache[K, V]) runLoad(ctx context.Context, s *shard[K, V], k K, e *entry
 				err = ErrLoadGoexit
 			}
 		}
-		refused := errors.Is(e.err, errRefused)
+		refused := e.err == errRefused //nolint:errorlint // a sentinel the admission filter stores as is, never wrapped
 		e.val, e.err = v, err
 		switch {
 		case err != nil:

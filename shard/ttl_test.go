@@ -284,3 +284,127 @@ func TestStringKindKeysUseXXHash(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, 999, v)
 }
+
+// A sweep that runs while readers, a load in flight, its waiter and a new
+// miss all use the cache blocks none of them, and removes exactly the
+// entries that had expired: goroutines released together with the sweep
+// read live keys (always found, with their values) and expired ones (never
+// found) until the sweep is over and at least twice through; a waiter whose
+// ctx ends returns at once while the load goes on; the load's pending entry
+// survives the sweep, and the load's ctx is not cancelled.
+func TestSweepConcurrentWithReadersAndLoads(t *testing.T) {
+	for _, cfg := range []Config{
+		{Shards: 1},
+		{Shards: 8},
+		{MaxEntries: 1 << 20},
+	} {
+		t.Run(fmt.Sprintf("shards=%d/max=%d", cfg.Shards, cfg.MaxEntries), func(t *testing.T) {
+			const expiring, live = 4000, 3000
+			clk := newFakeClock()
+			cfg.TTL, cfg.Clock = time.Minute, clk
+			c := Must[int, int](cfg)
+			for k := range expiring {
+				c.Set(k, k)
+			}
+			clk.Advance(30 * time.Second)
+			for k := expiring; k < expiring+live; k++ {
+				c.Set(k, k)
+			}
+
+			// A load in flight on key -1, and a second caller waiting for it.
+			const inflight = -1
+			release, loading := make(chan struct{}), make(chan struct{})
+			var loadCtxErr atomic.Value
+			firstDone := make(chan error, 1)
+			go func() {
+				v, err := c.GetOrLoad(context.Background(), inflight, func(ctx context.Context, _ int) (int, error) {
+					close(loading)
+					<-release
+					loadCtxErr.Store(fmt.Sprint(ctx.Err()))
+					return 42, nil
+				})
+				if err == nil && v != 42 {
+					err = fmt.Errorf("first caller got %d, want 42", v)
+				}
+				firstDone <- err
+			}()
+			<-loading
+			waitCtx, cancelWait := context.WithCancel(context.Background())
+			waiterDone := make(chan error, 1)
+			go func() {
+				_, err := c.GetOrLoad(waitCtx, inflight, func(context.Context, int) (int, error) {
+					return 0, fmt.Errorf("the waiter ran a second load")
+				})
+				waiterDone <- err
+			}()
+
+			clk.Advance(31 * time.Second) // keys below expiring have expired
+
+			start := make(chan struct{})
+			var sweepDone atomic.Bool
+			var swept int
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				<-start
+				swept = c.Sweep()
+				sweepDone.Store(true)
+			})
+			var reads atomic.Int64
+			for g := range 3 {
+				wg.Go(func() {
+					<-start
+					for pass := 0; pass < 2 || !sweepDone.Load(); pass++ {
+						for i := range live {
+							k := expiring + (i*7+g)%live
+							if v, ok := c.Get(k); !ok || v != k {
+								t.Errorf("Get(%d) = %d, %v during the sweep; want %d, true", k, v, ok, k)
+								return
+							}
+							if v, ok := c.Get(i % expiring); ok {
+								t.Errorf("Get(%d) = %d, true: an expired key was found", i%expiring, v)
+								return
+							}
+							reads.Add(2)
+						}
+					}
+				})
+			}
+			var missErr error
+			wg.Go(func() {
+				<-start
+				v, err := c.GetOrLoad(context.Background(), -2, func(context.Context, int) (int, error) { return 7, nil })
+				if err == nil && v != 7 {
+					err = fmt.Errorf("new miss got %d, want 7", v)
+				}
+				missErr = err
+			})
+			var waitErr error
+			wg.Go(func() {
+				<-start
+				cancelWait()
+				waitErr = <-waiterDone
+			})
+			close(start)
+			wg.Wait()
+
+			require.NoError(t, missErr)
+			require.ErrorIs(t, waitErr, context.Canceled, "a waiter whose ctx ended returns its error while the load is in flight")
+			require.Equal(t, expiring, swept, "the sweep removes exactly the expired entries")
+			require.EqualValues(t, expiring, c.Metrics().Expirations)
+			require.GreaterOrEqual(t, reads.Load(), int64(2*2*3*live))
+			require.Equal(t, live+2, c.Len(), "live entries, the new miss's value and the pending load remain")
+
+			close(release)
+			require.NoError(t, <-firstDone)
+			require.Equal(t, "<nil>", loadCtxErr.Load(), "the shared load's ctx is not cancelled by a caller leaving")
+			v, ok := c.Get(inflight)
+			require.True(t, ok, "the load in flight during the sweep stored its value")
+			require.Equal(t, 42, v)
+			for k := range expiring {
+				_, ok := c.Get(k)
+				require.False(t, ok)
+			}
+			require.Zero(t, c.Sweep(), "nothing else had expired")
+		})
+	}
+}
