@@ -125,13 +125,23 @@ func (f *funcs) Close() {
 	}
 }
 
+// mustShard is shard.New for the adapters' fixed configurations, which
+// are valid.
+func mustShard(cfg shard.Config) *shard.Cache[string, int] {
+	c, err := shard.New[string, int](cfg)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
 func newShard(bounded bool) func(Options) Cache {
 	return func(o Options) Cache {
 		cfg := shard.Config{}
 		if bounded {
 			cfg.MaxEntries = o.Capacity
 		}
-		c := shard.Must[string, int](cfg)
+		c := mustShard(cfg)
 		load := loaderOf(o)
 		return &funcs{
 			get: c.Get,
@@ -144,7 +154,7 @@ func newShard(bounded bool) func(Options) Cache {
 }
 
 func newShardNoStats(o Options) Cache {
-	c := shard.Must[string, int](shard.Config{Recorder: metrics.NoOp{}})
+	c := mustShard(shard.Config{Recorder: metrics.NoOp{}})
 	load := loaderOf(o)
 	return &funcs{
 		get:       c.Get,

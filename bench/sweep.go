@@ -109,7 +109,7 @@ func (f *ttlFuncs) Close() {
 }
 
 func newShardTTL(ttl time.Duration, clock *FakeClock) TTLCache {
-	c := shard.Must[string, int](shard.Config{TTL: ttl, Clock: clock})
+	c := mustShard(shard.Config{TTL: ttl, Clock: clock})
 	return &ttlFuncs{
 		set:   c.Set,
 		get:   c.Get,

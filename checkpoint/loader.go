@@ -59,8 +59,8 @@ type LoaderConfig struct {
 //
 // Gate serves a cached gate without touching the file system until Recheck
 // has passed since the file was last looked at; that hit path is the
-// shard.Cache's lock-free Get. Then one caller, chosen by the cache's
-// GetOrLoad, opens the file and compares its modification time and size
+// shard.Cache's lock-free lookup. Then one caller, chosen by the cache's
+// GetOrLoadWith, opens the file and compares its modification time and size
 // with the stamp the cached gate was parsed from: an unchanged file is not
 // parsed again, a changed one is parsed exactly once, and every other caller
 // for that gate waits for that look and shares its result. An edit is
@@ -83,6 +83,9 @@ type Loader struct {
 	fsys   fs.FS
 	logger *slog.Logger
 	parses atomic.Int64
+	// load is the cache's load function, built once so that a lookup
+	// that hits allocates nothing.
+	load func(ctx context.Context, key int64, k gateKey) (*loaded, error)
 }
 
 type gateKey struct {
@@ -129,7 +132,9 @@ func NewLoader(cfg LoaderConfig) (*Loader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Loader{cache: c, last: xsync.NewMap[int64, *loaded](), ids: xsync.NewMap[string, int64](), fsys: cfg.FS, logger: logger}, nil
+	l := &Loader{cache: c, last: xsync.NewMap[int64, *loaded](), ids: xsync.NewMap[string, int64](), fsys: cfg.FS, logger: logger}
+	l.load = func(_ context.Context, key int64, k gateKey) (*loaded, error) { return l.look(key, k) }
+	return l, nil
 }
 
 // Gate returns the gate of a workflow's phase: the parsed
@@ -138,24 +143,20 @@ func NewLoader(cfg LoaderConfig) (*Loader, error) {
 // parse, ErrInvalidArgument when workflow is not a plain folder name, or
 // the file system's error when the file cannot be read.
 func (l *Loader) Gate(ctx context.Context, workflow string, phase int) (*Gate, error) {
-	if id, ok := l.ids.Load(workflow); ok && uint(phase) <= MaxPhase {
-		if ld, ok := l.cache.Get(id<<32 | int64(phase)); ok {
-			return ld.gate, ld.err
+	id, ok := l.ids.Load(workflow)
+	if !ok || uint(phase) > MaxPhase {
+		// A name seen for the first time, or a phase out of range: only
+		// names that pass checkName are numbered.
+		if err := checkName(workflow); err != nil {
+			return nil, err
 		}
+		if phase < 0 || phase > MaxPhase {
+			return nil, fmt.Errorf("%w: phase must be from 0 to %d, got %d", ErrInvalidArgument, MaxPhase, phase)
+		}
+		id, _ = l.ids.LoadOrCompute(workflow, func() (int64, bool) { return l.nextID.Add(1), false })
 	}
-	return l.gateSlow(ctx, gateKey{workflow, phase})
-}
-
-func (l *Loader) gateSlow(ctx context.Context, k gateKey) (*Gate, error) {
-	if err := checkName(k.workflow); err != nil {
-		return nil, err
-	}
-	if k.phase < 0 || k.phase > MaxPhase {
-		return nil, fmt.Errorf("%w: phase must be from 0 to %d, got %d", ErrInvalidArgument, MaxPhase, k.phase)
-	}
-	id, _ := l.ids.LoadOrCompute(k.workflow, func() (int64, bool) { return l.nextID.Add(1), false })
-	key := id<<32 | int64(k.phase)
-	ld, err := l.cache.GetOrLoad(ctx, key, func(context.Context, int64) (*loaded, error) { return l.look(key, k) })
+	// One lookup, which counts one hit, miss or coalesced wait.
+	ld, _, err := shard.GetOrLoadWith(ctx, l.cache, id<<32|int64(phase), gateKey{workflow, phase}, l.load)
 	if err != nil {
 		return nil, err
 	}

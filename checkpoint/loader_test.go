@@ -196,3 +196,34 @@ func TestNewLoaderConfigErrors(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "LoaderConfig.Recheck")
 }
+
+// Gate used to look a gate of a workflow it knew up with Get and then, on
+// a miss, with GetOrLoad, so that such a miss was counted twice.
+func TestLoaderCountsEachLookupOnce(t *testing.T) {
+	clock := newFakeClock()
+	l, dir := newTestLoader(t, clock)
+	writeGate(t, dir, "wf", "1", gateV1)
+	writeGate(t, dir, "wf", "2", gateV1)
+	lookup := func(phase int) {
+		t.Helper()
+		_, err := l.Gate(t.Context(), "wf", phase)
+		require.NoError(t, err)
+	}
+	lookup(1) // miss: the workflow's first lookup
+	lookup(1) // hit
+	lookup(2) // miss: a known workflow, a phase not yet cached
+	clock.Advance(2 * time.Second)
+	lookup(1) // miss: Recheck has passed
+	m := l.Metrics()
+	assert.Equal(t, int64(3), m.Misses)
+	assert.Equal(t, int64(3), m.Loads)
+	assert.Equal(t, int64(1), m.Hits)
+	assert.Equal(t, int64(1), m.Expirations)
+
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := l.Gate(t.Context(), "wf", 1); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs, "a hit allocates nothing")
+}

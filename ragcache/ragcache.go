@@ -65,9 +65,9 @@ type Config struct {
 // the new snapshot, so such a Search sees the whole new index and its
 // chunks. A Search that loaded the previous snapshot finishes on it.
 //
-// Search takes no lock of its own: a cache hit is one lock-free
-// shard.Cache.Get and allocates nothing; a miss loads through
-// shard.Cache.GetOrLoad, which runs the index search outside every lock.
+// Search takes no lock of its own: it makes one shard.GetOrLoadWith call,
+// whose hit is lock-free and allocates nothing, and whose miss runs the
+// index search outside every lock.
 // Reindex calls run one at a time; Close stops the watcher, waits for a
 // rebuild in progress and releases the index.
 type Index struct {
@@ -78,7 +78,6 @@ type Index struct {
 	hooks hooks
 
 	searches      atomic.Int64 // index searches run (cache misses)
-	getMisses     atomic.Int64 // misses of Search's Get, which GetOrLoad counts again
 	reindexes     atomic.Int64 // successful rebuilds after Open
 	reindexErrors atomic.Int64
 
@@ -260,61 +259,75 @@ func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
 	if err := snap.checkFilters(q.Phase, tags); err != nil {
 		return Result{}, err
 	}
-	if v, ok := ix.cache.Get(cacheKey{gen: snap.gen, hash: hash}); ok && v.canon == string(canon) {
-		r := v.result
-		r.CacheHit = true
-		r.Took = time.Since(start)
-		return r, nil
-	} else if !ok {
-		ix.getMisses.Add(1)
-	}
-	return ix.searchSlow(ctx, start, snap, string(canon), hash, text, limit, q.Phase, tags)
-}
-
-// searchSlow answers a query the cache did not hold when Search looked:
-// it loads the result through GetOrLoad, so that identical queries in
-// flight share one index search.
-func (ix *Index) searchSlow(ctx context.Context, start time.Time, snap *snapshot, canon string, hash uint64,
-	text string, limit int, phase *int, tags []string,
-) (Result, error) {
-	for {
-		// loaded is written by the load (on another goroutine when ctx can
-		// be cancelled) and read only after GetOrLoad returned its result,
-		// which happens after the load returned.
-		loaded := false
-		v, err := ix.cache.GetOrLoad(ctx, cacheKey{gen: snap.gen, hash: hash}, func(ctx context.Context, _ cacheKey) (*cached, error) {
-			loaded = true
-			r, err := ix.searchIndex(ctx, snap, text, limit, phase, tags)
-			if err != nil {
-				return nil, err
-			}
-			r.Memo = &Memo{}
-			return &cached{canon: canon, result: r}, nil
-		})
-		if err == nil && v.canon != canon {
-			// Two canonical queries with one 64-bit hash: answer this
-			// one from the index, uncached.
-			var r Result
-			r, err = ix.searchIndex(ctx, snap, text, limit, phase, tags)
-			v, loaded = &cached{canon: canon, result: r}, true
-		}
-		if errors.Is(err, errRetired) {
-			// snap was swapped out and closed before its search could
-			// start: the current snapshot is newer, so try again on it.
-			snap = ix.cur.Load()
-			if err := snap.checkFilters(phase, tags); err != nil {
-				return Result{}, err
-			}
-			continue
-		}
-		if err != nil {
-			return Result{}, err
-		}
+	a := loadArgs{ix: ix, snap: snap, text: text, limit: limit, phase: q.Phase, tags: tags}
+	// One call for a hit and a miss alike: the cache counts each Search
+	// once, as a hit, a miss (this call searched the index) or a
+	// coalesced wait.
+	v, loaded, err := shard.GetOrLoadWith(ctx, ix.cache, cacheKey{gen: snap.gen, hash: hash}, a, loadResult)
+	if err == nil && v.canon == string(canon) {
 		r := v.result
 		r.CacheHit = !loaded
 		r.Took = time.Since(start)
 		return r, nil
 	}
+	return ix.searchSlow(ctx, start, a, string(canon), hash, v, loaded, err)
+}
+
+// searchSlow finishes a Search whose lookup failed or found the result of
+// another query with the same hash.
+func (ix *Index) searchSlow(ctx context.Context, start time.Time, a loadArgs, canon string, hash uint64,
+	v *cached, loaded bool, err error,
+) (Result, error) {
+	for {
+		if err == nil && v.canon != canon {
+			// Two canonical queries with one 64-bit hash: answer this
+			// one from the index, uncached.
+			var r Result
+			r, err = ix.searchIndex(ctx, a.snap, a.text, a.limit, a.phase, a.tags)
+			v, loaded = &cached{canon: canon, result: r}, true
+		}
+		if !errors.Is(err, errRetired) {
+			break
+		}
+		// a.snap was swapped out and closed before its search could
+		// start: the current snapshot is newer, so try again on it.
+		a.snap = ix.cur.Load()
+		if err := a.snap.checkFilters(a.phase, a.tags); err != nil {
+			return Result{}, err
+		}
+		v, loaded, err = shard.GetOrLoadWith(ctx, ix.cache, cacheKey{gen: a.snap.gen, hash: hash}, a, loadResult)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	r := v.result
+	r.CacheHit = !loaded
+	r.Took = time.Since(start)
+	return r, nil
+}
+
+// loadArgs is what loadResult needs besides the cache key: the query in its
+// canonical parts and the snapshot to search.
+type loadArgs struct {
+	ix    *Index
+	snap  *snapshot
+	text  string
+	limit int
+	phase *int
+	tags  []string
+}
+
+// loadResult is the query cache's load: it searches a.snap and stores the
+// result with its canonical query. A plain function, so that a Search that
+// hits allocates nothing.
+func loadResult(ctx context.Context, _ cacheKey, a loadArgs) (*cached, error) {
+	r, err := a.ix.searchIndex(ctx, a.snap, a.text, a.limit, a.phase, a.tags)
+	if err != nil {
+		return nil, err
+	}
+	r.Memo = &Memo{}
+	var buf [256]byte // as in Search: only the string is allocated
+	return &cached{canon: string(appendCanonical(buf[:0], a.text, a.limit, a.phase, a.tags)), result: r}, nil
 }
 
 // checkFilters fails with a *QueryError naming a phase or tag that no chunk
@@ -376,15 +389,10 @@ func (ix *Index) Stats() Stats {
 // Metrics returns the query cache's counters. Entries counts results of
 // every generation that have not yet aged out.
 //
-// Search first looks a query up with Get, then on a miss with GetOrLoad;
-// the cache counts such a query twice, so the first miss is taken out
-// here: every Search that reaches the cache is one hit, one miss (it
-// searched the index) or one coalesced wait.
+// Every Search that reaches the cache is one hit, one miss (it searched
+// the index) or one coalesced wait.
 func (ix *Index) Metrics() metrics.Snapshot {
-	m := ix.cache.Metrics()
-	m.Misses -= ix.getMisses.Load()
-	m.HitRate = metrics.HitRate(m.Hits, m.Misses)
-	return m
+	return ix.cache.Metrics()
 }
 
 // Reindex rebuilds the index from the folder and swaps it in. It returns

@@ -356,3 +356,22 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
 	return p
 }
+
+// TestSearchHitDoesNotAllocate pins what the query cache is for: a hit
+// costs one lookup and no allocation, the lookup included.
+func TestSearchHitDoesNotAllocate(t *testing.T) {
+	ix := openTest(t, Config{Dir: corpus}, hooks{})
+	ctx := t.Context()
+	_, err := ix.Search(ctx, Query{Text: "SQL injection", Limit: 3})
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(100, func() {
+		r, err := ix.Search(ctx, Query{Text: "sql injection", Limit: 3})
+		if err != nil || !r.CacheHit {
+			t.Fatalf("hit expected: %v", err)
+		}
+	})
+	assert.Zero(t, allocs)
+	m := ix.Metrics()
+	assert.Equal(t, int64(1), m.Misses)
+	assert.Equal(t, int64(1), m.Loads)
+}

@@ -111,7 +111,7 @@ func FuzzStdioGate(f *testing.F) {
 	f.Add([]byte(strings.Repeat("x", 300) + "\n" + `{"id":"a"`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var out bytes.Buffer
-		g := newStdioGate(bytes.NewReader(in), &out, 256)
+		g := newStdioGate(bytes.NewReader(in), &out, 256, "")
 		g.release()
 		got, err := io.ReadAll(g)
 		if err != nil {

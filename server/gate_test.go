@@ -42,7 +42,7 @@ const (
 func TestStdioGateHoldsEOFUntilAnswered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		out := &lockedBuffer{}
-		g := newStdioGate(strings.NewReader(reqLine+"\n"+notifLine+"\n"), out, 1<<20)
+		g := newStdioGate(strings.NewReader(reqLine+"\n"+notifLine+"\n"), out, 1<<20, "")
 		got := make(chan []byte, 1)
 		go func() {
 			b, err := io.ReadAll(g) // ReadAll stops at EOF
@@ -78,7 +78,7 @@ func TestStdioGateHoldsEOFUntilAnswered(t *testing.T) {
 // lets EOF through even with requests unanswered.
 func TestStdioGateReleaseEndsTheWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newStdioGate(strings.NewReader(reqLine+"\n"), io.Discard, 1<<20)
+		g := newStdioGate(strings.NewReader(reqLine+"\n"), io.Discard, 1<<20, "")
 		done := make(chan error, 1)
 		go func() {
 			_, err := io.ReadAll(g)
@@ -97,7 +97,7 @@ func TestStdioGateReleaseEndsTheWait(t *testing.T) {
 func TestStdioGateOversizeLine(t *testing.T) {
 	big := `{"jsonrpc":"2.0","id":"big-1","method":"tools/call","params":{"arguments":{"q":"` + strings.Repeat("x", 200<<10) + `"}}}`
 	out := &lockedBuffer{}
-	g := newStdioGate(strings.NewReader(big+"\n"+reqLine+"\n"), out, 64<<10)
+	g := newStdioGate(strings.NewReader(big+"\n"+reqLine+"\n"), out, 64<<10, BinarySettingNames[SettingMaxBodyBytes])
 	g.release() // do not wait for answers at EOF
 	b, err := io.ReadAll(g)
 	require.NoError(t, err)
@@ -111,7 +111,7 @@ func TestStdioGateOversizeLine(t *testing.T) {
 // TestStdioGateLastLineWithoutNewline: a final message without a newline
 // is still passed on, with one added.
 func TestStdioGateLastLineWithoutNewline(t *testing.T) {
-	g := newStdioGate(strings.NewReader(notifLine), io.Discard, 1<<20)
+	g := newStdioGate(strings.NewReader(notifLine), io.Discard, 1<<20, "")
 	b, err := io.ReadAll(g)
 	require.NoError(t, err)
 	assert.Equal(t, []string{notifLine, ""}, strings.Split(string(b), "\n"), "a newline is added")
@@ -121,7 +121,7 @@ func TestStdioGateLastLineWithoutNewline(t *testing.T) {
 // error and not passed on; notifications are dropped.
 func TestStdioGateDraining(t *testing.T) {
 	out := &lockedBuffer{}
-	g := newStdioGate(strings.NewReader(reqLine+"\n"+notifLine+"\n"), out, 1<<20)
+	g := newStdioGate(strings.NewReader(reqLine+"\n"+notifLine+"\n"), out, 1<<20, "")
 	g.drain()
 	b, err := io.ReadAll(g)
 	require.NoError(t, err)
@@ -142,7 +142,7 @@ func TestStdioGateConcurrentWriters(t *testing.T) {
 		in.WriteString(`{"jsonrpc":"2.0","id":` + itoa(i) + `,"method":"ping"}` + "\n")
 	}
 	out := &lockedBuffer{}
-	g := newStdioGate(strings.NewReader(in.String()), out, 1<<20)
+	g := newStdioGate(strings.NewReader(in.String()), out, 1<<20, "")
 	// Read every line but the EOF: pass each request on.
 	buf := make([]byte, 1<<16)
 	read := 0

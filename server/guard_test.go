@@ -74,7 +74,7 @@ func TestGuardHostAndOrigin(t *testing.T) {
 
 func TestGuardTokenAndBody(t *testing.T) {
 	var reasons []string
-	g := newGuard(&Config{Token: "tok", MaxBodyBytes: 16}, "127.0.0.1", func(r string) { reasons = append(reasons, r) })
+	g := newGuard(&Config{Token: "tok", MaxBodyBytes: 16, SettingNames: BinarySettingNames}, "127.0.0.1", func(r string) { reasons = append(reasons, r) })
 	var seen string
 	h := g.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b := make([]byte, 64)

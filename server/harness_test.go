@@ -88,6 +88,8 @@ func startHarness(t *testing.T, o harnessOpts) *harness {
 		ShutdownTimeout: o.shutdown,
 		ValidateOutput:  true,
 		DiscoveryFile:   h.stateDir + "/" + server.DiscoveryFileName,
+		// The refusals that the tests read name what the binary names.
+		SettingNames: server.BinarySettingNames,
 		// The default of 5 s is for production. On a loaded 2-core machine
 		// under -race, a client goroutine can be starved between dialing
 		// and writing its request long enough for the server to give up

@@ -57,6 +57,7 @@ type guard struct {
 	maxBody     int64
 	bodyTimeout time.Duration
 	rejected    func(reason string)
+	names       settingNames
 }
 
 // newGuard builds the guard for a server listening on bindHost.
@@ -67,6 +68,7 @@ func newGuard(cfg *Config, bindHost string, rejected func(string)) *guard {
 		maxBody:     cfg.MaxBodyBytes,
 		bodyTimeout: cfg.BodyTimeout,
 		rejected:    rejected,
+		names:       cfg.SettingNames,
 	}
 	for _, h := range cfg.AllowedHosts {
 		h = strings.ToLower(strings.TrimSpace(h))
@@ -106,19 +108,16 @@ func newGuard(cfg *Config, bindHost string, rejected func(string)) *guard {
 func (g *guard) wrap(h http.Handler, auth bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !g.hostAllowed(r.Host) {
-			g.reject(w, http.StatusForbidden, "host",
-				fmt.Sprintf("Host header %q is not allowed (DNS rebinding protection); connect to 127.0.0.1 or localhost, or start the server with --allowed-hosts %s", r.Host, hostOnly(r.Host)))
+			g.reject(w, http.StatusForbidden, "host", g.hostRefused(r.Host))
 			return
 		}
 		if origin := r.Header.Get("Origin"); origin != "" && !g.originAllowed(origin) {
-			g.reject(w, http.StatusForbidden, "origin",
-				fmt.Sprintf("Origin %q is not allowed; only loopback origins are accepted unless the server is started with --allowed-origins %s", origin, origin))
+			g.reject(w, http.StatusForbidden, "origin", g.originRefused(origin))
 			return
 		}
 		if auth && g.tokenSum != nil && !g.tokenOK(r.Header.Get("Authorization")) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mcpflow"`)
-			g.reject(w, http.StatusUnauthorized, "token",
-				"missing or wrong bearer token; send the header \"Authorization: Bearer <token>\" with the token given to the server by --token or MCPFLOW_TOKEN")
+			g.reject(w, http.StatusUnauthorized, "token", g.tokenRefused())
 			return
 		}
 		// Every body is read here, under the body deadline: one left
@@ -129,6 +128,35 @@ func (g *guard) wrap(h http.Handler, auth bool) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// hostRefused tells the client why its Host is refused and what to do,
+// naming Config.AllowedHosts as the operator sets it when SettingNames
+// says how.
+func (g *guard) hostRefused(hostport string) string {
+	msg := fmt.Sprintf("Host header %q is not allowed (DNS rebinding protection); connect to 127.0.0.1 or localhost, ", hostport)
+	if name := g.names[SettingAllowedHosts]; name != "" {
+		return msg + "or start the server with " + name + " " + hostOnly(hostport)
+	}
+	return msg + "or have " + hostOnly(hostport) + " added to the server's allowed hosts"
+}
+
+// originRefused is hostRefused for an Origin and Config.AllowedOrigins.
+func (g *guard) originRefused(origin string) string {
+	msg := fmt.Sprintf("Origin %q is not allowed; only loopback origins are accepted unless ", origin)
+	if name := g.names[SettingAllowedOrigins]; name != "" {
+		return msg + "the server is started with " + name + " " + origin
+	}
+	return msg + "the server's allowed origins include " + origin
+}
+
+// tokenRefused is what a request without the right bearer token gets.
+func (g *guard) tokenRefused() string {
+	const msg = "missing or wrong bearer token; send the header \"Authorization: Bearer <token>\" with the token "
+	if name := g.names[SettingToken]; name != "" {
+		return msg + "given to the server by " + name
+	}
+	return msg + "the server was given"
 }
 
 // readBody reads the request body up to the limit and replaces r.Body with
@@ -145,7 +173,7 @@ func (g *guard) readBody(w http.ResponseWriter, r *http.Request) bool {
 			_ = rc.SetReadDeadline(time.Now().Add(g.bodyTimeout))
 		}
 		g.rejectJSONRPC(w, http.StatusRequestEntityTooLarge, "body",
-			fmt.Sprintf("request body is %d bytes; the limit is %d bytes (--max-body)", r.ContentLength, g.maxBody))
+			fmt.Sprintf("request body is %d bytes; the limit is %d bytes%s", r.ContentLength, g.maxBody, g.names.paren(SettingMaxBodyBytes)))
 		return false
 	}
 	if g.bodyTimeout > 0 {
@@ -167,7 +195,7 @@ func (g *guard) readBody(w http.ResponseWriter, r *http.Request) bool {
 		cutOff(rc)
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			g.rejectJSONRPC(w, http.StatusRequestEntityTooLarge, "body",
-				fmt.Sprintf("request body exceeds the limit of %d bytes (--max-body)", g.maxBody))
+				fmt.Sprintf("request body exceeds the limit of %d bytes%s", g.maxBody, g.names.paren(SettingMaxBodyBytes)))
 			return false
 		}
 		g.rejectJSONRPC(w, http.StatusBadRequest, "body", "could not read the request body: "+err.Error())
@@ -267,7 +295,8 @@ func isUnspecified(host string) bool {
 
 // CheckBind validates an HTTP listen address against the token rule: an
 // address that is not loopback (a wildcard included) needs a token. The
-// error names the flags to fix.
+// error wraps ErrInvalidConfig, and ErrTokenRequired when a token would
+// make the address acceptable.
 func CheckBind(addr, token string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -284,7 +313,17 @@ func CheckBind(addr, token string) error {
 		if shown == "" {
 			shown = "every interface"
 		}
-		return fmt.Errorf("%w: HTTP address %q listens on %s, which is not loopback; set a token (--token or MCPFLOW_TOKEN) or bind to 127.0.0.1", ErrInvalidConfig, addr, shown)
+		return &tokenRequiredError{addr: addr, shown: shown}
 	}
 	return nil
 }
+
+// tokenRequiredError is CheckBind's error for an address that needs a
+// token: it matches ErrInvalidConfig and ErrTokenRequired.
+type tokenRequiredError struct{ addr, shown string }
+
+func (e *tokenRequiredError) Error() string {
+	return fmt.Sprintf("%v: HTTP address %q listens on %s, which is not loopback, and no token is set", ErrInvalidConfig, e.addr, e.shown)
+}
+
+func (e *tokenRequiredError) Unwrap() []error { return []error{ErrInvalidConfig, ErrTokenRequired} }

@@ -122,6 +122,14 @@ type Config struct {
 	// DefaultMaxStreams.
 	MaxStreams int
 
+	// SettingNames says how the operator sets a Config field, keyed by the
+	// field's name (the Setting constants), for the refusals that tell a
+	// client what to ask the operator for. The binary names its flags:
+	// with MaxBodyBytes named "--max-body", a body over the limit is
+	// refused with "... the limit is 1048576 bytes (--max-body)". A field
+	// without a name is described in plain words instead.
+	SettingNames map[string]string
+
 	// ValidateOutput makes mcp-go check every structured result against
 	// its tool's output schema, turning a mismatch into a tool error. It
 	// costs time on every call: tests turn it on.
@@ -296,7 +304,8 @@ func (s *Server) stdioPending() float64 {
 
 // Listen opens the HTTP listener when Config.HTTPAddr is set, writes the
 // address file and the discovery file, and returns. Errors name the
-// address or file at fault. Calling it again returns the first result.
+// address or file at fault; a failure to listen or to write a file is a
+// *ListenError. Calling it again returns the first result.
 func (s *Server) Listen() error {
 	s.listenOnce.Do(func() {
 		s.listenErr = s.listen()
@@ -313,14 +322,14 @@ func (s *Server) listen() error {
 	}
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
-		return fmt.Errorf("server: listen on %s (--http): %w", s.cfg.HTTPAddr, err)
+		return &ListenError{Field: "HTTPAddr", Op: "listen on " + s.cfg.HTTPAddr, Err: err}
 	}
 	s.ln = ln
 	s.url = "http://" + ln.Addr().String() + PathMCP
 	if s.cfg.AddrFile != "" {
 		if err := writeFileAtomic(s.cfg.AddrFile, []byte(s.url+"\n")); err != nil {
 			_ = ln.Close()
-			return fmt.Errorf("server: write the address file %s (--addr-file): %w", s.cfg.AddrFile, err)
+			return &ListenError{Field: "AddrFile", Op: "write the address file " + s.cfg.AddrFile, Err: err}
 		}
 	}
 	if s.cfg.DiscoveryFile != "" {
@@ -334,7 +343,7 @@ func (s *Server) listen() error {
 		}
 		if err := writeDiscovery(s.cfg.DiscoveryFile, d); err != nil {
 			_ = ln.Close()
-			return fmt.Errorf("server: write the discovery file %s (in --state): %w", s.cfg.DiscoveryFile, err)
+			return &ListenError{Field: "DiscoveryFile", Op: "write the discovery file " + s.cfg.DiscoveryFile, Err: err}
 		}
 	}
 	return nil
@@ -349,7 +358,7 @@ func (s *Server) buildHandler() http.Handler {
 		bindHost, _, _ = net.SplitHostPort(s.cfg.HTTPAddr)
 	}
 	g := newGuard(&s.cfg, bindHost, s.tel.rejectedInc)
-	sessions := newSessionTable(s.cfg.MaxSessions, s.cfg.MaxStreams, StreamsPerSession, s.tel.rejectedInc)
+	sessions := newSessionTable(s.cfg.MaxSessions, s.cfg.MaxStreams, StreamsPerSession, s.cfg.SettingNames, s.tel.rejectedInc)
 	s.httpSrv = &http.Server{
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
@@ -453,7 +462,7 @@ func (s *Server) Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) e
 	stdioErr := make(chan error, 1)
 	var gate *stdioGate
 	if s.cfg.Stdio {
-		gate = newStdioGate(stdin, stdout, int(s.cfg.MaxBodyBytes))
+		gate = newStdioGate(stdin, stdout, int(s.cfg.MaxBodyBytes), s.cfg.SettingNames[SettingMaxBodyBytes])
 		s.mu.Lock()
 		s.gate = gate
 		s.mu.Unlock()

@@ -59,6 +59,8 @@ type sessionTable struct {
 	// rejected counts a refusal by reason (mcpflow_http_rejected_total);
 	// set once before the table serves.
 	rejected func(reason string)
+	// names are Config.SettingNames, for the refusals at a limit.
+	names settingNames
 
 	mu sync.Mutex
 	// live holds the sessions issued and not yet terminated.
@@ -79,8 +81,8 @@ type liveSession struct {
 	streams int
 }
 
-func newSessionTable(maxSessions, maxStreams, perSession int, rejected func(string)) *sessionTable {
-	return &sessionTable{max: maxSessions, maxStreams: maxStreams, perSession: perSession, rejected: rejected, live: map[string]*liveSession{}}
+func newSessionTable(maxSessions, maxStreams, perSession int, names settingNames, rejected func(string)) *sessionTable {
+	return &sessionTable{max: maxSessions, maxStreams: maxStreams, perSession: perSession, names: names, rejected: rejected, live: map[string]*liveSession{}}
 }
 
 var _ mcpserver.SessionIdManager = (*sessionTable)(nil)
@@ -241,7 +243,7 @@ func (t *sessionTable) wrap(next http.Handler) http.Handler {
 			case http.StatusServiceUnavailable:
 				t.rejected("capacity")
 				w.Header().Set("Retry-After", "5")
-				httpError(w, http.StatusServiceUnavailable, fmt.Sprintf("the server has %d SSE streams open, its limit (--max-streams); retry later", t.maxStreams))
+				httpError(w, http.StatusServiceUnavailable, fmt.Sprintf("the server has %d SSE streams open, its limit%s; retry later", t.maxStreams, t.names.paren(SettingMaxStreams)))
 				return
 			}
 			defer t.leave(id, stream)
@@ -297,7 +299,7 @@ func (t *sessionTable) post(w http.ResponseWriter, r *http.Request, next http.Ha
 			t.rejected("capacity")
 			w.Header().Set("Retry-After", "5")
 			jsonrpcError(w, http.StatusServiceUnavailable, reqID, mcp.INTERNAL_ERROR,
-				fmt.Sprintf("the server has %d live MCP sessions, its limit (--max-sessions), and every one is busy; retry later, and end sessions you no longer need with DELETE", t.max))
+				fmt.Sprintf("the server has %d live MCP sessions, its limit%s, and every one is busy; retry later, and end sessions you no longer need with DELETE", t.max, t.names.paren(SettingMaxSessions)))
 			return
 		}
 		next.ServeHTTP(w, r)

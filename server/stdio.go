@@ -26,6 +26,9 @@ import (
 type stdioGate struct {
 	r       *bufio.Reader
 	maxLine int
+	// limitNote follows maxLine in the refusal of a longer message: how
+	// the operator sets it, in parentheses, or "".
+	limitNote string
 	// rest is the part of the current line not yet returned by Read. Only
 	// the single reader touches it.
 	rest []byte
@@ -47,13 +50,17 @@ type stdioGate struct {
 	stop     chan struct{} // closed to stop waiting for pending requests
 }
 
-func newStdioGate(r io.Reader, w io.Writer, maxLine int) *stdioGate {
+// newStdioGate reads messages from r and answers refusals on w. limitName
+// is how the operator sets maxLine, for the refusal of a message over it,
+// or "".
+func newStdioGate(r io.Reader, w io.Writer, maxLine int, limitName string) *stdioGate {
 	return &stdioGate{
-		r:       bufio.NewReaderSize(r, 64<<10),
-		maxLine: maxLine,
-		w:       w,
-		eof:     make(chan struct{}),
-		stop:    make(chan struct{}),
+		r:         bufio.NewReaderSize(r, 64<<10),
+		maxLine:   maxLine,
+		limitNote: paren(limitName),
+		w:         w,
+		eof:       make(chan struct{}),
+		stop:      make(chan struct{}),
 	}
 }
 
@@ -67,7 +74,7 @@ func (g *stdioGate) Read(p []byte) (int, error) {
 		line, err := g.readLine()
 		switch {
 		case errors.Is(err, errLineTooLong):
-			g.answerError(line, -32600, fmt.Sprintf("message is over %d bytes (--max-body); send smaller arguments", g.maxLine))
+			g.answerError(line, -32600, fmt.Sprintf("message is over %d bytes%s; send smaller arguments", g.maxLine, g.limitNote))
 			continue
 		case err != nil && len(line) == 0:
 			g.eofOnce.Do(func() { close(g.eof) })

@@ -194,7 +194,7 @@ func TestConcurrentAdmission(t *testing.T) {
 	for _, n := range goroutineCounts() {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			const maxEntries, perG = 64, 600
-			c := Must[string, string](Config{MaxEntries: maxEntries, Shards: 4})
+			c := newTestCache[string, string](Config{MaxEntries: maxEntries, Shards: 4}, nil)
 			load := func(_ context.Context, k string) (string, error) { return "v" + k, nil }
 			testutil.Release(n, func(g int) {
 				for i := range perG {

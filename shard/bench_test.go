@@ -36,6 +36,15 @@ type impl interface {
 	GetOrLoad(ctx context.Context, k string, load loadFn) (int, error)
 }
 
+// mustCache is shard.New for the fixed configurations of the benchmarks.
+func mustCache[K comparable, V any](cfg shard.Config) *shard.Cache[K, V] {
+	c, err := shard.New[K, V](cfg)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
 type implFactory struct {
 	name string
 	new  func() impl
@@ -43,8 +52,8 @@ type implFactory struct {
 
 func implementations() []implFactory {
 	return []implFactory{
-		{"shard", func() impl { return shard.Must[string, int](shard.Config{TTL: time.Hour}) }},
-		{"shard16", func() impl { return shard.Must[string, int](shard.Config{TTL: time.Hour, Shards: 16}) }},
+		{"shard", func() impl { return mustCache[string, int](shard.Config{TTL: time.Hour}) }},
+		{"shard16", func() impl { return mustCache[string, int](shard.Config{TTL: time.Hour, Shards: 16}) }},
 		{"baseline", func() impl { return baseline.New[string, int]() }},
 		{"mutex", func() impl { return &mutexMap{m: map[string]int{}} }},
 		{"syncmap", func() impl { return &syncMap{} }},
@@ -354,7 +363,7 @@ func BenchmarkSweep(b *testing.B) {
 			b.Run(fmt.Sprintf("entries=%d/shards=%d", n, shards), func(b *testing.B) {
 				clk := &stepClock{}
 				clk.now.Store(time.Now().UnixNano())
-				c := shard.Must[int, int](shard.Config{TTL: time.Minute, Clock: clk, Shards: shards})
+				c := mustCache[int, int](shard.Config{TTL: time.Minute, Clock: clk, Shards: shards})
 				defer c.Close()
 				var readerMax time.Duration
 				b.ResetTimer()
@@ -407,7 +416,7 @@ func BenchmarkGetHitMetrics(b *testing.B) {
 		r    metrics.Recorder
 	}{{"counters", nil}, {"noop", metrics.NoOp{}}} {
 		b.Run("recorder="+rec.name, func(b *testing.B) {
-			c := shard.Must[string, int](shard.Config{TTL: time.Hour, Recorder: rec.r})
+			c := mustCache[string, int](shard.Config{TTL: time.Hour, Recorder: rec.r})
 			b.Cleanup(c.Close)
 			for i, k := range keys {
 				c.Set(k, i)

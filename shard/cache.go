@@ -20,8 +20,8 @@ import (
 // loading, optional TTL and an optional size bound.
 //
 // A Cache is safe for concurrent use by multiple goroutines without
-// additional locking. The zero Cache is not usable: create one with New or
-// Must. A Cache must not be copied after first use.
+// additional locking. The zero Cache is not usable: create one with New.
+// A Cache must not be copied after first use.
 //
 // In the terminology of the Go memory model, a Set or a load that publishes
 // a value for a key "synchronizes before" any Get, GetOrLoad or All that
@@ -175,16 +175,6 @@ func New[K comparable, V any](cfg Config) (*Cache[K, V], error) {
 		return nil, err
 	}
 	return newCache[K, V](cfg, hasherFor[K]()), nil
-}
-
-// Must is like New but panics on an invalid Config. Use it for
-// configurations fixed in the source.
-func Must[K comparable, V any](cfg Config) *Cache[K, V] {
-	c, err := New[K, V](cfg)
-	if err != nil {
-		panic(err)
-	}
-	return c
 }
 
 func newCache[K comparable, V any](cfg Config, hash func(K) uint64) *Cache[K, V] {

@@ -105,7 +105,7 @@ func TestConcurrent(t *testing.T) {
 // account for every caller as the loader, a coalesced waiter or a hit.
 func TestStampede(t *testing.T) {
 	const callers, rounds = 128, 1000
-	c := Must[string, int](Config{})
+	c := newTestCache[string, int](Config{}, nil)
 	var loads atomic.Int64
 	var wrong atomic.Int64
 	var round atomic.Int64
@@ -165,7 +165,7 @@ func TestStampede(t *testing.T) {
 var errBoom = errors.New("boom")
 
 func TestLoadErrorIsSharedAndNotCached(t *testing.T) {
-	c := Must[string, int](Config{})
+	c := newTestCache[string, int](Config{}, nil)
 	gate := make(chan struct{})
 	entered := make(chan struct{})
 	var loads atomic.Int64
@@ -212,7 +212,7 @@ func TestLoadErrorIsSharedAndNotCached(t *testing.T) {
 }
 
 func TestLoadPanicReleasesKey(t *testing.T) {
-	c := Must[string, int](Config{})
+	c := newTestCache[string, int](Config{}, nil)
 	for _, ctx := range []context.Context{context.Background(), t.Context()} {
 		gate := make(chan struct{})
 		entered := make(chan struct{})
@@ -251,7 +251,7 @@ func TestLoadPanicReleasesKey(t *testing.T) {
 }
 
 func TestPanicErrorUnwrapsErrorValue(t *testing.T) {
-	c := Must[string, int](Config{})
+	c := newTestCache[string, int](Config{}, nil)
 	_, err := c.GetOrLoad(context.Background(), "k", func(context.Context, string) (int, error) { panic(errBoom) })
 	require.ErrorIs(t, err, ErrLoadPanicked)
 	require.ErrorIs(t, err, errBoom)
@@ -260,7 +260,7 @@ func TestPanicErrorUnwrapsErrorValue(t *testing.T) {
 // A waiter whose context ends returns at once; the load goes on for the
 // others, and its value is stored.
 func TestWaiterContextEnds(t *testing.T) {
-	c := Must[string, int](Config{})
+	c := newTestCache[string, int](Config{}, nil)
 	gate := make(chan struct{})
 	entered := make(chan struct{})
 	var loadCtxErr atomic.Value
@@ -311,7 +311,7 @@ func TestWaiterContextEnds(t *testing.T) {
 type ctxKey struct{}
 
 func TestCancelledContextBeforeLoad(t *testing.T) {
-	c := Must[string, int](Config{})
+	c := newTestCache[string, int](Config{}, nil)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	_, err := c.GetOrLoad(ctx, "k", func(context.Context, string) (int, error) {
@@ -350,7 +350,7 @@ func TestChangeDuringLoad(t *testing.T) {
 	for name, tc := range cases {
 		for _, bound := range []int{0, 8} {
 			t.Run(fmt.Sprintf("%s/max=%d", name, bound), func(t *testing.T) {
-				c := Must[string, int](Config{MaxEntries: bound})
+				c := newTestCache[string, int](Config{MaxEntries: bound}, nil)
 				gate := make(chan struct{})
 				entered := make(chan struct{})
 				got := make(chan int, 1)
@@ -433,7 +433,7 @@ func TestSlowLoadDoesNotBlockOtherKeys(t *testing.T) {
 
 func TestGetDoesNotAllocate(t *testing.T) {
 	for _, cfg := range []Config{{}, {Shards: 16}, {MaxEntries: 1000}, {TTL: 1 << 40, Clock: newFakeClock()}} {
-		c := Must[string, int](cfg)
+		c := newTestCache[string, int](cfg, nil)
 		c.Set("a-key-of-about-forty-bytes-0123456789abc", 1)
 		allocs := testing.AllocsPerRun(1000, func() {
 			if _, ok := c.Get("a-key-of-about-forty-bytes-0123456789abc"); !ok {
@@ -456,7 +456,7 @@ func TestGetDoesNotAllocate(t *testing.T) {
 }
 
 func TestGetOrLoadPassesTheKey(t *testing.T) {
-	c := Must[string, string](Config{SizeHint: 1000})
+	c := newTestCache[string, string](Config{SizeHint: 1000}, nil)
 	load := func(_ context.Context, k string) (string, error) { return "v:" + k, nil }
 	for _, k := range []string{"a", "b", "a"} {
 		v, err := c.GetOrLoad(t.Context(), k, load)
@@ -469,7 +469,7 @@ func TestGetOrLoadPassesTheKey(t *testing.T) {
 }
 
 func TestGetOrLoadNilLoadPanics(t *testing.T) {
-	c := Must[string, int](Config{})
+	c := newTestCache[string, int](Config{}, nil)
 	require.PanicsWithValue(t, "shard: GetOrLoad called with a nil load function", func() {
 		_, _ = c.GetOrLoad(context.Background(), "k", nil)
 	})
@@ -479,7 +479,7 @@ func TestGetOrLoadNilLoadPanics(t *testing.T) {
 // deferred function of runLoad with recover() == nil: its callers got
 // (0, nil) and the zero value was cached, so Get then hit it.
 func TestLoadGoexitStoresNothing(t *testing.T) {
-	c := Must[string, int](Config{})
+	c := newTestCache[string, int](Config{}, nil)
 	for _, ctx := range []context.Context{context.Background(), t.Context()} {
 		gate := make(chan struct{})
 		entered := make(chan struct{})

@@ -9,7 +9,11 @@ import (
 )
 
 func Example() {
-	c := shard.Must[string, string](shard.Config{TTL: time.Hour, MaxEntries: 10_000})
+	c, err := shard.New[string, string](shard.Config{TTL: time.Hour, MaxEntries: 10_000})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer c.Close()
 
 	load := func(context.Context, string) (string, error) {

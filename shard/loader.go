@@ -76,7 +76,8 @@ func (e *PanicError) Unwrap() []error {
 // goes on), so the compiler moves it to the heap: a closure written at the
 // call site that captures variables costs one small allocation per call, hit
 // or miss. A load built once, which finds what it needs from the key, costs
-// nothing on a hit.
+// nothing on a hit; GetOrLoadWith hands such a load what the key does not
+// carry.
 //
 // GetOrLoad panics if load is nil.
 func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(ctx context.Context, k K) (V, error)) (V, error) {
@@ -109,14 +110,64 @@ func (c *Cache[K, V]) GetOrLoad(ctx context.Context, k K, load func(ctx context.
 	if load == nil {
 		panic("shard: GetOrLoad called with a nil load function")
 	}
-	return c.loadSlow(ctx, k, load)
+	v, _, err := c.loadSlow(ctx, k, load)
+	return v, err
 }
 
-func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Context, K) (V, error)) (V, error) {
+// GetOrLoadWith is GetOrLoad for a load that needs more than the key: it
+// returns the live value for k, or loads it by calling load(ctx, k, arg),
+// with GetOrLoad's guarantees and metrics. loaded reports whether this call
+// ran the load (it then counted the Miss); a caller that found a value or
+// waited for another caller's load gets false.
+//
+// arg is copied to the heap only when the call loads, so a load that is a
+// plain function, or a function value built once, costs nothing on a hit:
+// the form for a load that would otherwise be a closure capturing per-call
+// variables. Whatever arg points to must stay valid, and unchanged, until
+// the load returns, which may be after this call returns.
+//
+// GetOrLoadWith panics if load is nil.
+func GetOrLoadWith[K comparable, V, A any](ctx context.Context, c *Cache[K, V], k K, arg A,
+	load func(ctx context.Context, k K, arg A) (V, error),
+) (v V, loaded bool, err error) {
+	if e, found := c.shardFor(k).m.Load(k); found {
+		switch e.state.Load() {
+		case ready:
+			if e.expires == 0 || c.now() < e.expires {
+				// Written out as in GetOrLoad.
+				switch {
+				case c.plain:
+					c.ctr.RecordHit()
+				case c.ctr != nil:
+					c.ctr.RecordHit()
+					if r := e.ref.Load(); r < maxRef {
+						e.ref.Store(r + 1)
+					}
+				default:
+					c.hit(e)
+				}
+				return e.val, false, nil
+			}
+		case pending:
+			c.rec.RecordCoalesced()
+			v, err = e.wait(ctx)
+			return v, false, err
+		}
+	}
+	if load == nil {
+		panic("shard: GetOrLoadWith called with a nil load function")
+	}
+	// Copied here so that only this path moves arg to the heap.
+	a := arg
+	return c.loadSlow(ctx, k, func(ctx context.Context, k K) (V, error) { return load(ctx, k, a) })
+}
+
+// loadSlow is the miss path of GetOrLoad and GetOrLoadWith; loaded reports
+// whether this caller ran load.
+func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Context, K) (V, error)) (v V, loaded bool, err error) {
 	s, h := c.shardHash(k)
-	if err := ctx.Err(); err != nil {
-		var zero V
-		return zero, err
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return v, false, ctxErr
 	}
 	pe := &entry[V]{}
 	pe.state.Store(pending)
@@ -160,10 +211,11 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Conte
 	if actual != pe {
 		if actual.state.Load() == pending {
 			c.rec.RecordCoalesced()
-			return actual.wait(ctx)
+			v, err = actual.wait(ctx)
+			return v, false, err
 		}
 		c.hit(actual)
-		return actual.val, nil
+		return actual.val, false, nil
 	}
 	if c.ctr != nil {
 		// Direct calls, which the compiler can inline, rather than two
@@ -182,10 +234,11 @@ func (c *Cache[K, V]) loadSlow(ctx context.Context, k K, load func(context.Conte
 	}
 	if !cancellable {
 		c.runLoad(ctx, s, k, pe, load)
-		return pe.val, pe.err
+		return pe.val, true, pe.err
 	}
 	go c.runLoad(context.WithoutCancel(ctx), s, k, pe, load)
-	return pe.wait(ctx)
+	v, err = pe.wait(ctx)
+	return v, true, err
 }
 
 // runLoad runs load for the pending entry e, makes e ready with the loaded

@@ -20,7 +20,7 @@ import (
 
 func TestTTLExpiresAtOnce(t *testing.T) {
 	clk := newFakeClock()
-	c := Must[string, int](Config{TTL: time.Minute, Clock: clk})
+	c := newTestCache[string, int](Config{TTL: time.Minute, Clock: clk}, nil)
 	c.Set("a", 1)
 	clk.Advance(time.Minute - 1)
 	v, ok := c.Get("a")
@@ -48,7 +48,7 @@ func TestSweep(t *testing.T) {
 	for _, shards := range []int{1, 8} {
 		t.Run(strconv.Itoa(shards), func(t *testing.T) {
 			clk := newFakeClock()
-			c := Must[int, int](Config{TTL: time.Minute, Clock: clk, Shards: shards})
+			c := newTestCache[int, int](Config{TTL: time.Minute, Clock: clk, Shards: shards}, nil)
 			for i := range 1000 {
 				c.Set(i, i)
 			}
@@ -72,7 +72,7 @@ func TestSweep(t *testing.T) {
 
 func TestSweepSkipsLoadsInFlight(t *testing.T) {
 	clk := newFakeClock()
-	c := Must[string, int](Config{TTL: time.Second, Clock: clk})
+	c := newTestCache[string, int](Config{TTL: time.Second, Clock: clk}, nil)
 	gate := make(chan struct{})
 	entered := make(chan struct{})
 	done := make(chan int)
@@ -98,7 +98,7 @@ func TestSweepSkipsLoadsInFlight(t *testing.T) {
 // never a wrong one, and every entry left after the last sweep is live.
 func TestSweepRacesReadersAndWriters(t *testing.T) {
 	clk := newFakeClock()
-	c := Must[int, int](Config{TTL: 10 * time.Millisecond, Clock: clk, Shards: 4})
+	c := newTestCache[int, int](Config{TTL: 10 * time.Millisecond, Clock: clk, Shards: 4}, nil)
 	const keys = 512
 	var stop atomic.Bool
 	var wg sync.WaitGroup
@@ -139,7 +139,7 @@ func TestSweepRacesReadersAndWriters(t *testing.T) {
 // synctest gives it fake time, so the test waits for nothing real.
 func TestBackgroundSweeper(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := Must[string, int](Config{TTL: time.Second, SweepInterval: 100 * time.Millisecond})
+		c := newTestCache[string, int](Config{TTL: time.Second, SweepInterval: 100 * time.Millisecond}, nil)
 		defer c.Close()
 		c.Set("a", 1)
 		time.Sleep(500 * time.Millisecond)
@@ -157,7 +157,7 @@ func TestBackgroundSweeper(t *testing.T) {
 }
 
 func TestCloseStopsGoroutineAndIsIdempotent(t *testing.T) {
-	c := Must[string, int](Config{TTL: time.Minute, SweepInterval: time.Second})
+	c := newTestCache[string, int](Config{TTL: time.Minute, SweepInterval: time.Second}, nil)
 	c.Set("a", 1)
 	c.Close()
 	c.Close()
@@ -170,7 +170,7 @@ func TestCloseStopsGoroutineAndIsIdempotent(t *testing.T) {
 // A cache dropped without Close must not leak its goroutine.
 func TestAbandonedCacheStopsGoroutine(t *testing.T) {
 	func() {
-		c := Must[string, int](Config{TTL: time.Minute, SweepInterval: time.Second})
+		c := newTestCache[string, int](Config{TTL: time.Minute, SweepInterval: time.Second}, nil)
 		c.Set("a", 1)
 	}()
 	runtime.GC()
@@ -179,7 +179,7 @@ func TestAbandonedCacheStopsGoroutine(t *testing.T) {
 }
 
 func TestBoundEvictsInClockOrder(t *testing.T) {
-	c := Must[int, int](Config{MaxEntries: 4, Shards: 1})
+	c := newTestCache[int, int](Config{MaxEntries: 4, Shards: 1}, nil)
 	for i := range 4 {
 		c.Set(i, i)
 	}
@@ -197,7 +197,7 @@ func TestBoundEvictsInClockOrder(t *testing.T) {
 
 func TestBoundEvictsExpiredFirst(t *testing.T) {
 	clk := newFakeClock()
-	c := Must[int, int](Config{MaxEntries: 3, Shards: 1, TTL: time.Minute, Clock: clk})
+	c := newTestCache[int, int](Config{MaxEntries: 3, Shards: 1, TTL: time.Minute, Clock: clk}, nil)
 	c.Set(0, 0)
 	c.Set(1, 1)
 	clk.Advance(30 * time.Second)
@@ -211,7 +211,7 @@ func TestBoundEvictsExpiredFirst(t *testing.T) {
 }
 
 func TestBoundNeverEvictsLoadInFlight(t *testing.T) {
-	c := Must[int, int](Config{MaxEntries: 2, Shards: 1})
+	c := newTestCache[int, int](Config{MaxEntries: 2, Shards: 1}, nil)
 	gate := make(chan struct{})
 	entered := make(chan struct{})
 	done := make(chan int)
@@ -241,7 +241,7 @@ func TestConcurrentBoundedInserts(t *testing.T) {
 	for _, n := range goroutineCounts() {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			const maxEntries, perG = 256, 200
-			c := Must[string, int](Config{MaxEntries: maxEntries})
+			c := newTestCache[string, int](Config{MaxEntries: maxEntries}, nil)
 			testutil.Release(n, func(g int) {
 				for i := range perG {
 					k := fmt.Sprintf("%d/%d", g, i)
@@ -261,7 +261,7 @@ func TestConcurrentBoundedInserts(t *testing.T) {
 
 func TestStringKindKeysUseXXHash(t *testing.T) {
 	type ID string
-	c := Must[ID, int](Config{Shards: 16})
+	c := newTestCache[ID, int](Config{Shards: 16}, nil)
 	for i := range 1000 {
 		c.Set(ID(strconv.Itoa(i)), i)
 	}

@@ -211,3 +211,68 @@ func TestBinaryExitsOnSignal(t *testing.T) {
 		})
 	}
 }
+
+// TestBinaryRefusalsNameTheFlags checks the words HTTP clients of the
+// binary read when they are refused: the server names no flag itself, and
+// the binary tells it its flags.
+func TestBinaryRefusalsNameTheFlags(t *testing.T) {
+	bin := testutil.Binary(t)
+	root := t.TempDir()
+	cmd := exec.Command(bin, "serve", "--transport", "http", "--http", "127.0.0.1:0", "--root", root, "--token", "tok", "--max-body", "1KiB", "--max-evidence", "1KiB")
+	errs := watchStderr(cmd)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		errs.close()
+	})
+	url := errs.URL(t)
+	refused := func(header map[string]string, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer tok")
+		for k, v := range header {
+			if k == "Host" {
+				req.Host = v
+				continue
+			}
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer func() { _ = resp.Body.Close() }()
+		var got struct {
+			Error any `json:"error"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+		if e, ok := got.Error.(map[string]any); ok {
+			return resp.StatusCode, e["message"].(string)
+		}
+		msg, _ := got.Error.(string)
+		return resp.StatusCode, msg
+	}
+	for _, c := range []struct {
+		name   string
+		header map[string]string
+		body   string
+		status int
+		want   string
+	}{
+		{"host", map[string]string{"Host": "evil.example:4242"}, "{}", http.StatusForbidden,
+			`Host header "evil.example:4242" is not allowed (DNS rebinding protection); connect to 127.0.0.1 or localhost, or start the server with --allowed-hosts evil.example`},
+		{"origin", map[string]string{"Origin": "https://evil.example"}, "{}", http.StatusForbidden,
+			`Origin "https://evil.example" is not allowed; only loopback origins are accepted unless the server is started with --allowed-origins https://evil.example`},
+		{"token", map[string]string{"Authorization": "Bearer guess"}, "{}", http.StatusUnauthorized,
+			`missing or wrong bearer token; send the header "Authorization: Bearer <token>" with the token given to the server by --token or MCPFLOW_TOKEN`},
+		{"body", nil, strings.Repeat("x", 2000), http.StatusRequestEntityTooLarge,
+			`request body is 2000 bytes; the limit is 1024 bytes (--max-body)`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			status, msg := refused(c.header, c.body)
+			assert.Equal(t, c.status, status)
+			assert.Equal(t, c.want, msg)
+		})
+	}
+}

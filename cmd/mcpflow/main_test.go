@@ -87,6 +87,8 @@ func TestStartupErrorsNameTheFlag(t *testing.T) {
 		{"search phase", nil, []string{"search", "--phase", "two", "x"}, 2, "--phase"},
 		{"workflows two dirs", nil, []string{"workflows", "a", "b"}, 2, "one DIR at most"},
 		{"workflows missing dir", nil, []string{"workflows", "/no/such/dir"}, 1, "DIR /no/such/dir: no such folder"},
+		{"workflows takes no log flags", nil, []string{"workflows", "--log-level", "debug"}, 2, "unknown flag --log-level"},
+		{"workflows log level from the environment is ignored", map[string]string{"MCPFLOW_LOG_LEVEL": "shout"}, []string{"workflows", "/no/such/dir"}, 1, "DIR /no/such/dir: no such folder"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -34,4 +36,45 @@ func TestStateFolderInUseNamesTheFlag(t *testing.T) {
 
 	other := errors.New("some other failure")
 	assert.Equal(t, other, withFlagRemedy(other, flag), "no remedy for what is not ours")
+}
+
+// TestServerErrorsNameTheFlags checks that the errors of the server, which
+// name its Config fields, reach the operator with the flags (or the
+// environment variables) that set those fields.
+func TestServerErrorsNameTheFlags(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = busy.Close() })
+	addr := busy.Addr().String()
+	root := t.TempDir()
+	missing := filepath.Join(root, "no-such-folder", "addr")
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		want string
+	}{
+		{"token required", nil, []string{"serve", "--http", "0.0.0.0:4242"}, 2,
+			`mcpflow serve: --http 0.0.0.0:4242: HTTP address "0.0.0.0:4242" listens on 0.0.0.0, which is not loopback, and no token is set; set a token (--token or MCPFLOW_TOKEN) or bind to 127.0.0.1` + "\n"},
+		{"address in use", nil, []string{"serve", "--transport", "http", "--root", root, "--http", addr}, 1,
+			"mcpflow serve: server: listen on " + addr + " (--http): "},
+		{"address in use, from the environment", map[string]string{"MCPFLOW_HTTP": addr}, []string{"serve", "--transport", "http", "--root", root}, 1,
+			"mcpflow serve: server: listen on " + addr + " (MCPFLOW_HTTP): "},
+		{"address file", nil, []string{"serve", "--transport", "http", "--root", root, "--http", "127.0.0.1:0", "--addr-file", missing}, 1,
+			"mcpflow serve: server: write the address file " + missing + " (--addr-file): "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, errOut := runCmd(t, c.env, "", c.args...)
+			assert.Equal(t, c.code, code, errOut)
+			// The error is the last line, after the startup logs.
+			lines := strings.SplitAfter(strings.TrimSuffix(errOut, "\n"), "\n")
+			last := lines[len(lines)-1]
+			if strings.HasSuffix(c.want, "\n") {
+				assert.Equal(t, c.want, lines[0])
+			} else {
+				assert.True(t, strings.HasPrefix(last, c.want), "stderr:\n%s", errOut)
+			}
+		})
+	}
 }

@@ -132,7 +132,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	}
 	if useHTTP {
 		if err := server.CheckBind(f.http, f.token); err != nil {
-			return c, usagef("%s %s: %v", n("http"), f.http, trimConfigErr(err))
+			return c, usagef("%s %s: %v", n("http"), f.http, trimConfigErr(withFlagRemedy(err, n)))
 		}
 	}
 	var redisOpts *redisstore.Options
@@ -222,7 +222,8 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 			"root": dirs.root, "workflows": show(dirs.workflows), "standards": show(dirs.standards), "state": dirs.state,
 			"layout": dirs.layout,
 		},
-		StateStore: stateStore,
+		StateStore:   stateStore,
+		SettingNames: serverSettingNames,
 	}
 	if useHTTP {
 		cfg.HTTPAddr = f.http
@@ -236,7 +237,9 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		return c, trimConfigErr(err)
 	}
 	if err := srv.Listen(); err != nil {
-		return c, err // names the flag: --http, --addr-file or --state
+		// Close stops what New started, as Serve would have.
+		_ = srv.Close()
+		return c, withFlagRemedy(err, n) // names the flag: --http, --addr-file or --state
 	}
 	log.Info("mcpflow started", "version", versionString(), "transports", f.transport.v, "layout", dirs.layout,
 		"workflows", show(dirs.workflows), "standards", show(dirs.standards), "state", dirs.state)

@@ -32,8 +32,6 @@ func workflowsCmd(_ context.Context, args []string, getenv env, stdout, _ io.Wri
 	c.fs.StringVar(&f.root, "root", ".", "project `folder` holding .mcpflow/workflows")
 	c.fs.StringVar(&f.workflows, "workflows", "", "workflows `folder` (same as DIR)")
 	c.fs.BoolVar(&asJSON, "json", false, "print the workflows and problems as JSON")
-	// The log flags are accepted as by every command; listing logs nothing.
-	addLogFlags(c.fs, "warn")
 	pos, err := c.parse(args, getenv)
 	if err != nil {
 		return c, err
