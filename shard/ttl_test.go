@@ -302,7 +302,7 @@ func TestSweepConcurrentWithReadersAndLoads(t *testing.T) {
 			const expiring, live = 4000, 3000
 			clk := newFakeClock()
 			cfg.TTL, cfg.Clock = time.Minute, clk
-			c := Must[int, int](cfg)
+			c := newTestCache[int, int](cfg, nil)
 			for k := range expiring {
 				c.Set(k, k)
 			}
