@@ -33,6 +33,11 @@ var ErrInvalidArgument = errors.New("spec: invalid argument")
 // ErrNotFound is wrapped when the spec path names nothing.
 var ErrNotFound = errors.New("spec: not found")
 
+// Clock tells the time. It must be safe for concurrent use.
+type Clock interface {
+	Now() time.Time
+}
+
 // LoaderConfig configures a Loader.
 type LoaderConfig struct {
 	// FS is the folder spec paths are resolved in, normally the project
@@ -47,7 +52,7 @@ type LoaderConfig struct {
 	// parsed from. 0 selects DefaultRecheck; it must not be negative.
 	Recheck time.Duration
 	// Clock replaces the wall clock, for tests.
-	Clock shard.Clock
+	Clock Clock
 	// Logger receives parse failures. nil discards them.
 	Logger *slog.Logger
 }

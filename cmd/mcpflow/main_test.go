@@ -43,7 +43,10 @@ func TestUsageAndVersion(t *testing.T) {
 		code, out, _ = runCmd(t, nil, "", cmd, "--help")
 		assert.Equal(t, 0, code, cmd)
 		assert.Contains(t, out, "Usage: mcpflow "+cmd, cmd)
-		assert.Contains(t, out, "MCPFLOW_LOG_LEVEL", "%s --help shows the variables", cmd)
+		assert.Contains(t, out, "MCPFLOW_ROOT", "%s --help shows the variables", cmd)
+		if cmd != "workflows" { // listing logs nothing, so it has no log flags
+			assert.Contains(t, out, "MCPFLOW_LOG_LEVEL", "%s --help shows the variables", cmd)
+		}
 	}
 	code, out, _ = runCmd(t, nil, "", "help", "serve")
 	assert.Equal(t, 0, code)
