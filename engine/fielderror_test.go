@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -11,21 +10,6 @@ import (
 
 	"github.com/mcpflow/mcpflow/engine/state"
 )
-
-func TestFieldErrorMatchesKindAndCause(t *testing.T) {
-	cause := errors.New("unexpected end of JSON input")
-	err := error(&state.FieldError{Kind: state.ErrCorrupt, Field: "session_id", Value: "abc", Problem: "state file abc.json", Err: cause})
-	assert.Equal(t, "engine: corrupt: session_id abc: state file abc.json: unexpected end of JSON input", err.Error())
-	require.ErrorIs(t, err, state.ErrCorrupt)
-	require.ErrorIs(t, err, cause)
-	require.NotErrorIs(t, err, state.ErrNotFound)
-
-	wrapped := fmt.Errorf("load: %w", &state.FieldError{Kind: state.ErrNotFound, Field: "workflow_type", Problem: "no such workflow"})
-	fe, ok := errors.AsType[*state.FieldError](wrapped)
-	require.True(t, ok)
-	assert.Equal(t, "workflow_type", fe.Field)
-	assert.Equal(t, "load: engine: not found: workflow_type: no such workflow", wrapped.Error())
-}
 
 // TestDomainErrorsNameNoToolOrFlag pins the engine speaking MCP and CLI:
 // its errors named tools (list_sessions, start_workflow, ...) and flags
