@@ -14,8 +14,8 @@ if ! command -v npm >/dev/null; then
 	echo "conformance: npm is not installed (apt-get install -y nodejs npm)" >&2
 	exit 1
 fi
-if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
-	echo "conformance: the suite needs Node 20 or later, found $(node --version) (.ci/run installs one)" >&2
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 22 ]; then
+	echo "conformance: the suite needs Node 22 or later, found $(node --version) (.ci/run installs one)" >&2
 	exit 1
 fi
 if [ ! -x node_modules/.bin/conformance ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
