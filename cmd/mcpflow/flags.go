@@ -98,6 +98,14 @@ func (c *command) flagName(name string) string {
 	return "--" + name
 }
 
+// isSet reports whether flag name was given, on the command line or in
+// its environment variable; parse must have run.
+func (c *command) isSet(name string) bool {
+	set := c.fromEnv[name]
+	c.fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 // cleanFlagErr rewrites the flag package's messages with the "--" this
 // command documents.
 func cleanFlagErr(err error) string {
