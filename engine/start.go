@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/google/uuid"
@@ -42,6 +43,17 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	f, err := e.loadFlow(ctx, workflowType, opts)
 	if err != nil {
 		return nil, err
+	}
+	// A definition with problems would fail somewhere in the middle of
+	// a session (a task file missing in phase 3, a gate that does not
+	// parse): refuse it before anything is created.
+	if problems := workflows.ValidateWorkflow(e.wfFS, workflowType); len(problems) > 0 {
+		msgs := make([]string, len(problems))
+		for i, p := range problems {
+			msgs[i] = p.String()
+		}
+		return nil, fmt.Errorf("%w: workflow_type %s is broken (%s); fix its definition first: mcpflow workflows lists every problem",
+			state.ErrCorrupt, workflowType, strings.Join(msgs, "; "))
 	}
 	order := f.order()
 	if len(order) == 0 {

@@ -119,10 +119,20 @@ func cleanFlagErr(err error) string {
 // usage writes the command's help: synopsis, description, and every flag
 // with its variable and default.
 func (c *command) usage(w io.Writer) {
+	n := 0
+	c.fs.VisitAll(func(*flag.Flag) { n++ })
+	synopsis := "Usage: mcpflow " + c.name
+	if n > 0 {
+		synopsis += " [flags]"
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n\n%s\n", strings.TrimSpace("Usage: mcpflow "+c.name+" [flags] "+c.args), c.summary)
+	fmt.Fprintf(&b, "%s\n\n%s\n", strings.TrimSpace(synopsis+" "+c.args), c.summary)
 	if c.details != "" {
 		fmt.Fprintf(&b, "\n%s\n", strings.TrimSpace(c.details))
+	}
+	if n == 0 {
+		_, _ = io.WriteString(w, b.String())
+		return
 	}
 	b.WriteString("\nFlags (each also settable as the environment variable shown):\n")
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)

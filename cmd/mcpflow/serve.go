@@ -202,6 +202,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 			log.Warn("closing the engine", "err", err)
 		}
 	}()
+	logBrokenWorkflows(log, dirs.workflows)
 	ix, err := ragcache.Open(ctx, ragcache.Config{
 		Dir:             dirs.standards,
 		CacheTTL:        f.cacheTTL,

@@ -68,6 +68,12 @@ func ValidateFS(fsys fs.FS) []Problem {
 	return out
 }
 
+// ValidateWorkflow lists the problems of the workflow folder name of
+// fsys, as Validate finds them; an empty result means it is valid.
+func ValidateWorkflow(fsys fs.FS, name string) []Problem {
+	return validateWorkflow(fsys, name)
+}
+
 // validateWorkflow lists the problems of one workflow folder.
 func validateWorkflow(fsys fs.FS, name string) []Problem {
 	var out []Problem
