@@ -9,6 +9,7 @@ BENCHSTAT := $(GOBIN)/benchstat
 
 FUZZTIME ?= 10s
 SMOKETIME ?= 3s
+SMOKEMAX ?= 30s
 BENCHTIME ?= 1s
 COUNT ?= 10
 CPU ?= 1,2,4
@@ -65,8 +66,8 @@ stress: ## the concurrency tests again and again under -race for STRESSTIME (a G
 		$(GO) test -race -count=1 -run 'Concurrent|Stampede|Race' ./... >/dev/null || { echo "stress: failed on run $$n"; exit 1; }; \
 	done; echo "stress: $$n clean runs"
 
-fuzz-smoke: ## every fuzz target for SMOKETIME each
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(SMOKETIME)
+fuzz-smoke: ## every fuzz target fuzzes for SMOKETIME after its baseline coverage (retried up to SMOKEMAX; scripts/fuzz-smoke.sh)
+	@scripts/fuzz-smoke.sh $(SMOKETIME) $(SMOKEMAX) $(FUZZ_TARGETS)
 
 fuzz: ## every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m)
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
