@@ -36,7 +36,8 @@ func startServe(t *testing.T, bin, root string, args ...string) (*exec.Cmd, io.W
 		_ = cmd.Wait()
 		errs.close()
 	})
-	return cmd, stdin, errs, errs.URL(t)
+	url := errs.URL(t)
+	return cmd, stdin, errs, url
 }
 
 func withoutEnv(env []string, names ...string) []string {
