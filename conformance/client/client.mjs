@@ -4,9 +4,12 @@
 // or fail on its own line; scenarios named in expected-failures.json (with
 // the reason) must fail, and every other one must pass.
 //
-//   node client.mjs BINARY WORKDIR
+//   node client.mjs BINARY WORKDIR WORKFLOWS
+//
+// WORKFLOWS is a folder holding the bug_fix workflow (the repository's
+// engine/workflows), copied into each project.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -19,19 +22,21 @@ const LOG_LEVEL_KEY = 'io.modelcontextprotocol/logLevel';
 // watcher reindexes a changed file within a second or so.
 const EVENT_TIMEOUT_MS = 10_000;
 
-const [bin, work] = process.argv.slice(2);
-if (!bin || !work) {
-	console.error('usage: node client.mjs BINARY WORKDIR');
+const [bin, work, workflows] = process.argv.slice(2);
+if (!bin || !work || !workflows) {
+	console.error('usage: node client.mjs BINARY WORKDIR WORKFLOWS');
 	process.exit(2);
 }
 const expected = JSON.parse(readFileSync(new URL('./expected-failures.json', import.meta.url), 'utf8'));
 
 // A project with its own standards (so that the watcher has files to see
-// change) and the built-in sample workflows.
+// change) and its own workflows folder holding bug_fix (so that a workflow
+// can be added).
 function project(name) {
 	const root = join(work, name);
 	const std = join(root, '.mcpflow', 'standards');
 	mkdirSync(std, { recursive: true });
+	cpSync(join(workflows, 'bug_fix'), join(root, '.mcpflow', 'workflows', 'bug_fix'), { recursive: true });
 	writeFileSync(join(std, 'testing.md'), '# Testing\n\n## Table tests\n\nWrite table-driven tests for parsers.\n');
 	writeFileSync(join(std, 'reviews.md'), '# Reviews\n\n## Checklist\n\nEvery change gets a second reader.\n');
 	return root;
@@ -281,6 +286,26 @@ const scenarios = {
 			await sub.close();
 		}
 	},
+
+	// subscriptions/listen: a workflow added to the folder sends
+	// notifications/prompts/list_changed once the server reads the folder
+	// again (before each prompts request).
+	async 'listen-prompts-list-changed'({ client, events, root }) {
+		const sub = await client.listen({ promptsListChanged: true });
+		try {
+			assert(sub.honoredFilter.promptsListChanged === true, `honoredFilter: ${JSON.stringify(sub.honoredFilter)}`);
+			const from = events.list.length;
+			const wf = join(root, '.mcpflow', 'workflows');
+			cpSync(join(wf, 'bug_fix'), join(wf, 'hotfix'), { recursive: true });
+			const meta = join(wf, 'hotfix', 'metadata.json');
+			writeFileSync(meta, readFileSync(meta, 'utf8').replace('"workflow_type": "bug_fix"', '"workflow_type": "hotfix"'));
+			const list = await client.listPrompts(undefined, { cacheMode: 'bypass' });
+			assert(list.prompts.some(p => p.name === 'hotfix'), `prompts/list lacks the added workflow: ${list.prompts.map(p => p.name)}`);
+			await events.waitFor(from, m => m === 'notifications/prompts/list_changed', 'notifications/prompts/list_changed');
+		} finally {
+			await sub.close();
+		}
+	},
 };
 
 const transports = { http: connectHTTP, stdio: connectStdio };
@@ -311,7 +336,7 @@ for (const [tname, connect] of Object.entries(transports)) {
 			console.log(`  pass  ${id}`);
 		} else if (err && reason !== undefined) {
 			xfailed++;
-			console.log(`  xfail ${id}: ${err.message.split('\n')[0]} (expected: ${reason})`);
+			console.log(`  xfail ${id}: ${err.message.split('\n')[0].slice(0, 100)} (expected: ${reason.split(':')[0]})`);
 		} else if (err) {
 			failed++;
 			console.log(`  FAIL  ${id}: ${err.message}`);

@@ -28,7 +28,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 go build -o "$tmp/mcpflow" ../../cmd/mcpflow
-if ! node client.mjs "$tmp/mcpflow" "$tmp"; then
+if ! node client.mjs "$tmp/mcpflow" "$tmp" ../../engine/workflows; then
 	for log in "$tmp"/*.log; do
 		echo "--- $(basename "$log")" >&2
 		tail -n 40 "$log" >&2
