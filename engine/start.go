@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/google/uuid"
@@ -44,20 +43,23 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	if err != nil {
 		return nil, err
 	}
+	order := f.order()
+	if len(order) == 0 {
+		return nil, fmt.Errorf("%w: workflow_type %s: metadata.json lists no phases; add at least one phase", state.ErrCorrupt, workflowType)
+	}
 	// A definition with problems would fail somewhere in the middle of
 	// a session (a task file missing in phase 3, a gate that does not
 	// parse): refuse it before anything is created.
 	if problems := workflows.ValidateWorkflow(e.wfFS, workflowType); len(problems) > 0 {
-		msgs := make([]string, len(problems))
+		var list string
 		for i, p := range problems {
-			msgs[i] = p.String()
+			if i > 0 {
+				list += "; "
+			}
+			list += p.String()
 		}
 		return nil, fmt.Errorf("%w: workflow_type %s is broken (%s); fix its definition first: mcpflow workflows lists every problem",
-			state.ErrCorrupt, workflowType, strings.Join(msgs, "; "))
-	}
-	order := f.order()
-	if len(order) == 0 {
-		return nil, fmt.Errorf("%w: workflow_type %s: metadata.json lists no phases; add at least one phase", state.ErrCorrupt, workflowType)
+			state.ErrCorrupt, workflowType, list)
 	}
 	// Read the first phase before creating anything, so that a workflow
 	// whose content cannot be read leaves no session behind.
