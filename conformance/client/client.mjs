@@ -243,7 +243,8 @@ const scenarios = {
 	},
 
 	// A request that asks for logs in its _meta gets the notifications its
-	// own work causes (a refused gate); one that does not ask gets none.
+	// own work causes (a refused gate) at that level or above; one that
+	// does not ask gets none.
 	async 'logs-per-request'({ client, events }) {
 		const started = structured(await client.callTool({ name: 'start_workflow', arguments: { workflow_type: 'bug_fix', target_file: 'logs.go' } }), 'start_workflow');
 		const id = started.session_id;
@@ -256,6 +257,10 @@ const scenarios = {
 		const got = events.list.slice(from).find(gateFailed);
 		assert(got, `no gate_failed notifications/message for a request with _meta ${LOG_LEVEL_KEY}=warning; got: ${JSON.stringify(events.list.slice(from))}`);
 		assert(got.params.level === 'warning', `level ${got.params.level}`);
+		// At a higher level than the event's, nothing.
+		from = events.list.length;
+		await client.callTool({ name: 'complete_phase', arguments: { session_id: id, phase: 1, evidence: {} }, _meta: { [LOG_LEVEL_KEY]: 'error' } });
+		assert(!events.list.slice(from).some(gateFailed), 'a request that asked for errors only got a warning');
 	},
 
 	// subscriptions/listen: a changed standards file sends
