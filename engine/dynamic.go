@@ -207,6 +207,7 @@ func (e *Engine) task(f *flow, n, number int) (*TaskView, error) {
 		EstimatedTime: t.EstimatedTime,
 		Dependencies:  t.DependencyIDs(),
 		Source:        SourceDynamic,
+		Steps:         []Step{},
 	}, nil
 }
 
@@ -233,7 +234,7 @@ func (e *Engine) staticTask(m *workflows.Metadata, workflow string, n, number in
 	}
 	return &TaskView{
 		WorkflowType: workflow, Phase: n, TaskNumber: number, Name: td.Name, File: td.File, Purpose: td.Purpose, Content: text,
-		Dependencies: []string{}, Source: SourceFile,
+		Dependencies: []string{}, Source: SourceFile, Steps: Steps(text),
 	}, nil
 }
 

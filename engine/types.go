@@ -95,6 +95,9 @@ type TaskView struct {
 	Dependencies  []string
 	// Source is SourceFile or SourceDynamic.
 	Source string
+	// Steps are the marked steps of a task file (SourceFile); [] for a
+	// spec's task.
+	Steps []Step
 }
 
 // CompleteResult is what CompletePhase returns when the gate ran, whether
