@@ -245,9 +245,23 @@ func (s *Server) searchStandards(ctx context.Context, req mcp.CallToolRequest) (
 	}
 	r, err := s.cfg.Index.Search(ctx, q)
 	if err != nil {
-		return s.toolError(ctx, ToolSearchStandards, err)
+		return s.toolError(ctx, ToolSearchStandards, praxisQueryField(req.Params.Arguments, err))
 	}
 	return searchResult(r)
+}
+
+// praxisQueryField names a query problem after the argument the caller
+// gave: filter_phase or filter_tags, prAxIs OS's names, when it used them.
+func praxisQueryField(raw any, err error) error {
+	qe, ok := errors.AsType[*ragcache.QueryError](err)
+	m, _ := raw.(map[string]any)
+	if !ok || m == nil {
+		return err
+	}
+	if _, given := m["filter_"+qe.Field]; given && (qe.Field == "tags" || qe.Field == "phase") {
+		return badArg("filter_"+qe.Field, "%s", qe.Problem)
+	}
+	return err
 }
 
 // noParents is the empty parents list, shared so that a chunk without

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // taskRef matches a task ID in free text: "1.2", or "1-2" as some specs
@@ -12,11 +13,12 @@ var taskRef = regexp.MustCompile(`\b(\d{1,4})[.-](\d{1,4})\b`)
 
 // DependencyIDs returns the task IDs ("N.M") that the task's
 // **Dependencies:** field names, in the order written and each once. A
-// field that names no task ID is returned as its comma-separated items,
-// and "None" (any case) or an empty field as no dependencies.
+// field that names no task ID is returned as its comma-separated items.
+// A field that starts with "None" (any case), as in "None (can run in
+// parallel with 1.2)", or that is empty, means no dependencies.
 func (t *Task) DependencyIDs() []string {
 	text := strings.TrimSpace(t.Dependencies)
-	if text == "" || strings.EqualFold(strings.TrimRight(text, "."), "none") {
+	if text == "" || startsWithWord(text, "none") {
 		return []string{}
 	}
 	var ids []string
@@ -40,4 +42,14 @@ func (t *Task) DependencyIDs() []string {
 		}
 	}
 	return out
+}
+
+// startsWithWord reports whether text starts with word, in any case, as a
+// whole word.
+func startsWithWord(text, word string) bool {
+	if len(text) < len(word) || !strings.EqualFold(text[:len(word)], word) {
+		return false
+	}
+	rest := text[len(word):]
+	return rest == "" || !unicode.IsLetter([]rune(rest)[0])
 }

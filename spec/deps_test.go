@@ -14,6 +14,8 @@ func TestDependencyIDs(t *testing.T) {
 		{"", []string{}},
 		{"None", []string{}},
 		{"none.", []string{}},
+		{"None (can run in parallel with 1.2)", []string{}},
+		{"Task 1.2 (WorkflowEngine locking), Task 2.1 (CacheMetrics)", []string{"1.2", "2.1"}},
 		{"Task 1.1, Task 1.2", []string{"1.1", "1.2"}},
 		{"1-3 (schema) and Task 01.3 again", []string{"1.3"}},
 		{"Phase 1 complete, design approved", []string{"Phase 1 complete", "design approved"}},
