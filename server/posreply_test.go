@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/internal/testutil"
 	"github.com/mcpflow/mcpflow/server"
 )
 
@@ -452,4 +453,47 @@ func decodeAny(t *testing.T, v any) map[string]any {
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(b, &m))
 	return m
+}
+
+// TestCompletePhaseRetriedOverTheWire: a client whose answer was lost
+// sends complete_phase again while the first call may still run; every
+// one of the concurrent identical calls gets the same answer, over
+// mcpflow's tool and over pos_workflow, and the session advances once.
+func TestCompletePhaseRetriedOverTheWire(t *testing.T) {
+	cs := praxisClient(t)
+	for _, tool := range []string{server.ToolCompletePhase, server.ToolPosWorkflow} {
+		t.Run(tool, func(t *testing.T) {
+			st := decode[struct {
+				SessionID string `json:"session_id"`
+			}](t, mustOK(t, cs, server.ToolStartWorkflow, map[string]any{"workflow_type": "spec_execution_v1", "target_file": "retry-" + tool, "options": map[string]any{"spec_path": threadSafetySpec}}))
+			args := map[string]any{"session_id": st.SessionID, "phase": 0, "evidence": map[string]any{"spec_read": true, "phases_found": 4, "plan_summary": "phase by phase"}}
+			if tool == server.ToolPosWorkflow {
+				args["action"] = "complete_phase"
+			}
+			const n = 16
+			answers := make([]string, n)
+			testutil.Release(n, func(i int) {
+				res, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: tool, Arguments: args})
+				if err != nil || res.IsError {
+					t.Errorf("call %d: %v %v", i, err, res)
+					return
+				}
+				b, err := json.Marshal(res.StructuredContent)
+				if err != nil {
+					t.Errorf("call %d: %v", i, err)
+				}
+				answers[i] = string(b)
+			})
+			for i := range answers {
+				assert.JSONEq(t, answers[0], answers[i], "call %d", i)
+			}
+			assert.Contains(t, answers[0], `"checkpoint_passed":true`)
+			state := decode[struct {
+				CurrentPhase    int   `json:"current_phase"`
+				CompletedPhases []int `json:"completed_phases"`
+			}](t, mustOK(t, cs, server.ToolGetWorkflowState, map[string]any{"session_id": st.SessionID}))
+			assert.Equal(t, 1, state.CurrentPhase)
+			assert.Equal(t, []int{0}, state.CompletedPhases)
+		})
+	}
 }
