@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // taskRef matches a task ID in free text: "1.2", or "1-2" as some specs
@@ -51,5 +52,6 @@ func startsWithWord(text, word string) bool {
 		return false
 	}
 	rest := text[len(word):]
-	return rest == "" || !unicode.IsLetter([]rune(rest)[0])
+	r, _ := utf8.DecodeRuneInString(rest)
+	return rest == "" || !unicode.IsLetter(r)
 }
