@@ -177,13 +177,17 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 	now := e.now()
 	next := state.Clone(st)
 	next.UpdatedAt = now
-	art := &state.PhaseArtifact{PhaseNumber: phase, Evidence: ev, Timestamp: now, Attempts: 1}
+	// The artifact's time is the validation time a retry answers with
+	// (replay). Microseconds are what every state format keeps (prAxIs
+	// OS's isoformat among them), so the retry's time equals the first.
+	validatedAt := now.Truncate(time.Microsecond)
+	art := &state.PhaseArtifact{PhaseNumber: phase, Evidence: ev, Timestamp: validatedAt, Attempts: 1}
 	if prev := st.PhaseArtifacts[phase]; prev != nil {
 		art.Attempts = prev.Attempts + 1
 		art.Outputs, art.CommandsExecuted = prev.Outputs, prev.CommandsExecuted
 	}
 	next.PhaseArtifacts[phase] = art
-	out := &CompleteResult{SessionID: id, WorkflowType: st.WorkflowType, Phase: phase, CheckpointPassed: res.CheckpointPassed, ValidationResult: res, ValidatedAt: now}
+	out := &CompleteResult{SessionID: id, WorkflowType: st.WorkflowType, Phase: phase, CheckpointPassed: res.CheckpointPassed, ValidationResult: res, ValidatedAt: validatedAt}
 	var nextPhase int
 	hasNext := false
 	if res.CheckpointPassed {
