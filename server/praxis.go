@@ -101,6 +101,9 @@ func (s *Server) handlerFor(tool string) mcpserver.ToolHandlerFunc {
 	return nil
 }
 
+// posWorkflow runs the handler of the tool behind the action and turns its
+// typed result into prAxIs OS's reply (posReply), or its tool error into
+// one carrying prAxIs OS's error shape (posErrorOut).
 func (s *Server) posWorkflow(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	raw, ok := req.Params.Arguments.(map[string]any)
 	if !ok && req.Params.Arguments != nil {
