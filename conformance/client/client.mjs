@@ -242,6 +242,20 @@ const scenarios = {
 		assert(state.is_complete === true || state.status === 'completed' || state.completed === true, `state: ${JSON.stringify(state).slice(0, 300)}`);
 	},
 
+	// A retried complete_phase (2026-07-28 has no stream resumption: a
+	// client whose answer was lost asks again) answers as the first call
+	// did; with other evidence, it says the phase is already completed.
+	async 'retry-complete-phase'({ client }) {
+		const started = structured(await client.callTool({ name: 'start_workflow', arguments: { workflow_type: 'bug_fix', target_file: 'retry.go' } }), 'start_workflow');
+		const args = { session_id: started.session_id, phase: 1, evidence: bugFixEvidence[1] };
+		const first = structured(await client.callTool({ name: 'complete_phase', arguments: args }), 'complete_phase');
+		const again = structured(await client.callTool({ name: 'complete_phase', arguments: args }), 'complete_phase retried');
+		assert(JSON.stringify(again) === JSON.stringify(first), `the retry answered differently:\n${JSON.stringify(first)}\n${JSON.stringify(again)}`);
+		const other = await client.callTool({ name: 'complete_phase', arguments: { ...args, evidence: { ...bugFixEvidence[1], severity: 3 } } });
+		const text = JSON.stringify(other.content);
+		assert(other.isError && /already completed/i.test(text), `other evidence for a completed phase: ${text}`);
+	},
+
 	// A request that asks for logs in its _meta gets the notifications its
 	// own work causes (a refused gate) at that level or above; one that
 	// does not ask gets none.
