@@ -51,15 +51,8 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	// a session (a task file missing in phase 3, a gate that does not
 	// parse): refuse it before anything is created.
 	if problems := workflows.ValidateWorkflow(e.wfFS, workflowType); len(problems) > 0 {
-		var list string
-		for i, p := range problems {
-			if i > 0 {
-				list += "; "
-			}
-			list += p.String()
-		}
 		return nil, fmt.Errorf("%w: workflow_type %s is broken (%s); fix its definition first: mcpflow workflows lists every problem",
-			state.ErrCorrupt, workflowType, list)
+			state.ErrCorrupt, workflowType, workflows.JoinProblems(problems))
 	}
 	// Read the first phase before creating anything, so that a workflow
 	// whose content cannot be read leaves no session behind.
