@@ -14,6 +14,7 @@ import (
 	"github.com/puzpuzpuz/xsync/v4"
 
 	"github.com/mcpflow/mcpflow/internal/baseline"
+	"github.com/mcpflow/mcpflow/internal/testutil"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/shard"
 )
@@ -422,6 +423,48 @@ func BenchmarkGetHitMetrics(b *testing.B) {
 				c.Set(k, i)
 			}
 			benchMix(b, c, 100)
+		})
+	}
+}
+
+// BenchmarkGetHitSpread is the Get hit of an unbounded cache with the
+// default striped counters beside a raw xsync.Map Load, each on a cache
+// built afresh for every run (every call of the function, so every -count
+// round): a cost that depends on where the run's goroutines happen to land,
+// such as two of them sharing a counter cell, shows as a spread between
+// runs rather than as a shifted mean. Each goroutine reads the 64K keys in
+// order from its own starting point. Run it in interleaved rounds and
+// compare each round's shard row with the xsync row beside it
+// (docs/benchmarks/cache.md, "Third pass").
+func BenchmarkGetHitSpread(b *testing.B) {
+	setup()
+	fresh := map[string]func() impl{
+		"shard": func() impl { return mustCache[string, int](shard.Config{}) },
+		"noop":  func() impl { return mustCache[string, int](shard.Config{Recorder: metrics.NoOp{}}) },
+		"xsync": func() impl { return &xsyncMap{m: xsync.NewMap[string, int]()} },
+	}
+	for _, name := range []string{"shard", "noop", "xsync"} {
+		b.Run("impl="+name, func(b *testing.B) {
+			c := fresh[name]()
+			closeImpl(b, c)
+			for i, k := range keys {
+				c.Set(k, i)
+			}
+			var start atomic.Uint32
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := testutil.CPUTime()
+			defer testutil.ReportCPU(b, cpu0)
+			b.RunParallel(func(pb *testing.PB) {
+				i := int(start.Add(numKeys/8)) & (numKeys - 1)
+				for pb.Next() {
+					if _, ok := c.Get(keys[i]); !ok {
+						b.Error("miss on a pre-populated key")
+						return
+					}
+					i = (i + 1) & (numKeys - 1)
+				}
+			})
 		})
 	}
 }
