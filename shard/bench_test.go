@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -428,8 +429,9 @@ func BenchmarkGetHitMetrics(b *testing.B) {
 }
 
 // BenchmarkGetHitSpread is the Get hit of an unbounded cache with the
-// default striped counters beside a raw xsync.Map Load, each on a cache
-// built afresh for every run (every call of the function, so every -count
+// default striped counters beside a raw xsync.Map Load, a bounded cache
+// and an unbounded one that counts nothing, each on a cache built afresh
+// for every run (every call of the function, so every -count
 // round): a cost that depends on where the run's goroutines happen to land,
 // such as two of them sharing a counter cell, shows as a spread between
 // runs rather than as a shifted mean. Each goroutine reads the 64K keys in
@@ -440,10 +442,13 @@ func BenchmarkGetHitSpread(b *testing.B) {
 	setup()
 	fresh := map[string]func() impl{
 		"shard": func() impl { return mustCache[string, int](shard.Config{}) },
-		"noop":  func() impl { return mustCache[string, int](shard.Config{Recorder: metrics.NoOp{}}) },
-		"xsync": func() impl { return &xsyncMap{m: xsync.NewMap[string, int]()} },
+		// Bounded, with room for every key: 16 shards, so an xxhash per
+		// Get, and the entry's read count.
+		"bounded": func() impl { return mustCache[string, int](shard.Config{MaxEntries: 2 * numKeys}) },
+		"noop":    func() impl { return mustCache[string, int](shard.Config{Recorder: metrics.NoOp{}}) },
+		"xsync":   func() impl { return &xsyncMap{m: xsync.NewMap[string, int]()} },
 	}
-	for _, name := range []string{"shard", "noop", "xsync"} {
+	for _, name := range []string{"shard", "bounded", "noop", "xsync"} {
 		b.Run("impl="+name, func(b *testing.B) {
 			c := fresh[name]()
 			closeImpl(b, c)
@@ -465,6 +470,137 @@ func BenchmarkGetHitSpread(b *testing.B) {
 					i = (i + 1) & (numKeys - 1)
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkGetOrLoadMissCtx is the miss of BenchmarkGetOrLoadMiss on
+// shard.Cache alone, with a ctx that can never be cancelled and with one
+// that can: the second runs the load on a goroutine of its own, so that the
+// first caller too returns when its ctx ends. The difference of the rows is
+// what that promise costs per miss.
+func BenchmarkGetOrLoadMissCtx(b *testing.B) {
+	missOnce.Do(func() {
+		missKeys = make([]string, 1<<21)
+		for i := range missKeys {
+			missKeys[i] = fmt.Sprintf("miss/%08x/section-%020d", i*2654435761, i)
+		}
+	})
+	cancellable, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, cc := range []struct {
+		name string
+		ctx  context.Context
+	}{{"background", context.Background()}, {"cancellable", cancellable}} {
+		b.Run("ctx="+cc.name, func(b *testing.B) {
+			c := mustCache[string, int](shard.Config{})
+			var next atomic.Int64
+			load := func(_ context.Context, k string) (int, error) { return len(k), nil }
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := testutil.CPUTime()
+			defer testutil.ReportCPU(b, cpu0)
+			b.RunParallel(func(pb *testing.PB) {
+				var i, end int64
+				for pb.Next() {
+					if i == end {
+						end = next.Add(256)
+						i = end - 256
+					}
+					if _, err := c.GetOrLoad(cc.ctx, missKeys[i&(1<<21-1)], load); err != nil {
+						b.Error(err)
+						return
+					}
+					i++
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkSweepPerEntry is the CPU a sweep spends per expired entry, on
+// shard.Cache and on a raw xsync.Map of the same keys whose values carry
+// their deadline and which DeleteMatching sweeps: the same table, with and
+// without the cache's entries behind pointers. Half of 64K string keys,
+// every other one, have expired; the rest are live. Both tables are
+// grow-only, as a cache with a TTL is. cpu-ns/expired is the process CPU
+// time of the sweeps alone (nothing else runs: the cache has an injected
+// clock and no sweeper goroutine) divided by the entries removed. No
+// reader runs here: a reader takes no lock, so it never waits for a sweep
+// (TestSweepConcurrentWithReadersAndLoads); BenchmarkSweep measures what
+// readers see while one runs.
+func BenchmarkSweepPerEntry(b *testing.B) {
+	setup()
+	const ttl = time.Minute
+	type deadlined struct {
+		v   int
+		exp int64
+	}
+	type sweepable struct {
+		fill  func(clk *stepClock) // stores every key, half of them to expire
+		sweep func(now int64) int
+	}
+	impls := []struct {
+		name string
+		new  func(clk *stepClock) sweepable
+	}{
+		{"shard", func(clk *stepClock) sweepable {
+			c := mustCache[string, int](shard.Config{TTL: ttl, Clock: clk})
+			return sweepable{
+				fill: func(clk *stepClock) {
+					for i := 0; i < numKeys; i += 2 {
+						c.Set(keys[i], i)
+					}
+					clk.now.Add(int64(ttl / 2))
+					for i := 1; i < numKeys; i += 2 {
+						c.Set(keys[i], i)
+					}
+				},
+				sweep: func(int64) int { return c.Sweep() },
+			}
+		}},
+		{"xsync", func(clk *stepClock) sweepable {
+			m := xsync.NewMap[string, deadlined](xsync.WithGrowOnly())
+			return sweepable{
+				fill: func(clk *stepClock) {
+					for i := 0; i < numKeys; i += 2 {
+						m.Store(keys[i], deadlined{i, clk.now.Load() + int64(ttl)})
+					}
+					clk.now.Add(int64(ttl / 2))
+					for i := 1; i < numKeys; i += 2 {
+						m.Store(keys[i], deadlined{i, clk.now.Load() + int64(ttl)})
+					}
+				},
+				sweep: func(now int64) int {
+					return m.DeleteMatching(func(_ string, d deadlined) (bool, bool) { return d.exp <= now, false })
+				},
+			}
+		}},
+	}
+	for _, im := range impls {
+		b.Run("impl="+im.name, func(b *testing.B) {
+			clk := &stepClock{}
+			clk.now.Store(time.Now().UnixNano())
+			t := im.new(clk)
+			var cpu time.Duration
+			removed := 0
+			b.ReportAllocs()
+			b.StopTimer()
+			for range b.N {
+				t.fill(clk)
+				clk.now.Add(int64(ttl/2 + time.Second))
+				runtime.GC()
+				cpu0 := testutil.CPUTime()
+				b.StartTimer()
+				n := t.sweep(clk.now.Load())
+				b.StopTimer()
+				cpu += testutil.CPUTime() - cpu0
+				if n != numKeys/2 {
+					b.Fatalf("swept %d, want %d", n, numKeys/2)
+				}
+				removed += n
+			}
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(removed), "cpu-ns/expired")
 		})
 	}
 }
