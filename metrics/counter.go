@@ -6,10 +6,15 @@ import (
 	"unsafe"
 )
 
-// cacheLine is the false-sharing unit assumed for padding. 64 bytes covers
-// amd64 and most arm64 parts; adjacent-line prefetchers make 128 safer still,
-// but doubling the memory bought nothing measurable here.
-const cacheLine = 64
+// cacheLine is the false-sharing unit assumed for padding: two 64-byte
+// lines, because the adjacent-line (spatial) prefetchers of many amd64
+// parts fetch lines in aligned pairs, and two cores writing the two halves
+// of one pair slow each other much as if they shared a line (sync.Pool
+// pads its per-P slots to 128 bytes for the same reason). A cell choice
+// that moves away from contention sees only writes to the caller's own
+// cell, so it could not notice a shared pair: each cell gets a pair to
+// itself.
+const cacheLine = 128
 
 // Counter is a striped int64 counter: a sum kept in several cache-line
 // padded cells, so that goroutines adding at once on different cores write
@@ -19,10 +24,12 @@ const cacheLine = 64
 // additional locking. The zero value is not usable: create one with
 // NewCounter. A Counter must not be copied after first use.
 //
-// Add is wait-free: one compare-and-swap on the caller's cell and, only if
-// that fails because another goroutine changed the cell meanwhile, one
-// atomic add on a cell picked at random, which becomes the caller's cell
-// from then on (see home). Each Add is counted exactly once.
+// Add is wait-free: an atomic load and an atomic add on the caller's home
+// cell, and, when the add shows that another goroutine wrote the cell in
+// between, one atomic store that moves the caller's home for its next Add
+// (see "Choosing a cell" in the source). Each Add is counted exactly once.
+// Goroutines that run at once on different cores and keep adding
+// practically never share a cell for longer than their first few Adds.
 //
 // In the terminology of the Go memory model, an Add that happens before a
 // call of Value is included in the value it returns. Value does not stop

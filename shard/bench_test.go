@@ -429,48 +429,121 @@ func BenchmarkGetHitMetrics(b *testing.B) {
 }
 
 // BenchmarkGetHitSpread is the Get hit of an unbounded cache with the
-// default striped counters beside a raw xsync.Map Load, a bounded cache
-// and an unbounded one that counts nothing, each on a cache built afresh
-// for every run (every call of the function, so every -count
-// round): a cost that depends on where the run's goroutines happen to land,
-// such as two of them sharing a counter cell, shows as a spread between
-// runs rather than as a shifted mean. Each goroutine reads the 64K keys in
-// order from its own starting point. Run it in interleaved rounds and
-// compare each round's shard row with the xsync row beside it
-// (docs/benchmarks/cache.md, "Third pass").
+// default striped counters beside a raw xsync.Map Load, a bounded cache and
+// an unbounded one that counts nothing, on caches built afresh for every
+// run (every call of the function, so every -count round): a cost that
+// depends on where one run's goroutines happen to land, such as two of them
+// sharing a counter cell, shows as a spread between runs rather than as a
+// shifted mean.
+//
+// The machine these benchmarks run on is shared, and its load moves faster
+// than one sub-benchmark per implementation could follow. So the
+// implementations take turns inside one run: GOMAXPROCS goroutines, the
+// same ones all run long, read a block of keys from one table together,
+// then from the next, and so on in cycles; each goroutine times its own
+// blocks. A cycle's cost of an implementation is the mean of its
+// goroutines' block times per Get, divided by GOMAXPROCS as RunParallel's
+// ns/op is; <impl>-ns/op is the median over the cycles, and
+// <impl>/xsync the median over the cycles of the cost's ratio to raw xsync
+// in the same cycle, so a burst of load that falls on one cycle moves
+// neither. Each goroutine reads the 64K keys in order from its own
+// starting point. One op is one cycle (ns/op is its wall time, hand-offs
+// between blocks included): run it with -benchtime 300x or so.
 func BenchmarkGetHitSpread(b *testing.B) {
 	setup()
-	fresh := map[string]func() impl{
-		"shard": func() impl { return mustCache[string, int](shard.Config{}) },
+	impls := []struct {
+		name string
+		new  func() impl
+	}{
+		{"xsync", func() impl { return &xsyncMap{m: xsync.NewMap[string, int]()} }},
+		{"shard", func() impl { return mustCache[string, int](shard.Config{}) }},
 		// Bounded, with room for every key: 16 shards, so an xxhash per
 		// Get, and the entry's read count.
-		"bounded": func() impl { return mustCache[string, int](shard.Config{MaxEntries: 2 * numKeys}) },
-		"noop":    func() impl { return mustCache[string, int](shard.Config{Recorder: metrics.NoOp{}}) },
-		"xsync":   func() impl { return &xsyncMap{m: xsync.NewMap[string, int]()} },
+		{"bounded", func() impl { return mustCache[string, int](shard.Config{MaxEntries: 2 * numKeys}) }},
+		{"noop", func() impl { return mustCache[string, int](shard.Config{Recorder: metrics.NoOp{}}) }},
 	}
-	for _, name := range []string{"shard", "bounded", "noop", "xsync"} {
-		b.Run("impl="+name, func(b *testing.B) {
-			c := fresh[name]()
-			closeImpl(b, c)
-			for i, k := range keys {
-				c.Set(k, i)
+	caches := make([]impl, len(impls))
+	for i, im := range impls {
+		caches[i] = im.new()
+		closeImpl(b, caches[i])
+		for j, k := range keys {
+			caches[i].Set(k, j)
+		}
+	}
+	const block = 1 << 14 // Gets per goroutine per block
+	procs := runtime.GOMAXPROCS(0)
+	cycles := b.N // one op of this benchmark is one cycle
+	// took[w][i][c] is goroutine w's time for block c of implementation i.
+	took := make([][][]time.Duration, procs)
+	for w := range took {
+		took[w] = make([][]time.Duration, len(impls))
+		for i := range impls {
+			took[w][i] = make([]time.Duration, cycles)
+		}
+	}
+	turns := make([]chan int, procs) // the implementation to read next, per goroutine
+	var done sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	for w := range procs {
+		turns[w] = make(chan int)
+		go func() {
+			pos := make([]int, len(impls))
+			for i := range pos {
+				pos[i] = w * numKeys / procs
 			}
-			var start atomic.Uint32
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := testutil.CPUTime()
-			defer testutil.ReportCPU(b, cpu0)
-			b.RunParallel(func(pb *testing.PB) {
-				i := int(start.Add(numKeys/8)) & (numKeys - 1)
-				for pb.Next() {
-					if _, ok := c.Get(keys[i]); !ok {
+			c := 0
+			for i := range turns[w] {
+				t, n := caches[i], pos[i]
+				t0 := time.Now()
+				for range block {
+					if _, ok := t.Get(keys[n]); !ok {
 						b.Error("miss on a pre-populated key")
-						return
 					}
-					i = (i + 1) & (numKeys - 1)
+					n = (n + 1) & (numKeys - 1)
 				}
-			})
-		})
+				took[w][i][c] = time.Since(t0)
+				pos[i] = n
+				if i == len(impls)-1 {
+					c++
+				}
+				done.Done()
+			}
+		}()
+	}
+	for range cycles {
+		for i := range impls {
+			done.Add(procs)
+			for w := range procs {
+				turns[w] <- i
+			}
+			done.Wait()
+		}
+	}
+	for w := range procs {
+		close(turns[w])
+	}
+	b.StopTimer()
+	cost := func(i, c int) float64 { // ns per Get, as RunParallel's ns/op
+		var sum time.Duration
+		for w := range procs {
+			sum += took[w][i][c]
+		}
+		return float64(sum.Nanoseconds()) / float64(procs) / block / float64(procs)
+	}
+	median := func(f func(c int) float64) float64 {
+		v := make([]float64, cycles)
+		for c := range v {
+			v[c] = f(c)
+		}
+		slices.Sort(v)
+		return v[cycles/2]
+	}
+	for i, im := range impls {
+		b.ReportMetric(median(func(c int) float64 { return cost(i, c) }), im.name+"-ns/op")
+		if i > 0 {
+			b.ReportMetric(median(func(c int) float64 { return cost(i, c) / cost(0, c) }), im.name+"/xsync")
+		}
 	}
 }
 
