@@ -559,8 +559,7 @@ func BenchmarkGetOrLoadMissCtx(b *testing.B) {
 			missKeys[i] = fmt.Sprintf("miss/%08x/section-%020d", i*2654435761, i)
 		}
 	})
-	cancellable, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	cancellable := b.Context() // its Done is not nil
 	for _, cc := range []struct {
 		name string
 		ctx  context.Context
