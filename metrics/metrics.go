@@ -99,11 +99,11 @@ func (NoOp) RecordExpirations(int) {}
 // additional locking. The zero value is not usable: create one with
 // NewCounters. Counters must not be copied after first use.
 //
-// The seven events of one stripe share a cache line, and a goroutine
-// records every event in its home stripe, chosen and moved away from
-// contention as Counter chooses its home cell: recording costs one
-// compare-and-swap on a line that, practically always, only the caller's
-// core writes. Each record is wait-free and counted exactly once. Snapshot
+// The seven events of one stripe share a padded 128-byte stripe, and a
+// goroutine records every event in its home stripe, chosen and moved away
+// from contention as Counter chooses its home cell: recording costs an
+// atomic load and an atomic add on a line that, practically always, only
+// the caller's core writes. Each record is wait-free and counted exactly once. Snapshot
 // and Reset give each event's count the guarantees that Counter's Value
 // and Reset give its sum; see Snapshot for what holds across events.
 type Counters struct {
