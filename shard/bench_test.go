@@ -482,12 +482,12 @@ func BenchmarkGetHitSpread(b *testing.B) {
 		}
 	}
 	turns := make([]chan int, procs) // the implementation to read next, per goroutine
-	var done sync.WaitGroup
+	var done, exited sync.WaitGroup
 	b.ReportAllocs()
 	b.ResetTimer()
 	for w := range procs {
 		turns[w] = make(chan int)
-		go func() {
+		exited.Go(func() {
 			pos := make([]int, len(impls))
 			for i := range pos {
 				pos[i] = w * numKeys / procs
@@ -509,7 +509,7 @@ func BenchmarkGetHitSpread(b *testing.B) {
 				}
 				done.Done()
 			}
-		}()
+		})
 	}
 	for range cycles {
 		for i := range impls {
@@ -523,6 +523,7 @@ func BenchmarkGetHitSpread(b *testing.B) {
 	for w := range procs {
 		close(turns[w])
 	}
+	exited.Wait()
 	b.StopTimer()
 	cost := func(i, c int) float64 { // ns per Get, as RunParallel's ns/op
 		var sum time.Duration
