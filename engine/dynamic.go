@@ -38,7 +38,7 @@ func optionsOf(st *state.SessionState) map[string]any {
 // loadFlow reads workflow name's metadata.json and, for a dynamic
 // workflow, the plan of the spec that opts names.
 func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any) (*flow, error) {
-	m, err := workflows.ReadMetadata(e.wfFS, name)
+	m, err := e.metadata(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -295,8 +295,12 @@ func (e *Engine) closeSpecs() error {
 	return nil
 }
 
-// specMetrics adds the spec plan cache's counters to out, as "specs".
+// specMetrics adds the spec plan caches' counters to out: the project's
+// specs as "specs", the workflows' example specs as "example_specs".
 func (e *Engine) specMetrics(out map[string]metrics.Snapshot) {
+	if e.examples != nil {
+		out["example_specs"] = e.examples.Metrics()
+	}
 	if e.specs != nil {
 		out["specs"] = e.specs.Metrics()
 	}

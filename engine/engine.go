@@ -69,6 +69,8 @@ type Engine struct {
 	// loads numbers the state-file reads of the session cache; see lookup.
 	loads atomic.Uint64
 	gates *checkpoint.Loader
+	// meta caches each workflow's metadata.json.
+	meta *metadataCache
 	// specs reads spec plans in the project folder (nil without one);
 	// examples reads the example specs of the workflows folder.
 	specs, examples *spec.Loader
@@ -84,7 +86,7 @@ type Engine struct {
 	retries, gaveUp atomic.Int64
 
 	logger      *slog.Logger
-	clock       Clock
+	clock       shard.Clock
 	ttl         time.Duration
 	maxEvidence int
 	coalesceLog rateLimit
@@ -181,6 +183,9 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.openMetadata(cfg); err != nil {
+		return nil, err
+	}
 	if err := e.openSpecs(cfg); err != nil {
 		return nil, err
 	}
@@ -236,6 +241,9 @@ func (e *Engine) Close() error {
 	if e.gates != nil {
 		e.gates.Close()
 	}
+	if e.meta != nil {
+		e.meta.Close()
+	}
 	errs = append(errs, e.closeSpecs())
 	if e.wfRoot != nil {
 		errs = append(errs, e.wfRoot.Close())
@@ -261,12 +269,16 @@ type wallClock struct{}
 func (wallClock) Now() time.Time { return time.Now() }
 
 // Metrics returns the counters of the session cache ("sessions") and of
-// the gate cache ("gates"). For sessions, Loads counts state-file reads
-// and Coalesced counts callers that shared another caller's read.
+// the file caches: gates ("gates"), workflow metadata.json files
+// ("metadata"), the workflows' example specs ("example_specs") and, with a
+// project folder, its specs ("specs"). For sessions, Loads counts
+// state-file reads and Coalesced counts callers that shared another
+// caller's read; for the file caches, Loads counts looks at a file.
 func (e *Engine) Metrics() map[string]metrics.Snapshot {
 	out := map[string]metrics.Snapshot{
 		"sessions": e.sessions.Metrics(),
 		"gates":    e.gates.Metrics(),
+		"metadata": e.meta.Metrics(),
 	}
 	e.specMetrics(out)
 	return out

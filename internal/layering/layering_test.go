@@ -48,11 +48,11 @@ var rules = map[string]rule{
 	"cmd/mcpflow":                 {may: append([]string{"server", "engine/redisstore", "engine"}, withWorkflows(below)...)},
 	"server":                      {may: slices.Concat([]string{"engine"}, withWorkflows(below), []string{"internal/jsonnum"}), tests: []string{"engine/redisstore"}},
 	"engine/redisstore":           {may: []string{"engine/state"}, tests: append([]string{"engine"}, below...)},
-	"engine":                      {may: withWorkflows(below)},
+	"engine":                      {may: slices.Concat(withWorkflows(below), []string{"internal/filecache"})},
 	"engine/workflows":            {may: slices.Concat(withState(below), []string{"internal/jsonnum"})},
 	"engine/state":                {},
-	"spec":                        {may: slices.Concat(below[1:], []string{"internal/mdnest"})},
-	"checkpoint":                  {may: slices.Concat(below[2:], []string{"internal/jsonnum"})},
+	"spec":                        {may: slices.Concat(below[1:], []string{"internal/mdnest", "internal/filecache"})},
+	"checkpoint":                  {may: slices.Concat(below[2:], []string{"internal/jsonnum", "internal/filecache"})},
 	"ragcache":                    {may: slices.Concat(below[3:], []string{"internal/mdnest"})},
 	"shard":                       {may: below[4:]},
 	"metrics":                     {},
@@ -63,6 +63,7 @@ var rules = map[string]rule{
 	"internal/layering":           {},
 	"internal/mdnest":             {},
 	"internal/jsonnum":            {},
+	"internal/filecache":          {may: below[3:]},
 	"fuzz":                        {tests: append([]string{"engine"}, withWorkflows(below)...)},
 }
 
