@@ -25,6 +25,8 @@ import (
 	"github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/mcpflow/mcpflow/internal/regfile"
 )
 
 // MaxFileBytes is the size above which a file is skipped with a warning.
@@ -158,7 +160,9 @@ func (ix *Index) build(ctx context.Context, gen uint64) (*snapshot, error) {
 }
 
 // openCorpus returns the file system to index. A folder is opened as an
-// os.Root, so no symbolic link can lead the build outside it.
+// os.Root, so no symbolic link can lead the build outside it, and read
+// through regfile, so a named pipe or a device in it is refused rather
+// than waited on.
 func (ix *Index) openCorpus() (fs.FS, string, func(), error) {
 	if ix.cfg.Dir == "" {
 		sub, err := fs.Sub(builtinFS, "standards")
@@ -171,7 +175,7 @@ func (ix *Index) openCorpus() (fs.FS, string, func(), error) {
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("ragcache: Config.Dir: cannot open the standards folder: %w", err)
 	}
-	return root.FS(), ix.cfg.Dir, func() { _ = root.Close() }, nil
+	return regfile.FS(root), ix.cfg.Dir, func() { _ = root.Close() }, nil
 }
 
 // isMarkdown reports whether name has a markdown extension.
@@ -267,7 +271,14 @@ func (ix *Index) readFile(fsys fs.FS, p string) ([]Chunk, FileInfo, error) {
 		return nil, FileInfo{}, err
 	}
 	defer func() { _ = f.Close() }()
-	if fi, err := f.Stat(); err == nil && fi.Size() > MaxFileBytes {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, FileInfo{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, FileInfo{}, fmt.Errorf("%w: it is a folder", regfile.ErrNotRegular)
+	}
+	if fi.Size() > MaxFileBytes {
 		return nil, FileInfo{}, fmt.Errorf("%w (%d bytes)", errTooLarge, fi.Size())
 	}
 	// The size may change between Stat and reading: read one byte more

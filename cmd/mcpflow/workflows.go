@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mcpflow/mcpflow/engine/workflows"
+	"github.com/mcpflow/mcpflow/internal/regfile"
 )
 
 const workflowsDetails = `
@@ -74,7 +75,7 @@ func workflowsCmd(_ context.Context, args []string, getenv env, stdout, _ io.Wri
 			return c, fmt.Errorf("%s %s: %w", flagName, show(dirs.workflows), err)
 		}
 		defer func() { _ = root.Close() }()
-		fsys = root.FS()
+		fsys = regfile.FS(root)
 	}
 	list, err := workflows.List(fsys)
 	if err != nil {
