@@ -334,21 +334,24 @@ func (s *FileStore) currentVersion(id string) (state.Version, error) {
 
 // writeTemp writes data to a new temporary file in the folder, named
 // after name, and fsyncs it. It returns the file's name and stamp; a
-// rename keeps the stamp (inode, size, modification time).
+// rename keeps the stamp (inode, size, modification time). On failure
+// (a full disk, say) it removes the file, so nothing is left behind.
 func (s *FileStore) writeTemp(name string, data []byte) (tmp string, stamp fileStamp, err error) {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
-	tmp = tempPrefix + hex.EncodeToString(rnd[:]) + "-" + name
-	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// file, not the result tmp: every failure returns tmp as "", before
+	// the deferred removal runs.
+	file := tempPrefix + hex.EncodeToString(rnd[:]) + "-" + name
+	f, err := s.root.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", stamp, err
 	}
 	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err, tmp = cerr, ""
 		}
 		if err != nil {
-			_ = s.root.Remove(tmp)
+			_ = s.root.Remove(file)
 		}
 	}()
 	s.step("open")
@@ -366,7 +369,7 @@ func (s *FileStore) writeTemp(name string, data []byte) (tmp string, stamp fileS
 	if err != nil {
 		return "", stamp, err
 	}
-	return tmp, stampOf(fi), nil
+	return file, stampOf(fi), nil
 }
 
 func (s *FileStore) step(name string) {
