@@ -49,8 +49,9 @@
 // # Live reindex
 //
 // With Config.Watch, an fsnotify watcher follows the folder tree (new
-// subfolders included). After about 500 ms without further events the
-// index is rebuilt in the background and swapped in with one atomic
+// subfolders included). After about 500 ms without further events, or 2 s
+// after the first event of a burst that does not pause, the index is
+// rebuilt in the background and swapped in with one atomic
 // pointer store; searches never wait for a rebuild. A failed rebuild keeps
 // the current index and logs the error.
 package ragcache

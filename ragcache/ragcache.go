@@ -26,6 +26,11 @@ const (
 	// DefaultDebounce is how long the watcher waits after the last change
 	// in the folder before it rebuilds the index.
 	DefaultDebounce = 500 * time.Millisecond
+	// DefaultMaxWait is the longest the watcher waits after the first
+	// change of a burst: a file rewritten more often than DefaultDebounce
+	// is reindexed this long after it started changing, and again after
+	// each further DefaultMaxWait while it keeps changing.
+	DefaultMaxWait = 2 * time.Second
 )
 
 // Config configures Open. The zero Config indexes the built-in sample
@@ -41,7 +46,8 @@ type Config struct {
 	// DefaultCacheMaxEntries; it must not be negative.
 	CacheMaxEntries int
 	// Watch rebuilds the index when files under Dir change, DefaultDebounce
-	// after the last change. It requires Dir.
+	// after the last change and at most DefaultMaxWait after the first. It
+	// requires Dir.
 	Watch bool
 	// Logger receives warnings (skipped files, failed rebuilds) and one
 	// line per build. nil means slog.Default().
@@ -98,8 +104,9 @@ type Index struct {
 
 // hooks are the knobs tests turn; Open uses the zero hooks.
 type hooks struct {
-	// debounce replaces DefaultDebounce when positive.
-	debounce time.Duration
+	// debounce and maxWait replace DefaultDebounce and DefaultMaxWait
+	// when positive.
+	debounce, maxWait time.Duration
 	// afterRebuild, when set, is called by the watcher goroutine after each
 	// rebuild attempt, with the generation then current and the error.
 	afterRebuild func(gen uint64, err error)
@@ -174,6 +181,9 @@ func open(ctx context.Context, cfg Config, h hooks) (*Index, error) {
 	}
 	if h.debounce <= 0 {
 		h.debounce = DefaultDebounce
+	}
+	if h.maxWait <= 0 {
+		h.maxWait = DefaultMaxWait
 	}
 	ix := &Index{cfg: cfg, log: log, hooks: h}
 	if err := ix.Reindex(ctx); err != nil {
