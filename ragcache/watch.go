@@ -22,7 +22,11 @@ type watcher struct {
 // startWatcher watches every folder under Config.Dir (dot-folders
 // excepted) and starts the goroutine that debounces events and rebuilds.
 func (ix *Index) startWatcher() (*watcher, error) {
-	fsw, err := fsnotify.NewWatcher()
+	newWatcher := fsnotify.NewWatcher
+	if ix.hooks.newWatcher != nil {
+		newWatcher = ix.hooks.newWatcher
+	}
+	fsw, err := newWatcher()
 	if err != nil {
 		return nil, err
 	}
