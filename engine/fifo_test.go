@@ -23,10 +23,10 @@ func TestFIFOInWorkflowsIsRefusedNotWaitedOn(t *testing.T) {
 	wf := demoWorkflows(t)
 	require.NoError(t, os.MkdirAll(filepath.Join(wf, "piped"), 0o755))
 	testutil.MakeFIFO(t, filepath.Join(wf, "piped", "metadata.json"))
-	require.NoError(t, os.Remove(filepath.Join(wf, "demo/phases/0/gate-definition.yaml")))
-	testutil.MakeFIFO(t, filepath.Join(wf, "demo/phases/0/gate-definition.yaml"))
-	require.NoError(t, os.Remove(filepath.Join(wf, "demo/phases/0/task-1-one.md")))
-	testutil.MakeFIFO(t, filepath.Join(wf, "demo/phases/0/task-1-one.md"))
+	require.NoError(t, os.Remove(filepath.Join(wf, "demo", "phases", "0", "gate-definition.yaml")))
+	testutil.MakeFIFO(t, filepath.Join(wf, "demo", "phases", "0", "gate-definition.yaml"))
+	require.NoError(t, os.Remove(filepath.Join(wf, "demo", "phases", "0", "task-1-one.md")))
+	testutil.MakeFIFO(t, filepath.Join(wf, "demo", "phases", "0", "task-1-one.md"))
 
 	var en *env
 	if !testutil.Returns(t, "engine start", func() { en = newEnv(t, wf) }) {

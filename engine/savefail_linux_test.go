@@ -51,5 +51,5 @@ func TestFailedSaveLeavesNoTempFile(t *testing.T) {
 	st, ver, err := s.Load(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, v, ver)
-	assert.Equal(t, 1.0, st.PhaseArtifacts[0].Evidence["n"])
+	assert.EqualValues(t, 1, st.PhaseArtifacts[0].Evidence["n"])
 }

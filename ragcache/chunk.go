@@ -293,6 +293,27 @@ func parsePhase(digits string) (int, bool) {
 	return p, err == nil && p <= MaxPhase
 }
 
+// block is one top-level block of the document: its node and byte range.
+type block struct {
+	node       ast.Node
+	start, end int
+}
+
+type heading struct {
+	level int
+	text  string
+}
+
+type chunker struct {
+	file      string
+	src       []byte
+	fm        frontMatter
+	folderTag string
+	out       []Chunk
+	// parents memoizes parent, by heading text.
+	parents map[string]parentInfo
+}
+
 // headingPhase returns the phase named by the section heading or, failing
 // that, by the nearest parent heading that names one.
 func (c *chunker) headingPhase(section string, parents []string) (int, bool) {
@@ -317,44 +338,23 @@ type parentInfo struct {
 // parent returns the parentInfo of a parent heading's text. Every section
 // under a heading asks for it: it is worked out once per heading, or a
 // long heading over thousands of sections would cost their product.
-func (c *chunker) parent(text string) parentInfo {
-	if h, ok := c.parents[text]; ok {
+func (c *chunker) parent(title string) parentInfo {
+	if h, ok := c.parents[title]; ok {
 		return h
 	}
 	var h parentInfo
-	if m := phaseRE.FindStringSubmatch(text); m != nil {
+	if m := phaseRE.FindStringSubmatch(title); m != nil {
 		h.names = true
 		h.phase, h.ok = parsePhase(m[1])
 	}
 	if c.fm.tags == nil {
-		h.words = headingWords(text)
+		h.words = headingWords(title)
 	}
 	if c.parents == nil {
 		c.parents = map[string]parentInfo{}
 	}
-	c.parents[text] = h
+	c.parents[title] = h
 	return h
-}
-
-// block is one top-level block of the document: its node and byte range.
-type block struct {
-	node       ast.Node
-	start, end int
-}
-
-type heading struct {
-	level int
-	text  string
-}
-
-type chunker struct {
-	file      string
-	src       []byte
-	fm        frontMatter
-	folderTag string
-	out       []Chunk
-	// parents memoizes parent, by heading text.
-	parents map[string]parentInfo
 }
 
 // plain chunks the whole body as one section named after the file, cut
