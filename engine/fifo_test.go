@@ -6,12 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/internal/testutil"
 )
@@ -23,10 +23,6 @@ func TestFIFOInWorkflowsIsRefusedNotWaitedOn(t *testing.T) {
 	wf := demoWorkflows(t)
 	require.NoError(t, os.MkdirAll(filepath.Join(wf, "piped"), 0o755))
 	testutil.MakeFIFO(t, filepath.Join(wf, "piped", "metadata.json"))
-	require.NoError(t, os.Remove(filepath.Join(wf, "demo", "phases", "0", "gate-definition.yaml")))
-	testutil.MakeFIFO(t, filepath.Join(wf, "demo", "phases", "0", "gate-definition.yaml"))
-	require.NoError(t, os.Remove(filepath.Join(wf, "demo", "phases", "0", "task-1-one.md")))
-	testutil.MakeFIFO(t, filepath.Join(wf, "demo", "phases", "0", "task-1-one.md"))
 
 	var en *env
 	if !testutil.Returns(t, "engine start", func() { en = newEnv(t, wf) }) {
@@ -44,13 +40,26 @@ func TestFIFOInWorkflowsIsRefusedNotWaitedOn(t *testing.T) {
 	}
 	r, err := en.Start(ctx, "demo", "a", nil)
 	require.NoError(t, err)
+
+	// The gate and a task file become pipes while the session runs.
+	gate := filepath.Join(wf, "demo", "phases", "0", "gate-definition.yaml")
+	task := filepath.Join(wf, "demo", "phases", "0", "task-1-one.md")
+	for _, p := range []string{gate, task} {
+		require.NoError(t, os.Remove(p))
+		testutil.MakeFIFO(t, p)
+	}
+	en.clock.Advance(2 * time.Second) // past GateRecheck: the gate is looked at again
 	if testutil.Returns(t, "get_task", func() { _, err = en.Task(ctx, r.SessionID, 0, 1) }) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "task-1-one.md")
 	}
 	if testutil.Returns(t, "complete_phase", func() { _, err = en.CompletePhase(ctx, r.SessionID, 0, demoPass[0]) }) {
-		require.ErrorIs(t, err, checkpoint.ErrInvalidGate)
+		require.Error(t, err)
 		assert.Contains(t, err.Error(), "gate-definition.yaml")
+	}
+	if testutil.Returns(t, "a second start of demo", func() { _, err = en.Start(ctx, "demo", "b", nil) }) {
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "named pipe")
 	}
 }
 
