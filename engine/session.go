@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"sync/atomic"
 	"time"
 
@@ -294,38 +293,6 @@ func (e *Engine) State(ctx context.Context, sessionID string) (*state.SessionSta
 		return nil, err
 	}
 	return state.DeepCopy(st)
-}
-
-// ListSessions lists the sessions of the store, most recently updated
-// first. status "" lists all, "active" and "completed" filter; any other
-// value is an error naming status. Sessions whose state file is corrupt
-// are listed (with Error set) only when status is "".
-func (e *Engine) ListSessions(ctx context.Context, status string) ([]state.SessionSummary, error) {
-	if err := e.check(ctx); err != nil {
-		return nil, err
-	}
-	switch state.Status(status) {
-	case "", state.StatusActive, state.StatusCompleted:
-	default:
-		return nil, fmt.Errorf("%w: status must be \"\" (all), %q or %q, got %s", state.ErrInvalidArgument, state.StatusActive, state.StatusCompleted, state.Quote(status))
-	}
-	list, err := e.store.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := list[:0]
-	for i := range list {
-		if status == "" || list[i].Error == "" && list[i].Status == state.Status(status) {
-			out = append(out, list[i])
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].UpdatedAt.Equal(out[j].UpdatedAt) {
-			return out[i].UpdatedAt.After(out[j].UpdatedAt)
-		}
-		return out[i].SessionID < out[j].SessionID
-	})
-	return out, nil
 }
 
 // DeleteSession deletes the session's state file and its cache entry
