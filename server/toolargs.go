@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 
+	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/ragcache"
 )
@@ -25,7 +26,7 @@ var toolArgs = map[string][]string{
 	ToolGetTask:          {"session_id", "phase", "task_number"},
 	ToolCompletePhase:    {"session_id", "phase", "evidence"},
 	ToolGetWorkflowState: {"session_id"},
-	ToolListSessions:     {"status"},
+	ToolListSessions:     {"status", "limit", "cursor"},
 	ToolDeleteSession:    {"session_id"},
 }
 
@@ -138,22 +139,34 @@ func decodeComplete(raw any) (completeArgs, error) {
 	return v, a.done()
 }
 
-// listSessionsArgs are list_sessions' arguments.
-type listSessionsArgs struct {
-	// Status is state.StatusActive, state.StatusCompleted, or "" for
-	// every session.
-	Status string
-}
+// maxCursorRunes bounds list_sessions' cursor argument: the cursors the
+// server gives are 72 characters.
+const maxCursorRunes = 128
 
-func decodeListSessions(raw any) (listSessionsArgs, error) {
+// decodeListSessions decodes list_sessions' arguments into the page they
+// ask for: Status is state.StatusActive, state.StatusCompleted, or "" for
+// every session; Limit defaults to state.DefaultPageLimit; After is the
+// decoded cursor, nil for the first page.
+func decodeListSessions(raw any) (state.PageQuery, error) {
 	a := newArgs(raw, toolArgs[ToolListSessions]...)
-	v := listSessionsArgs{Status: a.str("status", false, 16, "pass active, completed or all")}
-	switch v.Status {
+	var q state.PageQuery
+	switch status := a.str("status", false, 16, "pass active, completed or all"); status {
 	case "", "all":
-		v.Status = ""
 	case string(state.StatusActive), string(state.StatusCompleted):
+		q.Status = state.Status(status)
 	default:
-		a.fail(badArg("status", "must be active, completed or all, got %q", shorten(v.Status, 32)))
+		a.fail(badArg("status", "must be active, completed or all, got %q", shorten(status, 32)))
 	}
-	return v, a.done()
+	q.Limit, _ = a.integer("limit", false, 1, state.MaxPageLimit, fmt.Sprintf("omit it for %d sessions a page", state.DefaultPageLimit))
+	if q.Limit == 0 {
+		q.Limit = state.DefaultPageLimit
+	}
+	if c := a.str("cursor", false, maxCursorRunes, "pass the next_cursor of the previous page, or omit it for the first page"); c != "" && a.err == nil {
+		after, err := engine.ParseCursor(c)
+		if err != nil {
+			a.fail(badArg("cursor", "is not a cursor this server gave; pass the next_cursor of the previous page, or omit it for the first page"))
+		}
+		q.After = after
+	}
+	return q, a.done()
 }
