@@ -184,10 +184,10 @@ func (s *Store) onInvalidations(keys []rueidis.RedisMessage) {
 
 // ---- keys ----
 
-func (s *Store) sessKey(id string) string     { return s.opts.Prefix + keyTag + "sess:" + id }
-func (s *Store) pairKey(hash string) string   { return s.opts.Prefix + keyTag + "active:" + hash }
-func (s *Store) epochKey() string             { return s.opts.Prefix + keyTag + "epoch" }
-func (s *Store) idxKey(name string) string    { return s.opts.Prefix + keyTag + "idx:" + name }
+func (s *Store) sessKey(id string) string   { return s.opts.Prefix + keyTag + "sess:" + id }
+func (s *Store) pairKey(hash string) string { return s.opts.Prefix + keyTag + "active:" + hash }
+func (s *Store) epochKey() string           { return s.opts.Prefix + keyTag + "epoch" }
+func (s *Store) idxKey(name string) string  { return s.opts.Prefix + keyTag + "idx:" + name }
 
 // idxKeys returns the index keys in the order the scripts take them:
 // idx:all, idx:active, idx:completed, idx:lk.
@@ -936,4 +936,3 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	s.guard.gone(id, 0)
 	return nil
 }
-
