@@ -21,6 +21,10 @@ const maxSummaryBytes = 1 << 20
 // with Next set.
 const maxPageRounds = 4
 
+// pageLookahead is how many members a page reads per round after its
+// first round met leftovers.
+const pageLookahead = 64
+
 // listBatch is the SCAN COUNT of Reindex.
 const listBatch = 256
 
@@ -59,32 +63,38 @@ func (s *Store) ListPage(ctx context.Context, q state.PageQuery) (state.Page, er
 	}
 	page := state.Page{Sessions: make([]state.SessionSummary, 0, q.Limit)}
 	var last *state.ListKey
-	for range maxPageRounds {
-		n := q.Limit - len(page.Sessions)
+	for round := range maxPageRounds {
+		// One more than needed tells whether the listing goes on; after a
+		// round that met leftovers, look further ahead.
+		fetch := q.Limit - len(page.Sessions) + 1
+		if round > 0 {
+			fetch = max(fetch, pageLookahead)
+		}
 		cctx, cancel := s.call(ctx)
-		members, err := s.client.Do(cctx, s.client.B().Zrange().Key(s.listKey(q.Status)).Min(start).Max("+").Bylex().Limit(0, int64(n+1)).Build()).AsStrSlice()
+		members, err := s.client.Do(cctx, s.client.B().Zrange().Key(s.listKey(q.Status)).Min(start).Max("+").Bylex().Limit(0, int64(fetch)).Build()).AsStrSlice()
 		if err != nil {
 			cancel()
 			return state.Page{}, s.fail("list", "", err)
 		}
-		take := members[:min(n, len(members))]
-		keys, err := s.pageSummaries(cctx, q.Status, take, &page)
+		items, err := s.pageSummaries(cctx, members)
 		cancel()
 		if err != nil {
 			return state.Page{}, err
 		}
-		if len(keys) > 0 {
-			last = &keys[len(keys)-1]
+		for i := range items {
+			if len(page.Sessions) == q.Limit {
+				page.Next = last
+				return page, nil
+			}
+			last = &items[i].key
+			if sum := items[i].sum; sum != nil && state.Matches(sum, q.Status) {
+				page.Sessions = append(page.Sessions, *sum)
+			}
 		}
-		if len(take) > 0 {
-			start = "(" + take[len(take)-1]
-		}
-		if len(members) <= n {
+		if len(members) < fetch {
 			return page, nil // the listing is done
 		}
-		if len(page.Sessions) == q.Limit {
-			break
-		}
+		start = "(" + members[len(members)-1]
 	}
 	if last == nil {
 		last = q.After
@@ -93,14 +103,21 @@ func (s *Store) ListPage(ctx context.Context, q state.PageQuery) (state.Page, er
 	return page, nil
 }
 
-// pageSummaries reads the summaries of members and appends those of
-// status to page. It returns the keys of the members it read, in order.
-// Members that are not list keys (not written by mcpflow) are removed.
-func (s *Store) pageSummaries(ctx context.Context, status state.Status, members []string, page *state.Page) ([]state.ListKey, error) {
+// pageItem is one member read by pageSummaries: its key, and its summary
+// (nil when the session is gone).
+type pageItem struct {
+	key state.ListKey
+	sum *state.SessionSummary
+}
+
+// pageSummaries reads the summaries of members, in order. Members that
+// are not list keys (not written by mcpflow) are removed from the index
+// and left out.
+func (s *Store) pageSummaries(ctx context.Context, members []string) ([]pageItem, error) {
 	if len(members) == 0 {
 		return nil, nil
 	}
-	keys := make([]state.ListKey, 0, len(members))
+	items := make([]pageItem, 0, len(members))
 	rkeys := s.idxKeys()
 	args := []string{strconv.Itoa(maxSummaryBytes)}
 	for _, m := range members {
@@ -111,11 +128,11 @@ func (s *Store) pageSummaries(ctx context.Context, status state.Status, members 
 			}
 			continue
 		}
-		keys = append(keys, k)
+		items = append(items, pageItem{key: k})
 		rkeys = append(rkeys, s.sessKey(k.ID))
 		args = append(args, k.ID, m)
 	}
-	if len(keys) == 0 {
+	if len(items) == 0 {
 		return nil, nil
 	}
 	res, err := pageScript.Exec(ctx, s.client, rkeys, args).ToArray()
@@ -123,10 +140,10 @@ func (s *Store) pageSummaries(ctx context.Context, status state.Status, members 
 		return nil, s.fail("list", "", err)
 	}
 	for i, r := range res {
-		if i >= len(keys) {
+		if i >= len(items) {
 			break
 		}
-		id := keys[i].ID
+		id := items[i].key.ID
 		vals, _ := r.ToArray()
 		code := int64(-1)
 		if len(vals) > 0 {
@@ -150,11 +167,9 @@ func (s *Store) pageSummaries(ctx context.Context, status state.Status, members 
 		if sum.CompletedPhases == nil {
 			sum.CompletedPhases = []int{}
 		}
-		if state.Matches(&sum, status) {
-			page.Sessions = append(page.Sessions, sum)
-		}
+		items[i].sum = &sum
 	}
-	return keys, nil
+	return items, nil
 }
 
 // summaryOfDoc summarizes a session from its document, for a session
