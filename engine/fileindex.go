@@ -79,6 +79,33 @@ func (x *summaryIndex) put(sum state.SessionSummary, stamp fileStamp) {
 	}
 }
 
+// load replaces the index's content with entries (one per session),
+// sorting each list once: what a build from the folder does, instead of
+// one sorted insertion per session.
+func (x *summaryIndex) load(entries []indexEntry) {
+	byID := make(map[string]*indexEntry, len(entries))
+	var all, active, completed []state.ListKey
+	for i := range entries {
+		e := &entries[i]
+		e.key = state.KeyOf(&e.sum)
+		byID[e.sum.SessionID] = e
+		all = append(all, e.key)
+		switch {
+		case e.sum.Error != "":
+		case e.sum.Status == state.StatusActive:
+			active = append(active, e.key)
+		case e.sum.Status == state.StatusCompleted:
+			completed = append(completed, e.key)
+		}
+	}
+	for _, l := range [][]state.ListKey{all, active, completed} {
+		slices.SortFunc(l, state.ListKey.Compare)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.byID, x.all, x.active, x.completed = byID, all, active, completed
+}
+
 // remove drops the session id, if indexed.
 func (x *summaryIndex) remove(id string) {
 	x.mu.Lock()
@@ -396,8 +423,11 @@ func (s *FileStore) List(ctx context.Context) ([]state.SessionSummary, error) {
 }
 
 // buildIndex reads every state file of the folder into the index; called
-// once, by NewFileStore. Changes made by other processes from here on are
-// in the journal after the sequence number it starts from.
+// once, by NewFileStore, before any other goroutine can use the store.
+// Changes made by other processes from here on are in the journal after
+// the sequence number it starts from. Each entry's stamp is the stamp of
+// the file read (read records it); a file that does not decode keeps the
+// zero stamp, so that the next re-read of the folder reads it again.
 func (s *FileStore) buildIndex() error {
 	unlock, err := s.lockFolder()
 	if err != nil {
@@ -405,9 +435,28 @@ func (s *FileStore) buildIndex() error {
 	}
 	seq := s.journalSeq()
 	unlock()
-	if err := s.rescanFolder(context.Background()); err != nil {
-		return err
+	dir, err := fs.ReadDir(s.root.FS(), ".")
+	if err != nil {
+		return fmt.Errorf("engine: state folder %s: %w", s.dir, err)
 	}
+	entries := make([]indexEntry, 0, len(dir))
+	for _, d := range dir {
+		id, ok := isStateFile(d.Name())
+		if !ok || !d.Type().IsRegular() {
+			continue
+		}
+		st, _, err := s.read(id)
+		switch {
+		case errors.Is(err, state.ErrNotFound):
+			continue // removed since ReadDir
+		case err != nil:
+			entries = append(entries, indexEntry{sum: state.SessionSummary{SessionID: id, CompletedPhases: []int{}, Error: err.Error()}})
+		default:
+			k, _ := s.known.Load(id)
+			entries = append(entries, indexEntry{sum: state.Summarize(st), stamp: k.stamp})
+		}
+	}
+	s.index.load(entries)
 	s.synced = seq
 	return nil
 }

@@ -48,6 +48,17 @@ const lockFileName = ".mcpflow.lock"
 //
 // Every file access goes through an os.Root on the folder, and session IDs
 // are checked as UUIDs before any file name is built from them.
+//
+// ListPage is served from a summary index in memory, read from the folder
+// once by NewFileStore and updated by every Save and Delete under the
+// folder lock, so a page costs the page. Changes made by other FileStores
+// on the folder, in any process, are read from a change journal kept in
+// the lock file before each page: a page reflects every Save and Delete,
+// by any FileStore, that returned before ListPage was called. Files
+// changed by other means (a person, a copy, an older mcpflow) are indexed
+// when the session is loaded, when the journal sends the store back to the
+// folder, or when the folder is opened again; until then a page may show
+// such a session's previous summary, or miss a file put there by hand.
 type FileStore struct {
 	root *os.Root
 	dir  string
