@@ -29,8 +29,8 @@ func listIDs(t *testing.T, s *FileStore, status state.Status) []string {
 	for range 1000 {
 		p, err := s.ListPage(t.Context(), q)
 		require.NoError(t, err)
-		for _, x := range p.Sessions {
-			ids = append(ids, x.SessionID)
+		for i := range p.Sessions {
+			ids = append(ids, p.Sessions[i].SessionID)
 		}
 		if p.Next == nil {
 			return ids
@@ -63,8 +63,8 @@ func TestFileIndexPageReadsNoFile(t *testing.T) {
 	p, err := s.ListPage(ctx, state.PageQuery{Limit: 30})
 	require.NoError(t, err)
 	require.Len(t, p.Sessions, 30)
-	for _, x := range p.Sessions {
-		assert.Empty(t, x.Error, "no file was read")
+	for i := range p.Sessions {
+		assert.Empty(t, p.Sessions[i].Error, "no file was read")
 	}
 	_, _, err = s.Load(ctx, ids[0])
 	require.ErrorIs(t, err, state.ErrCorrupt)

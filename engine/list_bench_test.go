@@ -64,6 +64,7 @@ type openStats struct {
 
 // report reports s as metrics of b.
 func (s openStats) report(b *testing.B) {
+	b.Helper()
 	b.ReportMetric(s.heapPerSession, "heap-B/session")
 	b.ReportMetric(float64(s.opened.Milliseconds()), "open-ms")
 }

@@ -71,7 +71,6 @@ func TestListSessionsPagesThroughTheServer(t *testing.T) {
 	for _, tool := range []string{server.ToolListSessions, server.ToolPosWorkflow} {
 		t.Run(tool, func(t *testing.T) {
 			seen := map[string]int{}
-			var order []string
 			deleted := map[string]bool{}
 			args := map[string]any{"limit": 10}
 			if tool == server.ToolPosWorkflow {
@@ -84,7 +83,6 @@ func TestListSessionsPagesThroughTheServer(t *testing.T) {
 				assert.Equal(t, len(p.Sessions), p.Count)
 				for _, s := range p.Sessions {
 					seen[s.SessionID]++
-					order = append(order, s.SessionID)
 				}
 				if p.NextCursor == "" {
 					break

@@ -269,7 +269,7 @@ func testConcurrentPaging(t *testing.T, s state.Store) {
 	testutil.Release(writers+readers, func(g int) {
 		if g >= writers {
 			defer wg.Done()
-			for round := 0; round < 3; round++ {
+			for range 3 {
 				if err := concurrentWalk(ctx, s, stableIDs, g); err != nil {
 					t.Error(err)
 					return
@@ -309,7 +309,7 @@ func testConcurrentPaging(t *testing.T, s state.Store) {
 func concurrentWalk(ctx context.Context, s state.Store, stable map[string]bool, g int) error {
 	seen := map[string]bool{}
 	q := state.PageQuery{Limit: 10}
-	for page := 0; page < 10_000; page++ {
+	for page := range 10_000 {
 		p, err := s.ListPage(ctx, q)
 		if err != nil {
 			return fmt.Errorf("reader %d: page %d: %w", g, page, err)
