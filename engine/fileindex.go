@@ -21,11 +21,12 @@ import (
 // place; page copies what it returns.
 type summaryIndex struct {
 	mu sync.RWMutex
-	// byID holds every indexed session; all, active and completed hold
-	// the keys of every session, of the active ones and of the completed
-	// ones, each sorted by ListKey.Compare.
-	byID                   map[string]*indexEntry
-	all, active, completed []state.ListKey
+	// byID holds every indexed session; all, active, completed and
+	// failed hold the keys of every session, of the active ones, of the
+	// completed ones and of the active ones whose last gate attempt
+	// failed, each sorted by ListKey.Compare.
+	byID                           map[string]*indexEntry
+	all, active, completed, failed []state.ListKey
 }
 
 // indexEntry is one indexed session and the stamp of the file its
@@ -45,6 +46,8 @@ func newSummaryIndex() *summaryIndex {
 func (x *summaryIndex) lists(sum *state.SessionSummary) []*[]state.ListKey {
 	switch {
 	case sum.Error != "":
+	case sum.Status == state.StatusActive && sum.GateFailed:
+		return []*[]state.ListKey{&x.all, &x.active, &x.failed}
 	case sum.Status == state.StatusActive:
 		return []*[]state.ListKey{&x.all, &x.active}
 	case sum.Status == state.StatusCompleted:
@@ -59,6 +62,8 @@ func (x *summaryIndex) list(status state.Status) []state.ListKey {
 		return x.active
 	case state.StatusCompleted:
 		return x.completed
+	case state.StatusGateFailed:
+		return x.failed
 	}
 	return x.all
 }
@@ -84,7 +89,7 @@ func (x *summaryIndex) put(sum state.SessionSummary, stamp fileStamp) {
 // one sorted insertion per session.
 func (x *summaryIndex) load(entries []indexEntry) {
 	byID := make(map[string]*indexEntry, len(entries))
-	var all, active, completed []state.ListKey
+	var all, active, completed, failed []state.ListKey
 	for i := range entries {
 		e := &entries[i]
 		e.key = state.KeyOf(&e.sum)
@@ -94,16 +99,19 @@ func (x *summaryIndex) load(entries []indexEntry) {
 		case e.sum.Error != "":
 		case e.sum.Status == state.StatusActive:
 			active = append(active, e.key)
+			if e.sum.GateFailed {
+				failed = append(failed, e.key)
+			}
 		case e.sum.Status == state.StatusCompleted:
 			completed = append(completed, e.key)
 		}
 	}
-	for _, l := range [][]state.ListKey{all, active, completed} {
+	for _, l := range [][]state.ListKey{all, active, completed, failed} {
 		slices.SortFunc(l, state.ListKey.Compare)
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.byID, x.all, x.active, x.completed = byID, all, active, completed
+	x.byID, x.all, x.active, x.completed, x.failed = byID, all, active, completed, failed
 }
 
 // remove drops the session id, if indexed.

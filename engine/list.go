@@ -7,10 +7,15 @@ import (
 	"github.com/mcpflow/mcpflow/engine/state"
 )
 
+// StatusGateFailed is ListSessions' filter for the active sessions whose
+// current phase's last gate attempt failed (prAxIs OS's session status
+// "error").
+const StatusGateFailed = string(state.StatusGateFailed)
+
 // ListSessions returns one page of the store's sessions, newest created
 // first (state.ListKey order). q.Status "" lists every session, with
-// those whose state cannot be read (Error set); "active" and "completed"
-// filter. q.Limit 0 asks for state.DefaultPageLimit sessions. Pass the
+// those whose state cannot be read (Error set); "active", "completed" and
+// StatusGateFailed filter. q.Limit 0 asks for state.DefaultPageLimit sessions. Pass the
 // returned Page.Next as the next query's After to read on: a session that
 // exists throughout is listed exactly once, whatever is created, saved or
 // deleted in between. The cost of a page is bounded by its limit, not by

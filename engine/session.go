@@ -283,6 +283,7 @@ func (e *Engine) Task(ctx context.Context, sessionID string, phase, taskNumber i
 		return nil, err
 	}
 	tv.SessionID = st.SessionID
+	tv.WorkflowType = st.WorkflowType
 	return tv, nil
 }
 
@@ -293,6 +294,39 @@ func (e *Engine) State(ctx context.Context, sessionID string) (*state.SessionSta
 		return nil, err
 	}
 	return state.DeepCopy(st)
+}
+
+// maxStoredPhases bounds a total_phases read from a session's metadata.
+const maxStoredPhases = 1 << 20
+
+// StateView is what StateWithProgress returns: a session's state and how
+// far it is through its workflow.
+type StateView struct {
+	*state.SessionState
+	// TotalPhases is the number of phases of the session's workflow (for
+	// a spec-driven workflow, with the spec's phases). When the workflow
+	// or the spec cannot be read any more it is the session's
+	// metadata.total_phases, as prAxIs OS stores it, or 0.
+	TotalPhases int
+	// IsComplete is true when every phase has passed its gate.
+	IsComplete bool
+}
+
+// StateWithProgress returns a deep copy of the session's state with its
+// workflow's number of phases. It answers for a session whose workflow or
+// spec has moved or gone, with the total_phases the session stored.
+func (e *Engine) StateWithProgress(ctx context.Context, sessionID string) (*StateView, error) {
+	st, err := e.State(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	v := &StateView{SessionState: st, IsComplete: st.Status == state.StatusCompleted}
+	if f, err := e.flowOf(ctx, st); err == nil {
+		v.TotalPhases = len(f.order())
+	} else if n, ok := st.Metadata["total_phases"].(float64); ok && n >= 0 && n <= maxStoredPhases && n == float64(int(n)) {
+		v.TotalPhases = int(n)
+	}
+	return v, nil
 }
 
 // DeleteSession deletes the session's state file and its cache entry

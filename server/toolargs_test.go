@@ -90,7 +90,7 @@ func TestDecodeSessionAndList(t *testing.T) {
 		require.EqualError(t, err, `"phase": unknown argument; this tool takes session_id`, tool)
 	}
 
-	for status, want := range map[string]state.Status{`{}`: "", `{"status": "all"}`: "", `{"status": "active"}`: "active", `{"status": "completed"}`: "completed"} {
+	for status, want := range map[string]state.Status{`{}`: "", `{"status": "all"}`: "", `{"status": "active"}`: "active", `{"status": "completed"}`: "completed", `{"status": "error"}`: "error"} {
 		a, err := decodeListSessions(jsonArgs(t, status))
 		require.NoError(t, err, status)
 		assert.Equal(t, want, a.Status, status)
@@ -98,7 +98,7 @@ func TestDecodeSessionAndList(t *testing.T) {
 		assert.Nil(t, a.After)
 	}
 	_, err := decodeListSessions(jsonArgs(t, `{"status": "paused"}`))
-	require.EqualError(t, err, `status: must be active, completed or all, got "paused"`)
+	require.EqualError(t, err, `status: must be one of active, completed, error, all, got "paused"`)
 	k := state.ListKey{Created: 1_700_000_000_000_000, ID: id2}
 	a, err := decodeListSessions(jsonArgs(t, `{"limit": 10, "cursor": "`+engine.EncodeCursor(&k)+`"}`))
 	require.NoError(t, err)

@@ -16,6 +16,7 @@
 //	[prefix:]{mcpflow}:v1:idx:all          sorted set: every session's list key (state.ListKey), all at score 0
 //	[prefix:]{mcpflow}:v1:idx:active       sorted set: the active sessions' list keys
 //	[prefix:]{mcpflow}:v1:idx:completed    sorted set: the completed sessions' list keys
+//	[prefix:]{mcpflow}:v1:idx:failed       sorted set: the list keys of the active sessions whose last gate attempt failed
 //	[prefix:]{mcpflow}:v1:idx:lk           hash: session id to its list key
 //	[prefix:]{mcpflow}:v1:idx:built        string: set once the index holds every session
 //

@@ -28,13 +28,19 @@ const pageLookahead = 64
 // listBatch is the SCAN COUNT of Reindex.
 const listBatch = 256
 
-// summaryJSON is what the save scripts write in a session's sum field.
-func summaryJSON(st *state.SessionState) (string, error) {
-	b, err := json.Marshal(state.Summarize(st))
+// summaryJSON is what the save scripts write in a session's sum field,
+// and the flag ("1" or "0") that puts it in idx:failed.
+func summaryJSON(st *state.SessionState) (sum, failed string, err error) {
+	s := state.Summarize(st)
+	b, err := json.Marshal(s)
 	if err != nil {
-		return "", fmt.Errorf("%w: session_id %s: encode summary: %w", state.ErrInvalidArgument, st.SessionID, err)
+		return "", "", fmt.Errorf("%w: session_id %s: encode summary: %w", state.ErrInvalidArgument, st.SessionID, err)
 	}
-	return string(b), nil
+	failed = "0"
+	if s.GateFailed {
+		failed = "1"
+	}
+	return string(b), failed, nil
 }
 
 // unreadableSummary is the summary of a session that cannot be read.
@@ -123,7 +129,7 @@ func (s *Store) pageSummaries(ctx context.Context, members []string) ([]pageItem
 	for _, m := range members {
 		k, err := state.ParseListKey(m)
 		if err != nil {
-			for _, z := range rkeys[:3] {
+			for _, z := range rkeys[:4] {
 				_ = s.client.Do(ctx, s.client.B().Zrem().Key(z).Member(m).Build()).Error()
 			}
 			continue
@@ -262,7 +268,7 @@ func (s *Store) Reindex(ctx context.Context) error {
 func (s *Store) indexOne(ctx context.Context, id string) error {
 	cctx, cancel := s.call(ctx)
 	defer cancel()
-	ver, member, status, sum := "0", "", "", ""
+	ver, member, status, sum, failed := "0", "", "", "", "0"
 	r, err := s.probe(cctx, id, false)
 	switch {
 	case err != nil:
@@ -280,7 +286,7 @@ func (s *Store) indexOne(ctx context.Context, id string) error {
 			return nil
 		}
 		if st, derr := decode(id, doc); derr == nil {
-			if sum, err = summaryJSON(st); err != nil {
+			if sum, failed, err = summaryJSON(st); err != nil {
 				return err
 			}
 			ver, member, status = strconv.FormatInt(int64(v), 10), state.KeyOfState(st).String(), string(st.Status)
@@ -290,7 +296,7 @@ func (s *Store) indexOne(ctx context.Context, id string) error {
 		member = state.KeyOf(&state.SessionSummary{SessionID: id, Error: "unreadable"}).String()
 	}
 	keys := append([]string{s.sessKey(id)}, s.idxKeys()...)
-	if err := indexScript.Exec(cctx, s.client, keys, []string{id, ver, member, status, sum}).Error(); err != nil {
+	if err := indexScript.Exec(cctx, s.client, keys, []string{id, ver, member, status, sum, failed}).Error(); err != nil {
 		return s.fail("reindex", id, err)
 	}
 	return nil

@@ -15,34 +15,35 @@ import "github.com/redis/rueidis"
 // unknown; it reads as no session and expires by itself. The active-pair
 // key is a string holding the session id.
 //
-// The summary index: three sorted sets, idx:all, idx:active and
-// idx:completed, whose members (all of score 0, so ordered by bytes) are
-// the sessions' state.ListKey strings, and a hash idx:lk from session id
-// to its member. The scripts that create, save and delete a session keep
+// The summary index: four sorted sets, idx:all, idx:active,
+// idx:completed and idx:failed (the active sessions whose last gate
+// attempt failed), whose members (all of score 0, so ordered by bytes)
+// are the sessions' state.ListKey strings, and a hash idx:lk from session
+// id to its member. The scripts that create, save and delete a session keep
 // them in the same atomic step (indexLua); a session that expired leaves
 // its members behind until a list meets them and removes them
 // (pageScript).
 
 // indexLua defines the index helpers every script that changes a session
 // starts with. ix is the table {idx:all, idx:active, idx:completed,
-// idx:lk} of key names.
+// idx:failed, idx:lk} of key names; failed is '1' for an active session
+// whose last gate attempt failed.
 const indexLua = `
 local function unindex(ix, id)
-  local m = redis.call('HGET', ix[4], id)
+  local m = redis.call('HGET', ix[5], id)
   if m then
-    redis.call('ZREM', ix[1], m)
-    redis.call('ZREM', ix[2], m)
-    redis.call('ZREM', ix[3], m)
-    redis.call('HDEL', ix[4], id)
+    for i = 1, 4 do redis.call('ZREM', ix[i], m) end
+    redis.call('HDEL', ix[5], id)
   end
 end
-local function index(ix, id, m, status)
-  local old = redis.call('HGET', ix[4], id)
+local function index(ix, id, m, status, failed)
+  local old = redis.call('HGET', ix[5], id)
   if old and old ~= m then unindex(ix, id) end
-  redis.call('HSET', ix[4], id, m)
+  redis.call('HSET', ix[5], id, m)
   redis.call('ZADD', ix[1], 0, m)
   if status == 'active' then redis.call('ZADD', ix[2], 0, m) else redis.call('ZREM', ix[2], m) end
   if status == 'completed' then redis.call('ZADD', ix[3], 0, m) else redis.call('ZREM', ix[3], m) end
+  if status == 'active' and failed == '1' then redis.call('ZADD', ix[4], 0, m) else redis.call('ZREM', ix[4], m) end
 end
 `
 
@@ -55,9 +56,10 @@ const (
 )
 
 // saveScript: KEYS[1] session, KEYS[2] active-pair key of its pair,
-// KEYS[3..6] the index keys. ARGV: expected version, doc, write_id, ttl
+// KEYS[3..7] the index keys. ARGV: expected version, doc, write_id, ttl
 // in ms (0: no expiry), session id, "1" when the session is completed
-// (release the pair), pair hash, index member, status, summary JSON.
+// (release the pair), pair hash, index member, status, summary JSON, "1"
+// when its last gate attempt failed.
 //
 // It compares the version, writes version, doc, write_id and pair,
 // refreshes the TTL of the session and of the pair key while that key
@@ -82,7 +84,7 @@ end
 local nv = exp + 1
 redis.call('HSET', k, 'version', nv, 'doc', ARGV[2], 'write_id', ARGV[3], 'pair', ARGV[7], 'sum', ARGV[10])
 if ttl > 0 then redis.call('PEXPIRE', k, ttl) else redis.call('PERSIST', k) end
-index({KEYS[3], KEYS[4], KEYS[5], KEYS[6]}, id, ARGV[8], ARGV[9])
+index({KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]}, id, ARGV[8], ARGV[9], ARGV[11])
 local owner = redis.call('GET', pk)
 if ARGV[6] == '1' then
   if owner == id then redis.call('DEL', pk) end
@@ -106,7 +108,7 @@ const (
 // createScript makes "one active session per (workflow_type,
 // target_file)" atomic: KEYS[1] the pair key, KEYS[2] the session the
 // caller read from the pair key (or the new session's key when it read
-// none), KEYS[3] the new session's key, KEYS[4..7] the index keys. ARGV:
+// none), KEYS[3] the new session's key, KEYS[4..8] the index keys. ARGV:
 // the id the caller read from the pair key ("" for none), new id, doc,
 // write_id, ttl in ms, pair hash, index member, summary JSON, the largest
 // document returned (a larger one comes back as false).
@@ -134,7 +136,7 @@ if cur then
 end
 if redis.call('EXISTS', nk) == 1 then return {3} end
 redis.call('HSET', nk, 'version', 1, 'doc', ARGV[3], 'write_id', ARGV[4], 'pair', ARGV[6], 'sum', ARGV[8])
-index({KEYS[4], KEYS[5], KEYS[6], KEYS[7]}, id, ARGV[7], 'active')
+index({KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]}, id, ARGV[7], 'active', '0')
 redis.call('SET', pk, id)
 if ttl > 0 then
   redis.call('PEXPIRE', nk, ttl)
@@ -152,14 +154,14 @@ end
 return 0
 `)
 
-// deleteScript: KEYS[1] session, KEYS[2] its pair key, KEYS[3..6] the
+// deleteScript: KEYS[1] session, KEYS[2] its pair key, KEYS[3..7] the
 // index keys; ARGV[1] session id, ARGV[2] the index member of a session
 // that cannot be read. Deletes the session, its index entries and, if it
 // still holds this session, the pair key. A key that is not a hash
 // (written by something else) is deleted too. Returns 0 when there was
 // no session (a fence marker counts as none and is left to expire).
 var deleteScript = rueidis.NewLuaScript(indexLua + `
-local ix = {KEYS[3], KEYS[4], KEYS[5], KEYS[6]}
+local ix = {KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]}
 local t = redis.call('TYPE', KEYS[1]).ok
 if t == 'none' or t == 'hash' and not redis.call('HGET', KEYS[1], 'version') then
   unindex(ix, ARGV[1])
@@ -182,19 +184,19 @@ const (
 	pageNoSummary = 3 // {3}: the hash has no usable summary (saved by an older mcpflow, or too large)
 )
 
-// pageScript reads the summaries of one page. KEYS[1..4] the index keys,
+// pageScript reads the summaries of one page. KEYS[1..5] the index keys,
 // then one session key per member; ARGV[1] the largest summary returned,
 // then the session id and the member of each session key. A member whose
 // session is gone (expired, or a fence marker), or that is not the
 // session's current member, is removed from the index.
 var pageScript = rueidis.NewLuaScript(`
-local ix = {KEYS[1], KEYS[2], KEYS[3], KEYS[4]}
+local ix = {KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]}
 local lim = tonumber(ARGV[1])
 local out = {}
-for i = 5, #KEYS do
-  local k, id, m = KEYS[i], ARGV[2*(i-4)], ARGV[2*(i-4)+1]
+for i = 6, #KEYS do
+  local k, id, m = KEYS[i], ARGV[2*(i-5)], ARGV[2*(i-5)+1]
   local t = redis.call('TYPE', k).ok
-  if t == 'hash' and redis.call('HGET', k, 'version') and redis.call('HGET', ix[4], id) == m then
+  if t == 'hash' and redis.call('HGET', k, 'version') and redis.call('HGET', ix[5], id) == m then
     if redis.call('HSTRLEN', k, 'sum') > lim then
       out[#out+1] = {3}
     else
@@ -202,10 +204,8 @@ for i = 5, #KEYS do
       if sum then out[#out+1] = {1, sum} else out[#out+1] = {3} end
     end
   elseif t == 'hash' or t == 'none' then
-    redis.call('ZREM', ix[1], m)
-    redis.call('ZREM', ix[2], m)
-    redis.call('ZREM', ix[3], m)
-    if redis.call('HGET', ix[4], id) == m then redis.call('HDEL', ix[4], id) end
+    for j = 1, 4 do redis.call('ZREM', ix[j], m) end
+    if redis.call('HGET', ix[5], id) == m then redis.call('HDEL', ix[5], id) end
     out[#out+1] = {0}
   else
     out[#out+1] = {2, t}
@@ -215,14 +215,15 @@ return out
 `)
 
 // indexScript indexes one session found by a rebuild (Store.Reindex):
-// KEYS[1] the session, KEYS[2..5] the index keys; ARGV: session id, the
+// KEYS[1] the session, KEYS[2..6] the index keys; ARGV: session id, the
 // version read ("0" for a key that holds no readable session), member,
-// status, summary JSON ("" to leave the hash as it is). It does nothing
+// status, summary JSON ("" to leave the hash as it is), "1" when its last
+// gate attempt failed. It does nothing
 // when the session changed since it was read (a save indexes it itself).
 // Returns 1 when it indexed.
 var indexScript = rueidis.NewLuaScript(indexLua + `
 local k = KEYS[1]
-local ix = {KEYS[2], KEYS[3], KEYS[4], KEYS[5]}
+local ix = {KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]}
 local t = redis.call('TYPE', k).ok
 if ARGV[2] == '0' then
   if t == 'none' or t == 'hash' and not redis.call('HGET', k, 'version') then return 0 end
@@ -230,7 +231,7 @@ else
   if t ~= 'hash' or redis.call('HGET', k, 'version') ~= ARGV[2] then return 0 end
   if ARGV[5] ~= '' then redis.call('HSET', k, 'sum', ARGV[5]) end
 end
-index(ix, ARGV[1], ARGV[3], ARGV[4])
+index(ix, ARGV[1], ARGV[3], ARGV[4], ARGV[6])
 return 1
 `)
 

@@ -190,9 +190,9 @@ func (s *Store) epochKey() string           { return s.opts.Prefix + keyTag + "e
 func (s *Store) idxKey(name string) string  { return s.opts.Prefix + keyTag + "idx:" + name }
 
 // idxKeys returns the index keys in the order the scripts take them:
-// idx:all, idx:active, idx:completed, idx:lk.
+// idx:all, idx:active, idx:completed, idx:failed, idx:lk.
 func (s *Store) idxKeys() []string {
-	return []string{s.idxKey("all"), s.idxKey("active"), s.idxKey("completed"), s.idxKey("lk")}
+	return []string{s.idxKey("all"), s.idxKey("active"), s.idxKey("completed"), s.idxKey("failed"), s.idxKey("lk")}
 }
 
 // listKey returns the sorted set that lists the sessions of status.
@@ -202,6 +202,8 @@ func (s *Store) listKey(status state.Status) string {
 		return s.idxKey("active")
 	case state.StatusCompleted:
 		return s.idxKey("completed")
+	case state.StatusGateFailed:
+		return s.idxKey("failed")
 	}
 	return s.idxKey("all")
 }
@@ -615,13 +617,13 @@ func (s *Store) Save(ctx context.Context, st *state.SessionState, expected state
 	wid := newWriteID()
 	cctx, cancel := s.call(ctx)
 	defer cancel()
-	sum, err := summaryJSON(st)
+	sum, failed, err := summaryJSON(st)
 	if err != nil {
 		return 0, err
 	}
 	res := saveScript.Exec(cctx, s.client, append([]string{s.sessKey(id), s.pairKey(pair)}, s.idxKeys()...),
 		[]string{strconv.FormatInt(int64(expected), 10), doc, wid, s.ttlMs, id, release, pair,
-			state.KeyOfState(st).String(), string(st.Status), sum})
+			state.KeyOfState(st).String(), string(st.Status), sum, failed})
 	vals, err := res.AsIntSlice()
 	if transportErr(err) {
 		return s.settle(ctx, id, expected, wid, err)
@@ -757,7 +759,7 @@ func (s *Store) CreateOrResume(ctx context.Context, st *state.SessionState) (*st
 		if err != nil {
 			return nil, 0, false, err
 		}
-		sum, err := summaryJSON(cur)
+		sum, _, err := summaryJSON(cur)
 		if err != nil {
 			return nil, 0, false, err
 		}

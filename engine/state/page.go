@@ -85,10 +85,16 @@ func ParseListKey(s string) (ListKey, error) {
 	return ListKey{Created: int64(^binary.BigEndian.Uint64(b[:]) ^ (1 << 63)), ID: id}, nil
 }
 
+// StatusGateFailed, as a PageQuery's Status, keeps the active sessions
+// whose last gate attempt failed (SessionSummary.GateFailed; prAxIs OS's
+// session status "error"). It is never a session's own Status.
+const StatusGateFailed Status = "error"
+
 // PageQuery asks Store.ListPage for one page.
 type PageQuery struct {
-	// Status keeps the sessions of that status; "" keeps every session,
-	// with those whose state cannot be decoded (Error set).
+	// Status keeps the sessions of that status (StatusActive,
+	// StatusCompleted, or StatusGateFailed); "" keeps every session, with
+	// those whose state cannot be decoded (Error set).
 	Status Status
 	// After is where the page starts: just after this key. nil starts at
 	// the newest session.
@@ -101,9 +107,9 @@ type PageQuery struct {
 // when q cannot be asked.
 func (q PageQuery) Check() error {
 	switch q.Status {
-	case "", StatusActive, StatusCompleted:
+	case "", StatusActive, StatusCompleted, StatusGateFailed:
 	default:
-		return &FieldError{Kind: ErrInvalidArgument, Field: "status", Value: Quote(string(q.Status)), Problem: fmt.Sprintf("must be \"\" (all), %q or %q", StatusActive, StatusCompleted)}
+		return &FieldError{Kind: ErrInvalidArgument, Field: "status", Value: Quote(string(q.Status)), Problem: fmt.Sprintf("must be \"\" (all), %q, %q or %q", StatusActive, StatusCompleted, StatusGateFailed)}
 	}
 	if q.Limit < 1 || q.Limit > MaxPageLimit {
 		return &FieldError{Kind: ErrInvalidArgument, Field: "limit", Value: fmt.Sprint(q.Limit), Problem: fmt.Sprintf("must be 1 to %d", MaxPageLimit)}
@@ -125,5 +131,13 @@ type Page struct {
 // Matches reports whether sum belongs in a listing of status ("" for
 // all).
 func Matches(sum *SessionSummary, status Status) bool {
-	return status == "" || sum.Error == "" && sum.Status == status
+	switch {
+	case status == "":
+		return true
+	case sum.Error != "":
+		return false
+	case status == StatusGateFailed:
+		return sum.Status == StatusActive && sum.GateFailed
+	}
+	return sum.Status == status
 }

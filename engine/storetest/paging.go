@@ -60,6 +60,9 @@ func pagingState(i int) *state.SessionState {
 	if i%3 == 0 {
 		st.Status = state.StatusCompleted
 	}
+	if i%5 == 1 {
+		st.Checkpoints = map[int]state.CheckpointStatus{1: state.CheckpointPassed, 2: state.CheckpointFailed}
+	}
 	return st
 }
 
@@ -103,21 +106,29 @@ func testPageOrder(t *testing.T, s state.Store) {
 	}
 	want := slices.Clone(all)
 	slices.SortFunc(want, func(a, b *state.SessionState) int { return state.KeyOfState(a).Compare(state.KeyOfState(b)) })
-	var wantAll, wantActive, wantDone []string
+	var wantAll, wantActive, wantDone, wantFailed []string
 	for _, st := range want {
 		wantAll = append(wantAll, st.SessionID)
 		if st.Status == state.StatusActive {
 			wantActive = append(wantActive, st.SessionID)
+			if st.Checkpoints[2] == state.CheckpointFailed {
+				wantFailed = append(wantFailed, st.SessionID)
+			}
 		} else {
 			wantDone = append(wantDone, st.SessionID)
 		}
 	}
+	require.NotEmpty(t, wantFailed)
 	assert.Equal(t, all[n-1].SessionID, wantAll[0], "newest created first")
 	for _, limit := range []int{1, 10, 136, 137, state.MaxPageLimit} {
 		assert.Equal(t, wantAll, walk(t, s, "", limit, n+2, nil), "limit %d", limit)
 	}
 	assert.Equal(t, wantActive, walk(t, s, state.StatusActive, 10, n, nil))
 	assert.Equal(t, wantDone, walk(t, s, state.StatusCompleted, 10, n, nil))
+	assert.Equal(t, wantFailed, walk(t, s, state.StatusGateFailed, 10, n, nil), "active sessions whose last gate attempt failed")
+	for _, id := range walk(t, s, state.StatusGateFailed, 3, n, nil) {
+		assert.Contains(t, wantFailed, id)
+	}
 
 	// A page holds the summaries List holds.
 	p, err := s.ListPage(ctx, state.PageQuery{Limit: 3})
@@ -141,6 +152,17 @@ func testPageOrder(t *testing.T, s state.Store) {
 	assert.Contains(t, active, done.SessionID)
 	assert.Len(t, active, len(wantActive)+1)
 	assert.NotContains(t, walk(t, s, state.StatusCompleted, 10, n, nil), done.SessionID)
+
+	// A gate that passes again leaves the failed listing; completing a
+	// failed session too.
+	failedID := wantFailed[0]
+	st, v, err := s.Load(ctx, failedID)
+	require.NoError(t, err)
+	st.Checkpoints[2] = state.CheckpointPassed
+	_, err = s.Save(ctx, st, v)
+	require.NoError(t, err)
+	assert.NotContains(t, walk(t, s, state.StatusGateFailed, 10, n, nil), failedID)
+	assert.Len(t, walk(t, s, state.StatusGateFailed, 10, n, nil), len(wantFailed)-1)
 
 	// After the last session: an empty page, and the end.
 	last := state.KeyOfState(want[n-1])
