@@ -85,7 +85,7 @@ func ParseListKey(s string) (ListKey, error) {
 	return ListKey{Created: int64(^binary.BigEndian.Uint64(b[:]) ^ (1 << 63)), ID: id}, nil
 }
 
-// StatusGateFailed, as a PageQuery's Status, keeps the active sessions
+// StatusGateFailed is the PageQuery Status that keeps the active sessions
 // whose last gate attempt failed (SessionSummary.GateFailed; prAxIs OS's
 // session status "error"). It is never a session's own Status.
 const StatusGateFailed Status = "error"
