@@ -15,6 +15,7 @@ import (
 	"github.com/puzpuzpuz/xsync/v4"
 
 	"github.com/mcpflow/mcpflow/internal/filecache"
+	"github.com/mcpflow/mcpflow/internal/regfile"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/shard"
 )
@@ -152,8 +153,8 @@ func fileErr(err error) error {
 	if !errors.As(err, &fe) {
 		return err
 	}
-	if errors.Is(fe.Err, filecache.ErrNotRegular) {
-		return fmt.Errorf("%w: %s: is not a regular file; gate-definition.yaml must be a YAML file", ErrInvalidGate, fe.Name)
+	if errors.Is(fe.Err, regfile.ErrNotRegular) {
+		return fmt.Errorf("%w: %s is not a regular file (a folder, a named pipe or a device); gate-definition.yaml must be a YAML file", ErrInvalidGate, fe.Name)
 	}
 	return fmt.Errorf("checkpoint: %s %s: %w", fe.Op, fe.Name, fe.Err)
 }

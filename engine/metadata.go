@@ -49,7 +49,8 @@ func (e *Engine) metadata(ctx context.Context, name string) (*workflows.Metadata
 	switch {
 	case !errors.As(err, &fe):
 		return nil, err
-	case errors.Is(fe.Err, filecache.ErrNotRegular):
+	case fe.Mode.IsDir():
+		// Said as workflows.ReadFile says it.
 		return nil, workflows.MetadataReadError(name, fmt.Errorf("%s is not a regular file", fe.Name))
 	}
 	return nil, workflows.MetadataReadError(name, fe.Err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mcpflow/mcpflow/internal/filecache"
+	"github.com/mcpflow/mcpflow/internal/regfile"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/shard"
 )
@@ -139,7 +140,7 @@ func (l *Loader) clean(specPath string) (string, error) {
 func (l *Loader) locate(p string) (string, error) {
 	fi, err := fs.Stat(l.fsys, p)
 	if err != nil {
-		return "", statErr(p, err)
+		return "", l.statErr(p, err)
 	}
 	if fi.IsDir() {
 		p = path.Join(p, TasksFile)
@@ -147,7 +148,7 @@ func (l *Loader) locate(p string) (string, error) {
 			if errors.Is(err, fs.ErrNotExist) {
 				return "", fmt.Errorf("%w: %q has no %s; pass a spec folder that holds one", ErrNotFound, path.Dir(p), TasksFile)
 			}
-			return "", statErr(p, err)
+			return "", l.statErr(p, err)
 		}
 	}
 	if !fi.Mode().IsRegular() || !strings.HasSuffix(p, ".md") {
@@ -156,15 +157,42 @@ func (l *Loader) locate(p string) (string, error) {
 	return p, nil
 }
 
-func statErr(p string, err error) error {
+// statErr is the error of spec path p that cannot be examined because of
+// err.
+func (l *Loader) statErr(p string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %q does not exist in the project folder; pass the spec folder relative to it, for example .praxis-os/specs/2025-10-13-my-feature", ErrNotFound, p)
 	}
-	if strings.Contains(err.Error(), "escapes") {
-		// os.Root refuses a symlink that leads out of the folder.
+	if l.escapes(p) {
 		return fmt.Errorf("%w: %q leads outside the project folder (through a symlink); pass a spec inside it", ErrInvalidArgument, p)
 	}
 	return fmt.Errorf("%w: %q cannot be read: %w", ErrInvalidArgument, p, err)
+}
+
+// escapes reports whether p, which cannot be examined, passes through a
+// symbolic link that the folder's file system does not follow: os.Root
+// refuses one that leads outside the folder. It asks the file system, not
+// the error's text (os.Root's error for it has no exported sentinel).
+func (l *Loader) escapes(p string) bool {
+	lfs, ok := l.fsys.(fs.ReadLinkFS)
+	if !ok {
+		return false
+	}
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
+		}
+		prefix := p[:i]
+		fi, err := lfs.Lstat(prefix)
+		if err != nil {
+			return false
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			_, err := fs.Stat(l.fsys, prefix)
+			return err != nil && !errors.Is(err, fs.ErrNotExist)
+		}
+	}
+	return false
 }
 
 // Plan returns the parsed plan of a spec: specPath is a spec folder
@@ -179,24 +207,24 @@ func (l *Loader) Plan(ctx context.Context, specPath string) (*Plan, error) {
 	}
 	p, err := l.files.Get(ctx, key, struct{}{})
 	if err != nil {
-		return p, fileErr(err)
+		return p, l.fileErr(err)
 	}
 	return p, nil
 }
 
 // fileErr turns the filecache's error of a tasks file that could not be
 // read into this package's; other errors pass unchanged.
-func fileErr(err error) error {
+func (l *Loader) fileErr(err error) error {
 	var fe *filecache.FileError
 	switch {
 	case !errors.As(err, &fe):
 		return err
-	case errors.Is(fe.Err, filecache.ErrNotRegular):
+	case errors.Is(fe.Err, regfile.ErrNotRegular):
 		return fmt.Errorf("%w: %s is not a regular file", ErrInvalidArgument, fe.Name)
-	case fe.Op == "open":
-		return statErr(fe.Name, fe.Err)
+	case fe.Op == "read":
+		return fmt.Errorf("spec: read %s: %w", fe.Name, fe.Err)
 	}
-	return fmt.Errorf("spec: %s %s: %w", fe.Op, fe.Name, fe.Err)
+	return l.statErr(fe.Name, fe.Err)
 }
 
 // Metrics returns the plan cache's counters. Loads counts looks at files;

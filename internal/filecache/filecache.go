@@ -11,23 +11,23 @@ import (
 
 	"github.com/puzpuzpuz/xsync/v4"
 
+	"github.com/mcpflow/mcpflow/internal/regfile"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/shard"
 )
 
-// ErrNotRegular is wrapped by the FileError of a name that exists but is not
-// a regular file (a folder, a device, a socket).
-var ErrNotRegular = errors.New("filecache: not a regular file")
-
 // FileError is the error of a file that could not be opened, examined or
 // read. Such errors are not cached: the next call looks at the file again.
 type FileError struct {
-	// Op is "open", "stat" or "read".
+	// Op is "stat", "open" or "read".
 	Op string
 	// Name is the file's name inside Config.FS.
 	Name string
-	// Err is the file system's error, or ErrNotRegular.
+	// Err is the file system's error; for a name that is not a regular
+	// file, regfile.CheckRegular's, which wraps regfile.ErrNotRegular.
 	Err error
+	// Mode is the file's type when it is not a regular file, else 0.
+	Mode fs.FileMode
 }
 
 // Error returns "filecache: <op> <name>: <err>".
@@ -199,24 +199,24 @@ func (c *Cache[K, A, V]) getEvery(ctx context.Context, key K, arg A) (*look[V], 
 	return l, err
 }
 
-// examine returns the stamp of file name, with look's errors.
+// examine returns the stamp of file name without opening it: a missing
+// file has the absent stamp when Config.Absent is set.
 func (c *Cache[K, A, V]) examine(name string) (stamp, error) {
-	f, err := c.cfg.FS.Open(name)
+	fi, err := fs.Stat(c.cfg.FS, name)
 	if errors.Is(err, fs.ErrNotExist) && c.cfg.Absent != nil {
 		return stamp{name: name, absent: true}, nil
 	}
 	if err != nil {
-		return stamp{}, &FileError{Op: "open", Name: name, Err: err}
-	}
-	defer func() { _ = f.Close() }()
-	fi, err := f.Stat()
-	if err != nil {
 		return stamp{}, &FileError{Op: "stat", Name: name, Err: err}
 	}
-	if !fi.Mode().IsRegular() {
-		return stamp{}, &FileError{Op: "open", Name: name, Err: ErrNotRegular}
+	if err := regfile.CheckRegular(name, fi); err != nil {
+		return stamp{}, &FileError{Op: "stat", Name: name, Err: err, Mode: fi.Mode().Type()}
 	}
-	return stamp{name: name, mod: fi.ModTime().UnixNano(), size: fi.Size()}, nil
+	return stampOf(name, fi), nil
+}
+
+func stampOf(name string, fi fs.FileInfo) stamp {
+	return stamp{name: name, mod: fi.ModTime().UnixNano(), size: fi.Size()}
 }
 
 // look examines key's file and parses it if its stamp changed since the
@@ -227,29 +227,35 @@ func (c *Cache[K, A, V]) look(key K, arg A) (*look[V], error) {
 		return nil, err
 	}
 	prev, _ := c.last.Load(key)
-	f, err := c.cfg.FS.Open(name)
-	if errors.Is(err, fs.ErrNotExist) && c.cfg.Absent != nil {
-		st := stamp{name: name, absent: true}
-		if prev != nil && prev.stamp == st {
-			return prev, nil
-		}
+	// Stat before opening: opening a named pipe for reading would wait
+	// for a writer forever, and an unchanged file need not be opened.
+	st, err := c.examine(name)
+	if err != nil {
+		return nil, err
+	}
+	if prev != nil && prev.stamp == st {
+		return prev, nil
+	}
+	if st.absent {
 		l := &look[V]{val: c.cfg.Absent(key, arg, name), stamp: st}
 		c.last.Store(key, l)
 		return l, nil
 	}
+	f, err := c.cfg.FS.Open(name)
 	if err != nil {
 		return nil, &FileError{Op: "open", Name: name, Err: err}
 	}
 	defer func() { _ = f.Close() }()
+	// The file may have been replaced since the stat: check what was
+	// opened.
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, &FileError{Op: "stat", Name: name, Err: err}
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, &FileError{Op: "open", Name: name, Err: ErrNotRegular}
+	if err := regfile.CheckRegular(name, fi); err != nil {
+		return nil, &FileError{Op: "stat", Name: name, Err: err, Mode: fi.Mode().Type()}
 	}
-	st := stamp{name: name, mod: fi.ModTime().UnixNano(), size: fi.Size()}
-	if prev != nil && prev.stamp == st {
+	if st = stampOf(name, fi); prev != nil && prev.stamp == st {
 		return prev, nil
 	}
 	data, err := io.ReadAll(io.LimitReader(f, c.cfg.MaxBytes+1))

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/internal/regfile"
 	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
@@ -148,7 +149,7 @@ func TestEveryCallServesEditsAtOnce(t *testing.T) {
 	_, err = c.Get(ctx, "a", struct{}{})
 	var fe *FileError
 	require.ErrorAs(t, err, &fe)
-	assert.Equal(t, "open", fe.Op)
+	assert.Equal(t, "stat", fe.Op)
 	require.ErrorIs(t, err, fs.ErrNotExist)
 
 	write(t, dir, "a.txt", "one", t0)
@@ -165,7 +166,7 @@ func TestEveryCallServesEditsAtOnce(t *testing.T) {
 
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "d.txt"), 0o755))
 	_, err = c.Get(ctx, "d", struct{}{})
-	require.ErrorIs(t, err, ErrNotRegular)
+	require.ErrorIs(t, err, regfile.ErrNotRegular)
 
 	write(t, dir, "big.txt", strings.Repeat("x", 100), t0)
 	v, err = c.Get(ctx, "big", struct{}{})
