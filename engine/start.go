@@ -53,7 +53,10 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	if err != nil {
 		return nil, err
 	}
-	st, resumed, err := e.startLocked(ctx, pairKey{workflowType, targetFile}, order[0], opts)
+	// The project's state is looked at before any lock is taken: git
+	// may take a while, and the start locks are shared by other pairs.
+	opened := e.checks.OpenPhase(ctx)
+	st, resumed, err := e.startLocked(ctx, pairKey{workflowType, targetFile}, order[0], opts, opened)
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +83,7 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 		TotalPhases:    len(order),
 		ValidationGate: pc.ValidationGate,
 		Source:         pc.Source,
+		Checks:         pc.Checks,
 		Workflow:       f.m,
 		Resumed:        resumed,
 	}, nil
@@ -87,14 +91,14 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 
 // startLocked finds or creates the pair's active session under the pair's
 // start lock, so that concurrent Starts of one pair create one session.
-func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts map[string]any) (*state.SessionState, bool, error) {
+func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts map[string]any, opened checkpoint.PhaseStart) (*state.SessionState, bool, error) {
 	mu := &e.startLocks[xxhash.Sum64String(k.workflow+"\x00"+k.target)%uint64(len(e.startLocks))]
 	if err := mu.LockContext(ctx); err != nil {
 		return nil, false, err
 	}
 	defer mu.Unlock()
 	if ss, ok := e.store.(state.SessionStarter); ok {
-		return e.startShared(ctx, ss, k, first, opts)
+		return e.startShared(ctx, ss, k, first, opts, opened)
 	}
 	if id, ok := e.pairs.Load(k); ok {
 		s, err := e.lookup(ctx, id)
@@ -114,7 +118,7 @@ func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts map
 			return old, xsync.CancelOp
 		})
 	}
-	st := e.newState(k, first, opts)
+	st := e.newState(k, first, opts, opened)
 	ver, err := e.store.Save(ctx, st, 0)
 	if err != nil {
 		return nil, false, err
@@ -124,7 +128,7 @@ func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts map
 }
 
 // newState returns the state of a new session of pair k on phase first.
-func (e *Engine) newState(k pairKey, first int, opts map[string]any) *state.SessionState {
+func (e *Engine) newState(k pairKey, first int, opts map[string]any, opened checkpoint.PhaseStart) *state.SessionState {
 	now := e.now()
 	st := &state.SessionState{
 		SessionID:       uuid.NewString(),
@@ -142,6 +146,7 @@ func (e *Engine) newState(k pairKey, first int, opts map[string]any) *state.Sess
 	if opts != nil {
 		st.Metadata["options"] = opts
 	}
+	setPhaseStart(st, first, opened)
 	return st
 }
 
@@ -159,8 +164,8 @@ func (e *Engine) adopt(ctx context.Context, st *state.SessionState, ver state.Ve
 // startShared is Start's find-or-create on a SessionStarter store. The
 // pair's start lock is held, so concurrent Starts in this process make
 // one call.
-func (e *Engine) startShared(ctx context.Context, ss state.SessionStarter, k pairKey, first int, opts map[string]any) (*state.SessionState, bool, error) {
-	got, ver, created, err := ss.CreateOrResume(ctx, e.newState(k, first, opts))
+func (e *Engine) startShared(ctx context.Context, ss state.SessionStarter, k pairKey, first int, opts map[string]any, opened checkpoint.PhaseStart) (*state.SessionState, bool, error) {
+	got, ver, created, err := ss.CreateOrResume(ctx, e.newState(k, first, opts, opened))
 	if err != nil {
 		return nil, false, err
 	}

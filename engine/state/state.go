@@ -59,6 +59,23 @@ type PhaseArtifact struct {
 	Attempts int `json:"attempts,omitempty"`
 	// Errors are the gate errors of the last failed attempt.
 	Errors []string `json:"errors,omitempty"`
+	// Checks are the verdicts of the checks the server performed on the
+	// last attempt, so that a retry is answered with them rather than by
+	// running them again.
+	Checks []CheckRecord `json:"checks,omitempty"`
+}
+
+// CheckRecord is one check's verdict as a phase artifact keeps it.
+type CheckRecord struct {
+	Name        string `json:"name"`
+	Kind        string `json:"kind"`
+	Verdict     string `json:"verdict"`
+	Strict      bool   `json:"strict"`
+	Message     string `json:"message,omitempty"`
+	Remediation string `json:"remediation,omitempty"`
+	Method      string `json:"method,omitempty"`
+	Output      string `json:"output,omitempty"`
+	TimedOut    bool   `json:"timed_out,omitempty"`
 }
 
 // SessionSummary is one line of ListSessions. Error is set, and the other
