@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -326,11 +327,28 @@ func (c *Checker) statInRoot(name string) (fs.FileInfo, *failure) {
 	if err == nil {
 		return fi, nil
 	}
-	if lfi, lerr := c.root.Lstat(name); lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
-		return nil, fail(fmt.Sprintf("%s is a symlink that leads out of the project folder or nowhere; it is refused", name), "make "+name+" a real file inside the project folder")
+	if link := c.symlinkOn(name); link != "" && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fail(fmt.Sprintf("%s: %s is a symlink that leads out of the project folder; it is refused", name, link), "make "+name+" a real file inside the project folder")
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fail(name+" does not exist in the project folder", "create "+name+", or correct the path")
 	}
 	return nil, fail(fmt.Sprintf("%s cannot be read inside the project folder: %v", name, err), "make "+name+" a readable file inside the project folder")
+}
+
+// symlinkOn returns the first element of name's path that is a symlink,
+// or "".
+func (c *Checker) symlinkOn(name string) string {
+	prefix := ""
+	for _, el := range strings.Split(name, "/") {
+		prefix = path.Join(prefix, el)
+		fi, err := c.root.Lstat(prefix)
+		if err != nil {
+			return ""
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return prefix
+		}
+	}
+	return ""
 }
