@@ -173,11 +173,14 @@ func (c *Checker) count(k CheckKind) *kindStats {
 }
 
 // OpenPhase records what the project looks like now, for a phase that
-// opens: git's HEAD and whether the work tree is dirty, or only the time
-// where the project is not in git (or git cannot run).
-func (c *Checker) OpenPhase(ctx context.Context) PhaseStart {
+// opens with gate g: git's HEAD and whether the work tree is dirty, or
+// only the time where the project is not in git (or git cannot run). Git
+// is asked only when g has a check that compares with the phase's start
+// (NeedsGit), so phases without such checks cost no process; a nil g is
+// such a gate.
+func (c *Checker) OpenPhase(ctx context.Context, g *Gate) PhaseStart {
 	ps := PhaseStart{OpenedAt: time.Now().UTC()}
-	if c == nil || c.root == nil {
+	if c == nil || c.root == nil || g != nil && !g.NeedsGit() {
 		return ps
 	}
 	head, dirty, ok := c.gitStatus(ctx)

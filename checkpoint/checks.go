@@ -119,6 +119,18 @@ type Check struct {
 	OutputTail int
 }
 
+// NeedsGit reports whether g has a check that compares the project with
+// its state when the phase opened (files_changed, git, bypass).
+func (g *Gate) NeedsGit() bool {
+	for i := range g.Checks {
+		switch g.Checks[i].Kind {
+		case KindFilesChanged, KindGit, KindBypass:
+			return true
+		}
+	}
+	return false
+}
+
 // Name returns how results and errors name the check: checks[i].kind.
 func (c *Check) Name(i int) string {
 	return fmt.Sprintf("checks[%d].%s", i, c.Kind)

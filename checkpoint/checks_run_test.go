@@ -42,6 +42,15 @@ func (p *project) age(t *testing.T, name string) {
 	require.NoError(t, os.Chtimes(filepath.Join(p.dir, filepath.FromSlash(name)), old, old))
 }
 
+// fresh sets name's modification time a minute ahead: a file written
+// just after a phase opened may carry an earlier time, as the file
+// system's clock can lag the wall clock by a tick.
+func (p *project) fresh(t *testing.T, name string) {
+	t.Helper()
+	later := time.Now().Add(time.Minute)
+	require.NoError(t, os.Chtimes(filepath.Join(p.dir, filepath.FromSlash(name)), later, later))
+}
+
 func (p *project) git(t *testing.T, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", args...)
@@ -87,7 +96,7 @@ func TestFilesExist(t *testing.T) {
 	p := newProject(t, false)
 	p.write(t, "go.mod", "module x\n")
 	p.write(t, "internal/a/b.go", "package a\n")
-	start := p.c.OpenPhase(t.Context())
+	start := p.c.OpenPhase(t.Context(), nil)
 	strict := "checkpoint: {strict: true}\nchecks:\n  - kind: files_exist\n"
 	for name, tc := range map[string]struct {
 		yaml    string
@@ -124,7 +133,7 @@ func TestFilesExistRefusesSymlinkLeadingOut(t *testing.T) {
 	require.NoError(t, os.Symlink(outside, filepath.Join(p.dir, "link.txt")))
 	require.NoError(t, os.Symlink(filepath.Dir(outside), filepath.Join(p.dir, "linkdir")))
 	for _, paths := range []string{"[link.txt]", "['link*']", "[linkdir/secret.txt]"} {
-		r := p.run1(t, gate(t, "checkpoint: {strict: true}\nchecks:\n  - kind: files_exist\n    paths: "+paths+"\n"), nil, p.c.OpenPhase(t.Context()))
+		r := p.run1(t, gate(t, "checkpoint: {strict: true}\nchecks:\n  - kind: files_exist\n    paths: "+paths+"\n"), nil, p.c.OpenPhase(t.Context(), nil))
 		assert.Equal(t, VerdictFailed, r.Verdict, paths)
 		assert.Contains(t, r.Message, "leads out of the project folder", paths)
 	}
@@ -133,16 +142,16 @@ func TestFilesExistRefusesSymlinkLeadingOut(t *testing.T) {
 func TestPhaseStartRecordsGit(t *testing.T) {
 	p := gitProject(t)
 	head := p.git(t, "rev-parse", "HEAD")
-	ps := p.c.OpenPhase(t.Context())
+	ps := p.c.OpenPhase(t.Context(), nil)
 	assert.True(t, ps.Git)
 	assert.Equal(t, head, ps.Head)
 	assert.False(t, ps.Dirty)
 	p.write(t, "new.txt", "x")
-	ps = p.c.OpenPhase(t.Context())
+	ps = p.c.OpenPhase(t.Context(), nil)
 	assert.True(t, ps.Dirty, "an untracked file makes the tree dirty")
 
 	plain := newProject(t, false)
-	ps = plain.c.OpenPhase(t.Context())
+	ps = plain.c.OpenPhase(t.Context(), nil)
 	assert.False(t, ps.Git, "a folder outside git records the time only")
 	assert.WithinDuration(t, time.Now(), ps.OpenedAt, time.Minute)
 }
@@ -153,7 +162,7 @@ func TestFilesChangedGit(t *testing.T) {
 
 	t.Run("unchanged", func(t *testing.T) {
 		p := gitProject(t)
-		start := p.c.OpenPhase(t.Context())
+		start := p.c.OpenPhase(t.Context(), nil)
 		r := p.run1(t, anything, nil, start)
 		assert.Equal(t, VerdictFailed, r.Verdict)
 		assert.Equal(t, "git", r.Method)
@@ -161,7 +170,7 @@ func TestFilesChangedGit(t *testing.T) {
 	})
 	t.Run("edited, committed and untracked", func(t *testing.T) {
 		p := gitProject(t)
-		start := p.c.OpenPhase(t.Context())
+		start := p.c.OpenPhase(t.Context(), nil)
 		p.write(t, "main.go", "package main // edited\n")
 		r := p.run1(t, anything, nil, start)
 		assert.Equal(t, VerdictPassed, r.Verdict, r.Message)
@@ -180,12 +189,13 @@ func TestFilesChangedGit(t *testing.T) {
 		p := gitProject(t)
 		p.write(t, "main.go", "package main // dirty before\n")
 		p.age(t, "main.go")
-		start := p.c.OpenPhase(t.Context())
+		start := p.c.OpenPhase(t.Context(), nil)
 		require.True(t, start.Dirty)
 		r := p.run1(t, anything, nil, start)
 		assert.Equal(t, VerdictFailed, r.Verdict, "a file dirty before the phase opened and untouched since is no change: %s", r.Message)
 		assert.Equal(t, "git+mtime", r.Method)
 		p.write(t, "main.go", "package main // edited during the phase\n")
+		p.fresh(t, "main.go")
 		r = p.run1(t, anything, nil, start)
 		assert.Equal(t, VerdictPassed, r.Verdict, r.Message)
 		assert.Equal(t, "git+mtime", r.Method)
@@ -196,14 +206,13 @@ func TestFilesChangedWithoutGitUsesModificationTimes(t *testing.T) {
 	p := newProject(t, false)
 	p.write(t, "a.txt", "a")
 	p.age(t, "a.txt")
-	start := p.c.OpenPhase(t.Context())
+	start := p.c.OpenPhase(t.Context(), nil)
 	g := gate(t, "checkpoint: {strict: true}\nchecks:\n  - kind: files_changed\n    paths: [a.txt]\n")
 	r := p.run1(t, g, nil, start)
 	assert.Equal(t, VerdictFailed, r.Verdict)
 	assert.Equal(t, "mtime", r.Method)
 	p.write(t, "a.txt", "b")
-	later := time.Now().Add(time.Minute)
-	require.NoError(t, os.Chtimes(filepath.Join(p.dir, "a.txt"), later, later))
+	p.fresh(t, "a.txt")
 	r = p.run1(t, g, nil, start)
 	assert.Equal(t, VerdictPassed, r.Verdict, r.Message)
 	assert.Equal(t, "mtime", r.Method)
@@ -219,7 +228,7 @@ func TestBypassDetection(t *testing.T) {
 		{"checkpoint: {strict: false, changes_code: true, on_bypass: fail}\n", VerdictFailed},
 	} {
 		p := gitProject(t)
-		start := p.c.OpenPhase(t.Context())
+		start := p.c.OpenPhase(t.Context(), nil)
 		r := p.run1(t, gate(t, tc.yaml), nil, start)
 		assert.Equal(t, tc.verdict, r.Verdict, tc.yaml)
 		assert.Contains(t, r.Message, "the phase looks bypassed")
@@ -231,7 +240,7 @@ func TestBypassDetection(t *testing.T) {
 
 func TestGitState(t *testing.T) {
 	p := gitProject(t)
-	start := p.c.OpenPhase(t.Context())
+	start := p.c.OpenPhase(t.Context(), nil)
 	committed := gate(t, "checkpoint: {strict: true}\nchecks:\n  - kind: git\n    paths: [lib]\n")
 	since := gate(t, "checkpoint: {strict: true}\nchecks:\n  - kind: git\n    require: commit_since_start\n")
 
@@ -254,7 +263,7 @@ func TestGitState(t *testing.T) {
 	assert.Contains(t, r.Message, "HEAD moved from")
 
 	plain := newProject(t, false)
-	r = plain.run1(t, committed, nil, plain.c.OpenPhase(t.Context()))
+	r = plain.run1(t, committed, nil, plain.c.OpenPhase(t.Context(), nil))
 	assert.Equal(t, VerdictFailed, r.Verdict)
 	assert.Contains(t, r.Message, "not in a git work tree")
 }

@@ -23,7 +23,7 @@ func commandGate(t *testing.T, argv, extra string) *Gate {
 func TestCommandCheck(t *testing.T) {
 	p := newProject(t, true)
 	p.write(t, "marker.txt", "in the project folder\n")
-	start := p.c.OpenPhase(t.Context())
+	start := p.c.OpenPhase(t.Context(), nil)
 
 	r := p.run1(t, commandGate(t, `[cat, marker.txt]`, ""), nil, start)
 	assert.Equal(t, VerdictPassed, r.Verdict, r.Message)
@@ -47,7 +47,7 @@ func TestCommandCheck(t *testing.T) {
 func TestCommandCheckDisabledNamesTheFlag(t *testing.T) {
 	p := newProject(t, false)
 	dir := t.TempDir()
-	r := p.run1(t, commandGate(t, "[touch, "+filepath.Join(dir, "ran")+"]", ""), nil, p.c.OpenPhase(t.Context()))
+	r := p.run1(t, commandGate(t, "[touch, "+filepath.Join(dir, "ran")+"]", ""), nil, p.c.OpenPhase(t.Context(), nil))
 	assert.Equal(t, VerdictFailed, r.Verdict)
 	assert.Contains(t, r.Message, "--allow-gate-commands")
 	assert.Contains(t, r.Remediation, "--allow-gate-commands")
@@ -58,7 +58,7 @@ func TestCommandCheckDisabledNamesTheFlag(t *testing.T) {
 // hangs is killed at its timeout with the child.
 func TestCommandTimeoutKillsProcessGroup(t *testing.T) {
 	p := newProject(t, true)
-	start := p.c.OpenPhase(t.Context())
+	start := p.c.OpenPhase(t.Context(), nil)
 	r := p.run1(t, commandGate(t, `[sleep, "60"]`, "    timeout: 100ms\n"), nil, start)
 	assert.Equal(t, VerdictFailed, r.Verdict)
 	assert.True(t, r.TimedOut)
@@ -106,7 +106,7 @@ func isZombie(pid int) bool {
 func TestTestReportRefusesFIFO(t *testing.T) {
 	p := newProject(t, false)
 	require.NoError(t, syscall.Mkfifo(filepath.Join(p.dir, "report.fifo"), 0o600))
-	r := p.run1(t, gate(t, "checkpoint: {strict: true}\nchecks:\n  - kind: test_report\n    path: report.fifo\n"), nil, p.c.OpenPhase(t.Context()))
+	r := p.run1(t, gate(t, "checkpoint: {strict: true}\nchecks:\n  - kind: test_report\n    path: report.fifo\n"), nil, p.c.OpenPhase(t.Context(), nil))
 	assert.Equal(t, VerdictFailed, r.Verdict)
 	assert.Contains(t, r.Message, "is not a regular file")
 }

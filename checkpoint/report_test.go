@@ -112,13 +112,14 @@ checks:
 	p := newProject(t, false)
 	p.write(t, "out/report.json", string(passing))
 	p.age(t, "out/report.json")
-	start := p.c.OpenPhase(t.Context())
+	start := p.c.OpenPhase(t.Context(), nil)
 
 	r := p.run1(t, g, nil, start)
 	assert.Equal(t, VerdictFailed, r.Verdict)
 	assert.Contains(t, r.Message, "before the phase opened", "a report older than the phase is stale")
 
 	p.write(t, "out/report.json", string(passing))
+	p.fresh(t, "out/report.json")
 	r = p.run1(t, g, map[string]any{"tests_passed": 3.0, "tests_failed": 0.0}, start)
 	assert.Equal(t, VerdictPassed, r.Verdict, r.Message)
 	assert.Equal(t, "out/report.json (go_test_json): 3 passed, 0 failed, 1 skipped", r.Message)
@@ -129,6 +130,7 @@ checks:
 	assert.NotContains(t, r.Message, "tests_failed says")
 
 	p.write(t, "out/report.json", string(failing))
+	p.fresh(t, "out/report.json")
 	r = p.run1(t, g, map[string]any{"tests_passed": 3.0, "tests_failed": 0.0}, start)
 	assert.Equal(t, VerdictFailed, r.Verdict)
 	assert.Contains(t, r.Message, "evidence tests_failed says 0, the report has 1")
@@ -139,11 +141,13 @@ checks:
 	assert.Contains(t, r.Message, "1 failed")
 
 	p.write(t, "out/report.json", "not a report\n")
+	p.fresh(t, "out/report.json")
 	r = p.run1(t, g, nil, start)
 	assert.Equal(t, VerdictFailed, r.Verdict)
 	assert.Contains(t, r.Message, "malformed test report")
 
 	p.write(t, "out/report.json", junitReport)
+	p.fresh(t, "out/report.json")
 	r = p.run1(t, gate(t, "checkpoint: {strict: true}\nchecks:\n  - kind: test_report\n    path_field: report\n    format: junit\n    min_tests: 10\n"), map[string]any{"report": "out/report.json"}, start)
 	assert.Equal(t, VerdictFailed, r.Verdict)
 	assert.Contains(t, r.Message, "tests.test_parse.test_nested")
@@ -151,7 +155,7 @@ checks:
 
 func TestTestReportRefusesHugeAndNonRegular(t *testing.T) {
 	p := newProject(t, false)
-	start := p.c.OpenPhase(t.Context())
+	start := p.c.OpenPhase(t.Context(), nil)
 	big := filepath.Join(p.dir, "huge.json")
 	f, err := os.Create(big)
 	require.NoError(t, err)

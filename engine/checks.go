@@ -41,6 +41,17 @@ func (e *Engine) content(f *flow, n int) (*PhaseContent, error) {
 	return pc, nil
 }
 
+// openPhase records the project's state for phase n of f, which opens
+// now: with git's HEAD and dirtiness when its gate has checks that need
+// them. A gate that cannot be read gets the full record.
+func (e *Engine) openPhase(ctx context.Context, f *flow, n int) checkpoint.PhaseStart {
+	g, err := e.gate(ctx, f, n)
+	if err != nil {
+		g = nil
+	}
+	return e.checks.OpenPhase(ctx, g)
+}
+
 // setPhaseStart records in st's metadata that phase opened as ps says.
 // st's metadata map and its phase_starts object are replaced, never
 // changed in place, since states share them with their clones.

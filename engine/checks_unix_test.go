@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,6 +35,8 @@ evidence_schema:
 checks:
   - kind: command
     argv: [sh, -c, 'cat gate.fifo 2>/dev/null; echo ran >> runs.log']
+  - kind: git
+    strict: false
 `
 
 const checkedGate1 = `checkpoint: {strict: true}
@@ -43,6 +46,8 @@ checks:
   - kind: test_report
     path: report.json
     failed_field: tests_failed
+  - kind: files_changed
+    strict: false
 `
 
 // checkedEnv is an engine on the checked workflow and a project folder.
@@ -73,8 +78,9 @@ func TestPhaseListsItsChecks(t *testing.T) {
 	en, _ := checkedEnv(t, false)
 	r, err := en.Start(t.Context(), "checked", "t", nil)
 	require.NoError(t, err)
-	require.Len(t, r.Checks, 1)
+	require.Len(t, r.Checks, 2)
 	assert.Equal(t, "checks[0].command", r.Checks[0].Name)
+	assert.False(t, r.Checks[1].Strict, "the git check says strict: false")
 	assert.True(t, r.Checks[0].Strict)
 	assert.Contains(t, r.Checks[0].Summary, "--allow-gate-commands")
 	v, err := en.CurrentPhase(t.Context(), r.SessionID)
@@ -89,7 +95,7 @@ func TestGateCommandDisabledFailsTheGate(t *testing.T) {
 	res, err := en.CompletePhase(t.Context(), r.SessionID, 0, map[string]any{"summary": "done"})
 	require.NoError(t, err)
 	assert.False(t, res.CheckpointPassed)
-	require.Len(t, res.ValidationResult.Checks, 1)
+	require.Len(t, res.ValidationResult.Checks, 2)
 	assert.Equal(t, checkpoint.VerdictFailed, res.ValidationResult.Checks[0].Verdict)
 	assert.Contains(t, res.ValidationResult.Errors[0], "--allow-gate-commands")
 	assert.NoFileExists(t, filepath.Join(proj, "runs.log"))
@@ -110,7 +116,7 @@ func TestConcurrentCompletesRunGateCommandOnce(t *testing.T) {
 				t.Errorf("agent %d: %v", i, err)
 				return
 			}
-			if !res.CheckpointPassed || len(res.ValidationResult.Checks) != 1 || res.ValidationResult.Checks[0].Verdict != checkpoint.VerdictPassed {
+			if !res.CheckpointPassed || len(res.ValidationResult.Checks) != 2 || res.ValidationResult.Checks[0].Verdict != checkpoint.VerdictPassed {
 				t.Errorf("agent %d: %+v", i, res.ValidationResult)
 			}
 		})
@@ -191,8 +197,9 @@ func TestPhaseStartsRecordedAndCheckCatchesFalseClaim(t *testing.T) {
 	starts := loaded.Metadata[PhaseStartsKey].(map[string]any)
 	require.Contains(t, starts, "1")
 	assert.Equal(t, head, starts["1"].(map[string]any)["head"])
-	require.Len(t, loaded.PhaseArtifacts[0].Checks, 1)
+	require.Len(t, loaded.PhaseArtifacts[0].Checks, 2)
 	assert.Equal(t, "passed", loaded.PhaseArtifacts[0].Checks[0].Verdict)
+	assert.Equal(t, "passed", loaded.PhaseArtifacts[0].Checks[1].Verdict, "nothing uncommitted")
 
 	writeFiles(t, proj, map[string]string{"report.json": `{"Action":"run","Package":"a","Test":"TestA"}
 {"Action":"pass","Package":"a","Test":"TestA"}
@@ -200,6 +207,10 @@ func TestPhaseStartsRecordedAndCheckCatchesFalseClaim(t *testing.T) {
 {"Action":"fail","Package":"a","Test":"TestB"}
 {"Action":"fail","Package":"a"}
 `})
+	// Dated ahead: the file system's clock may lag the wall clock by a
+	// tick, and the report must be newer than the phase's start.
+	later := time.Now().Add(time.Minute)
+	require.NoError(t, os.Chtimes(filepath.Join(proj, "report.json"), later, later))
 	res, err = en.CompletePhase(t.Context(), r.SessionID, 1, map[string]any{"tests_failed": 0})
 	require.NoError(t, err)
 	assert.False(t, res.CheckpointPassed)

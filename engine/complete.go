@@ -206,7 +206,7 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 		out.PhaseCompleted = true
 		if nextPhase, hasNext = f.next(phase); hasNext {
 			next.CurrentPhase = nextPhase
-			setPhaseStart(next, nextPhase, e.checks.OpenPhase(ctx))
+			setPhaseStart(next, nextPhase, e.openPhase(ctx, f, nextPhase))
 			if _, ok := next.Checkpoints[nextPhase]; !ok {
 				next.Checkpoints[nextPhase] = state.CheckpointPending
 			}

@@ -62,7 +62,7 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	}
 	// The project's state is looked at before any lock is taken: git
 	// may take a while, and the start locks are shared by other pairs.
-	opened := e.checks.OpenPhase(ctx)
+	opened := e.openPhase(ctx, f, order[0])
 	st, resumed, err := e.startLocked(ctx, pairKey{workflowType, targetFile}, order[0], opts, opened)
 	if err != nil {
 		return nil, err
