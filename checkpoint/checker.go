@@ -269,7 +269,8 @@ func (c *Checker) run(ctx context.Context, ch *Check, ev map[string]any, start P
 func Apply(r *Result, checks []CheckResult) {
 	r.Checks = checks
 	var fixes []string
-	for _, ch := range checks {
+	for i := range checks {
+		ch := &checks[i]
 		switch ch.Verdict {
 		case VerdictFailed:
 			r.Errors = append(r.Errors, ch.Name+": "+ch.Message)
@@ -343,7 +344,7 @@ func (c *Checker) statInRoot(name string) (fs.FileInfo, *failure) {
 // or "".
 func (c *Checker) symlinkOn(name string) string {
 	prefix := ""
-	for _, el := range strings.Split(name, "/") {
+	for el := range strings.SplitSeq(name, "/") {
 		prefix = path.Join(prefix, el)
 		fi, err := c.root.Lstat(prefix)
 		if err != nil {

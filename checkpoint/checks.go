@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -150,11 +151,12 @@ func (c *Check) Summary() string {
 			s = "these files changed since the phase opened: " + c.pathsText()
 		}
 	case KindGit:
-		if c.Require == GitCommitSinceStart {
+		switch {
+		case c.Require == GitCommitSinceStart:
 			s = "a git commit was made since the phase opened"
-		} else if len(c.Paths) == 0 {
+		case len(c.Paths) == 0:
 			s = "nothing is left uncommitted in git"
-		} else {
+		default:
 			s = "nothing is left uncommitted in git under " + strings.Join(c.Paths, ", ")
 		}
 	case KindTestReport:
@@ -247,7 +249,7 @@ func (p *gateParser) check(n *yaml.Node, at string) (Check, error) {
 	at += "(" + string(c.Kind) + ")"
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key := n.Content[i].Value
-		if key != "kind" && key != "strict" && key != "description" && !contains(allowed, key) {
+		if key != "kind" && key != "strict" && key != "description" && !slices.Contains(allowed, key) {
 			return c, p.errf(n.Content[i], at+"."+key, "is not a key of a %s check; it takes kind, strict, description and %s", c.Kind, strings.Join(allowed, ", "))
 		}
 	}
@@ -424,10 +426,8 @@ func badPath(s string) string {
 	case path.IsAbs(s) || len(s) >= 2 && s[1] == ':':
 		return fmt.Sprintf("%q is absolute; give a path relative to the project folder (--root)", s)
 	}
-	for _, el := range strings.Split(s, "/") {
-		if el == ".." {
-			return fmt.Sprintf("%q climbs out with ..; give a path inside the project folder (--root)", s)
-		}
+	if slices.Contains(strings.Split(s, "/"), "..") {
+		return fmt.Sprintf("%q climbs out with ..; give a path inside the project folder (--root)", s)
 	}
 	if _, err := path.Match(strings.ReplaceAll(s, "**", "*"), ""); err != nil {
 		return fmt.Sprintf("%q is not a valid glob: %v", s, err)
@@ -441,13 +441,4 @@ func kindList() string {
 		parts[i] = string(k)
 	}
 	return strings.Join(parts, ", ")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -35,7 +35,7 @@ func (c *Checker) command(ctx context.Context, ch *Check, r *CheckResult) *failu
 
 // trimInvalid drops a partial UTF-8 sequence the tail cut in two.
 func trimInvalid(s string) string {
-	for len(s) > 0 {
+	for s != "" {
 		r, size := utf8.DecodeRuneInString(s)
 		if r != utf8.RuneError || size != 1 {
 			break

@@ -3,7 +3,6 @@
 package checkpoint
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -80,7 +79,7 @@ func TestCommandTimeoutKillsProcessGroup(t *testing.T) {
 	if err == nil {
 		assert.True(t, isZombie(pid), "the forked child %d still runs", pid)
 	} else {
-		assert.True(t, errors.Is(err, syscall.ESRCH), "%v", err)
+		require.ErrorIs(t, err, syscall.ESRCH)
 	}
 	stats := p.c.Stats()
 	for _, s := range stats {

@@ -65,7 +65,8 @@ func (c *Checker) glob(pattern string) ([]string, error) {
 		if err != nil {
 			return nil
 		}
-		if n++; n > maxWalk {
+		n++
+		if n > maxWalk {
 			return errWalkLimit
 		}
 		if d.IsDir() && d.Name() == ".git" {
@@ -149,7 +150,8 @@ func (c *Checker) modifiedAfter(start PhaseStart) ([]string, error) {
 		if err != nil {
 			return nil
 		}
-		if n++; n > maxWalk {
+		n++
+		if n > maxWalk {
 			return errWalkLimit
 		}
 		if d.IsDir() {

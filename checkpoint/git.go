@@ -45,7 +45,7 @@ func (c *Checker) gitStatus(ctx context.Context) (head string, dirty, ok bool) {
 		c.log.Debug("no git status; the phase start records the time only", "err", err)
 		return "", false, false
 	}
-	for _, rec := range bytes.Split(out, []byte{0}) {
+	for rec := range bytes.SplitSeq(out, []byte{0}) {
 		switch {
 		case len(rec) == 0:
 		case bytes.HasPrefix(rec, []byte("# branch.oid ")):
@@ -74,7 +74,7 @@ func (c *Checker) gitChanged(ctx context.Context, base string) ([]string, error)
 	}
 	var out []string
 	for _, b := range [][]byte{diff, untracked} {
-		for _, f := range strings.Split(string(b), "\x00") {
+		for f := range strings.SplitSeq(string(b), "\x00") {
 			if f != "" && !slices.Contains(out, f) {
 				out = append(out, f)
 			}
@@ -140,7 +140,7 @@ func (c *Checker) gitListAll(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	var files []string
-	for _, f := range strings.Split(string(out), "\x00") {
+	for f := range strings.SplitSeq(string(out), "\x00") {
 		if f != "" {
 			files = append(files, f)
 		}

@@ -101,7 +101,8 @@ func checkRecords(rs []checkpoint.CheckResult) []state.CheckRecord {
 		return nil
 	}
 	out := make([]state.CheckRecord, len(rs))
-	for i, r := range rs {
+	for i := range rs {
+		r := &rs[i]
 		out[i] = state.CheckRecord{
 			Name: r.Name, Kind: string(r.Kind), Verdict: string(r.Verdict), Strict: r.Strict, Message: r.Message,
 			Remediation: r.Remediation, Method: r.Method, Output: r.Output, TimedOut: r.TimedOut,
@@ -116,7 +117,8 @@ func checkResults(rs []state.CheckRecord) []checkpoint.CheckResult {
 		return nil
 	}
 	out := make([]checkpoint.CheckResult, len(rs))
-	for i, r := range rs {
+	for i := range rs {
+		r := &rs[i]
 		out[i] = checkpoint.CheckResult{
 			Name: r.Name, Kind: checkpoint.CheckKind(r.Kind), Verdict: checkpoint.Verdict(r.Verdict), Strict: r.Strict, Message: r.Message,
 			Remediation: r.Remediation, Method: r.Method, Output: r.Output, TimedOut: r.TimedOut,

@@ -66,7 +66,8 @@ type checkOut struct {
 
 func newCheckOuts(rs []checkpoint.CheckResult) []checkOut {
 	out := make([]checkOut, len(rs))
-	for i, r := range rs {
+	for i := range rs {
+		r := &rs[i]
 		out[i] = checkOut{
 			Name: r.Name, Kind: string(r.Kind), Verdict: string(r.Verdict), Strict: r.Strict, Message: r.Message,
 			Remediation: r.Remediation, Method: r.Method, Output: r.Output, TimedOut: r.TimedOut,
@@ -250,7 +251,8 @@ func nextSteps(r *checkpoint.Result) []string {
 	for _, f := range d.FieldsFailed {
 		steps = append(steps, "Correct '"+f+"' as its error says")
 	}
-	for _, c := range r.Checks {
+	for i := range r.Checks {
+		c := &r.Checks[i]
 		if c.Verdict == checkpoint.VerdictFailed {
 			steps = append(steps, "Make the check "+c.Name+" pass: "+c.Remediation)
 		}
