@@ -32,6 +32,14 @@ var (
 	ErrClosed = errors.New("engine: closed")
 )
 
+// ErrSpecMissing is the failure of a session whose spec (its spec_path)
+// is no longer where the session names it. It comes wrapped in a
+// FieldError of kind ErrNotFound whose Field is that spec_path field.
+var ErrSpecMissing = errors.New("engine: spec missing")
+
+// ErrPaused: the session is paused and refuses mutations until resumed.
+var ErrPaused = errors.New("engine: session paused")
+
 // ErrNoProjectFolder is the failure of a workflow that needs the project
 // folder (to find a spec in) when the Engine was configured without one.
 // It comes wrapped in a FieldError of kind ErrInvalidArgument.
