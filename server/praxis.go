@@ -38,6 +38,11 @@ var posActions = map[string]string{
 	"get_workflow_state": ToolGetWorkflowState,
 	"list_sessions":      ToolListSessions,
 	"delete_session":     ToolDeleteSession,
+	"pause":              ToolPauseSession,
+	"resume":             ToolResumeSession,
+	"retry_phase":        ToolRetryPhase,
+	"rollback":           ToolRollbackSession,
+	"get_errors":         ToolGetErrors,
 }
 
 // anyObject is pos_workflow's output schema: each action answers with the
@@ -52,17 +57,20 @@ func (s *Server) praxisTools() []mcpserver.ServerTool {
 	return []mcpserver.ServerTool{
 		{Tool: mcp.NewTool(ToolPosWorkflow,
 			mcp.WithTitleAnnotation("Workflow (prAxIs OS)"),
-			mcp.WithDescription("prAxIs OS's workflow tool: one tool whose action picks the operation. start, get_phase, get_task, complete_phase, get_state, list_sessions, delete_session and list_workflows do what mcpflow's own tools of those names do, with the same arguments and replies; complete_phase replies with phase_completed as the completed phase's number (null when the gate failed)."),
+			mcp.WithDescription("prAxIs OS's workflow tool: one tool whose action picks the operation. start, get_phase, get_task, complete_phase, get_state, list_sessions, delete_session and list_workflows do what mcpflow's own tools of those names do, with the same arguments and replies; complete_phase replies with phase_completed as the completed phase's number (null when the gate failed). The recovery actions are mcpflow's pause_session, resume_session, retry_phase, rollback_session and get_errors: pause, resume, retry_phase and rollback answer changed: false when the session already was as asked, so retrying one whose answer was lost is safe."),
 			mcp.WithString("action", mcp.Required(), mcp.Enum(actions...),
 				mcp.Description("The operation: "+strings.Join(actions, ", ")+".")),
 			mcp.WithString("workflow_type", mcp.MaxLength(maxNameRunes), mcp.Description("start: the workflow to run, e.g. \"spec_execution_v1\".")),
 			mcp.WithString("target_file", mcp.MaxLength(maxTargetRunes), mcp.Description("start: the file or feature the workflow is about.")),
 			mcp.WithObject("options", mcp.Description("start: settings stored with the session, e.g. {\"spec_path\": \".praxis-os/specs/2025-10-13-name\"} for spec_execution_v1.")),
 			mcp.WithString("session_id", mcp.Description("Every action but start, list_workflows and list_sessions: "+sessionIDDesc)),
-			mcp.WithInteger("phase", mcp.Min(0), mcp.Max(maxPhase), mcp.Description("get_task and complete_phase: the phase number.")),
+			mcp.WithInteger("phase", mcp.Min(0), mcp.Max(maxPhase), mcp.Description("get_task, complete_phase and retry_phase: the phase number; get_errors: only this phase's attempts.")),
 			mcp.WithInteger("task_number", mcp.Min(0), mcp.Max(maxTaskNumber), mcp.Description("get_task: the task number within the phase (Task N.M of a spec is task_number M).")),
 			mcp.WithObject("evidence", mcp.Description("complete_phase: the evidence the phase's gate asks for.")),
 			mcp.WithString("status", mcp.Enum("active", "completed", "all"), mcp.Description("list_sessions: only sessions with this status (default all).")),
+			mcp.WithString("reason", mcp.MaxLength(maxReasonRunes), mcp.Description("pause and resume: why.")),
+			mcp.WithString("checkpoint_note", mcp.MaxLength(maxReasonRunes), mcp.Description("pause: a note kept with the reason.")),
+			mcp.WithInteger("to_phase", mcp.Min(0), mcp.Max(maxPhase), mcp.Description("rollback: the phase to go back to.")),
 			mcp.WithRawOutputSchema(json.RawMessage(anyObject)),
 			annotations(annot{destructive: true}),
 		), Handler: s.posWorkflow},
@@ -95,6 +103,16 @@ func (s *Server) handlerFor(tool string) mcpserver.ToolHandlerFunc {
 		return s.listSessions
 	case ToolDeleteSession:
 		return s.deleteSession
+	case ToolPauseSession:
+		return s.pauseSession
+	case ToolResumeSession:
+		return s.resumeSession
+	case ToolRetryPhase:
+		return s.retryPhase
+	case ToolRollbackSession:
+		return s.rollbackSession
+	case ToolGetErrors:
+		return s.getErrors
 	}
 	return nil
 }

@@ -16,6 +16,10 @@ func remedy(err error) string {
 		field = fe.Field
 	}
 	switch {
+	case errors.Is(err, state.ErrPaused):
+		return "call resume_session (pos_workflow action resume) to resume it, then retry"
+	case errors.Is(err, state.ErrSpecMissing):
+		return "move the spec back to that path, or start a new session with options.spec_path naming where it is now; get_workflow_state still shows this session"
 	case errors.Is(err, state.ErrNoProjectFolder):
 		return "this server was started without a project folder; start it with one to run spec-driven workflows"
 	case errors.Is(err, state.ErrNotFound):

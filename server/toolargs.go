@@ -27,6 +27,11 @@ var toolArgs = map[string][]string{
 	ToolGetWorkflowState: {"session_id"},
 	ToolListSessions:     {"status"},
 	ToolDeleteSession:    {"session_id"},
+	ToolPauseSession:     {"session_id", "reason", "checkpoint_note"},
+	ToolResumeSession:    {"session_id", "reason"},
+	ToolRetryPhase:       {"session_id", "phase"},
+	ToolRollbackSession:  {"session_id", "to_phase"},
+	ToolGetErrors:        {"session_id", "phase"},
 }
 
 // done returns the first problem found, or nil (never a nil *argError in

@@ -174,6 +174,8 @@ type stateOut struct {
 	Status          string            `json:"status" jsonschema:"active or completed"`
 	CreatedAt       string            `json:"created_at" jsonschema:"RFC 3339"`
 	UpdatedAt       string            `json:"updated_at" jsonschema:"RFC 3339"`
+	Paused          bool              `json:"paused" jsonschema:"whether the session refuses changes until resume_session"`
+	PauseReason     string            `json:"pause_reason,omitempty"`
 }
 
 func newStateOut(st *state.SessionState) stateOut {
@@ -185,6 +187,7 @@ func newStateOut(st *state.SessionState) stateOut {
 		SessionID: st.SessionID, WorkflowType: st.WorkflowType, TargetFile: st.TargetFile,
 		CurrentPhase: st.CurrentPhase, CompletedPhases: ints(st.CompletedPhases), Checkpoints: cps,
 		Status: string(st.Status), CreatedAt: rfc3339(st.CreatedAt), UpdatedAt: rfc3339(st.UpdatedAt),
+		Paused: st.Paused, PauseReason: st.Recovery.PauseReason,
 	}
 }
 
