@@ -195,7 +195,10 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 				next.Checkpoints[nextPhase] = state.CheckpointPending
 			}
 		} else {
+			// As prAxIs OS finishes a session: current_phase one past the
+			// last phase, which its is_complete reads as done.
 			next.Status = state.StatusCompleted
+			next.CurrentPhase = phase + 1
 			out.WorkflowComplete = true
 		}
 	} else {

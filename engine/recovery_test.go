@@ -416,3 +416,25 @@ func readJSON(t *testing.T, path string) map[string]any {
 	require.NoError(t, json.Unmarshal(b, &m))
 	return m
 }
+
+// TestFinishedSessionIsFinishedForPraxis: a session mcpflow finishes is
+// written as prAxIs OS finishes one, current_phase one past the last phase
+// with total_phases in metadata, which its is_complete reads as done.
+func TestFinishedSessionIsFinishedForPraxis(t *testing.T) {
+	en := newEnv(t, demoWorkflows(t))
+	ctx := t.Context()
+	r, err := en.Start(ctx, "demo", "a.go", nil)
+	require.NoError(t, err)
+	for p := range 3 {
+		_, err := en.CompletePhase(ctx, r.SessionID, p, demoPass[p])
+		require.NoError(t, err)
+	}
+	raw := readJSON(t, filepath.Join(en.stateDir, r.SessionID+".json"))
+	assert.InDelta(t, 3, raw["current_phase"], 0)
+	assert.InDelta(t, 3, raw["metadata"].(map[string]any)["total_phases"], 0)
+	again := newEnvAt(t, en.wfDir, en.stateDir)
+	v, err := again.CurrentPhase(ctx, r.SessionID)
+	require.NoError(t, err)
+	assert.True(t, v.WorkflowComplete)
+	assert.Equal(t, 3, v.TotalPhases)
+}
