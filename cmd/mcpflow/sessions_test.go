@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/internal/testutil"
 	"github.com/mcpflow/mcpflow/server"
 )
@@ -261,4 +263,40 @@ func TestBinaryServesRealPraxisSessions(t *testing.T) {
 		m := testutil.CheckPraxisState(t, b)
 		assert.InDelta(t, st["current_phase"].(float64)+1, m["current_phase"], 0)
 	}
+}
+
+// TestLegacySessionsStayWhileAnotherServerHoldsTheirFolder: sessions in
+// .praxis-os/state are not moved while another server holds that folder,
+// and a session already in the state folder is never overwritten.
+func TestLegacySessionsStayWhileAnotherServerHoldsTheirFolder(t *testing.T) {
+	root := praxisProject(t)
+	legacy := filepath.Join(root, ".praxis-os", "state")
+	require.NoError(t, os.MkdirAll(legacy, 0o700))
+	const a, b = "0a1b2c3d-0000-4000-8000-00000000000a", "0a1b2c3d-0000-4000-8000-00000000000b"
+	for _, id := range []string{a, b} {
+		require.NoError(t, os.WriteFile(filepath.Join(legacy, id+".json"), []byte(praxisSession(id, "spec_creation_v1", id, 0, []int{}, nil)), 0o600))
+	}
+	dirs, err := folderFlags{root: root}.resolve(true)
+	require.NoError(t, err)
+	require.Equal(t, legacy, dirs.legacyState)
+	require.NoError(t, os.WriteFile(filepath.Join(dirs.state, b+".json"), []byte("newer"), 0o600))
+
+	held, err := engine.LockStateDir(legacy)
+	require.NoError(t, err)
+	var logs testutil.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	dirs.moveLegacySessions(log)
+	assert.FileExists(t, filepath.Join(legacy, a+".json"), "not moved while another server holds the folder")
+	assert.Contains(t, logs.String(), "another server uses it")
+	require.NoError(t, held.Close())
+
+	dirs.moveLegacySessions(log)
+	assert.NoFileExists(t, filepath.Join(legacy, a+".json"))
+	assert.FileExists(t, filepath.Join(dirs.state, a+".json"))
+	kept, err := os.ReadFile(filepath.Join(dirs.state, b+".json"))
+	require.NoError(t, err)
+	assert.Equal(t, "newer", string(kept), "never overwritten")
+	assert.FileExists(t, filepath.Join(legacy, b+".json"), "left where it is")
+	assert.Contains(t, logs.String(), "a session is in both state folders")
+	assert.Contains(t, logs.String(), "sessions=1")
 }
