@@ -205,15 +205,15 @@ func TestBinaryResumesPraxisSessions(t *testing.T) {
 // and written back in prAxIs OS's format.
 func TestBinaryServesRealPraxisSessions(t *testing.T) {
 	data := testutil.PraxisData(t)
-	real, err := filepath.Glob(filepath.Join(data, "state", "*.json"))
+	files, err := filepath.Glob(filepath.Join(data, "state", "*.json"))
 	require.NoError(t, err)
-	require.NotEmpty(t, real)
+	require.NotEmpty(t, files)
 	root := praxisProject(t)
 	writeSpecCreation(t, filepath.Join(root, ".praxis-os", "workflows"))
 	stateDir := filepath.Join(root, ".praxis-os", ".cache", "state")
 	require.NoError(t, os.MkdirAll(stateDir, 0o700))
 	byStatus := map[string][]string{}
-	for _, f := range real {
+	for _, f := range files {
 		b, err := os.ReadFile(f)
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(stateDir, filepath.Base(f)), b, 0o600))
@@ -227,7 +227,7 @@ func TestBinaryServesRealPraxisSessions(t *testing.T) {
 		return toolJSON[map[string]any](t, cs, server.ToolPosWorkflow, a)
 	}
 	var open []map[string]any
-	for _, f := range real {
+	for _, f := range files {
 		id := strings.TrimSuffix(filepath.Base(f), ".json")
 		st := pos("get_state", map[string]any{"session_id": id})
 		status := st["status"].(string)

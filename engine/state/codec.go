@@ -63,8 +63,6 @@ type fileHistEntry struct {
 	Artifact   *fileArtifact    `json:"artifact,omitempty"`
 }
 
-func (t flexTime) IsZero() bool { return time.Time(t).IsZero() }
-
 type stateAlias SessionState
 
 type fileArtifact struct {
@@ -278,8 +276,11 @@ func Normalize(st *SessionState) {
 }
 
 // flexTime reads RFC 3339 timestamps and Python's isoformat without a time
-// zone (read as UTC), and writes RFC 3339 in UTC.
+// zone (read as UTC), and writes the latter, in UTC.
 type flexTime time.Time
+
+// IsZero reports whether t is the zero time (omitzero uses it).
+func (t flexTime) IsZero() bool { return time.Time(t).IsZero() }
 
 // isoLayout is how prAxIs OS writes a timestamp: Python's isoformat() of a
 // naive datetime with microseconds.

@@ -37,7 +37,8 @@ var (
 // FieldError of kind ErrNotFound whose Field is that spec_path field.
 var ErrSpecMissing = errors.New("engine: spec missing")
 
-// ErrPaused: the session is paused and refuses mutations until resumed.
+// ErrPaused is the refusal of a mutation of a paused session: it refuses
+// mutations until it is resumed.
 var ErrPaused = errors.New("engine: session paused")
 
 // ErrNoProjectFolder is the failure of a workflow that needs the project
