@@ -68,10 +68,10 @@ func (e *Engine) loadState(ctx context.Context, id string) (*state.SessionState,
 
 // settle marks an active session whose current phase is past its
 // workflow's last phase as completed, in memory only: prAxIs OS finishes a
-// session by moving current_phase one past the last phase and leaves no
-// status. A session whose workflow or spec cannot be read stays as it is,
-// unless its metadata's total_phases (prAxIs OS's own completion test)
-// says it is finished.
+// session by moving current_phase one past the last phase and writes no
+// status. (DecodeState already applies prAxIs OS's own test, with
+// metadata.total_phases; this one needs no total_phases.) A session whose
+// workflow or spec cannot be read stays as it is.
 func (e *Engine) settle(ctx context.Context, st *state.SessionState) {
 	if st.Status != state.StatusActive {
 		return
@@ -80,34 +80,7 @@ func (e *Engine) settle(ctx context.Context, st *state.SessionState) {
 		if order := f.order(); len(order) > 0 && st.CurrentPhase > order[len(order)-1] {
 			st.Status = state.StatusCompleted
 		}
-		return
 	}
-	n, ok := totalPhases(st)
-	if !ok || n <= 0 {
-		return
-	}
-	// prAxIs OS's WorkflowState.is_complete: phases 0..n-1 when the first
-	// completed phase (or, with none, the current one) is 0, else 1..n.
-	zeroBased := st.CurrentPhase == 0
-	if len(st.CompletedPhases) > 0 {
-		zeroBased = slices.Min(st.CompletedPhases) == 0
-	}
-	if zeroBased && st.CurrentPhase >= n || !zeroBased && st.CurrentPhase > n {
-		st.Status = state.StatusCompleted
-	}
-}
-
-// totalPhases returns the session's metadata total_phases, which prAxIs OS
-// (and mcpflow's Start) write.
-func totalPhases(st *state.SessionState) (int, bool) {
-	f, ok := st.Metadata["total_phases"].(float64)
-	if !ok || f != float64(int(f)) {
-		if i, isInt := st.Metadata["total_phases"].(int); isInt {
-			return i, true
-		}
-		return 0, false
-	}
-	return int(f), true
 }
 
 // isCanonicalID reports whether id is a UUID in its canonical form, the
@@ -303,7 +276,7 @@ func (e *Engine) CurrentPhase(ctx context.Context, sessionID string) (*PhaseView
 		v.Tasks = []TaskInfo{}
 		if err == nil {
 			v.TotalPhases = len(f.order())
-		} else if n, ok := totalPhases(st); ok {
+		} else if n, ok := state.TotalPhases(st); ok {
 			v.TotalPhases = n
 		} else {
 			v.TotalPhases = len(st.CompletedPhases)

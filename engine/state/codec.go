@@ -112,8 +112,9 @@ func EncodeState(st *SessionState, ver Version) ([]byte, error) {
 }
 
 // DecodeState parses a state file, prAxIs OS's or ours. A file without a
-// version is version 1; one without a status is active. The error names
-// the field at fault.
+// version is version 1; one without a status is active, unless its
+// metadata's total_phases says it is finished (FinishedByTotalPhases).
+// The error names the field at fault.
 func DecodeState(data []byte) (*SessionState, Version, error) {
 	var fsx fileState
 	if err := json.Unmarshal(data, &fsx); err != nil {
@@ -144,7 +145,12 @@ func DecodeState(data []byte) (*SessionState, Version, error) {
 	}
 	switch st.Status {
 	case "":
+		// prAxIs OS writes no status: a session of its is finished when
+		// its own is_complete says so.
 		st.Status = StatusActive
+		if FinishedByTotalPhases(&st) {
+			st.Status = StatusCompleted
+		}
 	case StatusActive, StatusCompleted:
 	default:
 		return nil, 0, fmt.Errorf("status must be %q or %q, got %q", StatusActive, StatusCompleted, st.Status)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -79,4 +80,32 @@ func TestRealPraxisSessionFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPraxisFinishedByTotalPhases: a prAxIs OS file (no status) reads as
+// completed when its own is_complete would say so, and only then.
+func TestPraxisFinishedByTotalPhases(t *testing.T) {
+	for _, tc := range []struct {
+		current   int
+		completed string
+		total     string
+		want      state.Status
+	}{
+		{6, "[0,1,2,3,4,5]", `, "total_phases": 6`, state.StatusCompleted},
+		{5, "[0,1,2,3,4]", `, "total_phases": 6`, state.StatusActive},
+		{0, "[]", `, "total_phases": 6`, state.StatusActive},
+		{6, "[1,2,3,4,5]", `, "total_phases": 5`, state.StatusCompleted},
+		{5, "[1,2,3,4]", `, "total_phases": 5`, state.StatusActive},
+		{6, "[0,1,2,3,4,5]", ``, state.StatusActive},
+		{6, "[0,1,2,3,4,5]", `, "total_phases": "six"`, state.StatusActive},
+	} {
+		doc := `{"session_id": "s", "workflow_type": "w", "target_file": "t", "current_phase": ` + strconv.Itoa(tc.current) +
+			`, "completed_phases": ` + tc.completed + `, "phase_artifacts": {}, "checkpoints": {}, "created_at": "2025-10-23T11:46:44.286154", "updated_at": "2025-10-23T11:46:44.286214", "metadata": {"k": 1` + tc.total + `}}`
+		st, _, err := state.DecodeState([]byte(doc))
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, st.Status, "current %d, completed %s%s", tc.current, tc.completed, tc.total)
+	}
+	st, _, err := state.DecodeState([]byte(`{"session_id": "s", "workflow_type": "w", "current_phase": 9, "status": "active", "metadata": {"total_phases": 3}}`))
+	require.NoError(t, err)
+	assert.Equal(t, state.StatusActive, st.Status, "a status written is kept")
 }

@@ -179,3 +179,34 @@ func DeepCopy(st *SessionState) (*SessionState, error) {
 	}
 	return c, nil
 }
+
+// TotalPhases returns the session's metadata total_phases, which prAxIs OS
+// and mcpflow's Start write, when it is a whole number.
+func TotalPhases(st *SessionState) (int, bool) {
+	switch v := st.Metadata["total_phases"].(type) {
+	case float64:
+		if v == float64(int(v)) {
+			return int(v), true
+		}
+	case int:
+		return v, true
+	}
+	return 0, false
+}
+
+// FinishedByTotalPhases applies prAxIs OS's WorkflowState.is_complete to
+// st: with phases numbered from 0 (the first completed phase, or with none
+// the current one, is 0) a session is finished when current_phase is at
+// least total_phases, with phases from 1 when it is above. A session
+// without total_phases is not.
+func FinishedByTotalPhases(st *SessionState) bool {
+	n, ok := TotalPhases(st)
+	if !ok || n <= 0 {
+		return false
+	}
+	zeroBased := st.CurrentPhase == 0
+	if len(st.CompletedPhases) > 0 {
+		zeroBased = slices.Min(st.CompletedPhases) == 0
+	}
+	return zeroBased && st.CurrentPhase >= n || !zeroBased && st.CurrentPhase > n
+}
