@@ -52,8 +52,7 @@
 // finds its spec at metadata.spec_path, a session whose current phase is
 // past its workflow's last phase is completed (in memory; nothing is
 // saved), and one whose spec moved fails its phase reads with a FieldError
-// of kind ErrNotFound wrapping state.ErrSpecMissing, while State still
-// answers.
+// of kind state.ErrSpecMissing, while State still answers.
 //
 // # State files
 //

@@ -93,8 +93,8 @@ func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any,
 // keeps them in metadata itself (metadata.spec_path).
 //
 // A session whose spec is not where it names any more fails with a
-// FieldError of kind ErrNotFound naming that field: the session is intact,
-// its spec moved.
+// FieldError of kind ErrSpecMissing naming that field: the session is
+// intact, its spec moved.
 func (e *Engine) flowOf(ctx context.Context, st *state.SessionState) (*flow, error) {
 	opts, where := optionsOf(st), "options"
 	if opts == nil {
@@ -102,8 +102,8 @@ func (e *Engine) flowOf(ctx context.Context, st *state.SessionState) (*flow, err
 	}
 	f, err := e.loadFlow(ctx, st.WorkflowType, opts, where)
 	if fe, ok := errors.AsType[*state.FieldError](err); ok && errors.Is(err, spec.ErrNotFound) {
-		return nil, &state.FieldError{Kind: state.ErrNotFound, Field: fe.Field, Value: fe.Value,
-			Problem: "session " + st.SessionID + " runs the spec at this path, and it is not there any more (moved or deleted)", Err: state.ErrSpecMissing}
+		return nil, &state.FieldError{Kind: state.ErrSpecMissing, Field: fe.Field, Value: fe.Value,
+			Problem: "session " + st.SessionID + " runs the spec at this path, and it is not there any more (moved or deleted)"}
 	}
 	if err != nil && errors.Is(err, state.ErrInvalidArgument) {
 		// The spec was valid at Start: for the session, it is now corrupt.

@@ -329,7 +329,6 @@ func TestPraxisSessionFindsItsSpecInMetadata(t *testing.T) {
 	assert.Equal(t, 2, st.CurrentPhase)
 	assert.Equal(t, state.StatusActive, st.Status)
 	_, err = en2.CurrentPhase(ctx, id)
-	require.ErrorIs(t, err, state.ErrNotFound)
 	require.ErrorIs(t, err, state.ErrSpecMissing)
 	require.NotErrorIs(t, err, state.ErrCorrupt)
 	fe, ok := errors.AsType[*state.FieldError](err)

@@ -188,7 +188,8 @@ func (s *Server) toolError(ctx context.Context, tool string, err error) (*mcp.Ca
 		msg = field + ": " + qe.Problem
 	case errors.Is(err, state.ErrNotFound), errors.Is(err, state.ErrWrongPhase),
 		errors.Is(err, state.ErrAlreadyCompleted), errors.Is(err, state.ErrConflict),
-		errors.Is(err, state.ErrInvalidArgument), errors.Is(err, state.ErrCorrupt), errors.Is(err, state.ErrPaused):
+		errors.Is(err, state.ErrInvalidArgument), errors.Is(err, state.ErrCorrupt), errors.Is(err, state.ErrPaused),
+		errors.Is(err, state.ErrSpecMissing):
 		msg = withRemedy(trimPkg(msg), err)
 	case errors.Is(err, state.ErrClosed), errors.Is(err, ragcache.ErrClosed):
 		msg = "the server is shutting down; retry once it is back"

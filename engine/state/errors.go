@@ -33,8 +33,9 @@ var (
 )
 
 // ErrSpecMissing is the failure of a session whose spec (its spec_path)
-// is no longer where the session names it. It comes wrapped in a
-// FieldError of kind ErrNotFound whose Field is that spec_path field.
+// is no longer where the session names it: the kind of a FieldError whose
+// Field is that spec_path field (metadata.spec_path or
+// options.spec_path). The session itself is intact.
 var ErrSpecMissing = errors.New("engine: spec missing")
 
 // ErrPaused is the refusal of a mutation of a paused session: it refuses
