@@ -181,7 +181,11 @@ func (a *fileArtifact) artifact() *PhaseArtifact {
 	pa := PhaseArtifact(a.artifactAlias)
 	pa.Timestamp = time.Time(a.Timestamp)
 	// Empty outputs and commands are written as {} and [] for prAxIs OS
-	// and held as nil, so that a state reads back as it was saved.
+	// and held as nil, so that a state reads back as it was saved; missing
+	// evidence is written and held as {}.
+	if pa.Evidence == nil {
+		pa.Evidence = map[string]any{}
+	}
 	if len(pa.Outputs) == 0 {
 		pa.Outputs = nil
 	}
@@ -304,7 +308,8 @@ func (t flexTime) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + tt.UTC().Format(isoLayout) + `"`), nil
 }
 
-// UnmarshalJSON reads RFC 3339 or a naive ISO 8601 time (as UTC).
+// UnmarshalJSON reads RFC 3339 or a naive ISO 8601 time (as UTC), to the
+// microsecond.
 func (t *flexTime) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		*t = flexTime{}
@@ -316,7 +321,9 @@ func (t *flexTime) UnmarshalJSON(b []byte) error {
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
 		if v, err := time.Parse(layout, s); err == nil {
-			*t = flexTime(v.UTC())
+			// To the microsecond that state files keep, so that a state
+			// read back after a save is the state that was read.
+			*t = flexTime(v.UTC().Truncate(time.Microsecond))
 			return nil
 		}
 	}
