@@ -31,7 +31,7 @@ func TestStartCreatesSession(t *testing.T) {
 	assert.Equal(t, 3, r.TotalPhases)
 	assert.False(t, r.Resumed)
 	require.Len(t, r.Tasks, 2)
-	assert.Equal(t, TaskInfo{TaskNumber: 0, Name: "Task zero", File: "task-0-zero.md", Purpose: "tz"}, r.Tasks[0])
+	assert.Equal(t, TaskInfo{TaskNumber: 0, Name: "Task zero", File: "task-0-zero.md", Purpose: "tz", Dependencies: []string{}}, r.Tasks[0])
 
 	files := en.stateFiles(t)
 	require.Len(t, files, 1)
@@ -267,7 +267,8 @@ func TestCompletePhaseRules(t *testing.T) {
 	assert.Equal(t, 2, st.PhaseArtifacts[0].Attempts)
 	assert.Empty(t, st.PhaseArtifacts[0].Errors)
 
-	_, err = en.CompletePhase(ctx, id, 0, demoPass[0])
+	// Other evidence than the completing call's: not a retry.
+	_, err = en.CompletePhase(ctx, id, 0, map[string]any{"n": 4})
 	require.ErrorIs(t, err, state.ErrAlreadyCompleted)
 	assert.Contains(t, err.Error(), "phase 0")
 	assert.Contains(t, err.Error(), "the current phase is 1")
@@ -390,7 +391,15 @@ func TestListSessions(t *testing.T) {
 	require.Len(t, done, 1)
 	assert.Equal(t, []int{0, 1, 2}, done[0].CompletedPhases)
 
-	_, err = en.ListSessions(ctx, "paused")
+	_, err = en.Pause(ctx, b.SessionID, "")
+	require.NoError(t, err)
+	paused, err := en.ListSessions(ctx, StatusPaused)
+	require.NoError(t, err)
+	require.Len(t, paused, 1)
+	assert.Equal(t, b.SessionID, paused[0].SessionID)
+	assert.True(t, paused[0].Paused)
+
+	_, err = en.ListSessions(ctx, "halted")
 	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "status")
 }

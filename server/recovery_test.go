@@ -59,6 +59,7 @@ func TestPosWorkflowRecoveryActions(t *testing.T) {
 	assert.Contains(t, textOf(refused), "resume_session")
 	st := pos("get_state", sid)
 	assert.Equal(t, true, st["paused"])
+	assert.Equal(t, "paused", st["session_status"], "prAxIs OS's status for a paused session")
 	assert.Equal(t, true, pos("resume", sid)["changed"])
 	assert.Equal(t, false, pos("resume", sid)["changed"])
 
@@ -80,14 +81,14 @@ func TestPosWorkflowRecoveryActions(t *testing.T) {
 // and what to do, and never says corrupt.
 func TestMovedSpecIsNotCorrupt(t *testing.T) {
 	root, workflows := praxisLayout(t)
-	cs := praxisClientAt(t, root, workflows)
+	cs := praxisClientIn(t, root, workflows)
 	start := decode[map[string]any](t, mustOK(t, cs, server.ToolStartWorkflow, map[string]any{"workflow_type": "spec_execution_v1", "target_file": "ts", "options": map[string]any{"spec_path": threadSafetySpec}}))
 	id := start["session_id"].(string)
 	specDir := filepath.Join(root, filepath.FromSlash(threadSafetySpec))
 	require.NoError(t, os.Rename(specDir, specDir+"-moved"))
 	// A server started after the move (the first one would serve its
 	// cached plan for up to a second).
-	cs = praxisClientAt(t, root, workflows)
+	cs = praxisClientIn(t, root, workflows)
 
 	st := decode[map[string]any](t, mustOK(t, cs, server.ToolGetWorkflowState, map[string]any{"session_id": id}))
 	assert.InDelta(t, 0, st["current_phase"], 0)

@@ -136,7 +136,7 @@ func TestBinaryResumesPraxisSessions(t *testing.T) {
 
 	// Finished: complete, not "phase 6 is not in workflow".
 	st := pos("get_state", map[string]any{"session_id": finished})
-	assert.Equal(t, "completed", st["status"])
+	assert.Equal(t, "completed", st["session_status"])
 	ph := pos("get_phase", map[string]any{"session_id": finished})
 	assert.Equal(t, true, ph["workflow_complete"])
 	again := pos("start", map[string]any{"workflow_type": "spec_creation_v1", "target_file": "persona-system"})
@@ -153,6 +153,10 @@ func TestBinaryResumesPraxisSessions(t *testing.T) {
 	done = pos("complete_phase", map[string]any{"session_id": midSpec, "phase": 2, "evidence": evidence})
 	require.Equal(t, true, done["validation_passed"], "%v", done["errors"])
 	pos("pause", map[string]any{"session_id": midSpec, "reason": "switching tools"})
+	assert.Equal(t, "paused", pos("get_state", map[string]any{"session_id": midSpec})["session_status"])
+	paused := pos("list_sessions", map[string]any{"status": "paused"})
+	require.InDelta(t, 1, paused["count"], 0)
+	assert.Equal(t, midSpec, paused["sessions"].([]any)[0].(map[string]any)["session_id"])
 
 	// Its spec is gone: the state still answers; the phase read says what
 	// is missing and what to do.
@@ -230,7 +234,7 @@ func TestBinaryServesRealPraxisSessions(t *testing.T) {
 	for _, f := range files {
 		id := strings.TrimSuffix(filepath.Base(f), ".json")
 		st := pos("get_state", map[string]any{"session_id": id})
-		status := st["status"].(string)
+		status := st["session_status"].(string)
 		byStatus[status] = append(byStatus[status], id)
 		t.Logf("%s: %s %s, phase %v, completed %v, %s", id, st["workflow_type"], st["target_file"], st["current_phase"], st["completed_phases"], status)
 		res, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: server.ToolPosWorkflow, Arguments: map[string]any{"action": "get_phase", "session_id": id}})
@@ -241,7 +245,7 @@ func TestBinaryServesRealPraxisSessions(t *testing.T) {
 			assert.Contains(t, text, "spec_path", "%s: a phase read fails only for a moved spec: %s", id, text)
 			continue
 		}
-		if status == "active" {
+		if status != "completed" {
 			open = append(open, st)
 		}
 	}

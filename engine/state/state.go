@@ -135,7 +135,12 @@ type SessionSummary struct {
 	Status          Status
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
-	Error           string
+	// GateFailed is true when a phase's last gate attempt failed (one of
+	// its checkpoints is failed).
+	GateFailed bool
+	// Paused is true while the session is paused.
+	Paused bool
+	Error  string
 }
 
 // Summarize returns the summary of st.
@@ -149,6 +154,8 @@ func Summarize(st *SessionState) SessionSummary {
 		Status:          st.Status,
 		CreatedAt:       st.CreatedAt,
 		UpdatedAt:       st.UpdatedAt,
+		GateFailed:      slices.Contains(slices.Collect(maps.Values(st.Checkpoints)), CheckpointFailed),
+		Paused:          st.Paused,
 	}
 }
 
