@@ -3,18 +3,10 @@ package engine
 import (
 	"context"
 	"maps"
-	"strconv"
-	"time"
 
 	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine/state"
 )
-
-// PhaseStartsKey is the session metadata key under which each phase's
-// start record is kept: an object keyed by phase number ("0", "1", ...),
-// each {"opened_at", "git", "head", "dirty"}. prAxIs OS keeps free-form
-// keys in metadata, so its from_dict reads such a file back.
-const PhaseStartsKey = "phase_starts"
 
 // content returns phase n's text and task list, with the checks its gate
 // declares.
@@ -52,47 +44,27 @@ func (e *Engine) openPhase(ctx context.Context, f *flow, n int) checkpoint.Phase
 	return e.checks.OpenPhase(ctx, g)
 }
 
-// setPhaseStart records in st's metadata that phase opened as ps says.
-// st's metadata map and its phase_starts object are replaced, never
-// changed in place, since states share them with their clones.
+// setPhaseStart records in st, a state of the caller's own, that phase
+// opened as ps says. The map is replaced, never changed in place, since
+// states share it with their clones.
 func setPhaseStart(st *state.SessionState, phase int, ps checkpoint.PhaseStart) {
-	md := maps.Clone(st.Metadata)
-	if md == nil {
-		md = map[string]any{}
+	starts := maps.Clone(st.Recovery.PhaseStarts)
+	if starts == nil {
+		starts = map[int]state.PhaseStart{}
 	}
-	starts := map[string]any{}
-	if old, ok := md[PhaseStartsKey].(map[string]any); ok {
-		starts = maps.Clone(old)
-	}
-	rec := map[string]any{"opened_at": ps.OpenedAt.UTC().Format(time.RFC3339Nano), "git": ps.Git}
-	if ps.Git {
-		rec["head"] = ps.Head
-		rec["dirty"] = ps.Dirty
-	}
-	starts[strconv.Itoa(phase)] = rec
-	md[PhaseStartsKey] = starts
-	st.Metadata = md
+	starts[phase] = state.PhaseStart{OpenedAt: ps.OpenedAt, Git: ps.Git, Head: ps.Head, Dirty: ps.Dirty}
+	st.Recovery.PhaseStarts = starts
 }
 
-// phaseStart reads phase's start record from st. A session started
-// before records were kept reads as opened at its last update, without
-// git, so its checks compare modification times.
+// phaseStart returns the start record of st's current phase. A session
+// started before records were kept (or by prAxIs OS) reads as opened at
+// its last update, without git, so its checks compare modification times.
 func phaseStart(st *state.SessionState) checkpoint.PhaseStart {
-	ps := checkpoint.PhaseStart{OpenedAt: st.UpdatedAt}
-	starts, _ := st.Metadata[PhaseStartsKey].(map[string]any)
-	rec, _ := starts[strconv.Itoa(st.CurrentPhase)].(map[string]any)
-	if rec == nil {
-		return ps
+	ps, ok := st.Recovery.PhaseStarts[st.CurrentPhase]
+	if !ok {
+		return checkpoint.PhaseStart{OpenedAt: st.UpdatedAt}
 	}
-	if s, ok := rec["opened_at"].(string); ok {
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			ps.OpenedAt = t
-		}
-	}
-	ps.Git, _ = rec["git"].(bool)
-	ps.Head, _ = rec["head"].(string)
-	ps.Dirty, _ = rec["dirty"].(bool)
-	return ps
+	return checkpoint.PhaseStart{OpenedAt: ps.OpenedAt, Git: ps.Git, Head: ps.Head, Dirty: ps.Dirty}
 }
 
 // checkRecords turns check results into what the artifact keeps.

@@ -3,6 +3,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -182,21 +183,32 @@ func TestPhaseStartsRecordedAndCheckCatchesFalseClaim(t *testing.T) {
 	require.NoError(t, err)
 	st, err := en.State(t.Context(), r.SessionID)
 	require.NoError(t, err)
-	rec := st.Metadata[PhaseStartsKey].(map[string]any)["0"].(map[string]any)
-	assert.Equal(t, head, rec["head"])
-	assert.Equal(t, true, rec["git"])
-	assert.Equal(t, false, rec["dirty"])
+	rec := st.Recovery.PhaseStarts[0]
+	assert.Equal(t, head, rec.Head)
+	assert.True(t, rec.Git)
+	assert.False(t, rec.Dirty)
 
 	res, err := en.CompletePhase(t.Context(), r.SessionID, 0, map[string]any{"summary": "done"})
 	require.NoError(t, err)
 	require.True(t, res.CheckpointPassed, "%+v", res.ValidationResult)
 
-	// Read back from the state file: phase 1's start is kept too.
+	// Read back from the state file: phase 1's start is kept too, in
+	// mcpflow's record under metadata, which prAxIs OS carries along.
 	loaded, _, err := en.fstore.Load(t.Context(), r.SessionID)
 	require.NoError(t, err)
-	starts := loaded.Metadata[PhaseStartsKey].(map[string]any)
-	require.Contains(t, starts, "1")
-	assert.Equal(t, head, starts["1"].(map[string]any)["head"])
+	require.Contains(t, loaded.Recovery.PhaseStarts, 1)
+	assert.Equal(t, head, loaded.Recovery.PhaseStarts[1].Head)
+	raw, err := os.ReadFile(filepath.Join(en.stateDir, r.SessionID+".json"))
+	require.NoError(t, err)
+	var doc struct {
+		Metadata struct {
+			Mcpflow struct {
+				PhaseStarts map[string]map[string]any `json:"phase_starts"`
+			} `json:"mcpflow"`
+		} `json:"metadata"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	assert.Equal(t, head, doc.Metadata.Mcpflow.PhaseStarts["1"]["head"], "state file: %s", raw)
 	require.Len(t, loaded.PhaseArtifacts[0].Checks, 2)
 	assert.Equal(t, "passed", loaded.PhaseArtifacts[0].Checks[0].Verdict)
 	assert.Equal(t, "passed", loaded.PhaseArtifacts[0].Checks[1].Verdict, "nothing uncommitted")
