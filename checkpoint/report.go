@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/mcpflow/mcpflow/internal/jsonnum"
+	"github.com/mcpflow/mcpflow/internal/regfile"
 )
 
 // ReportCounts is what a test report says.
@@ -258,9 +259,22 @@ func (c *Checker) testReport(ch *Check, ev map[string]any, start PhaseStart, r *
 		}
 		name = paths[0]
 	}
-	fi, f := c.statInRoot(name)
-	if f != nil {
+	if _, f := c.statInRoot(name); f != nil {
 		return f
+	}
+	// Opened without blocking (a FIFO is refused, never opened for
+	// reading), then judged by what was opened.
+	file, err := regfile.Open(c.root, name)
+	if errors.Is(err, regfile.ErrNotRegular) {
+		return fail(name+" is not a regular file", "write the test report to a regular file")
+	}
+	if err != nil {
+		return fail(fmt.Sprintf("%s cannot be opened: %v", name, err), "make "+name+" readable")
+	}
+	defer func() { _ = file.Close() }()
+	fi, err := file.Stat()
+	if err != nil {
+		return fail(fmt.Sprintf("%s cannot be read: %v", name, err), "make "+name+" readable")
 	}
 	switch {
 	case !fi.Mode().IsRegular():
@@ -270,11 +284,6 @@ func (c *Checker) testReport(ch *Check, ev map[string]any, start PhaseStart, r *
 	case !fi.ModTime().After(start.OpenedAt):
 		return fail(fmt.Sprintf("%s was written at %s, before the phase opened at %s", name, fi.ModTime().UTC().Format("2006-01-02T15:04:05Z07:00"), start.OpenedAt.Format("2006-01-02T15:04:05Z07:00")), "run the tests again, writing "+name+", then complete the phase")
 	}
-	file, err := c.root.Open(name)
-	if err != nil {
-		return fail(fmt.Sprintf("%s cannot be opened: %v", name, err), "make "+name+" readable")
-	}
-	defer func() { _ = file.Close() }()
 	data, err := io.ReadAll(io.LimitReader(file, MaxReportBytes+1))
 	switch {
 	case err != nil:
