@@ -84,6 +84,10 @@ type CheckerConfig struct {
 	AllowCommands bool
 	// Git is the git program; "" looks git up in PATH.
 	Git string
+	// Ignore lists folders whose changes are not the work's: the server's
+	// own session state, when it lies inside Dir. Folders outside Dir are
+	// left out.
+	Ignore []string
 	// Logger receives what the checks could not do. nil discards it.
 	Logger *slog.Logger
 }
@@ -101,8 +105,10 @@ type Checker struct {
 	root  *os.Root // nil without a project
 	allow bool
 	git   string
-	log   *slog.Logger
-	stats [len(allKinds)]kindStats
+	// ignore holds folders relative to dir, with forward slashes.
+	ignore []string
+	log    *slog.Logger
+	stats  [len(allKinds)]kindStats
 }
 
 // allKinds numbers every kind for the statistics.
@@ -136,6 +142,18 @@ func NewChecker(cfg CheckerConfig) (*Checker, error) {
 			return nil, fmt.Errorf("%w: project folder %s cannot be opened: %w", ErrInvalidArgument, dir, err)
 		}
 		c.dir = dir
+		for _, ig := range cfg.Ignore {
+			if ig == "" {
+				continue
+			}
+			abs, err := filepath.Abs(ig)
+			if err != nil {
+				continue
+			}
+			if rel, err := filepath.Rel(dir, abs); err == nil && rel != "." && filepath.IsLocal(rel) {
+				c.ignore = append(c.ignore, filepath.ToSlash(rel))
+			}
+		}
 	}
 	return c, nil
 }
@@ -355,4 +373,15 @@ func (c *Checker) symlinkOn(name string) string {
 		}
 	}
 	return ""
+}
+
+// ignored reports whether a project-relative path lies in an ignored
+// folder.
+func (c *Checker) ignored(name string) bool {
+	for _, ig := range c.ignore {
+		if name == ig || strings.HasPrefix(name, ig+"/") {
+			return true
+		}
+	}
+	return false
 }

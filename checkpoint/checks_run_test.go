@@ -313,3 +313,35 @@ func TestApplyFailsGateOnStrictCheck(t *testing.T) {
 	assert.Contains(t, r.Warnings, "lenient: checks[0].files_exist: soft")
 	assert.Contains(t, r.Remediation, "checks[1].test_report: run the tests")
 }
+
+// TestStateFolderChangesAreNotTheWork: the server's own session files,
+// saved inside the project, neither make the tree dirty nor count as a
+// change nor as something uncommitted.
+func TestStateFolderChangesAreNotTheWork(t *testing.T) {
+	p := gitProject(t)
+	c, err := NewChecker(CheckerConfig{Dir: p.dir, Ignore: []string{filepath.Join(p.dir, ".mcpflow", "state"), "", t.TempDir()}})
+	require.NoError(t, err)
+	defer func() { _ = c.Close() }()
+	p.c = c
+	p.write(t, ".mcpflow/state/s1.json", "{}")
+	start := c.OpenPhase(t.Context(), nil)
+	assert.False(t, start.Dirty, "session files are not the work")
+	p.write(t, ".mcpflow/state/s1.json", `{"saved": 2}`)
+	p.fresh(t, ".mcpflow/state/s1.json")
+	r := p.run1(t, gate(t, "checkpoint: {strict: true, changes_code: true}\n"), nil, start)
+	assert.Equal(t, VerdictFailed, r.Verdict, "a session save is no change: %s", r.Message)
+	r = p.run1(t, gate(t, "checkpoint: {strict: true}\nchecks:\n  - kind: git\n"), nil, start)
+	assert.Equal(t, VerdictPassed, r.Verdict, r.Message)
+
+	plain := newProject(t, false)
+	c2, err := NewChecker(CheckerConfig{Dir: plain.dir, Ignore: []string{filepath.Join(plain.dir, ".mcpflow", "state")}})
+	require.NoError(t, err)
+	defer func() { _ = c2.Close() }()
+	plain.c = c2
+	start = c2.OpenPhase(t.Context(), nil)
+	plain.write(t, ".mcpflow/state/s1.json", "{}")
+	plain.fresh(t, ".mcpflow/state/s1.json")
+	r = plain.run1(t, gate(t, "checkpoint: {strict: true}\nchecks:\n  - kind: files_changed\n"), nil, start)
+	assert.Equal(t, VerdictFailed, r.Verdict, "modification times skip the state folder too: %s", r.Message)
+	assert.Equal(t, "mtime", r.Method)
+}

@@ -155,7 +155,7 @@ func (c *Checker) modifiedAfter(start PhaseStart) ([]string, error) {
 			return errWalkLimit
 		}
 		if d.IsDir() {
-			if d.Name() == ".git" {
+			if d.Name() == ".git" || c.ignored(p) {
 				return fs.SkipDir
 			}
 			return nil

@@ -38,26 +38,26 @@ func lastLine(b []byte) []byte {
 }
 
 // gitStatus returns HEAD (or "" before the first commit) and whether the
-// work tree is dirty; ok is false when the folder is not in git.
+// work tree has changes outside the ignored folders; ok is false when the
+// folder is not in git.
 func (c *Checker) gitStatus(ctx context.Context) (head string, dirty, ok bool) {
-	out, err := c.gitRun(ctx, "status", "--porcelain=v2", "--branch", "--untracked-files=all", "-z", "--", ".")
-	if err != nil {
-		c.log.Debug("no git status; the phase start records the time only", "err", err)
+	if _, err := c.gitRun(ctx, "rev-parse", "--is-inside-work-tree"); err != nil {
+		c.log.Debug("not in git; the phase start records the time only", "err", err)
 		return "", false, false
 	}
-	for rec := range bytes.SplitSeq(out, []byte{0}) {
-		switch {
-		case len(rec) == 0:
-		case bytes.HasPrefix(rec, []byte("# branch.oid ")):
-			if oid := string(rec[len("# branch.oid "):]); oid != "(initial)" {
-				head = oid
-			}
-		case rec[0] == '#':
-		default:
-			dirty = true
-		}
+	var files []string
+	var err error
+	if out, herr := c.gitRun(ctx, "rev-parse", "--verify", "-q", "HEAD"); herr == nil {
+		head = string(bytes.TrimSpace(out))
+		files, err = c.gitChanged(ctx, head)
+	} else {
+		files, err = c.gitListAll(ctx)
 	}
-	return head, dirty, true
+	if err != nil {
+		c.log.Debug("git status failed; the phase start records the time only", "err", err)
+		return "", false, false
+	}
+	return head, len(files) > 0, true
 }
 
 // gitChanged lists the files of the project folder that differ from
@@ -75,7 +75,7 @@ func (c *Checker) gitChanged(ctx context.Context, base string) ([]string, error)
 	var out []string
 	for _, b := range [][]byte{diff, untracked} {
 		for f := range strings.SplitSeq(string(b), "\x00") {
-			if f != "" && !slices.Contains(out, f) {
+			if f != "" && !c.ignored(f) && !slices.Contains(out, f) {
 				out = append(out, f)
 			}
 		}
@@ -141,7 +141,7 @@ func (c *Checker) gitListAll(ctx context.Context) ([]string, error) {
 	}
 	var files []string
 	for f := range strings.SplitSeq(string(out), "\x00") {
-		if f != "" {
+		if f != "" && !c.ignored(f) {
 			files = append(files, f)
 		}
 	}

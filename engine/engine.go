@@ -184,7 +184,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e.checks, err = checkpoint.NewChecker(checkpoint.CheckerConfig{Dir: cfg.ProjectDir, AllowCommands: cfg.AllowGateCommands, Logger: e.logger}); err != nil {
+	if e.checks, err = checkpoint.NewChecker(checkpoint.CheckerConfig{Dir: cfg.ProjectDir, AllowCommands: cfg.AllowGateCommands, Ignore: []string{cfg.StateDir}, Logger: e.logger}); err != nil {
 		return nil, err
 	}
 	if err := e.openSpecs(cfg); err != nil {
