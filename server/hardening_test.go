@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -257,7 +256,7 @@ func TestClientThatNeverReadsIsDisconnected(t *testing.T) {
 	}
 	require.NoError(t, conn.SetReadDeadline(time.Now().Add(15*time.Second)))
 	got, err := io.Copy(io.Discard, bufio.NewReader(conn))
-	require.False(t, errors.Is(err, os.ErrDeadlineExceeded), "the server did not close the connection (read %d bytes)", got)
+	require.NotErrorIs(t, err, os.ErrDeadlineExceeded, "the server did not close the connection (read %d bytes)", got)
 	assert.Less(t, got, int64(6*size), "the reply was cut off, not held")
 }
 
@@ -311,14 +310,14 @@ func (r *rawStdio) reply(id float64) rpcReply {
 // the whole shutdown timeout.
 func TestStdioPendingCountsWhatMcpGoAnswers(t *testing.T) {
 	h := startHarness(t, harnessOpts{stdio: true, http: true, token: testToken, shutdown: time.Minute})
-	io := newRawStdio(h)
-	io.send(`{"jsonrpc":"2.0","id":1,"method":"ping","result":{}}`)
-	io.send(`{"jsonrpc":"2.0","id":1e400,"method":"ping"}`)
-	io.send(`{"jsonrpc":"2.0","id":2,"method":"tools/list","result":{"x":1}}`)
-	io.send(`{"jsonrpc":"2.0","id":3}`) // no method: answered, method not found
-	assert.NotNil(t, io.reply(3).Error)
-	io.send(`{"jsonrpc":"2.0","id":4,"method":"ping"}`)
-	require.Nil(t, io.reply(4).Error)
+	rs := newRawStdio(h)
+	rs.send(`{"jsonrpc":"2.0","id":1,"method":"ping","result":{}}`)
+	rs.send(`{"jsonrpc":"2.0","id":1e400,"method":"ping"}`)
+	rs.send(`{"jsonrpc":"2.0","id":2,"method":"tools/list","result":{"x":1}}`)
+	rs.send(`{"jsonrpc":"2.0","id":3}`) // no method: answered, method not found
+	assert.NotNil(t, rs.reply(3).Error)
+	rs.send(`{"jsonrpc":"2.0","id":4,"method":"ping"}`)
+	require.Nil(t, rs.reply(4).Error)
 
 	status, _, body := rawHTTP(t, http.MethodGet, strings.TrimSuffix(h.url, server.PathMCP)+server.PathMetrics, authJSON(nil), nil)
 	require.Equal(t, http.StatusOK, status)
@@ -378,10 +377,10 @@ func TestSubscribeIsCheckedAndCapped(t *testing.T) {
 	})
 	t.Run("stdio", func(t *testing.T) {
 		h := startHarness(t, harnessOpts{stdio: true, standards: dir, tweak: tweak})
-		io := newRawStdio(h)
+		rs := newRawStdio(h)
 		check(t, func(msg string, id int) rpcReply {
-			io.send(msg)
-			return io.reply(float64(id))
+			rs.send(msg)
+			return rs.reply(float64(id))
 		})
 	})
 }

@@ -99,7 +99,7 @@ func (s *Server) resourceExists(uri string) bool {
 		file = unescaped
 	}
 	_, err = s.cfg.Engine.ReadPhaseFile(context.Background(), wt, phase, file)
-	return err == nil || !(errors.Is(err, state.ErrNotFound) || errors.Is(err, state.ErrInvalidArgument))
+	return !errors.Is(err, state.ErrNotFound) && !errors.Is(err, state.ErrInvalidArgument)
 }
 
 // errorMessage is a JSON-RPC error response for the request id.

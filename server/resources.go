@@ -158,13 +158,6 @@ func (ss *subscriptions) drop(session string) {
 	delete(ss.bySession, session)
 }
 
-// count returns how many subscriptions session holds.
-func (ss *subscriptions) count(session string) int {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	return len(ss.bySession[session])
-}
-
 // sessions returns the sessions subscribed to uri.
 func (ss *subscriptions) sessions(uri string) []string {
 	ss.mu.Lock()

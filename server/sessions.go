@@ -157,7 +157,7 @@ func (t *sessionTable) Terminate(id string) (isNotAllowed bool, err error) {
 // or, for an initialize that post admitted, an issuer that records the ID
 // mcp-go generates, so that post can end that session whatever mcp-go
 // answered.
-func (t *sessionTable) ResolveSessionIdManager(r *http.Request) mcpserver.SessionIdManager {
+func (t *sessionTable) ResolveSessionIdManager(r *http.Request) mcpserver.SessionIdManager { //nolint:revive // mcp-go's interface names it
 	if r != nil {
 		if slot, ok := r.Context().Value(issuedKey{}).(*string); ok {
 			return issuer{t, slot}
