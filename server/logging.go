@@ -15,10 +15,13 @@ import (
 // logging/setLevel (mcp-go's default for a session is error). The
 // server's own log on stderr is separate and unchanged.
 //
-// Under protocol 2026-07-28 logging/setLevel no longer exists and a
-// request declares its log level itself; mcp-go then serves each request
-// on a session it does not register, so these broadcasts reach the
-// sessions of the earlier protocol versions only.
+// Under protocol 2026-07-28 logging/setLevel no longer exists: a request
+// declares the level it wants in _meta io.modelcontextprotocol/logLevel,
+// and gets the notifications/message its own work causes, at that level or
+// above, on its own response stream (requestLog). A request that does not
+// ask gets none. mcp-go serves each such request on a session it does not
+// register, so the broadcasts reach the sessions of the earlier protocol
+// versions only.
 
 // liveSessions is the set of registered MCP sessions, kept from mcp-go's
 // session hooks. It is safe for concurrent use; its zero value is empty.
@@ -59,27 +62,59 @@ func (s *Server) sessionHooks(h *mcpserver.Hooks) {
 }
 
 // clientLog sends a log notification to every session whose level lets it
-// through. It never blocks: a session whose queue is full misses it.
-func (s *Server) clientLog(level mcp.LoggingLevel, logger string, data map[string]any) {
+// through and, when ctx is a request of protocol 2026-07-28 that asked for
+// logs, to that request (see requestLog). It never blocks: a session whose
+// queue is full misses it.
+func (s *Server) clientLog(ctx context.Context, level mcp.LoggingLevel, logger string, data map[string]any) {
 	n := mcp.NewLoggingMessageNotification(level, logger, data)
+	skip := ""
+	if s.requestLog(ctx, n) {
+		// A registered session (stdio) that made the request has its
+		// copy already.
+		if cs := mcpserver.ClientSessionFromContext(ctx); cs != nil {
+			skip = cs.SessionID()
+		}
+	}
 	for _, id := range s.live.list() {
+		if id == skip {
+			continue
+		}
 		if err := s.mcp.SendLogMessageToSpecificClient(id, n); err != nil {
 			s.log.Debug("log notification not delivered", "session", id, "err", err)
 		}
 	}
 }
 
+// requestLog sends n to the client that made the request in ctx, on the
+// request's own stream, when the request is of protocol 2026-07-28 and
+// asked through _meta io.modelcontextprotocol/logLevel for logs at n's
+// level or below. It reports whether it sent n.
+func (s *Server) requestLog(ctx context.Context, n mcp.LoggingMessageNotification) bool {
+	pi := mcpserver.RequestProtocolInfoFromContext(ctx)
+	if pi == nil || !pi.Modern || pi.LogLevel == "" || !n.Params.Level.ShouldSendTo(pi.LogLevel) {
+		return false
+	}
+	err := s.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationMessage), map[string]any{
+		"level": n.Params.Level, "logger": n.Params.Logger, "data": n.Params.Data,
+	})
+	if err != nil {
+		s.log.Debug("log notification not delivered to the request", "err", err)
+		return false
+	}
+	return true
+}
+
 // logGateFailed tells the clients that a phase gate refused evidence.
-func (s *Server) logGateFailed(session string, phase int, errs []string) {
-	s.clientLog(mcp.LoggingLevelWarning, "workflow", map[string]any{
+func (s *Server) logGateFailed(ctx context.Context, session string, phase int, errs []string) {
+	s.clientLog(ctx, mcp.LoggingLevelWarning, "workflow", map[string]any{
 		"event": "gate_failed", "session_id": session, "phase": phase,
 		"errors": nonNil(errs),
 	})
 }
 
 // logStoreUnavailable tells the clients that the session store failed.
-func (s *Server) logStoreUnavailable(tool string, err error) {
-	s.clientLog(mcp.LoggingLevelError, "store", map[string]any{
+func (s *Server) logStoreUnavailable(ctx context.Context, tool string, err error) {
+	s.clientLog(ctx, mcp.LoggingLevelError, "store", map[string]any{
 		"event": "store_unavailable", "tool": tool, "error": err.Error(),
 		"message": "the session store did not answer; workflow calls fail until it is back",
 	})

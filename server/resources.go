@@ -283,10 +283,8 @@ func (s *Server) readWorkflowFile(ctx context.Context, req mcp.ReadResourceReque
 // clients. The index calls it after each rebuild, one at a time.
 func (s *Server) onIndexChange(c ragcache.Change) {
 	if c.Err != nil {
-		s.clientLog(mcp.LoggingLevelError, "search", map[string]any{
-			"event": "reindex_failed", "generation": c.Generation, "error": c.Err.Error(),
-			"message": "the standards index could not be rebuilt; searches use the previous index",
-		})
+		level, data := indexEvent(c)
+		s.clientLog(context.Background(), level, "search", data)
 		return
 	}
 	if len(c.Added) > 0 || len(c.Removed) > 0 {
@@ -294,16 +292,30 @@ func (s *Server) onIndexChange(c ragcache.Change) {
 	}
 	for _, p := range c.Modified {
 		uri := StandardsURI(p)
+		s.notifyListeners(uri)
 		for _, id := range s.subs.sessions(uri) {
 			if err := s.mcp.SendNotificationToSpecificClient(id, mcp.MethodNotificationResourceUpdated, map[string]any{"uri": uri}); err != nil {
 				s.log.Debug("resource update not delivered", "uri", uri, "session", id, "err", err)
 			}
 		}
 	}
-	s.clientLog(mcp.LoggingLevelInfo, "search", map[string]any{
+	level, data := indexEvent(c)
+	s.clientLog(context.Background(), level, "search", data)
+}
+
+// indexEvent is the client log event of a rebuild: reindex_done, or
+// reindex_failed.
+func indexEvent(c ragcache.Change) (mcp.LoggingLevel, map[string]any) {
+	if c.Err != nil {
+		return mcp.LoggingLevelError, map[string]any{
+			"event": "reindex_failed", "generation": c.Generation, "error": c.Err.Error(),
+			"message": "the standards index could not be rebuilt; searches use the previous index",
+		}
+	}
+	return mcp.LoggingLevelInfo, map[string]any{
 		"event": "reindex_done", "generation": c.Generation, "files": c.Files, "chunks": c.Chunks,
 		"added": nonNil(c.Added), "removed": nonNil(c.Removed), "modified": nonNil(c.Modified),
-	})
+	}
 }
 
 func nonNil(v []string) []string {

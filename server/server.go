@@ -179,6 +179,7 @@ type Server struct {
 
 	// The primitives besides tools (primitives.go).
 	subs          subscriptions
+	listeners     listeners
 	live          liveSessions
 	prompts       promptSet
 	dropIndexHook func() // set by New; removes onIndexChange from the index
