@@ -2,6 +2,10 @@ package server
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -89,20 +93,98 @@ func (s *Server) clientLog(ctx context.Context, level mcp.LoggingLevel, logger s
 // request's own stream, when the request is of protocol 2026-07-28 and
 // asked through _meta io.modelcontextprotocol/logLevel for logs at n's
 // level or below. It reports whether it sent n.
+//
+// Over HTTP the message goes into the request's logQueue, which the
+// response writes before the result: mcp-go's own path for a
+// notification, the session's channel, loses one sent just before the
+// handler returns (its forwarder may take it off the channel after the
+// response path has stopped it). On stdio it goes through mcp-go.
 func (s *Server) requestLog(ctx context.Context, n mcp.LoggingMessageNotification) bool {
 	pi := mcpserver.RequestProtocolInfoFromContext(ctx)
 	if pi == nil || !pi.Modern || pi.LogLevel == "" || !n.Params.Level.ShouldSendTo(pi.LogLevel) {
 		return false
 	}
-	err := s.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationMessage), map[string]any{
-		"level": n.Params.Level, "logger": n.Params.Logger, "data": n.Params.Data,
-	})
-	if err != nil {
+	params := map[string]any{"level": n.Params.Level, "logger": n.Params.Logger, "data": n.Params.Data}
+	if q, ok := ctx.Value(logQueueKey{}).(*logQueue); ok {
+		b, err := json.Marshal(mcp.JSONRPCNotification{
+			JSONRPC:      mcp.JSONRPC_VERSION,
+			Notification: mcp.Notification{Method: string(mcp.MethodNotificationMessage), Params: mcp.NotificationParams{AdditionalFields: params}},
+		})
+		if err != nil {
+			return false
+		}
+		q.add(b)
+		// The result must go out as an event stream, which can carry the
+		// message before it.
+		if up, ok := mcpserver.ClientSessionFromContext(ctx).(mcpserver.SessionWithStreamableHTTPConfig); ok {
+			up.UpgradeToSSEWhenReceiveNotification()
+		}
+		return true
+	}
+	if err := s.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationMessage), params); err != nil {
 		s.log.Debug("log notification not delivered to the request", "err", err)
 		return false
 	}
 	return true
 }
+
+// logQueue holds the log messages of one HTTP request of protocol
+// 2026-07-28 until its response writes them. It is safe for concurrent
+// use; msgs is guarded by mu.
+type logQueue struct {
+	mu   sync.Mutex
+	msgs [][]byte
+}
+
+type logQueueKey struct{}
+
+func (q *logQueue) add(msg []byte) {
+	q.mu.Lock()
+	q.msgs = append(q.msgs, msg)
+	q.mu.Unlock()
+}
+
+func (q *logQueue) take() [][]byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.msgs
+	q.msgs = nil
+	return out
+}
+
+// withLogQueue serves r with a logQueue in its context, whose messages
+// the response writes as events before whatever it writes next.
+func withLogQueue(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	q := &logQueue{}
+	next.ServeHTTP(&logWriter{ResponseWriter: w, q: q}, r.WithContext(context.WithValue(r.Context(), logQueueKey{}, q)))
+}
+
+// logWriter writes the queued log messages of its request, as server-sent
+// events, before each write of an event stream. mcp-go writes each event
+// of a response in one Write, under its own lock, so the messages never
+// split an event.
+type logWriter struct {
+	http.ResponseWriter
+	q *logQueue
+}
+
+// Write writes the queued messages, then p.
+func (lw *logWriter) Write(p []byte) (int, error) {
+	if msgs := lw.q.take(); len(msgs) > 0 && strings.HasPrefix(lw.Header().Get("Content-Type"), "text/event-stream") {
+		for _, m := range msgs {
+			if _, err := fmt.Fprintf(lw.ResponseWriter, "event: message\ndata: %s\n\n", m); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return lw.ResponseWriter.Write(p)
+}
+
+// Flush flushes the wrapped writer.
+func (lw *logWriter) Flush() { _ = http.NewResponseController(lw.ResponseWriter).Flush() }
+
+// Unwrap returns the wrapped ResponseWriter, for http.ResponseController.
+func (lw *logWriter) Unwrap() http.ResponseWriter { return lw.ResponseWriter }
 
 // logGateFailed tells the clients that a phase gate refused evidence.
 func (s *Server) logGateFailed(ctx context.Context, session string, phase int, errs []string) {

@@ -452,6 +452,11 @@ func (t *sessionTable) post(w http.ResponseWriter, r *http.Request, next http.Ha
 			}
 			defer t.leaveListen()
 		}
+		if head.meta().LogLevel() != "" {
+			// The request asked for logs: the response writes them.
+			t.serveChecked(w, r, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { withLogQueue(w, r, next) }), "", body)
+			return
+		}
 		t.serveChecked(w, r, next, "", body)
 		return
 	}
