@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/engine/workflows"
 	"github.com/mcpflow/mcpflow/server"
 )
 
@@ -280,4 +282,31 @@ func TestUnknownResourceIsNotFoundInBothRevisions(t *testing.T) {
 		require.NoError(t, json.Unmarshal(m[0].Error, &e), string(m[0].Result))
 		assert.Equal(t, -32002, e.Code, "2026-07-28 %s", uri)
 	}
+}
+
+// TestListenGetsPromptsListChangedWhenWorkflowsChange: a listen stream
+// that opted into prompts/list_changed gets it when a workflow is added to
+// the workflows folder, with no prompts request in between; one that did
+// not opt in gets none.
+func TestListenGetsPromptsListChangedWhenWorkflowsChange(t *testing.T) {
+	dir := t.TempDir()
+	sub, err := fs.Sub(workflows.BuiltinWorkflows(), "bug_fix")
+	require.NoError(t, err)
+	require.NoError(t, os.CopyFS(filepath.Join(dir, "bug_fix"), sub))
+	h := startHarness(t, harnessOpts{http: true, token: testToken, workflows: dir})
+
+	prompts := modernRequest(t, h.url, "subscriptions/listen", 51, `{"notifications":{"promptsListChanged":true}}`, "")
+	prompts.until("notifications/subscriptions/acknowledged")
+	resources := modernRequest(t, h.url, "subscriptions/listen", 52, `{"notifications":{"resourcesListChanged":true}}`, "")
+	resources.until("notifications/subscriptions/acknowledged")
+
+	require.NoError(t, os.CopyFS(filepath.Join(dir, "bug_fix_copy"), sub))
+	prompts.until("notifications/prompts/list_changed")
+
+	cancelModern(t, h.url, 52)
+	for _, m := range resources.rest() {
+		assert.NotEqual(t, "notifications/prompts/list_changed", m.Method, "a stream that did not opt in")
+	}
+	cancelModern(t, h.url, 51)
+	prompts.rest()
 }

@@ -105,6 +105,11 @@ type Config struct {
 	// once HTTP is listening (mode 0600, atomically), and removes it at
 	// shutdown. The binary uses <state>/server.json.
 	DiscoveryFile string
+	// WorkflowsDir, when set, is the workflows folder the Engine reads.
+	// Serve watches it, so that a workflow added, removed or edited
+	// updates the prompts and sends notifications/prompts/list_changed at
+	// once rather than at the next prompts request.
+	WorkflowsDir string
 	// AddrFile, when set, receives the /mcp URL once HTTP is listening.
 	AddrFile string
 	// Folders are shown by get_server_info, e.g. {"workflows": "builtin"}.
@@ -466,6 +471,15 @@ func (s *Server) Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) e
 			}
 		}
 	}()
+
+	if s.cfg.WorkflowsDir != "" {
+		stop, err := s.watchWorkflows()
+		if err != nil {
+			s.log.Warn("prompts follow the workflows folder only at each prompts request: it cannot be watched", "folder", s.cfg.WorkflowsDir, "err", err)
+		} else {
+			defer stop()
+		}
+	}
 
 	httpErr := make(chan error, 1)
 	if s.ln != nil {

@@ -226,6 +226,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		MaxSessions:      f.maxSessions,
 		MaxStreams:       f.maxStreams,
 		MaxSubscriptions: f.maxSubs,
+		WorkflowsDir:     dirs.workflows,
 		WriteTimeout:     f.writeTimeout,
 		ShutdownTimeout:  f.shutdownTimeout,
 		Folders: map[string]string{
