@@ -48,9 +48,17 @@
 // in any of its sessions; the server keeps them itself: a
 // resources/subscribe is checked before mcp-go sees it (an unknown URI
 // gets -32002, a session holds at most Config.MaxSubscriptions) and
-// recorded, and the unsubscribe and session-end hooks release it. Under protocol 2026-07-28, whose subscriptions/listen
-// replaces resources/subscribe, mcp-go's per-request sessions record none
-// either, so updates reach the clients of the earlier versions only.
+// recorded, and the unsubscribe and session-end hooks release it.
+//
+// Protocol 2026-07-28 replaces resources/subscribe with the
+// resourceSubscriptions of subscriptions/listen, and logging/setLevel with
+// a per-request _meta io.modelcontextprotocol/logLevel; mcp-go's
+// per-request sessions record neither. The server records each listen
+// request's URIs while it runs and writes notifications/resources/updated
+// to its stream (listen.go), and writes the notifications/message a
+// request's own work causes to that request's stream (requestLog). A
+// resources/read or subscription of a URI that names no resource gets
+// -32002 in both revisions.
 //
 // # Arguments and the wire format
 //
