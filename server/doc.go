@@ -56,7 +56,10 @@
 // per-request sessions record neither. The server records each listen
 // request's URIs while it runs and writes notifications/resources/updated
 // to its stream (listen.go), and writes the notifications/message a
-// request's own work causes to that request's stream (requestLog). A
+// request's own work causes to that request's stream (requestLog). On
+// stdio, where mcp-go sends every broadcast unfiltered, the gate passes a
+// list_changed notification only while a listen request that opted into
+// it runs, tagged with its id (stdiolisten.go). A
 // resources/read or subscription of a URI that names no resource gets
 // -32002 in both revisions.
 //

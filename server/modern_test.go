@@ -310,3 +310,66 @@ func TestListenGetsPromptsListChangedWhenWorkflowsChange(t *testing.T) {
 	cancelModern(t, h.url, 51)
 	prompts.rest()
 }
+
+// modernLine is a protocol 2026-07-28 request for stdio.
+func modernLine(id int, method, params string) string {
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"` + modernVersion + `","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}`
+	p := strings.TrimSuffix(strings.TrimSpace(params), "}")
+	if strings.TrimSpace(p) != "{" {
+		p += ","
+	}
+	return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":%q,"params":%s%s}}`, id, method, p, meta)
+}
+
+// TestStdioListenIsOptIn: on stdio in protocol 2026-07-28, resource
+// updates and list_changed notifications reach the client only while a
+// listen request that opted into them runs, tagged with its id.
+func TestStdioListenIsOptIn(t *testing.T) {
+	dir := writeStandards(t, map[string]string{"a.md": "# Alpha\n\nOne.\n"})
+	h := startHarness(t, harnessOpts{stdio: true, standards: dir})
+	rs := newRawStdio(h)
+	uriA := server.StandardsURI("a.md")
+	next := func(method string) map[string]any {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case line, ok := <-rs.lines:
+				require.True(t, ok, "stdout closed before %s", method)
+				var m map[string]any
+				require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+				if m["method"] == method || (method == "" && m["method"] == nil) {
+					return m
+				}
+				assert.NotContains(t, fmt.Sprint(m["method"]), "list_changed", "unasked: %s", line)
+			case <-deadline:
+				t.Fatalf("no %s within 10 s", method)
+			}
+		}
+	}
+	subID := func(m map[string]any) any {
+		params, _ := m["params"].(map[string]any)
+		meta, _ := params["_meta"].(map[string]any)
+		return meta["io.modelcontextprotocol/subscriptionId"]
+	}
+
+	rs.send(modernLine(61, "subscriptions/listen", `{"notifications":{"resourcesListChanged":true,"resourceSubscriptions":["`+uriA+`"]}}`))
+	next("notifications/subscriptions/acknowledged")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.md"), []byte("# Alpha\n\nEdited.\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "c.md"), []byte("# Gamma\n\nNew.\n"), 0o644))
+	require.NoError(t, h.ix.Reindex(t.Context()))
+	assert.InDelta(t, 61, subID(next("notifications/resources/list_changed")), 0)
+	up := next("notifications/resources/updated")
+	assert.Equal(t, uriA, up["params"].(map[string]any)["uri"])
+	assert.InDelta(t, 61, subID(up), 0)
+
+	rs.send(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":61,"_meta":{"io.modelcontextprotocol/protocolVersion":"` + modernVersion + `"}}}`)
+	r := rs.reply(61)
+	assert.Nil(t, r.Error)
+
+	// No listen runs: a new file's list_changed is not sent.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "d.md"), []byte("# Delta\n\nNew.\n"), 0o644))
+	require.NoError(t, h.ix.Reindex(t.Context()))
+	rs.send(modernLine(62, "ping", `{}`))
+	next("") // the ping's answer; fails on any list_changed before it
+}

@@ -47,6 +47,9 @@ type stdioGate struct {
 	// mcp-go sees them (Server.preflight). Set before the gate is read.
 	preflight func(session string, msg []byte) []byte
 
+	lmu    sync.Mutex
+	listen listenState // guarded by lmu
+
 	draining atomic.Bool
 	eofOnce  sync.Once
 	eof      chan struct{} // closed when stdin ends or fails
@@ -142,6 +145,7 @@ func (g *stdioGate) admit(line []byte) bool {
 		g.writeLine(answer)
 		return false
 	}
+	g.observe(line)
 	if answered {
 		g.mu.Lock()
 		if g.pending == 0 {
@@ -181,13 +185,20 @@ func answeredByID(line []byte) (json.RawMessage, bool) {
 // Write implements io.Writer for mcp-go's responses. mcp-go writes one
 // whole message per call.
 func (g *stdioGate) Write(p []byte) (int, error) {
+	out := g.outgoing(p)
+	if out == nil {
+		return len(p), nil // a notification the client did not opt into
+	}
 	g.wmu.Lock()
-	n, err := g.w.Write(p)
+	_, err := g.w.Write(out)
 	g.wmu.Unlock()
 	if isResponse(p) {
 		g.done()
 	}
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 func (g *stdioGate) done() {
