@@ -373,3 +373,31 @@ func TestStdioListenIsOptIn(t *testing.T) {
 	rs.send(modernLine(62, "ping", `{}`))
 	next("") // the ping's answer; fails on any list_changed before it
 }
+
+// TestCapabilitiesAreTruthful pins what server/discover (2026-07-28) and
+// initialize (2025-06-18) advertise: the same set in both, each of which
+// works in that revision (the tests above exercise subscriptions, list
+// changes and logs in 2026-07-28; primitives_test.go in the earlier one).
+func TestCapabilitiesAreTruthful(t *testing.T) {
+	h := startHarness(t, harnessOpts{http: true, token: testToken})
+	want := map[string]any{
+		"completions": map[string]any{},
+		"logging":     map[string]any{},
+		"prompts":     map[string]any{"listChanged": true},
+		"resources":   map[string]any{"subscribe": true, "listChanged": true},
+		"tools":       map[string]any{},
+	}
+	var res struct {
+		Capabilities map[string]any `json:"capabilities"`
+	}
+	discover := modernRequest(t, h.url, "server/discover", 1, `{}`, "").rest()
+	require.Len(t, discover, 1)
+	require.NoError(t, json.Unmarshal(discover[0].Result, &res), string(discover[0].Error))
+	assert.Equal(t, want, res.Capabilities, "server/discover")
+
+	status, _, body := rawHTTP(t, http.MethodPost, h.url, authJSON(nil), []byte(okInit))
+	require.Equal(t, http.StatusOK, status, body)
+	r := parseReply(t, body)
+	require.NoError(t, json.Unmarshal(r.Result, &res))
+	assert.Equal(t, want, res.Capabilities, "initialize")
+}
