@@ -94,6 +94,21 @@ func (s *Server) listenHooks(h *mcpserver.Hooks) {
 	})
 }
 
+// discoverHooks makes server/discover (protocol 2026-07-28 only) advertise
+// what that revision has: resources/subscribe is gone from it, and
+// resource subscriptions are the resourceSubscriptions of
+// subscriptions/listen, so resources.subscribe is not advertised there.
+// mcp-go still honours resourceSubscriptions, which it grants from the
+// same capability, and initialize (the earlier revisions) still
+// advertises it. mcp-go builds the capabilities afresh for each answer.
+func discoverHooks(h *mcpserver.Hooks) {
+	h.AddAfterDiscover(func(_ context.Context, _ any, _ *mcp.DiscoverRequest, res *mcp.DiscoverResult) {
+		if res != nil && res.Capabilities.Resources != nil {
+			res.Capabilities.Resources.Subscribe = false
+		}
+	})
+}
+
 // notifyListeners sends notifications/resources/updated for uri to every
 // listen stream subscribed to it. It never blocks: a stream whose queue is
 // full misses the update.

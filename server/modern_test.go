@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -375,9 +376,10 @@ func TestStdioListenIsOptIn(t *testing.T) {
 }
 
 // TestCapabilitiesAreTruthful pins what server/discover (2026-07-28) and
-// initialize (2025-06-18) advertise: the same set in both, each of which
-// works in that revision (the tests above exercise subscriptions, list
-// changes and logs in 2026-07-28; primitives_test.go in the earlier one).
+// initialize (2025-06-18) advertise, each of which works in that revision
+// (the tests above exercise listen, list changes and logs in 2026-07-28;
+// primitives_test.go the earlier one). resources/subscribe is not in
+// 2026-07-28, so server/discover does not advertise resources.subscribe.
 func TestCapabilitiesAreTruthful(t *testing.T) {
 	h := startHarness(t, harnessOpts{http: true, token: testToken})
 	want := map[string]any{
@@ -393,7 +395,10 @@ func TestCapabilitiesAreTruthful(t *testing.T) {
 	discover := modernRequest(t, h.url, "server/discover", 1, `{}`, "").rest()
 	require.Len(t, discover, 1)
 	require.NoError(t, json.Unmarshal(discover[0].Result, &res), string(discover[0].Error))
-	assert.Equal(t, want, res.Capabilities, "server/discover")
+	modern := maps.Clone(want)
+	modern["resources"] = map[string]any{"listChanged": true}
+	assert.Equal(t, modern, res.Capabilities, "server/discover")
+	res.Capabilities = nil
 
 	status, _, body := rawHTTP(t, http.MethodPost, h.url, authJSON(nil), []byte(okInit))
 	require.Equal(t, http.StatusOK, status, body)

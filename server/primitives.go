@@ -18,6 +18,7 @@ import (
 func (s *Server) primitiveOptions(h *mcpserver.Hooks) []mcpserver.ServerOption {
 	s.subscribeHooks(h)
 	s.listenHooks(h)
+	discoverHooks(h)
 	s.sessionHooks(h)
 	s.promptHooks(h)
 	c := completer{s}
