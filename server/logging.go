@@ -98,21 +98,34 @@ func (s *Server) clientLog(ctx context.Context, level mcp.LoggingLevel, logger s
 // response writes before the result: mcp-go's own path for a
 // notification, the session's channel, loses one sent just before the
 // handler returns (its forwarder may take it off the channel after the
-// response path has stopped it). On stdio it goes through mcp-go.
+// response path has stopped it). On stdio the gate writes it at once,
+// ahead of the response.
 func (s *Server) requestLog(ctx context.Context, n mcp.LoggingMessageNotification) bool {
 	pi := mcpserver.RequestProtocolInfoFromContext(ctx)
 	if pi == nil || !pi.Modern || pi.LogLevel == "" || !n.Params.Level.ShouldSendTo(pi.LogLevel) {
 		return false
 	}
 	params := map[string]any{"level": n.Params.Level, "logger": n.Params.Logger, "data": n.Params.Data}
-	if q, ok := ctx.Value(logQueueKey{}).(*logQueue); ok {
-		b, err := json.Marshal(mcp.JSONRPCNotification{
-			JSONRPC:      mcp.JSONRPC_VERSION,
-			Notification: mcp.Notification{Method: string(mcp.MethodNotificationMessage), Params: mcp.NotificationParams{AdditionalFields: params}},
-		})
-		if err != nil {
-			return false
+	b, err := json.Marshal(mcp.JSONRPCNotification{
+		JSONRPC:      mcp.JSONRPC_VERSION,
+		Notification: mcp.Notification{Method: string(mcp.MethodNotificationMessage), Params: mcp.NotificationParams{AdditionalFields: params}},
+	})
+	if err != nil {
+		return false
+	}
+	if info, _ := ctx.Value(callInfoKey{}).(callInfo); info.tr == trStdio {
+		// Written now, by the handler, it precedes the response, which
+		// mcp-go writes once the handler has returned; through mcp-go's
+		// notification channel it could follow it.
+		s.mu.Lock()
+		g := s.gate
+		s.mu.Unlock()
+		if g != nil {
+			g.writeLine(b)
+			return true
 		}
+	}
+	if q, ok := ctx.Value(logQueueKey{}).(*logQueue); ok {
 		q.add(b)
 		// The result must go out as an event stream, which can carry the
 		// message before it.

@@ -406,3 +406,39 @@ func TestCapabilitiesAreTruthful(t *testing.T) {
 	require.NoError(t, json.Unmarshal(r.Result, &res))
 	assert.Equal(t, want, res.Capabilities, "initialize")
 }
+
+// TestStdioLogsPerRequestPrecedeTheResponse: on stdio in protocol
+// 2026-07-28, the notifications/message a request asked for is written
+// before the request's response, so that a client that reads the
+// response has it already.
+func TestStdioLogsPerRequestPrecedeTheResponse(t *testing.T) {
+	h := startHarness(t, harnessOpts{stdio: true})
+	rs := newRawStdio(h)
+	rs.send(modernLine(71, "tools/call", `{"name":"start_workflow","arguments":{"workflow_type":"bug_fix","target_file":"x.go"}}`))
+	var started struct {
+		StructuredContent struct {
+			SessionID string `json:"session_id"`
+		} `json:"structuredContent"`
+	}
+	require.NoError(t, json.Unmarshal(rs.reply(71).Result, &started))
+	line := modernLine(72, "tools/call", `{"name":"complete_phase","arguments":{"session_id":"`+started.StructuredContent.SessionID+`","phase":1,"evidence":{}}}`)
+	rs.send(strings.Replace(line, `"_meta":{`, `"_meta":{"io.modelcontextprotocol/logLevel":"warning",`, 1))
+	var seen []string
+	for {
+		select {
+		case l, ok := <-rs.lines:
+			require.True(t, ok, "stdout closed")
+			var m sseMsg
+			require.NoError(t, json.Unmarshal([]byte(l), &m), l)
+			if m.ID != nil {
+				assert.Contains(t, seen, "gate_failed", "the log came before the response")
+				return
+			}
+			if m.Method == "notifications/message" {
+				seen = append(seen, fmt.Sprint(paramsOf(t, m)["data"].(map[string]any)["event"]))
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no response within 10 s")
+		}
+	}
+}
