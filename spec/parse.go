@@ -139,7 +139,7 @@ func Parse(data []byte, source string) (*Plan, error) {
 	if err := checkDepth(src); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidSpec, source, err)
 	}
-	p := &parse{src: src, plan: &Plan{Source: source}, seen: map[[2]int]int{}, phases: map[int]int{}, gates: map[int]*[]string{}, lineNo: 1}
+	p := &parse{src: src, plan: &Plan{Source: source}, seen: map[[2]int]int{}, phases: map[int]int{}, gates: map[int]*[]string{}, estimates: map[[2]int]string{}, lineNo: 1}
 	doc := blockParser.Parse(text.NewReader(src))
 	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
 		if err := p.block(n); err != nil {
@@ -179,6 +179,9 @@ type parse struct {
 	// gates holds, per phase number, the items of "Phase N Validation
 	// Gate" sections, added to the phase's gate at the end.
 	gates map[int]*[]string
+	// estimates holds the "(M - 2 hours)" that ended a task's name, for
+	// a task without an **Estimated Time** field.
+	estimates map[[2]int]string
 	// mentions are task definitions met outside their phase: they stand
 	// for tasks defined elsewhere, and are errors when none is.
 	mentions []mention
@@ -471,15 +474,18 @@ func (p *parse) addTask(ln, ph, num int, name string) (bool, error) {
 	p.seen[k] = ln
 	t := Task{Phase: ph, Number: num, Name: name, Line: ln}
 	if m := sizeEstimate.FindStringSubmatch(name); m != nil && m[1] != "" {
-		// "Name (M - 2 hours)": a size and an estimate.
-		t.Name, t.EstimatedTime = m[1], strings.TrimSpace(m[2])
+		// "Name (M - 2 hours)": a size and an estimate, which an
+		// **Estimated Time** field overrides.
+		t.Name = m[1]
+		p.estimates[k] = strings.TrimSpace(m[2])
 	}
 	cur.Tasks = append(cur.Tasks, t)
 	p.task = &cur.Tasks[len(cur.Tasks)-1]
 	return true, nil
 }
 
-// finish checks the mentions, adds the "Phase N Validation Gate" items to
+// finish checks the mentions, gives the tasks without an estimate field
+// the estimate of their name, adds the "Phase N Validation Gate" items to
 // their phases, and gives each phase its gate items once.
 func (p *parse) finish() error {
 	for _, m := range p.mentions {
@@ -489,6 +495,11 @@ func (p *parse) finish() error {
 	}
 	for i := range p.plan.Phases {
 		ph := &p.plan.Phases[i]
+		for j := range ph.Tasks {
+			if t := &ph.Tasks[j]; t.EstimatedTime == "" {
+				t.EstimatedTime = p.estimates[[2]int{t.Phase, t.Number}]
+			}
+		}
 		if g := p.gates[ph.Number]; g != nil {
 			ph.ValidationGate = append(ph.ValidationGate, *g...)
 		}
