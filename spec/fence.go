@@ -25,20 +25,28 @@ func mendNestedFences(src []byte) []byte {
 		return src
 	}
 	lines := bytes.SplitAfter(src, []byte("\n"))
-	changed := false
-	for i := 0; i < len(lines); {
-		open, ok := fenceAt(lines[i])
-		if !ok {
-			i++
-			continue
+	// at lists the fence lines, each once.
+	var at []int
+	fences := make(map[int]fence)
+	for i, l := range lines {
+		if f, ok := fenceAt(l); ok {
+			at = append(at, i)
+			fences[i] = f
 		}
+	}
+	changed := false
+	for k := 0; k < len(at); {
+		i := at[k]
+		open := fences[i]
 		md := open.info == "markdown" || open.info == "md"
-		cmClose, nestClose, depth, longest, nested := -1, -1, 0, open.n, false
-		for j := i + 1; j < len(lines); j++ {
-			f, ok := fenceAt(lines[j])
-			if !ok || f.ch != open.ch || f.n < open.n {
+		cmClose, nestClose, nestNext, depth, longest, nested, next := -1, -1, 0, 0, open.n, false, len(at)
+		for kk, met := k+1, 0; kk < len(at) && met < maxNestedFences; kk++ {
+			j := at[kk]
+			f := fences[j]
+			if f.ch != open.ch || f.n < open.n {
 				continue
 			}
+			met++
 			longest = max(longest, f.n)
 			if f.info != "" {
 				if md {
@@ -48,31 +56,42 @@ func mendNestedFences(src []byte) []byte {
 				continue
 			}
 			if cmClose < 0 {
-				cmClose = j
+				cmClose, next = j, kk+1
 			}
 			if !md || depth == 0 {
-				nestClose = j
+				nestClose, nestNext = j, kk+1
 				break
 			}
 			depth--
 		}
-		switch {
-		case nested && nestClose >= 0 && nestClose != cmClose:
+		if nested && nestClose >= 0 && nestClose != cmClose {
 			lines[i] = lengthen(lines[i], open, longest+1)
 			lines[nestClose] = lengthen(lines[nestClose], open, longest+1)
 			changed = true
-			i = nestClose + 1
-		case cmClose >= 0:
-			i = cmClose + 1
-		default:
-			i = len(lines) // an unclosed fence runs to the end of the file
+			next = nestNext
+		} else if cmClose < 0 {
+			// No closer among the next fences: look on for one, as
+			// CommonMark does; without one the fence runs to the end.
+			next = len(at)
+			for kk := k + 1; kk < len(at); kk++ {
+				if f := fences[at[kk]]; f.ch == open.ch && f.n >= open.n && f.info == "" {
+					next = kk + 1
+					break
+				}
+			}
 		}
+		k = next
 	}
 	if !changed {
 		return src
 	}
 	return bytes.Join(lines, nil)
 }
+
+// maxNestedFences bounds the fences the nested reading of a block looks
+// at, which keeps mendNestedFences linear: a markdown example holds a few
+// fenced blocks, not dozens.
+const maxNestedFences = 32
 
 // fence is a code fence line: its character, its length, its indentation
 // and its info string's first word, in lower case.
