@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/mcpflow/mcpflow/spec"
+)
+
+const specCheckDetails = `
+Parses PATH, a spec folder holding tasks.md or a markdown file itself, as
+spec_execution_v1 does when a session starts with options.spec_path, and
+prints the plan a workflow would get: each phase with its tasks and its
+validation gate. A relative PATH is taken inside --root. Exits 1, naming
+the line, when the spec does not parse, so it can run in CI.`
+
+// specCmd runs "mcpflow spec SUBCOMMAND"; check is the one there is.
+func specCmd(_ context.Context, args []string, getenv env, stdout io.Writer) (*command, error) {
+	c := newCommand("spec check", "PATH", "Check a spec's tasks.md and print the plan a workflow would get.", specCheckDetails)
+	var (
+		root   string
+		asJSON bool
+	)
+	c.fs.StringVar(&root, "root", ".", "project `folder` a relative PATH is in")
+	c.fs.BoolVar(&asJSON, "json", false, "print the plan as JSON")
+	sub := ""
+	if len(args) > 0 {
+		sub = args[0]
+	}
+	switch sub {
+	case "check":
+		args = args[1:]
+	case "-h", "--help", "-help", "help":
+		args = []string{"--help"}
+	case "":
+		return newCommand("spec", "check PATH", "", ""), usagef("no subcommand; use mcpflow spec check PATH")
+	default:
+		return newCommand("spec", "check PATH", "", ""), usagef("unknown subcommand %q; use mcpflow spec check PATH", sub)
+	}
+	pos, err := c.parse(args, getenv)
+	if err != nil {
+		return c, err
+	}
+	if len(pos) != 1 {
+		return c, usagef("give one PATH, a spec folder or its tasks.md; got %d arguments", len(pos))
+	}
+	path := pos[0]
+	if !filepath.IsAbs(path) {
+		if _, err := existingDir(c.flagName("root"), root); err != nil {
+			return c, err
+		}
+		path = filepath.Join(root, path)
+	}
+	plan, err := spec.ParseFile(path)
+	if err != nil {
+		return c, err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return c, enc.Encode(planJSON(plan))
+	}
+	writePlan(stdout, plan)
+	return c, nil
+}
+
+// specPlan is the JSON of spec check.
+type specPlan struct {
+	Source string      `json:"source"`
+	Phases []specPhase `json:"phases"`
+}
+
+type specPhase struct {
+	Number         int        `json:"number"`
+	Name           string     `json:"name"`
+	Tasks          []specTask `json:"tasks"`
+	ValidationGate []string   `json:"validation_gate"`
+}
+
+type specTask struct {
+	ID     string `json:"id"`
+	Number int    `json:"number"`
+	Name   string `json:"name"`
+}
+
+func planJSON(p *spec.Plan) specPlan {
+	out := specPlan{Source: p.Source, Phases: make([]specPhase, len(p.Phases))}
+	for i := range p.Phases {
+		ph := &p.Phases[i]
+		sp := specPhase{Number: ph.Number, Name: ph.Name, Tasks: make([]specTask, len(ph.Tasks)), ValidationGate: ph.ValidationGate}
+		if sp.ValidationGate == nil {
+			sp.ValidationGate = []string{}
+		}
+		for j := range ph.Tasks {
+			t := &ph.Tasks[j]
+			sp.Tasks[j] = specTask{ID: t.ID(), Number: t.Number, Name: t.Name}
+		}
+		out.Phases[i] = sp
+	}
+	return out
+}
+
+func writePlan(w io.Writer, p *spec.Plan) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d phase(s), %d task(s)\n", p.Source, len(p.Phases), p.TaskCount())
+	for i := range p.Phases {
+		ph := &p.Phases[i]
+		fmt.Fprintf(&b, "\nPhase %d: %s (line %d)\n", ph.Number, ph.Name, ph.Line)
+		for j := range ph.Tasks {
+			t := &ph.Tasks[j]
+			fmt.Fprintf(&b, "  %-5s %s", t.ID(), t.Name)
+			if t.EstimatedTime != "" {
+				fmt.Fprintf(&b, " [%s]", oneLine(t.EstimatedTime))
+			}
+			b.WriteString("\n")
+		}
+		if len(ph.Tasks) == 0 {
+			b.WriteString("  (no tasks)\n")
+		}
+		if len(ph.ValidationGate) == 0 {
+			b.WriteString("  gate: none (complete_phase accepts any evidence)\n")
+			continue
+		}
+		b.WriteString("  gate:\n")
+		for _, it := range ph.GateItems() {
+			fmt.Fprintf(&b, "    - %s  (%s)\n", oneLine(it.Text), it.Field)
+		}
+	}
+	_, _ = io.WriteString(w, b.String())
+}
+
+// oneLine joins a multi-line value for a one-line listing.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
