@@ -19,7 +19,8 @@ import (
 // expected-tasks.json writes them.
 func taskIDs(p *spec.Plan) map[string][]string {
 	out := map[string][]string{}
-	for _, ph := range p.Phases {
+	for i := range p.Phases {
+		ph := &p.Phases[i]
 		ids := []string{}
 		for i := range ph.Tasks {
 			ids = append(ids, ph.Tasks[i].ID())

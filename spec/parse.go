@@ -34,7 +34,7 @@ type Plan struct {
 	Phases []Phase
 }
 
-// Phase is one "## Phase N: Name" section.
+// Phase is one "Phase N: Name" section.
 type Phase struct {
 	Number int
 	Name   string
@@ -50,7 +50,7 @@ type Phase struct {
 	Tasks          []Task
 }
 
-// Task is one "#### Task N.M: Name" section.
+// Task is one "Task N.M: Name" heading or list item.
 type Task struct {
 	// Phase is N and Number is M of "Task N.M".
 	Phase, Number int
@@ -357,11 +357,8 @@ func (p *parse) heading(h *ast.Heading) error {
 	if m := taskHeading.FindStringSubmatch(txt); m != nil {
 		// A task heading closes the task before it and what is under
 		// that, never a phase.
-		for i := len(p.open) - 1; i >= 0; i-- {
-			if p.open[i].kind == sectionTask {
-				p.pop(func(section) bool { return len(p.open) <= i })
-				break
-			}
+		if i := slices.IndexFunc(p.open, func(s section) bool { return s.kind == sectionTask }); i >= 0 {
+			p.pop(func(section) bool { return len(p.open) <= i })
 		}
 		p.pop(func(s section) bool { return s.level < level || s.kind == sectionPhase })
 		ph, num, err := taskNumbers(m[1], m[2])
@@ -473,7 +470,7 @@ func (p *parse) addTask(ln, ph, num int, name string) (bool, error) {
 	}
 	p.seen[k] = ln
 	t := Task{Phase: ph, Number: num, Name: name, Line: ln}
-	if m := sizeEstimate.FindStringSubmatch(name); m != nil && m[1] != "" {
+	if m := sizeEstimate.FindStringSubmatch(name); len(m) == 3 && m[1] != "" {
 		// "Name (M - 2 hours)": a size and an estimate, which an
 		// **Estimated Time** field overrides.
 		t.Name = m[1]

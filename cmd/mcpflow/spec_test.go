@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -174,7 +173,7 @@ func TestBinarySpecCheck(t *testing.T) {
 	cmd.Stderr = &stderr
 	out, err = cmd.Output()
 	var exit *exec.ExitError
-	require.True(t, errors.As(err, &exit), "%v", err)
+	require.ErrorAs(t, err, &exit)
 	assert.Equal(t, 1, exit.ExitCode())
 	assert.Empty(t, out)
 	assert.Contains(t, stderr.String(), "tasks.md: line 29: Task 2.2 is under a second heading of Phase 2 (line 27, the first is at line 11)")
