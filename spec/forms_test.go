@@ -152,6 +152,24 @@ func TestParseMentionsAreNotTasks(t *testing.T) {
 	assert.Equal(t, []string{"**All tasks done**\n  - Task 1.1: a"}, p.Phases[0].ValidationGate)
 }
 
+// TestParseSameTaskTwice: a phase that lists its tasks and then gives each
+// a heading defines each task once, with the heading's fields; the same
+// number under another name is a second task, an error.
+func TestParseSameTaskTwice(t *testing.T) {
+	p, err := spec.Parse([]byte("## Phase 1: A\n\n- [ ] **Task 1.1**: Build it (S - 1 hour)\n- [ ] **Task 1.2**: Ship it\n\n### Task 1.1: Build it\n\n**Description:** Build the thing.\n\n### Task 1.2: ship it\n\n**Estimated Time:** 2 hours\n"), "t.md")
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]string{"1": {"1.1", "1.2"}}, taskIDs(p))
+	t1, t2 := p.Phases[0].Tasks[0], p.Phases[0].Tasks[1]
+	assert.Equal(t, 3, t1.Line, "the task is where it is first written")
+	assert.Equal(t, "Build it\nBuild the thing.", t1.Description)
+	assert.Equal(t, "S - 1 hour", t1.EstimatedTime)
+	assert.Equal(t, "2 hours", t2.EstimatedTime)
+
+	_, err = spec.Parse([]byte("## Phase 1: A\n\n- **Task 1.1**: Build it\n\n### Task 1.1: Test it\n"), "t.md")
+	require.ErrorIs(t, err, spec.ErrInvalidSpec)
+	assert.ErrorContains(t, err, `line 5: Task 1.1 is numbered twice (first at line 3): "Build it" and "Test it" are different tasks`)
+}
+
 // moduleRoot returns the folder holding go.mod, above the test's folder.
 func moduleRoot(t *testing.T) string {
 	t.Helper()

@@ -365,12 +365,11 @@ func (p *parse) heading(h *ast.Heading) error {
 		if err != nil {
 			return fmt.Errorf("line %d: task number %s.%s: %w", ln, m[1], m[2], err)
 		}
-		defined, err := p.addTask(ln, ph, num, strings.TrimSpace(m[3]))
-		if err != nil {
+		if _, err := p.addTask(ln, ph, num, strings.TrimSpace(m[3])); err != nil {
 			return err
 		}
 		kind := sectionOther
-		if defined {
+		if p.task != nil {
 			kind = sectionTask
 		}
 		p.open = append(p.open, section{level: level, kind: kind, line: ln})
@@ -440,9 +439,11 @@ func (p *parse) heading(h *ast.Heading) error {
 }
 
 // addTask defines task ph.num, named name, at line ln, in the phase the
-// open sections are in, and reports whether it did. A task outside its
-// phase is a mention of a task defined elsewhere, checked by finish; a
-// task defined twice in its own phase is an error.
+// open sections are in, and reports whether it is new; p.task is the task
+// to fill, or nil. A task outside its phase is a mention of a task
+// defined elsewhere, checked by finish. A task met again in its phase
+// under the same name is the same task, filled on; under another name it
+// is an error.
 func (p *parse) addTask(ln, ph, num int, name string) (bool, error) {
 	if num == 0 {
 		return false, fmt.Errorf("line %d: Task %d.0: task numbers start at 1 within a phase", ln, ph)
@@ -465,18 +466,28 @@ func (p *parse) addTask(ln, ph, num int, name string) (bool, error) {
 		return false, nil
 	}
 	k := [2]int{ph, num}
-	if prev, dup := p.seen[k]; dup {
-		return false, fmt.Errorf("line %d: Task %d.%d is numbered twice (first at line %d); give each task its own number", ln, ph, num, prev)
-	}
-	p.seen[k] = ln
-	t := Task{Phase: ph, Number: num, Name: name, Line: ln}
+	estimate := ""
 	if m := sizeEstimate.FindStringSubmatch(name); len(m) == 3 && m[1] != "" {
 		// "Name (M - 2 hours)": a size and an estimate, which an
 		// **Estimated Time** field overrides.
-		t.Name = m[1]
-		p.estimates[k] = strings.TrimSpace(m[2])
+		name, estimate = m[1], strings.TrimSpace(m[2])
 	}
-	cur.Tasks = append(cur.Tasks, t)
+	if prev, dup := p.seen[k]; dup {
+		// The same task again (a list of the phase's tasks, then a
+		// heading per task) goes on filling the first; another task
+		// with its number is an error.
+		t, _ := cur.Task(num)
+		if strings.EqualFold(strings.TrimSpace(t.Name), strings.TrimSpace(name)) {
+			p.task = t
+			return false, nil
+		}
+		return false, fmt.Errorf("line %d: Task %d.%d is numbered twice (first at line %d): %q and %q are different tasks; give each task its own number", ln, ph, num, prev, shorten(t.Name), shorten(name))
+	}
+	p.seen[k] = ln
+	if estimate != "" {
+		p.estimates[k] = estimate
+	}
+	cur.Tasks = append(cur.Tasks, Task{Phase: ph, Number: num, Name: name, Line: ln})
 	p.task = &cur.Tasks[len(cur.Tasks)-1]
 	return true, nil
 }
@@ -736,16 +747,18 @@ func (p *parse) listTasks(l *ast.List) (bool, error) {
 		if name == "" {
 			name = "Task " + m[1] + "." + m[2]
 		}
-		defined, err := p.addTask(ln, ph, num, name)
+		isNew, err := p.addTask(ln, ph, num, name)
 		if err != nil {
 			return true, err
 		}
 		last = nil
-		if !defined {
+		t := p.task
+		if t == nil {
 			continue
 		}
-		t := p.task
-		t.Description = strings.TrimSpace(t.Name + "\n" + strings.TrimSpace(rest))
+		if isNew || t.Description == "" {
+			t.Description = strings.TrimSpace(t.Name + "\n" + strings.TrimSpace(rest))
+		}
 		for c := first.NextSibling(); c != nil; c = c.NextSibling() {
 			switch b := c.(type) {
 			case *ast.List:
