@@ -122,12 +122,12 @@ func writePlan(w io.Writer, p *spec.Plan) {
 			b.WriteString("  (no tasks)\n")
 		}
 		if len(ph.ValidationGate) == 0 {
-			b.WriteString("  gate: none (complete_phase accepts any evidence)\n")
+			b.WriteString("  gate: none listed\n")
 			continue
 		}
-		b.WriteString("  gate:\n")
+		b.WriteString("  gate (evidence field in brackets, true when done):\n")
 		for _, it := range ph.GateItems() {
-			fmt.Fprintf(&b, "    - %s  (%s)\n", oneLine(it.Text), it.Field)
+			fmt.Fprintf(&b, "    - %s  [%s]\n", oneLine(it.Text), it.Field)
 		}
 	}
 	_, _ = io.WriteString(w, b.String())

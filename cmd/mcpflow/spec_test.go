@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -72,8 +75,8 @@ func TestSpecCheckCommand(t *testing.T) {
 	assert.Contains(t, out, "2 phase(s), 3 task(s)")
 	assert.Contains(t, out, "Phase 1: Encoder (line 3)")
 	assert.Contains(t, out, "  1.1   Pick the columns [S - 1 hour]\n")
-	assert.Contains(t, out, "    - Encoder tests pass  (encoder_tests_pass)\n")
-	assert.Contains(t, out, "Phase 2: Endpoint (line 11)\n  2.1   Serve reports.csv\n  gate: none")
+	assert.Contains(t, out, "    - Encoder tests pass  [encoder_tests_pass]\n")
+	assert.Contains(t, out, "Phase 2: Endpoint (line 11)\n  2.1   Serve reports.csv\n  gate: none listed\n")
 
 	// JSON, the tasks.md itself, and MCPFLOW_ROOT for --root.
 	code, out, errOut = runCmd(t, map[string]string{"MCPFLOW_ROOT": root}, "", "spec", "check", "--json", filepath.Join(rel, "tasks.md"))
@@ -177,4 +180,40 @@ func TestBinarySpecCheck(t *testing.T) {
 	assert.Equal(t, 1, exit.ExitCode())
 	assert.Empty(t, out)
 	assert.Contains(t, stderr.String(), "tasks.md: line 29: Task 2.2 is under a second heading of Phase 2 (line 27, the first is at line 11)")
+}
+
+// TestBinarySpecCheckRealSpecs runs the built binary over the real prAxIs
+// OS specs in ../shared/data/praxis (beside the clone; CI has it), or in
+// $MCPFLOW_PRAXIS_DATA, and compares each plan's task IDs per phase with
+// expected-tasks.json.
+func TestBinarySpecCheckRealSpecs(t *testing.T) {
+	dir := os.Getenv("MCPFLOW_PRAXIS_DATA")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "data", "praxis") // from cmd/mcpflow to beside the module root
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "expected-tasks.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Skipf("the real prAxIs OS specs are not beside the clone (%s has no expected-tasks.json); CI has them", dir)
+	}
+	require.NoError(t, err)
+	var want map[string]map[string][]string
+	require.NoError(t, json.Unmarshal(raw, &want))
+	require.NotEmpty(t, want)
+	bin := testutil.Binary(t)
+	for name, exp := range want {
+		cmd := exec.Command(bin, "spec", "check", "--json", "--root", dir, filepath.Join("specs", name))
+		out, err := cmd.Output()
+		require.NoError(t, err, name)
+		var p checkedPlan
+		require.NoError(t, json.Unmarshal(out, &p), name)
+		got := map[string][]string{}
+		for _, ph := range p.Phases {
+			ids := []string{}
+			for _, tk := range ph.Tasks {
+				ids = append(ids, tk.ID)
+			}
+			got[strconv.Itoa(ph.Number)] = ids
+		}
+		assert.Equal(t, exp, got, name)
+	}
 }
