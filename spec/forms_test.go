@@ -144,6 +144,14 @@ func TestParseMentionsAreNotTasks(t *testing.T) {
 	assert.Equal(t, map[string][]string{"1": {"1.1"}, "2": {"2.1"}}, taskIDs(p))
 	assert.Equal(t, "a", p.Phases[0].Tasks[0].Name)
 
+	// Tasks listed under a Dependencies label, as a field or a sub-item,
+	// are the field's text, even a task that does not exist.
+	p, err = spec.Parse([]byte("## Phase 1: A\n\n### Task 1.1: a\n\n### Task 1.2: b\n\n**Dependencies:**\n- **Task 1.1**: must come first\n- **Task 1.3**: no such task\n\n## Phase 2: B\n\n- **Task 2.1**: c\n  - **Dependencies**:\n    - **Task 1.2**: b\n"), "t.md")
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]string{"1": {"1.1", "1.2"}, "2": {"2.1"}}, taskIDs(p))
+	assert.Equal(t, "- **Task 1.1**: must come first\n- **Task 1.3**: no such task", p.Phases[0].Tasks[1].Dependencies)
+	assert.Equal(t, "- **Task 1.2**: b", p.Phases[1].Tasks[0].Dependencies)
+
 	// A "Phase N" heading that says which phase without naming it is not
 	// a phase, and "Phase Validation Gates" is a section.
 	p, err = spec.Parse([]byte("## Phase 1: A\n\n### Phase 1 → Phase 2\n\n### Task 1.1: a\n\n## Phase Validation Gates\n\n### Phase 1 Validation Gate: Done\n\n- [ ] **All tasks done**\n  - [ ] Task 1.1: a\n"), "t.md")
