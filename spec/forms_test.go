@@ -1,9 +1,6 @@
 package spec_test
 
 import (
-	"encoding/json"
-	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/internal/testutil"
 	"github.com/mcpflow/mcpflow/spec"
 )
 
@@ -178,37 +176,12 @@ func TestParseSameTaskTwice(t *testing.T) {
 	assert.ErrorContains(t, err, `line 5: Task 1.1 is numbered twice (first at line 3): "Build it" and "Test it" are different tasks`)
 }
 
-// moduleRoot returns the folder holding go.mod, above the test's folder.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, dir, parent, "no go.mod above the test's folder")
-		dir = parent
-	}
-}
-
 // TestParseRealPraxisSpecs parses the real prAxIs OS specs in
 // ../shared/data/praxis from the module root (beside the clone; CI has
-// it), or in $MCPFLOW_PRAXIS_DATA when set (a worktree elsewhere), and
-// checks each against the task IDs per phase that its author wrote.
+// it), or in $MCPFLOW_PRAXIS_DATA, and checks each against the task IDs
+// per phase that its author wrote.
 func TestParseRealPraxisSpecs(t *testing.T) {
-	dir := os.Getenv("MCPFLOW_PRAXIS_DATA")
-	if dir == "" {
-		dir = filepath.Join(moduleRoot(t), "..", "shared", "data", "praxis")
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "expected-tasks.json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("the real prAxIs OS specs are not beside the clone (%s has no expected-tasks.json); CI has them", dir)
-	}
-	require.NoError(t, err)
-	var want map[string]map[string][]string
-	require.NoError(t, json.Unmarshal(raw, &want))
+	dir, want := testutil.PraxisExpectedTasks(t)
 	entries, err := os.ReadDir(filepath.Join(dir, "specs"))
 	require.NoError(t, err)
 	seen := 0

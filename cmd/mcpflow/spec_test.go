@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -187,18 +185,7 @@ func TestBinarySpecCheck(t *testing.T) {
 // $MCPFLOW_PRAXIS_DATA, and compares each plan's task IDs per phase with
 // expected-tasks.json.
 func TestBinarySpecCheckRealSpecs(t *testing.T) {
-	dir := os.Getenv("MCPFLOW_PRAXIS_DATA")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "data", "praxis") // from cmd/mcpflow to beside the module root
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "expected-tasks.json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("the real prAxIs OS specs are not beside the clone (%s has no expected-tasks.json); CI has them", dir)
-	}
-	require.NoError(t, err)
-	var want map[string]map[string][]string
-	require.NoError(t, json.Unmarshal(raw, &want))
-	require.NotEmpty(t, want)
+	dir, want := testutil.PraxisExpectedTasks(t)
 	bin := testutil.Binary(t)
 	for name, exp := range want {
 		cmd := exec.Command(bin, "spec", "check", "--json", "--root", dir, filepath.Join("specs", name))
