@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -38,9 +40,17 @@ const maxSharedAttempts = 10
 //     are stored, the session stays on the phase, and the result carries
 //     the errors and a remediation.
 //
-// Either way the state is saved before CompletePhase returns. The error
-// wraps ErrAlreadyCompleted when the phase (or the workflow) is already
-// completed, ErrWrongPhase when phase is not the current phase (the
+// Either way the state is saved before CompletePhase returns.
+//
+// A retry is safe: a call for a phase the session already completed, with
+// the evidence that completed it (equal as JSON), changes nothing and
+// returns the answer the completing call returned (see replay), so a
+// client whose answer was lost may send the same call again, even
+// concurrently with the first. With other evidence the error wraps
+// ErrAlreadyCompleted and says so.
+//
+// The error wraps ErrAlreadyCompleted when the phase (or the workflow) is
+// already completed and the call is not such a retry, ErrWrongPhase when phase is not the current phase (the
 // message names the current one), and ErrInvalidArgument when the
 // evidence is larger than Config.MaxEvidenceBytes encoded.
 func (e *Engine) CompletePhase(ctx context.Context, sessionID string, phase int, evidence map[string]any) (*CompleteResult, error) {
@@ -136,13 +146,19 @@ func backoff(ctx context.Context, attempt int) error {
 func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev map[string]any) (*CompleteResult, error) {
 	st := s.st
 	id := st.SessionID
-	switch {
-	case s.gone:
+	if s.gone {
 		return nil, notFound(id)
+	}
+	if slices.Contains(st.CompletedPhases, phase) {
+		if res, ok := e.replay(ctx, st, phase, ev); ok {
+			return res, nil
+		}
+	}
+	switch {
 	case st.Status == state.StatusCompleted:
-		return nil, fmt.Errorf("%w: session %s: workflow %s is already completed (phases %v); start a new session to run it again", state.ErrAlreadyCompleted, id, st.WorkflowType, st.CompletedPhases)
+		return nil, fmt.Errorf("%w: session %s: workflow %s is already completed (phases %v); phase %d was not completed with this evidence; start a new session to run it again", state.ErrAlreadyCompleted, id, st.WorkflowType, st.CompletedPhases, phase)
 	case slices.Contains(st.CompletedPhases, phase):
-		return nil, fmt.Errorf("%w: phase %d of session %s is already completed; the current phase is %d", state.ErrAlreadyCompleted, phase, id, st.CurrentPhase)
+		return nil, fmt.Errorf("%w: phase %d of session %s is already completed, with other evidence than this call's; the current phase is %d", state.ErrAlreadyCompleted, phase, id, st.CurrentPhase)
 	case phase != st.CurrentPhase:
 		return nil, fmt.Errorf("%w: phase %d is not the current phase of session %s; the current phase is %d: complete it first", state.ErrWrongPhase, phase, id, st.CurrentPhase)
 	}
@@ -161,13 +177,17 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 	now := e.now()
 	next := state.Clone(st)
 	next.UpdatedAt = now
-	art := &state.PhaseArtifact{PhaseNumber: phase, Evidence: ev, Timestamp: now, Attempts: 1}
+	// The artifact's time is the validation time a retry answers with
+	// (replay). Microseconds are what every state format keeps (prAxIs
+	// OS's isoformat among them), so the retry's time equals the first.
+	validatedAt := now.Truncate(time.Microsecond)
+	art := &state.PhaseArtifact{PhaseNumber: phase, Evidence: ev, Timestamp: validatedAt, Attempts: 1}
 	if prev := st.PhaseArtifacts[phase]; prev != nil {
 		art.Attempts = prev.Attempts + 1
 		art.Outputs, art.CommandsExecuted = prev.Outputs, prev.CommandsExecuted
 	}
 	next.PhaseArtifacts[phase] = art
-	out := &CompleteResult{SessionID: id, Phase: phase, CheckpointPassed: res.CheckpointPassed, ValidationResult: res}
+	out := &CompleteResult{SessionID: id, WorkflowType: st.WorkflowType, Phase: phase, CheckpointPassed: res.CheckpointPassed, ValidationResult: res, ValidatedAt: validatedAt}
 	var nextPhase int
 	hasNext := false
 	if res.CheckpointPassed {
@@ -197,18 +217,78 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 		e.dropPair(next)
 		e.logger.Debug("workflow completed", "session_id", id, "workflow_type", next.WorkflowType)
 	}
-	if hasNext {
+	switch {
+	case hasNext:
 		out.NextPhase = &nextPhase
-		pc, err := e.content(f, nextPhase)
-		if err != nil {
-			// The phase is saved as completed; report the content problem
-			// without undoing it.
-			e.logger.Warn("next phase content unreadable", "session_id", id, "phase", nextPhase, "err", err)
-			pc = &PhaseContent{Phase: nextPhase, Content: "(phase content unreadable: " + err.Error() + ")", Tasks: []TaskInfo{}}
-		}
-		out.NextPhaseContent = pc
+		out.NextPhaseContent = e.contentOrNote(f, id, nextPhase)
+	case !res.CheckpointPassed:
+		out.Current = e.contentOrNote(f, id, phase)
 	}
 	return out, nil
+}
+
+// contentOrNote returns phase n's content for a complete_phase answer,
+// whose mutation is already saved: a content problem is reported in the
+// content, not as an error that would hide the saved outcome.
+func (e *Engine) contentOrNote(f *flow, id string, n int) *PhaseContent {
+	pc, err := e.content(f, n)
+	if err != nil {
+		e.logger.Warn("phase content unreadable", "session_id", id, "phase", n, "err", err)
+		pc = &PhaseContent{Phase: n, Content: "(phase content unreadable: " + err.Error() + ")", Tasks: []TaskInfo{}, ValidationGate: []string{}}
+	}
+	return pc
+}
+
+// replay answers a CompletePhase call for a phase that st has already
+// completed, as the call that completed it was answered, when ev is the
+// evidence that call submitted: a client whose answer was lost may send
+// the same call again. The answer is computed again from what the session
+// stored (the evidence and its time) and the workflow: the gate's verdict
+// on that evidence, the phase after it and that phase's content. Nothing
+// is saved. It reports false, and the caller answers that the phase is
+// already completed, when the evidence differs, or when the gate no
+// longer passes it (the gate file changed since), so a replay never
+// contradicts the first answer's verdict.
+func (e *Engine) replay(ctx context.Context, st *state.SessionState, phase int, ev map[string]any) (*CompleteResult, bool) {
+	art := st.PhaseArtifacts[phase]
+	if art == nil || st.Checkpoints[phase] != state.CheckpointPassed || !sameJSON(art.Evidence, ev) {
+		return nil, false
+	}
+	f, err := e.flowOf(ctx, st)
+	if err != nil || !f.has(phase) {
+		return nil, false
+	}
+	gate, err := e.gate(ctx, f, phase)
+	if err != nil {
+		return nil, false
+	}
+	res := checkpoint.Validate(gate, ev)
+	if !res.CheckpointPassed {
+		return nil, false
+	}
+	out := &CompleteResult{
+		SessionID: st.SessionID, WorkflowType: st.WorkflowType, Phase: phase, CheckpointPassed: true,
+		ValidationResult: res, ValidatedAt: art.Timestamp, PhaseCompleted: true,
+	}
+	if next, ok := f.next(phase); ok {
+		out.NextPhase = &next
+		out.NextPhaseContent = e.contentOrNote(f, st.SessionID, next)
+	} else {
+		out.WorkflowComplete = true
+	}
+	e.logger.Debug("complete_phase retried with the same evidence: answered again", "session_id", st.SessionID, "phase", phase)
+	return out, true
+}
+
+// sameJSON reports whether a and b encode to the same JSON (encoding/json
+// sorts map keys, so equal values encode equally).
+func sameJSON(a, b map[string]any) bool {
+	ja, err := json.Marshal(a)
+	if err != nil {
+		return false
+	}
+	jb, err := json.Marshal(b)
+	return err == nil && bytes.Equal(ja, jb)
 }
 
 // dropPair removes st's pair entry if it still names st's session.

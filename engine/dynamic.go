@@ -163,10 +163,16 @@ func (e *Engine) content(f *flow, n int) (*PhaseContent, error) {
 		Purpose:   firstLine(ph.Objective),
 		Content:   spec.Render(tmpl, f.plan.PhaseVars(ph, f.specPath)),
 		Tasks:     make([]TaskInfo, 0, len(ph.Tasks)),
+		// A copy: the plan is shared by every session of the spec.
+		ValidationGate: append([]string{}, ph.ValidationGate...),
+		Source:         SourceDynamic,
 	}
 	for i := range ph.Tasks {
 		t := &ph.Tasks[i]
-		pc.Tasks = append(pc.Tasks, TaskInfo{TaskNumber: t.Number, Name: t.Name, File: f.plan.Source, Purpose: firstLine(t.Description)})
+		pc.Tasks = append(pc.Tasks, TaskInfo{
+			TaskNumber: t.Number, Name: t.Name, File: f.plan.Source, Purpose: firstLine(t.Description),
+			EstimatedTime: t.EstimatedTime, Dependencies: t.DependencyIDs(),
+		})
 	}
 	return pc, nil
 }
@@ -191,12 +197,17 @@ func (e *Engine) task(f *flow, n, number int) (*TaskView, error) {
 		return nil, err
 	}
 	return &TaskView{
-		Phase:      n,
-		TaskNumber: number,
-		Name:       t.Name,
-		File:       f.plan.Source,
-		Purpose:    firstLine(t.Description),
-		Content:    spec.Render(tmpl, f.plan.TaskVars(ph, t, f.specPath)),
+		WorkflowType:  f.name,
+		Phase:         n,
+		TaskNumber:    number,
+		Name:          t.Name,
+		File:          f.plan.Source,
+		Purpose:       firstLine(t.Description),
+		Content:       spec.Render(tmpl, f.plan.TaskVars(ph, t, f.specPath)),
+		EstimatedTime: t.EstimatedTime,
+		Dependencies:  t.DependencyIDs(),
+		Source:        SourceDynamic,
+		Steps:         []Step{},
 	}, nil
 }
 
@@ -221,7 +232,10 @@ func (e *Engine) staticTask(m *workflows.Metadata, workflow string, n, number in
 	if err != nil {
 		return nil, err
 	}
-	return &TaskView{Phase: n, TaskNumber: number, Name: td.Name, File: td.File, Purpose: td.Purpose, Content: text}, nil
+	return &TaskView{
+		WorkflowType: workflow, Phase: n, TaskNumber: number, Name: td.Name, File: td.File, Purpose: td.Purpose, Content: text,
+		Dependencies: []string{}, Source: SourceFile, Steps: Steps(text),
+	}, nil
 }
 
 // gate returns phase n's gate. A spec's phase takes its gate from

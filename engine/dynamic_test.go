@@ -97,7 +97,7 @@ func TestDynamicExampleSpec(t *testing.T) {
 	assert.Contains(t, v.Content, "The phase after this one is 2.")
 	assert.NotRegexp(t, leftover, v.Content)
 	require.Len(t, v.Tasks, 2)
-	assert.Equal(t, TaskInfo{TaskNumber: 1, Name: "Write the limiter", File: "spec_execution_v1/example-spec/tasks.md", Purpose: "Write a token bucket keyed by client address."}, v.Tasks[0])
+	assert.Equal(t, TaskInfo{TaskNumber: 1, Name: "Write the limiter", File: "spec_execution_v1/example-spec/tasks.md", Purpose: "Write a token bucket keyed by client address.", EstimatedTime: "1 hour", Dependencies: []string{}}, v.Tasks[0])
 
 	tv, err := en.Task(ctx, r.SessionID, 1, 2)
 	require.NoError(t, err)

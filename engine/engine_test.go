@@ -31,7 +31,7 @@ func TestStartCreatesSession(t *testing.T) {
 	assert.Equal(t, 3, r.TotalPhases)
 	assert.False(t, r.Resumed)
 	require.Len(t, r.Tasks, 2)
-	assert.Equal(t, TaskInfo{TaskNumber: 0, Name: "Task zero", File: "task-0-zero.md", Purpose: "tz"}, r.Tasks[0])
+	assert.Equal(t, TaskInfo{TaskNumber: 0, Name: "Task zero", File: "task-0-zero.md", Purpose: "tz", Dependencies: []string{}}, r.Tasks[0])
 
 	files := en.stateFiles(t)
 	require.Len(t, files, 1)
@@ -267,7 +267,8 @@ func TestCompletePhaseRules(t *testing.T) {
 	assert.Equal(t, 2, st.PhaseArtifacts[0].Attempts)
 	assert.Empty(t, st.PhaseArtifacts[0].Errors)
 
-	_, err = en.CompletePhase(ctx, id, 0, demoPass[0])
+	// Other evidence than the completing call's: not a retry.
+	_, err = en.CompletePhase(ctx, id, 0, map[string]any{"n": 4})
 	require.ErrorIs(t, err, state.ErrAlreadyCompleted)
 	assert.Contains(t, err.Error(), "phase 0")
 	assert.Contains(t, err.Error(), "the current phase is 1")

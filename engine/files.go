@@ -40,9 +40,12 @@ func (e *Engine) phaseContent(m *workflows.Metadata, workflow string, n int) (*P
 	if err != nil {
 		return nil, fmt.Errorf("%w: workflow %s: %s cannot be read (%w); add the file", state.ErrCorrupt, workflow, name, err)
 	}
-	pc := &PhaseContent{Phase: n, PhaseName: pd.PhaseName, Purpose: pd.Purpose, Content: string(data), Tasks: make([]TaskInfo, 0, len(pd.Tasks))}
+	pc := &PhaseContent{
+		Phase: n, PhaseName: pd.PhaseName, Purpose: pd.Purpose, Content: string(data), Tasks: make([]TaskInfo, 0, len(pd.Tasks)),
+		ValidationGate: append([]string{}, pd.ValidationCriteria...), Source: SourceFile,
+	}
 	for _, t := range pd.Tasks {
-		pc.Tasks = append(pc.Tasks, TaskInfo(t))
+		pc.Tasks = append(pc.Tasks, TaskInfo{TaskNumber: t.TaskNumber, Name: t.Name, File: t.File, Purpose: t.Purpose, Dependencies: []string{}})
 	}
 	return pc, nil
 }

@@ -284,6 +284,7 @@ func (e *Engine) Task(ctx context.Context, sessionID string, phase, taskNumber i
 		return nil, err
 	}
 	tv.SessionID = st.SessionID
+	tv.WorkflowType = st.WorkflowType
 	return tv, nil
 }
 
@@ -296,18 +297,58 @@ func (e *Engine) State(ctx context.Context, sessionID string) (*state.SessionSta
 	return state.DeepCopy(st)
 }
 
+// maxStoredPhases bounds a total_phases read from a session's metadata.
+const maxStoredPhases = 1 << 20
+
+// StateView is what StateWithProgress returns: a session's state and how
+// far it is through its workflow.
+type StateView struct {
+	*state.SessionState
+	// TotalPhases is the number of phases of the session's workflow (for
+	// a spec-driven workflow, with the spec's phases). When the workflow
+	// or the spec cannot be read any more it is the session's
+	// metadata.total_phases, as prAxIs OS stores it, or 0.
+	TotalPhases int
+	// IsComplete is true when every phase has passed its gate.
+	IsComplete bool
+}
+
+// StateWithProgress returns a deep copy of the session's state with its
+// workflow's number of phases. It answers for a session whose workflow or
+// spec has moved or gone, with the total_phases the session stored.
+func (e *Engine) StateWithProgress(ctx context.Context, sessionID string) (*StateView, error) {
+	st, err := e.State(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	v := &StateView{SessionState: st, IsComplete: st.Status == state.StatusCompleted}
+	if f, err := e.flowOf(ctx, st); err == nil {
+		v.TotalPhases = len(f.order())
+	} else if n, ok := st.Metadata["total_phases"].(float64); ok && n >= 0 && n <= maxStoredPhases && n == float64(int(n)) {
+		v.TotalPhases = int(n)
+	}
+	return v, nil
+}
+
+// StatusGateFailed is ListSessions' filter for the active sessions whose
+// current phase's last gate attempt failed (prAxIs OS's session status
+// "error").
+const StatusGateFailed = "error"
+
 // ListSessions lists the sessions of the store, most recently updated
-// first. status "" lists all, "active" and "completed" filter; any other
-// value is an error naming status. Sessions whose state file is corrupt
-// are listed (with Error set) only when status is "".
+// first. status "" lists all, "active" and "completed" filter on the
+// session's status, StatusGateFailed lists the active sessions whose
+// last gate attempt failed; any other value is an error naming status.
+// Sessions whose state file is corrupt are listed (with Error set) only
+// when status is "".
 func (e *Engine) ListSessions(ctx context.Context, status string) ([]state.SessionSummary, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
-	switch state.Status(status) {
-	case "", state.StatusActive, state.StatusCompleted:
+	switch status {
+	case "", string(state.StatusActive), string(state.StatusCompleted), StatusGateFailed:
 	default:
-		return nil, fmt.Errorf("%w: status must be \"\" (all), %q or %q, got %s", state.ErrInvalidArgument, state.StatusActive, state.StatusCompleted, state.Quote(status))
+		return nil, fmt.Errorf("%w: status must be \"\" (all), %q, %q or %q, got %s", state.ErrInvalidArgument, state.StatusActive, state.StatusCompleted, StatusGateFailed, state.Quote(status))
 	}
 	list, err := e.store.List(ctx)
 	if err != nil {
@@ -315,8 +356,11 @@ func (e *Engine) ListSessions(ctx context.Context, status string) ([]state.Sessi
 	}
 	out := list[:0]
 	for i := range list {
-		if status == "" || list[i].Error == "" && list[i].Status == state.Status(status) {
-			out = append(out, list[i])
+		x := &list[i]
+		keep := status == "" || x.Error == "" && x.Status == state.Status(status) ||
+			status == StatusGateFailed && x.Error == "" && x.Status == state.StatusActive && x.GateFailed
+		if keep {
+			out = append(out, *x)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

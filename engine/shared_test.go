@@ -55,7 +55,7 @@ func TestSharedStoreIsAskedBeforeEveryCall(t *testing.T) {
 	st, err = b.State(ctx, r.SessionID)
 	require.NoError(t, err)
 	assert.Equal(t, 1, st.CurrentPhase, "b serves a's save at once")
-	_, err = b.CompletePhase(ctx, r.SessionID, 0, demoPass[0])
+	_, err = b.CompletePhase(ctx, r.SessionID, 0, map[string]any{"n": 4})
 	require.ErrorIs(t, err, state.ErrAlreadyCompleted, "b decides on the store's version")
 	assert.Zero(t, b.Conflicts().Retries, "no conflict: b knew the version before saving")
 	assert.Positive(t, shared.unchanged, "an unchanged version is not decoded again")

@@ -70,15 +70,18 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 		}
 	}
 	return &StartResult{
-		SessionID:    st.SessionID,
-		WorkflowType: st.WorkflowType,
-		TargetFile:   st.TargetFile,
-		CurrentPhase: st.CurrentPhase,
-		PhaseName:    pc.PhaseName,
-		PhaseContent: pc.Content,
-		Tasks:        pc.Tasks,
-		TotalPhases:  len(order),
-		Resumed:      resumed,
+		SessionID:      st.SessionID,
+		WorkflowType:   st.WorkflowType,
+		TargetFile:     st.TargetFile,
+		CurrentPhase:   st.CurrentPhase,
+		PhaseName:      pc.PhaseName,
+		PhaseContent:   pc.Content,
+		Tasks:          pc.Tasks,
+		TotalPhases:    len(order),
+		ValidationGate: pc.ValidationGate,
+		Source:         pc.Source,
+		Workflow:       f.m,
+		Resumed:        resumed,
 	}, nil
 }
 

@@ -1,16 +1,35 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 )
 
-// TaskInfo is one task of a phase, as metadata.json lists it.
+// Where a phase's or a task's content comes from (PhaseContent.Source,
+// TaskView.Source).
+const (
+	// SourceFile is a static phase: phase.md, and task files named in
+	// metadata.json.
+	SourceFile = "metadata_file"
+	// SourceDynamic is a phase of the session's spec, rendered from the
+	// workflow's templates.
+	SourceDynamic = "dynamic"
+)
+
+// TaskInfo is one task of a phase, as metadata.json or the spec lists it.
 type TaskInfo struct {
 	TaskNumber int
 	Name       string
 	File       string
 	Purpose    string
+	// EstimatedTime and Dependencies are a spec task's **Estimated
+	// Time:** and the task IDs ("N.M") its **Dependencies:** names;
+	// empty for a static task.
+	EstimatedTime string
+	Dependencies  []string
 }
 
 // PhaseContent is a phase's text and task list.
@@ -20,6 +39,11 @@ type PhaseContent struct {
 	Purpose   string
 	Content   string
 	Tasks     []TaskInfo
+	// ValidationGate lists what the phase's gate checks: a spec phase's
+	// validation-gate items, or a static phase's validation_criteria.
+	ValidationGate []string
+	// Source is SourceFile or SourceDynamic.
+	Source string
 }
 
 // StartResult is what Start returns.
@@ -32,6 +56,11 @@ type StartResult struct {
 	PhaseContent string
 	Tasks        []TaskInfo
 	TotalPhases  int
+	// ValidationGate and Source are the current phase's (PhaseContent).
+	ValidationGate []string
+	Source         string
+	// Workflow is the workflow's metadata.json as read for this call.
+	Workflow *workflows.Metadata
 	// Resumed is true when an active session for the same workflow and
 	// target file already existed and is returned instead of a new one.
 	Resumed bool
@@ -53,22 +82,35 @@ type PhaseView struct {
 
 // TaskView is what Task returns.
 type TaskView struct {
-	SessionID  string
-	Phase      int
-	TaskNumber int
-	Name       string
-	File       string
-	Purpose    string
-	Content    string
+	SessionID    string
+	WorkflowType string
+	Phase        int
+	TaskNumber   int
+	Name         string
+	File         string
+	Purpose      string
+	Content      string
+	// EstimatedTime and Dependencies are as in TaskInfo.
+	EstimatedTime string
+	Dependencies  []string
+	// Source is SourceFile or SourceDynamic.
+	Source string
+	// Steps are the marked steps of a task file (SourceFile); [] for a
+	// spec's task.
+	Steps []Step
 }
 
 // CompleteResult is what CompletePhase returns when the gate ran, whether
 // it passed or not.
 type CompleteResult struct {
 	SessionID        string
+	WorkflowType     string
 	Phase            int
 	CheckpointPassed bool
 	ValidationResult checkpoint.Result
+	// ValidatedAt is when the gate checked the evidence: for a retry that
+	// is answered again (see CompletePhase), when the first call did.
+	ValidatedAt time.Time
 	// PhaseCompleted is true when this call completed the phase.
 	PhaseCompleted bool
 	// NextPhase and NextPhaseContent are set when the session advanced to
@@ -77,4 +119,7 @@ type CompleteResult struct {
 	NextPhaseContent *PhaseContent
 	// WorkflowComplete is true when the phase was the last one.
 	WorkflowComplete bool
+	// Current is set when the gate failed: the phase, still current, with
+	// its content and tasks.
+	Current *PhaseContent
 }

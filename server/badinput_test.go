@@ -115,7 +115,8 @@ func TestBadInput(t *testing.T) {
 		{name: "unknown tag", tool: server.ToolSearchStandards, args: map[string]any{"query": "tests", "tags": []any{"no-such-tag"}}, want: "tags:"},
 		{name: "unknown argument", tool: server.ToolSearchStandards, args: map[string]any{"query": "tests", "limit": 3}, want: `"limit": unknown argument; this tool takes query, n_results, phase, tags`},
 		{name: "arguments not an object", tool: server.ToolSearchStandards, args: []any{"tests"}, want: "arguments: must be a JSON object, got an array"},
-		{name: "argument to a tool without any", tool: server.ToolListWorkflows, args: map[string]any{"all": true}, want: `"all": unknown argument; this tool takes no arguments`},
+		{name: "argument to a tool without any", tool: server.ToolGetServerInfo, args: map[string]any{"all": true}, want: `"all": unknown argument; this tool takes no arguments`},
+		{name: "unknown argument of list_workflows", tool: server.ToolListWorkflows, args: map[string]any{"all": true}, want: `"all": unknown argument; this tool takes category`},
 		{name: "start without workflow_type", tool: server.ToolStartWorkflow, args: map[string]any{"target_file": "a.go"}, want: "workflow_type: required; call list_workflows"},
 		{name: "start with empty target", tool: server.ToolStartWorkflow, args: map[string]any{"workflow_type": "bug_fix", "target_file": ""}, want: "target_file: must not be empty"},
 		{name: "target with NUL", tool: server.ToolStartWorkflow, args: map[string]any{"workflow_type": "bug_fix", "target_file": "a\x00b"}, want: "target_file: contains a NUL"},
@@ -128,7 +129,7 @@ func TestBadInput(t *testing.T) {
 		{name: "evidence not an object", tool: server.ToolCompletePhase, args: map[string]any{"session_id": session, "phase": 1, "evidence": []any{1}}, want: "evidence: must be a JSON object, got an array"},
 		{name: "oversize evidence", tool: server.ToolCompletePhase, args: map[string]any{"session_id": session, "phase": 1, "evidence": bigEvidence}, want: "evidence"},
 		{name: "complete the wrong phase", tool: server.ToolCompletePhase, args: map[string]any{"session_id": session, "phase": 3, "evidence": validRepro()}, want: "get_current_phase"},
-		{name: "status not in enum", tool: server.ToolListSessions, args: map[string]any{"status": "paused"}, want: "status: must be active, completed or all"},
+		{name: "status not in enum", tool: server.ToolListSessions, args: map[string]any{"status": "paused"}, want: "status: must be one of active, completed, error, all"},
 		// Traversal and junk in IDs and names.
 		{name: "session_id traversal", tool: server.ToolGetCurrentPhase, args: map[string]any{"session_id": "../../../etc/passwd"}, want: `session_id: "../../../etc/passwd" is not a session ID`},
 		{name: "session_id absolute path", tool: server.ToolDeleteSession, args: map[string]any{"session_id": "/etc/passwd"}, want: "session_id"},

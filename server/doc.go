@@ -10,7 +10,10 @@
 // failure (a bad argument, an unknown session, a phase that is not the
 // current one) becomes an isError result whose text names the argument and
 // the fix; such results carry no structured content, because clients
-// validate structured content against the tool's output schema. A Go error,
+// validate structured content against the tool's output schema. The one
+// exception is pos_workflow, prAxIs OS's tool: its output schema is a plain
+// object, and its errors carry prAxIs OS's error shape (error, error_type,
+// valid_actions, remediation), which satisfies it. A Go error,
 // which mcp-go sends as a JSON-RPC error, is kept for protocol faults: a
 // cancelled call or a panic recovered by WithRecovery. The package holds no
 // cache of its own.

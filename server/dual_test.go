@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -147,8 +148,12 @@ func TestDualTransportConcurrent(t *testing.T) {
 
 	// Round 2: every client completes phase 1 of that session at once.
 	const perClient2 = 30
-	round2 := fire(t, clients, perClient2, func(int, int) (string, map[string]any) {
-		return server.ToolCompletePhase, map[string]any{"session_id": id, "phase": 1, "evidence": validRepro()}
+	// Each call submits its own evidence: the same evidence again would
+	// be a retry, answered as the first call was.
+	round2 := fire(t, clients, perClient2, func(c, i int) (string, map[string]any) {
+		ev := validRepro()
+		ev["note"] = fmt.Sprintf("client %d call %d", c, i)
+		return server.ToolCompletePhase, map[string]any{"session_id": id, "phase": 1, "evidence": ev}
 	})
 	advanced := 0
 	for _, o := range round2 {

@@ -97,8 +97,13 @@ func FuzzToolArguments(f *testing.F) {
 		if m.Result == nil {
 			t.Fatalf("%s %s: protocol error %s", tool, args, b)
 		}
-		if m.Result.IsError && m.Result.StructuredContent != nil {
+		if m.Result.IsError && m.Result.StructuredContent != nil && tool != ToolPosWorkflow {
 			t.Fatalf("%s %s: an error result carries structured content", tool, args)
+		}
+		// pos_workflow's errors carry prAxIs OS's error shape, an object
+		// as its output schema asks.
+		if sc, ok := m.Result.StructuredContent.(map[string]any); m.Result.IsError && tool == ToolPosWorkflow && (!ok || sc["status"] != "error" || sc["error"] == "" || sc["error_type"] == nil) {
+			t.Fatalf("%s %s: error result without prAxIs OS's error shape: %v", tool, args, m.Result.StructuredContent)
 		}
 	})
 }

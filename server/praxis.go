@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -41,8 +40,10 @@ var posActions = map[string]string{
 }
 
 // anyObject is pos_workflow's output schema: each action answers with the
-// structured content of the tool behind it.
-const anyObject = `{"type":"object","description":"the structured result of the tool behind the action (start_workflow, get_current_phase, ...); for complete_phase, phase_completed is the number of the phase completed, or null"}`
+// structured content of the tool behind it and prAxIs OS's fields. An
+// error's structured content (prAxIs OS's error shape) is an object too,
+// so a client that validates error results against this schema accepts it.
+const anyObject = `{"type":"object","description":"status (success, or error on an error result), action, and the structured result of the tool behind the action (start_workflow, get_current_phase, ...) with the fields prAxIs OS returns; an error result holds error, error_type, valid_actions and remediation"}`
 
 // praxisTools returns pos_workflow and current_date. Every pos_workflow
 // action calls the handler of the mcpflow tool behind it, so both names run
@@ -52,7 +53,7 @@ func (s *Server) praxisTools() []mcpserver.ServerTool {
 	return []mcpserver.ServerTool{
 		{Tool: mcp.NewTool(ToolPosWorkflow,
 			mcp.WithTitleAnnotation("Workflow (prAxIs OS)"),
-			mcp.WithDescription("prAxIs OS's workflow tool: one tool whose action picks the operation. start, get_phase, get_task, complete_phase, get_state, list_sessions, delete_session and list_workflows do what mcpflow's own tools of those names do, with the same arguments and replies; complete_phase replies with phase_completed as the completed phase's number (null when the gate failed)."),
+			mcp.WithDescription("prAxIs OS's workflow tool: one tool whose action picks the operation. start, get_phase, get_task, complete_phase, get_state, get_session, list_sessions, delete_session and list_workflows do what mcpflow's own tools of those names do, with the same arguments; replies carry status \"success\", action and the fields prAxIs OS returns, errors carry error, error_type, valid_actions and remediation. complete_phase replies with phase_completed as the submitted phase's number, whether or not its gate passed (read checkpoint_passed). Retries: start resumes the session it started; complete_phase sent again for a phase it completed, with the same evidence, returns the first answer and changes nothing, with other evidence it answers that the phase is already completed; delete_session again answers that the session is not found."),
 			mcp.WithString("action", mcp.Required(), mcp.Enum(actions...),
 				mcp.Description("The operation: "+strings.Join(actions, ", ")+".")),
 			mcp.WithString("workflow_type", mcp.MaxLength(maxNameRunes), mcp.Description("start: the workflow to run, e.g. \"spec_execution_v1\".")),
@@ -62,7 +63,8 @@ func (s *Server) praxisTools() []mcpserver.ServerTool {
 			mcp.WithInteger("phase", mcp.Min(0), mcp.Max(maxPhase), mcp.Description("get_task and complete_phase: the phase number.")),
 			mcp.WithInteger("task_number", mcp.Min(0), mcp.Max(maxTaskNumber), mcp.Description("get_task: the task number within the phase (Task N.M of a spec is task_number M).")),
 			mcp.WithObject("evidence", mcp.Description("complete_phase: the evidence the phase's gate asks for.")),
-			mcp.WithString("status", mcp.Enum("active", "completed", "all"), mcp.Description("list_sessions: only sessions with this status (default all).")),
+			mcp.WithString("status", mcp.Enum(listStatuses...), mcp.Description("list_sessions: only sessions with this status (default all); error is an active session whose last gate attempt failed.")),
+			mcp.WithString("category", mcp.MaxLength(maxNameRunes), mcp.Description("list_workflows: only workflows whose metadata.json has this category.")),
 			mcp.WithRawOutputSchema(json.RawMessage(anyObject)),
 			annotations(annot{destructive: true}),
 		), Handler: s.posWorkflow},
@@ -99,18 +101,21 @@ func (s *Server) handlerFor(tool string) mcpserver.ToolHandlerFunc {
 	return nil
 }
 
+// posWorkflow runs the handler of the tool behind the action and turns its
+// typed result into prAxIs OS's reply (posReply), or its tool error into
+// one carrying prAxIs OS's error shape (posErrorOut).
 func (s *Server) posWorkflow(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	raw, ok := req.Params.Arguments.(map[string]any)
 	if !ok && req.Params.Arguments != nil {
-		return s.toolError(ctx, ToolPosWorkflow, badArg("arguments", "must be a JSON object, got %s", jsonType(req.Params.Arguments)))
+		return s.posError(ctx, "", badArg("arguments", "must be a JSON object, got %s", jsonType(req.Params.Arguments)))
 	}
 	name, _ := raw["action"].(string)
 	tool, known := posActions[name]
 	if !known {
 		if _, given := raw["action"]; !given {
-			return s.toolError(ctx, ToolPosWorkflow, badArg("action", "is required; pass one of %s", strings.Join(slices.Sorted(maps.Keys(posActions)), ", ")))
+			return s.posError(ctx, "", badArg("action", "is required; pass one of %s", strings.Join(slices.Sorted(maps.Keys(posActions)), ", ")))
 		}
-		return s.toolError(ctx, ToolPosWorkflow, badArg("action", "must be one of %s, got %q", strings.Join(slices.Sorted(maps.Keys(posActions)), ", "), shorten(fmt.Sprint(raw["action"]), 32)))
+		return s.posError(ctx, shorten(fmt.Sprint(raw["action"]), 32), badArg("action", "must be one of %s, got %q", strings.Join(slices.Sorted(maps.Keys(posActions)), ", "), shorten(fmt.Sprint(raw["action"]), 32)))
 	}
 	inner := make(map[string]any, len(raw))
 	for _, k := range slices.Sorted(maps.Keys(raw)) {
@@ -118,7 +123,7 @@ func (s *Server) posWorkflow(ctx context.Context, req mcp.CallToolRequest) (*mcp
 			continue
 		}
 		if !slices.Contains(toolArgs[tool], k) {
-			return s.toolError(ctx, ToolPosWorkflow, badArg(fmt.Sprintf("%q", shorten(k, 64)), "is not an argument of action %s; it takes %s", name, orNothing(toolArgs[tool])))
+			return s.posError(ctx, name, badArg(fmt.Sprintf("%q", shorten(k, 64)), "is not an argument of action %s; it takes %s", name, orNothing(toolArgs[tool])))
 		}
 		inner[k] = raw[k]
 	}
@@ -127,19 +132,65 @@ func (s *Server) posWorkflow(ctx context.Context, req mcp.CallToolRequest) (*mcp
 	sub.Params.Arguments = inner
 	h := s.handlerFor(tool)
 	if h == nil {
-		return s.toolError(ctx, ToolPosWorkflow, fmt.Errorf("server: action %s names tool %s, which has no handler", name, tool))
+		return s.posError(ctx, name, fmt.Errorf("server: action %s names tool %s, which has no handler", name, tool))
 	}
-	res, err := h(ctx, sub)
-	if err != nil || res == nil || res.IsError {
+	sink := &errSink{}
+	res, err := h(context.WithValue(ctx, errSinkKey{}, sink), sub)
+	if err != nil || res == nil {
 		return res, err
 	}
+	if res.IsError {
+		if sink.err != nil {
+			res.StructuredContent = newPosError(name, textOfResult(res), sink.err)
+		}
+		return res, nil
+	}
+	if r := posReply(name, res.StructuredContent); r != nil {
+		res.StructuredContent = r
+		return res, nil
+	}
+	// A tool whose result type posReply does not know: its fields, with
+	// status and action.
 	m, err := asMap(res.StructuredContent)
 	if err != nil {
 		return nil, err
 	}
-	praxisFields(tool, m)
+	m["status"], m["action"] = posSuccess, name
 	res.StructuredContent = m
 	return res, nil
+}
+
+// errSink receives, through a call's context, the error that toolError
+// turned into a tool error, so that pos_workflow can classify it.
+type errSink struct{ err error }
+
+type errSinkKey struct{}
+
+// posError is toolError for pos_workflow's own checks, with prAxIs OS's
+// error shape as structured content.
+func (s *Server) posError(ctx context.Context, action string, err error) (*mcp.CallToolResult, error) {
+	res, gerr := s.toolError(ctx, ToolPosWorkflow, err)
+	if res != nil && res.IsError {
+		res.StructuredContent = newPosError(action, textOfResult(res), err)
+	}
+	return res, gerr
+}
+
+func newPosError(action, text string, err error) posErrorOut {
+	return posErrorOut{
+		Status: "error", Action: action, Error: text, ErrorType: posErrorType(err),
+		ValidActions: slices.Sorted(maps.Keys(posActions)), Remediation: posRemediation(err),
+	}
+}
+
+// textOfResult returns the text of a result's first text content.
+func textOfResult(res *mcp.CallToolResult) string {
+	for _, c := range res.Content {
+		if t, ok := c.(mcp.TextContent); ok {
+			return t.Text
+		}
+	}
+	return ""
 }
 
 // asMap returns structured content as a JSON object.
@@ -153,55 +204,6 @@ func asMap(v any) (map[string]any, error) {
 		return nil, fmt.Errorf("server: decode result: %w", err)
 	}
 	return m, nil
-}
-
-// praxisFields adds to a reply of tool the fields prAxIs OS clients read,
-// beside mcpflow's own, which stay as they are, except phase_completed: in
-// a complete_phase reply it becomes the number of the phase this call
-// completed, or null when the gate did not pass.
-func praxisFields(tool string, m map[string]any) {
-	switch tool {
-	case ToolStartWorkflow:
-		taskIDs(m["tasks"], m["current_phase"])
-	case ToolGetCurrentPhase:
-		m["phase_number"], m["phase_title"] = m["current_phase"], m["phase_name"]
-		taskIDs(m["tasks"], m["current_phase"])
-	case ToolGetTask:
-		m["task_id"], m["title"] = taskID(m["phase"], m["task_number"]), m["task_name"]
-	case ToolCompletePhase:
-		m["validation_passed"] = m["checkpoint_passed"]
-		if vr, ok := m["validation_result"].(map[string]any); ok {
-			m["errors"] = vr["errors"]
-		}
-		if done, _ := m["phase_completed"].(bool); done {
-			m["phase_completed"] = m["phase"]
-		} else {
-			m["phase_completed"] = nil
-		}
-		if next, ok := m["next_phase_content"].(map[string]any); ok {
-			taskIDs(next["tasks"], next["phase"])
-		}
-	}
-}
-
-// taskIDs gives each task of a list prAxIs OS's task_id ("N.M") and title.
-func taskIDs(tasks, phase any) {
-	list, _ := tasks.([]any)
-	for _, t := range list {
-		if tm, ok := t.(map[string]any); ok {
-			tm["task_id"], tm["title"] = taskID(phase, tm["task_number"]), tm["name"]
-		}
-	}
-}
-
-// taskID returns "phase.task" from two JSON numbers.
-func taskID(phase, task any) string { return jsonNum(phase) + "." + jsonNum(task) }
-
-func jsonNum(v any) string {
-	if f, ok := v.(float64); ok {
-		return strconv.FormatFloat(f, 'f', -1, 64)
-	}
-	return fmt.Sprint(v)
 }
 
 func orNothing(args []string) string {

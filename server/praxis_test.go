@@ -54,6 +54,12 @@ func praxisLayout(t *testing.T) (root, workflows string) {
 func praxisClient(t *testing.T) *mcp.ClientSession {
 	t.Helper()
 	root, workflows := praxisLayout(t)
+	return praxisClientIn(t, root, workflows)
+}
+
+// praxisClientIn is praxisClient for a project laid out by praxisLayout.
+func praxisClientIn(t *testing.T, root, workflows string) *mcp.ClientSession {
+	t.Helper()
 	eng, err := engine.New(engine.Config{WorkflowsDir: workflows, ProjectDir: root, StateDir: filepath.Join(root, ".praxis-os", "state")})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = eng.Close() })
@@ -173,10 +179,12 @@ func runSpecExecution(t *testing.T, cs *mcp.ClientSession, target string, call f
 		}
 	}
 	st := decode[struct {
-		Status          string `json:"status"`
-		CompletedPhases []int  `json:"completed_phases"`
+		CompletedPhases []int `json:"completed_phases"`
+		TotalPhases     int   `json:"total_phases"`
+		IsComplete      bool  `json:"is_complete"`
 	}](t, call("get_state", map[string]any{"session_id": id}))
-	assert.Equal(t, "completed", st.Status)
+	assert.True(t, st.IsComplete)
+	assert.Equal(t, 5, st.TotalPhases)
 	assert.Equal(t, []int{0, 1, 2, 3, 4}, st.CompletedPhases)
 	return tasksRead
 }
@@ -241,7 +249,8 @@ func TestPosWorkflowIsTheSameEngineCall(t *testing.T) {
 		Errors           []string `json:"errors"`
 	}
 	bad := decode[completed](t, mustOK(t, cs, server.ToolPosWorkflow, map[string]any{"action": "complete_phase", "session_id": id, "phase": 0, "evidence": map[string]any{}}))
-	assert.Nil(t, bad.PhaseCompleted, "null when the gate did not pass")
+	require.NotNil(t, bad.PhaseCompleted, "prAxIs OS returns the phase's number when the gate did not pass, too")
+	assert.Equal(t, 0, *bad.PhaseCompleted)
 	assert.False(t, bad.ValidationPassed)
 	assert.NotEmpty(t, bad.Errors)
 	ok := decode[completed](t, mustOK(t, cs, server.ToolPosWorkflow, map[string]any{"action": "complete_phase", "session_id": id, "phase": 0,
@@ -282,15 +291,20 @@ func TestPosWorkflowBadArguments(t *testing.T) {
 		{map[string]any{}, "action: is required"},
 		{map[string]any{"action": "pause"}, "action: must be one of "},
 		{map[string]any{"action": "get_task", "evidence": map[string]any{}}, `"evidence": is not an argument of action get_task; it takes session_id, phase, task_number`},
-		{map[string]any{"action": "list_workflows", "session_id": "x"}, "nothing besides action"},
+		{map[string]any{"action": "list_workflows", "session_id": "x"}, "it takes category"},
 		{map[string]any{"action": "get_task", "session_id": "3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53"}, "phase"},
 		{map[string]any{"action": "start", "workflow_type": "spec_execution_v1", "target_file": "x"}, "options.spec_path is required"},
 		{map[string]any{"action": "start", "workflow_type": "spec_execution_v1", "target_file": "x", "options": map[string]any{"spec_path": "../../etc"}}, "outside the project folder"},
 	} {
 		res := callTool(t, cs, server.ToolPosWorkflow, tc.args)
 		require.True(t, res.IsError, "%v", tc.args)
-		assert.Nil(t, res.StructuredContent)
 		assert.Contains(t, textOf(res), tc.want, "%v", tc.args)
+		e := decode[posError](t, res)
+		assert.Equal(t, "error", e.Status)
+		assert.Equal(t, textOf(res), e.Error)
+		assert.Equal(t, "ValueError", e.ErrorType, "%v", tc.args)
+		assert.Contains(t, e.ValidActions, "complete_phase")
+		assert.NotEmpty(t, e.Remediation)
 	}
 }
 

@@ -27,7 +27,7 @@ type reindexOut struct {
 func (s *Server) reindexTool() mcpserver.ServerTool {
 	return mcpserver.ServerTool{Tool: mcp.NewTool(ToolReindexStandards,
 		mcp.WithTitleAnnotation("Reindex standards"),
-		mcp.WithDescription("Rebuild the standards index from the standards folder now, instead of waiting for the file watcher, and return the new index's size. Searches keep being answered from the current index while it builds. Pass a progress token to follow the build."),
+		mcp.WithDescription("Rebuild the standards index from the standards folder now, instead of waiting for the file watcher, and return the new index's size. Searches keep being answered from the current index while it builds. Pass a progress token to follow the build. A retry is safe: it builds the index again from the files as they are then (a call made while a build runs waits for that build, then builds again)."),
 		mcp.WithOutputSchema[reindexOut](),
 		annotations(annot{idempotent: true}),
 	), Handler: s.reindexStandards}

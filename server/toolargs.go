@@ -2,7 +2,9 @@ package server
 
 import (
 	"fmt"
+	"strings"
 
+	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/ragcache"
 )
@@ -19,7 +21,8 @@ import (
 // an unknown-argument error lists them. pos_workflow offers each action the
 // arguments of the tool behind it.
 var toolArgs = map[string][]string{
-	ToolSearchStandards:  {"query", "n_results", "phase", "tags"},
+	ToolSearchStandards:  {"query", "n_results", "phase", "tags", "filter_phase", "filter_tags"},
+	ToolListWorkflows:    {"category"},
 	ToolStartWorkflow:    {"workflow_type", "target_file", "options"},
 	ToolGetCurrentPhase:  {"session_id"},
 	ToolGetTask:          {"session_id", "phase", "task_number"},
@@ -51,11 +54,35 @@ func decodeSearch(raw any) (ragcache.Query, error) {
 		Text: a.str("query", true, ragcache.MaxQueryRunes, "give the words to search for, e.g. \"error handling\""),
 	}
 	q.Limit, _ = a.integer("n_results", false, 1, ragcache.MaxLimit, fmt.Sprintf("omit it for %d results", ragcache.DefaultLimit))
-	if p, ok := a.integer("phase", false, 0, maxPhase, "omit it to search every phase"); ok {
+	p, given := a.integer("phase", false, 0, maxPhase, "omit it to search every phase")
+	fp, fgiven := a.integer("filter_phase", false, 0, maxPhase, "omit it to search every phase")
+	switch {
+	case given && fgiven:
+		a.fail(badArg("filter_phase", "is prAxIs OS's name for phase; give phase or filter_phase, not both"))
+	case given:
 		q.Phase = &p
+	case fgiven:
+		q.Phase = &fp
 	}
 	q.Tags = a.strList("tags", ragcache.MaxTags, ragcache.MaxTagRunes, "pass tags such as [\"testing\"]")
+	if ft := a.strList("filter_tags", ragcache.MaxTags, ragcache.MaxTagRunes, "pass tags such as [\"testing\"]"); ft != nil {
+		if q.Tags != nil {
+			a.fail(badArg("filter_tags", "is prAxIs OS's name for tags; give tags or filter_tags, not both"))
+		}
+		q.Tags = ft
+	}
 	return q, a.done()
+}
+
+// listWorkflowsArgs are list_workflows' arguments.
+type listWorkflowsArgs struct {
+	// Category is "" for every workflow.
+	Category string
+}
+
+func decodeListWorkflows(raw any) (listWorkflowsArgs, error) {
+	a := newArgs(raw, toolArgs[ToolListWorkflows]...)
+	return listWorkflowsArgs{Category: a.str("category", false, maxNameRunes, "pass a category that a workflow's metadata.json names, or omit it")}, a.done()
 }
 
 // startArgs are start_workflow's arguments.
@@ -140,20 +167,23 @@ func decodeComplete(raw any) (completeArgs, error) {
 
 // listSessionsArgs are list_sessions' arguments.
 type listSessionsArgs struct {
-	// Status is state.StatusActive, state.StatusCompleted, or "" for
-	// every session.
+	// Status is state.StatusActive, state.StatusCompleted,
+	// engine.StatusGateFailed, or "" for every session.
 	Status string
 }
 
 func decodeListSessions(raw any) (listSessionsArgs, error) {
 	a := newArgs(raw, toolArgs[ToolListSessions]...)
-	v := listSessionsArgs{Status: a.str("status", false, 16, "pass active, completed or all")}
+	v := listSessionsArgs{Status: a.str("status", false, 16, "pass "+strings.Join(listStatuses, ", "))}
 	switch v.Status {
 	case "", "all":
 		v.Status = ""
-	case string(state.StatusActive), string(state.StatusCompleted):
+	case string(state.StatusActive), string(state.StatusCompleted), engine.StatusGateFailed:
 	default:
-		a.fail(badArg("status", "must be active, completed or all, got %q", shorten(v.Status, 32)))
+		a.fail(badArg("status", "must be one of %s, got %q", strings.Join(listStatuses, ", "), shorten(v.Status, 32)))
 	}
 	return v, a.done()
 }
+
+// listStatuses are list_sessions' status values.
+var listStatuses = []string{string(state.StatusActive), string(state.StatusCompleted), engine.StatusGateFailed, "all"}

@@ -87,13 +87,13 @@ func TestDecodeSessionAndList(t *testing.T) {
 		require.EqualError(t, err, `"phase": unknown argument; this tool takes session_id`, tool)
 	}
 
-	for status, want := range map[string]string{`{}`: "", `{"status": "all"}`: "", `{"status": "active"}`: "active", `{"status": "completed"}`: "completed"} {
+	for status, want := range map[string]string{`{}`: "", `{"status": "all"}`: "", `{"status": "active"}`: "active", `{"status": "completed"}`: "completed", `{"status": "error"}`: "error"} {
 		a, err := decodeListSessions(jsonArgs(t, status))
 		require.NoError(t, err, status)
 		assert.Equal(t, want, a.Status, status)
 	}
 	_, err := decodeListSessions(jsonArgs(t, `{"status": "paused"}`))
-	require.EqualError(t, err, `status: must be active, completed or all, got "paused"`)
+	require.EqualError(t, err, `status: must be one of active, completed, error, all, got "paused"`)
 
 	require.NoError(t, decodeNone(nil))
 	require.NoError(t, decodeNone(jsonArgs(t, `{}`)))

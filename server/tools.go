@@ -71,18 +71,24 @@ func (s *Server) tools() []mcpserver.ServerTool {
 				mcp.Description("Only sections that belong to this workflow phase.")),
 			mcp.WithArray("tags", mcp.WithStringItems(mcp.MaxLength(ragcache.MaxTagRunes)), mcp.MaxItems(ragcache.MaxTags),
 				mcp.Description("Only sections that carry every one of these tags, e.g. [\"testing\"].")),
+			mcp.WithInteger("filter_phase", mcp.Min(0), mcp.Max(maxPhase),
+				mcp.Description("prAxIs OS's name for phase; give one of the two.")),
+			mcp.WithArray("filter_tags", mcp.WithStringItems(mcp.MaxLength(ragcache.MaxTagRunes)), mcp.MaxItems(ragcache.MaxTags),
+				mcp.Description("prAxIs OS's name for tags; give one of the two.")),
 			mcp.WithOutputSchema[searchOut](),
 			annotations(readOnly),
 		), Handler: s.searchStandards},
 		{Tool: mcp.NewTool(ToolListWorkflows,
 			mcp.WithTitleAnnotation("List workflows"),
 			mcp.WithDescription("List the workflows that start_workflow can start, with their phases and any problem in their definition."),
+			mcp.WithString("category", mcp.MaxLength(maxNameRunes),
+				mcp.Description("Only workflows whose metadata.json has this category, as prAxIs OS filters them.")),
 			mcp.WithOutputSchema[listWorkflowsOut](),
 			annotations(readOnly),
 		), Handler: s.listWorkflows},
 		{Tool: mcp.NewTool(ToolStartWorkflow,
 			mcp.WithTitleAnnotation("Start workflow"),
-			mcp.WithDescription("Start a phase-gated workflow on a target file, or resume the active session for the same workflow and target. Returns the session ID and the first phase with its tasks."),
+			mcp.WithDescription("Start a phase-gated workflow on a target file, or resume the active session for the same workflow and target. Returns the session ID and the first phase with its tasks. A retry is safe: it resumes the session the first call started (resumed is then true) and creates no other."),
 			mcp.WithString("workflow_type", mcp.Required(), mcp.MinLength(1), mcp.MaxLength(maxNameRunes),
 				mcp.Description("The workflow to run, as list_workflows names it, e.g. \"feature_delivery\".")),
 			mcp.WithString("target_file", mcp.Required(), mcp.MinLength(1), mcp.MaxLength(maxTargetRunes),
@@ -109,7 +115,7 @@ func (s *Server) tools() []mcpserver.ServerTool {
 		), Handler: s.getTask},
 		{Tool: mcp.NewTool(ToolCompletePhase,
 			mcp.WithTitleAnnotation("Complete phase"),
-			mcp.WithDescription("Submit evidence for the current phase. The phase's gate checks it: when it passes the session advances and the next phase is returned; when it fails, validation_result says what is missing."),
+			mcp.WithDescription("Submit evidence for the current phase. The phase's gate checks it: when it passes the session advances and the next phase is returned; when it fails, validation_result says what is missing. A retry is safe: the same call again, for a phase it completed and with the same evidence, changes nothing and returns the first call's answer; with other evidence it answers that the phase is already completed. A retry after a failed gate is a new attempt."),
 			mcp.WithString("session_id", mcp.Required(), mcp.Description(sessionIDDesc)),
 			mcp.WithInteger("phase", mcp.Required(), mcp.Min(0), mcp.Max(maxPhase), mcp.Description("The phase being completed: the session's current phase.")),
 			mcp.WithObject("evidence", mcp.Required(), mcp.Description("The evidence the phase's gate asks for, as an object of named fields, e.g. {\"tests_passed\": 12, \"summary\": \"...\"}.")),
@@ -118,7 +124,7 @@ func (s *Server) tools() []mcpserver.ServerTool {
 		), Handler: s.completePhase},
 		{Tool: mcp.NewTool(ToolGetWorkflowState,
 			mcp.WithTitleAnnotation("Get workflow state"),
-			mcp.WithDescription("Return a session's full state: current phase, completed phases, checkpoint status per phase, timestamps."),
+			mcp.WithDescription("Return a session's full state: current phase, completed phases, the workflow's number of phases, whether it is complete, checkpoint status per phase, timestamps."),
 			mcp.WithString("session_id", mcp.Required(), mcp.Description(sessionIDDesc)),
 			mcp.WithOutputSchema[stateOut](),
 			annotations(readOnly),
@@ -126,14 +132,14 @@ func (s *Server) tools() []mcpserver.ServerTool {
 		{Tool: mcp.NewTool(ToolListSessions,
 			mcp.WithTitleAnnotation("List sessions"),
 			mcp.WithDescription("List the workflow sessions, newest first."),
-			mcp.WithString("status", mcp.Enum("active", "completed", "all"), mcp.DefaultString("all"),
-				mcp.Description("Only sessions with this status: active, completed or all (default).")),
+			mcp.WithString("status", mcp.Enum(listStatuses...), mcp.DefaultString("all"),
+				mcp.Description("Only sessions with this status: active, completed, error (active, and the current phase's last gate attempt failed) or all (default).")),
 			mcp.WithOutputSchema[listSessionsOut](),
 			annotations(readOnly),
 		), Handler: s.listSessions},
 		{Tool: mcp.NewTool(ToolDeleteSession,
 			mcp.WithTitleAnnotation("Delete session"),
-			mcp.WithDescription("Delete a session and its saved state. This cannot be undone."),
+			mcp.WithDescription("Delete a session and its saved state. This cannot be undone. A retry after a success answers that the session is not found, and changes nothing."),
 			mcp.WithString("session_id", mcp.Required(), mcp.Description(sessionIDDesc)),
 			mcp.WithOutputSchema[deleteOut](),
 			annotations(annot{destructive: true, idempotent: true}),
@@ -174,6 +180,9 @@ func (s *Server) toolError(ctx context.Context, tool string, err error) (*mcp.Ca
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return nil, err
 	}
+	if sink, ok := ctx.Value(errSinkKey{}).(*errSink); ok {
+		sink.err = err
+	}
 	if ae, ok := errors.AsType[*argError](err); ok {
 		return mcp.NewToolResultError(ae.msg), nil
 	}
@@ -213,7 +222,9 @@ type searchHit struct {
 	Section string   `json:"section" jsonschema:"the section's heading"`
 	Parents []string `json:"parents" jsonschema:"the enclosing headings, outermost first"`
 	Score   float64  `json:"score" jsonschema:"BM25 relevance"`
-	Tokens  int      `json:"tokens" jsonschema:"estimated tokens of content"`
+	// RelevanceScore is Score under prAxIs OS's name.
+	RelevanceScore float64 `json:"relevance_score" jsonschema:"the same as score, under prAxIs OS's name"`
+	Tokens         int     `json:"tokens" jsonschema:"estimated tokens of content"`
 }
 
 type searchOut struct {
@@ -234,9 +245,23 @@ func (s *Server) searchStandards(ctx context.Context, req mcp.CallToolRequest) (
 	}
 	r, err := s.cfg.Index.Search(ctx, q)
 	if err != nil {
-		return s.toolError(ctx, ToolSearchStandards, err)
+		return s.toolError(ctx, ToolSearchStandards, praxisQueryField(req.Params.Arguments, err))
 	}
 	return searchResult(r)
+}
+
+// praxisQueryField names a query problem after the argument the caller
+// gave: filter_phase or filter_tags, prAxIs OS's names, when it used them.
+func praxisQueryField(raw any, err error) error {
+	qe, ok := errors.AsType[*ragcache.QueryError](err)
+	m, _ := raw.(map[string]any)
+	if !ok || m == nil {
+		return err
+	}
+	if _, given := m["filter_"+qe.Field]; given && (qe.Field == "tags" || qe.Field == "phase") {
+		return badArg("filter_"+qe.Field, "%s", qe.Problem)
+	}
+	return err
 }
 
 // noParents is the empty parents list, shared so that a chunk without
@@ -261,7 +286,7 @@ func searchText(chunks []ragcache.Chunk, hits []searchHit) string {
 		if parents == nil {
 			parents = noParents
 		}
-		hits[i] = searchHit{Content: c.Content, File: c.File, Section: c.Section, Parents: parents, Score: c.Score, Tokens: c.Tokens}
+		hits[i] = searchHit{Content: c.Content, File: c.File, Section: c.Section, Parents: parents, Score: c.Score, RelevanceScore: c.Score, Tokens: c.Tokens}
 		b.WriteString("## ")
 		b.WriteString(strconv.Itoa(i + 1))
 		b.WriteString(". ")
@@ -280,17 +305,21 @@ func searchText(chunks []ragcache.Chunk, hits []searchHit) string {
 // ---- list_workflows ----
 
 func (s *Server) listWorkflows(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	if err := decodeNone(req.Params.Arguments); err != nil {
+	a, err := decodeListWorkflows(req.Params.Arguments)
+	if err != nil {
 		return s.toolError(ctx, ToolListWorkflows, err)
 	}
 	ws, err := s.cfg.Engine.ListWorkflows(ctx)
 	if err != nil {
 		return s.toolError(ctx, ToolListWorkflows, err)
 	}
-	out := listWorkflowsOut{Workflows: make([]workflowOut, len(ws)), Count: len(ws)}
+	out := listWorkflowsOut{Workflows: make([]workflowOut, 0, len(ws))}
 	for i := range ws {
-		out.Workflows[i] = newWorkflowOut(&ws[i])
+		if a.Category == "" || ws[i].Category == a.Category {
+			out.Workflows = append(out.Workflows, newWorkflowOut(&ws[i]))
+		}
 	}
+	out.Count = len(out.Workflows)
 	return structured(out)
 }
 
@@ -412,11 +441,11 @@ func (s *Server) getWorkflowState(ctx context.Context, req mcp.CallToolRequest) 
 	if err != nil {
 		return s.toolError(ctx, ToolGetWorkflowState, err)
 	}
-	st, err := s.cfg.Engine.State(ctx, a.SessionID)
+	v, err := s.cfg.Engine.StateWithProgress(ctx, a.SessionID)
 	if err != nil {
 		return s.toolError(ctx, ToolGetWorkflowState, err)
 	}
-	return structured(newStateOut(st))
+	return structured(newStateOut(v))
 }
 
 // ---- list_sessions ----

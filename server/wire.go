@@ -19,38 +19,47 @@ import (
 
 // taskOutline is one task of a phase, as the phase lists it.
 type taskOutline struct {
-	TaskNumber int    `json:"task_number"`
-	Name       string `json:"name"`
-	File       string `json:"file"`
-	Purpose    string `json:"purpose"`
+	TaskNumber    int      `json:"task_number"`
+	Name          string   `json:"name"`
+	File          string   `json:"file"`
+	Purpose       string   `json:"purpose"`
+	EstimatedTime string   `json:"estimated_time" jsonschema:"a spec task's estimated time, as written; empty when it gives none"`
+	Dependencies  []string `json:"dependencies" jsonschema:"the task IDs (N.M) a spec task depends on"`
 }
 
 func newTaskOutlines(ts []engine.TaskInfo) []taskOutline {
 	out := make([]taskOutline, len(ts))
 	for i, t := range ts {
-		out[i] = taskOutline{TaskNumber: t.TaskNumber, Name: t.Name, File: t.File, Purpose: t.Purpose}
+		out[i] = taskOutline{TaskNumber: t.TaskNumber, Name: t.Name, File: t.File, Purpose: t.Purpose, EstimatedTime: t.EstimatedTime, Dependencies: strs(t.Dependencies)}
 	}
 	return out
 }
 
 // startOut is start_workflow's result.
 type startOut struct {
-	SessionID    string        `json:"session_id" jsonschema:"pass it to every other workflow tool"`
-	WorkflowType string        `json:"workflow_type"`
-	TargetFile   string        `json:"target_file"`
-	CurrentPhase int           `json:"current_phase"`
-	PhaseName    string        `json:"phase_name"`
-	PhaseContent string        `json:"phase_content" jsonschema:"the phase's instructions, markdown"`
-	Tasks        []taskOutline `json:"tasks" jsonschema:"the phase's tasks; get_task returns one in full"`
-	TotalPhases  int           `json:"total_phases"`
-	Resumed      bool          `json:"resumed" jsonschema:"true when an active session for this workflow and target already existed"`
+	SessionID      string        `json:"session_id" jsonschema:"pass it to every other workflow tool"`
+	WorkflowType   string        `json:"workflow_type"`
+	TargetFile     string        `json:"target_file"`
+	CurrentPhase   int           `json:"current_phase"`
+	PhaseName      string        `json:"phase_name"`
+	PhaseContent   string        `json:"phase_content" jsonschema:"the phase's instructions, markdown"`
+	Tasks          []taskOutline `json:"tasks" jsonschema:"the phase's tasks; get_task returns one in full"`
+	TotalPhases    int           `json:"total_phases"`
+	ValidationGate []string      `json:"validation_gate" jsonschema:"what the phase's gate checks"`
+	Source         string        `json:"source" jsonschema:"metadata_file (phase.md and task files) or dynamic (rendered from the session's spec)"`
+	Resumed        bool          `json:"resumed" jsonschema:"true when an active session for this workflow and target already existed"`
+
+	// workflow is the metadata.json read for the call, for pos_workflow's
+	// workflow_overview.
+	workflow *workflows.Metadata
 }
 
 func newStartOut(r *engine.StartResult) startOut {
 	return startOut{
 		SessionID: r.SessionID, WorkflowType: r.WorkflowType, TargetFile: r.TargetFile,
 		CurrentPhase: r.CurrentPhase, PhaseName: r.PhaseName, PhaseContent: r.PhaseContent,
-		Tasks: newTaskOutlines(r.Tasks), TotalPhases: r.TotalPhases, Resumed: r.Resumed,
+		Tasks: newTaskOutlines(r.Tasks), TotalPhases: r.TotalPhases, ValidationGate: strs(r.ValidationGate), Source: r.Source,
+		Resumed: r.Resumed, workflow: r.Workflow,
 	}
 }
 
@@ -67,6 +76,8 @@ type phaseOut struct {
 	Tasks            []taskOutline `json:"tasks"`
 	CompletedPhases  []int         `json:"completed_phases"`
 	TotalPhases      int           `json:"total_phases"`
+	ValidationGate   []string      `json:"validation_gate" jsonschema:"what the phase's gate checks; empty when the workflow is complete"`
+	Source           string        `json:"source" jsonschema:"metadata_file or dynamic; empty when the workflow is complete"`
 	WorkflowComplete bool          `json:"workflow_complete"`
 }
 
@@ -75,32 +86,60 @@ func newPhaseOut(v *engine.PhaseView) phaseOut {
 		SessionID: v.SessionID, WorkflowType: v.WorkflowType, TargetFile: v.TargetFile, Status: string(v.Status),
 		CurrentPhase: v.Phase, PhaseName: v.PhaseName, Purpose: v.Purpose, PhaseContent: v.Content,
 		Tasks: newTaskOutlines(v.Tasks), CompletedPhases: ints(v.CompletedPhases), TotalPhases: v.TotalPhases,
-		WorkflowComplete: v.WorkflowComplete,
+		ValidationGate: strs(v.ValidationGate), Source: v.Source, WorkflowComplete: v.WorkflowComplete,
 	}
 }
 
 // taskOut is get_task's result.
 type taskOut struct {
-	SessionID  string `json:"session_id"`
-	Phase      int    `json:"phase"`
-	TaskNumber int    `json:"task_number"`
-	TaskName   string `json:"task_name"`
-	TaskFile   string `json:"task_file"`
-	Purpose    string `json:"purpose"`
-	Content    string `json:"content" jsonschema:"the task's instructions, markdown"`
+	SessionID     string    `json:"session_id"`
+	WorkflowType  string    `json:"workflow_type"`
+	Phase         int       `json:"phase"`
+	TaskNumber    int       `json:"task_number"`
+	TaskName      string    `json:"task_name"`
+	TaskFile      string    `json:"task_file"`
+	Purpose       string    `json:"purpose"`
+	Content       string    `json:"content" jsonschema:"the task's instructions, markdown"`
+	EstimatedTime string    `json:"estimated_time" jsonschema:"a spec task's estimated time, as written; empty when it gives none"`
+	Dependencies  []string  `json:"dependencies" jsonschema:"the task IDs (N.M) a spec task depends on"`
+	Source        string    `json:"source" jsonschema:"metadata_file (a task file named in metadata.json) or dynamic (rendered from the session's spec)"`
+	Steps         []stepOut `json:"steps" jsonschema:"a task file's marked steps (EXECUTE-NOW commands, QUERY-AND-DECIDE decisions), in order; empty for a spec's task"`
+}
+
+// stepOut is one of get_task's steps.
+type stepOut struct {
+	Type             string `json:"type" jsonschema:"execute_command or decision_point"`
+	Description      string `json:"description"`
+	Command          string `json:"command,omitempty" jsonschema:"the command to run (execute_command)"`
+	EvidenceRequired string `json:"evidence_required,omitempty" jsonschema:"what to record from its output (execute_command), if the task says"`
+	RequiresAnalysis bool   `json:"requires_analysis,omitempty" jsonschema:"true for a decision_point"`
+}
+
+func newStepOuts(steps []engine.Step) []stepOut {
+	out := make([]stepOut, len(steps))
+	for i, st := range steps {
+		out[i] = stepOut{Type: st.Type, Description: st.Description, Command: st.Command, EvidenceRequired: st.EvidenceRequired, RequiresAnalysis: st.Type == "decision_point"}
+	}
+	return out
 }
 
 func newTaskOut(t *engine.TaskView) taskOut {
-	return taskOut{SessionID: t.SessionID, Phase: t.Phase, TaskNumber: t.TaskNumber, TaskName: t.Name, TaskFile: t.File, Purpose: t.Purpose, Content: t.Content}
+	return taskOut{
+		SessionID: t.SessionID, WorkflowType: t.WorkflowType, Phase: t.Phase, TaskNumber: t.TaskNumber, TaskName: t.Name, TaskFile: t.File,
+		Purpose: t.Purpose, Content: t.Content, EstimatedTime: t.EstimatedTime, Dependencies: strs(t.Dependencies), Source: t.Source,
+		Steps: newStepOuts(t.Steps),
+	}
 }
 
 // phaseContentOut is complete_phase's next_phase_content.
 type phaseContentOut struct {
-	Phase     int           `json:"phase"`
-	PhaseName string        `json:"phase_name"`
-	Purpose   string        `json:"purpose"`
-	Content   string        `json:"content"`
-	Tasks     []taskOutline `json:"tasks"`
+	Phase          int           `json:"phase"`
+	PhaseName      string        `json:"phase_name"`
+	Purpose        string        `json:"purpose"`
+	Content        string        `json:"content"`
+	Tasks          []taskOutline `json:"tasks"`
+	ValidationGate []string      `json:"validation_gate" jsonschema:"what the phase's gate checks"`
+	Source         string        `json:"source" jsonschema:"metadata_file or dynamic"`
 }
 
 // newPhaseContentOut returns nil for a nil c.
@@ -108,7 +147,10 @@ func newPhaseContentOut(c *engine.PhaseContent) *phaseContentOut {
 	if c == nil {
 		return nil
 	}
-	return &phaseContentOut{Phase: c.Phase, PhaseName: c.PhaseName, Purpose: c.Purpose, Content: c.Content, Tasks: newTaskOutlines(c.Tasks)}
+	return &phaseContentOut{
+		Phase: c.Phase, PhaseName: c.PhaseName, Purpose: c.Purpose, Content: c.Content, Tasks: newTaskOutlines(c.Tasks),
+		ValidationGate: strs(c.ValidationGate), Source: c.Source,
+	}
 }
 
 // validationOut is complete_phase's validation_result: the gate's verdict.
@@ -118,6 +160,7 @@ type validationOut struct {
 	Warnings         []string       `json:"warnings" jsonschema:"problems that did not fail the gate: lenient-mode errors, unknown fields, unsupported validators, a missing gate file"`
 	Diagnostics      diagnosticsOut `json:"diagnostics" jsonschema:"what the gate checked"`
 	Remediation      string         `json:"remediation,omitempty" jsonschema:"what to submit next to pass; absent when there is nothing to fix"`
+	NextSteps        []string       `json:"next_steps" jsonschema:"what to do, step by step, to pass the gate; empty when it passed"`
 }
 
 // diagnosticsOut is validation_result.diagnostics.
@@ -129,18 +172,41 @@ type diagnosticsOut struct {
 	StrictMode      bool     `json:"strict_mode" jsonschema:"the gate's checkpoint.strict: errors fail the gate"`
 	AllowOverride   bool     `json:"allow_override" jsonschema:"the gate's checkpoint.allow_override"`
 	GateSource      string   `json:"gate_source" jsonschema:"the gate file the evidence was checked against, or none"`
+	// ValidationTimestamp is when the gate checked the evidence.
+	ValidationTimestamp string `json:"validation_timestamp" jsonschema:"when the gate checked the evidence, RFC 3339"`
 }
 
-func newValidationOut(r *checkpoint.Result) validationOut {
+func newValidationOut(r *checkpoint.Result, at time.Time) validationOut {
 	d := &r.Diagnostics
 	return validationOut{
 		CheckpointPassed: r.CheckpointPassed, Errors: strs(r.Errors), Warnings: strs(r.Warnings), Remediation: r.Remediation,
+		NextSteps: nextSteps(r),
 		Diagnostics: diagnosticsOut{
 			FieldsSubmitted: strs(d.FieldsSubmitted), FieldsRequired: strs(d.FieldsRequired),
 			FieldsMissing: strs(d.FieldsMissing), FieldsFailed: strs(d.FieldsFailed),
 			StrictMode: d.StrictMode, AllowOverride: d.AllowOverride, GateSource: d.GateSource,
+			ValidationTimestamp: rfc3339(at),
 		},
 	}
+}
+
+// nextSteps turns a failed gate's diagnostics into steps: gather each
+// missing field, fix each failed one, submit again. It is [] when the
+// gate passed.
+func nextSteps(r *checkpoint.Result) []string {
+	if r.CheckpointPassed {
+		return []string{}
+	}
+	d := &r.Diagnostics
+	steps := make([]string, 0, len(d.FieldsMissing)+len(d.FieldsFailed)+2)
+	steps = append(steps, "Read the phase's validation gate (get_current_phase) to see what each field needs")
+	for _, f := range d.FieldsMissing {
+		steps = append(steps, "Gather evidence for '"+f+"'")
+	}
+	for _, f := range d.FieldsFailed {
+		steps = append(steps, "Correct '"+f+"' as its error says")
+	}
+	return append(steps, "Submit the evidence again with complete_phase")
 }
 
 // completeOut is complete_phase's result.
@@ -153,13 +219,18 @@ type completeOut struct {
 	NextPhase        *int             `json:"next_phase" jsonschema:"the phase now current, or null"`
 	NextPhaseContent *phaseContentOut `json:"next_phase_content" jsonschema:"the next phase's instructions and tasks, or null"`
 	WorkflowComplete bool             `json:"workflow_complete"`
+
+	// workflowType and current (the phase still current after a failed
+	// gate) are for pos_workflow's reply.
+	workflowType string
+	current      *phaseContentOut
 }
 
 func newCompleteOut(r *engine.CompleteResult) completeOut {
 	return completeOut{
-		SessionID: r.SessionID, Phase: r.Phase, CheckpointPassed: r.CheckpointPassed, ValidationResult: newValidationOut(&r.ValidationResult),
+		SessionID: r.SessionID, Phase: r.Phase, CheckpointPassed: r.CheckpointPassed, ValidationResult: newValidationOut(&r.ValidationResult, r.ValidatedAt),
 		PhaseCompleted: r.PhaseCompleted, NextPhase: r.NextPhase, NextPhaseContent: newPhaseContentOut(r.NextPhaseContent),
-		WorkflowComplete: r.WorkflowComplete,
+		WorkflowComplete: r.WorkflowComplete, workflowType: r.WorkflowType, current: newPhaseContentOut(r.Current),
 	}
 }
 
@@ -172,11 +243,17 @@ type stateOut struct {
 	CompletedPhases []int             `json:"completed_phases"`
 	Checkpoints     map[string]string `json:"checkpoints" jsonschema:"gate status per phase number: pending, passed or failed"`
 	Status          string            `json:"status" jsonschema:"active or completed"`
+	TotalPhases     int               `json:"total_phases" jsonschema:"the workflow's number of phases, with a spec's phases"`
+	IsComplete      bool              `json:"is_complete" jsonschema:"whether every phase passed its gate"`
 	CreatedAt       string            `json:"created_at" jsonschema:"RFC 3339"`
 	UpdatedAt       string            `json:"updated_at" jsonschema:"RFC 3339"`
+
+	// st is the state read, for pos_workflow's get_session.
+	st *state.SessionState
 }
 
-func newStateOut(st *state.SessionState) stateOut {
+func newStateOut(v *engine.StateView) stateOut {
+	st := v.SessionState
 	cps := make(map[string]string, len(st.Checkpoints))
 	for p, c := range st.Checkpoints {
 		cps[fmt.Sprint(p)] = string(c)
@@ -184,8 +261,21 @@ func newStateOut(st *state.SessionState) stateOut {
 	return stateOut{
 		SessionID: st.SessionID, WorkflowType: st.WorkflowType, TargetFile: st.TargetFile,
 		CurrentPhase: st.CurrentPhase, CompletedPhases: ints(st.CompletedPhases), Checkpoints: cps,
-		Status: string(st.Status), CreatedAt: rfc3339(st.CreatedAt), UpdatedAt: rfc3339(st.UpdatedAt),
+		Status: string(st.Status), TotalPhases: v.TotalPhases, IsComplete: v.IsComplete,
+		CreatedAt: rfc3339(st.CreatedAt), UpdatedAt: rfc3339(st.UpdatedAt), st: st,
 	}
+}
+
+// sessionStatus is prAxIs OS's session_status: completed, error (the
+// current phase's last gate attempt failed) or active.
+func sessionStatus(status state.Status, gateFailed bool) string {
+	switch {
+	case status == state.StatusCompleted:
+		return string(state.StatusCompleted)
+	case gateFailed:
+		return engine.StatusGateFailed
+	}
+	return string(state.StatusActive)
 }
 
 // sessionOut is one session of list_sessions.
@@ -196,17 +286,22 @@ type sessionOut struct {
 	CurrentPhase    int    `json:"current_phase"`
 	CompletedPhases []int  `json:"completed_phases"`
 	Status          string `json:"status"`
+	SessionStatus   string `json:"session_status" jsonschema:"prAxIs OS's status: active, error (the current phase's last gate attempt failed) or completed; empty when the state file cannot be read"`
 	CreatedAt       string `json:"created_at"`
 	UpdatedAt       string `json:"updated_at"`
 	Error           string `json:"error,omitempty" jsonschema:"set when the session's state file cannot be read"`
 }
 
 func newSessionOut(x *state.SessionSummary) sessionOut {
-	return sessionOut{
+	out := sessionOut{
 		SessionID: x.SessionID, WorkflowType: x.WorkflowType, TargetFile: x.TargetFile, CurrentPhase: x.CurrentPhase,
 		CompletedPhases: ints(x.CompletedPhases), Status: string(x.Status),
 		CreatedAt: rfc3339(x.CreatedAt), UpdatedAt: rfc3339(x.UpdatedAt), Error: x.Error,
 	}
+	if x.Error == "" {
+		out.SessionStatus = sessionStatus(x.Status, x.GateFailed)
+	}
+	return out
 }
 
 // listSessionsOut is list_sessions' result.
@@ -231,6 +326,10 @@ type workflowOut struct {
 	TotalPhases       any      `json:"total_phases" jsonschema:"number of phases, or \"dynamic\""`
 	Phases            int      `json:"phases" jsonschema:"number of phases listed in the metadata"`
 	Problems          []string `json:"problems" jsonschema:"what is wrong with the definition; empty when valid"`
+	Category          string   `json:"category,omitempty" jsonschema:"metadata.json's category, when it has one"`
+
+	// metadata is metadata.json as written, for pos_workflow.
+	metadata map[string]any
 }
 
 // newWorkflowOut names a workflow whose metadata.json cannot be read after
@@ -243,6 +342,7 @@ func newWorkflowOut(w *workflows.Info) workflowOut {
 	return workflowOut{
 		WorkflowType: wt, Version: w.Version, Title: w.Title, Description: w.Description,
 		EstimatedDuration: w.EstimatedDuration, TotalPhases: w.TotalPhases, Phases: w.Phases, Problems: strs(w.Problems),
+		Category: w.Category, metadata: w.Metadata,
 	}
 }
 

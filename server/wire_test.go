@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -49,9 +50,10 @@ func TestValidationOutFieldNames(t *testing.T) {
 	r := checkpoint.Validate(g, map[string]any{"count": 0.0, "extra": 1.0, "name": "x"})
 	require.False(t, r.CheckpointPassed)
 
-	b, err := json.Marshal(newValidationOut(&r))
+	b, err := json.Marshal(newValidationOut(&r, time.Date(2026, 12, 4, 20, 0, 0, 0, time.UTC)))
 	require.NoError(t, err)
-	for _, k := range []string{`"checkpoint_passed":false`, `"fields_submitted"`, `"fields_required"`, `"fields_missing"`, `"fields_failed"`, `"strict_mode":true`, `"gate_source":"test.yaml"`, `"remediation"`} {
+	for _, k := range []string{`"checkpoint_passed":false`, `"fields_submitted"`, `"fields_required"`, `"fields_missing"`, `"fields_failed"`, `"strict_mode":true`, `"gate_source":"test.yaml"`, `"remediation"`,
+		`"validation_timestamp":"2026-12-04T20:00:00Z"`, `"next_steps":["Read the phase's validation gate`, `"Submit the evidence again with complete_phase"]`} {
 		assert.Contains(t, string(b), k)
 	}
 	assert.Contains(t, string(b), `"allow_override":true`)
@@ -69,7 +71,7 @@ func TestValidationOutListsAreNeverNull(t *testing.T) {
 	require.Nil(t, r.Diagnostics.FieldsSubmitted, "precondition: the domain leaves it nil")
 
 	var got map[string]any
-	b, err := json.Marshal(newValidationOut(&r))
+	b, err := json.Marshal(newValidationOut(&r, time.Time{}))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &got))
 	d, ok := got["diagnostics"].(map[string]any)
@@ -101,7 +103,7 @@ func TestCompletePhaseSchemaDescribesValidationResult(t *testing.T) {
 	assert.Equal(t, "array", property(t, vr, "warnings")["type"])
 	assert.Equal(t, "string", property(t, vr, "remediation")["type"])
 	assert.Equal(t, "boolean", property(t, vr, "checkpoint_passed")["type"])
-	assert.ElementsMatch(t, []any{"checkpoint_passed", "errors", "warnings", "diagnostics"}, vr["required"], "remediation is left out when empty")
+	assert.ElementsMatch(t, []any{"checkpoint_passed", "errors", "warnings", "diagnostics", "next_steps"}, vr["required"], "remediation is left out when empty")
 	diag := property(t, vr, "diagnostics")
 	assert.Equal(t, "object", diag["type"])
 	for _, k := range []string{"fields_submitted", "fields_required", "fields_missing", "fields_failed"} {

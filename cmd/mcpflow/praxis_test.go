@@ -102,7 +102,12 @@ func TestBinaryServesPraxisProject(t *testing.T) {
 	}
 	assert.Equal(t, 18, tasks, "3 tasks of phase 0 and the spec's 15")
 	st := pos("get_state", map[string]any{"session_id": id})
-	assert.Equal(t, "completed", st["status"])
+	assert.Equal(t, "success", st["status"], "every pos_workflow reply, as prAxIs OS's")
+	ws, ok := st["workflow_state"].(map[string]any)
+	require.True(t, ok, "prAxIs OS's workflow_state wrapper: %v", st)
+	assert.Equal(t, true, ws["is_complete"])
+	assert.InDelta(t, 5, ws["total_phases"], 0)
+	assert.Equal(t, "completed", ws["status"])
 
 	hits := toolJSON[struct {
 		Results []struct {

@@ -199,7 +199,7 @@ func TestTwoReplicasEndToEnd(t *testing.T) {
 	for i, cs := range clients {
 		wg.Go(func() {
 			<-release
-			out, err := call[completeOut](t, cs, "complete_phase", map[string]any{"session_id": id, "phase": 1, "evidence": passEvidence()})
+			out, err := call[completeOut](t, cs, "complete_phase", map[string]any{"session_id": id, "phase": 1, "evidence": clientEvidence(i)})
 			advanced[i], errs[i] = out.PhaseCompleted, err
 		})
 	}

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -91,6 +92,15 @@ func TestFaultRedisRestart(t *testing.T) {
 }
 
 // passEvidence passes phase 1 of the built-in bug_fix workflow.
+// clientEvidence is passEvidence with a note naming client i, so that
+// racing clients submit different evidence: the same evidence again is a
+// retry, answered as the first call was (engine.CompletePhase).
+func clientEvidence(i int) map[string]any {
+	ev := passEvidence()
+	ev["note"] = fmt.Sprintf("client %d", i)
+	return ev
+}
+
 func passEvidence() map[string]any {
 	return map[string]any{
 		"repro_steps": []any{"go test ./internal/lexer -run TestUnterminatedString"},
@@ -149,7 +159,7 @@ func TestFaultPauseDuringRace(t *testing.T) {
 				}
 				cctx, cancel := context.WithTimeout(ctx, callDeadline)
 				began := time.Now()
-				res, err := e.CompletePhase(cctx, id, 1, passEvidence())
+				res, err := e.CompletePhase(cctx, id, 1, clientEvidence(i))
 				took := time.Since(began)
 				cancel()
 				for {

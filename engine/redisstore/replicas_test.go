@@ -89,7 +89,7 @@ func TestReplicasAdvanceExactlyOnce(t *testing.T) {
 		}
 		wg.Go(func() {
 			<-start
-			res, err := e.CompletePhase(ctx, id, 1, passEvidence())
+			res, err := e.CompletePhase(ctx, id, 1, clientEvidence(i))
 			switch {
 			case err == nil && res.PhaseCompleted:
 				advanced.Add(1)

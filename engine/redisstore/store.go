@@ -867,11 +867,7 @@ func (s *Store) summaries(ctx context.Context, ids []string, out []state.Session
 			out = append(out, state.SessionSummary{SessionID: id, CompletedPhases: []int{}, Error: err.Error()})
 			continue
 		}
-		out = append(out, state.SessionSummary{
-			SessionID: st.SessionID, WorkflowType: st.WorkflowType, TargetFile: st.TargetFile,
-			CurrentPhase: st.CurrentPhase, CompletedPhases: append([]int{}, st.CompletedPhases...),
-			Status: st.Status, CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt,
-		})
+		out = append(out, state.Summarize(st))
 	}
 	return out, nil
 }

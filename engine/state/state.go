@@ -72,7 +72,10 @@ type SessionSummary struct {
 	Status          Status
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
-	Error           string
+	// GateFailed is true when a phase's last gate attempt failed (one of
+	// its checkpoints is failed).
+	GateFailed bool
+	Error      string
 }
 
 // Summarize returns the summary of st.
@@ -86,6 +89,7 @@ func Summarize(st *SessionState) SessionSummary {
 		Status:          st.Status,
 		CreatedAt:       st.CreatedAt,
 		UpdatedAt:       st.UpdatedAt,
+		GateFailed:      slices.Contains(slices.Collect(maps.Values(st.Checkpoints)), CheckpointFailed),
 	}
 }
 

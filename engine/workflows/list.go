@@ -18,6 +18,11 @@ type Info struct {
 	// Problems lists what Validate finds wrong with the workflow; a
 	// workflow with problems may still start if its phases are readable.
 	Problems []string `json:"problems"`
+	// Category is metadata.json's category, or "".
+	Category string `json:"category,omitempty"`
+	// Metadata is metadata.json as written (see Metadata.Raw), nil when
+	// it cannot be read.
+	Metadata map[string]any `json:"-"`
 }
 
 // List describes every workflow of fsys, sorted by name, with the problems
@@ -39,6 +44,7 @@ func List(fsys fs.FS) ([]Info, error) {
 			info.WorkflowType, info.Version, info.Title = m.WorkflowType, m.Version, m.Name
 			info.Description, info.EstimatedDuration = m.Description, m.EstimatedDuration
 			info.TotalPhases, info.Phases = m.TotalPhases, len(m.Phases)
+			info.Category, info.Metadata = m.Category, m.Raw
 		}
 		out = append(out, info)
 	}

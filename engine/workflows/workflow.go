@@ -31,6 +31,12 @@ type Metadata struct {
 	// after the static ones come from a spec's tasks.md (dynamic.go).
 	DynamicPhases bool           `json:"dynamic_phases,omitempty"`
 	DynamicConfig *DynamicConfig `json:"dynamic_config,omitempty"`
+	// Category is the optional "category" string prAxIs OS filters
+	// list_workflows by ("" when absent or not a string).
+	Category string `json:"category,omitempty"`
+	// Raw is the file's JSON object as written, every key included
+	// (numbers as json.Number); it must not be modified.
+	Raw map[string]any `json:"-"`
 
 	// missing lists the required fields absent from the file, for
 	// Validate; ParseMetadata does not fail on them.
@@ -130,7 +136,8 @@ func ParseMetadata(data []byte) (*Metadata, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: (file): must be a JSON object, got %s", ErrMetadata, describeJSON(v))
 	}
-	m := &Metadata{}
+	m := &Metadata{Raw: top}
+	m.Category, _ = top["category"].(string)
 	d := &decoder{fields: top}
 	d.str("workflow_type", &m.WorkflowType, true)
 	d.version(&m.Version)
