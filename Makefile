@@ -9,6 +9,7 @@ BENCHSTAT := $(GOBIN)/benchstat
 
 FUZZTIME ?= 10s
 SMOKETIME ?= 3s
+SMOKEMAX ?= 30s
 BENCHTIME ?= 1s
 COUNT ?= 10
 CPU ?= 1,2,4
@@ -19,7 +20,7 @@ STRESSTIME ?= 60s
 FUZZ_TARGETS = $(shell grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./bench/' | \
 	xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*' | sed -E 's|^\./(.*)/[^/]*_test.go:func (Fuzz.*)|./\1:\2|' | sort -u)
 
-.PHONY: help tools fmt vet lint test bench-check conformance race stress fuzz fuzz-smoke bench benchstat bench-peers cover ci serve replicas
+.PHONY: help tools fmt vet lint test bench-check conformance client scripts-check race stress fuzz fuzz-smoke bench benchstat bench-peers cover ci serve replicas
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,7 +42,10 @@ lint: tools ## golangci-lint (config in .golangci.yml) on both modules, and gofm
 	$(GOLANGCI_LINT) run ./...
 	cd bench && $(GOLANGCI_LINT) run ./...
 
-test: vet race bench-check conformance fuzz-smoke ## the test command: vet, every test under -race, the bench module's checks, the MCP conformance suite, a short run of every fuzz target
+test: vet scripts-check race bench-check conformance client fuzz-smoke ## the test command: vet, every test under -race, the bench module's checks, the MCP conformance suite, the official TypeScript client, a short run of every fuzz target
+
+scripts-check: ## the tests of the Makefile's helper scripts
+	scripts/seconds_test.sh
 
 bench-check: ## the bench module's quick tests (adapters, key streams, charts), no benchmarks
 	cd bench && $(GO) test -count=1 ./...
@@ -49,17 +53,21 @@ bench-check: ## the bench module's quick tests (adapters, key streams, charts), 
 conformance: ## the official MCP conformance suite (pinned in conformance/package.json) against the binary over HTTP
 	conformance/run.sh
 
+client: ## the official MCP TypeScript client (pinned in conformance/client/package.json) drives the binary in revision 2026-07-28 over HTTP and stdio
+	conformance/client/run.sh
+
 race: ## every test under the race detector
 	$(GO) test -race -count=1 -timeout 15m ./...
 
-stress: ## the concurrency tests again and again under -race for STRESSTIME
-	end=$$(( $$(date +%s) + $$(echo $(STRESSTIME) | sed 's/s$$//') )); n=0; \
+stress: ## the concurrency tests again and again under -race for STRESSTIME (a Go duration: 90s, 10m, 1h30m)
+	@secs=$$(scripts/seconds.sh '$(STRESSTIME)') || exit 2; \
+	end=$$(( $$(date +%s) + secs )); n=0; \
 	while [ $$(date +%s) -lt $$end ]; do n=$$((n+1)); \
 		$(GO) test -race -count=1 -run 'Concurrent|Stampede|Race' ./... >/dev/null || { echo "stress: failed on run $$n"; exit 1; }; \
 	done; echo "stress: $$n clean runs"
 
-fuzz-smoke: ## every fuzz target for SMOKETIME each
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(SMOKETIME)
+fuzz-smoke: ## every fuzz target fuzzes for SMOKETIME after its baseline coverage (retried up to SMOKEMAX; scripts/fuzz-smoke.sh)
+	@scripts/fuzz-smoke.sh $(SMOKETIME) $(SMOKEMAX) $(FUZZ_TARGETS)
 
 fuzz: ## every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m)
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \

@@ -2,8 +2,10 @@
 # Runs the official MCP conformance suite (the version pinned in
 # package.json, installed with npm ci from package-lock.json) against the
 # mcpflow binary serving streamable HTTP on a free loopback port, with the
-# built-in sample workflows and standards. Scenarios listed in
-# expected-failures.yml need the suite's own test tools; any other failure,
+# built-in sample workflows and standards: its active suite (the 2025-11-25
+# revision), then the scenarios the 2026-07-28 revision requires. Scenarios
+# listed in expected-failures.yml and expected-failures-2026-07-28.yml need
+# the suite's own test tools (or the tasks extension); any other failure,
 # or a listed scenario that passes, fails the run.
 #
 #   make conformance        # or: conformance/run.sh
@@ -14,8 +16,8 @@ if ! command -v npm >/dev/null; then
 	echo "conformance: npm is not installed (apt-get install -y nodejs npm)" >&2
 	exit 1
 fi
-if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
-	echo "conformance: the suite needs Node 20 or later, found $(node --version) (.ci/run installs one)" >&2
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 22 ]; then
+	echo "conformance: the suite needs Node 22 or later, found $(node --version) (.ci/run installs one)" >&2
 	exit 1
 fi
 if [ ! -x node_modules/.bin/conformance ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -42,15 +44,33 @@ done
 if [ ! -s "$tmp/addr" ]; then echo "conformance: the server did not listen within 10 s" >&2; cat "$tmp/server.log" >&2; exit 1; fi
 url=$(cat "$tmp/addr")
 
-if ! node_modules/.bin/conformance server --url "$url" --expected-failures expected-failures.yml >"$tmp/report.txt" 2>&1; then
+# The active suite (the 2025-11-25 revision), then the scenarios the
+# 2026-07-28 revision requires, each against its own list.
+status=0
+report() { # report NAME FILE: our own lines instead of the suite's summary,
+	# whose "Total: N passed, M failed" counts the expected failures as failures.
+	local pass expected
+	pass=$(grep -c '^✓' "$2" || true)
+	expected=$(grep -c '^  ~ ' "$2" || true)
+	grep '^✓' "$2" | sed 's/^✓ /  pass  /; s/: 1 passed, 0 failed$//; s/: \([0-9]*\) passed, 0 failed$/ (\1 checks)/'
+	echo "conformance $1: $pass scenarios pass; the $expected in its expected-failures list fail as listed there"
+}
+if node_modules/.bin/conformance server --url "$url" --expected-failures expected-failures.yml >"$tmp/report.txt" 2>&1; then
+	report "(active suite)" "$tmp/report.txt"
+else
 	cat "$tmp/report.txt"
+	echo "conformance: the active suite failed" >&2
+	status=1
+fi
+if node_modules/.bin/conformance server --url "$url" --requirements 2026-07-28 --expected-failures expected-failures-2026-07-28.yml >"$tmp/report-2026.txt" 2>&1; then
+	report "2026-07-28" "$tmp/report-2026.txt"
+else
+	cat "$tmp/report-2026.txt"
+	echo "conformance: the 2026-07-28 requirements failed" >&2
+	status=1
+fi
+if [ $status -ne 0 ]; then
 	echo "conformance: failed; the server log follows" >&2
 	cat "$tmp/server.log" >&2
 	exit 1
 fi
-# One line of our own instead of the suite's summary, whose "Total: N
-# passed, M failed" counts the expected failures as failures.
-pass=$(grep -c '^✓' "$tmp/report.txt" || true)
-expected=$(grep -c '^  ~ ' "$tmp/report.txt" || true)
-grep '^✓' "$tmp/report.txt" | sed 's/^✓ /  pass  /; s/: 1 passed, 0 failed$//; s/: \([0-9]*\) passed, 0 failed$/ (\1 checks)/'
-echo "conformance: $pass scenarios pass; the $expected in expected-failures.yml fail as listed there"

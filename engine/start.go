@@ -47,6 +47,13 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	if len(order) == 0 {
 		return nil, fmt.Errorf("%w: workflow_type %s: metadata.json lists no phases; add at least one phase", state.ErrCorrupt, workflowType)
 	}
+	// A definition with problems would fail somewhere in the middle of
+	// a session (a task file missing in phase 3, a gate that does not
+	// parse): refuse it before anything is created.
+	if problems := workflows.ValidateWorkflow(e.wfFS, workflowType); len(problems) > 0 {
+		return nil, fmt.Errorf("%w: workflow_type %s is broken (%s); fix its definition first: mcpflow workflows lists every problem",
+			state.ErrCorrupt, workflowType, workflows.JoinProblems(problems))
+	}
 	// Read the first phase before creating anything, so that a workflow
 	// whose content cannot be read leaves no session behind.
 	pc, err := e.content(f, order[0])

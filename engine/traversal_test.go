@@ -26,11 +26,17 @@ func TestTaskFilesCannotLeaveTheFolder(t *testing.T) {
 		`"file": "task-1-one.md"`, `"file": "`+filepath.Join(outside, "secret.md")+`"`,
 		`"file": "task-1-only.md"`, `"file": "task\u0000.md"`,
 	).Replace(demoMetadata)
-	writeFiles(t, wf, map[string]string{"demo/metadata.json": meta})
 	en := newEnv(t, wf)
 	ctx := t.Context()
 	r, err := en.Start(ctx, "demo", "a", nil)
 	require.NoError(t, err)
+	// The definition goes bad while the session runs (metadata.json is
+	// read live): a new session is refused, the running one still may
+	// not read outside.
+	writeFiles(t, wf, map[string]string{"demo/metadata.json": meta})
+	_, err = en.Start(ctx, "demo", "b", nil)
+	require.ErrorIs(t, err, state.ErrCorrupt)
+	assert.Contains(t, err.Error(), "workflow_type demo is broken")
 
 	for task := range 2 {
 		tv, err := en.Task(ctx, r.SessionID, 0, task)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -81,6 +82,13 @@ type Config struct {
 	// HTTPAddr, when set, serves streamable HTTP on this address (port 0
 	// picks a free port). A non-loopback address requires Token.
 	HTTPAddr string
+	// HTTPAddrFallback makes Listen take a free port on HTTPAddr's host
+	// when HTTPAddr is already in use, and log a warning naming both
+	// addresses; the URL, the address file and the discovery file then
+	// name the port taken. The binary sets it for its default address
+	// only, so that a second project's server still starts: an address
+	// the operator chose fails instead.
+	HTTPAddrFallback bool
 	// Token, when set, is the bearer token /mcp and /metrics require.
 	Token string
 	// AllowedHosts are Host header values accepted besides loopback names
@@ -321,6 +329,13 @@ func (s *Server) listen() error {
 		return nil
 	}
 	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil && s.cfg.HTTPAddrFallback && errors.Is(err, syscall.EADDRINUSE) {
+		host, _, _ := net.SplitHostPort(s.cfg.HTTPAddr) // CheckBind parsed it in New
+		if ln, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err == nil {
+			s.log.Warn("HTTP address in use (another project's server?); listening on a free port instead",
+				"busy", s.cfg.HTTPAddr, "addr", ln.Addr().String())
+		}
+	}
 	if err != nil {
 		return &ListenError{Field: "HTTPAddr", Op: "listen on " + s.cfg.HTTPAddr, Err: err}
 	}

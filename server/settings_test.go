@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -174,4 +176,45 @@ func TestListenErrorNamesTheField(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestListenFallbackTakesAFreePortWhenTheAddressIsBusy: with
+// HTTPAddrFallback, a busy address gives way to a free port on the same
+// host, logged, and named by the URL, the address file and the discovery
+// file; without it, the busy address fails with EADDRINUSE.
+func TestListenFallbackTakesAFreePortWhenTheAddressIsBusy(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer func() { _ = busy.Close() }()
+	dir := t.TempDir()
+
+	strict := &Server{cfg: Config{HTTPAddr: busy.Addr().String()}, log: slog.New(slog.DiscardHandler)}
+	require.ErrorIs(t, strict.listen(), syscall.EADDRINUSE)
+
+	var logs strings.Builder
+	cfg := Config{
+		HTTPAddr: busy.Addr().String(), HTTPAddrFallback: true,
+		AddrFile: filepath.Join(dir, "addr"), DiscoveryFile: filepath.Join(dir, DiscoveryFileName),
+	}
+	s := &Server{cfg: cfg, log: slog.New(slog.NewTextHandler(&logs, nil))}
+	require.NoError(t, s.listen())
+	defer func() { _ = s.ln.Close() }()
+	got := s.ln.Addr().String()
+	assert.NotEqual(t, busy.Addr().String(), got)
+	host, _, err := net.SplitHostPort(got)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1", host, "the fallback stays on the configured host")
+	assert.Equal(t, "http://"+got+PathMCP, s.url)
+	assert.Contains(t, logs.String(), "busy="+busy.Addr().String())
+	assert.Contains(t, logs.String(), "addr="+got)
+	addr, err := os.ReadFile(cfg.AddrFile)
+	require.NoError(t, err)
+	assert.Equal(t, s.url+"\n", string(addr))
+	d, err := ReadDiscovery(cfg.DiscoveryFile)
+	require.NoError(t, err)
+	assert.Equal(t, s.url, d.URL, "server.json names the port taken")
+
+	// A fallback is for a busy port only: any other failure still fails.
+	bad := &Server{cfg: Config{HTTPAddr: "127.0.0.1:99999", HTTPAddrFallback: true}, log: slog.New(slog.DiscardHandler)}
+	assert.NotErrorIs(t, bad.listen(), syscall.EADDRINUSE)
 }

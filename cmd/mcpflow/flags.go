@@ -98,6 +98,14 @@ func (c *command) flagName(name string) string {
 	return "--" + name
 }
 
+// isSet reports whether flag name was given, on the command line or in
+// its environment variable; parse must have run.
+func (c *command) isSet(name string) bool {
+	set := c.fromEnv[name]
+	c.fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 // cleanFlagErr rewrites the flag package's messages with the "--" this
 // command documents.
 func cleanFlagErr(err error) string {
@@ -111,10 +119,20 @@ func cleanFlagErr(err error) string {
 // usage writes the command's help: synopsis, description, and every flag
 // with its variable and default.
 func (c *command) usage(w io.Writer) {
+	n := 0
+	c.fs.VisitAll(func(*flag.Flag) { n++ })
+	synopsis := "Usage: mcpflow " + c.name
+	if n > 0 {
+		synopsis += " [flags]"
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n\n%s\n", strings.TrimSpace("Usage: mcpflow "+c.name+" [flags] "+c.args), c.summary)
+	fmt.Fprintf(&b, "%s\n\n%s\n", strings.TrimSpace(synopsis+" "+c.args), c.summary)
 	if c.details != "" {
 		fmt.Fprintf(&b, "\n%s\n", strings.TrimSpace(c.details))
+	}
+	if n == 0 {
+		_, _ = io.WriteString(w, b.String())
+		return
 	}
 	b.WriteString("\nFlags (each also settable as the environment variable shown):\n")
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)

@@ -43,8 +43,8 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 	case "spec":
 		cmd, err = specCmd(ctx, rest, getenv, stdout)
 	case "version", "--version", "-version":
-		_, _ = fmt.Fprintln(stdout, versionLine())
-		return 0
+		name = "version"
+		cmd, err = versionCmd(rest, getenv, stdout)
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 {
 			return run(ctx, []string{rest[0], "--help"}, getenv, stdin, stdout, stderr)
@@ -89,10 +89,28 @@ Usage:
   mcpflow version                       print the version
   mcpflow help COMMAND                  help for one command
 
-With no project content (.mcpflow/ under --root), the built-in sample
-workflows and standards are served. Every flag can also be set with an
-MCPFLOW_* environment variable, e.g. --stdio-workers as MCPFLOW_STDIO_WORKERS.
+Project layout: --root (default: the current folder) holds
+.mcpflow/{workflows,standards,state}; a prAxIs OS project without .mcpflow
+is served from .praxis-os/{workflows,standards,state} as it is. Missing
+workflows or standards mean the built-in samples. Every flag can also be
+set with an MCPFLOW_* environment variable, e.g. --stdio-workers as
+MCPFLOW_STDIO_WORKERS.
 `)
+}
+
+// versionCmd prints the version line: the mcpflow version, the Go
+// toolchain, the platform and the VCS revision of the build.
+func versionCmd(args []string, getenv env, stdout io.Writer) (*command, error) {
+	c := newCommand("version", "", "Print the version, the Go toolchain, the platform and the source revision.", "")
+	pos, err := c.parse(args, getenv)
+	if err != nil {
+		return c, err
+	}
+	if len(pos) > 0 {
+		return c, usagef("unexpected argument %q; version takes none", pos[0])
+	}
+	_, err = fmt.Fprintln(stdout, versionLine())
+	return c, err
 }
 
 // versionString returns the version: the -X value, else the module

@@ -13,7 +13,8 @@ import (
 
 const searchDetails = `
 Searches the standards the server would search (--standards, else
-<root>/.mcpflow/standards, else the built-in samples) and prints the ranked
+<root>/.mcpflow/standards, else <root>/.praxis-os/standards in a prAxIs OS
+project without .mcpflow, else the built-in samples) and prints the ranked
 sections with their file, section, score and a short excerpt, or with --json
 the whole result as JSON. Flags may follow the query.`
 
@@ -27,7 +28,7 @@ func searchCmd(ctx context.Context, args []string, getenv env, stdout, stderr io
 		asJSON bool
 	)
 	fs := c.fs
-	fs.StringVar(&f.root, "root", ".", "project `folder` holding .mcpflow/standards")
+	fs.StringVar(&f.root, "root", ".", "project `folder` holding .mcpflow/standards (or a prAxIs OS project's .praxis-os/standards)")
 	fs.StringVar(&f.standards, "standards", "", "standards `folder` (default <root>/.mcpflow/standards, else built-in samples)")
 	fs.IntVar(&limit, "limit", ragcache.DefaultLimit, fmt.Sprintf("number of results, 1 to %d", ragcache.MaxLimit))
 	fs.Var(&phase, "phase", "only sections of this phase `number`")

@@ -43,7 +43,15 @@ discovery file is not written in this mode. See docs/DEPLOYMENT.md.
 
 HTTP binds to loopback unless --http says otherwise; any other address needs
 --token (prefer MCPFLOW_TOKEN: the command line is visible to other users).
-Shutdown: SIGINT, SIGTERM, or the end of stdin when serving stdio.`
+Projects side by side: in dual mode, when --http is not given and its
+default port is busy (another project's server), HTTP takes a free loopback
+port instead; the log says so and server.json names it. A --http address
+that is busy fails.
+
+Shutdown: SIGINT, SIGTERM, or the end of stdin when serving stdio: the IDE
+that started the server is gone. In dual mode, a stdin that is /dev/null
+(nohup, a container without -i, a service manager) or an empty file has no
+IDE behind it: the server warns and serves HTTP only.`
 
 type serveFlags struct {
 	transport       choiceFlag
@@ -144,6 +152,13 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		redisOpts, f.folders.state = &o, ""
 	}
 	log := f.log.logger(stderr)
+	transports := f.transport.v
+	if f.transport.v == "dual" {
+		if why := stdinAbsent(stdin); why != "" {
+			log.Warn("stdin is "+why+", so no IDE can talk over stdio; serving HTTP only", "hint", n("transport")+" http says so without this warning")
+			stdio, transports = false, "http"
+		}
+	}
 
 	dirs, err := f.folders.resolve(redisOpts == nil)
 	if err != nil {
@@ -187,6 +202,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 			log.Warn("closing the engine", "err", err)
 		}
 	}()
+	logBrokenWorkflows(log, dirs.workflows)
 	ix, err := ragcache.Open(ctx, ragcache.Config{
 		Dir:             dirs.standards,
 		CacheTTL:        f.cacheTTL,
@@ -227,6 +243,9 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	}
 	if useHTTP {
 		cfg.HTTPAddr = f.http
+		// Only the default address gives way to a free port: a second
+		// project's server on the same machine still starts.
+		cfg.HTTPAddrFallback = f.transport.v == "dual" && !c.isSet("http")
 		cfg.AddrFile = f.addrFile
 		if redisOpts == nil {
 			cfg.DiscoveryFile = filepath.Join(dirs.state, server.DiscoveryFileName)
@@ -241,7 +260,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		_ = srv.Close()
 		return c, withFlagRemedy(err, n) // names the flag: --http, --addr-file or --state
 	}
-	log.Info("mcpflow started", "version", versionString(), "transports", f.transport.v, "layout", dirs.layout,
+	log.Info("mcpflow started", "version", versionString(), "transports", transports, "layout", dirs.layout,
 		"workflows", show(dirs.workflows), "standards", show(dirs.standards), "state", dirs.state)
 
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -271,4 +290,30 @@ func trimConfigErr(err error) error {
 		}
 	}
 	return err
+}
+
+// stdinAbsent says why stdin cannot carry an IDE's requests (it is
+// /dev/null, an empty file, or unreadable), or returns "" when it may: a
+// terminal, a pipe or a socket. A pipe that reaches EOF later means the
+// IDE is gone, and that ends the server; one that is already at EOF when
+// the server starts cannot be told apart from it without waiting, so it
+// ends the server too.
+func stdinAbsent(stdin io.Reader) string {
+	f, ok := stdin.(*os.File)
+	if !ok {
+		return ""
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return "unreadable (" + err.Error() + ")"
+	}
+	if fi.Mode()&os.ModeCharDevice != 0 {
+		if null, err := os.Stat(os.DevNull); err == nil && os.SameFile(fi, null) {
+			return os.DevNull
+		}
+	}
+	if fi.Mode().IsRegular() && fi.Size() == 0 {
+		return "an empty file"
+	}
+	return ""
 }

@@ -7,16 +7,20 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
+	"unicode"
 
 	"github.com/mcpflow/mcpflow/engine/workflows"
 )
 
 const workflowsDetails = `
 Lists the workflows in DIR (default: --workflows, else
-<root>/.mcpflow/workflows, else the built-in samples) and checks every
-definition: metadata.json, phase files, task files and gate definitions.
+<root>/.mcpflow/workflows, else <root>/.praxis-os/workflows in a prAxIs OS
+project without .mcpflow, else the built-in samples) and checks every
+definition: metadata.json, phase files, task files and gate definitions. A
+workflow with problems is marked BROKEN: the server refuses to start it.
 Exits 1 if any problem is found, so it can run in CI.`
 
 // errProblems makes main exit 1 without printing anything more: the
@@ -29,7 +33,7 @@ func workflowsCmd(_ context.Context, args []string, getenv env, stdout, _ io.Wri
 		f      folderFlags
 		asJSON bool
 	)
-	c.fs.StringVar(&f.root, "root", ".", "project `folder` holding .mcpflow/workflows")
+	c.fs.StringVar(&f.root, "root", ".", "project `folder` holding .mcpflow/workflows (or a prAxIs OS project's .praxis-os/workflows)")
 	c.fs.StringVar(&f.workflows, "workflows", "", "workflows `folder` (same as DIR)")
 	c.fs.BoolVar(&asJSON, "json", false, "print the workflows and problems as JSON")
 	pos, err := c.parse(args, getenv)
@@ -108,13 +112,16 @@ func writeWorkflows(w io.Writer, folder string, list []workflows.Info, problems 
 		if name == "" {
 			name = wf.Name
 		}
-		fmt.Fprintf(&b, "  %s", name)
+		fmt.Fprintf(&b, "  %s", oneLine(name))
 		if wf.Version != "" {
-			fmt.Fprintf(&b, " v%s", strings.TrimPrefix(wf.Version, "v"))
+			fmt.Fprintf(&b, " v%s", oneLine(strings.TrimPrefix(wf.Version, "v")))
 		}
 		fmt.Fprintf(&b, " — %s phases", wf.TotalPhases)
-		if wf.Description != "" {
-			fmt.Fprintf(&b, " — %s", wf.Description)
+		if d := oneLine(wf.Description); d != "" {
+			fmt.Fprintf(&b, " — %s", d)
+		}
+		if n := len(wf.Problems); n > 0 {
+			fmt.Fprintf(&b, " [BROKEN: %d problem(s) below; it cannot be started]", n)
 		}
 		b.WriteString("\n")
 	}
@@ -126,8 +133,40 @@ func writeWorkflows(w io.Writer, folder string, list []workflows.Info, problems 
 	} else {
 		fmt.Fprintf(&b, "%d problem(s):\n", len(problems))
 		for _, p := range problems {
-			fmt.Fprintf(&b, "  %s\n", p)
+			fmt.Fprintf(&b, "  %s\n", oneLine(p.String()))
 		}
 	}
 	_, _ = io.WriteString(w, b.String())
+}
+
+// oneLine folds s onto one line: a description written over several
+// lines (or with control characters) keeps the listing one line per
+// workflow.
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }), " ")
+}
+
+// logBrokenWorkflows warns, at startup, of each workflow in dir that has
+// problems: start_workflow refuses it until it is fixed.
+func logBrokenWorkflows(log *slog.Logger, dir string) {
+	if dir == "" {
+		return // the built-in samples are checked by their tests
+	}
+	byName := map[string][]string{}
+	var order []string
+	for _, p := range workflows.Validate(dir) {
+		if _, seen := byName[p.Workflow]; !seen {
+			order = append(order, p.Workflow)
+		}
+		byName[p.Workflow] = append(byName[p.Workflow], p.String())
+	}
+	for _, name := range order {
+		ps := byName[name]
+		if name == "" {
+			log.Warn("the workflows folder has problems", "folder", dir, "problem", ps[0])
+			continue
+		}
+		log.Warn("workflow is broken and cannot be started; mcpflow workflows lists its problems",
+			"workflow", name, "problems", len(ps), "first", ps[0])
+	}
 }

@@ -15,8 +15,8 @@ type Info struct {
 	TotalPhases       TotalPhases `json:"total_phases"`
 	// Phases is the number of phases the metadata lists.
 	Phases int `json:"phases"`
-	// Problems lists what Validate finds wrong with the workflow; a
-	// workflow with problems may still start if its phases are readable.
+	// Problems lists what Validate finds wrong with the workflow; the
+	// engine refuses to start a workflow with problems.
 	Problems []string `json:"problems"`
 	// Category is metadata.json's category, or "".
 	Category string `json:"category,omitempty"`

@@ -68,6 +68,25 @@ func ValidateFS(fsys fs.FS) []Problem {
 	return out
 }
 
+// JoinProblems formats ps on one line, each as Problem.String, separated
+// by "; ".
+func JoinProblems(ps []Problem) string {
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// ValidateWorkflow lists the problems of the workflow folder name of
+// fsys, as Validate finds them; an empty result means it is valid.
+func ValidateWorkflow(fsys fs.FS, name string) []Problem {
+	return validateWorkflow(fsys, name)
+}
+
 // validateWorkflow lists the problems of one workflow folder.
 func validateWorkflow(fsys fs.FS, name string) []Problem {
 	var out []Problem
