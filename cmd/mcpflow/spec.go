@@ -109,10 +109,10 @@ func writePlan(w io.Writer, p *spec.Plan) {
 	fmt.Fprintf(&b, "%s: %d phase(s), %d task(s)\n", p.Source, len(p.Phases), p.TaskCount())
 	for i := range p.Phases {
 		ph := &p.Phases[i]
-		fmt.Fprintf(&b, "\nPhase %d: %s (line %d)\n", ph.Number, ph.Name, ph.Line)
+		fmt.Fprintf(&b, "\nPhase %d: %s (line %d)\n", ph.Number, oneLine(ph.Name), ph.Line)
 		for j := range ph.Tasks {
 			t := &ph.Tasks[j]
-			fmt.Fprintf(&b, "  %-5s %s", t.ID(), t.Name)
+			fmt.Fprintf(&b, "  %-5s %s", t.ID(), oneLine(t.Name))
 			if t.EstimatedTime != "" {
 				fmt.Fprintf(&b, " [%s]", oneLine(t.EstimatedTime))
 			}
@@ -131,9 +131,4 @@ func writePlan(w io.Writer, p *spec.Plan) {
 		}
 	}
 	_, _ = io.WriteString(w, b.String())
-}
-
-// oneLine joins a multi-line value for a one-line listing.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
