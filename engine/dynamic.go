@@ -14,6 +14,7 @@ import (
 	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/engine/workflows"
+	"github.com/mcpflow/mcpflow/internal/regfile"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/spec"
 )
@@ -277,7 +278,7 @@ func (e *Engine) openSpecs(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("%w: Config.ProjectDir %s cannot be opened (%w); point it at the project folder", state.ErrNotFound, cfg.ProjectDir, err)
 	}
-	e.specs, err = spec.NewLoader(spec.LoaderConfig{FS: e.projRoot.FS(), Dir: dir, Recheck: cfg.GateRecheck, Clock: cfg.Clock, Logger: e.logger})
+	e.specs, err = spec.NewLoader(spec.LoaderConfig{FS: regfile.FS(e.projRoot), Dir: dir, Recheck: cfg.GateRecheck, Clock: cfg.Clock, Logger: e.logger})
 	return err
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/puzpuzpuz/xsync/v4"
 
 	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/internal/regfile"
 )
 
 // tempPrefix starts the name of every temporary file FileStore writes;
@@ -147,14 +148,23 @@ func (s *FileStore) Load(ctx context.Context, id string) (*state.SessionState, s
 
 func (s *FileStore) read(id string) (*state.SessionState, state.Version, error) {
 	name := id + ".json"
-	f, err := s.root.Open(name)
+	// Only a regular file is read: a named pipe would block the read
+	// forever, and a folder is no state file. Either is this session's
+	// corruption, which Delete removes.
+	f, err := regfile.Open(s.root, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, noSession(id, "")
+	}
+	if errors.Is(err, regfile.ErrNotRegular) {
+		return nil, 0, notAFile(id, name, err)
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("engine: session_id %s: open state file: %w", id, err)
 	}
 	defer func() { _ = f.Close() }()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, 0, notAFile(id, name, errors.New("it is a folder"))
+	}
 	data, err := io.ReadAll(io.LimitReader(f, int64(s.maxBytes)+1))
 	if err != nil {
 		return nil, 0, fmt.Errorf("engine: session_id %s: read state file: %w", id, err)
@@ -176,6 +186,13 @@ func (s *FileStore) read(id string) (*state.SessionState, state.Version, error) 
 		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s holds session_id %q; delete the session or rename the file", state.ErrCorrupt, id, name, st.SessionID)
 	}
 	return st, ver, nil
+}
+
+// notAFile is the error for a session whose state file is not a regular
+// file.
+func notAFile(id, name string, err error) error {
+	return &state.FieldError{Kind: state.ErrCorrupt, Field: "session_id", Value: id, Problem: "state file " + name + " is not a regular file",
+		Err: fmt.Errorf("%w; the session can be deleted", err)}
 }
 
 // Save writes st atomically if the file's version is still expected. See
@@ -317,21 +334,24 @@ func (s *FileStore) currentVersion(id string) (state.Version, error) {
 
 // writeTemp writes data to a new temporary file in the folder, named
 // after name, and fsyncs it. It returns the file's name and stamp; a
-// rename keeps the stamp (inode, size, modification time).
+// rename keeps the stamp (inode, size, modification time). On failure
+// (a full disk, say) it removes the file, so nothing is left behind.
 func (s *FileStore) writeTemp(name string, data []byte) (tmp string, stamp fileStamp, err error) {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
-	tmp = tempPrefix + hex.EncodeToString(rnd[:]) + "-" + name
-	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// file, not the result tmp: every failure returns tmp as "", before
+	// the deferred removal runs.
+	file := tempPrefix + hex.EncodeToString(rnd[:]) + "-" + name
+	f, err := s.root.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", stamp, err
 	}
 	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err, tmp = cerr, ""
 		}
 		if err != nil {
-			_ = s.root.Remove(tmp)
+			_ = s.root.Remove(file)
 		}
 	}()
 	s.step("open")
@@ -349,7 +369,7 @@ func (s *FileStore) writeTemp(name string, data []byte) (tmp string, stamp fileS
 	if err != nil {
 		return "", stamp, err
 	}
-	return tmp, stampOf(fi), nil
+	return file, stampOf(fi), nil
 }
 
 func (s *FileStore) step(name string) {
@@ -388,6 +408,13 @@ func (s *FileStore) Delete(ctx context.Context, id string) error {
 	}
 	s.known.Delete(id)
 	err = s.root.Remove(id + ".json")
+	if err != nil {
+		// A folder in the state file's place (see notAFile) goes too,
+		// with what it holds: the name is this session's.
+		if fi, lerr := s.root.Lstat(id + ".json"); lerr == nil && fi.IsDir() {
+			err = s.root.RemoveAll(id + ".json")
+		}
+	}
 	unlock()
 	if errors.Is(err, fs.ErrNotExist) {
 		return noSession(id, "")
@@ -410,7 +437,7 @@ func (s *FileStore) List(ctx context.Context) ([]state.SessionSummary, error) {
 	out := make([]state.SessionSummary, 0, len(entries))
 	for _, e := range entries {
 		id, ok := isStateFile(e.Name())
-		if !ok || !e.Type().IsRegular() {
+		if !ok {
 			continue
 		}
 		if err := ctx.Err(); err != nil {

@@ -214,6 +214,10 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	if err != nil {
 		return c, fmt.Errorf("--standards %s: %w", show(dirs.standards), err)
 	}
+	if err := ix.WatchErr(); err != nil {
+		log.Warn("live reindex is off: the standards folder cannot be watched (are the user's inotify instances or watches used up?); "+
+			"serving anyway: reindex_standards rebuilds the index on demand, and --watch=false starts without trying", "err", err)
+	}
 	defer func() {
 		if err := ix.Close(); err != nil {
 			log.Warn("closing the standards index", "err", err)
