@@ -23,8 +23,7 @@
 //
 // A Loader caches the Plan of each tasks.md in a shard.Cache and notices
 // edits by the file's modification time and size, looked at once per
-// LoaderConfig.Recheck, as checkpoint.Loader does for gates. ParseFile
-// reads a spec path on disk for a person (mcpflow spec check). Render
-// fills a phase or task template's placeholders ([PHASE_NUMBER],
-// [TASK_NAME], [VALIDATION_GATE], ...) from a Plan.
+// LoaderConfig.Recheck, as checkpoint.Loader does for gates. Render fills a
+// phase or task template's placeholders ([PHASE_NUMBER], [TASK_NAME],
+// [VALIDATION_GATE], ...) from a Plan.
 package spec

@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/mcpflow/mcpflow/internal/regfile"
 	"github.com/mcpflow/mcpflow/spec"
 )
 
@@ -15,17 +18,18 @@ const specCheckDetails = `
 Parses PATH, a spec folder holding tasks.md or a markdown file itself, as
 spec_execution_v1 does when a session starts with options.spec_path, and
 prints the plan a workflow would get: each phase with its tasks and its
-validation gate. A relative PATH is taken inside --root. Exits 1, naming
-the line, when the spec does not parse, so it can run in CI.`
+validation gate. PATH is taken inside --root, as spec_path is; an
+absolute PATH without --root, inside its own folder. Exits 1, naming the
+line, when the spec does not parse, so it can run in CI.`
 
 // specCmd runs "mcpflow spec SUBCOMMAND"; check is the one there is.
-func specCmd(_ context.Context, args []string, getenv env, stdout io.Writer) (*command, error) {
+func specCmd(ctx context.Context, args []string, getenv env, stdout io.Writer) (*command, error) {
 	c := newCommand("spec check", "PATH", "Check a spec's tasks.md and print the plan a workflow would get.", specCheckDetails)
 	var (
 		root   string
 		asJSON bool
 	)
-	c.fs.StringVar(&root, "root", ".", "project `folder` a relative PATH is in")
+	c.fs.StringVar(&root, "root", ".", "project `folder` PATH is in")
 	c.fs.BoolVar(&asJSON, "json", false, "print the plan as JSON")
 	sub := ""
 	if len(args) > 0 {
@@ -48,23 +52,43 @@ func specCmd(_ context.Context, args []string, getenv env, stdout io.Writer) (*c
 	if len(pos) != 1 {
 		return c, usagef("give one PATH, a spec folder or its tasks.md; got %d arguments", len(pos))
 	}
-	path := pos[0]
-	if !filepath.IsAbs(path) {
-		if _, err := existingDir(c.flagName("root"), root); err != nil {
-			return c, err
-		}
-		path = filepath.Join(root, path)
+	// PATH is found as spec_execution_v1 finds options.spec_path: by a
+	// spec.Loader inside the project folder, opening regular files only.
+	// An absolute PATH without --root is taken inside its own folder.
+	path, rootFlag := pos[0], c.flagName("root")
+	explicit := c.fromEnv["root"]
+	c.fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "root" })
+	if filepath.IsAbs(path) && !explicit {
+		root, rootFlag = filepath.Dir(path), "PATH"
 	}
-	plan, err := spec.ParseFile(path)
+	dir, err := existingDir(rootFlag, root)
 	if err != nil {
 		return c, err
+	}
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return c, fmt.Errorf("%s %s: %w", rootFlag, dir, err)
+	}
+	defer func() { _ = r.Close() }()
+	l, err := spec.NewLoader(spec.LoaderConfig{FS: regfile.FS(r), Dir: dir})
+	if err != nil {
+		return c, err
+	}
+	defer l.Close()
+	plan, err := l.Plan(ctx, path)
+	if err != nil {
+		return c, fmt.Errorf("PATH %s: %w", path, err)
+	}
+	source := plan.Source
+	if filepath.IsAbs(path) {
+		source = filepath.Join(dir, filepath.FromSlash(plan.Source))
 	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return c, enc.Encode(planJSON(plan))
+		return c, enc.Encode(planJSON(source, plan))
 	}
-	writePlan(stdout, plan)
+	writePlan(stdout, source, plan)
 	return c, nil
 }
 
@@ -87,8 +111,8 @@ type specTask struct {
 	Name   string `json:"name"`
 }
 
-func planJSON(p *spec.Plan) specPlan {
-	out := specPlan{Source: p.Source, Phases: make([]specPhase, len(p.Phases))}
+func planJSON(source string, p *spec.Plan) specPlan {
+	out := specPlan{Source: source, Phases: make([]specPhase, len(p.Phases))}
 	for i := range p.Phases {
 		ph := &p.Phases[i]
 		sp := specPhase{Number: ph.Number, Name: ph.Name, Tasks: make([]specTask, len(ph.Tasks)), ValidationGate: ph.ValidationGate}
@@ -104,9 +128,9 @@ func planJSON(p *spec.Plan) specPlan {
 	return out
 }
 
-func writePlan(w io.Writer, p *spec.Plan) {
+func writePlan(w io.Writer, source string, p *spec.Plan) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d phase(s), %d task(s)\n", p.Source, len(p.Phases), p.TaskCount())
+	fmt.Fprintf(&b, "%s: %d phase(s), %d task(s)\n", source, len(p.Phases), p.TaskCount())
 	for i := range p.Phases {
 		ph := &p.Phases[i]
 		fmt.Fprintf(&b, "\nPhase %d: %s (line %d)\n", ph.Number, oneLine(ph.Name), ph.Line)

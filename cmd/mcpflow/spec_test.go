@@ -81,7 +81,7 @@ func TestSpecCheckCommand(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	var p checkedPlan
 	require.NoError(t, json.Unmarshal([]byte(out), &p), out)
-	assert.Equal(t, filepath.Join(root, rel, "tasks.md"), p.Source)
+	assert.Equal(t, filepath.ToSlash(filepath.Join(rel, "tasks.md")), p.Source, "inside the project folder, as a workflow names it")
 	require.Len(t, p.Phases, 2)
 	assert.Equal(t, 1, p.Phases[0].Number)
 	assert.Equal(t, "Encoder", p.Phases[0].Name)
@@ -93,9 +93,18 @@ func TestSpecCheckCommand(t *testing.T) {
 	assert.Equal(t, []string{}, p.Phases[1].ValidationGate, "an empty gate is [] in JSON, not null")
 	assert.Contains(t, out, `"validation_gate": []`)
 
-	// An absolute PATH ignores --root.
-	code, _, errOut = runCmd(t, nil, "", "spec", "check", "--root", "/no/such/root", filepath.Join(root, rel))
+	// An absolute PATH without --root is taken inside its own folder, and
+	// named as given.
+	code, out, errOut = runCmd(t, nil, "", "spec", "check", filepath.Join(root, rel))
 	assert.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, filepath.Join(root, rel, "tasks.md")+": 2 phase(s), 3 task(s)")
+	// With --root, PATH must be inside it, as spec_path must.
+	code, _, errOut = runCmd(t, nil, "", "spec", "check", "--root", filepath.Join(root, rel), filepath.Join(root, ".praxis-os"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "is outside the project folder")
+	code, _, errOut = runCmd(t, nil, "", "spec", "check", "--root", filepath.Join(root, rel), "../x")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, `"../x" is outside the project folder`)
 }
 
 // TestSpecCheckErrors: an invalid spec exits 1 naming its line; a wrong
@@ -114,10 +123,10 @@ func TestSpecCheckErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"two tasks with one id", []string{"spec", "check", dup}, 1, dup + ": line 5: Task 1.1 is numbered twice (first at line 3)"},
+		{"two tasks with one id", []string{"spec", "check", dup}, 1, "PATH " + dup + ": spec: invalid tasks.md: dup.md: line 5: Task 1.1 is numbered twice (first at line 3)"},
 		{"no phase", []string{"spec", "check", "--json", none}, 1, "line 5: Task 1.1 is outside a phase"},
 		{"folder without tasks.md", []string{"spec", "check", filepath.Join(dir, "empty")}, 1, "has no tasks.md"},
-		{"missing", []string{"spec", "check", filepath.Join(dir, "gone")}, 1, "gone does not exist"},
+		{"missing", []string{"spec", "check", filepath.Join(dir, "gone")}, 1, `"gone" does not exist`},
 		{"not markdown", []string{"spec", "check", filepath.Join(dir, "notes.txt")}, 1, "must be a spec folder holding tasks.md, or a markdown file"},
 		{"missing root", []string{"spec", "check", "--root", "/no/such/root", "x"}, 1, "--root /no/such/root: no such folder"},
 		{"no PATH", []string{"spec", "check"}, 2, "give one PATH"},
