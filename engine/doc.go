@@ -54,7 +54,11 @@
 // of the folder, mode 0600), so a crash leaves the previous state or the
 // new one. state.Store (package engine/state, which also holds the state
 // types, the codec and the errors) is the seam for another backend: Load,
-// a Save conditional on the version read, Delete and List.
+// a Save conditional on the version read, Delete, List and ListPage.
+// ListSessions pages through a store's sessions, newest created first, by
+// keys that never move (state.ListKey), from a summary index each store
+// keeps current with every save and delete, so that a page costs the page;
+// RecentSessions gives completions the newest sessions with bounded work.
 //
 // # Shared stores
 //

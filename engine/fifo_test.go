@@ -85,14 +85,14 @@ func TestStateFileNotARegularFile(t *testing.T) {
 		assert.Contains(t, err.Error(), "not a regular file")
 		assert.Contains(t, err.Error(), "deleted")
 	}
-	var list []state.SessionSummary
-	if testutil.Returns(t, "list_sessions", func() { list, err = en.ListSessions(ctx, "") }) {
+	var list state.Page
+	if testutil.Returns(t, "list_sessions", func() { list, err = en.ListSessions(ctx, state.PageQuery{}) }) {
 		require.NoError(t, err)
 		errs := map[string]string{}
-		for _, s := range list {
+		for _, s := range list.Sessions {
 			errs[s.SessionID] = s.Error
 		}
-		assert.Len(t, list, 3)
+		assert.Len(t, list.Sessions, 3)
 		assert.Empty(t, errs[good.SessionID])
 		assert.Contains(t, errs[pipe], "named pipe")
 		assert.Contains(t, errs[folder], "folder")

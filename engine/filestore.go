@@ -49,6 +49,17 @@ const lockFileName = ".mcpflow.lock"
 //
 // Every file access goes through an os.Root on the folder, and session IDs
 // are checked as UUIDs before any file name is built from them.
+//
+// ListPage is served from a summary index in memory, read from the folder
+// once by NewFileStore and updated by every Save and Delete under the
+// folder lock, so a page costs the page. Changes made by other FileStores
+// on the folder, in any process, are read from a change journal kept in
+// the lock file before each page: a page reflects every Save and Delete,
+// by any FileStore, that returned before ListPage was called. Files
+// changed by other means (a person, a copy, an older mcpflow) are indexed
+// when the session is loaded, when the journal sends the store back to the
+// folder, or when the folder is opened again; until then a page may show
+// such a session's previous summary, or miss a file put there by hand.
 type FileStore struct {
 	root *os.Root
 	dir  string
@@ -73,6 +84,15 @@ type FileStore struct {
 	// maxBytes is the largest state file read and written:
 	// state.MaxStateFileBytes, lowered only by tests.
 	maxBytes int
+
+	// index holds every session's summary for ListPage (fileindex.go).
+	index *summaryIndex
+	// syncMu serializes syncIndex. synced is the journal sequence number
+	// up to which the index holds every change, and rescan is set when
+	// the index must re-read the folder; both are guarded by folderMu.
+	syncMu sync.Mutex
+	synced uint64
+	rescan bool
 }
 
 // knownFile is a version of a session's file and the stamp of the file
@@ -110,7 +130,7 @@ func NewFileStore(dir string) (*FileStore, error) {
 		_ = root.Close()
 		return nil, fmt.Errorf("engine: state folder %s: lock file: %w", dir, err)
 	}
-	s := &FileStore{root: root, dir: dir, lockFile: lf, known: xsync.NewMap[string, knownFile](), maxBytes: state.MaxStateFileBytes}
+	s := &FileStore{root: root, dir: dir, lockFile: lf, known: xsync.NewMap[string, knownFile](), maxBytes: state.MaxStateFileBytes, index: newSummaryIndex()}
 	entries, err := fs.ReadDir(root.FS(), ".")
 	if err != nil {
 		_ = lf.Close()
@@ -121,6 +141,11 @@ func NewFileStore(dir string) (*FileStore, error) {
 		if strings.HasPrefix(e.Name(), tempPrefix) && e.Type().IsRegular() {
 			_ = root.Remove(e.Name())
 		}
+	}
+	if err := s.buildIndex(); err != nil {
+		_ = lf.Close()
+		_ = root.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -143,7 +168,11 @@ func (s *FileStore) Load(ctx context.Context, id string) (*state.SessionState, s
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
-	return s.read(id)
+	st, ver, err := s.read(id)
+	if err == nil || errors.Is(err, state.ErrCorrupt) {
+		s.adopt(id)
+	}
+	return st, ver, err
 }
 
 func (s *FileStore) read(id string) (*state.SessionState, state.Version, error) {
@@ -234,7 +263,8 @@ func (s *FileStore) Save(ctx context.Context, st *state.SessionState, expected s
 	if err != nil {
 		return 0, fmt.Errorf("engine: session_id %s: save state file: %w", id, err)
 	}
-	if err := s.commit(id, expected, tmp); err != nil {
+	sum := state.Summarize(st)
+	if err := s.commit(id, expected, tmp, &sum, stamp); err != nil {
 		return 0, err
 	}
 	s.known.Store(id, knownFile{ver: expected + 1, stamp: stamp})
@@ -267,8 +297,10 @@ func (s *FileStore) checkVersion(id string, expected state.Version) error {
 // commit renames the written temporary file over the session's file if the
 // file is still at version expected, under the folder lock so that the
 // check and the rename are one step for every FileStore on the folder, in
-// this process or another. On failure it removes the temporary file.
-func (s *FileStore) commit(id string, expected state.Version, tmp string) (err error) {
+// this process or another. On success it updates the summary index with
+// sum, the summary of the file of stamp tmp. On failure it removes the
+// temporary file.
+func (s *FileStore) commit(id string, expected state.Version, tmp string, sum *state.SessionSummary, stamp fileStamp) (err error) {
 	defer func() {
 		if err != nil {
 			_ = s.root.Remove(tmp)
@@ -286,6 +318,7 @@ func (s *FileStore) commit(id string, expected state.Version, tmp string) (err e
 	if err := s.root.Rename(tmp, id+".json"); err != nil {
 		return fmt.Errorf("engine: session_id %s: save state file: %w", id, err)
 	}
+	s.indexChanged(id, sum, stamp)
 	return nil
 }
 
@@ -415,6 +448,12 @@ func (s *FileStore) Delete(ctx context.Context, id string) error {
 			err = s.root.RemoveAll(id + ".json")
 		}
 	}
+	switch {
+	case err == nil:
+		s.indexChanged(id, nil, fileStamp{})
+	case errors.Is(err, fs.ErrNotExist):
+		s.index.remove(id)
+	}
 	unlock()
 	if errors.Is(err, fs.ErrNotExist) {
 		return noSession(id, "")
@@ -426,34 +465,6 @@ func (s *FileStore) Delete(ctx context.Context, id string) error {
 		return nil
 	}
 	return s.syncDir()
-}
-
-// List reads every state file. See Store.List.
-func (s *FileStore) List(ctx context.Context) ([]state.SessionSummary, error) {
-	entries, err := fs.ReadDir(s.root.FS(), ".")
-	if err != nil {
-		return nil, fmt.Errorf("engine: state folder %s: %w", s.dir, err)
-	}
-	out := make([]state.SessionSummary, 0, len(entries))
-	for _, e := range entries {
-		id, ok := isStateFile(e.Name())
-		if !ok {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		st, _, err := s.read(id)
-		switch {
-		case errors.Is(err, state.ErrNotFound):
-			continue // deleted since ReadDir
-		case err != nil:
-			out = append(out, state.SessionSummary{SessionID: id, CompletedPhases: []int{}, Error: err.Error()})
-		default:
-			out = append(out, state.Summarize(st))
-		}
-	}
-	return out, nil
 }
 
 // isStateFile returns the session ID of a state file's name, and whether

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"sync/atomic"
 	"time"
 
@@ -328,48 +327,6 @@ func (e *Engine) StateWithProgress(ctx context.Context, sessionID string) (*Stat
 		v.TotalPhases = int(n)
 	}
 	return v, nil
-}
-
-// StatusGateFailed is ListSessions' filter for the active sessions whose
-// current phase's last gate attempt failed (prAxIs OS's session status
-// "error").
-const StatusGateFailed = "error"
-
-// ListSessions lists the sessions of the store, most recently updated
-// first. status "" lists all, "active" and "completed" filter on the
-// session's status, StatusGateFailed lists the active sessions whose
-// last gate attempt failed; any other value is an error naming status.
-// Sessions whose state file is corrupt are listed (with Error set) only
-// when status is "".
-func (e *Engine) ListSessions(ctx context.Context, status string) ([]state.SessionSummary, error) {
-	if err := e.check(ctx); err != nil {
-		return nil, err
-	}
-	switch status {
-	case "", string(state.StatusActive), string(state.StatusCompleted), StatusGateFailed:
-	default:
-		return nil, fmt.Errorf("%w: status must be \"\" (all), %q, %q or %q, got %s", state.ErrInvalidArgument, state.StatusActive, state.StatusCompleted, StatusGateFailed, state.Quote(status))
-	}
-	list, err := e.store.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := list[:0]
-	for i := range list {
-		x := &list[i]
-		keep := status == "" || x.Error == "" && x.Status == state.Status(status) ||
-			status == StatusGateFailed && x.Error == "" && x.Status == state.StatusActive && x.GateFailed
-		if keep {
-			out = append(out, *x)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].UpdatedAt.Equal(out[j].UpdatedAt) {
-			return out[i].UpdatedAt.After(out[j].UpdatedAt)
-		}
-		return out[i].SessionID < out[j].SessionID
-	})
-	return out, nil
 }
 
 // DeleteSession deletes the session's state file and its cache entry

@@ -11,6 +11,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // The tool names prAxIs OS's standards and workflows tell agents to call,
@@ -64,6 +66,8 @@ func (s *Server) praxisTools() []mcpserver.ServerTool {
 			mcp.WithInteger("task_number", mcp.Min(0), mcp.Max(maxTaskNumber), mcp.Description("get_task: the task number within the phase (Task N.M of a spec is task_number M).")),
 			mcp.WithObject("evidence", mcp.Description("complete_phase: the evidence the phase's gate asks for.")),
 			mcp.WithString("status", mcp.Enum(listStatuses...), mcp.Description("list_sessions: only sessions with this status (default all); error is an active session whose last gate attempt failed.")),
+			mcp.WithInteger("limit", mcp.Min(1), mcp.Max(state.MaxPageLimit), mcp.Description(fmt.Sprintf("list_sessions: the most sessions in this page (default %d).", state.DefaultPageLimit))),
+			mcp.WithString("cursor", mcp.MaxLength(maxCursorRunes), mcp.Description("list_sessions: the next_cursor of the previous page; omit it for the first page.")),
 			mcp.WithString("category", mcp.MaxLength(maxNameRunes), mcp.Description("list_workflows: only workflows whose metadata.json has this category.")),
 			mcp.WithRawOutputSchema(json.RawMessage(anyObject)),
 			annotations(annot{destructive: true}),

@@ -307,7 +307,10 @@ func newSessionOut(x *state.SessionSummary) sessionOut {
 // listSessionsOut is list_sessions' result.
 type listSessionsOut struct {
 	Sessions []sessionOut `json:"sessions"`
-	Count    int          `json:"count"`
+	// Count is the number of sessions in this page.
+	Count int `json:"count" jsonschema:"the number of sessions in this page"`
+	// NextCursor is set while more sessions may follow.
+	NextCursor string `json:"next_cursor,omitempty" jsonschema:"set while more sessions may follow: pass it as cursor to read the next page"`
 }
 
 // deleteOut is delete_session's result.

@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore NewStore) {
 			t.Run(fmt.Sprint(n), func(t *testing.T) { testConcurrentUnshared(t, newStore(t), n) })
 		}
 	})
+	RunPaging(t, newStore)
 }
 
 // RunShared runs the tests that need two handles on the same data.
@@ -65,6 +66,7 @@ func RunShared(t *testing.T, newPair NewPair) {
 		a, b := newPair(t)
 		testConcurrentAcross(t, a, b, 2*runtime.GOMAXPROCS(0)+8)
 	})
+	RunSharedPaging(t, newPair)
 }
 
 func goroutineCounts() []int { return []int{1, runtime.GOMAXPROCS(0), 100} }

@@ -56,7 +56,7 @@ var rules = map[string]rule{
 	"ragcache":                    {may: slices.Concat(below[3:], []string{"internal/mdnest", "internal/regfile"})},
 	"shard":                       {may: below[4:]},
 	"metrics":                     {},
-	"engine/storetest":            {may: []string{"engine/state"}, testSupport: true},
+	"engine/storetest":            {may: []string{"engine/state", "internal/testutil"}, testSupport: true},
 	"engine/redisstore/redistest": {testSupport: true},
 	"internal/baseline":           {testSupport: true},
 	"internal/testutil":           {testSupport: true},
