@@ -254,7 +254,8 @@ func (e *Engine) check(ctx context.Context) error {
 	return ctx.Err()
 }
 
-func (e *Engine) now() time.Time { return e.clock.Now().UTC() }
+// now is the clock's time in UTC, to the microsecond that state files keep.
+func (e *Engine) now() time.Time { return e.clock.Now().UTC().Truncate(time.Microsecond) }
 
 type wallClock struct{}
 

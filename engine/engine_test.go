@@ -402,7 +402,15 @@ func TestListSessions(t *testing.T) {
 	require.Len(t, done, 1)
 	assert.Equal(t, []int{0, 1, 2}, done[0].CompletedPhases)
 
-	_, err = en.ListSessions(ctx, state.PageQuery{Status: "paused"})
+	_, err = en.Pause(ctx, b.SessionID, "")
+	require.NoError(t, err)
+	paused, err := en.ListSessions(ctx, state.PageQuery{Status: state.StatusPaused})
+	require.NoError(t, err)
+	require.Len(t, paused.Sessions, 1)
+	assert.Equal(t, b.SessionID, paused.Sessions[0].SessionID)
+	assert.True(t, paused.Sessions[0].Paused)
+
+	_, err = en.ListSessions(ctx, state.PageQuery{Status: "halted"})
 	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "status")
 }

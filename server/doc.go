@@ -1,6 +1,7 @@
 // Package server is the MCP adapter of mcpflow: it serves the workflow
 // engine (package engine) and the standards search (package ragcache) as
-// eleven MCP tools, resources, prompts and completions, over stdio and
+// MCP tools (the workflow, search and recovery tools, and prAxIs OS's
+// names for them), resources, prompts and completions, over stdio and
 // streamable HTTP at the same time, with one mcp-go MCPServer and one
 // engine behind both transports.
 //
