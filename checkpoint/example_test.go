@@ -58,7 +58,8 @@ func ExampleChecker() {
 	defer func() { _ = os.RemoveAll(dir) }()
 	c, err := checkpoint.NewChecker(checkpoint.CheckerConfig{Dir: dir})
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	defer func() { _ = c.Close() }()
 	gate, err := checkpoint.ParseGate([]byte(`
@@ -71,17 +72,20 @@ checks:
     failed_field: tests_failed
 `), "example/phases/3/gate-definition.yaml")
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	start := c.OpenPhase(context.Background(), gate)
 	// The tests run after the phase opened.
 	report := filepath.Join(dir, "report.tap")
 	if err := os.WriteFile(report, []byte("1..2\nok 1 - parses\nnot ok 2 - escapes\n"), 0o600); err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	later := start.OpenedAt.Add(time.Minute)
 	if err := os.Chtimes(report, later, later); err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 
 	evidence := map[string]any{"tests_failed": 0.0}
