@@ -230,3 +230,40 @@ func TestPhaseStartsRecordedAndCheckCatchesFalseClaim(t *testing.T) {
 	assert.Equal(t, "checks[0].test_report: evidence tests_failed says 0, the report has 1; report.json (go_test_json): 1 passed, 1 failed, 0 skipped (failed: TestB)", res.ValidationResult.Errors[0])
 	assert.Contains(t, res.ValidationResult.Remediation, "submit the counts the report holds")
 }
+
+// TestRollbackReopensThePhaseStart: a phase that a rollback re-opens
+// records the project as it is then, so its checks compare with that.
+func TestRollbackReopensThePhaseStart(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	en, proj := checkedEnv(t, true)
+	git := func(args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = proj
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "HOME="+proj)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q")
+	writeFiles(t, proj, map[string]string{"a.go": "package a\n", ".gitignore": "runs.log\n"})
+	git("add", ".")
+	git("commit", "-qm", "one")
+	first := git("rev-parse", "HEAD")
+	r, err := en.Start(t.Context(), "checked", "t", nil)
+	require.NoError(t, err)
+	res, err := en.CompletePhase(t.Context(), r.SessionID, 0, map[string]any{"summary": "done"})
+	require.NoError(t, err)
+	require.True(t, res.CheckpointPassed, "%+v", res.ValidationResult)
+
+	writeFiles(t, proj, map[string]string{"a.go": "package a // two\n"})
+	git("commit", "-qam", "two")
+	second := git("rev-parse", "HEAD")
+	_, err = en.Rollback(t.Context(), r.SessionID, 0)
+	require.NoError(t, err)
+	st, err := en.State(t.Context(), r.SessionID)
+	require.NoError(t, err)
+	require.NotEqual(t, first, second)
+	assert.Equal(t, second, st.Recovery.PhaseStarts[0].Head, "phase 0 opened again at the second commit")
+}
