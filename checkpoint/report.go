@@ -88,9 +88,20 @@ func parseGoJSON(data []byte) (ReportCounts, error) {
 		if len(b) == 0 {
 			continue
 		}
+		bad := func() error {
+			return fmt.Errorf("%w: line %d is not a go test -json event: %s", ErrMalformedReport, line, quoteShort(string(b)))
+		}
+		if b[0] != '{' || !json.Valid(b) {
+			return rc, bad()
+		}
+		// Most lines are output: their action is read from the compact
+		// JSON go test writes, and only results are decoded.
+		if a, ok := compactAction(b); ok && !isResult(a) {
+			continue
+		}
 		var ev goTestEvent
-		if b[0] != '{' || json.Unmarshal(b, &ev) != nil || ev.Action == "" {
-			return rc, fmt.Errorf("%w: line %d is not a go test -json event: %s", ErrMalformedReport, line, quoteShort(string(b)))
+		if json.Unmarshal(b, &ev) != nil || ev.Action == "" {
+			return rc, bad()
 		}
 		switch ev.Action {
 		case "pass", "fail", "skip":
@@ -137,6 +148,31 @@ func parseGoJSON(data []byte) (ReportCounts, error) {
 		}
 	}
 	return rc, nil
+}
+
+// compactAction returns the value of "Action" in an event as go test
+// writes it (compact JSON, a plain string); ok is false when it is not
+// written so.
+func compactAction(b []byte) ([]byte, bool) {
+	const key = `"Action":"`
+	_, rest, found := bytes.Cut(b, []byte(key))
+	if !found {
+		return nil, false
+	}
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
+		return nil, false
+	}
+	return rest[:j], true
+}
+
+// isResult reports whether a is a test's result: pass, fail or skip.
+func isResult(a []byte) bool {
+	switch string(a) {
+	case "pass", "fail", "skip":
+		return true
+	}
+	return false
 }
 
 func (rc *ReportCounts) name(n string) {
