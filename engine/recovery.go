@@ -171,6 +171,9 @@ func (e *Engine) Rollback(ctx context.Context, sessionID string, toPhase int) (*
 		}
 		next.Checkpoints[toPhase] = state.CheckpointPending
 		next.CurrentPhase = toPhase
+		// The phase opens again: its checks compare with the project as
+		// it is now.
+		setPhaseStart(next, toPhase, e.openPhase(ctx, f, toPhase))
 		next.UpdatedAt = now
 		if !slices.Contains(reopened, toPhase) {
 			reopened = append([]int{toPhase}, reopened...)
