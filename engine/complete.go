@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -86,8 +87,23 @@ func (e *Engine) CompletePhase(ctx context.Context, sessionID string, phase int,
 
 // complete runs CompletePhase on the session object s under its lock.
 func (e *Engine) complete(ctx context.Context, s *session, phase int, ev map[string]any) (*CompleteResult, error) {
+	// The checks' results are kept across the attempts a conflicting
+	// save makes, so that a command runs once per call.
+	var memo checkMemo
+	return serialized(ctx, e, s, func() (*CompleteResult, error) { return e.completeLocked(ctx, s, phase, ev, &memo) })
+}
+
+// serialized runs one mutation of the session object s under its lock:
+// attempt decides on s.st and saves conditionally on s.ver. When the save
+// conflicts (another object or process saved first), the saved state is
+// read into s and attempt decides again, up to maxAttempts times
+// (maxSharedAttempts on a SharedStore). Every mutation of a session goes
+// through here, so concurrent mutations take effect one at a time, each
+// on the state the previous one saved.
+func serialized[T any](ctx context.Context, e *Engine, s *session, attempt func() (T, error)) (T, error) {
+	var zero T
 	if err := s.mu.LockContext(ctx); err != nil {
-		return nil, err
+		return zero, err
 	}
 	defer s.mu.Unlock()
 	attempts := maxAttempts
@@ -95,16 +111,16 @@ func (e *Engine) complete(ctx context.Context, s *session, phase int, ev map[str
 		// Decide on the store's version, not on what this process last
 		// saw: that saves a conflict whenever another replica moved on.
 		if err := e.syncLocked(ctx, s); err != nil {
-			return nil, err
+			return zero, err
 		}
 		attempts = maxSharedAttempts
 	}
-	for attempt := 1; ; attempt++ {
-		res, err := e.completeLocked(ctx, s, phase, ev)
+	for n := 1; ; n++ {
+		res, err := attempt()
 		if !errors.Is(err, state.ErrConflict) {
 			return res, err
 		}
-		if attempt == attempts {
+		if n == attempts {
 			e.gaveUp.Add(1)
 			return res, err
 		}
@@ -112,19 +128,19 @@ func (e *Engine) complete(ctx context.Context, s *session, phase int, ev map[str
 		if e.shared != nil {
 			// Replicas that keep losing to each other in lockstep are
 			// pulled apart by a short random pause.
-			if err := backoff(ctx, attempt); err != nil {
-				return nil, err
+			if err := backoff(ctx, n); err != nil {
+				return zero, err
 			}
 		}
 		// Another object or process saved this session first: read the
 		// saved state into this object and decide again.
-		st, ver, lerr := e.store.Load(ctx, s.st.SessionID)
+		st, ver, lerr := e.loadState(ctx, s.st.SessionID)
 		if lerr != nil {
 			if errors.Is(lerr, state.ErrNotFound) {
 				s.gone = true
 				e.sessions.Delete(s.st.SessionID)
 			}
-			return nil, lerr
+			return zero, lerr
 		}
 		s.st, s.ver = st, ver
 	}
@@ -142,8 +158,11 @@ func backoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// completeLocked runs one attempt of CompletePhase; s.mu is held.
-func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev map[string]any) (*CompleteResult, error) {
+// completeLocked runs one attempt of CompletePhase; s.mu is held. The
+// gate's checks run here, under the session's own lock only: a second
+// call for the session waits for them (and then is answered as a retry),
+// and no other session waits.
+func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev map[string]any, memo *checkMemo) (*CompleteResult, error) {
 	st := s.st
 	id := st.SessionID
 	if s.gone {
@@ -157,6 +176,8 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 	switch {
 	case st.Status == state.StatusCompleted:
 		return nil, fmt.Errorf("%w: session %s: workflow %s is already completed (phases %v); phase %d was not completed with this evidence; start a new session to run it again", state.ErrAlreadyCompleted, id, st.WorkflowType, st.CompletedPhases, phase)
+	case st.Paused:
+		return nil, paused(st)
 	case slices.Contains(st.CompletedPhases, phase):
 		return nil, fmt.Errorf("%w: phase %d of session %s is already completed, with other evidence than this call's; the current phase is %d", state.ErrAlreadyCompleted, phase, id, st.CurrentPhase)
 	case phase != st.CurrentPhase:
@@ -174,6 +195,12 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 		return nil, fmt.Errorf("%w: gate of phase %d of workflow %s: %w; fix the gate-definition.yaml", state.ErrCorrupt, phase, st.WorkflowType, err)
 	}
 	res := checkpoint.Validate(gate, ev)
+	if len(gate.Checks) > 0 {
+		if !memo.done || memo.phase != phase {
+			*memo = checkMemo{phase: phase, done: true, results: e.checks.Run(ctx, gate, ev, phaseStart(st))}
+		}
+		checkpoint.Apply(&res, memo.results)
+	}
 	now := e.now()
 	next := state.Clone(st)
 	next.UpdatedAt = now
@@ -181,7 +208,7 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 	// (replay). Microseconds are what every state format keeps (prAxIs
 	// OS's isoformat among them), so the retry's time equals the first.
 	validatedAt := now.Truncate(time.Microsecond)
-	art := &state.PhaseArtifact{PhaseNumber: phase, Evidence: ev, Timestamp: validatedAt, Attempts: 1}
+	art := &state.PhaseArtifact{PhaseNumber: phase, Evidence: ev, Timestamp: validatedAt, Attempts: 1, Checks: checkRecords(res.Checks)}
 	if prev := st.PhaseArtifacts[phase]; prev != nil {
 		art.Attempts = prev.Attempts + 1
 		art.Outputs, art.CommandsExecuted = prev.Outputs, prev.CommandsExecuted
@@ -196,16 +223,23 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 		out.PhaseCompleted = true
 		if nextPhase, hasNext = f.next(phase); hasNext {
 			next.CurrentPhase = nextPhase
+			setPhaseStart(next, nextPhase, e.openPhase(ctx, f, nextPhase))
 			if _, ok := next.Checkpoints[nextPhase]; !ok {
 				next.Checkpoints[nextPhase] = state.CheckpointPending
 			}
 		} else {
+			// As prAxIs OS finishes a session: current_phase one past the
+			// last phase, which its is_complete reads as done.
 			next.Status = state.StatusCompleted
+			next.CurrentPhase = phase + 1
 			out.WorkflowComplete = true
 		}
 	} else {
 		next.Checkpoints[phase] = state.CheckpointFailed
 		art.Errors = res.Errors
+		next.Recovery.FailedAttempts = appendBounded(next.Recovery.FailedAttempts, state.MaxFailedAttempts, state.FailedAttempt{
+			Phase: phase, Attempt: art.Attempts, Errors: slices.Clone(res.Errors), Fields: slices.Sorted(maps.Keys(ev)), At: now,
+		})
 	}
 	ver, err := e.store.Save(ctx, next, s.ver)
 	if err != nil {
@@ -263,6 +297,9 @@ func (e *Engine) replay(ctx context.Context, st *state.SessionState, phase int, 
 		return nil, false
 	}
 	res := checkpoint.Validate(gate, ev)
+	// The checks are not run again: they looked at the project as it
+	// was then, and the first answer reported what they found.
+	checkpoint.Apply(&res, checkResults(art.Checks))
 	if !res.CheckpointPassed {
 		return nil, false
 	}

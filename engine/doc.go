@@ -40,16 +40,28 @@
 // holds at most one live *session object per ID in a shard.Cache, loaded
 // with GetOrLoad so that concurrent first access reads the state file once;
 // idle sessions leave memory after Config.SessionTTL and stay on disk.
-// Mutations of a session are serialized by the session's mutex and every
-// save is conditional on the version that was read (Store.Save), so two
-// agents completing the same phase at once advance it exactly once.
+// Mutations of a session (CompletePhase and the recovery actions Pause,
+// Resume, RetryPhase and Rollback) are serialized by the session's mutex
+// and every save is conditional on the version that was read (Store.Save),
+// so two agents completing the same phase at once advance it exactly once,
+// and of two identical recovery calls one changes the session and the
+// other finds it changed (RecoveryResult.Changed). A paused session
+// refuses mutations with ErrPaused until resumed.
+//
+// A session prAxIs OS wrote is read as it is: a spec_execution_v1 session
+// finds its spec at metadata.spec_path, a session whose current phase is
+// past its workflow's last phase is completed (in memory; nothing is
+// saved), and one whose spec moved fails its phase reads with a FieldError
+// of kind state.ErrSpecMissing, while State still answers.
 //
 // # State files
 //
 // FileStore keeps one <session_id>.json per session, in the prAxIs OS
 // field layout (session_id, workflow_type, target_file, current_phase,
 // completed_phases, phase_artifacts, checkpoints, created_at, updated_at,
-// metadata) plus status and version; it reads prAxIs OS's own files. Every
+// metadata) plus status and version, with naive microsecond timestamps as
+// prAxIs OS writes them; it reads prAxIs OS's own files, and prAxIs OS's
+// WorkflowState.from_dict reads what it writes. Every
 // save replaces the file atomically (temporary file, fsync, rename, fsync
 // of the folder, mode 0600), so a crash leaves the previous state or the
 // new one. state.Store (package engine/state, which also holds the state
@@ -71,6 +83,18 @@
 // times, with a short random pause), and waiting for a session's lock ends
 // with the caller's context, so a stalled store delays no call past its
 // deadline.
+//
+// # Checks
+//
+// A gate may declare checks the server performs itself in
+// Config.ProjectDir (package checkpoint, docs/GATES.md). When a phase
+// opens, the session records it in state.Recovery.PhaseStarts (the time,
+// and git's HEAD and dirtiness when the phase's gate compares with them;
+// the state file keeps it under metadata "mcpflow"). CompletePhase runs the checks under the session's own lock and no
+// other, so other sessions never wait for them, while a second call for
+// the same session waits and is answered as a retry with the verdicts the
+// phase artifact keeps: concurrent completions of one phase run a command
+// once. Commands run only with Config.AllowGateCommands.
 //
 // # Results
 //

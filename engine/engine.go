@@ -72,6 +72,8 @@ type Engine struct {
 	gates *checkpoint.Loader
 	// meta caches each workflow's metadata.json.
 	meta *metadataCache
+	// checks performs gates' checks in the project folder.
+	checks *checkpoint.Checker
 	// specs reads spec plans in the project folder (nil without one);
 	// examples reads the example specs of the workflows folder.
 	specs, examples *spec.Loader
@@ -187,6 +189,9 @@ func New(cfg Config) (*Engine, error) {
 	if err := e.openMetadata(cfg); err != nil {
 		return nil, err
 	}
+	if e.checks, err = checkpoint.NewChecker(checkpoint.CheckerConfig{Dir: cfg.ProjectDir, AllowCommands: cfg.AllowGateCommands, Ignore: []string{cfg.StateDir}, Logger: e.logger}); err != nil {
+		return nil, err
+	}
 	if err := e.openSpecs(cfg); err != nil {
 		return nil, err
 	}
@@ -245,7 +250,7 @@ func (e *Engine) Close() error {
 	if e.meta != nil {
 		e.meta.Close()
 	}
-	errs = append(errs, e.closeSpecs())
+	errs = append(errs, e.closeSpecs(), e.checks.Close())
 	if e.wfRoot != nil {
 		errs = append(errs, e.wfRoot.Close())
 	}
@@ -262,7 +267,8 @@ func (e *Engine) check(ctx context.Context) error {
 	return ctx.Err()
 }
 
-func (e *Engine) now() time.Time { return e.clock.Now().UTC() }
+// now is the clock's time in UTC, to the microsecond that state files keep.
+func (e *Engine) now() time.Time { return e.clock.Now().UTC().Truncate(time.Microsecond) }
 
 type wallClock struct{}
 

@@ -21,12 +21,13 @@ import (
 // place; page copies what it returns.
 type summaryIndex struct {
 	mu sync.RWMutex
-	// byID holds every indexed session; all, active, completed and
-	// failed hold the keys of every session, of the active ones, of the
-	// completed ones and of the active ones whose last gate attempt
-	// failed, each sorted by ListKey.Compare.
-	byID                           map[string]*indexEntry
-	all, active, completed, failed []state.ListKey
+	// byID holds every indexed session; all, active, completed, failed
+	// and paused hold the keys of every session, of the active ones, of
+	// the completed ones, of the active ones not paused whose last gate
+	// attempt failed and of the paused ones, each sorted by
+	// ListKey.Compare.
+	byID                                   map[string]*indexEntry
+	all, active, completed, failed, paused []state.ListKey
 }
 
 // indexEntry is one indexed session and the stamp of the file its
@@ -46,6 +47,8 @@ func newSummaryIndex() *summaryIndex {
 func (x *summaryIndex) lists(sum *state.SessionSummary) []*[]state.ListKey {
 	switch {
 	case sum.Error != "":
+	case sum.Status == state.StatusActive && sum.Paused:
+		return []*[]state.ListKey{&x.all, &x.active, &x.paused}
 	case sum.Status == state.StatusActive && sum.GateFailed:
 		return []*[]state.ListKey{&x.all, &x.active, &x.failed}
 	case sum.Status == state.StatusActive:
@@ -64,6 +67,8 @@ func (x *summaryIndex) list(status state.Status) []state.ListKey {
 		return x.completed
 	case state.StatusGateFailed:
 		return x.failed
+	case state.StatusPaused:
+		return x.paused
 	}
 	return x.all
 }
@@ -89,7 +94,7 @@ func (x *summaryIndex) put(sum state.SessionSummary, stamp fileStamp) {
 // one sorted insertion per session.
 func (x *summaryIndex) load(entries []indexEntry) {
 	byID := make(map[string]*indexEntry, len(entries))
-	var all, active, completed, failed []state.ListKey
+	var all, active, completed, failed, paused []state.ListKey
 	for i := range entries {
 		e := &entries[i]
 		e.key = state.KeyOf(&e.sum)
@@ -99,19 +104,22 @@ func (x *summaryIndex) load(entries []indexEntry) {
 		case e.sum.Error != "":
 		case e.sum.Status == state.StatusActive:
 			active = append(active, e.key)
-			if e.sum.GateFailed {
+			switch {
+			case e.sum.Paused:
+				paused = append(paused, e.key)
+			case e.sum.GateFailed:
 				failed = append(failed, e.key)
 			}
 		case e.sum.Status == state.StatusCompleted:
 			completed = append(completed, e.key)
 		}
 	}
-	for _, l := range [][]state.ListKey{all, active, completed, failed} {
+	for _, l := range [][]state.ListKey{all, active, completed, failed, paused} {
 		slices.SortFunc(l, state.ListKey.Compare)
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.byID, x.all, x.active, x.completed, x.failed = byID, all, active, completed, failed
+	x.byID, x.all, x.active, x.completed, x.failed, x.paused = byID, all, active, completed, failed, paused
 }
 
 // remove drops the session id, if indexed.

@@ -12,6 +12,10 @@ import (
 // "error").
 const StatusGateFailed = string(state.StatusGateFailed)
 
+// StatusPaused is ListSessions' filter for the paused sessions (prAxIs
+// OS's session status "paused", which comes before "error").
+const StatusPaused = string(state.StatusPaused)
+
 // ListSessions returns one page of the store's sessions, newest created
 // first (state.ListKey order). q.Status "" lists every session, with
 // those whose state cannot be read (Error set); "active", "completed" and

@@ -45,7 +45,7 @@ func (e *Engine) lookup(ctx context.Context, id string) (*session, error) {
 
 // readSession is the session cache's load: it reads id's state file.
 func (e *Engine) readSession(ctx context.Context, id string) (*session, error) {
-	st, ver, err := e.store.Load(ctx, id)
+	st, ver, err := e.loadState(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +53,33 @@ func (e *Engine) readSession(ctx context.Context, id string) (*session, error) {
 	s := &session{st: st, ver: ver, loadedBy: c, loadSeq: e.loads.Add(1)}
 	s.touched.Store(e.now().UnixNano())
 	return s, nil
+}
+
+// loadState reads id's state from the store and settles it.
+func (e *Engine) loadState(ctx context.Context, id string) (*state.SessionState, state.Version, error) {
+	st, ver, err := e.store.Load(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	e.settle(ctx, st)
+	return st, ver, nil
+}
+
+// settle marks an active session whose current phase is past its
+// workflow's last phase as completed, in memory only: prAxIs OS finishes a
+// session by moving current_phase one past the last phase and writes no
+// status. (DecodeState already applies prAxIs OS's own test, with
+// metadata.total_phases; this one needs no total_phases.) A session whose
+// workflow or spec cannot be read stays as it is.
+func (e *Engine) settle(ctx context.Context, st *state.SessionState) {
+	if st.Status != state.StatusActive {
+		return
+	}
+	if f, err := e.flowOf(ctx, st); err == nil {
+		if order := f.order(); len(order) > 0 && st.CurrentPhase > order[len(order)-1] {
+			st.Status = state.StatusCompleted
+		}
+	}
 }
 
 // isCanonicalID reports whether id is a UUID in its canonical form, the
@@ -203,8 +230,9 @@ func (e *Engine) syncLocked(ctx context.Context, s *session) error {
 	return nil
 }
 
-// ConflictStats counts the conflicts CompletePhase met: a save refused
-// because another process (or session object) saved the session first.
+// ConflictStats counts the conflicts the session mutations (CompletePhase,
+// Pause, Resume, RetryPhase, Rollback) met: a save refused because another
+// process (or session object) saved the session first.
 type ConflictStats struct {
 	// Retries counts attempts made after a conflict, on the re-read
 	// state.
@@ -239,16 +267,25 @@ func (e *Engine) CurrentPhase(ctx context.Context, sessionID string) (*PhaseView
 		CompletedPhases: slices.Clone(st.CompletedPhases),
 	}
 	f, err := e.flowOf(ctx, st)
+	if st.Status == state.StatusCompleted {
+		// A finished session answers even when its workflow or spec is
+		// gone.
+		v.WorkflowComplete = true
+		v.Phase = st.CurrentPhase
+		v.Tasks = []TaskInfo{}
+		if err == nil {
+			v.TotalPhases = len(f.order())
+		} else if n, ok := state.TotalPhases(st); ok {
+			v.TotalPhases = n
+		} else {
+			v.TotalPhases = len(st.CompletedPhases)
+		}
+		return v, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	v.TotalPhases = len(f.order())
-	if st.Status == state.StatusCompleted {
-		v.WorkflowComplete = true
-		v.Phase = st.CurrentPhase
-		v.Tasks = []TaskInfo{}
-		return v, nil
-	}
 	pc, err := e.content(f, st.CurrentPhase)
 	if err != nil {
 		return nil, err

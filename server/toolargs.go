@@ -30,6 +30,11 @@ var toolArgs = map[string][]string{
 	ToolGetWorkflowState: {"session_id"},
 	ToolListSessions:     {"status", "limit", "cursor"},
 	ToolDeleteSession:    {"session_id"},
+	ToolPauseSession:     {"session_id", "reason", "checkpoint_note"},
+	ToolResumeSession:    {"session_id", "reason"},
+	ToolRetryPhase:       {"session_id", "phase"},
+	ToolRollbackSession:  {"session_id", "to_phase"},
+	ToolGetErrors:        {"session_id", "phase"},
 }
 
 // done returns the first problem found, or nil (never a nil *argError in
@@ -171,7 +176,7 @@ const maxCursorRunes = 128
 
 // decodeListSessions decodes list_sessions' arguments into the page they
 // ask for: Status is state.StatusActive, state.StatusCompleted,
-// state.StatusGateFailed, or "" for every session; Limit defaults to
+// state.StatusGateFailed, state.StatusPaused, or "" for every session; Limit defaults to
 // state.DefaultPageLimit; After is the decoded cursor, nil for the first
 // page.
 func decodeListSessions(raw any) (state.PageQuery, error) {
@@ -179,7 +184,7 @@ func decodeListSessions(raw any) (state.PageQuery, error) {
 	var q state.PageQuery
 	switch status := a.str("status", false, 16, "pass "+strings.Join(listStatuses, ", ")); status {
 	case "", "all":
-	case string(state.StatusActive), string(state.StatusCompleted), engine.StatusGateFailed:
+	case string(state.StatusActive), string(state.StatusCompleted), engine.StatusGateFailed, engine.StatusPaused:
 		q.Status = state.Status(status)
 	default:
 		a.fail(badArg("status", "must be one of %s, got %q", strings.Join(listStatuses, ", "), shorten(status, 32)))
@@ -199,4 +204,4 @@ func decodeListSessions(raw any) (state.PageQuery, error) {
 }
 
 // listStatuses are list_sessions' status values.
-var listStatuses = []string{string(state.StatusActive), string(state.StatusCompleted), engine.StatusGateFailed, "all"}
+var listStatuses = []string{string(state.StatusActive), string(state.StatusCompleted), engine.StatusGateFailed, engine.StatusPaused, "all"}

@@ -90,15 +90,15 @@ func TestDecodeSessionAndList(t *testing.T) {
 		require.EqualError(t, err, `"phase": unknown argument; this tool takes session_id`, tool)
 	}
 
-	for status, want := range map[string]state.Status{`{}`: "", `{"status": "all"}`: "", `{"status": "active"}`: "active", `{"status": "completed"}`: "completed", `{"status": "error"}`: "error"} {
+	for status, want := range map[string]state.Status{`{}`: "", `{"status": "all"}`: "", `{"status": "active"}`: "active", `{"status": "completed"}`: "completed", `{"status": "error"}`: "error", `{"status": "paused"}`: "paused"} {
 		a, err := decodeListSessions(jsonArgs(t, status))
 		require.NoError(t, err, status)
 		assert.Equal(t, want, a.Status, status)
 		assert.Equal(t, state.DefaultPageLimit, a.Limit, "the default page")
 		assert.Nil(t, a.After)
 	}
-	_, err := decodeListSessions(jsonArgs(t, `{"status": "paused"}`))
-	require.EqualError(t, err, `status: must be one of active, completed, error, all, got "paused"`)
+	_, err := decodeListSessions(jsonArgs(t, `{"status": "halted"}`))
+	require.EqualError(t, err, `status: must be one of active, completed, error, paused, all, got "halted"`)
 	k := state.ListKey{Created: 1_700_000_000_000_000, ID: id2}
 	a, err := decodeListSessions(jsonArgs(t, `{"limit": 10, "cursor": "`+engine.EncodeCursor(&k)+`"}`))
 	require.NoError(t, err)

@@ -133,7 +133,7 @@ func (s *Server) tools() []mcpserver.ServerTool {
 			mcp.WithTitleAnnotation("List sessions"),
 			mcp.WithDescription("List the workflow sessions, newest first, a page at a time: while the reply has a next_cursor, pass it as cursor to read the next page."),
 			mcp.WithString("status", mcp.Enum(listStatuses...), mcp.DefaultString("all"),
-				mcp.Description("Only sessions with this status: active, completed, error (active, and the current phase's last gate attempt failed) or all (default).")),
+				mcp.Description("Only sessions with this status: active, completed, error (active, not paused, and the current phase's last gate attempt failed), paused or all (default).")),
 			mcp.WithInteger("limit", mcp.Min(1), mcp.Max(state.MaxPageLimit), mcp.DefaultNumber(state.DefaultPageLimit),
 				mcp.Description(fmt.Sprintf("The most sessions in this page (default %d).", state.DefaultPageLimit))),
 			mcp.WithString("cursor", mcp.MaxLength(maxCursorRunes),
@@ -201,14 +201,15 @@ func (s *Server) toolError(ctx context.Context, tool string, err error) (*mcp.Ca
 		msg = field + ": " + qe.Problem
 	case errors.Is(err, state.ErrNotFound), errors.Is(err, state.ErrWrongPhase),
 		errors.Is(err, state.ErrAlreadyCompleted), errors.Is(err, state.ErrConflict),
-		errors.Is(err, state.ErrInvalidArgument), errors.Is(err, state.ErrCorrupt):
+		errors.Is(err, state.ErrInvalidArgument), errors.Is(err, state.ErrCorrupt), errors.Is(err, state.ErrPaused),
+		errors.Is(err, state.ErrSpecMissing):
 		msg = withRemedy(trimPkg(msg), err)
 	case errors.Is(err, state.ErrClosed), errors.Is(err, ragcache.ErrClosed):
 		msg = "the server is shutting down; retry once it is back"
 	default:
 		s.log.ErrorContext(ctx, "tool failed", "tool", tool, "err", err)
 		if sessionTool(tool) {
-			s.logStoreUnavailable(tool, err)
+			s.logStoreUnavailable(ctx, tool, err)
 		}
 		msg = "internal error: " + msg + "; the server log has the details"
 	}
@@ -412,7 +413,7 @@ func (s *Server) completePhase(ctx context.Context, req mcp.CallToolRequest) (*m
 		return s.toolError(ctx, ToolCompletePhase, err)
 	}
 	if !r.CheckpointPassed {
-		s.logGateFailed(r.SessionID, r.Phase, r.ValidationResult.Errors)
+		s.logGateFailed(ctx, r.SessionID, r.Phase, r.ValidationResult.Errors)
 	}
 	var b strings.Builder
 	switch {

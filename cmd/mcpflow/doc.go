@@ -7,6 +7,7 @@
 //	mcpflow serve [flags]             serve MCP (stdio and HTTP by default)
 //	mcpflow search [flags] QUERY      search the standards from the shell
 //	mcpflow workflows [flags] [DIR]   list and validate workflow definitions
+//	mcpflow spec check [flags] PATH   check a spec's tasks.md, print its plan
 //	mcpflow version                   print the version
 //
 // Every flag can also be set with an environment variable: MCPFLOW_ and

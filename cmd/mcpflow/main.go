@@ -40,6 +40,8 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 		cmd, err = searchCmd(ctx, rest, getenv, stdout, stderr)
 	case "workflows":
 		cmd, err = workflowsCmd(ctx, rest, getenv, stdout, stderr)
+	case "spec":
+		cmd, err = specCmd(ctx, rest, getenv, stdout)
 	case "version", "--version", "-version":
 		name = "version"
 		cmd, err = versionCmd(rest, getenv, stdout)
@@ -53,6 +55,9 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 		_, _ = fmt.Fprintf(stderr, "mcpflow: unknown command %q\n\n", name)
 		topUsage(stderr)
 		return 2
+	}
+	if cmd != nil {
+		name = cmd.name
 	}
 	var ue *usageError
 	switch {
@@ -80,6 +85,7 @@ Usage:
   mcpflow serve [flags]                 serve MCP (stdio and HTTP by default)
   mcpflow search [flags] QUERY          search the standards from the shell
   mcpflow workflows [flags] [DIR]       list and validate workflow definitions
+  mcpflow spec check [flags] PATH       check a spec's tasks.md, print its plan
   mcpflow version                       print the version
   mcpflow help COMMAND                  help for one command
 

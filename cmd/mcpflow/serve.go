@@ -27,8 +27,10 @@ the URL; it is removed at shutdown.
 
 Folders: --root (default: the current folder) holds .mcpflow/workflows,
 .mcpflow/standards and .mcpflow/state; a prAxIs OS project without .mcpflow
-is served from .praxis-os/{workflows,standards,state} as it is (the startup
-log says which layout it found). Missing workflows or standards folders mean
+is served from .praxis-os/workflows and .praxis-os/standards as it is, with
+sessions in prAxIs OS's own .praxis-os/.cache/state (the startup log says
+which layout it found; sessions an older mcpflow kept in .praxis-os/state
+are moved there at start, with a log line). Missing workflows or standards folders mean
 the built-in samples; the state folder is created. --workflows, --standards
 and --state override each one. Dynamic workflows (spec_execution_v1) find
 options.spec_path inside --root. One server per state folder: a second serve
@@ -64,10 +66,13 @@ type serveFlags struct {
 	maxEvidence     byteSize
 	maxSessions     int
 	maxStreams      int
+	maxSubs         int
+	writeTimeout    time.Duration
 	sessionTTL      time.Duration
 	cacheTTL        time.Duration
 	cacheEntries    int
 	watch           bool
+	gateCommands    bool
 	allowedHosts    listFlag
 	allowedOrigins  listFlag
 	shutdownTimeout time.Duration
@@ -88,17 +93,20 @@ func newServeCommand() (*command, *serveFlags) {
 	fs.StringVar(&f.folders.root, "root", ".", "project `folder` holding .mcpflow/{workflows,standards,state} (or a prAxIs OS project's .praxis-os/)")
 	fs.StringVar(&f.folders.workflows, "workflows", "", "workflows `folder` (default <root>/.mcpflow/workflows, else built-in samples)")
 	fs.StringVar(&f.folders.standards, "standards", "", "standards `folder` (default <root>/.mcpflow/standards, else built-in samples)")
-	fs.StringVar(&f.folders.state, "state", "", "session state `folder` (default <root>/.mcpflow/state, created), or redis://HOST:PORT/DB to share sessions between replicas")
+	fs.StringVar(&f.folders.state, "state", "", "session state `folder` (default <root>/.mcpflow/state, or .praxis-os/.cache/state in a prAxIs OS project; created), or redis://HOST:PORT/DB to share sessions between replicas")
 	fs.StringVar(&f.token, "token", "", "bearer `token` that /mcp and /metrics require; needed off loopback")
 	fs.IntVar(&f.stdioWorkers, "stdio-workers", server.DefaultStdioWorkers, fmt.Sprintf("stdio tool calls served at once, 1 to %d", server.MaxStdioWorkers))
 	fs.Var(&f.maxBody, "max-body", "largest HTTP request body or stdio message, in `bytes` (units: KiB, MiB)")
 	fs.Var(&f.maxEvidence, "max-evidence", "largest complete_phase evidence, JSON-encoded, in `bytes`")
 	fs.IntVar(&f.maxSessions, "max-sessions", server.DefaultMaxSessions, "most live MCP sessions over HTTP; at the limit the one idle longest ends, or initialize gets 503")
-	fs.IntVar(&f.maxStreams, "max-streams", server.DefaultMaxStreams, fmt.Sprintf("most SSE GET streams open at once (%d per session)", server.StreamsPerSession))
+	fs.IntVar(&f.maxStreams, "max-streams", server.DefaultMaxStreams, fmt.Sprintf("most streams open at once: SSE GET streams (%d per session) and subscriptions/listen streams", server.StreamsPerSession))
+	fs.IntVar(&f.maxSubs, "max-subscriptions", server.DefaultMaxSubscriptions, "most resource subscriptions of one MCP session")
+	fs.DurationVar(&f.writeTimeout, "write-timeout", server.DefaultWriteTimeout, "`time` one HTTP response, or one event on a stream, may take to write before a client that does not read is disconnected")
 	fs.DurationVar(&f.sessionTTL, "session-ttl", engine.DefaultSessionTTL, "idle `time` before a session leaves memory (it stays on disk)")
 	fs.DurationVar(&f.cacheTTL, "cache-ttl", ragcache.DefaultCacheTTL, "`time` a search result stays cached")
 	fs.IntVar(&f.cacheEntries, "cache-entries", ragcache.DefaultCacheMaxEntries, "most search results cached")
 	fs.BoolVar(&f.watch, "watch", true, "reindex the standards folder when its files change")
+	fs.BoolVar(&f.gateCommands, "allow-gate-commands", false, "let gates run the commands their checks name, in the project folder (off by default: such a check then fails naming this flag)")
 	fs.Var(&f.allowedHosts, "allowed-hosts", "extra Host header `names` accepted over HTTP (comma-separated)")
 	fs.Var(&f.allowedOrigins, "allowed-origins", "extra browser `origins` accepted over HTTP, e.g. https://app.example")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "`time` in-flight calls get to finish at shutdown")
@@ -129,6 +137,10 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		return c, usagef("%s %d: must be at least 1", n("max-sessions"), f.maxSessions)
 	case f.maxStreams < 1:
 		return c, usagef("%s %d: must be at least 1", n("max-streams"), f.maxStreams)
+	case f.maxSubs < 1:
+		return c, usagef("%s %d: must be at least 1", n("max-subscriptions"), f.maxSubs)
+	case f.writeTimeout <= 0:
+		return c, usagef("%s %v: must be positive", n("write-timeout"), f.writeTimeout)
 	case f.sessionTTL <= 0:
 		return c, usagef("%s %v: must be positive", n("session-ttl"), f.sessionTTL)
 	case f.cacheTTL <= 0:
@@ -172,6 +184,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 			return c, withFlagRemedy(fmt.Errorf("%s: %w", n("state"), err), n)
 		}
 		defer func() { _ = lock.Close() }()
+		dirs.moveLegacySessions(log)
 	}
 	var stateStore server.StateStore
 	var store state.Store
@@ -186,13 +199,14 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		stateStore = server.StateStore{Kind: "redis", Location: rs.String(), Stats: func() any { return rs.Stats() }, Collector: rs}
 	}
 	eng, err := engine.New(engine.Config{
-		WorkflowsDir:     dirs.workflows,
-		ProjectDir:       dirs.root,
-		StateDir:         dirs.state,
-		Store:            store,
-		SessionTTL:       f.sessionTTL,
-		MaxEvidenceBytes: int(f.maxEvidence),
-		Logger:           log.With("component", "engine"),
+		WorkflowsDir:      dirs.workflows,
+		ProjectDir:        dirs.root,
+		StateDir:          dirs.state,
+		Store:             store,
+		SessionTTL:        f.sessionTTL,
+		MaxEvidenceBytes:  int(f.maxEvidence),
+		AllowGateCommands: f.gateCommands,
+		Logger:            log.With("component", "engine"),
 	})
 	if err != nil {
 		return c, fmt.Errorf("workflows %s, state %s: %w", show(dirs.workflows), dirs.state, err)
@@ -225,19 +239,22 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	}()
 
 	cfg := server.Config{
-		Engine:          eng,
-		Index:           ix,
-		Version:         versionString(),
-		Logger:          log,
-		Stdio:           stdio,
-		Token:           f.token,
-		AllowedHosts:    f.allowedHosts,
-		AllowedOrigins:  f.allowedOrigins,
-		MaxBodyBytes:    int64(f.maxBody),
-		StdioWorkers:    f.stdioWorkers,
-		MaxSessions:     f.maxSessions,
-		MaxStreams:      f.maxStreams,
-		ShutdownTimeout: f.shutdownTimeout,
+		Engine:           eng,
+		Index:            ix,
+		Version:          versionString(),
+		Logger:           log,
+		Stdio:            stdio,
+		Token:            f.token,
+		AllowedHosts:     f.allowedHosts,
+		AllowedOrigins:   f.allowedOrigins,
+		MaxBodyBytes:     int64(f.maxBody),
+		StdioWorkers:     f.stdioWorkers,
+		MaxSessions:      f.maxSessions,
+		MaxStreams:       f.maxStreams,
+		MaxSubscriptions: f.maxSubs,
+		WorkflowsDir:     dirs.workflows,
+		WriteTimeout:     f.writeTimeout,
+		ShutdownTimeout:  f.shutdownTimeout,
 		Folders: map[string]string{
 			"root": dirs.root, "workflows": show(dirs.workflows), "standards": show(dirs.standards), "state": dirs.state,
 			"layout": dirs.layout,

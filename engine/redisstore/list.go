@@ -29,7 +29,8 @@ const pageLookahead = 64
 const listBatch = 256
 
 // summaryJSON is what the save scripts write in a session's sum field,
-// and the flag ("1" or "0") that puts it in idx:failed.
+// and the flag ("1" or "0") that puts it in idx:failed: an active
+// session, not paused, whose last gate attempt failed.
 func summaryJSON(st *state.SessionState) (sum, failed string, err error) {
 	s := state.Summarize(st)
 	b, err := json.Marshal(s)
@@ -37,7 +38,7 @@ func summaryJSON(st *state.SessionState) (sum, failed string, err error) {
 		return "", "", fmt.Errorf("%w: session_id %s: encode summary: %w", state.ErrInvalidArgument, st.SessionID, err)
 	}
 	failed = "0"
-	if s.GateFailed {
+	if s.GateFailed && !s.Paused {
 		failed = "1"
 	}
 	return string(b), failed, nil

@@ -204,6 +204,11 @@ func (s *Store) listKey(status state.Status) string {
 		return s.idxKey("completed")
 	case state.StatusGateFailed:
 		return s.idxKey("failed")
+	case state.StatusPaused:
+		// Paused sessions have no set of their own: a page walks the
+		// active ones and keeps the paused (state.Matches), so it may
+		// hold fewer than its limit while Next is set.
+		return s.idxKey("active")
 	}
 	return s.idxKey("all")
 }

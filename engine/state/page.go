@@ -90,10 +90,16 @@ func ParseListKey(s string) (ListKey, error) {
 // session status "error"). It is never a session's own Status.
 const StatusGateFailed Status = "error"
 
+// StatusPaused is the PageQuery Status that keeps the active sessions
+// that are paused (SessionSummary.Paused; prAxIs OS's session status
+// "paused", which it ranks before "error"). It is never a session's own
+// Status.
+const StatusPaused Status = "paused"
+
 // PageQuery asks Store.ListPage for one page.
 type PageQuery struct {
 	// Status keeps the sessions of that status (StatusActive,
-	// StatusCompleted, or StatusGateFailed); "" keeps every session, with
+	// StatusCompleted, StatusGateFailed or StatusPaused); "" keeps every session, with
 	// those whose state cannot be decoded (Error set).
 	Status Status
 	// After is where the page starts: just after this key. nil starts at
@@ -107,9 +113,9 @@ type PageQuery struct {
 // when q cannot be asked.
 func (q PageQuery) Check() error {
 	switch q.Status {
-	case "", StatusActive, StatusCompleted, StatusGateFailed:
+	case "", StatusActive, StatusCompleted, StatusGateFailed, StatusPaused:
 	default:
-		return &FieldError{Kind: ErrInvalidArgument, Field: "status", Value: Quote(string(q.Status)), Problem: fmt.Sprintf("must be \"\" (all), %q, %q or %q", StatusActive, StatusCompleted, StatusGateFailed)}
+		return &FieldError{Kind: ErrInvalidArgument, Field: "status", Value: Quote(string(q.Status)), Problem: fmt.Sprintf("must be \"\" (all), %q, %q, %q or %q", StatusActive, StatusCompleted, StatusGateFailed, StatusPaused)}
 	}
 	if q.Limit < 1 || q.Limit > MaxPageLimit {
 		return &FieldError{Kind: ErrInvalidArgument, Field: "limit", Value: fmt.Sprint(q.Limit), Problem: fmt.Sprintf("must be 1 to %d", MaxPageLimit)}
@@ -137,7 +143,9 @@ func Matches(sum *SessionSummary, status Status) bool {
 	case sum.Error != "":
 		return false
 	case status == StatusGateFailed:
-		return sum.Status == StatusActive && sum.GateFailed
+		return sum.Status == StatusActive && sum.GateFailed && !sum.Paused
+	case status == StatusPaused:
+		return sum.Status == StatusActive && sum.Paused
 	}
 	return sum.Status == status
 }

@@ -164,6 +164,26 @@ func testPageOrder(t *testing.T, s state.Store) {
 	assert.NotContains(t, walk(t, s, state.StatusGateFailed, 10, n, nil), failedID)
 	assert.Len(t, walk(t, s, state.StatusGateFailed, 10, n, nil), len(wantFailed)-1)
 
+	// A paused session lists as paused and no longer as failed; resumed,
+	// it is back where it was.
+	require.GreaterOrEqual(t, len(wantFailed), 3)
+	pauseID := wantFailed[1]
+	st, v, err = s.Load(ctx, pauseID)
+	require.NoError(t, err)
+	st.Paused = true
+	v, err = s.Save(ctx, st, v)
+	require.NoError(t, err)
+	for _, limit := range []int{1, 10} {
+		assert.Equal(t, []string{pauseID}, walk(t, s, state.StatusPaused, limit, n, nil), "limit %d", limit)
+	}
+	assert.NotContains(t, walk(t, s, state.StatusGateFailed, 10, n, nil), pauseID)
+	assert.Contains(t, walk(t, s, state.StatusActive, 10, n, nil), pauseID)
+	st.Paused = false
+	_, err = s.Save(ctx, st, v)
+	require.NoError(t, err)
+	assert.Empty(t, walk(t, s, state.StatusPaused, 10, n, nil))
+	assert.Contains(t, walk(t, s, state.StatusGateFailed, 10, n, nil), pauseID)
+
 	// After the last session: an empty page, and the end.
 	last := state.KeyOfState(want[n-1])
 	p, err = s.ListPage(ctx, state.PageQuery{After: &last, Limit: 10})
@@ -185,7 +205,7 @@ func testPageArguments(t *testing.T, s state.Store) {
 	require.NoError(t, err)
 	assert.Empty(t, p.Sessions, "an empty store")
 	assert.Nil(t, p.Next)
-	for _, q := range []state.PageQuery{{Limit: 0}, {Limit: -1}, {Limit: state.MaxPageLimit + 1}, {Limit: 1, Status: "paused"}} {
+	for _, q := range []state.PageQuery{{Limit: 0}, {Limit: -1}, {Limit: state.MaxPageLimit + 1}, {Limit: 1, Status: "halted"}} {
 		_, err := s.ListPage(ctx, q)
 		require.ErrorIs(t, err, state.ErrInvalidArgument, "%+v", q)
 	}
