@@ -152,7 +152,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	}
 	if useHTTP {
 		if err := server.CheckBind(f.http, f.token); err != nil {
-			return c, usagef("%s %s: %v", n("http"), f.http, trimConfigErr(withFlagRemedy(err, n)))
+			return c, usagef("%s %s: %v", n("http"), f.http, withFlagRemedy(configProblem(err), n))
 		}
 	}
 	var redisOpts *redisstore.Options
@@ -274,7 +274,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
-		return c, trimConfigErr(err)
+		return c, configProblem(err)
 	}
 	if err := srv.Listen(); err != nil {
 		// Close stops what New started, as Serve would have.
@@ -300,15 +300,12 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	return c, srv.Serve(sigCtx, in, out)
 }
 
-// trimConfigErr drops the "server: invalid config: " prefix, which says
-// nothing to a person at a shell.
-func trimConfigErr(err error) error {
-	if errors.Is(err, server.ErrInvalidConfig) {
-		msg := err.Error()
-		prefix := server.ErrInvalidConfig.Error() + ": "
-		if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
-			return errors.New(msg[len(prefix):])
-		}
+// configProblem returns the Problem of server's ConfigError, whose
+// "server: invalid config: " says nothing to a person at a shell, or err
+// itself when it is no ConfigError.
+func configProblem(err error) error {
+	if ce, ok := errors.AsType[*server.ConfigError](err); ok {
+		return ce.Problem
 	}
 	return err
 }
