@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -124,13 +123,13 @@ type pairKey struct{ workflow, target string }
 func New(cfg Config) (*Engine, error) {
 	switch {
 	case cfg.SessionTTL < 0:
-		return nil, fmt.Errorf("%w: Config.SessionTTL must be 0 (default %v) or positive, got %v", state.ErrInvalidArgument, DefaultSessionTTL, cfg.SessionTTL)
+		return nil, state.Errorf(state.ErrInvalidArgument, "Config.SessionTTL must be 0 (default %v) or positive, got %v", DefaultSessionTTL, cfg.SessionTTL)
 	case cfg.MaxEvidenceBytes < 0:
-		return nil, fmt.Errorf("%w: Config.MaxEvidenceBytes must be 0 (default %d) or positive, got %d", state.ErrInvalidArgument, DefaultMaxEvidenceBytes, cfg.MaxEvidenceBytes)
+		return nil, state.Errorf(state.ErrInvalidArgument, "Config.MaxEvidenceBytes must be 0 (default %d) or positive, got %d", DefaultMaxEvidenceBytes, cfg.MaxEvidenceBytes)
 	case cfg.GateRecheck < 0:
-		return nil, fmt.Errorf("%w: Config.GateRecheck must be 0 (default %v) or positive, got %v", state.ErrInvalidArgument, checkpoint.DefaultRecheck, cfg.GateRecheck)
+		return nil, state.Errorf(state.ErrInvalidArgument, "Config.GateRecheck must be 0 (default %v) or positive, got %v", checkpoint.DefaultRecheck, cfg.GateRecheck)
 	case cfg.Store == nil && cfg.StateDir == "":
-		return nil, fmt.Errorf("%w: Config.StateDir is empty; set it to the folder for session files (for example .mcpflow/state)", state.ErrInvalidArgument)
+		return nil, state.Errorf(state.ErrInvalidArgument, "Config.StateDir is empty; set it to the folder for session files (for example .mcpflow/state)")
 	}
 	e := &Engine{
 		logger:      cfg.Logger,
@@ -162,7 +161,7 @@ func New(cfg Config) (*Engine, error) {
 	} else {
 		root, err := os.OpenRoot(cfg.WorkflowsDir)
 		if err != nil {
-			return nil, fmt.Errorf("%w: Config.WorkflowsDir %s cannot be opened (%w); point it at a folder of workflows or leave it empty for the built-in samples", state.ErrNotFound, cfg.WorkflowsDir, err)
+			return nil, state.Errorf(state.ErrNotFound, "Config.WorkflowsDir %s cannot be opened (%w); point it at a folder of workflows or leave it empty for the built-in samples", cfg.WorkflowsDir, err)
 		}
 		e.wfRoot, e.wfFS = root, regfile.FS(root)
 	}
@@ -299,7 +298,7 @@ func (e *Engine) ListWorkflows(ctx context.Context) ([]workflows.Info, error) {
 	}
 	out, err := workflows.List(e.wfFS)
 	if err != nil {
-		return nil, fmt.Errorf("engine: workflows folder: %w", err)
+		return nil, state.Errorf(nil, "workflows folder: %w", err)
 	}
 	return out, nil
 }

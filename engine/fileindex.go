@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io/fs"
 	"slices"
 	"sync"
@@ -287,7 +286,7 @@ func (s *FileStore) syncIndex(ctx context.Context) error {
 	defer s.syncMu.Unlock()
 	unlock, err := s.lockFolder()
 	if err != nil {
-		return fmt.Errorf("engine: state folder %s: lock: %w", s.dir, err)
+		return state.Errorf(nil, "state folder %s: lock: %w", s.dir, err)
 	}
 	seq, from, full := s.journalSeq(), s.synced, s.rescan
 	s.rescan = false
@@ -340,7 +339,7 @@ func (s *FileStore) syncIndex(ctx context.Context) error {
 func (s *FileStore) rescanFolder(ctx context.Context) error {
 	entries, err := fs.ReadDir(s.root.FS(), ".")
 	if err != nil {
-		return fmt.Errorf("engine: state folder %s: %w", s.dir, err)
+		return state.Errorf(nil, "state folder %s: %w", s.dir, err)
 	}
 	present := make(map[string]bool, len(entries))
 	for _, e := range entries {
@@ -449,13 +448,13 @@ func (s *FileStore) List(ctx context.Context) ([]state.SessionSummary, error) {
 func (s *FileStore) buildIndex() error {
 	unlock, err := s.lockFolder()
 	if err != nil {
-		return fmt.Errorf("engine: state folder %s: lock: %w", s.dir, err)
+		return state.Errorf(nil, "state folder %s: lock: %w", s.dir, err)
 	}
 	seq := s.journalSeq()
 	unlock()
 	dir, err := fs.ReadDir(s.root.FS(), ".")
 	if err != nil {
-		return fmt.Errorf("engine: state folder %s: %w", s.dir, err)
+		return state.Errorf(nil, "state folder %s: %w", s.dir, err)
 	}
 	entries := make([]indexEntry, 0, len(dir))
 	for _, d := range dir {

@@ -116,26 +116,26 @@ func stampOf(fi fs.FileInfo) fileStamp {
 // and removes the temporary files a crash may have left there.
 func NewFileStore(dir string) (*FileStore, error) {
 	if dir == "" {
-		return nil, fmt.Errorf("%w: state folder is empty; set Config.StateDir (for example .mcpflow/state)", state.ErrInvalidArgument)
+		return nil, state.Errorf(state.ErrInvalidArgument, "state folder is empty; set Config.StateDir (for example .mcpflow/state)")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("engine: state folder %s: %w", dir, err)
+		return nil, state.Errorf(nil, "state folder %s: %w", dir, err)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, fmt.Errorf("engine: state folder %s: %w", dir, err)
+		return nil, state.Errorf(nil, "state folder %s: %w", dir, err)
 	}
 	lf, err := root.OpenFile(lockFileName, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		_ = root.Close()
-		return nil, fmt.Errorf("engine: state folder %s: lock file: %w", dir, err)
+		return nil, state.Errorf(nil, "state folder %s: lock file: %w", dir, err)
 	}
 	s := &FileStore{root: root, dir: dir, lockFile: lf, known: xsync.NewMap[string, knownFile](), maxBytes: state.MaxStateFileBytes, index: newSummaryIndex()}
 	entries, err := fs.ReadDir(root.FS(), ".")
 	if err != nil {
 		_ = lf.Close()
 		_ = root.Close()
-		return nil, fmt.Errorf("engine: state folder %s: %w", dir, err)
+		return nil, state.Errorf(nil, "state folder %s: %w", dir, err)
 	}
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), tempPrefix) && e.Type().IsRegular() {
@@ -188,7 +188,7 @@ func (s *FileStore) read(id string) (*state.SessionState, state.Version, error) 
 		return nil, 0, notAFile(id, name, err)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("engine: session_id %s: open state file: %w", id, err)
+		return nil, 0, state.Errorf(nil, "session_id %s: open state file: %w", id, err)
 	}
 	defer func() { _ = f.Close() }()
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
@@ -196,10 +196,10 @@ func (s *FileStore) read(id string) (*state.SessionState, state.Version, error) 
 	}
 	data, err := io.ReadAll(io.LimitReader(f, int64(s.maxBytes)+1))
 	if err != nil {
-		return nil, 0, fmt.Errorf("engine: session_id %s: read state file: %w", id, err)
+		return nil, 0, state.Errorf(nil, "session_id %s: read state file: %w", id, err)
 	}
 	if len(data) > s.maxBytes {
-		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s is larger than %d bytes; delete the session", state.ErrCorrupt, id, name, s.maxBytes)
+		return nil, 0, state.Errorf(state.ErrCorrupt, "session_id %s: state file %s is larger than %d bytes; delete the session", id, name, s.maxBytes)
 	}
 	st, ver, err := state.DecodeState(data)
 	if err == nil && st.SessionID == id {
@@ -212,7 +212,7 @@ func (s *FileStore) read(id string) (*state.SessionState, state.Version, error) 
 			Err: fmt.Errorf("%w; the session can be deleted, or its file restored", err)}
 	}
 	if st.SessionID != id {
-		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s holds session_id %q; delete the session or rename the file", state.ErrCorrupt, id, name, st.SessionID)
+		return nil, 0, state.Errorf(state.ErrCorrupt, "session_id %s: state file %s holds session_id %q; delete the session or rename the file", id, name, st.SessionID)
 	}
 	return st, ver, nil
 }
@@ -232,10 +232,10 @@ func (s *FileStore) Save(ctx context.Context, st *state.SessionState, expected s
 		return 0, err
 	}
 	if id != st.SessionID {
-		return 0, fmt.Errorf("%w: session_id %q is not in canonical form %q", state.ErrInvalidArgument, st.SessionID, id)
+		return 0, state.Errorf(state.ErrInvalidArgument, "session_id %q is not in canonical form %q", st.SessionID, id)
 	}
 	if expected < 0 {
-		return 0, fmt.Errorf("%w: expected version must be 0 or more, got %d", state.ErrInvalidArgument, expected)
+		return 0, state.Errorf(state.ErrInvalidArgument, "expected version must be 0 or more, got %d", expected)
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -250,7 +250,7 @@ func (s *FileStore) Save(ctx context.Context, st *state.SessionState, expected s
 	}
 	data, err := state.EncodeState(st, expected+1)
 	if err != nil {
-		return 0, fmt.Errorf("%w: session_id %s: %w", state.ErrInvalidArgument, id, err)
+		return 0, state.Errorf(state.ErrInvalidArgument, "session_id %s: %w", id, err)
 	}
 	// A save is acknowledged only if it can be read back.
 	if err := state.CheckStateSize(id, len(data), s.maxBytes); err != nil {
@@ -261,7 +261,7 @@ func (s *FileStore) Save(ctx context.Context, st *state.SessionState, expected s
 	// stamp of another file.
 	tmp, stamp, err := s.writeTemp(id+".json", data)
 	if err != nil {
-		return 0, fmt.Errorf("engine: session_id %s: save state file: %w", id, err)
+		return 0, state.Errorf(nil, "session_id %s: save state file: %w", id, err)
 	}
 	sum := state.Summarize(st)
 	if err := s.commit(id, expected, tmp, &sum, stamp); err != nil {
@@ -270,7 +270,7 @@ func (s *FileStore) Save(ctx context.Context, st *state.SessionState, expected s
 	s.known.Store(id, knownFile{ver: expected + 1, stamp: stamp})
 	if !s.noSync {
 		if err := s.syncDir(); err != nil {
-			return 0, fmt.Errorf("engine: session_id %s: sync state folder: %w", id, err)
+			return 0, state.Errorf(nil, "session_id %s: sync state folder: %w", id, err)
 		}
 	}
 	return expected + 1, nil
@@ -285,11 +285,11 @@ func (s *FileStore) checkVersion(id string, expected state.Version) error {
 	}
 	switch {
 	case expected == 0 && cur >= 0:
-		return fmt.Errorf("%w: session_id %s: already exists", state.ErrConflict, id)
+		return state.Errorf(state.ErrConflict, "session_id %s: already exists", id)
 	case expected > 0 && cur < 0:
-		return fmt.Errorf("%w: session_id %s: no such session (deleted?); start a new one", state.ErrNotFound, id)
+		return state.Errorf(state.ErrNotFound, "session_id %s: no such session (deleted?); start a new one", id)
 	case expected > 0 && cur != expected:
-		return fmt.Errorf("%w: session_id %s: state changed (version %d, expected %d); read it again and retry", state.ErrConflict, id, cur, expected)
+		return state.Errorf(state.ErrConflict, "session_id %s: state changed (version %d, expected %d); read it again and retry", id, cur, expected)
 	}
 	return nil
 }
@@ -308,7 +308,7 @@ func (s *FileStore) commit(id string, expected state.Version, tmp string, sum *s
 	}()
 	unlock, err := s.lockFolder()
 	if err != nil {
-		return fmt.Errorf("engine: session_id %s: lock state folder: %w", id, err)
+		return state.Errorf(nil, "session_id %s: lock state folder: %w", id, err)
 	}
 	defer unlock()
 	if err := s.checkVersion(id, expected); err != nil {
@@ -316,7 +316,7 @@ func (s *FileStore) commit(id string, expected state.Version, tmp string, sum *s
 	}
 	s.step("synced")
 	if err := s.root.Rename(tmp, id+".json"); err != nil {
-		return fmt.Errorf("engine: session_id %s: save state file: %w", id, err)
+		return state.Errorf(nil, "session_id %s: save state file: %w", id, err)
 	}
 	s.indexChanged(id, sum, stamp)
 	return nil
@@ -437,7 +437,7 @@ func (s *FileStore) Delete(ctx context.Context, id string) error {
 	defer mu.Unlock()
 	unlock, err := s.lockFolder()
 	if err != nil {
-		return fmt.Errorf("engine: session_id %s: lock state folder: %w", id, err)
+		return state.Errorf(nil, "session_id %s: lock state folder: %w", id, err)
 	}
 	s.known.Delete(id)
 	err = s.root.Remove(id + ".json")
@@ -459,7 +459,7 @@ func (s *FileStore) Delete(ctx context.Context, id string) error {
 		return noSession(id, "")
 	}
 	if err != nil {
-		return fmt.Errorf("engine: session_id %s: delete state file: %w", id, err)
+		return state.Errorf(nil, "session_id %s: delete state file: %w", id, err)
 	}
 	if s.noSync {
 		return nil

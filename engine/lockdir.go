@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // ServeLockFileName is the file in a state folder that the server holding
@@ -40,17 +42,17 @@ type FolderLock struct {
 // the folder and that process's ID.
 func LockStateDir(dir string) (*FolderLock, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("engine: state folder %s: %w", dir, err)
+		return nil, state.Errorf(nil, "state folder %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, ServeLockFileName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("engine: state folder %s: lock file: %w", dir, err)
+		return nil, state.Errorf(nil, "state folder %s: lock file: %w", dir, err)
 	}
 	held, err := tryFlock(f)
 	if err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("engine: state folder %s: lock %s: %w", dir, path, err)
+		return nil, state.Errorf(nil, "state folder %s: lock %s: %w", dir, path, err)
 	}
 	if held {
 		pid := readPID(f)

@@ -94,7 +94,7 @@ func TestConfigProblemDropsTheSentinel(t *testing.T) {
 	got := configProblem(err)
 	assert.Equal(t, `HTTP address "0.0.0.0:4242" listens on 0.0.0.0, which is not loopback, and no token is set`, got.Error())
 	require.ErrorIs(t, got, server.ErrTokenRequired)
-	assert.NotErrorIs(t, got, server.ErrInvalidConfig)
+	require.NotErrorIs(t, got, server.ErrInvalidConfig)
 
 	other := fmt.Errorf("wrapped: %w", errors.New("x"))
 	assert.Same(t, other, configProblem(other))
