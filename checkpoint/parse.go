@@ -54,6 +54,10 @@ func ParseGate(data []byte, source string) (*Gate, error) {
 			p.validators(v, g)
 		case "cross_field_validation":
 			p.crossField(v, g)
+		case "approval":
+			if err := p.approval(v, "approval", g); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return g, nil
@@ -80,6 +84,11 @@ func (p *gateParser) checkpoint(n *yaml.Node, g *Gate) error {
 			dst = &g.Strict
 		case "allow_override":
 			dst = &g.AllowOverride
+		case "approval":
+			if err := p.approval(v, "checkpoint.approval", g); err != nil {
+				return err
+			}
+			continue
 		default:
 			continue
 		}
@@ -89,6 +98,16 @@ func (p *gateParser) checkpoint(n *yaml.Node, g *Gate) error {
 		}
 		*dst = b
 	}
+	return nil
+}
+
+// approval reads an approval setting: required or none.
+func (p *gateParser) approval(v *yaml.Node, field string, g *Gate) error {
+	a, ok := ParseApproval(v.Value)
+	if v.Kind != yaml.ScalarNode || !ok || a == ApprovalDefault {
+		return p.errf(v, field, "must be required or none, got %s", describe(v))
+	}
+	g.Approval = a
 	return nil
 }
 

@@ -86,8 +86,21 @@ func (e *Engine) CompletePhase(ctx context.Context, sessionID string, phase int,
 
 // complete runs CompletePhase on the session object s under its lock.
 func (e *Engine) complete(ctx context.Context, s *session, phase int, ev map[string]any) (*CompleteResult, error) {
+	var res *CompleteResult
+	err := e.mutate(ctx, s, func() (err error) {
+		res, err = e.completeLocked(ctx, s, phase, ev)
+		return err
+	})
+	return res, err
+}
+
+// mutate runs attempt, one try of a mutation of s, under s's lock, and
+// runs it again on the re-read state while its save conflicts with
+// another object's or process's (at most maxAttempts times, or
+// maxSharedAttempts with a SharedStore).
+func (e *Engine) mutate(ctx context.Context, s *session, attempt func() error) error {
 	if err := s.mu.LockContext(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	defer s.mu.Unlock()
 	attempts := maxAttempts
@@ -95,25 +108,25 @@ func (e *Engine) complete(ctx context.Context, s *session, phase int, ev map[str
 		// Decide on the store's version, not on what this process last
 		// saw: that saves a conflict whenever another replica moved on.
 		if err := e.syncLocked(ctx, s); err != nil {
-			return nil, err
+			return err
 		}
 		attempts = maxSharedAttempts
 	}
-	for attempt := 1; ; attempt++ {
-		res, err := e.completeLocked(ctx, s, phase, ev)
+	for n := 1; ; n++ {
+		err := attempt()
 		if !errors.Is(err, state.ErrConflict) {
-			return res, err
+			return err
 		}
-		if attempt == attempts {
+		if n == attempts {
 			e.gaveUp.Add(1)
-			return res, err
+			return err
 		}
 		e.retries.Add(1)
 		if e.shared != nil {
 			// Replicas that keep losing to each other in lockstep are
 			// pulled apart by a short random pause.
-			if err := backoff(ctx, attempt); err != nil {
-				return nil, err
+			if err := backoff(ctx, n); err != nil {
+				return err
 			}
 		}
 		// Another object or process saved this session first: read the
@@ -124,7 +137,7 @@ func (e *Engine) complete(ctx context.Context, s *session, phase int, ev map[str
 				s.gone = true
 				e.sessions.Delete(s.st.SessionID)
 			}
-			return nil, lerr
+			return lerr
 		}
 		s.st, s.ver = st, ver
 	}
@@ -174,6 +187,15 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 		return nil, fmt.Errorf("%w: gate of phase %d of workflow %s: %w; fix the gate-definition.yaml", state.ErrCorrupt, phase, st.WorkflowType, err)
 	}
 	res := checkpoint.Validate(gate, ev)
+	needApproval := res.CheckpointPassed && approvalRequired(f, gate)
+	if needApproval && st.Awaiting != nil && st.Awaiting.Phase == phase {
+		if prev := st.PhaseArtifacts[phase]; prev != nil && sameJSON(prev.Evidence, ev) {
+			// A retry of the call that asked for approval: the request
+			// stands, nothing changes.
+			return &CompleteResult{SessionID: id, WorkflowType: st.WorkflowType, Phase: phase, CheckpointPassed: true,
+				ValidationResult: res, ValidatedAt: prev.Timestamp, AwaitingApproval: true}, nil
+		}
+	}
 	now := e.now()
 	next := state.Clone(st)
 	next.UpdatedAt = now
@@ -190,7 +212,15 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 	out := &CompleteResult{SessionID: id, WorkflowType: st.WorkflowType, Phase: phase, CheckpointPassed: res.CheckpointPassed, ValidationResult: res, ValidatedAt: validatedAt}
 	var nextPhase int
 	hasNext := false
-	if res.CheckpointPassed {
+	next.Awaiting = nil
+	switch {
+	case needApproval:
+		// The checkpoint stays pending (prAxIs OS knows no other
+		// status) until a human decides; Decide completes the phase.
+		next.Checkpoints[phase] = state.CheckpointPending
+		next.Awaiting = &state.Awaiting{Phase: phase, RequestedAt: validatedAt}
+		out.AwaitingApproval = true
+	case res.CheckpointPassed:
 		next.Checkpoints[phase] = state.CheckpointPassed
 		next.CompletedPhases = append(next.CompletedPhases, phase)
 		out.PhaseCompleted = true
@@ -203,7 +233,7 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 			next.Status = state.StatusCompleted
 			out.WorkflowComplete = true
 		}
-	} else {
+	default:
 		next.Checkpoints[phase] = state.CheckpointFailed
 		art.Errors = res.Errors
 	}

@@ -244,6 +244,11 @@ func (e *Engine) CurrentPhase(ctx context.Context, sessionID string) (*PhaseView
 		return nil, err
 	}
 	v.TotalPhases = len(f.order())
+	if st.Awaiting != nil && st.Awaiting.Phase == st.CurrentPhase {
+		v.AwaitingApproval = true
+	} else if d, ok := st.LastDecision(st.CurrentPhase); ok && d.Decision == state.DecisionRejected && st.Status == state.StatusActive {
+		v.Rejection = &d
+	}
 	if st.Status == state.StatusCompleted {
 		v.WorkflowComplete = true
 		v.Phase = st.CurrentPhase

@@ -35,6 +35,7 @@ type artifactAlias PhaseArtifact
 // EncodeState returns the state-file JSON of st at version ver.
 func EncodeState(st *SessionState, ver Version) ([]byte, error) {
 	fsx := fileState{stateAlias: stateAlias(*st), CreatedAt: flexTime(st.CreatedAt), UpdatedAt: flexTime(st.UpdatedAt), Version: ver}
+	fsx.Metadata = metadataWithApproval(st)
 	if st.PhaseArtifacts != nil {
 		fsx.PhaseArtifacts = make(map[int]*fileArtifact, len(st.PhaseArtifacts))
 		for k, a := range st.PhaseArtifacts {
@@ -88,6 +89,9 @@ func DecodeState(data []byte) (*SessionState, Version, error) {
 		return nil, 0, fmt.Errorf("status must be %q or %q, got %q", StatusActive, StatusCompleted, st.Status)
 	}
 	Normalize(&st)
+	if err := takeApproval(&st); err != nil {
+		return nil, 0, err
+	}
 	ver := fsx.Version
 	if ver == 0 {
 		ver = 1

@@ -45,6 +45,12 @@ type SessionState struct {
 	// Metadata holds the Start options under "options" and anything a
 	// prAxIs OS file carried.
 	Metadata map[string]any `json:"metadata"`
+	// Awaiting is set while the current phase's evidence passed its gate
+	// and waits for a human's approval. Decisions is the history of
+	// those approvals and rejections, oldest first. Both are kept in the
+	// state file under metadata.mcpflow_approval (ApprovalKey).
+	Awaiting  *Awaiting  `json:"-"`
+	Decisions []Decision `json:"-"`
 }
 
 // PhaseArtifact is the evidence last submitted for a phase, whether its
@@ -75,12 +81,15 @@ type SessionSummary struct {
 	// GateFailed is true when a phase's last gate attempt failed (one of
 	// its checkpoints is failed).
 	GateFailed bool
-	Error      string
+	// AwaitingApproval is the phase that waits for a human's approval,
+	// or nil.
+	AwaitingApproval *int
+	Error            string
 }
 
 // Summarize returns the summary of st.
 func Summarize(st *SessionState) SessionSummary {
-	return SessionSummary{
+	s := SessionSummary{
 		SessionID:       st.SessionID,
 		WorkflowType:    st.WorkflowType,
 		TargetFile:      st.TargetFile,
@@ -91,6 +100,11 @@ func Summarize(st *SessionState) SessionSummary {
 		UpdatedAt:       st.UpdatedAt,
 		GateFailed:      slices.Contains(slices.Collect(maps.Values(st.Checkpoints)), CheckpointFailed),
 	}
+	if st.Awaiting != nil {
+		p := st.Awaiting.Phase
+		s.AwaitingApproval = &p
+	}
+	return s
 }
 
 // Clone copies st's containers so that the copy can be changed
@@ -101,6 +115,7 @@ func Clone(st *SessionState) *SessionState {
 	c.CompletedPhases = slices.Clone(st.CompletedPhases)
 	c.PhaseArtifacts = maps.Clone(st.PhaseArtifacts)
 	c.Checkpoints = maps.Clone(st.Checkpoints)
+	c.Decisions = slices.Clip(st.Decisions)
 	Normalize(&c)
 	return &c
 }
@@ -114,6 +129,13 @@ func DeepCopy(st *SessionState) (*SessionState, error) {
 	var c SessionState
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("engine: session %s: decode state: %w", st.SessionID, err)
+	}
+	if st.Awaiting != nil {
+		a := *st.Awaiting
+		c.Awaiting = &a
+	}
+	if c.Decisions, err = copyDecisions(st.Decisions); err != nil {
+		return nil, fmt.Errorf("engine: session %s: copy decisions: %w", st.SessionID, err)
 	}
 	Normalize(&c)
 	return &c, nil

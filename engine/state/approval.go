@@ -1,0 +1,103 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"time"
+)
+
+// ApprovalKey is the key of SessionState.Metadata under which a state file
+// keeps the approval data (Awaiting and Decisions): prAxIs OS's
+// WorkflowState.from_dict keeps metadata as it is, so a file with
+// approvals stays readable by it.
+const ApprovalKey = "mcpflow_approval"
+
+// The decisions a human can make on a phase that awaits approval.
+const (
+	DecisionApproved = "approved"
+	DecisionRejected = "rejected"
+)
+
+// Awaiting is a phase whose evidence passed its gate and that waits for a
+// human's decision.
+type Awaiting struct {
+	Phase       int       `json:"phase"`
+	RequestedAt time.Time `json:"requested_at"`
+}
+
+// Decision is one human decision on a phase that awaited approval, as the
+// session's history keeps it.
+type Decision struct {
+	Phase    int       `json:"phase"`
+	Decision string    `json:"decision"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
+	Comment  string    `json:"comment,omitempty"`
+	// Evidence is the evidence the decision was made on.
+	Evidence map[string]any `json:"evidence"`
+}
+
+// approvalDoc is the form of the approval data in metadata.
+type approvalDoc struct {
+	Awaiting  *Awaiting  `json:"awaiting,omitempty"`
+	Decisions []Decision `json:"decisions,omitempty"`
+}
+
+// LastDecision returns the latest decision on phase, if any.
+func (st *SessionState) LastDecision(phase int) (Decision, bool) {
+	for i := len(st.Decisions) - 1; i >= 0; i-- {
+		if st.Decisions[i].Phase == phase {
+			return st.Decisions[i], true
+		}
+	}
+	return Decision{}, false
+}
+
+// metadataWithApproval returns the metadata to encode for st: its
+// Metadata, plus the approval data under ApprovalKey when there is any.
+func metadataWithApproval(st *SessionState) map[string]any {
+	if st.Awaiting == nil && len(st.Decisions) == 0 {
+		return st.Metadata
+	}
+	m := maps.Clone(st.Metadata)
+	if m == nil {
+		m = map[string]any{}
+	}
+	m[ApprovalKey] = approvalDoc{Awaiting: st.Awaiting, Decisions: st.Decisions}
+	return m
+}
+
+// takeApproval moves the approval data out of st.Metadata into Awaiting
+// and Decisions.
+func takeApproval(st *SessionState) error {
+	raw, ok := st.Metadata[ApprovalKey]
+	if !ok {
+		return nil
+	}
+	delete(st.Metadata, ApprovalKey)
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return fmt.Errorf("metadata.%s: %w", ApprovalKey, err)
+	}
+	var doc approvalDoc
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("metadata.%s: %w", ApprovalKey, err)
+	}
+	st.Awaiting, st.Decisions = doc.Awaiting, doc.Decisions
+	return nil
+}
+
+// copyDecisions deep-copies ds (their evidence through JSON).
+func copyDecisions(ds []Decision) ([]Decision, error) {
+	if ds == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(ds)
+	if err != nil {
+		return nil, err
+	}
+	var out []Decision
+	err = json.Unmarshal(b, &out)
+	return out, err
+}
