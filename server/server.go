@@ -120,6 +120,12 @@ type Config struct {
 	// StateStore describes the session store for get_server_info and
 	// /metrics; the zero value stands for the engine's own FileStore.
 	StateStore StateStore
+	// ApproveCommand is the command line a human runs to approve a phase
+	// that awaits approval, without its SESSION and PHASE arguments (for
+	// example "mcpflow approve --state /p/.mcpflow/state"); complete_phase
+	// names it in its "awaiting approval" answer. Empty: the answer names
+	// "mcpflow approve".
+	ApproveCommand string
 
 	// MaxSessions bounds the live MCP protocol sessions over HTTP; at the
 	// bound, a new session ends the one idle the longest, or gets a 503

@@ -372,9 +372,17 @@ func (s *Server) getCurrentPhase(ctx context.Context, req mcp.CallToolRequest) (
 		return s.toolError(ctx, ToolGetCurrentPhase, err)
 	}
 	var text string
-	if v.WorkflowComplete {
+	switch {
+	case v.WorkflowComplete:
 		text = fmt.Sprintf("Session %s (%s on %s) is complete: every phase passed its gate.", v.SessionID, v.WorkflowType, v.TargetFile)
-	} else {
+	case v.AwaitingApproval:
+		text = fmt.Sprintf("Session %s, phase %d of %d: %s. Its evidence passed the gate and awaits a human's approval (%s); do not start the next phase. Ask get_current_phase again later.",
+			v.SessionID, v.Phase, v.TotalPhases, v.PhaseName, s.approveHint(v.SessionID, v.Phase))
+	case v.Rejection != nil:
+		r := v.Rejection
+		text = fmt.Sprintf("REJECTED by %s at %s: %s\nAddress the reviewer's comment, then submit the evidence again with complete_phase.\n\nSession %s, phase %d of %d: %s\n\n%s%s",
+			r.By, rfc3339(r.At), r.Comment, v.SessionID, v.Phase, v.TotalPhases, v.PhaseName, strings.TrimSpace(v.Content), taskList(v.Tasks))
+	default:
 		text = fmt.Sprintf("Session %s, phase %d of %d: %s\n\n%s%s", v.SessionID, v.Phase, v.TotalPhases, v.PhaseName,
 			strings.TrimSpace(v.Content), taskList(v.Tasks))
 	}
@@ -411,7 +419,11 @@ func (s *Server) completePhase(ctx context.Context, req mcp.CallToolRequest) (*m
 		s.logGateFailed(r.SessionID, r.Phase, r.ValidationResult.Errors)
 	}
 	var b strings.Builder
+	out := newCompleteOut(r)
 	switch {
+	case r.AwaitingApproval:
+		out.Approve = s.approveHint(r.SessionID, r.Phase)
+		fmt.Fprintf(&b, "Phase %d passed its gate and is AWAITING APPROVAL by a human. The next phase stays closed until they approve: %s. Do not go on; call get_current_phase later to see the decision.\n", r.Phase, out.Approve)
 	case !r.CheckpointPassed:
 		fmt.Fprintf(&b, "Phase %d did not pass its gate.\n", r.Phase)
 		for _, e := range r.ValidationResult.Errors {
@@ -431,7 +443,7 @@ func (s *Server) completePhase(ctx context.Context, req mcp.CallToolRequest) (*m
 	for _, w := range r.ValidationResult.Warnings {
 		b.WriteString("warning: " + w + "\n")
 	}
-	return structuredText(newCompleteOut(r), b.String()), nil
+	return structuredText(out, b.String()), nil
 }
 
 // ---- get_workflow_state ----
@@ -540,4 +552,13 @@ func (s *Server) getServerInfo(ctx context.Context, req mcp.CallToolRequest) (*m
 		return s.toolError(ctx, ToolGetServerInfo, err)
 	}
 	return structured(s.info())
+}
+
+// approveHint says where a human approves phase of session id.
+func (s *Server) approveHint(id string, phase int) string {
+	cmd := s.cfg.ApproveCommand
+	if cmd == "" {
+		cmd = "mcpflow approve"
+	}
+	return fmt.Sprintf("run %s %s %d (or mcpflow reject ... --comment WHY)", cmd, id, phase)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -238,8 +239,9 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 			"root": dirs.root, "workflows": show(dirs.workflows), "standards": show(dirs.standards), "state": dirs.state,
 			"layout": dirs.layout,
 		},
-		StateStore:   stateStore,
-		SettingNames: serverSettingNames,
+		StateStore:     stateStore,
+		SettingNames:   serverSettingNames,
+		ApproveCommand: "mcpflow approve --state " + shellWord(dirs.state),
 	}
 	if useHTTP {
 		cfg.HTTPAddr = f.http
@@ -316,4 +318,12 @@ func stdinAbsent(stdin io.Reader) string {
 		return "an empty file"
 	}
 	return ""
+}
+
+// shellWord quotes s for a POSIX shell when it needs quoting.
+func shellWord(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`;&|<>()*?[]#~!{}") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
