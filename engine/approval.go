@@ -127,6 +127,7 @@ func (e *Engine) decideLocked(ctx context.Context, s *session, phase int, d stat
 		return nil, err
 	}
 	s.st, s.ver = next, ver
+	e.notifyChanged()
 	if out.WorkflowComplete {
 		e.sessions.Delete(id)
 		e.dropPair(next)

@@ -242,6 +242,7 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 		return nil, err
 	}
 	s.st, s.ver = next, ver
+	e.notifyChanged()
 	if out.WorkflowComplete {
 		e.sessions.Delete(id)
 		e.dropPair(next)

@@ -83,6 +83,9 @@ type Engine struct {
 	// retries counts CompletePhase attempts after a conflicting save;
 	// gaveUp counts calls that still conflicted at the last attempt.
 	retries, gaveUp atomic.Int64
+	// changed is the channel Changed returns, replaced (and the old one
+	// closed) by notifyChanged.
+	changed atomic.Pointer[chan struct{}]
 
 	logger      *slog.Logger
 	clock       Clock
@@ -138,6 +141,8 @@ func New(cfg Config) (*Engine, error) {
 	if e.logger == nil {
 		e.logger = slog.New(slog.DiscardHandler)
 	}
+	first := make(chan struct{})
+	e.changed.Store(&first)
 	if e.clock == nil {
 		e.clock = wallClock{}
 	}

@@ -415,6 +415,7 @@ func (e *Engine) DeleteSession(ctx context.Context, sessionID string) error {
 	s.gone = true
 	e.sessions.Delete(id)
 	e.dropPair(s.st)
+	e.notifyChanged()
 	e.logger.Debug("session deleted", "session_id", id)
 	return nil
 }
