@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mcpflow/mcpflow/dashboard"
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/ragcache"
@@ -166,7 +167,9 @@ type Server struct {
 	// Set by New; read-only afterwards.
 	streamable *mcpserver.StreamableHTTPServer
 	httpSrv    *http.Server
-	handler    http.Handler
+	// dash is the dashboard served at / over HTTP.
+	dash    *dashboard.Dashboard
+	handler http.Handler
 
 	// Set by Listen before it closes ready; read-only afterwards.
 	ln  net.Listener
@@ -282,6 +285,14 @@ func New(cfg Config) (*Server, error) {
 	s.mcp.Use(s.instrument)
 	mcpserver.WithRecovery()(s.mcp)
 	s.mcp.AddTools(tools...)
+	dash, err := dashboard.New(dashboard.Config{
+		Engine: cfg.Engine, Index: cfg.Index, Metrics: s.cacheMetrics, Token: cfg.Token,
+		ApproveCommand: cfg.ApproveCommand, Logger: s.log.With("component", "dashboard"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.dash = dash
 	s.handler = s.buildHandler()
 	s.registerPrimitives()
 	return s, nil
@@ -401,6 +412,8 @@ func (s *Server) buildHandler() http.Handler {
 		opts = append(opts, mcpserver.WithSessionIdleTTL(DefaultSessionIdleTTL))
 	}
 	s.streamable = mcpserver.NewStreamableHTTPServer(s.mcp, opts...)
+	// Its event streams never go idle: they end when shutdown starts.
+	s.httpSrv.RegisterOnShutdown(s.dash.Close)
 	sessions.end = func(id string) { endSession(s.streamable, id) }
 	mux := http.NewServeMux()
 	mux.Handle(PathMCP, g.wrap(sessions.wrap(s.streamable), true))
@@ -411,9 +424,9 @@ func (s *Server) buildHandler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
 	}), false))
-	mux.Handle("/", g.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, fmt.Sprintf("404 not found: %s; the MCP endpoint is %s", r.URL.Path, PathMCP), http.StatusNotFound)
-	}), false))
+	// The dashboard answers every other path (its own 404 names /mcp);
+	// it checks the token itself, so that a browser can log in.
+	mux.Handle("/", g.wrap(s.dash, false))
 	s.httpSrv.Handler = mux
 	return mux
 }
@@ -582,6 +595,7 @@ func (s *Server) Close() error {
 // which is a no-op when httpSrv never served.
 func (s *Server) shutdownHTTP(ctx context.Context) error {
 	s.closeOnce.Do(func() {
+		s.dash.Close()
 		s.stopPrimitives()
 		s.closeErr = s.streamable.Shutdown(ctx)
 	})

@@ -560,5 +560,9 @@ func (s *Server) approveHint(id string, phase int) string {
 	if cmd == "" {
 		cmd = "mcpflow approve"
 	}
-	return fmt.Sprintf("run %s %s %d (or mcpflow reject ... --comment WHY)", cmd, id, phase)
+	hint := fmt.Sprintf("run %s %s %d (or mcpflow reject ... --comment WHY)", cmd, id, phase)
+	if u := s.URL(); u != "" {
+		hint += ", or open " + strings.TrimSuffix(u, PathMCP) + "/session/" + id + " in a browser"
+	}
+	return hint
 }

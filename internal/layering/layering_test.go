@@ -45,8 +45,9 @@ func withWorkflows(pkgs []string) []string {
 // rules is the import graph allowed, by folder relative to the module root.
 // README.md's "may import" column is rendered from it (see render).
 var rules = map[string]rule{
-	"cmd/mcpflow":                 {may: append([]string{"server", "engine/redisstore", "engine"}, withWorkflows(below)...)},
-	"server":                      {may: slices.Concat([]string{"engine"}, withWorkflows(below), []string{"internal/jsonnum"}), tests: []string{"engine/redisstore"}},
+	"cmd/mcpflow":                 {may: append([]string{"server", "dashboard", "engine/redisstore", "engine"}, withWorkflows(below)...)},
+	"server":                      {may: slices.Concat([]string{"dashboard", "engine"}, withWorkflows(below), []string{"internal/jsonnum"}), tests: []string{"engine/redisstore"}},
+	"dashboard":                   {may: append([]string{"engine"}, withWorkflows(below)...)},
 	"engine/redisstore":           {may: []string{"engine/state"}, tests: append([]string{"engine"}, below...)},
 	"engine":                      {may: withWorkflows(below)},
 	"engine/workflows":            {may: slices.Concat(withState(below), []string{"internal/jsonnum"})},
