@@ -168,7 +168,9 @@ func (l *Loader) Gate(ctx context.Context, workflow string, phase int) (*Gate, e
 func (l *Loader) look(key int64, k gateKey) (*loaded, error) {
 	name := path.Join(k.workflow, "phases", strconv.Itoa(k.phase), GateFile)
 	prev, _ := l.last.Load(key)
-	f, err := l.fsys.Open(name)
+	// Stat before opening: opening a named pipe for reading would wait
+	// for a writer forever, and an unchanged file need not be opened.
+	fi, err := fs.Stat(l.fsys, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		if prev != nil && prev.stamp.absent {
 			return prev, nil
@@ -179,17 +181,28 @@ func (l *Loader) look(key int64, k gateKey) (*loaded, error) {
 	}
 	if err != nil {
 		// Not cached: the next call looks again.
+		return nil, fmt.Errorf("checkpoint: stat %s: %w", name, err)
+	}
+	if err := checkRegular(name, fi); err != nil {
+		return nil, err
+	}
+	if prev != nil && prev.stamp == stampOf(fi) {
+		return prev, nil
+	}
+	f, err := l.fsys.Open(name)
+	if err != nil {
 		return nil, fmt.Errorf("checkpoint: open %s: %w", name, err)
 	}
 	defer func() { _ = f.Close() }()
-	fi, err := f.Stat()
-	if err != nil {
+	// The file may have been replaced since the stat: check what was
+	// opened.
+	if fi, err = f.Stat(); err != nil {
 		return nil, fmt.Errorf("checkpoint: stat %s: %w", name, err)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s: is not a regular file; gate-definition.yaml must be a YAML file", ErrInvalidGate, name)
+	if err := checkRegular(name, fi); err != nil {
+		return nil, err
 	}
-	st := stamp{mod: fi.ModTime().UnixNano(), size: fi.Size()}
+	st := stampOf(fi)
 	if prev != nil && prev.stamp == st {
 		return prev, nil
 	}
@@ -205,6 +218,19 @@ func (l *Loader) look(key int64, k gateKey) (*loaded, error) {
 	ld := &loaded{gate: g, err: perr, stamp: st}
 	l.last.Store(key, ld)
 	return ld, nil
+}
+
+// checkRegular refuses a gate file that is not a regular file: a folder,
+// a named pipe, a device.
+func checkRegular(name string, fi fs.FileInfo) error {
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%w: %s is not a regular file (a folder, a named pipe or a device); gate-definition.yaml must be a YAML file", ErrInvalidGate, name)
+	}
+	return nil
+}
+
+func stampOf(fi fs.FileInfo) stamp {
+	return stamp{mod: fi.ModTime().UnixNano(), size: fi.Size()}
 }
 
 // Forget drops every cached gate of workflow, so that the next Gate call

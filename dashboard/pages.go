@@ -23,7 +23,7 @@ import (
 // page is what every template receives.
 type page struct {
 	Title, CSRF, Error, Notice string
-	Auth                       bool
+	Auth, Truncated            bool
 	ApproveCommand             string
 
 	// index
@@ -104,7 +104,10 @@ func mustSub(dir string) fs.FS {
 }
 
 // statuses are the index's filters.
-var statuses = []string{"all", "awaiting", "active", "error", "completed"}
+var statuses = []string{"all", "awaiting", "active", "error", "paused", "completed"}
+
+// MaxListed is the most sessions a page lists (the newest).
+const MaxListed = 1000
 
 func (d *Dashboard) index(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -120,10 +123,11 @@ func (d *Dashboard) index(w http.ResponseWriter, r *http.Request) {
 	case "awaiting":
 		filter = string(state.StatusActive)
 	}
-	list, err := d.cfg.Engine.ListSessions(ctx, filter)
+	list, truncated, err := d.cfg.Engine.AllSessions(ctx, state.Status(filter), MaxListed)
 	if err != nil {
 		p.Error = "listing sessions: " + err.Error()
 	}
+	p.Truncated = truncated
 	for i := range list {
 		x := d.row(r, &list[i])
 		if x.Awaiting {
@@ -157,6 +161,8 @@ func (d *Dashboard) row(r *http.Request, x *state.SessionSummary) row {
 	out := row{SessionSummary: *x, Label: string(x.Status)}
 	if x.AwaitingApproval != nil {
 		out.Awaiting, out.Phase, out.Label = true, *x.AwaitingApproval, "awaiting approval"
+	} else if x.Paused && x.Status == state.StatusActive {
+		out.Label = "paused"
 	} else if x.GateFailed && x.Status == state.StatusActive {
 		out.Label = "gate failed"
 	}
@@ -301,7 +307,7 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) {
 
 // fingerprint hashes what the pages show of every session's list entry.
 func (d *Dashboard) fingerprint(r *http.Request) uint64 {
-	list, err := d.cfg.Engine.ListSessions(r.Context(), "")
+	list, _, err := d.cfg.Engine.AllSessions(r.Context(), "", MaxListed)
 	h := fnv.New64a()
 	if err != nil {
 		_, _ = h.Write([]byte(err.Error()))

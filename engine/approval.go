@@ -49,8 +49,8 @@ func approvalRequired(f *flow, g *checkpoint.Gate) bool {
 // with ErrNotAwaiting, whose message says what was decided.
 //
 // The error wraps ErrInvalidArgument for a bad decision, name or comment,
-// ErrNotAwaiting when phase does not await approval, and ErrNotFound when
-// the session does not exist.
+// ErrNotAwaiting when phase does not await approval, ErrPaused when the
+// session is paused, and ErrNotFound when the session does not exist.
 func (e *Engine) Decide(ctx context.Context, sessionID string, phase int, decision, by, comment string) (*DecisionResult, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
@@ -71,10 +71,8 @@ func (e *Engine) Decide(ctx context.Context, sessionID string, phase int, decisi
 	if err != nil {
 		return nil, err
 	}
-	var res *DecisionResult
-	err = e.mutate(ctx, s, func() (err error) {
-		res, err = e.decideLocked(ctx, s, phase, state.Decision{Phase: phase, Decision: decision, By: strings.TrimSpace(by), Comment: comment})
-		return err
+	res, err := serialized(ctx, e, s, func() (*DecisionResult, error) {
+		return e.decideLocked(ctx, s, phase, state.Decision{Phase: phase, Decision: decision, By: strings.TrimSpace(by), Comment: comment})
 	})
 	if err == nil && !res.WorkflowComplete {
 		e.touch(res.SessionID, s)
@@ -89,7 +87,10 @@ func (e *Engine) decideLocked(ctx context.Context, s *session, phase int, d stat
 	if s.gone {
 		return nil, notFound(id)
 	}
-	if st.Awaiting == nil || st.Awaiting.Phase != phase {
+	if st.Paused {
+		return nil, paused(st)
+	}
+	if st.Awaiting == nil || st.Awaiting.Phase != phase || phase != st.CurrentPhase {
 		return nil, notAwaiting(st, phase)
 	}
 	f, err := e.flowOf(ctx, st)
@@ -118,7 +119,10 @@ func (e *Engine) decideLocked(ctx context.Context, s *session, phase int, d stat
 			}
 			out.NextPhase = &n
 		} else {
+			// As CompletePhase finishes a session: current_phase one
+			// past the last phase, prAxIs OS's is_complete.
 			next.Status = state.StatusCompleted
+			next.CurrentPhase = phase + 1
 			out.WorkflowComplete = true
 		}
 	}
@@ -153,19 +157,25 @@ func notAwaiting(st *state.SessionState, phase int) error {
 	return fmt.Errorf("%w: phase %d of session %s%s", state.ErrNotAwaiting, phase, st.SessionID, why)
 }
 
-// Approvals lists the sessions whose phase awaits a human's approval,
-// oldest request first.
-func (e *Engine) Approvals(ctx context.Context) ([]state.SessionSummary, error) {
-	list, err := e.ListSessions(ctx, string(state.StatusActive))
-	if err != nil {
-		return nil, err
-	}
-	out := list[:0]
-	for _, x := range list {
-		if x.AwaitingApproval != nil {
-			out = append(out, x)
+// AllSessions returns up to most sessions of status ("" for all, as
+// state.PageQuery.Status), page by page in listing order (newest created
+// first). truncated is true when more sessions were left out.
+func (e *Engine) AllSessions(ctx context.Context, status state.Status, most int) (list []state.SessionSummary, truncated bool, err error) {
+	q := state.PageQuery{Status: status, Limit: state.MaxPageLimit}
+	for {
+		p, err := e.ListSessions(ctx, q)
+		if err != nil {
+			return nil, false, err
 		}
+		for _, x := range p.Sessions {
+			if len(list) == most {
+				return list, true, nil
+			}
+			list = append(list, x)
+		}
+		if p.Next == nil {
+			return list, false, nil
+		}
+		q.After = p.Next
 	}
-	slices.SortStableFunc(out, func(a, b state.SessionSummary) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
-	return out, nil
 }

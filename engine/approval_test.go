@@ -237,3 +237,21 @@ func TestDecisionFromAnotherProcessSeenAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, v.Phase)
 }
+
+// A rollback voids a pending request for approval: the evidence it was
+// made on moved to the history.
+func TestRollbackVoidsApprovalRequest(t *testing.T) {
+	en := newEnv(t, approvalWorkflows(t))
+	ctx := t.Context()
+	st, err := en.Start(ctx, "demo", "a.go", nil)
+	require.NoError(t, err)
+	_, err = en.CompletePhase(ctx, st.SessionID, 0, demoPass[0])
+	require.NoError(t, err)
+	_, err = en.Rollback(ctx, st.SessionID, 0)
+	require.NoError(t, err)
+	_, err = en.Decide(ctx, st.SessionID, 0, state.DecisionApproved, "ana", "")
+	require.ErrorIs(t, err, state.ErrNotAwaiting)
+	v, err := en.CurrentPhase(ctx, st.SessionID)
+	require.NoError(t, err)
+	assert.False(t, v.AwaitingApproval)
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -86,21 +87,20 @@ func (e *Engine) CompletePhase(ctx context.Context, sessionID string, phase int,
 
 // complete runs CompletePhase on the session object s under its lock.
 func (e *Engine) complete(ctx context.Context, s *session, phase int, ev map[string]any) (*CompleteResult, error) {
-	var res *CompleteResult
-	err := e.mutate(ctx, s, func() (err error) {
-		res, err = e.completeLocked(ctx, s, phase, ev)
-		return err
-	})
-	return res, err
+	return serialized(ctx, e, s, func() (*CompleteResult, error) { return e.completeLocked(ctx, s, phase, ev) })
 }
 
-// mutate runs attempt, one try of a mutation of s, under s's lock, and
-// runs it again on the re-read state while its save conflicts with
-// another object's or process's (at most maxAttempts times, or
-// maxSharedAttempts with a SharedStore).
-func (e *Engine) mutate(ctx context.Context, s *session, attempt func() error) error {
+// serialized runs one mutation of the session object s under its lock:
+// attempt decides on s.st and saves conditionally on s.ver. When the save
+// conflicts (another object or process saved first), the saved state is
+// read into s and attempt decides again, up to maxAttempts times
+// (maxSharedAttempts on a SharedStore). Every mutation of a session goes
+// through here, so concurrent mutations take effect one at a time, each
+// on the state the previous one saved.
+func serialized[T any](ctx context.Context, e *Engine, s *session, attempt func() (T, error)) (T, error) {
+	var zero T
 	if err := s.mu.LockContext(ctx); err != nil {
-		return err
+		return zero, err
 	}
 	defer s.mu.Unlock()
 	attempts := maxAttempts
@@ -108,36 +108,36 @@ func (e *Engine) mutate(ctx context.Context, s *session, attempt func() error) e
 		// Decide on the store's version, not on what this process last
 		// saw: that saves a conflict whenever another replica moved on.
 		if err := e.syncLocked(ctx, s); err != nil {
-			return err
+			return zero, err
 		}
 		attempts = maxSharedAttempts
 	}
 	for n := 1; ; n++ {
-		err := attempt()
+		res, err := attempt()
 		if !errors.Is(err, state.ErrConflict) {
-			return err
+			return res, err
 		}
 		if n == attempts {
 			e.gaveUp.Add(1)
-			return err
+			return res, err
 		}
 		e.retries.Add(1)
 		if e.shared != nil {
 			// Replicas that keep losing to each other in lockstep are
 			// pulled apart by a short random pause.
 			if err := backoff(ctx, n); err != nil {
-				return err
+				return zero, err
 			}
 		}
 		// Another object or process saved this session first: read the
 		// saved state into this object and decide again.
-		st, ver, lerr := e.store.Load(ctx, s.st.SessionID)
+		st, ver, lerr := e.loadState(ctx, s.st.SessionID)
 		if lerr != nil {
 			if errors.Is(lerr, state.ErrNotFound) {
 				s.gone = true
 				e.sessions.Delete(s.st.SessionID)
 			}
-			return lerr
+			return zero, lerr
 		}
 		s.st, s.ver = st, ver
 	}
@@ -170,6 +170,8 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 	switch {
 	case st.Status == state.StatusCompleted:
 		return nil, fmt.Errorf("%w: session %s: workflow %s is already completed (phases %v); phase %d was not completed with this evidence; start a new session to run it again", state.ErrAlreadyCompleted, id, st.WorkflowType, st.CompletedPhases, phase)
+	case st.Paused:
+		return nil, paused(st)
 	case slices.Contains(st.CompletedPhases, phase):
 		return nil, fmt.Errorf("%w: phase %d of session %s is already completed, with other evidence than this call's; the current phase is %d", state.ErrAlreadyCompleted, phase, id, st.CurrentPhase)
 	case phase != st.CurrentPhase:
@@ -230,12 +232,18 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 				next.Checkpoints[nextPhase] = state.CheckpointPending
 			}
 		} else {
+			// As prAxIs OS finishes a session: current_phase one past the
+			// last phase, which its is_complete reads as done.
 			next.Status = state.StatusCompleted
+			next.CurrentPhase = phase + 1
 			out.WorkflowComplete = true
 		}
 	default:
 		next.Checkpoints[phase] = state.CheckpointFailed
 		art.Errors = res.Errors
+		next.Recovery.FailedAttempts = appendBounded(next.Recovery.FailedAttempts, state.MaxFailedAttempts, state.FailedAttempt{
+			Phase: phase, Attempt: art.Attempts, Errors: slices.Clone(res.Errors), Fields: slices.Sorted(maps.Keys(ev)), At: now,
+		})
 	}
 	ver, err := e.store.Save(ctx, next, s.ver)
 	if err != nil {

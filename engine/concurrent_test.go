@@ -250,7 +250,7 @@ func TestConcurrentMixed(t *testing.T) {
 			case 2:
 				_, _ = en.State(ctx, r.SessionID)
 			case 3:
-				_, _ = en.ListSessions(ctx, "active")
+				_, _ = en.ListSessions(ctx, state.PageQuery{Status: state.StatusActive})
 			case 4:
 				if g == 0 {
 					_ = en.DeleteSession(ctx, r.SessionID)
@@ -258,10 +258,11 @@ func TestConcurrentMixed(t *testing.T) {
 			}
 		}
 	})
-	list, err := en.ListSessions(t.Context(), "")
+	page, err := en.ListSessions(t.Context(), state.PageQuery{Limit: state.MaxPageLimit})
 	require.NoError(t, err)
+	require.Nil(t, page.Next)
 	active := map[string]int{}
-	for _, s := range list {
+	for _, s := range page.Sessions {
 		require.Empty(t, s.Error)
 		if s.Status == state.StatusActive {
 			active[s.TargetFile]++

@@ -190,7 +190,8 @@ func TestFileStoreRoundTripAndVersions(t *testing.T) {
 	defer func() { _ = s.Close() }()
 	ctx := t.Context()
 	id := uuid.NewString()
-	now := time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)
+	// State files keep microseconds, as prAxIs OS writes them.
+	now := time.Date(2025, 1, 2, 3, 4, 5, 6000, time.UTC)
 	st := &state.SessionState{SessionID: id, WorkflowType: "w", TargetFile: "t", CurrentPhase: 2, CompletedPhases: []int{0, 1},
 		PhaseArtifacts: map[int]*state.PhaseArtifact{1: {PhaseNumber: 1, Evidence: map[string]any{"a": "b"}, Timestamp: now, Attempts: 2}},
 		Checkpoints:    map[int]state.CheckpointStatus{0: state.CheckpointPassed, 1: state.CheckpointPassed, 2: state.CheckpointPending},

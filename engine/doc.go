@@ -40,21 +40,37 @@
 // holds at most one live *session object per ID in a shard.Cache, loaded
 // with GetOrLoad so that concurrent first access reads the state file once;
 // idle sessions leave memory after Config.SessionTTL and stay on disk.
-// Mutations of a session are serialized by the session's mutex and every
-// save is conditional on the version that was read (Store.Save), so two
-// agents completing the same phase at once advance it exactly once.
+// Mutations of a session (CompletePhase and the recovery actions Pause,
+// Resume, RetryPhase and Rollback) are serialized by the session's mutex
+// and every save is conditional on the version that was read (Store.Save),
+// so two agents completing the same phase at once advance it exactly once,
+// and of two identical recovery calls one changes the session and the
+// other finds it changed (RecoveryResult.Changed). A paused session
+// refuses mutations with ErrPaused until resumed.
+//
+// A session prAxIs OS wrote is read as it is: a spec_execution_v1 session
+// finds its spec at metadata.spec_path, a session whose current phase is
+// past its workflow's last phase is completed (in memory; nothing is
+// saved), and one whose spec moved fails its phase reads with a FieldError
+// of kind state.ErrSpecMissing, while State still answers.
 //
 // # State files
 //
 // FileStore keeps one <session_id>.json per session, in the prAxIs OS
 // field layout (session_id, workflow_type, target_file, current_phase,
 // completed_phases, phase_artifacts, checkpoints, created_at, updated_at,
-// metadata) plus status and version; it reads prAxIs OS's own files. Every
+// metadata) plus status and version, with naive microsecond timestamps as
+// prAxIs OS writes them; it reads prAxIs OS's own files, and prAxIs OS's
+// WorkflowState.from_dict reads what it writes. Every
 // save replaces the file atomically (temporary file, fsync, rename, fsync
 // of the folder, mode 0600), so a crash leaves the previous state or the
 // new one. state.Store (package engine/state, which also holds the state
 // types, the codec and the errors) is the seam for another backend: Load,
-// a Save conditional on the version read, Delete and List.
+// a Save conditional on the version read, Delete, List and ListPage.
+// ListSessions pages through a store's sessions, newest created first, by
+// keys that never move (state.ListKey), from a summary index each store
+// keeps current with every save and delete, so that a page costs the page;
+// RecentSessions gives completions the newest sessions with bounded work.
 //
 // # Shared stores
 //

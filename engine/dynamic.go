@@ -14,6 +14,7 @@ import (
 	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/engine/workflows"
+	"github.com/mcpflow/mcpflow/internal/regfile"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/spec"
 )
@@ -36,8 +37,9 @@ func optionsOf(st *state.SessionState) map[string]any {
 }
 
 // loadFlow reads workflow name's metadata.json and, for a dynamic
-// workflow, the plan of the spec that opts names.
-func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any) (*flow, error) {
+// workflow, the plan of the spec that opts names; where is what errors
+// call opts ("options" for Start's, "metadata" for a prAxIs OS session's).
+func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any, where string) (*flow, error) {
 	m, err := workflows.ReadMetadata(e.wfFS, name)
 	if err != nil {
 		return nil, err
@@ -47,7 +49,7 @@ func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any)
 		return f, nil
 	}
 	c := m.DynamicConfig
-	key := "options." + c.SourcePathKey
+	key := where + "." + c.SourcePathKey
 	raw, given := opts[c.SourcePathKey]
 	sp, isStr := raw.(string)
 	switch {
@@ -69,6 +71,9 @@ func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any)
 	default:
 		f.specPath = sp
 		if f.plan, err = e.specs.Plan(ctx, sp); err != nil {
+			if errors.Is(err, spec.ErrNotFound) {
+				return nil, &state.FieldError{Kind: state.ErrInvalidArgument, Field: key, Value: state.Quote(sp), Problem: "names no spec", Err: err}
+			}
 			if errors.Is(err, spec.ErrInvalidSpec) {
 				return nil, fmt.Errorf("%w: %s: %w; fix the spec's tasks.md", state.ErrInvalidArgument, key, err)
 			}
@@ -84,9 +89,23 @@ func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any)
 	return f, nil
 }
 
-// flowOf is loadFlow for an existing session.
+// flowOf is loadFlow for an existing session. A session mcpflow started
+// keeps its Start options under metadata "options"; one prAxIs OS started
+// keeps them in metadata itself (metadata.spec_path).
+//
+// A session whose spec is not where it names any more fails with a
+// FieldError of kind ErrSpecMissing naming that field: the session is
+// intact, its spec moved.
 func (e *Engine) flowOf(ctx context.Context, st *state.SessionState) (*flow, error) {
-	f, err := e.loadFlow(ctx, st.WorkflowType, optionsOf(st))
+	opts, where := optionsOf(st), "options"
+	if opts == nil {
+		opts, where = st.Metadata, "metadata"
+	}
+	f, err := e.loadFlow(ctx, st.WorkflowType, opts, where)
+	if fe, ok := errors.AsType[*state.FieldError](err); ok && errors.Is(err, spec.ErrNotFound) {
+		return nil, &state.FieldError{Kind: state.ErrSpecMissing, Field: fe.Field, Value: fe.Value,
+			Problem: "session " + st.SessionID + " runs the spec at this path, and it is not there any more (moved or deleted)"}
+	}
 	if err != nil && errors.Is(err, state.ErrInvalidArgument) {
 		// The spec was valid at Start: for the session, it is now corrupt.
 		return nil, fmt.Errorf("%w: session %s: %w", state.ErrCorrupt, st.SessionID, err)
@@ -277,7 +296,7 @@ func (e *Engine) openSpecs(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("%w: Config.ProjectDir %s cannot be opened (%w); point it at the project folder", state.ErrNotFound, cfg.ProjectDir, err)
 	}
-	e.specs, err = spec.NewLoader(spec.LoaderConfig{FS: e.projRoot.FS(), Dir: dir, Recheck: cfg.GateRecheck, Clock: cfg.Clock, Logger: e.logger})
+	e.specs, err = spec.NewLoader(spec.LoaderConfig{FS: regfile.FS(e.projRoot), Dir: dir, Recheck: cfg.GateRecheck, Clock: cfg.Clock, Logger: e.logger})
 	return err
 }
 

@@ -228,9 +228,9 @@ func TestDynamicSpecPathErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.msg)
 		})
 	}
-	list, err := en.ListSessions(t.Context(), "")
+	page, err := en.ListSessions(t.Context(), state.PageQuery{})
 	require.NoError(t, err)
-	assert.Empty(t, list)
+	assert.Empty(t, page.Sessions)
 
 	// An absolute path inside the project is accepted, and so is the
 	// tasks.md itself.

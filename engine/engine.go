@@ -15,6 +15,7 @@ import (
 	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/engine/workflows"
+	"github.com/mcpflow/mcpflow/internal/regfile"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/shard"
 	"github.com/mcpflow/mcpflow/spec"
@@ -165,7 +166,7 @@ func New(cfg Config) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: Config.WorkflowsDir %s cannot be opened (%w); point it at a folder of workflows or leave it empty for the built-in samples", state.ErrNotFound, cfg.WorkflowsDir, err)
 		}
-		e.wfRoot, e.wfFS = root, root.FS()
+		e.wfRoot, e.wfFS = root, regfile.FS(root)
 	}
 	e.store = cfg.Store
 	if e.store == nil {
@@ -259,7 +260,8 @@ func (e *Engine) check(ctx context.Context) error {
 	return ctx.Err()
 }
 
-func (e *Engine) now() time.Time { return e.clock.Now().UTC() }
+// now is the clock's time in UTC, to the microsecond that state files keep.
+func (e *Engine) now() time.Time { return e.clock.Now().UTC().Truncate(time.Microsecond) }
 
 type wallClock struct{}
 

@@ -369,10 +369,19 @@ func TestListSessions(t *testing.T) {
 	bad := uuid.NewString()
 	writeFiles(t, en.stateDir, map[string]string{bad + ".json": "{not json", "notes.txt": "ignored"})
 
-	all, err := en.ListSessions(ctx, "")
+	// A file put in the folder by hand is indexed when it is first
+	// loaded.
+	_, err = en.State(ctx, bad)
+	require.ErrorIs(t, err, state.ErrCorrupt)
+
+	page, err := en.ListSessions(ctx, state.PageQuery{})
 	require.NoError(t, err)
+	all := page.Sessions
 	require.Len(t, all, 3)
-	assert.Equal(t, a.SessionID, all[0].SessionID, "most recently updated first")
+	assert.Nil(t, page.Next)
+	assert.Equal(t, b.SessionID, all[0].SessionID, "newest created first")
+	assert.Equal(t, a.SessionID, all[1].SessionID)
+	assert.Equal(t, bad, all[2].SessionID, "a session that cannot be read lists last")
 	var corrupt *state.SessionSummary
 	for i := range all {
 		if all[i].SessionID == bad {
@@ -382,16 +391,26 @@ func TestListSessions(t *testing.T) {
 	require.NotNil(t, corrupt)
 	assert.Contains(t, corrupt.Error, "corrupt")
 
-	active, err := en.ListSessions(ctx, "active")
+	page, err = en.ListSessions(ctx, state.PageQuery{Status: state.StatusActive})
 	require.NoError(t, err)
+	active := page.Sessions
 	require.Len(t, active, 1)
 	assert.Equal(t, b.SessionID, active[0].SessionID)
-	done, err := en.ListSessions(ctx, "completed")
+	page, err = en.ListSessions(ctx, state.PageQuery{Status: state.StatusCompleted})
 	require.NoError(t, err)
+	done := page.Sessions
 	require.Len(t, done, 1)
 	assert.Equal(t, []int{0, 1, 2}, done[0].CompletedPhases)
 
-	_, err = en.ListSessions(ctx, "paused")
+	_, err = en.Pause(ctx, b.SessionID, "")
+	require.NoError(t, err)
+	paused, err := en.ListSessions(ctx, state.PageQuery{Status: state.StatusPaused})
+	require.NoError(t, err)
+	require.Len(t, paused.Sessions, 1)
+	assert.Equal(t, b.SessionID, paused.Sessions[0].SessionID)
+	assert.True(t, paused.Sessions[0].Paused)
+
+	_, err = en.ListSessions(ctx, state.PageQuery{Status: "halted"})
 	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "status")
 }
@@ -671,6 +690,6 @@ func TestClosedEngine(t *testing.T) {
 	require.NoError(t, e.Close(), "Close twice is fine")
 	_, err = e.Start(t.Context(), "bug_fix", "a", nil)
 	require.ErrorIs(t, err, state.ErrClosed)
-	_, err = e.ListSessions(t.Context(), "")
+	_, err = e.ListSessions(t.Context(), state.PageQuery{})
 	require.ErrorIs(t, err, state.ErrClosed)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/puzpuzpuz/xsync/v4"
 
 	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/internal/regfile"
 )
 
 // tempPrefix starts the name of every temporary file FileStore writes;
@@ -48,6 +49,17 @@ const lockFileName = ".mcpflow.lock"
 //
 // Every file access goes through an os.Root on the folder, and session IDs
 // are checked as UUIDs before any file name is built from them.
+//
+// ListPage is served from a summary index in memory, read from the folder
+// once by NewFileStore and updated by every Save and Delete under the
+// folder lock, so a page costs the page. Changes made by other FileStores
+// on the folder, in any process, are read from a change journal kept in
+// the lock file before each page: a page reflects every Save and Delete,
+// by any FileStore, that returned before ListPage was called. Files
+// changed by other means (a person, a copy, an older mcpflow) are indexed
+// when the session is loaded, when the journal sends the store back to the
+// folder, or when the folder is opened again; until then a page may show
+// such a session's previous summary, or miss a file put there by hand.
 type FileStore struct {
 	root *os.Root
 	dir  string
@@ -72,6 +84,15 @@ type FileStore struct {
 	// maxBytes is the largest state file read and written:
 	// state.MaxStateFileBytes, lowered only by tests.
 	maxBytes int
+
+	// index holds every session's summary for ListPage (fileindex.go).
+	index *summaryIndex
+	// syncMu serializes syncIndex. synced is the journal sequence number
+	// up to which the index holds every change, and rescan is set when
+	// the index must re-read the folder; both are guarded by folderMu.
+	syncMu sync.Mutex
+	synced uint64
+	rescan bool
 }
 
 // knownFile is a version of a session's file and the stamp of the file
@@ -128,7 +149,7 @@ func openFileStore(dir string, cleanup bool) (*FileStore, error) {
 		_ = root.Close()
 		return nil, fmt.Errorf("engine: state folder %s: lock file: %w", dir, err)
 	}
-	s := &FileStore{root: root, dir: dir, lockFile: lf, known: xsync.NewMap[string, knownFile](), maxBytes: state.MaxStateFileBytes}
+	s := &FileStore{root: root, dir: dir, lockFile: lf, known: xsync.NewMap[string, knownFile](), maxBytes: state.MaxStateFileBytes, index: newSummaryIndex()}
 	entries, err := fs.ReadDir(root.FS(), ".")
 	if err != nil {
 		_ = lf.Close()
@@ -139,6 +160,11 @@ func openFileStore(dir string, cleanup bool) (*FileStore, error) {
 		if cleanup && strings.HasPrefix(e.Name(), tempPrefix) && e.Type().IsRegular() {
 			_ = root.Remove(e.Name())
 		}
+	}
+	if err := s.buildIndex(); err != nil {
+		_ = lf.Close()
+		_ = root.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -161,7 +187,11 @@ func (s *FileStore) Load(ctx context.Context, id string) (*state.SessionState, s
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
-	return s.read(id)
+	st, ver, err := s.read(id)
+	if err == nil || errors.Is(err, state.ErrCorrupt) {
+		s.adopt(id)
+	}
+	return st, ver, err
 }
 
 // LoadNewer is Load for a caller that holds version have of the session:
@@ -192,14 +222,23 @@ func (s *FileStore) LoadNewer(ctx context.Context, id string, have state.Version
 
 func (s *FileStore) read(id string) (*state.SessionState, state.Version, error) {
 	name := id + ".json"
-	f, err := s.root.Open(name)
+	// Only a regular file is read: a named pipe would block the read
+	// forever, and a folder is no state file. Either is this session's
+	// corruption, which Delete removes.
+	f, err := regfile.Open(s.root, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, noSession(id, "")
+	}
+	if errors.Is(err, regfile.ErrNotRegular) {
+		return nil, 0, notAFile(id, name, err)
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("engine: session_id %s: open state file: %w", id, err)
 	}
 	defer func() { _ = f.Close() }()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, 0, notAFile(id, name, errors.New("it is a folder"))
+	}
 	data, err := io.ReadAll(io.LimitReader(f, int64(s.maxBytes)+1))
 	if err != nil {
 		return nil, 0, fmt.Errorf("engine: session_id %s: read state file: %w", id, err)
@@ -221,6 +260,13 @@ func (s *FileStore) read(id string) (*state.SessionState, state.Version, error) 
 		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s holds session_id %q; delete the session or rename the file", state.ErrCorrupt, id, name, st.SessionID)
 	}
 	return st, ver, nil
+}
+
+// notAFile is the error for a session whose state file is not a regular
+// file.
+func notAFile(id, name string, err error) error {
+	return &state.FieldError{Kind: state.ErrCorrupt, Field: "session_id", Value: id, Problem: "state file " + name + " is not a regular file",
+		Err: fmt.Errorf("%w; the session can be deleted", err)}
 }
 
 // Save writes st atomically if the file's version is still expected. See
@@ -262,7 +308,8 @@ func (s *FileStore) Save(ctx context.Context, st *state.SessionState, expected s
 	if err != nil {
 		return 0, fmt.Errorf("engine: session_id %s: save state file: %w", id, err)
 	}
-	if err := s.commit(id, expected, tmp); err != nil {
+	sum := state.Summarize(st)
+	if err := s.commit(id, expected, tmp, &sum, stamp); err != nil {
 		return 0, err
 	}
 	s.known.Store(id, knownFile{ver: expected + 1, stamp: stamp})
@@ -295,8 +342,10 @@ func (s *FileStore) checkVersion(id string, expected state.Version) error {
 // commit renames the written temporary file over the session's file if the
 // file is still at version expected, under the folder lock so that the
 // check and the rename are one step for every FileStore on the folder, in
-// this process or another. On failure it removes the temporary file.
-func (s *FileStore) commit(id string, expected state.Version, tmp string) (err error) {
+// this process or another. On success it updates the summary index with
+// sum, the summary of the file of stamp tmp. On failure it removes the
+// temporary file.
+func (s *FileStore) commit(id string, expected state.Version, tmp string, sum *state.SessionSummary, stamp fileStamp) (err error) {
 	defer func() {
 		if err != nil {
 			_ = s.root.Remove(tmp)
@@ -314,6 +363,7 @@ func (s *FileStore) commit(id string, expected state.Version, tmp string) (err e
 	if err := s.root.Rename(tmp, id+".json"); err != nil {
 		return fmt.Errorf("engine: session_id %s: save state file: %w", id, err)
 	}
+	s.indexChanged(id, sum, stamp)
 	return nil
 }
 
@@ -362,21 +412,24 @@ func (s *FileStore) currentVersion(id string) (state.Version, error) {
 
 // writeTemp writes data to a new temporary file in the folder, named
 // after name, and fsyncs it. It returns the file's name and stamp; a
-// rename keeps the stamp (inode, size, modification time).
+// rename keeps the stamp (inode, size, modification time). On failure
+// (a full disk, say) it removes the file, so nothing is left behind.
 func (s *FileStore) writeTemp(name string, data []byte) (tmp string, stamp fileStamp, err error) {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
-	tmp = tempPrefix + hex.EncodeToString(rnd[:]) + "-" + name
-	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// file, not the result tmp: every failure returns tmp as "", before
+	// the deferred removal runs.
+	file := tempPrefix + hex.EncodeToString(rnd[:]) + "-" + name
+	f, err := s.root.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", stamp, err
 	}
 	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err, tmp = cerr, ""
 		}
 		if err != nil {
-			_ = s.root.Remove(tmp)
+			_ = s.root.Remove(file)
 		}
 	}()
 	s.step("open")
@@ -394,7 +447,7 @@ func (s *FileStore) writeTemp(name string, data []byte) (tmp string, stamp fileS
 	if err != nil {
 		return "", stamp, err
 	}
-	return tmp, stampOf(fi), nil
+	return file, stampOf(fi), nil
 }
 
 func (s *FileStore) step(name string) {
@@ -433,6 +486,19 @@ func (s *FileStore) Delete(ctx context.Context, id string) error {
 	}
 	s.known.Delete(id)
 	err = s.root.Remove(id + ".json")
+	if err != nil {
+		// A folder in the state file's place (see notAFile) goes too,
+		// with what it holds: the name is this session's.
+		if fi, lerr := s.root.Lstat(id + ".json"); lerr == nil && fi.IsDir() {
+			err = s.root.RemoveAll(id + ".json")
+		}
+	}
+	switch {
+	case err == nil:
+		s.indexChanged(id, nil, fileStamp{})
+	case errors.Is(err, fs.ErrNotExist):
+		s.index.remove(id)
+	}
 	unlock()
 	if errors.Is(err, fs.ErrNotExist) {
 		return noSession(id, "")
@@ -444,34 +510,6 @@ func (s *FileStore) Delete(ctx context.Context, id string) error {
 		return nil
 	}
 	return s.syncDir()
-}
-
-// List reads every state file. See Store.List.
-func (s *FileStore) List(ctx context.Context) ([]state.SessionSummary, error) {
-	entries, err := fs.ReadDir(s.root.FS(), ".")
-	if err != nil {
-		return nil, fmt.Errorf("engine: state folder %s: %w", s.dir, err)
-	}
-	out := make([]state.SessionSummary, 0, len(entries))
-	for _, e := range entries {
-		id, ok := isStateFile(e.Name())
-		if !ok || !e.Type().IsRegular() {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		st, _, err := s.read(id)
-		switch {
-		case errors.Is(err, state.ErrNotFound):
-			continue // deleted since ReadDir
-		case err != nil:
-			out = append(out, state.SessionSummary{SessionID: id, CompletedPhases: []int{}, Error: err.Error()})
-		default:
-			out = append(out, state.Summarize(st))
-		}
-	}
-	return out, nil
 }
 
 // isStateFile returns the session ID of a state file's name, and whether

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"sync/atomic"
 	"time"
 
@@ -46,7 +45,7 @@ func (e *Engine) lookup(ctx context.Context, id string) (*session, error) {
 
 // readSession is the session cache's load: it reads id's state file.
 func (e *Engine) readSession(ctx context.Context, id string) (*session, error) {
-	st, ver, err := e.store.Load(ctx, id)
+	st, ver, err := e.loadState(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -54,6 +53,33 @@ func (e *Engine) readSession(ctx context.Context, id string) (*session, error) {
 	s := &session{st: st, ver: ver, loadedBy: c, loadSeq: e.loads.Add(1)}
 	s.touched.Store(e.now().UnixNano())
 	return s, nil
+}
+
+// loadState reads id's state from the store and settles it.
+func (e *Engine) loadState(ctx context.Context, id string) (*state.SessionState, state.Version, error) {
+	st, ver, err := e.store.Load(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	e.settle(ctx, st)
+	return st, ver, nil
+}
+
+// settle marks an active session whose current phase is past its
+// workflow's last phase as completed, in memory only: prAxIs OS finishes a
+// session by moving current_phase one past the last phase and writes no
+// status. (DecodeState already applies prAxIs OS's own test, with
+// metadata.total_phases; this one needs no total_phases.) A session whose
+// workflow or spec cannot be read stays as it is.
+func (e *Engine) settle(ctx context.Context, st *state.SessionState) {
+	if st.Status != state.StatusActive {
+		return
+	}
+	if f, err := e.flowOf(ctx, st); err == nil {
+		if order := f.order(); len(order) > 0 && st.CurrentPhase > order[len(order)-1] {
+			st.Status = state.StatusCompleted
+		}
+	}
 }
 
 // isCanonicalID reports whether id is a UUID in its canonical form, the
@@ -204,8 +230,9 @@ func (e *Engine) syncLocked(ctx context.Context, s *session) error {
 	return nil
 }
 
-// ConflictStats counts the conflicts CompletePhase met: a save refused
-// because another process (or session object) saved the session first.
+// ConflictStats counts the conflicts the session mutations (CompletePhase,
+// Pause, Resume, RetryPhase, Rollback) met: a save refused because another
+// process (or session object) saved the session first.
 type ConflictStats struct {
 	// Retries counts attempts made after a conflict, on the re-read
 	// state.
@@ -240,20 +267,29 @@ func (e *Engine) CurrentPhase(ctx context.Context, sessionID string) (*PhaseView
 		CompletedPhases: slices.Clone(st.CompletedPhases),
 	}
 	f, err := e.flowOf(ctx, st)
+	if st.Status == state.StatusCompleted {
+		// A finished session answers even when its workflow or spec is
+		// gone.
+		v.WorkflowComplete = true
+		v.Phase = st.CurrentPhase
+		v.Tasks = []TaskInfo{}
+		if err == nil {
+			v.TotalPhases = len(f.order())
+		} else if n, ok := state.TotalPhases(st); ok {
+			v.TotalPhases = n
+		} else {
+			v.TotalPhases = len(st.CompletedPhases)
+		}
+		return v, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	v.TotalPhases = len(f.order())
 	if st.Awaiting != nil && st.Awaiting.Phase == st.CurrentPhase {
 		v.AwaitingApproval = true
-	} else if d, ok := st.LastDecision(st.CurrentPhase); ok && d.Decision == state.DecisionRejected && st.Status == state.StatusActive {
+	} else if d, ok := st.LastDecision(st.CurrentPhase); ok && d.Decision == state.DecisionRejected {
 		v.Rejection = &d
-	}
-	if st.Status == state.StatusCompleted {
-		v.WorkflowComplete = true
-		v.Phase = st.CurrentPhase
-		v.Tasks = []TaskInfo{}
-		return v, nil
 	}
 	pc, err := e.content(f, st.CurrentPhase)
 	if err != nil {
@@ -333,48 +369,6 @@ func (e *Engine) StateWithProgress(ctx context.Context, sessionID string) (*Stat
 		v.TotalPhases = int(n)
 	}
 	return v, nil
-}
-
-// StatusGateFailed is ListSessions' filter for the active sessions whose
-// current phase's last gate attempt failed (prAxIs OS's session status
-// "error").
-const StatusGateFailed = "error"
-
-// ListSessions lists the sessions of the store, most recently updated
-// first. status "" lists all, "active" and "completed" filter on the
-// session's status, StatusGateFailed lists the active sessions whose
-// last gate attempt failed; any other value is an error naming status.
-// Sessions whose state file is corrupt are listed (with Error set) only
-// when status is "".
-func (e *Engine) ListSessions(ctx context.Context, status string) ([]state.SessionSummary, error) {
-	if err := e.check(ctx); err != nil {
-		return nil, err
-	}
-	switch status {
-	case "", string(state.StatusActive), string(state.StatusCompleted), StatusGateFailed:
-	default:
-		return nil, fmt.Errorf("%w: status must be \"\" (all), %q, %q or %q, got %s", state.ErrInvalidArgument, state.StatusActive, state.StatusCompleted, StatusGateFailed, state.Quote(status))
-	}
-	list, err := e.store.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := list[:0]
-	for i := range list {
-		x := &list[i]
-		keep := status == "" || x.Error == "" && x.Status == state.Status(status) ||
-			status == StatusGateFailed && x.Error == "" && x.Status == state.StatusActive && x.GateFailed
-		if keep {
-			out = append(out, *x)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].UpdatedAt.Equal(out[j].UpdatedAt) {
-			return out[i].UpdatedAt.After(out[j].UpdatedAt)
-		}
-		return out[i].SessionID < out[j].SessionID
-	})
-	return out, nil
 }
 
 // DeleteSession deletes the session's state file and its cache entry

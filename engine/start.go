@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/google/uuid"
@@ -39,7 +40,7 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 			return nil, fmt.Errorf("%w: options: %w", state.ErrInvalidArgument, err)
 		}
 	}
-	f, err := e.loadFlow(ctx, workflowType, opts)
+	f, err := e.loadFlow(ctx, workflowType, opts, "options")
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +61,7 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	if err != nil {
 		return nil, err
 	}
-	st, resumed, err := e.startLocked(ctx, pairKey{workflowType, targetFile}, order[0], opts)
+	st, resumed, err := e.startLocked(ctx, pairKey{workflowType, targetFile}, order[0], opts, praxisMeta(f, opts, len(order)))
 	if err != nil {
 		return nil, err
 	}
@@ -94,14 +95,14 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 
 // startLocked finds or creates the pair's active session under the pair's
 // start lock, so that concurrent Starts of one pair create one session.
-func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts map[string]any) (*state.SessionState, bool, error) {
+func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts, meta map[string]any) (*state.SessionState, bool, error) {
 	mu := &e.startLocks[xxhash.Sum64String(k.workflow+"\x00"+k.target)%uint64(len(e.startLocks))]
 	if err := mu.LockContext(ctx); err != nil {
 		return nil, false, err
 	}
 	defer mu.Unlock()
 	if ss, ok := e.store.(state.SessionStarter); ok {
-		return e.startShared(ctx, ss, k, first, opts)
+		return e.startShared(ctx, ss, k, first, opts, meta)
 	}
 	if id, ok := e.pairs.Load(k); ok {
 		s, err := e.lookup(ctx, id)
@@ -121,7 +122,7 @@ func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts map
 			return old, xsync.CancelOp
 		})
 	}
-	st := e.newState(k, first, opts)
+	st := e.newState(k, first, opts, meta)
 	ver, err := e.store.Save(ctx, st, 0)
 	if err != nil {
 		return nil, false, err
@@ -131,8 +132,22 @@ func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts map
 	return st, false, nil
 }
 
-// newState returns the state of a new session of pair k on phase first.
-func (e *Engine) newState(k pairKey, first int, opts map[string]any) *state.SessionState {
+// praxisMeta returns the metadata keys prAxIs OS reads from a session it
+// resumes: total_phases (its is_complete) and, for a dynamic workflow, the
+// spec path under the workflow's source_path_key.
+func praxisMeta(f *flow, opts map[string]any, total int) map[string]any {
+	meta := map[string]any{"total_phases": total}
+	if f.m.DynamicPhases {
+		if sp, ok := opts[f.m.DynamicConfig.SourcePathKey].(string); ok {
+			meta[f.m.DynamicConfig.SourcePathKey] = sp
+		}
+	}
+	return meta
+}
+
+// newState returns the state of a new session of pair k on phase first,
+// with opts under metadata "options" and meta's keys in metadata.
+func (e *Engine) newState(k pairKey, first int, opts, meta map[string]any) *state.SessionState {
 	now := e.now()
 	st := &state.SessionState{
 		SessionID:       uuid.NewString(),
@@ -145,8 +160,9 @@ func (e *Engine) newState(k pairKey, first int, opts map[string]any) *state.Sess
 		Status:          state.StatusActive,
 		CreatedAt:       now,
 		UpdatedAt:       now,
-		Metadata:        map[string]any{},
+		Metadata:        make(map[string]any, len(meta)+1),
 	}
+	maps.Copy(st.Metadata, meta)
 	if opts != nil {
 		st.Metadata["options"] = opts
 	}
@@ -167,8 +183,8 @@ func (e *Engine) adopt(ctx context.Context, st *state.SessionState, ver state.Ve
 // startShared is Start's find-or-create on a SessionStarter store. The
 // pair's start lock is held, so concurrent Starts in this process make
 // one call.
-func (e *Engine) startShared(ctx context.Context, ss state.SessionStarter, k pairKey, first int, opts map[string]any) (*state.SessionState, bool, error) {
-	got, ver, created, err := ss.CreateOrResume(ctx, e.newState(k, first, opts))
+func (e *Engine) startShared(ctx context.Context, ss state.SessionStarter, k pairKey, first int, opts, meta map[string]any) (*state.SessionState, bool, error) {
+	got, ver, created, err := ss.CreateOrResume(ctx, e.newState(k, first, opts, meta))
 	if err != nil {
 		return nil, false, err
 	}

@@ -70,6 +70,8 @@ func FuzzDecodeState(f *testing.F) {
 		`{"session_id": "x", "workflow_type": "w", "current_phase": 1, "completed_phases": [0], "phase_artifacts": {"0": {"phase_number": 0, "evidence": {"a": 1}, "timestamp": "2025-10-06T12:34:56.789012"}}, "checkpoints": {"0": "passed"}, "created_at": "2025-10-06T12:00:00", "updated_at": "2025-10-06T12:00:00Z", "metadata": {"k": [1, "x"]}, "status": "active", "version": 4}`,
 		`{"session_id": "x", "workflow_type": "w", "phase_artifacts": {"a": {}}}`,
 		`{"session_id": "x", "workflow_type": "w", "status": "completed", "phase_artifacts": {"1": null}}`,
+		`{"session_id": "x", "workflow_type": "w", "created_at": "2025-10-06T12:00:00.123456789Z", "metadata": {"paused": true, "mcpflow": {"pause_reason": "r", "paused_at": "2025-10-06T12:00:00", "failed_attempts": [{"phase": 1, "attempt": 2, "errors": ["e"], "at": "2025-10-06T12:00:00.5"}], "history": [{"phase": 0, "reason": "rollback", "at": "2025-10-06T12:00:00", "checkpoint": "passed", "artifact": {"phase_number": 0, "evidence": {}, "timestamp": "2025-10-06T12:00:00"}}]}}}`,
+		`{"session_id": "x", "workflow_type": "w", "current_phase": 3, "completed_phases": [0, 1, 2], "metadata": {"total_phases": 3}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -91,7 +93,7 @@ func FuzzDecodeState(f *testing.F) {
 		}
 		a, _ := json.Marshal(st)
 		b, _ := json.Marshal(st2)
-		if ver2 != ver || !reflect.DeepEqual(a, b) {
+		if ver2 != ver || !reflect.DeepEqual(a, b) || !reflect.DeepEqual(st, st2) {
 			t.Fatalf("round trip changed the state:\n%s\n%s", a, b)
 		}
 	})

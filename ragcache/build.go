@@ -1,6 +1,7 @@
 package ragcache
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
@@ -25,6 +27,8 @@ import (
 	"github.com/blevesearch/bleve/v2/search/query"
 	bindex "github.com/blevesearch/bleve_index_api"
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/mcpflow/mcpflow/internal/regfile"
 )
 
 // MaxFileBytes is the size above which a file is skipped with a warning.
@@ -158,7 +162,9 @@ func (ix *Index) build(ctx context.Context, gen uint64) (*snapshot, error) {
 }
 
 // openCorpus returns the file system to index. A folder is opened as an
-// os.Root, so no symbolic link can lead the build outside it.
+// os.Root, so no symbolic link can lead the build outside it, and read
+// through regfile, so a named pipe or a device in it is refused rather
+// than waited on.
 func (ix *Index) openCorpus() (fs.FS, string, func(), error) {
 	if ix.cfg.Dir == "" {
 		sub, err := fs.Sub(builtinFS, "standards")
@@ -171,7 +177,7 @@ func (ix *Index) openCorpus() (fs.FS, string, func(), error) {
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("ragcache: Config.Dir: cannot open the standards folder: %w", err)
 	}
-	return root.FS(), ix.cfg.Dir, func() { _ = root.Close() }, nil
+	return regfile.FS(root), ix.cfg.Dir, func() { _ = root.Close() }, nil
 }
 
 // isMarkdown reports whether name has a markdown extension.
@@ -267,7 +273,14 @@ func (ix *Index) readFile(fsys fs.FS, p string) ([]Chunk, FileInfo, error) {
 		return nil, FileInfo{}, err
 	}
 	defer func() { _ = f.Close() }()
-	if fi, err := f.Stat(); err == nil && fi.Size() > MaxFileBytes {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, FileInfo{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, FileInfo{}, fmt.Errorf("%w: it is a folder", regfile.ErrNotRegular)
+	}
+	if fi.Size() > MaxFileBytes {
 		return nil, FileInfo{}, fmt.Errorf("%w (%d bytes)", errTooLarge, fi.Size())
 	}
 	// The size may change between Stat and reading: read one byte more
@@ -297,6 +310,7 @@ func (s *snapshot) index(ctx context.Context) error {
 	}
 	textAn := m.AnalyzerNamed(en.AnalyzerName)
 	kwAn := m.AnalyzerNamed(keyword.Name)
+	var tagBuf []byte
 	b := idx.NewBatch()
 	for i := range s.chunks {
 		if i%1024 == 0 {
@@ -308,8 +322,11 @@ func (s *snapshot) index(ctx context.Context) error {
 		c := &s.chunks[i]
 		doc := document.NewDocument(strconv.Itoa(i))
 		doc.AddField(textField(fieldText, indexedText(c), textAn))
-		for _, t := range c.Tags {
-			doc.AddField(textField(fieldTags, t, kwAn))
+		if len(c.Tags) > 0 {
+			// One field holding every tag, not one field per tag: a
+			// field costs bleve far more than a term.
+			tagBuf = appendTagList(tagBuf[:0], c.Tags)
+			doc.AddField(document.NewTextFieldCustom(fieldTags, nil, slices.Clone(tagBuf), bindex.IndexField, tagListAnalyzer{}))
 		}
 		if c.Phase != nil {
 			doc.AddField(textField(fieldPhase, strconv.Itoa(*c.Phase), kwAn))
@@ -327,13 +344,28 @@ func (s *snapshot) index(ctx context.Context) error {
 	return nil
 }
 
-// indexedText is the one analysed field of a chunk: its parents, its
-// heading (unless the content already holds it) and its content. One field
-// for all three ranked better than a separate, boosted heading field.
+// maxParentBytes bounds the parent headings' text indexed with each
+// chunk. Every chunk under a heading repeats it, so without a bound one
+// long heading over thousands of short sections multiplies the index (a
+// 34 KB file cost 830 MB); real parent chains are far shorter.
+const maxParentBytes = 160
+
+// indexedText is the one analysed field of a chunk: its parents (the
+// nearest first, maxParentBytes in all), its heading (unless the content
+// already holds it) and its content. One field for all three ranked better
+// than a separate, boosted heading field.
 func indexedText(c *Chunk) string {
 	var b strings.Builder
-	b.Grow(len(c.Content) + len(c.Section) + 64)
-	for _, p := range c.Parents {
+	b.Grow(len(c.Content) + len(c.Section) + maxParentBytes + 8)
+	budget := maxParentBytes
+	for _, p := range slices.Backward(c.Parents) {
+		if budget <= 0 {
+			break
+		}
+		if len(p) > budget {
+			p = cutAtSpace(p, budget)
+		}
+		budget -= len(p) + 1
 		b.WriteString(p)
 		b.WriteByte('\n')
 	}
@@ -343,6 +375,52 @@ func indexedText(c *Chunk) string {
 	}
 	b.WriteString(c.Content)
 	return b.String()
+}
+
+// cutAtSpace returns the longest prefix of s of at most n bytes that ends
+// before a space, or the first n bytes (on a rune boundary) when there is
+// none.
+func cutAtSpace(s string, n int) string {
+	if i := strings.LastIndexByte(s[:n+1], ' '); i > 0 {
+		return s[:i]
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// appendTagList appends tags to b as tagListAnalyzer reads them: one per
+// line. A tag holds no control character (see firstTags).
+func appendTagList(b []byte, tags []string) []byte {
+	for i, t := range tags {
+		if i > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, t...)
+	}
+	return b
+}
+
+// tagListAnalyzer makes one term of each line of a chunk's tag list, as
+// the keyword analyzer makes one term of a whole value: tags are matched
+// exactly, by term queries.
+type tagListAnalyzer struct{}
+
+// Analyze returns one token per line of input.
+func (tagListAnalyzer) Analyze(input []byte) analysis.TokenStream {
+	ts := make(analysis.TokenStream, 0, bytes.Count(input, []byte{'\n'})+1)
+	start := 0
+	for i := 0; i <= len(input); i++ {
+		if i < len(input) && input[i] != '\n' {
+			continue
+		}
+		if i > start {
+			ts = append(ts, &analysis.Token{Term: input[start:i], Start: start, End: i, Position: len(ts) + 1, Type: analysis.AlphaNumeric})
+		}
+		start = i + 1
+	}
+	return ts
 }
 
 // textField is an indexed, unstored field without term vectors or doc

@@ -72,11 +72,31 @@ func ChunkMarkdown(file string, src []byte) []Chunk {
 	return chunks
 }
 
+// warnings joins the warnings about one file.
+func warnings(ws ...string) string {
+	var out []string
+	for _, w := range ws {
+		if w != "" {
+			out = append(out, w)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// MaxFileTags is the most tags a chunk carries: the first MaxFileTags
+// distinct tags of a file's front matter (a warning names a file that has
+// more), or of the words its headings give. Every tag is indexed for
+// every chunk of its file, so this bound keeps the index's cost linear in
+// the file's size however many tags the file lists.
+const MaxFileTags = 32
+
 // frontMatter is what the chunker reads from a file's YAML front matter.
 type frontMatter struct {
 	title string
 	tags  []string
 	phase *int
+	// dropped counts the front matter tags over MaxFileTags.
+	dropped int
 }
 
 // chunkFile is ChunkMarkdown that also returns a warning about the file
@@ -84,6 +104,10 @@ type frontMatter struct {
 func chunkFile(file string, src []byte) ([]Chunk, string) {
 	body := normalizeSource(src)
 	fm, body, warning := splitFrontMatter(body)
+	if fm.dropped > 0 {
+		warning = warnings(warning, "front matter lists "+strconv.Itoa(MaxFileTags+fm.dropped)+
+			" distinct tags; only the first "+strconv.Itoa(MaxFileTags)+" are kept")
+	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, warning
 	}
@@ -165,7 +189,7 @@ func splitFrontMatter(src []byte) (frontMatter, []byte, string) {
 			}
 		}
 	}
-	fm.tags = sortedUniqueTags(fm.tags)
+	fm.tags, fm.dropped = firstTags(fm.tags)
 	return fm, body, ""
 }
 
@@ -224,13 +248,32 @@ func yamlInt(v any) (int, bool) {
 	return 0, false
 }
 
-// sortedUniqueTags drops empty and over-long tags, sorts and dedupes.
-func sortedUniqueTags(tags []string) []string {
-	tags = slices.DeleteFunc(tags, func(t string) bool {
-		return t == "" || utf8.RuneCountInString(t) > MaxTagRunes || strings.ContainsFunc(t, unicode.IsControl)
-	})
-	slices.Sort(tags)
-	return slices.Clip(slices.Compact(tags))
+// firstTags drops empty and over-long tags and duplicates, keeps the
+// first MaxFileTags in their order, and returns them sorted with the
+// number of distinct tags dropped over the bound.
+func firstTags(tags []string) ([]string, int) {
+	seen := make(map[string]struct{}, min(len(tags), MaxFileTags))
+	kept := make([]string, 0, min(len(tags), MaxFileTags))
+	dropped := 0
+	for _, t := range tags {
+		if t == "" || utf8.RuneCountInString(t) > MaxTagRunes || strings.ContainsFunc(t, unicode.IsControl) {
+			continue
+		}
+		if _, ok := seen[t]; ok {
+			continue
+		}
+		seen[t] = struct{}{}
+		if len(kept) == MaxFileTags {
+			dropped++
+			continue
+		}
+		kept = append(kept, t)
+	}
+	if tags == nil {
+		return nil, 0 // nil: the file has no tags key
+	}
+	slices.Sort(kept)
+	return kept, dropped
 }
 
 // folderTag is the tag taken from the file's folder, or "" at the top.
@@ -250,20 +293,6 @@ func parsePhase(digits string) (int, bool) {
 	return p, err == nil && p <= MaxPhase
 }
 
-// headingPhase returns the phase named by the section heading or, failing
-// that, by the nearest parent heading that names one.
-func headingPhase(section string, parents []string) (int, bool) {
-	if m := phaseRE.FindStringSubmatch(section); m != nil {
-		return parsePhase(m[1])
-	}
-	for _, p := range slices.Backward(parents) {
-		if m := phaseRE.FindStringSubmatch(p); m != nil {
-			return parsePhase(m[1])
-		}
-	}
-	return 0, false
-}
-
 // block is one top-level block of the document: its node and byte range.
 type block struct {
 	node       ast.Node
@@ -281,6 +310,51 @@ type chunker struct {
 	fm        frontMatter
 	folderTag string
 	out       []Chunk
+	// parents memoizes parent, by heading text.
+	parents map[string]parentInfo
+}
+
+// headingPhase returns the phase named by the section heading or, failing
+// that, by the nearest parent heading that names one.
+func (c *chunker) headingPhase(section string, parents []string) (int, bool) {
+	if m := phaseRE.FindStringSubmatch(section); m != nil {
+		return parsePhase(m[1])
+	}
+	for _, p := range slices.Backward(parents) {
+		if h := c.parent(p); h.names {
+			return h.phase, h.ok
+		}
+	}
+	return 0, false
+}
+
+// parentInfo is what a parent heading gives the sections under it.
+type parentInfo struct {
+	words     []string // headingWords
+	names, ok bool     // the heading names a phase; it is valid
+	phase     int
+}
+
+// parent returns the parentInfo of a parent heading's text. Every section
+// under a heading asks for it: it is worked out once per heading, or a
+// long heading over thousands of sections would cost their product.
+func (c *chunker) parent(title string) parentInfo {
+	if h, ok := c.parents[title]; ok {
+		return h
+	}
+	var h parentInfo
+	if m := phaseRE.FindStringSubmatch(title); m != nil {
+		h.names = true
+		h.phase, h.ok = parsePhase(m[1])
+	}
+	if c.fm.tags == nil {
+		h.words = headingWords(title)
+	}
+	if c.parents == nil {
+		c.parents = map[string]parentInfo{}
+	}
+	c.parents[title] = h
+	return h
 }
 
 // plain chunks the whole body as one section named after the file, cut
@@ -468,7 +542,7 @@ func (c *chunker) emit(h *heading, parents []heading, blocks []block) {
 		}
 	}
 	var phase *int
-	if p, ok := headingPhase(section, parentTexts); ok && h != nil {
+	if p, ok := c.headingPhase(section, parentTexts); ok && h != nil {
 		phase = &p
 	} else if c.fm.phase != nil {
 		p := *c.fm.phase
@@ -646,29 +720,52 @@ func isSentenceEnd(s []byte, i int) bool {
 }
 
 // derivedTags are the tags of a file without front matter tags: its
-// folder's name and the significant words of the section's headings.
+// folder's name and the significant words of the section's headings, its
+// own first, then its parents' from the nearest, at most MaxFileTags.
 func (c *chunker) derivedTags(h *heading, parents []string) []string {
 	var tags []string
-	if c.folderTag != "" {
-		tags = append(tags, c.folderTag)
-	}
-	words := func(s string) {
-		for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-			return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-'
-		}) {
-			w = strings.Trim(w, "-")
-			if utf8.RuneCountInString(w) >= 3 && !insignificant[w] && !isNumber(w) {
+	add := func(words []string) {
+		for _, w := range words {
+			if len(tags) == MaxFileTags {
+				return
+			}
+			if !slices.Contains(tags, w) {
 				tags = append(tags, w)
 			}
 		}
 	}
-	for _, p := range parents {
-		words(p)
+	if c.folderTag != "" {
+		add([]string{c.folderTag})
 	}
 	if h != nil {
-		words(h.text)
+		add(headingWords(h.text))
 	}
-	return sortedUniqueTags(tags)
+	for _, p := range slices.Backward(parents) {
+		if len(tags) == MaxFileTags {
+			break
+		}
+		add(c.parent(p).words)
+	}
+	kept, _ := firstTags(tags)
+	return kept
+}
+
+// headingWords returns the first MaxFileTags distinct significant words of
+// a heading, lower case.
+func headingWords(s string) []string {
+	var out []string
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-'
+	}) {
+		w = strings.Trim(w, "-")
+		if utf8.RuneCountInString(w) >= 3 && utf8.RuneCountInString(w) <= MaxTagRunes && !insignificant[w] && !isNumber(w) && !slices.Contains(out, w) {
+			out = append(out, w)
+			if len(out) == MaxFileTags {
+				break
+			}
+		}
+	}
+	return out
 }
 
 func isNumber(s string) bool {

@@ -24,7 +24,11 @@
 // heading or the nearest parent heading that has one, else from a "phase"
 // key in the file's front matter) and tags (from a "tags" key in the file's
 // YAML front matter; without one, the name of the file's folder and the
-// significant words of its headings).
+// significant words of its headings), at most MaxFileTags of them: a file
+// whose front matter lists more is indexed with the first MaxFileTags and
+// a warning. The indexed text of a chunk repeats its parent headings up to
+// a small bound, so a file's index costs time and memory in proportion to
+// its size, whatever its tags and headings.
 //
 // # Index
 //
@@ -49,8 +53,9 @@
 // # Live reindex
 //
 // With Config.Watch, an fsnotify watcher follows the folder tree (new
-// subfolders included). After about 500 ms without further events the
-// index is rebuilt in the background and swapped in with one atomic
+// subfolders included). After about 500 ms without further events, or 2 s
+// after the first event of a burst that does not pause, the index is
+// rebuilt in the background and swapped in with one atomic
 // pointer store; searches never wait for a rebuild. A failed rebuild keeps
 // the current index and logs the error.
 package ragcache

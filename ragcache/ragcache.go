@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/fsnotify/fsnotify"
 
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/shard"
@@ -26,6 +27,11 @@ const (
 	// DefaultDebounce is how long the watcher waits after the last change
 	// in the folder before it rebuilds the index.
 	DefaultDebounce = 500 * time.Millisecond
+	// DefaultMaxWait is the longest the watcher waits after the first
+	// change of a burst: a file rewritten more often than DefaultDebounce
+	// is reindexed this long after it started changing, and again after
+	// each further DefaultMaxWait while it keeps changing.
+	DefaultMaxWait = 2 * time.Second
 )
 
 // Config configures Open. The zero Config indexes the built-in sample
@@ -41,7 +47,10 @@ type Config struct {
 	// DefaultCacheMaxEntries; it must not be negative.
 	CacheMaxEntries int
 	// Watch rebuilds the index when files under Dir change, DefaultDebounce
-	// after the last change. It requires Dir.
+	// after the last change and at most DefaultMaxWait after the first. It
+	// requires Dir. When the watcher cannot start (the user's inotify
+	// instances or watches are used up, say), Open still succeeds, without
+	// live reindex: WatchErr says why.
 	Watch bool
 	// Logger receives warnings (skipped files, failed rebuilds) and one
 	// line per build. nil means slog.Default().
@@ -88,7 +97,8 @@ type Index struct {
 
 	closed    atomic.Bool
 	closeOnce sync.Once
-	watcher   *watcher // nil without Config.Watch
+	watcher   *watcher // nil without Config.Watch, or when it failed
+	watchErr  error    // why Config.Watch has no watcher; set by Open
 
 	// fileCache serves ReadFile; changes holds OnChange's functions.
 	fileCache *shard.Cache[fileKey, []byte]
@@ -98,14 +108,17 @@ type Index struct {
 
 // hooks are the knobs tests turn; Open uses the zero hooks.
 type hooks struct {
-	// debounce replaces DefaultDebounce when positive.
-	debounce time.Duration
+	// debounce and maxWait replace DefaultDebounce and DefaultMaxWait
+	// when positive.
+	debounce, maxWait time.Duration
 	// afterRebuild, when set, is called by the watcher goroutine after each
 	// rebuild attempt, with the generation then current and the error.
 	afterRebuild func(gen uint64, err error)
 	// beforeSearch, when set, is called by every index search before it
 	// queries bleve.
 	beforeSearch func()
+	// newWatcher replaces fsnotify.NewWatcher when set.
+	newWatcher func() (*fsnotify.Watcher, error)
 }
 
 // cacheKey is a query cache key: the snapshot generation and the xxhash of
@@ -148,6 +161,12 @@ type Stats struct {
 	Reindexes int64 `json:"reindexes"`
 	// ReindexErrors counts failed rebuilds since Open.
 	ReindexErrors int64 `json:"reindex_errors"`
+	// Watching reports whether live reindex runs (Config.Watch, and the
+	// watcher started).
+	Watching bool `json:"watching"`
+	// WatchError is why Config.Watch was asked for and the watcher could
+	// not start, or "".
+	WatchError string `json:"watch_error,omitempty"`
 }
 
 // Open validates cfg, builds the index and, with cfg.Watch, starts the
@@ -175,6 +194,9 @@ func open(ctx context.Context, cfg Config, h hooks) (*Index, error) {
 	if h.debounce <= 0 {
 		h.debounce = DefaultDebounce
 	}
+	if h.maxWait <= 0 {
+		h.maxWait = DefaultMaxWait
+	}
 	ix := &Index{cfg: cfg, log: log, hooks: h}
 	if err := ix.Reindex(ctx); err != nil {
 		return nil, err
@@ -194,17 +216,18 @@ func open(ctx context.Context, cfg Config, h hooks) (*Index, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	if cfg.Watch {
-		w, err := ix.startWatcher()
-		if err != nil {
-			c.Close()
-			ix.fileCache.Close()
-			ix.cur.Load().release()
-			return nil, err
+		// A watcher that cannot start costs live reindex, not the index:
+		// Reindex still rebuilds on demand.
+		if ix.watcher, err = ix.startWatcher(); err != nil {
+			ix.watcher, ix.watchErr = nil, fmt.Errorf("ragcache: cannot watch %s: %w", cfg.Dir, err)
 		}
-		ix.watcher = w
 	}
 	return ix, nil
 }
+
+// WatchErr returns why Config.Watch was set and the index has no live
+// reindex (the watcher could not start), or nil.
+func (ix *Index) WatchErr() error { return ix.watchErr }
 
 func (cfg *Config) validate() error {
 	switch {
@@ -383,7 +406,16 @@ func (ix *Index) Stats() Stats {
 		Searches:      ix.searches.Load(),
 		Reindexes:     ix.reindexes.Load(),
 		ReindexErrors: ix.reindexErrors.Load(),
+		Watching:      ix.watcher != nil,
+		WatchError:    errString(ix.watchErr),
 	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // Metrics returns the query cache's counters. Entries counts results of

@@ -22,7 +22,11 @@ type watcher struct {
 // startWatcher watches every folder under Config.Dir (dot-folders
 // excepted) and starts the goroutine that debounces events and rebuilds.
 func (ix *Index) startWatcher() (*watcher, error) {
-	fsw, err := fsnotify.NewWatcher()
+	newWatcher := fsnotify.NewWatcher
+	if ix.hooks.newWatcher != nil {
+		newWatcher = ix.hooks.newWatcher
+	}
+	fsw, err := newWatcher()
 	if err != nil {
 		return nil, err
 	}
@@ -68,19 +72,75 @@ func addTree(fsw *fsnotify.Watcher, dir string) error {
 	})
 }
 
-// watchLoop collects events until none has come for the debounce interval,
-// then rebuilds. Events that arrive during a rebuild wait in fsnotify's
-// channel and start the next interval. A search never waits for any of
-// this: it reads the current snapshot through an atomic pointer.
+// watchLoop rebuilds after changes in the folder: see debounce. Events
+// that arrive during a rebuild wait in fsnotify's channel and start the
+// next burst. A search never waits for any of this: it reads the current
+// snapshot through an atomic pointer.
 func (ix *Index) watchLoop(ctx context.Context, fsw *fsnotify.Watcher) {
+	created := func(name string) {
+		// A new folder, or a folder moved in: watch it and what it
+		// holds. Files already in it are picked up by the rebuild, which
+		// walks the whole tree.
+		if fi, err := os.Lstat(name); err == nil && fi.IsDir() {
+			if err := addTree(fsw, name); err != nil {
+				ix.log.Warn("ragcache: cannot watch new folder", "path", name, "err", err)
+			}
+		}
+	}
+	rebuild := func() bool {
+		err := ix.Reindex(ctx)
+		gen := ix.cur.Load().gen
+		switch {
+		case err == nil:
+			// Watch any folder whose Create event came before its
+			// parent was watched; adding a watched folder again is
+			// harmless.
+			if err := addTree(fsw, ix.cfg.Dir); err != nil {
+				ix.log.Warn("ragcache: cannot watch the standards folder", "err", err)
+			}
+		case errors.Is(err, ErrClosed) || ctx.Err() != nil:
+			return false
+		default:
+			ix.log.Error("ragcache: reindex failed, keeping the current index", "generation", gen, "err", err)
+		}
+		if ix.hooks.afterRebuild != nil {
+			ix.hooks.afterRebuild(gen, err)
+		}
+		return true
+	}
+	ix.debounce(ctx, fsw.Events, fsw.Errors, created, rebuild)
+}
+
+// debounce collects the relevant events of a burst and calls rebuild once
+// per burst: when no event has come for the debounce interval
+// (DefaultDebounce), or at the latest the maximum wait (DefaultMaxWait)
+// after the burst's first event, so that a file rewritten without pause
+// still gets reindexed. created is called with the name of each created
+// entry. It returns when ctx ends, a channel closes or rebuild returns
+// false.
+func (ix *Index) debounce(ctx context.Context, events <-chan fsnotify.Event, errs <-chan error,
+	created func(name string), rebuild func() bool,
+) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	var first time.Time // the burst's first event; zero when none is pending
+	pending := func() {
+		now := time.Now()
+		if first.IsZero() {
+			first = now
+		}
+		wait := ix.hooks.debounce
+		if left := first.Add(ix.hooks.maxWait).Sub(now); left < wait {
+			wait = max(left, 0)
+		}
+		timer.Reset(wait)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case ev, ok := <-fsw.Events:
+		case ev, ok := <-events:
 			if !ok {
 				return
 			}
@@ -88,41 +148,20 @@ func (ix *Index) watchLoop(ctx context.Context, fsw *fsnotify.Watcher) {
 				continue
 			}
 			if ev.Has(fsnotify.Create) {
-				// A new folder, or a folder moved in: watch it and what
-				// it holds. Files already in it are picked up by the
-				// rebuild, which walks the whole tree.
-				if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() {
-					if err := addTree(fsw, ev.Name); err != nil {
-						ix.log.Warn("ragcache: cannot watch new folder", "path", ev.Name, "err", err)
-					}
-				}
+				created(ev.Name)
 			}
-			timer.Reset(ix.hooks.debounce)
-		case err, ok := <-fsw.Errors:
+			pending()
+		case err, ok := <-errs:
 			if !ok {
 				return
 			}
 			// An overflow loses events: rebuild to be safe.
 			ix.log.Warn("ragcache: watcher error, reindexing", "err", err)
-			timer.Reset(ix.hooks.debounce)
+			pending()
 		case <-timer.C:
-			err := ix.Reindex(ctx)
-			gen := ix.cur.Load().gen
-			switch {
-			case err == nil:
-				// Watch any folder whose Create event came before its
-				// parent was watched; adding a watched folder again is
-				// harmless.
-				if err := addTree(fsw, ix.cfg.Dir); err != nil {
-					ix.log.Warn("ragcache: cannot watch the standards folder", "err", err)
-				}
-			case errors.Is(err, ErrClosed) || ctx.Err() != nil:
+			first = time.Time{}
+			if !rebuild() {
 				return
-			default:
-				ix.log.Error("ragcache: reindex failed, keeping the current index", "generation", gen, "err", err)
-			}
-			if ix.hooks.afterRebuild != nil {
-				ix.hooks.afterRebuild(gen, err)
 			}
 		}
 	}

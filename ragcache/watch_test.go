@@ -1,9 +1,11 @@
 package ragcache
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,4 +152,43 @@ func awaitRebuild(t *testing.T, ch <-chan rebuild) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no rebuild")
 	}
+}
+
+// TestWatchFailureKeepsServing pins the server that would not start when
+// the user's inotify instances were used up: a watcher that cannot start,
+// or cannot watch the folder, costs live reindex only. Open succeeds,
+// Stats and WatchErr say why, and Reindex still picks up changes.
+func TestWatchFailureKeepsServing(t *testing.T) {
+	fails := map[string]func() (*fsnotify.Watcher, error){
+		"no inotify instance": func() (*fsnotify.Watcher, error) {
+			return nil, fmt.Errorf("inotify_init1: %w", syscall.EMFILE)
+		},
+		"cannot add the folder": func() (*fsnotify.Watcher, error) {
+			w, err := fsnotify.NewWatcher()
+			if err == nil {
+				err = w.Close() // Add then fails, as with no watches left
+			}
+			return w, err
+		},
+	}
+	for name, newWatcher := range fails {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, "a.md", "# Alpha\n\nfirst draft\n")
+			ix := openTest(t, Config{Dir: dir, Watch: true}, hooks{newWatcher: newWatcher})
+			require.Error(t, ix.WatchErr())
+			st := ix.Stats()
+			assert.False(t, st.Watching)
+			assert.Contains(t, st.WatchError, dir)
+			writeFile(t, dir, "b.md", "# Bravo\n\nadded later\n")
+			require.NoError(t, ix.Reindex(t.Context()))
+			r, err := ix.Search(t.Context(), Query{Text: "bravo"})
+			require.NoError(t, err)
+			require.NotEmpty(t, r.Chunks)
+			assert.Equal(t, "b.md", r.Chunks[0].File)
+		})
+	}
+	ix := openTest(t, Config{Dir: t.TempDir(), Watch: true}, hooks{})
+	require.NoError(t, ix.WatchErr())
+	assert.True(t, ix.Stats().Watching)
 }

@@ -129,7 +129,7 @@ func TestBadInput(t *testing.T) {
 		{name: "evidence not an object", tool: server.ToolCompletePhase, args: map[string]any{"session_id": session, "phase": 1, "evidence": []any{1}}, want: "evidence: must be a JSON object, got an array"},
 		{name: "oversize evidence", tool: server.ToolCompletePhase, args: map[string]any{"session_id": session, "phase": 1, "evidence": bigEvidence}, want: "evidence"},
 		{name: "complete the wrong phase", tool: server.ToolCompletePhase, args: map[string]any{"session_id": session, "phase": 3, "evidence": validRepro()}, want: "get_current_phase"},
-		{name: "status not in enum", tool: server.ToolListSessions, args: map[string]any{"status": "paused"}, want: "status: must be one of active, completed, error, all"},
+		{name: "status not in enum", tool: server.ToolListSessions, args: map[string]any{"status": "halted"}, want: "status: must be one of active, completed, error, paused, all"},
 		// Traversal and junk in IDs and names.
 		{name: "session_id traversal", tool: server.ToolGetCurrentPhase, args: map[string]any{"session_id": "../../../etc/passwd"}, want: `session_id: "../../../etc/passwd" is not a session ID`},
 		{name: "session_id absolute path", tool: server.ToolDeleteSession, args: map[string]any{"session_id": "/etc/passwd"}, want: "session_id"},

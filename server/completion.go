@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -15,16 +14,22 @@ import (
 // as the MCP specification allows.
 const maxCompletions = 100
 
+// maxCompletionScan is the most sessions one completion of session_id or
+// target_file looks at: the newest ones, from the store's summary index.
+// It bounds a keystroke's work whatever the number of sessions.
+const maxCompletionScan = 2000
+
 // completer answers completion/complete for prompt arguments and for the
 // variables of the workflow resource template, from live data:
 //
 //   - workflow_type: the workflows folder;
-//   - session_id: the sessions in the store;
+//   - session_id: the newest sessions in the store (maxCompletionScan);
 //   - phase: for PromptResume, the session's current and completed phases
 //     (context argument session_id); for the template, the workflow's
 //     phase folders (context argument workflow_type);
 //   - file: the phase folder's files (workflow_type and phase);
-//   - target_file: the targets of the workflow's earlier sessions.
+//   - target_file: the targets of the workflow's earlier sessions, among
+//     the newest maxCompletionScan.
 //
 // It is safe for concurrent use.
 type completer struct{ s *Server }
@@ -84,21 +89,21 @@ func (c completer) workflows(ctx context.Context, prefix string) (*mcp.Completio
 	return match(names, prefix), nil
 }
 
-// sessions completes session IDs, most recently updated first; workflow,
-// when set, keeps that workflow's sessions only.
+// sessions completes session IDs, newest first; workflow, when set, keeps
+// that workflow's sessions only.
 func (c completer) sessions(ctx context.Context, workflow, prefix string) (*mcp.Completion, error) {
-	list, err := c.s.cfg.Engine.ListSessions(ctx, "")
+	var m matcher
+	m.prefix = prefix
+	err := c.s.cfg.Engine.RecentSessions(ctx, maxCompletionScan, func(x *state.SessionSummary) bool {
+		if workflow == "" || x.WorkflowType == workflow {
+			m.add(x.SessionID)
+		}
+		return true
+	})
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, 0, len(list))
-	for i := range list {
-		x := &list[i]
-		if x.Error == "" && (workflow == "" || x.WorkflowType == workflow) {
-			ids = append(ids, x.SessionID)
-		}
-	}
-	return match(ids, prefix), nil
+	return m.completion(), nil
 }
 
 // sessionPhases completes the phases of a session: the current one first,
@@ -122,36 +127,60 @@ func (c completer) sessionPhases(ctx context.Context, id, prefix string) (*mcp.C
 }
 
 // targets completes target_file from the targets of the workflow's
-// sessions, newest first.
+// sessions, newest first, each once.
 func (c completer) targets(ctx context.Context, workflow, prefix string) (*mcp.Completion, error) {
-	list, err := c.s.cfg.Engine.ListSessions(ctx, "")
+	var m matcher
+	m.prefix = prefix
+	seen := make(map[string]struct{})
+	err := c.s.cfg.Engine.RecentSessions(ctx, maxCompletionScan, func(x *state.SessionSummary) bool {
+		if x.WorkflowType != workflow {
+			return true
+		}
+		if _, dup := seen[x.TargetFile]; !dup {
+			seen[x.TargetFile] = struct{}{}
+			m.add(x.TargetFile)
+		}
+		return true
+	})
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for i := range list {
-		x := &list[i]
-		if x.Error == "" && x.WorkflowType == workflow && !slices.Contains(out, x.TargetFile) {
-			out = append(out, x.TargetFile)
-		}
+	return m.completion(), nil
+}
+
+// matcher collects the values that start with prefix, in order, keeping
+// at most maxCompletions of them and counting all.
+type matcher struct {
+	prefix string
+	out    []string
+	total  int
+}
+
+func (m *matcher) add(v string) {
+	if !strings.HasPrefix(v, m.prefix) {
+		return
 	}
-	return match(out, prefix), nil
+	m.total++
+	if len(m.out) < maxCompletions {
+		m.out = append(m.out, v)
+	}
+}
+
+func (m *matcher) completion() *mcp.Completion {
+	if m.out == nil {
+		m.out = []string{}
+	}
+	return &mcp.Completion{Values: m.out, Total: m.total, HasMore: m.total > len(m.out)}
 }
 
 // match keeps the values that start with prefix, in order, at most
 // maxCompletions of them.
 func match(values []string, prefix string) *mcp.Completion {
-	out := make([]string, 0, min(len(values), maxCompletions))
-	total := 0
+	m := matcher{prefix: prefix}
 	for _, v := range values {
-		if strings.HasPrefix(v, prefix) {
-			total++
-			if len(out) < maxCompletions {
-				out = append(out, v)
-			}
-		}
+		m.add(v)
 	}
-	return &mcp.Completion{Values: out, Total: total, HasMore: total > len(out)}
+	return m.completion()
 }
 
 func none() *mcp.Completion { return &mcp.Completion{Values: []string{}} }

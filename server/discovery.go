@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/mcpflow/mcpflow/internal/regfile"
 )
 
 // DiscoveryFileName is the name of the discovery file in the state folder.
@@ -32,12 +35,26 @@ type Discovery struct {
 	TokenRequired bool `json:"token_required"`
 }
 
+// maxDiscoveryBytes bounds the discovery file read back; the server writes
+// a few hundred bytes.
+const maxDiscoveryBytes = 64 << 10
+
 // ReadDiscovery reads and decodes a discovery file.
 func ReadDiscovery(path string) (Discovery, error) {
 	var d Discovery
-	b, err := os.ReadFile(path)
+	// A named pipe in the file's place is refused, not waited on: the
+	// server reads this file at shutdown.
+	f, err := regfile.OpenPath(path)
 	if err != nil {
 		return d, err
+	}
+	defer func() { _ = f.Close() }()
+	b, err := io.ReadAll(io.LimitReader(f, maxDiscoveryBytes+1))
+	if err != nil {
+		return d, err
+	}
+	if len(b) > maxDiscoveryBytes {
+		return d, fmt.Errorf("server: discovery file %s is larger than %d bytes", path, maxDiscoveryBytes)
 	}
 	if err := json.Unmarshal(b, &d); err != nil {
 		return d, fmt.Errorf("server: discovery file %s: %w", path, err)

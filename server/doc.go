@@ -1,6 +1,7 @@
 // Package server is the MCP adapter of mcpflow: it serves the workflow
 // engine (package engine) and the standards search (package ragcache) as
-// eleven MCP tools, resources, prompts and completions, over stdio and
+// MCP tools (the workflow, search and recovery tools, and prAxIs OS's
+// names for them), resources, prompts and completions, over stdio and
 // streamable HTTP at the same time, with one mcp-go MCPServer and one
 // engine behind both transports.
 //
@@ -28,7 +29,9 @@
 //     behind the index's os.Root); every workflow's phase.md, task files
 //     and gate-definition.yaml through the template WorkflowFileTemplate,
 //     read by the engine through the workflows folder's os.Root.
-//     resources/list is paginated (DefaultPageSize). After a rebuild of the
+//     resources/list is paginated (DefaultPageSize), a page cut from the
+//     index's sorted file list, so it costs its own files whatever the
+//     folder holds; reads go through StandardsTemplate. After a rebuild of the
 //     index, the subscribers of a changed file get
 //     notifications/resources/updated, and an added or removed file sends
 //     notifications/resources/list_changed.

@@ -225,7 +225,7 @@ func TestToolErrorsVersusProtocolErrors(t *testing.T) {
 	assert.Contains(t, logs.String(), `outcome=protocol_error err="panic recovered in explode tool handler: boom"`)
 }
 
-// TestEveryToolAnswersWithItsSchema calls each of the thirteen tools
+// TestEveryToolAnswersWithItsSchema calls each of the eighteen tools
 // successfully with output schema validation on, and checks the tool list:
 // schemas with descriptions, annotations, output schemas.
 func TestEveryToolAnswersWithItsSchema(t *testing.T) {
@@ -243,6 +243,8 @@ func TestEveryToolAnswersWithItsSchema(t *testing.T) {
 		server.ToolStartWorkflow: false, server.ToolCompletePhase: false, server.ToolDeleteSession: false,
 		server.ToolPosWorkflow: false, server.ToolCurrentDate: true,
 		server.ToolReindexStandards: false,
+		server.ToolPauseSession:     false, server.ToolResumeSession: false, server.ToolRetryPhase: false,
+		server.ToolRollbackSession: false, server.ToolGetErrors: true,
 	}
 	require.Len(t, tools, len(readOnly))
 	for name, ro := range readOnly {
@@ -252,8 +254,9 @@ func TestEveryToolAnswersWithItsSchema(t *testing.T) {
 		require.NotNil(t, tool.Annotations, name)
 		assert.Equal(t, ro, tool.Annotations.ReadOnlyHint, name)
 		require.NotNil(t, tool.Annotations.DestructiveHint, name)
-		// pos_workflow's delete_session action deletes.
-		assert.Equal(t, name == server.ToolDeleteSession || name == server.ToolPosWorkflow, *tool.Annotations.DestructiveHint, name)
+		// pos_workflow's delete_session action deletes; a rollback sets
+		// evidence aside.
+		assert.Equal(t, name == server.ToolDeleteSession || name == server.ToolPosWorkflow || name == server.ToolRollbackSession, *tool.Annotations.DestructiveHint, name)
 		assert.NotNil(t, tool.OutputSchema, name)
 		schema := tool.InputSchema.(map[string]any)
 		props, _ := schema["properties"].(map[string]any)
@@ -275,7 +278,13 @@ func TestEveryToolAnswersWithItsSchema(t *testing.T) {
 		{server.ToolGetCurrentPhase, map[string]any{"session_id": start.ID}},
 		{server.ToolGetTask, map[string]any{"session_id": start.ID, "phase": 1, "task_number": 0}},
 		{server.ToolCompletePhase, map[string]any{"session_id": start.ID, "phase": 1, "evidence": map[string]any{}}},
+		{server.ToolGetErrors, map[string]any{"session_id": start.ID}},
+		{server.ToolRetryPhase, map[string]any{"session_id": start.ID, "phase": 1}},
 		{server.ToolCompletePhase, map[string]any{"session_id": start.ID, "phase": 1, "evidence": validRepro()}},
+		{server.ToolPauseSession, map[string]any{"session_id": start.ID, "reason": "lunch"}},
+		{server.ToolResumeSession, map[string]any{"session_id": start.ID}},
+		{server.ToolRollbackSession, map[string]any{"session_id": start.ID, "to_phase": 1}},
+		{server.ToolGetErrors, map[string]any{"session_id": start.ID, "phase": 1}},
 		{server.ToolGetWorkflowState, map[string]any{"session_id": start.ID}},
 		{server.ToolListSessions, map[string]any{"status": "all"}},
 		{server.ToolGetServerInfo, nil},

@@ -231,7 +231,7 @@ func stateStatus(st *state.SessionState) string {
 	if st == nil {
 		return ""
 	}
-	return sessionStatus(st.Status, slices.Contains(slices.Collect(maps.Values(st.Checkpoints)), state.CheckpointFailed))
+	return sessionStatus(st.Status, st.Paused, slices.Contains(slices.Collect(maps.Values(st.Checkpoints)), state.CheckpointFailed))
 }
 
 // posArtifact is one phase's artifact in get_session, as prAxIs OS's

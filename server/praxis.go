@@ -11,6 +11,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // The tool names prAxIs OS's standards and workflows tell agents to call,
@@ -37,6 +39,11 @@ var posActions = map[string]string{
 	"get_workflow_state": ToolGetWorkflowState,
 	"list_sessions":      ToolListSessions,
 	"delete_session":     ToolDeleteSession,
+	"pause":              ToolPauseSession,
+	"resume":             ToolResumeSession,
+	"retry_phase":        ToolRetryPhase,
+	"rollback":           ToolRollbackSession,
+	"get_errors":         ToolGetErrors,
 }
 
 // anyObject is pos_workflow's output schema: each action answers with the
@@ -53,18 +60,23 @@ func (s *Server) praxisTools() []mcpserver.ServerTool {
 	return []mcpserver.ServerTool{
 		{Tool: mcp.NewTool(ToolPosWorkflow,
 			mcp.WithTitleAnnotation("Workflow (prAxIs OS)"),
-			mcp.WithDescription("prAxIs OS's workflow tool: one tool whose action picks the operation. start, get_phase, get_task, complete_phase, get_state, get_session, list_sessions, delete_session and list_workflows do what mcpflow's own tools of those names do, with the same arguments; replies carry status \"success\", action and the fields prAxIs OS returns, errors carry error, error_type, valid_actions and remediation. complete_phase replies with phase_completed as the submitted phase's number, whether or not its gate passed (read checkpoint_passed). Retries: start resumes the session it started; complete_phase sent again for a phase it completed, with the same evidence, returns the first answer and changes nothing, with other evidence it answers that the phase is already completed; delete_session again answers that the session is not found."),
+			mcp.WithDescription("prAxIs OS's workflow tool: one tool whose action picks the operation. start, get_phase, get_task, complete_phase, get_state, get_session, list_sessions, delete_session and list_workflows do what mcpflow's own tools of those names do, with the same arguments; replies carry status \"success\", action and the fields prAxIs OS returns, errors carry error, error_type, valid_actions and remediation. complete_phase replies with phase_completed as the submitted phase's number, whether or not its gate passed (read checkpoint_passed). Retries: start resumes the session it started; complete_phase sent again for a phase it completed, with the same evidence, returns the first answer and changes nothing, with other evidence it answers that the phase is already completed; delete_session again answers that the session is not found. The recovery actions pause, resume, retry_phase, rollback and get_errors are mcpflow's pause_session, resume_session, retry_phase, rollback_session and get_errors: pause, resume, retry_phase and rollback answer changed: false when the session already was as asked, so retrying one whose answer was lost is safe."),
 			mcp.WithString("action", mcp.Required(), mcp.Enum(actions...),
 				mcp.Description("The operation: "+strings.Join(actions, ", ")+".")),
 			mcp.WithString("workflow_type", mcp.MaxLength(maxNameRunes), mcp.Description("start: the workflow to run, e.g. \"spec_execution_v1\".")),
 			mcp.WithString("target_file", mcp.MaxLength(maxTargetRunes), mcp.Description("start: the file or feature the workflow is about.")),
 			mcp.WithObject("options", mcp.Description("start: settings stored with the session, e.g. {\"spec_path\": \".praxis-os/specs/2025-10-13-name\"} for spec_execution_v1.")),
 			mcp.WithString("session_id", mcp.Description("Every action but start, list_workflows and list_sessions: "+sessionIDDesc)),
-			mcp.WithInteger("phase", mcp.Min(0), mcp.Max(maxPhase), mcp.Description("get_task and complete_phase: the phase number.")),
+			mcp.WithInteger("phase", mcp.Min(0), mcp.Max(maxPhase), mcp.Description("get_task, complete_phase and retry_phase: the phase number; get_errors: only this phase's attempts.")),
 			mcp.WithInteger("task_number", mcp.Min(0), mcp.Max(maxTaskNumber), mcp.Description("get_task: the task number within the phase (Task N.M of a spec is task_number M).")),
 			mcp.WithObject("evidence", mcp.Description("complete_phase: the evidence the phase's gate asks for.")),
-			mcp.WithString("status", mcp.Enum(listStatuses...), mcp.Description("list_sessions: only sessions with this status (default all); error is an active session whose last gate attempt failed.")),
+			mcp.WithString("status", mcp.Enum(listStatuses...), mcp.Description("list_sessions: only sessions with this status (default all); error is an active session, not paused, whose last gate attempt failed.")),
+			mcp.WithInteger("limit", mcp.Min(1), mcp.Max(state.MaxPageLimit), mcp.Description(fmt.Sprintf("list_sessions: the most sessions in this page (default %d).", state.DefaultPageLimit))),
+			mcp.WithString("cursor", mcp.MaxLength(maxCursorRunes), mcp.Description("list_sessions: the next_cursor of the previous page; omit it for the first page.")),
 			mcp.WithString("category", mcp.MaxLength(maxNameRunes), mcp.Description("list_workflows: only workflows whose metadata.json has this category.")),
+			mcp.WithString("reason", mcp.MaxLength(maxReasonRunes), mcp.Description("pause and resume: why.")),
+			mcp.WithString("checkpoint_note", mcp.MaxLength(maxReasonRunes), mcp.Description("pause: a note kept with the reason.")),
+			mcp.WithInteger("to_phase", mcp.Min(0), mcp.Max(maxPhase), mcp.Description("rollback: the phase to go back to.")),
 			mcp.WithRawOutputSchema(json.RawMessage(anyObject)),
 			annotations(annot{destructive: true}),
 		), Handler: s.posWorkflow},
@@ -97,6 +109,16 @@ func (s *Server) handlerFor(tool string) mcpserver.ToolHandlerFunc {
 		return s.listSessions
 	case ToolDeleteSession:
 		return s.deleteSession
+	case ToolPauseSession:
+		return s.pauseSession
+	case ToolResumeSession:
+		return s.resumeSession
+	case ToolRetryPhase:
+		return s.retryPhase
+	case ToolRollbackSession:
+		return s.rollbackSession
+	case ToolGetErrors:
+		return s.getErrors
 	}
 	return nil
 }

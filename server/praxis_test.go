@@ -289,7 +289,8 @@ func TestPosWorkflowBadArguments(t *testing.T) {
 		want string
 	}{
 		{map[string]any{}, "action: is required"},
-		{map[string]any{"action": "pause"}, "action: must be one of "},
+		{map[string]any{"action": "pause_all"}, "action: must be one of "},
+		{map[string]any{"action": "rollback", "session_id": "3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53"}, "to_phase"},
 		{map[string]any{"action": "get_task", "evidence": map[string]any{}}, `"evidence": is not an argument of action get_task; it takes session_id, phase, task_number`},
 		{map[string]any{"action": "list_workflows", "session_id": "x"}, "it takes category"},
 		{map[string]any{"action": "get_task", "session_id": "3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53"}, "phase"},

@@ -32,11 +32,11 @@ func (s *Server) primitiveOptions(h *mcpserver.Hooks) []mcpserver.ServerOption {
 	}
 }
 
-// registerPrimitives fills the resource and prompt lists and follows the
+// registerPrimitives registers the resource templates (the standards files
+// are listed by listStandards), fills the prompt list and follows the
 // standards index from now on; stopPrimitives undoes the last part.
 func (s *Server) registerPrimitives() {
-	s.mcp.SetResources(s.standardsResources(s.cfg.Index.Files())...)
-	s.mcp.AddResourceTemplates(s.workflowTemplate())
+	s.mcp.AddResourceTemplates(s.workflowTemplate(), s.standardsTemplate())
 	s.syncPrompts(context.Background())
 	s.dropIndexHook = s.cfg.Index.OnChange(s.onIndexChange)
 }

@@ -243,8 +243,11 @@ func TestResourcesStandardsAndWorkflowFiles(t *testing.T) {
 
 			tpl, err := cs.ListResourceTemplates(t.Context(), nil)
 			require.NoError(t, err)
-			require.Len(t, tpl.ResourceTemplates, 1)
-			assert.Equal(t, server.WorkflowFileTemplate, tpl.ResourceTemplates[0].URITemplate)
+			var templates []string
+			for _, rt := range tpl.ResourceTemplates {
+				templates = append(templates, rt.URITemplate)
+			}
+			assert.ElementsMatch(t, []string{server.WorkflowFileTemplate, server.StandardsTemplate}, templates)
 			want, err := fs.ReadFile(workflows.BuiltinWorkflows(), "bug_fix/phases/1/phase.md")
 			require.NoError(t, err)
 			text, mime = readText(t, cs, "workflow://bug_fix/phases/1/phase.md")
@@ -662,4 +665,41 @@ func TestSearchDuringRebuildReportsProgress(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestResourcesListPagesFromTheIndex: resources/list pages come from the
+// index's sorted file list: exactly DefaultPageSize files are one page with
+// no cursor, and a cursor stays valid across a reindex that adds files on
+// both sides of it, the next page going on after the cursor's file.
+func TestResourcesListPagesFromTheIndex(t *testing.T) {
+	files := map[string]string{}
+	for i := range server.DefaultPageSize {
+		files[fmt.Sprintf("doc-%03d.md", 2*i)] = "# D\n\nx\n"
+	}
+	dir := writeStandards(t, files)
+	h, cs, _ := primHarness(t, "http", harnessOpts{standards: dir})
+	pages, all := listAllResources(t, cs)
+	assert.Equal(t, 1, pages, "a full last page has no next cursor")
+	require.Len(t, all, server.DefaultPageSize)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "doc-200.md"), []byte("# D\n\ny\n"), 0o644))
+	require.NoError(t, h.ix.Reindex(t.Context()))
+	first, err := cs.ListResources(t.Context(), &mcp.ListResourcesParams{})
+	require.NoError(t, err)
+	require.Len(t, first.Resources, server.DefaultPageSize)
+	require.NotEmpty(t, first.NextCursor)
+	assert.Equal(t, "doc-198.md", first.Resources[len(first.Resources)-1].Name)
+	for _, name := range []string{"doc-001.md", "doc-199.md"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("# D\n\nz\n"), 0o644))
+	}
+	require.NoError(t, h.ix.Reindex(t.Context()))
+	next, err := cs.ListResources(t.Context(), &mcp.ListResourcesParams{Cursor: first.NextCursor})
+	require.NoError(t, err)
+	var names []string
+	for _, r := range next.Resources {
+		names = append(names, r.Name)
+	}
+	assert.Equal(t, []string{"doc-199.md", "doc-200.md"}, names)
+	assert.Empty(t, next.NextCursor)
+	assert.Equal(t, int64(len("# D\n\ny\n")), next.Resources[1].Size)
 }

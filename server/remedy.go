@@ -16,6 +16,10 @@ func remedy(err error) string {
 		field = fe.Field
 	}
 	switch {
+	case errors.Is(err, state.ErrPaused):
+		return "call resume_session (pos_workflow action resume) to resume it, then retry"
+	case errors.Is(err, state.ErrSpecMissing):
+		return "move the spec back to that path; or read the session with get_workflow_state, delete it with delete_session, and start the workflow again with options.spec_path naming where the spec is now"
 	case errors.Is(err, state.ErrNoProjectFolder):
 		return "this server was started without a project folder; start it with one to run spec-driven workflows"
 	case errors.Is(err, state.ErrNotFound):

@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +27,9 @@ const (
 	// WorkflowFileTemplate is the URI template of a workflow's phase and
 	// task files (phase.md, task-*.md, gate-definition.yaml).
 	WorkflowFileTemplate = "workflow://{workflow_type}/phases/{phase}/{file}"
+	// StandardsTemplate is the URI template of the standards files, which
+	// resources/list names one by one.
+	StandardsTemplate = "standards://{+path}"
 	// DefaultPageSize is how many items one resources/list (and
 	// prompts/list, tools/list) page holds.
 	DefaultPageSize = 100
@@ -121,40 +126,58 @@ func (ss *subscriptions) sessions(uri string) []string {
 	return out
 }
 
-// standardsResources lists the index's files as resources.
-func (s *Server) standardsResources(files []ragcache.FileInfo) []mcpserver.ServerResource {
-	out := make([]mcpserver.ServerResource, len(files))
-	for i, f := range files {
-		out[i] = mcpserver.ServerResource{
-			Resource: mcp.Resource{
-				URI:         StandardsURI(f.Path),
-				Name:        f.Path,
-				Title:       path.Base(f.Path),
-				Description: "Standards document " + f.Path + "; search_standards searches all of them.",
-				MIMEType:    mimeMarkdown,
-			},
-			Handler: s.readStandards,
-		}
+// standardsTemplate serves resources/read of the standards files. They are
+// not registered one by one with mcp-go, whose resources/list copies and
+// sorts its whole registry for every page (0.5 s a page with 50,000
+// files); listStandards lists them instead, from the index's sorted list.
+func (s *Server) standardsTemplate() mcpserver.ServerResourceTemplate {
+	return mcpserver.ServerResourceTemplate{
+		Template: mcp.NewResourceTemplate(StandardsTemplate, "standards-file",
+			mcp.WithTemplateDescription("A standards document, by its path in the standards folder; resources/list names every one, "+
+				"and search_standards searches them all."),
+			mcp.WithTemplateMIMEType(mimeMarkdown),
+		),
+		Handler: s.readStandards,
 	}
-	return out
 }
 
-// fillSizes sets each standards resource's size from the current index;
-// the registry holds the resources without sizes, so that an edited file
-// changes its size without a list_changed notification.
-func (s *Server) fillSizes(_ context.Context, _ any, _ *mcp.ListResourcesRequest, res *mcp.ListResourcesResult) {
-	if res == nil {
+// listStandards answers resources/list with one page of the standards
+// files, which mcp-go's registry does not hold (see standardsTemplate),
+// in place of the empty page mcp-go made. A page costs its own files only:
+// the index keeps its files sorted by path, so a page is a binary search
+// for the cursor and a slice. The cursor is mcp-go's: the base64 of the
+// last path of the previous page, which mcp-go has already checked; it
+// stays valid across reindexes. Sizes are the current index's, so that
+// an edited file changes its size without a list_changed notification.
+func (s *Server) listStandards(_ context.Context, _ any, req *mcp.ListResourcesRequest, res *mcp.ListResourcesResult) {
+	if res == nil || req == nil {
 		return
 	}
-	for i := range res.Resources {
-		r := &res.Resources[i]
-		p, ok := standardsPath(r.URI)
-		if !ok {
-			continue
+	files := s.cfg.Index.Files()
+	start := 0
+	if req.Params.Cursor != "" {
+		after, err := base64.StdEncoding.DecodeString(string(req.Params.Cursor))
+		if err != nil {
+			return // mcp-go refused it already
 		}
-		if f, ok := s.cfg.Index.File(p); ok {
-			r.Size = new(f.Size)
-		}
+		start = sort.Search(len(files), func(i int) bool { return files[i].Path > string(after) })
+	}
+	end := min(start+DefaultPageSize, len(files))
+	page := make([]mcp.Resource, 0, end-start+len(res.Resources))
+	for _, f := range files[start:end] {
+		page = append(page, mcp.Resource{
+			URI:         StandardsURI(f.Path),
+			Name:        f.Path,
+			Title:       path.Base(f.Path),
+			Description: "Standards document " + f.Path + "; search_standards searches all of them.",
+			MIMEType:    mimeMarkdown,
+			Size:        new(f.Size),
+		})
+	}
+	res.Resources = append(page, res.Resources...)
+	res.NextCursor = ""
+	if end < len(files) {
+		res.NextCursor = mcp.Cursor(base64.StdEncoding.EncodeToString([]byte(files[end-1].Path)))
 	}
 }
 
@@ -242,7 +265,7 @@ func (s *Server) onIndexChange(c ragcache.Change) {
 		return
 	}
 	if len(c.Added) > 0 || len(c.Removed) > 0 {
-		s.mcp.SetResources(s.standardsResources(s.cfg.Index.Files())...)
+		s.mcp.SendNotificationToAllClients(mcp.MethodNotificationResourcesListChanged, nil)
 	}
 	for _, p := range c.Modified {
 		uri := StandardsURI(p)
@@ -281,5 +304,5 @@ func (s *Server) subscribeHooks(h *mcpserver.Hooks) {
 	h.AddOnUnregisterSession(func(_ context.Context, cs mcpserver.ClientSession) {
 		s.subs.drop(cs.SessionID())
 	})
-	h.AddAfterListResources(s.fillSizes)
+	h.AddAfterListResources(s.listStandards)
 }

@@ -263,6 +263,7 @@ func New(cfg Config) (*Server, error) {
 	opts = append(opts, s.primitiveOptions(&mcpserver.Hooks{})...)
 	s.mcp = mcpserver.NewMCPServer("mcpflow", cfg.Version, opts...)
 	tools := append(s.tools(), s.praxisTools()...)
+	tools = append(tools, s.recoveryTools()...)
 	tools = append(tools, s.reindexTool())
 	if err := portableSchemas(tools); err != nil {
 		return nil, err

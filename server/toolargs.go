@@ -28,8 +28,13 @@ var toolArgs = map[string][]string{
 	ToolGetTask:          {"session_id", "phase", "task_number"},
 	ToolCompletePhase:    {"session_id", "phase", "evidence"},
 	ToolGetWorkflowState: {"session_id"},
-	ToolListSessions:     {"status"},
+	ToolListSessions:     {"status", "limit", "cursor"},
 	ToolDeleteSession:    {"session_id"},
+	ToolPauseSession:     {"session_id", "reason", "checkpoint_note"},
+	ToolResumeSession:    {"session_id", "reason"},
+	ToolRetryPhase:       {"session_id", "phase"},
+	ToolRollbackSession:  {"session_id", "to_phase"},
+	ToolGetErrors:        {"session_id", "phase"},
 }
 
 // done returns the first problem found, or nil (never a nil *argError in
@@ -165,25 +170,38 @@ func decodeComplete(raw any) (completeArgs, error) {
 	return v, a.done()
 }
 
-// listSessionsArgs are list_sessions' arguments.
-type listSessionsArgs struct {
-	// Status is state.StatusActive, state.StatusCompleted,
-	// engine.StatusGateFailed, or "" for every session.
-	Status string
-}
+// maxCursorRunes bounds list_sessions' cursor argument: the cursors the
+// server gives are 72 characters.
+const maxCursorRunes = 128
 
-func decodeListSessions(raw any) (listSessionsArgs, error) {
+// decodeListSessions decodes list_sessions' arguments into the page they
+// ask for: Status is state.StatusActive, state.StatusCompleted,
+// state.StatusGateFailed, state.StatusPaused, or "" for every session; Limit defaults to
+// state.DefaultPageLimit; After is the decoded cursor, nil for the first
+// page.
+func decodeListSessions(raw any) (state.PageQuery, error) {
 	a := newArgs(raw, toolArgs[ToolListSessions]...)
-	v := listSessionsArgs{Status: a.str("status", false, 16, "pass "+strings.Join(listStatuses, ", "))}
-	switch v.Status {
+	var q state.PageQuery
+	switch status := a.str("status", false, 16, "pass "+strings.Join(listStatuses, ", ")); status {
 	case "", "all":
-		v.Status = ""
-	case string(state.StatusActive), string(state.StatusCompleted), engine.StatusGateFailed:
+	case string(state.StatusActive), string(state.StatusCompleted), engine.StatusGateFailed, engine.StatusPaused:
+		q.Status = state.Status(status)
 	default:
-		a.fail(badArg("status", "must be one of %s, got %q", strings.Join(listStatuses, ", "), shorten(v.Status, 32)))
+		a.fail(badArg("status", "must be one of %s, got %q", strings.Join(listStatuses, ", "), shorten(status, 32)))
 	}
-	return v, a.done()
+	q.Limit, _ = a.integer("limit", false, 1, state.MaxPageLimit, fmt.Sprintf("omit it for %d sessions a page", state.DefaultPageLimit))
+	if q.Limit == 0 {
+		q.Limit = state.DefaultPageLimit
+	}
+	if c := a.str("cursor", false, maxCursorRunes, "pass the next_cursor of the previous page, or omit it for the first page"); c != "" && a.err == nil {
+		after, err := engine.ParseCursor(c)
+		if err != nil {
+			a.fail(badArg("cursor", "is not a cursor this server gave; pass the next_cursor of the previous page, or omit it for the first page"))
+		}
+		q.After = after
+	}
+	return q, a.done()
 }
 
 // listStatuses are list_sessions' status values.
-var listStatuses = []string{string(state.StatusActive), string(state.StatusCompleted), engine.StatusGateFailed, "all"}
+var listStatuses = []string{string(state.StatusActive), string(state.StatusCompleted), engine.StatusGateFailed, engine.StatusPaused, "all"}

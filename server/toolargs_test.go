@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/ragcache"
 )
 
@@ -79,6 +81,7 @@ func TestDecodeTaskAndComplete(t *testing.T) {
 
 func TestDecodeSessionAndList(t *testing.T) {
 	const id = "3F2B8C1E-9A4D-4E1B-8F6A-2C7D9E0B1A53"
+	const id2 = "3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53"
 	for _, tool := range []string{ToolGetCurrentPhase, ToolGetWorkflowState, ToolDeleteSession} {
 		a, err := decodeSession(tool, jsonArgs(t, `{"session_id": "`+id+`"}`))
 		require.NoError(t, err, tool)
@@ -87,13 +90,31 @@ func TestDecodeSessionAndList(t *testing.T) {
 		require.EqualError(t, err, `"phase": unknown argument; this tool takes session_id`, tool)
 	}
 
-	for status, want := range map[string]string{`{}`: "", `{"status": "all"}`: "", `{"status": "active"}`: "active", `{"status": "completed"}`: "completed", `{"status": "error"}`: "error"} {
+	for status, want := range map[string]state.Status{`{}`: "", `{"status": "all"}`: "", `{"status": "active"}`: "active", `{"status": "completed"}`: "completed", `{"status": "error"}`: "error", `{"status": "paused"}`: "paused"} {
 		a, err := decodeListSessions(jsonArgs(t, status))
 		require.NoError(t, err, status)
 		assert.Equal(t, want, a.Status, status)
+		assert.Equal(t, state.DefaultPageLimit, a.Limit, "the default page")
+		assert.Nil(t, a.After)
 	}
-	_, err := decodeListSessions(jsonArgs(t, `{"status": "paused"}`))
-	require.EqualError(t, err, `status: must be one of active, completed, error, all, got "paused"`)
+	_, err := decodeListSessions(jsonArgs(t, `{"status": "halted"}`))
+	require.EqualError(t, err, `status: must be one of active, completed, error, paused, all, got "halted"`)
+	k := state.ListKey{Created: 1_700_000_000_000_000, ID: id2}
+	a, err := decodeListSessions(jsonArgs(t, `{"limit": 10, "cursor": "`+engine.EncodeCursor(&k)+`"}`))
+	require.NoError(t, err)
+	assert.Equal(t, state.PageQuery{Limit: 10, After: &k}, a)
+	for args, want := range map[string]string{
+		`{"limit": 0}`:                 "limit: must be between 1 and 500, got 0",
+		`{"limit": 501}`:               "limit: must be between 1 and 500, got 501",
+		`{"limit": 1.5}`:               "limit: must be a whole number, got 1.5",
+		`{"cursor": "abc"}`:            "cursor: is not a cursor this server gave",
+		`{"cursor": 5}`:                "cursor: must be a string",
+		`{"cursor": "` + id2 + `"}`:    "cursor: is not a cursor this server gave",
+		`{"cursor": "YzE` + "A" + `"}`: "cursor: is not a cursor this server gave",
+	} {
+		_, err := decodeListSessions(jsonArgs(t, args))
+		require.ErrorContains(t, err, want, args)
+	}
 
 	require.NoError(t, decodeNone(nil))
 	require.NoError(t, decodeNone(jsonArgs(t, `{}`)))

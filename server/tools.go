@@ -131,9 +131,13 @@ func (s *Server) tools() []mcpserver.ServerTool {
 		), Handler: s.getWorkflowState},
 		{Tool: mcp.NewTool(ToolListSessions,
 			mcp.WithTitleAnnotation("List sessions"),
-			mcp.WithDescription("List the workflow sessions, newest first."),
+			mcp.WithDescription("List the workflow sessions, newest first, a page at a time: while the reply has a next_cursor, pass it as cursor to read the next page."),
 			mcp.WithString("status", mcp.Enum(listStatuses...), mcp.DefaultString("all"),
-				mcp.Description("Only sessions with this status: active, completed, error (active, and the current phase's last gate attempt failed) or all (default).")),
+				mcp.Description("Only sessions with this status: active, completed, error (active, not paused, and the current phase's last gate attempt failed), paused or all (default).")),
+			mcp.WithInteger("limit", mcp.Min(1), mcp.Max(state.MaxPageLimit), mcp.DefaultNumber(state.DefaultPageLimit),
+				mcp.Description(fmt.Sprintf("The most sessions in this page (default %d).", state.DefaultPageLimit))),
+			mcp.WithString("cursor", mcp.MaxLength(maxCursorRunes),
+				mcp.Description("The next_cursor of the previous page; omit it for the first page.")),
 			mcp.WithOutputSchema[listSessionsOut](),
 			annotations(readOnly),
 		), Handler: s.listSessions},
@@ -197,7 +201,8 @@ func (s *Server) toolError(ctx context.Context, tool string, err error) (*mcp.Ca
 		msg = field + ": " + qe.Problem
 	case errors.Is(err, state.ErrNotFound), errors.Is(err, state.ErrWrongPhase),
 		errors.Is(err, state.ErrAlreadyCompleted), errors.Is(err, state.ErrConflict),
-		errors.Is(err, state.ErrInvalidArgument), errors.Is(err, state.ErrCorrupt):
+		errors.Is(err, state.ErrInvalidArgument), errors.Is(err, state.ErrCorrupt), errors.Is(err, state.ErrPaused),
+		errors.Is(err, state.ErrSpecMissing):
 		msg = withRemedy(trimPkg(msg), err)
 	case errors.Is(err, state.ErrClosed), errors.Is(err, ragcache.ErrClosed):
 		msg = "the server is shutting down; retry once it is back"
@@ -467,11 +472,12 @@ func (s *Server) listSessions(ctx context.Context, req mcp.CallToolRequest) (*mc
 	if err != nil {
 		return s.toolError(ctx, ToolListSessions, err)
 	}
-	list, err := s.cfg.Engine.ListSessions(ctx, a.Status)
+	page, err := s.cfg.Engine.ListSessions(ctx, a)
 	if err != nil {
 		return s.toolError(ctx, ToolListSessions, err)
 	}
-	out := listSessionsOut{Sessions: make([]sessionOut, len(list)), Count: len(list)}
+	list := page.Sessions
+	out := listSessionsOut{Sessions: make([]sessionOut, len(list)), Count: len(list), NextCursor: engine.EncodeCursor(page.Next)}
 	for i := range list {
 		out.Sessions[i] = newSessionOut(&list[i])
 	}

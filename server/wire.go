@@ -274,6 +274,8 @@ type stateOut struct {
 	IsComplete      bool              `json:"is_complete" jsonschema:"whether every phase passed its gate"`
 	CreatedAt       string            `json:"created_at" jsonschema:"RFC 3339"`
 	UpdatedAt       string            `json:"updated_at" jsonschema:"RFC 3339"`
+	Paused          bool              `json:"paused" jsonschema:"whether the session refuses changes until resume_session"`
+	PauseReason     string            `json:"pause_reason,omitempty"`
 	// AwaitingApproval and Decisions are the human-approval part.
 	AwaitingApproval *int          `json:"awaiting_approval,omitempty" jsonschema:"the phase that waits for a human's approval, if any"`
 	Decisions        []decisionOut `json:"decisions,omitempty" jsonschema:"the history of approvals and rejections, oldest first: who, when, comment and the evidence decided on"`
@@ -303,15 +305,19 @@ func newStateOut(v *engine.StateView) stateOut {
 		CurrentPhase: st.CurrentPhase, CompletedPhases: ints(st.CompletedPhases), Checkpoints: cps,
 		Status: string(st.Status), TotalPhases: v.TotalPhases, IsComplete: v.IsComplete,
 		CreatedAt: rfc3339(st.CreatedAt), UpdatedAt: rfc3339(st.UpdatedAt), st: st,
+		Paused: st.Paused, PauseReason: st.Recovery.PauseReason,
 	}
 }
 
-// sessionStatus is prAxIs OS's session_status: completed, error (the
-// current phase's last gate attempt failed) or active.
-func sessionStatus(status state.Status, gateFailed bool) string {
+// sessionStatus is prAxIs OS's session_status: completed, paused, error
+// (the current phase's last gate attempt failed) or active, in that order
+// of precedence, as its session handlers compute it.
+func sessionStatus(status state.Status, paused, gateFailed bool) string {
 	switch {
 	case status == state.StatusCompleted:
 		return string(state.StatusCompleted)
+	case paused:
+		return engine.StatusPaused
 	case gateFailed:
 		return engine.StatusGateFailed
 	}
@@ -326,7 +332,7 @@ type sessionOut struct {
 	CurrentPhase    int    `json:"current_phase"`
 	CompletedPhases []int  `json:"completed_phases"`
 	Status          string `json:"status"`
-	SessionStatus   string `json:"session_status" jsonschema:"prAxIs OS's status: active, error (the current phase's last gate attempt failed) or completed; empty when the state file cannot be read"`
+	SessionStatus   string `json:"session_status" jsonschema:"prAxIs OS's status: active, paused, error (the current phase's last gate attempt failed) or completed; empty when the state file cannot be read"`
 	CreatedAt       string `json:"created_at"`
 	UpdatedAt       string `json:"updated_at"`
 	Error           string `json:"error,omitempty" jsonschema:"set when the session's state file cannot be read"`
@@ -339,7 +345,7 @@ func newSessionOut(x *state.SessionSummary) sessionOut {
 		CreatedAt: rfc3339(x.CreatedAt), UpdatedAt: rfc3339(x.UpdatedAt), Error: x.Error,
 	}
 	if x.Error == "" {
-		out.SessionStatus = sessionStatus(x.Status, x.GateFailed)
+		out.SessionStatus = sessionStatus(x.Status, x.Paused, x.GateFailed)
 	}
 	return out
 }
@@ -347,7 +353,10 @@ func newSessionOut(x *state.SessionSummary) sessionOut {
 // listSessionsOut is list_sessions' result.
 type listSessionsOut struct {
 	Sessions []sessionOut `json:"sessions"`
-	Count    int          `json:"count"`
+	// Count is the number of sessions in this page.
+	Count int `json:"count" jsonschema:"the number of sessions in this page"`
+	// NextCursor is set while more sessions may follow.
+	NextCursor string `json:"next_cursor,omitempty" jsonschema:"set while more sessions may follow: pass it as cursor to read the next page"`
 }
 
 // deleteOut is delete_session's result.

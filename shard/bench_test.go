@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"github.com/puzpuzpuz/xsync/v4"
 
 	"github.com/mcpflow/mcpflow/internal/baseline"
+	"github.com/mcpflow/mcpflow/internal/testutil"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/shard"
 )
@@ -422,6 +424,256 @@ func BenchmarkGetHitMetrics(b *testing.B) {
 				c.Set(k, i)
 			}
 			benchMix(b, c, 100)
+		})
+	}
+}
+
+// BenchmarkGetHitSpread is the Get hit of an unbounded cache with the
+// default striped counters beside a raw xsync.Map Load, a bounded cache and
+// an unbounded one that counts nothing, on caches built afresh for every
+// run (every call of the function, so every -count round): a cost that
+// depends on where one run's goroutines happen to land, such as two of them
+// sharing a counter cell, shows as a spread between runs rather than as a
+// shifted mean.
+//
+// The machine these benchmarks run on is shared, and its load moves faster
+// than one sub-benchmark per implementation could follow. So the
+// implementations take turns inside one run: GOMAXPROCS goroutines, the
+// same ones all run long, read a block of keys from one table together,
+// then from the next, and so on in cycles; each goroutine times its own
+// blocks. A cycle's cost of an implementation is the mean of its
+// goroutines' block times per Get, divided by GOMAXPROCS as RunParallel's
+// ns/op is; <impl>-ns/op is the median over the cycles, and
+// <impl>/xsync the median over the cycles of the cost's ratio to raw xsync
+// in the same cycle, so a burst of load that falls on one cycle moves
+// neither. Each goroutine reads the 64K keys in order from its own
+// starting point. One op is one cycle (ns/op is its wall time, hand-offs
+// between blocks included): run it with -benchtime 300x or so.
+func BenchmarkGetHitSpread(b *testing.B) {
+	setup()
+	impls := []struct {
+		name string
+		new  func() impl
+	}{
+		{"xsync", func() impl { return &xsyncMap{m: xsync.NewMap[string, int]()} }},
+		{"shard", func() impl { return mustCache[string, int](shard.Config{}) }},
+		// Bounded, with room for every key: 16 shards, so an xxhash per
+		// Get, and the entry's read count.
+		{"bounded", func() impl { return mustCache[string, int](shard.Config{MaxEntries: 2 * numKeys}) }},
+		{"noop", func() impl { return mustCache[string, int](shard.Config{Recorder: metrics.NoOp{}}) }},
+	}
+	caches := make([]impl, len(impls))
+	for i, im := range impls {
+		caches[i] = im.new()
+		closeImpl(b, caches[i])
+		for j, k := range keys {
+			caches[i].Set(k, j)
+		}
+	}
+	const block = 1 << 14 // Gets per goroutine per block
+	procs := runtime.GOMAXPROCS(0)
+	cycles := b.N // one op of this benchmark is one cycle
+	// took[w][i][c] is goroutine w's time for block c of implementation i.
+	took := make([][][]time.Duration, procs)
+	for w := range took {
+		took[w] = make([][]time.Duration, len(impls))
+		for i := range impls {
+			took[w][i] = make([]time.Duration, cycles)
+		}
+	}
+	turns := make([]chan int, procs) // the implementation to read next, per goroutine
+	var done, exited sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	for w := range procs {
+		turns[w] = make(chan int)
+		exited.Go(func() {
+			pos := make([]int, len(impls))
+			for i := range pos {
+				pos[i] = w * numKeys / procs
+			}
+			c := 0
+			for i := range turns[w] {
+				t, n := caches[i], pos[i]
+				t0 := time.Now()
+				for range block {
+					if _, ok := t.Get(keys[n]); !ok {
+						b.Error("miss on a pre-populated key")
+					}
+					n = (n + 1) & (numKeys - 1)
+				}
+				took[w][i][c] = time.Since(t0)
+				pos[i] = n
+				if i == len(impls)-1 {
+					c++
+				}
+				done.Done()
+			}
+		})
+	}
+	for range cycles {
+		for i := range impls {
+			done.Add(procs)
+			for w := range procs {
+				turns[w] <- i
+			}
+			done.Wait()
+		}
+	}
+	for w := range procs {
+		close(turns[w])
+	}
+	exited.Wait()
+	b.StopTimer()
+	cost := func(i, c int) float64 { // ns per Get, as RunParallel's ns/op
+		var sum time.Duration
+		for w := range procs {
+			sum += took[w][i][c]
+		}
+		return float64(sum.Nanoseconds()) / float64(procs) / block / float64(procs)
+	}
+	median := func(f func(c int) float64) float64 {
+		v := make([]float64, cycles)
+		for c := range v {
+			v[c] = f(c)
+		}
+		slices.Sort(v)
+		return v[cycles/2]
+	}
+	for i, im := range impls {
+		b.ReportMetric(median(func(c int) float64 { return cost(i, c) }), im.name+"-ns/op")
+		if i > 0 {
+			b.ReportMetric(median(func(c int) float64 { return cost(i, c) / cost(0, c) }), im.name+"/xsync")
+		}
+	}
+}
+
+// BenchmarkGetOrLoadMissCtx is the miss of BenchmarkGetOrLoadMiss on
+// shard.Cache alone, with a ctx that can never be cancelled and with one
+// that can: the second runs the load on a goroutine of its own, so that the
+// first caller too returns when its ctx ends. The difference of the rows is
+// what that promise costs per miss.
+func BenchmarkGetOrLoadMissCtx(b *testing.B) {
+	missOnce.Do(func() {
+		missKeys = make([]string, 1<<21)
+		for i := range missKeys {
+			missKeys[i] = fmt.Sprintf("miss/%08x/section-%020d", i*2654435761, i)
+		}
+	})
+	cancellable := b.Context() // its Done is not nil
+	for _, cc := range []struct {
+		name string
+		ctx  context.Context
+	}{{"background", context.Background()}, {"cancellable", cancellable}} {
+		b.Run("ctx="+cc.name, func(b *testing.B) {
+			c := mustCache[string, int](shard.Config{})
+			var next atomic.Int64
+			load := func(_ context.Context, k string) (int, error) { return len(k), nil }
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := testutil.CPUTime()
+			defer testutil.ReportCPU(b, cpu0)
+			b.RunParallel(func(pb *testing.PB) {
+				var i, end int64
+				for pb.Next() {
+					if i == end {
+						end = next.Add(256)
+						i = end - 256
+					}
+					if _, err := c.GetOrLoad(cc.ctx, missKeys[i&(1<<21-1)], load); err != nil {
+						b.Error(err)
+						return
+					}
+					i++
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkSweepPerEntry is the CPU a sweep spends per expired entry, on
+// shard.Cache and on a raw xsync.Map of the same keys whose values carry
+// their deadline and which DeleteMatching sweeps: the same table, with and
+// without the cache's entries behind pointers. Half of 64K string keys,
+// every other one, have expired; the rest are live. Both tables are
+// grow-only, as a cache with a TTL is. cpu-ns/expired is the process CPU
+// time of the sweeps alone (nothing else runs: the cache has an injected
+// clock and no sweeper goroutine) divided by the entries removed. No
+// reader runs here: a reader takes no lock, so it never waits for a sweep
+// (TestSweepConcurrentWithReadersAndLoads); BenchmarkSweep measures what
+// readers see while one runs.
+func BenchmarkSweepPerEntry(b *testing.B) {
+	setup()
+	const ttl = time.Minute
+	type deadlined struct {
+		v   int
+		exp int64
+	}
+	type sweepable struct {
+		fill  func(clk *stepClock) // stores every key, half of them to expire
+		sweep func(now int64) int
+	}
+	impls := []struct {
+		name string
+		new  func(clk *stepClock) sweepable
+	}{
+		{"shard", func(clk *stepClock) sweepable {
+			c := mustCache[string, int](shard.Config{TTL: ttl, Clock: clk})
+			return sweepable{
+				fill: func(clk *stepClock) {
+					for i := 0; i < numKeys; i += 2 {
+						c.Set(keys[i], i)
+					}
+					clk.now.Add(int64(ttl / 2))
+					for i := 1; i < numKeys; i += 2 {
+						c.Set(keys[i], i)
+					}
+				},
+				sweep: func(int64) int { return c.Sweep() },
+			}
+		}},
+		{"xsync", func(clk *stepClock) sweepable {
+			m := xsync.NewMap[string, deadlined](xsync.WithGrowOnly())
+			return sweepable{
+				fill: func(clk *stepClock) {
+					for i := 0; i < numKeys; i += 2 {
+						m.Store(keys[i], deadlined{i, clk.now.Load() + int64(ttl)})
+					}
+					clk.now.Add(int64(ttl / 2))
+					for i := 1; i < numKeys; i += 2 {
+						m.Store(keys[i], deadlined{i, clk.now.Load() + int64(ttl)})
+					}
+				},
+				sweep: func(now int64) int {
+					return m.DeleteMatching(func(_ string, d deadlined) (bool, bool) { return d.exp <= now, false })
+				},
+			}
+		}},
+	}
+	for _, im := range impls {
+		b.Run("impl="+im.name, func(b *testing.B) {
+			clk := &stepClock{}
+			clk.now.Store(time.Now().UnixNano())
+			t := im.new(clk)
+			var cpu time.Duration
+			removed := 0
+			b.ReportAllocs()
+			b.StopTimer()
+			for range b.N {
+				t.fill(clk)
+				clk.now.Add(int64(ttl/2 + time.Second))
+				runtime.GC()
+				cpu0 := testutil.CPUTime()
+				b.StartTimer()
+				n := t.sweep(clk.now.Load())
+				b.StopTimer()
+				cpu += testutil.CPUTime() - cpu0
+				if n != numKeys/2 {
+					b.Fatalf("swept %d, want %d", n, numKeys/2)
+				}
+				removed += n
+			}
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(removed), "cpu-ns/expired")
 		})
 	}
 }

@@ -30,8 +30,11 @@ import (
 //
 // Get and the hit path of GetOrLoad are lock-free: they perform atomic loads
 // only, allocate nothing, and write no memory shared with other cores except
-// one striped counter cell (and, in a bounded cache, the entry's read
-// count, for the first few reads after the eviction clock passed it).
+// one striped counter cell, which goroutines running at once on different
+// cores practically never share (see metrics.Counter; a hit that finds its
+// cell contended also writes the word that moves its goroutine to another),
+// and, in a bounded cache, the entry's read count, for the first few reads
+// after the eviction clock passed it.
 //
 // Bound, admission and eviction: when MaxEntries is set, each shard holds
 // at most its share of the bound. Inserting a new key into a full shard

@@ -4,8 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // projectDir is the folder under --root that holds a project's content;
@@ -29,6 +34,14 @@ type folderFlags struct {
 	root, workflows, standards, state string
 }
 
+// praxisStateDir is where prAxIs OS keeps sessions, under .praxis-os,
+// beside its index (.cache/vector_index); legacyStateDir is where mcpflow
+// kept them in a prAxIs OS project before it used prAxIs OS's folder.
+var (
+	praxisStateDir = filepath.Join(".cache", "state")
+	legacyStateDir = "state"
+)
+
 // folders are the resolved, absolute folders. An empty workflows or
 // standards folder means the built-in samples.
 type folders struct {
@@ -36,6 +49,10 @@ type folders struct {
 	// layout is "praxis-os" when the folders come from <root>/.praxis-os,
 	// else "mcpflow".
 	layout string
+	// legacyState is <root>/.praxis-os/state when the state folder is the
+	// default .praxis-os/.cache/state and that older folder exists: its
+	// sessions are moved over at start (moveLegacySessions).
+	legacyState string
 }
 
 // show returns dir, or "builtin" for the samples.
@@ -51,8 +68,9 @@ func show(dir string) string {
 // used when it exists, and the built-in samples when it does not. The state
 // folder defaults to <root>/.mcpflow/state, created when needState is set.
 // A root without .mcpflow but with a .praxis-os folder (a prAxIs OS
-// project) is served from .praxis-os the same way. Errors name the flag and
-// the folder.
+// project) is served from .praxis-os the same way, with prAxIs OS's own
+// state folder, .praxis-os/.cache/state. Errors name the flag and the
+// folder.
 func (f folderFlags) resolve(needState bool) (folders, error) {
 	var out folders
 	root := f.root
@@ -92,20 +110,26 @@ func (f folderFlags) resolve(needState bool) (folders, error) {
 	if !needState {
 		return out, nil
 	}
-	state, flagName := f.state, "--state"
-	if state == "" {
-		state, flagName = filepath.Join(base, "state"), "--root"
+	stateDir, flagName := f.state, "--state"
+	if stateDir == "" {
+		stateDir, flagName = filepath.Join(base, "state"), "--root"
+		if layout == layoutPraxis {
+			stateDir = filepath.Join(base, praxisStateDir)
+			if fi, err := os.Stat(filepath.Join(base, legacyStateDir)); err == nil && fi.IsDir() {
+				out.legacyState = filepath.Join(base, legacyStateDir)
+			}
+		}
 	}
-	if state, err = filepath.Abs(state); err != nil {
+	if stateDir, err = filepath.Abs(stateDir); err != nil {
 		return out, fmt.Errorf("%s: %w", flagName, err)
 	}
-	if err := os.MkdirAll(state, 0o700); err != nil {
-		return out, fmt.Errorf("cannot create the state folder %s: %w; point --state at a writable folder", state, err)
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return out, fmt.Errorf("cannot create the state folder %s: %w; point --state at a writable folder", stateDir, err)
 	}
-	if fi, err := os.Stat(state); err != nil || !fi.IsDir() {
-		return out, fmt.Errorf("the state folder %s is not a folder; point --state at a folder", state)
+	if fi, err := os.Stat(stateDir); err != nil || !fi.IsDir() {
+		return out, fmt.Errorf("the state folder %s is not a folder; point --state at a folder", stateDir)
 	}
-	out.state = state
+	out.state = stateDir
 	return out, nil
 }
 
@@ -139,4 +163,51 @@ func projectBase(root string) (string, string) {
 		return theirs, layoutPraxis
 	}
 	return mine, layoutMcpflow
+}
+
+// moveLegacySessions moves the session files mcpflow wrote to
+// .praxis-os/state, before it used prAxIs OS's folder, into the state
+// folder, each with one rename, and logs what it moved. It does nothing
+// when another mcpflow server holds the old folder (that server still uses
+// it), and leaves a session whose ID the state folder already has where it
+// is, with a warning. Files that are not sessions (locks, server.json)
+// stay.
+func (d folders) moveLegacySessions(log *slog.Logger) {
+	if d.legacyState == "" {
+		return
+	}
+	lock, err := engine.LockStateDir(d.legacyState)
+	if err != nil {
+		log.Warn("sessions in the old state folder are not moved: another server uses it", "from", d.legacyState, "to", d.state, "err", err)
+		return
+	}
+	defer func() { _ = lock.Close() }()
+	entries, err := os.ReadDir(d.legacyState)
+	if err != nil {
+		log.Warn("cannot read the old state folder; its sessions are not moved", "from", d.legacyState, "err", err)
+		return
+	}
+	moved := 0
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		if canon, err := state.ParseSessionID(id); err != nil || canon != id {
+			continue
+		}
+		from, to := filepath.Join(d.legacyState, e.Name()), filepath.Join(d.state, e.Name())
+		if _, err := os.Lstat(to); err == nil {
+			log.Warn("a session is in both state folders; the old copy is left where it is", "session_id", id, "kept", to, "left", from)
+			continue
+		}
+		if err := os.Rename(from, to); err != nil {
+			log.Warn("cannot move a session to the state folder", "session_id", id, "from", from, "to", to, "err", err)
+			continue
+		}
+		moved++
+	}
+	if moved > 0 {
+		log.Info("moved sessions from the old state folder to prAxIs OS's", "sessions", moved, "from", d.legacyState, "to", d.state)
+	}
 }

@@ -11,6 +11,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if code, ok := testChild(); ok {
+		os.Exit(code)
+	}
 	code := m.Run()
 	testutil.RemoveBinary()
 	if code == 0 {

@@ -127,10 +127,10 @@ func TestBinaryServesPraxisProject(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "praxis-os", info.Folders["layout"])
 	assert.Equal(t, filepath.Join(realRoot, ".praxis-os", "workflows"), info.Folders["workflows"])
-	assert.Equal(t, filepath.Join(realRoot, ".praxis-os", "state"), info.Folders["state"])
+	assert.Equal(t, filepath.Join(realRoot, ".praxis-os", ".cache", "state"), info.Folders["state"])
 
 	// The session is saved where prAxIs OS keeps its state.
-	saved, err := os.ReadFile(filepath.Join(root, ".praxis-os", "state", id+".json"))
+	saved, err := os.ReadFile(filepath.Join(root, ".praxis-os", ".cache", "state", id+".json"))
 	require.NoError(t, err)
 	var state struct {
 		CompletedPhases []int `json:"completed_phases"`
@@ -154,9 +154,14 @@ func TestFoldersLayout(t *testing.T) {
 	got, err := folderFlags{root: root}.resolve(true)
 	require.NoError(t, err)
 	assert.Equal(t, layoutPraxis, got.layout)
-	for name, dir := range map[string]string{"workflows": got.workflows, "standards": got.standards, "state": got.state} {
+	for name, dir := range map[string]string{"workflows": got.workflows, "standards": got.standards} {
 		assert.Equal(t, filepath.Join(root, ".praxis-os", name), dir, name)
 	}
+	assert.Equal(t, filepath.Join(root, ".praxis-os", ".cache", "state"), got.state, "prAxIs OS's own state folder")
+	assert.Empty(t, got.legacyState, "no older .praxis-os/state to move sessions from")
+	got, err = folderFlags{root: root, state: filepath.Join(root, "elsewhere")}.resolve(true)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(root, "elsewhere"), got.state, "--state wins")
 
 	other := t.TempDir()
 	got, err = folderFlags{root: root, workflows: other}.resolve(false)

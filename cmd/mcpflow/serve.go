@@ -28,8 +28,10 @@ the URL; it is removed at shutdown.
 
 Folders: --root (default: the current folder) holds .mcpflow/workflows,
 .mcpflow/standards and .mcpflow/state; a prAxIs OS project without .mcpflow
-is served from .praxis-os/{workflows,standards,state} as it is (the startup
-log says which layout it found). Missing workflows or standards folders mean
+is served from .praxis-os/workflows and .praxis-os/standards as it is, with
+sessions in prAxIs OS's own .praxis-os/.cache/state (the startup log says
+which layout it found; sessions an older mcpflow kept in .praxis-os/state
+are moved there at start, with a log line). Missing workflows or standards folders mean
 the built-in samples; the state folder is created. --workflows, --standards
 and --state override each one. Dynamic workflows (spec_execution_v1) find
 options.spec_path inside --root. One server per state folder: a second serve
@@ -89,7 +91,7 @@ func newServeCommand() (*command, *serveFlags) {
 	fs.StringVar(&f.folders.root, "root", ".", "project `folder` holding .mcpflow/{workflows,standards,state} (or a prAxIs OS project's .praxis-os/)")
 	fs.StringVar(&f.folders.workflows, "workflows", "", "workflows `folder` (default <root>/.mcpflow/workflows, else built-in samples)")
 	fs.StringVar(&f.folders.standards, "standards", "", "standards `folder` (default <root>/.mcpflow/standards, else built-in samples)")
-	fs.StringVar(&f.folders.state, "state", "", "session state `folder` (default <root>/.mcpflow/state, created), or redis://HOST:PORT/DB to share sessions between replicas")
+	fs.StringVar(&f.folders.state, "state", "", "session state `folder` (default <root>/.mcpflow/state, or .praxis-os/.cache/state in a prAxIs OS project; created), or redis://HOST:PORT/DB to share sessions between replicas")
 	fs.StringVar(&f.token, "token", "", "bearer `token` that /mcp and /metrics require; needed off loopback")
 	fs.IntVar(&f.stdioWorkers, "stdio-workers", server.DefaultStdioWorkers, fmt.Sprintf("stdio tool calls served at once, 1 to %d", server.MaxStdioWorkers))
 	fs.Var(&f.maxBody, "max-body", "largest HTTP request body or stdio message, in `bytes` (units: KiB, MiB)")
@@ -173,6 +175,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 			return c, withFlagRemedy(fmt.Errorf("%s: %w", n("state"), err), n)
 		}
 		defer func() { _ = lock.Close() }()
+		dirs.moveLegacySessions(log)
 	}
 	var stateStore server.StateStore
 	var store state.Store
@@ -214,6 +217,10 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	})
 	if err != nil {
 		return c, fmt.Errorf("--standards %s: %w", show(dirs.standards), err)
+	}
+	if err := ix.WatchErr(); err != nil {
+		log.Warn("live reindex is off: the standards folder cannot be watched (are the user's inotify instances or watches used up?); "+
+			"serving anyway: reindex_standards rebuilds the index on demand, and --watch=false starts without trying", "err", err)
 	}
 	defer func() {
 		if err := ix.Close(); err != nil {

@@ -25,9 +25,8 @@ const sessionsDetails = `
 Lists the sessions of the state folder (--state, else <root>/.mcpflow/state,
 else <root>/.praxis-os/state) or of Redis (--state redis://...), read
 directly: no server is needed, and one may be running. Sessions whose phase
-awaits a human's approval come first, then the others, most recently
-updated first. --status filters: active, completed, error (the last gate
-attempt failed) or awaiting (a phase awaits approval).`
+awaits a human's approval come first, then the others, newest --status filters: active, completed, error (the last gate
+attempt failed), paused or awaiting (a phase awaits approval).`
 
 const sessionDetails = `
 Shows one session: its workflow, target, status and progress, the phase
@@ -126,9 +125,11 @@ func sessionsCmd(ctx context.Context, args []string, getenv env, stdout, stderr 
 		f      folderFlags
 		status choiceFlag
 		asJSON bool
+		most   int
 	)
-	status = choiceFlag{v: "all", choices: []string{"all", "active", "completed", engine.StatusGateFailed, statusAwaiting}}
-	c.fs.Var(&status, "status", "only sessions with this `status`: all, active, completed, error (gate failed) or awaiting (approval)")
+	status = choiceFlag{v: "all", choices: []string{"all", "active", "completed", engine.StatusGateFailed, engine.StatusPaused, statusAwaiting}}
+	c.fs.Var(&status, "status", "only sessions with this `status`: all, active, completed, error (gate failed), paused or awaiting (approval)")
+	c.fs.IntVar(&most, "limit", 1000, "most sessions listed")
 	c.fs.BoolVar(&asJSON, "json", false, "print the sessions as JSON")
 	lf := addStoreFlags(c, &f)
 	pos, err := c.parse(args, getenv)
@@ -150,9 +151,15 @@ func sessionsCmd(ctx context.Context, args []string, getenv env, stdout, stderr 
 	case statusAwaiting:
 		filter = string(state.StatusActive)
 	}
-	list, err := eng.ListSessions(ctx, filter)
+	if most < 1 {
+		return c, usagef("%s %d: must be at least 1", c.flagName("limit"), most)
+	}
+	list, truncated, err := eng.AllSessions(ctx, state.Status(filter), most)
 	if err != nil {
 		return c, err
+	}
+	if truncated {
+		_, _ = fmt.Fprintf(stderr, "mcpflow sessions: only the newest %d sessions are listed; raise %s to see more\n", most, c.flagName("limit"))
 	}
 	lines := make([]sessionLine, 0, len(list))
 	for i := range list {
@@ -163,7 +170,11 @@ func sessionsCmd(ctx context.Context, args []string, getenv env, stdout, stderr 
 		l := sessionLine{SessionID: x.SessionID, WorkflowType: x.WorkflowType, TargetFile: x.TargetFile, CurrentPhase: x.CurrentPhase,
 			AwaitingApproval: x.AwaitingApproval, UpdatedAt: x.UpdatedAt.UTC().Format(time.RFC3339), Error: x.Error}
 		l.Status = string(x.Status)
-		if x.GateFailed && x.Status == state.StatusActive {
+		switch {
+		case x.Status != state.StatusActive:
+		case x.Paused:
+			l.Status = engine.StatusPaused
+		case x.GateFailed:
 			l.Status = engine.StatusGateFailed
 		}
 		if x.Error == "" {

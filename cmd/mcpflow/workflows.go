@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/mcpflow/mcpflow/engine/workflows"
+	"github.com/mcpflow/mcpflow/internal/regfile"
 )
 
 const workflowsDetails = `
@@ -78,7 +79,7 @@ func workflowsCmd(_ context.Context, args []string, getenv env, stdout, _ io.Wri
 			return c, fmt.Errorf("%s %s: %w", flagName, show(dirs.workflows), err)
 		}
 		defer func() { _ = root.Close() }()
-		fsys = root.FS()
+		fsys = regfile.FS(root)
 	}
 	list, err := workflows.List(fsys)
 	if err != nil {

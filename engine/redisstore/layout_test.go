@@ -292,6 +292,9 @@ func TestListSkipsMarkersAndReportsCorrupt(t *testing.T) {
 	require.NoError(t, do(t, c, "HSET", sessKey(prefix, bad), "version", "3", "doc", `{"session_id": 5}`).Error())
 	require.NoError(t, do(t, c, "HSET", sessKey(prefix, uuid.NewString()), "fenced", "x").Error())
 	require.NoError(t, do(t, c, "SET", sessKey(prefix, "not-a-uuid"), "x").Error())
+	// Keys written behind the store's back are indexed by Reindex (which
+	// Open runs on a data set without an index).
+	require.NoError(t, s.Reindex(ctx))
 	list, err := s.List(ctx)
 	require.NoError(t, err)
 	require.Len(t, list, 2)
@@ -301,9 +304,13 @@ func TestListSkipsMarkersAndReportsCorrupt(t *testing.T) {
 	}
 	assert.Empty(t, byID[good.SessionID].Error)
 	assert.Contains(t, byID[bad].Error, "session_id")
+	assert.Equal(t, bad, list[1].SessionID, "a session that cannot be read lists last")
 	_, _, err = s.Load(ctx, bad)
 	require.ErrorIs(t, err, state.ErrCorrupt)
 	require.NoError(t, s.Delete(ctx, bad), "a corrupt session can be deleted")
+	list, err = s.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 1, "and leaves the index")
 }
 
 // TestCallsHonourCanceledContext: a context that ends before the call

@@ -9,10 +9,43 @@ import "github.com/redis/rueidis"
 //
 // A session is a hash: version (a decimal integer, the Store version),
 // doc (the state JSON), write_id (the random id of the save that wrote
-// it) and pair (the hex hash naming its active-pair key). A hash with a
-// "fenced" field and no version is the marker left by a create whose
-// outcome was unknown; it reads as no session and expires by itself.
-// The active-pair key is a string holding the session id.
+// it), pair (the hex hash naming its active-pair key) and sum (the JSON of
+// its state.SessionSummary, what a list reads). A hash with a "fenced"
+// field and no version is the marker left by a create whose outcome was
+// unknown; it reads as no session and expires by itself. The active-pair
+// key is a string holding the session id.
+//
+// The summary index: four sorted sets, idx:all, idx:active,
+// idx:completed and idx:failed (the active sessions whose last gate
+// attempt failed), whose members (all of score 0, so ordered by bytes)
+// are the sessions' state.ListKey strings, and a hash idx:lk from session
+// id to its member. The scripts that create, save and delete a session keep
+// them in the same atomic step (indexLua); a session that expired leaves
+// its members behind until a list meets them and removes them
+// (pageScript).
+
+// indexLua defines the index helpers every script that changes a session
+// starts with. ix is the table {idx:all, idx:active, idx:completed,
+// idx:failed, idx:lk} of key names; failed is '1' for an active session
+// whose last gate attempt failed.
+const indexLua = `
+local function unindex(ix, id)
+  local m = redis.call('HGET', ix[5], id)
+  if m then
+    for i = 1, 4 do redis.call('ZREM', ix[i], m) end
+    redis.call('HDEL', ix[5], id)
+  end
+end
+local function index(ix, id, m, status, failed)
+  local old = redis.call('HGET', ix[5], id)
+  if old and old ~= m then unindex(ix, id) end
+  redis.call('HSET', ix[5], id, m)
+  redis.call('ZADD', ix[1], 0, m)
+  if status == 'active' then redis.call('ZADD', ix[2], 0, m) else redis.call('ZREM', ix[2], m) end
+  if status == 'completed' then redis.call('ZADD', ix[3], 0, m) else redis.call('ZREM', ix[3], m) end
+  if status == 'active' and failed == '1' then redis.call('ZADD', ix[4], 0, m) else redis.call('ZREM', ix[4], m) end
+end
+`
 
 // Reply codes of the scripts: the first element of the returned array.
 const (
@@ -22,17 +55,18 @@ const (
 	codePair     = 3 // the session's workflow_type or target_file changed
 )
 
-// saveScript: KEYS[1] session, KEYS[2] active-pair key of its pair.
-// ARGV: expected version, doc, write_id, ttl in ms (0: no expiry),
-// session id, "1" when the session is completed (release the pair),
-// pair hash.
+// saveScript: KEYS[1] session, KEYS[2] active-pair key of its pair,
+// KEYS[3..7] the index keys. ARGV: expected version, doc, write_id, ttl
+// in ms (0: no expiry), session id, "1" when the session is completed
+// (release the pair), pair hash, index member, status, summary JSON, "1"
+// when its last gate attempt failed.
 //
 // It compares the version, writes version, doc, write_id and pair,
 // refreshes the TTL of the session and of the pair key while that key
 // holds this session, and deletes the pair key, if it still holds this
 // session, when the session is completed. A create of an active session
-// claims a free pair.
-var saveScript = rueidis.NewLuaScript(`
+// claims a free pair. It indexes the session under its member and status.
+var saveScript = rueidis.NewLuaScript(indexLua + `
 local k, pk = KEYS[1], KEYS[2]
 local exp, ttl, id = tonumber(ARGV[1]), tonumber(ARGV[4]), ARGV[5]
 if exp == 0 then
@@ -48,8 +82,9 @@ else
   if p and p ~= ARGV[7] then return {3, cur} end
 end
 local nv = exp + 1
-redis.call('HSET', k, 'version', nv, 'doc', ARGV[2], 'write_id', ARGV[3], 'pair', ARGV[7])
+redis.call('HSET', k, 'version', nv, 'doc', ARGV[2], 'write_id', ARGV[3], 'pair', ARGV[7], 'sum', ARGV[10])
 if ttl > 0 then redis.call('PEXPIRE', k, ttl) else redis.call('PERSIST', k) end
+index({KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]}, id, ARGV[8], ARGV[9], ARGV[11])
 local owner = redis.call('GET', pk)
 if ARGV[6] == '1' then
   if owner == id then redis.call('DEL', pk) end
@@ -73,8 +108,10 @@ const (
 // createScript makes "one active session per (workflow_type,
 // target_file)" atomic: KEYS[1] the pair key, KEYS[2] the session the
 // caller read from the pair key (or the new session's key when it read
-// none), KEYS[3] the new session's key. ARGV: the id the caller read from
-// the pair key ("" for none), new id, doc, write_id, ttl in ms, pair hash.
+// none), KEYS[3] the new session's key, KEYS[4..8] the index keys. ARGV:
+// the id the caller read from the pair key ("" for none), new id, doc,
+// write_id, ttl in ms, pair hash, index member, summary JSON, the largest
+// document returned (a larger one comes back as false).
 //
 // When the pair key no longer holds what the caller read, nothing is
 // written and the caller retries with the current value. When it holds a
@@ -82,18 +119,24 @@ const (
 // holds a session that has vanished, the pair key is cleared (it is known
 // to hold that id, since the check above just passed) and the new
 // session is created and indexed in the same step.
-var createScript = rueidis.NewLuaScript(`
+var createScript = rueidis.NewLuaScript(indexLua + `
 local pk, ok, nk = KEYS[1], KEYS[2], KEYS[3]
 local seen, id, ttl = ARGV[1], ARGV[2], tonumber(ARGV[5])
 local cur = redis.call('GET', pk)
 if (cur or '') ~= seen then return {2, cur or ''} end
 if cur then
-  local v = redis.call('HMGET', ok, 'version', 'doc')
-  if v[1] then return {1, cur, tonumber(v[1]), v[2]} end
+  local t = redis.call('TYPE', ok).ok
+  local v = t == 'hash' and redis.call('HGET', ok, 'version')
+  if v then
+    if redis.call('HSTRLEN', ok, 'doc') > tonumber(ARGV[9]) then return {1, cur, tonumber(v), false} end
+    return {1, cur, tonumber(v), redis.call('HGET', ok, 'doc')}
+  end
+  if t ~= 'none' and t ~= 'hash' then return {1, cur, 0, false} end
   redis.call('DEL', pk)
 end
 if redis.call('EXISTS', nk) == 1 then return {3} end
-redis.call('HSET', nk, 'version', 1, 'doc', ARGV[3], 'write_id', ARGV[4], 'pair', ARGV[6])
+redis.call('HSET', nk, 'version', 1, 'doc', ARGV[3], 'write_id', ARGV[4], 'pair', ARGV[6], 'sum', ARGV[8])
+index({KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]}, id, ARGV[7], 'active', '0')
 redis.call('SET', pk, id)
 if ttl > 0 then
   redis.call('PEXPIRE', nk, ttl)
@@ -111,14 +154,84 @@ end
 return 0
 `)
 
-// deleteScript: KEYS[1] session, KEYS[2] its pair key; ARGV[1] session
-// id. Deletes the session and, if it still holds this session, the pair
-// key. Returns 0 when there was no session (a fence marker counts as
-// none and is left to expire).
-var deleteScript = rueidis.NewLuaScript(`
-if not redis.call('HGET', KEYS[1], 'version') then return 0 end
+// deleteScript: KEYS[1] session, KEYS[2] its pair key, KEYS[3..7] the
+// index keys; ARGV[1] session id, ARGV[2] the index member of a session
+// that cannot be read. Deletes the session, its index entries and, if it
+// still holds this session, the pair key. A key that is not a hash
+// (written by something else) is deleted too. Returns 0 when there was
+// no session (a fence marker counts as none and is left to expire).
+var deleteScript = rueidis.NewLuaScript(indexLua + `
+local ix = {KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]}
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'none' or t == 'hash' and not redis.call('HGET', KEYS[1], 'version') then
+  unindex(ix, ARGV[1])
+  redis.call('ZREM', KEYS[3], ARGV[2])
+  return 0
+end
 redis.call('DEL', KEYS[1])
-if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+unindex(ix, ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[2])
+local owner = redis.pcall('GET', KEYS[2])
+if owner == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1
+`)
+
+// Reply codes of pageScript, per session.
+const (
+	pageGone      = 0 // {0}: the session no longer exists; its member was removed
+	pageOK        = 1 // {1, summary JSON}
+	pageWrongType = 2 // {2, type}: the key is not a hash
+	pageNoSummary = 3 // {3}: the hash has no usable summary (saved by an older mcpflow, or too large)
+)
+
+// pageScript reads the summaries of one page. KEYS[1..5] the index keys,
+// then one session key per member; ARGV[1] the largest summary returned,
+// then the session id and the member of each session key. A member whose
+// session is gone (expired, or a fence marker), or that is not the
+// session's current member, is removed from the index.
+var pageScript = rueidis.NewLuaScript(`
+local ix = {KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]}
+local lim = tonumber(ARGV[1])
+local out = {}
+for i = 6, #KEYS do
+  local k, id, m = KEYS[i], ARGV[2*(i-5)], ARGV[2*(i-5)+1]
+  local t = redis.call('TYPE', k).ok
+  if t == 'hash' and redis.call('HGET', k, 'version') and redis.call('HGET', ix[5], id) == m then
+    if redis.call('HSTRLEN', k, 'sum') > lim then
+      out[#out+1] = {3}
+    else
+      local sum = redis.call('HGET', k, 'sum')
+      if sum then out[#out+1] = {1, sum} else out[#out+1] = {3} end
+    end
+  elseif t == 'hash' or t == 'none' then
+    for j = 1, 4 do redis.call('ZREM', ix[j], m) end
+    if redis.call('HGET', ix[5], id) == m then redis.call('HDEL', ix[5], id) end
+    out[#out+1] = {0}
+  else
+    out[#out+1] = {2, t}
+  end
+end
+return out
+`)
+
+// indexScript indexes one session found by a rebuild (Store.Reindex):
+// KEYS[1] the session, KEYS[2..6] the index keys; ARGV: session id, the
+// version read ("0" for a key that holds no readable session), member,
+// status, summary JSON ("" to leave the hash as it is), "1" when its last
+// gate attempt failed. It does nothing
+// when the session changed since it was read (a save indexes it itself).
+// Returns 1 when it indexed.
+var indexScript = rueidis.NewLuaScript(indexLua + `
+local k = KEYS[1]
+local ix = {KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]}
+local t = redis.call('TYPE', k).ok
+if ARGV[2] == '0' then
+  if t == 'none' or t == 'hash' and not redis.call('HGET', k, 'version') then return 0 end
+else
+  if t ~= 'hash' or redis.call('HGET', k, 'version') ~= ARGV[2] then return 0 end
+  if ARGV[5] ~= '' then redis.call('HSET', k, 'sum', ARGV[5]) end
+end
+index(ix, ARGV[1], ARGV[3], ARGV[4], ARGV[6])
 return 1
 `)
 

@@ -158,6 +158,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		client.Close()
 		return nil, err
 	}
+	if err := s.reindexIfNeeded(ctx); err != nil {
+		client.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -180,9 +184,34 @@ func (s *Store) onInvalidations(keys []rueidis.RedisMessage) {
 
 // ---- keys ----
 
-func (s *Store) sessKey(id string) string     { return s.opts.Prefix + keyTag + "sess:" + id }
-func (s *Store) pairKey(hash string) string   { return s.opts.Prefix + keyTag + "active:" + hash }
-func (s *Store) epochKey() string             { return s.opts.Prefix + keyTag + "epoch" }
+func (s *Store) sessKey(id string) string   { return s.opts.Prefix + keyTag + "sess:" + id }
+func (s *Store) pairKey(hash string) string { return s.opts.Prefix + keyTag + "active:" + hash }
+func (s *Store) epochKey() string           { return s.opts.Prefix + keyTag + "epoch" }
+func (s *Store) idxKey(name string) string  { return s.opts.Prefix + keyTag + "idx:" + name }
+
+// idxKeys returns the index keys in the order the scripts take them:
+// idx:all, idx:active, idx:completed, idx:failed, idx:lk.
+func (s *Store) idxKeys() []string {
+	return []string{s.idxKey("all"), s.idxKey("active"), s.idxKey("completed"), s.idxKey("failed"), s.idxKey("lk")}
+}
+
+// listKey returns the sorted set that lists the sessions of status.
+func (s *Store) listKey(status state.Status) string {
+	switch status {
+	case state.StatusActive:
+		return s.idxKey("active")
+	case state.StatusCompleted:
+		return s.idxKey("completed")
+	case state.StatusGateFailed:
+		return s.idxKey("failed")
+	case state.StatusPaused:
+		// Paused sessions have no set of their own: a page walks the
+		// active ones and keeps the paused (state.Matches), so it may
+		// hold fewer than its limit while Next is set.
+		return s.idxKey("active")
+	}
+	return s.idxKey("all")
+}
 func (s *Store) sessPattern() string          { return escapeGlob(s.opts.Prefix+keyTag) + "sess:*" }
 func (s *Store) idOfKey(key string) string    { return key[len(s.opts.Prefix)+len(keyTag)+len("sess:"):] }
 func pairHash(workflow, target string) string { return hashHex(workflow + "\x00" + target) }
@@ -305,80 +334,159 @@ func (s *Store) ttlText() string {
 
 // ---- Load ----
 
-// record is one session hash as read.
+// record is what a probe of one session hash read: whether it holds a
+// session, its version and the length of its document.
 type record struct {
 	exists bool
 	ver    state.Version
-	doc    string
+	docLen int64
 }
 
-func parseRecord(vals []rueidis.RedisMessage) (record, error) {
-	var r record
-	if len(vals) < 2 || vals[0].IsNil() {
-		return r, nil // no session, or a fence marker
+// parseVersion reads a version field: not exists when nil (no session, or
+// a fence marker).
+func parseVersion(m rueidis.RedisMessage) (exists bool, ver state.Version, err error) {
+	if m.IsNil() {
+		return false, 0, nil
 	}
-	vs, err := vals[0].ToString()
+	vs, err := m.ToString()
 	if err != nil {
-		return r, err
+		return false, 0, err
 	}
 	v, err := strconv.ParseInt(vs, 10, 64)
 	if err != nil || v < 1 {
-		return r, fmt.Errorf("version field %q is not a positive integer", vs)
+		return false, 0, fmt.Errorf("version field %q is not a positive integer", vs)
 	}
-	r.exists, r.ver = true, state.Version(v)
-	if !vals[1].IsNil() {
-		r.doc, _ = vals[1].ToString()
-	}
-	return r, nil
+	return true, state.Version(v), nil
 }
 
-// read reads id's hash, from the client-side cache when cached is set.
-func (s *Store) read(ctx context.Context, id string, cached bool) (record, error) {
-	cmd := s.client.B().Hmget().Key(s.sessKey(id)).Field("version", "doc").Cache()
-	var res rueidis.RedisResult
+// probe reads id's version and the length of its document (HMGET and
+// HSTRLEN, pipelined), from the client-side cache when cached is set, so
+// that the document is never transferred before its length is checked.
+func (s *Store) probe(ctx context.Context, id string, cached bool) (record, error) {
+	k := s.sessKey(id)
+	ver := s.client.B().Hmget().Key(k).Field("version").Cache()
+	n := s.client.B().Hstrlen().Key(k).Field("doc").Cache()
+	var res []rueidis.RedisResult
 	if cached {
-		res = s.client.DoCache(ctx, cmd, s.opts.CacheTTL)
-		if res.IsCacheHit() {
+		res = s.client.DoMultiCache(ctx, rueidis.CT(ver, s.opts.CacheTTL), rueidis.CT(n, s.opts.CacheTTL))
+		if res[0].IsCacheHit() {
 			s.stats.cacheHits.Add(1)
 		} else {
 			s.stats.cacheMisses.Add(1)
 		}
 	} else {
-		res = s.client.Do(ctx, rueidis.Completed(cmd))
+		res = s.client.DoMulti(ctx, rueidis.Completed(ver), rueidis.Completed(n))
 	}
-	vals, err := res.ToArray()
+	vals, err := res[0].ToArray()
+	if err == nil {
+		err = res[1].Error()
+	}
 	if _, refused := rueidis.IsRedisErr(err); cached && refused && !rueidis.IsRedisNil(err) {
 		// A cached read is a transaction (MULTI, PTTL, HMGET, EXEC), which
-		// Redis refuses when it is out of memory; a plain read is not.
-		return s.read(ctx, id, false)
+		// Redis refuses when it is out of memory, or when the key is not
+		// a hash; a plain read says which.
+		return s.probe(ctx, id, false)
 	}
 	if err != nil {
 		return record{}, err
 	}
-	r, err := parseRecord(vals)
+	if len(vals) < 1 {
+		return record{}, nil
+	}
+	var r record
+	r.exists, r.ver, err = parseVersion(vals[0])
 	if err != nil {
 		return record{}, fmt.Errorf("%w: session_id %s: %w; delete the session", state.ErrCorrupt, id, err)
 	}
+	r.docLen, _ = res[1].AsInt64()
 	return r, nil
+}
+
+// readDoc reads id's version and document together, from the
+// client-side cache when cached is set. ok is false when the session is
+// gone.
+func (s *Store) readDoc(ctx context.Context, id string, cached bool) (ver state.Version, doc string, ok bool, err error) {
+	cmd := s.client.B().Hmget().Key(s.sessKey(id)).Field("version", "doc").Cache()
+	var res rueidis.RedisResult
+	if cached {
+		res = s.client.DoCache(ctx, cmd, s.opts.CacheTTL)
+	} else {
+		res = s.client.Do(ctx, rueidis.Completed(cmd))
+	}
+	vals, err := res.ToArray()
+	if _, refused := rueidis.IsRedisErr(err); cached && refused && !rueidis.IsRedisNil(err) {
+		return s.readDoc(ctx, id, false)
+	}
+	if err != nil {
+		return 0, "", false, err
+	}
+	if len(vals) < 2 {
+		return 0, "", false, nil
+	}
+	exists, ver, err := parseVersion(vals[0])
+	if err != nil {
+		return 0, "", false, fmt.Errorf("%w: session_id %s: %w; delete the session", state.ErrCorrupt, id, err)
+	}
+	if !exists {
+		return 0, "", false, nil
+	}
+	doc, _ = vals[1].ToString()
+	return ver, doc, true, nil
+}
+
+// readErr turns a failed read of id into the error to return: a key that
+// is not a hash (written by something else than mcpflow) is that
+// session's corruption; any other refusal or transport failure is what
+// fail makes of it.
+func (s *Store) readErr(ctx context.Context, op, id string, err error) error {
+	if errors.Is(err, state.ErrCorrupt) {
+		return err
+	}
+	if _, refused := rueidis.IsRedisErr(err); refused && !rueidis.IsRedisNil(err) {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Timeout)
+		defer cancel()
+		if t, terr := s.client.Do(cctx, s.client.B().Type().Key(s.sessKey(id)).Build()).ToString(); terr == nil && t != "hash" && t != "none" {
+			return wrongType(id, t)
+		}
+	}
+	return s.fail(op, id, err)
+}
+
+// wrongType is the error for a session key that holds a Redis value of
+// type t instead of a hash.
+func wrongType(id, t string) error {
+	return &state.FieldError{Kind: state.ErrCorrupt, Field: "session_id", Value: id,
+		Problem: "stored under a Redis key of type " + t + ", not a hash; the session can be deleted"}
+}
+
+// tooLarge is the error for a stored document of n bytes, over limit.
+func tooLarge(id string, n int64, limit int) error {
+	return &state.FieldError{Kind: state.ErrCorrupt, Field: "session_id", Value: id,
+		Problem: fmt.Sprintf("stored document is %d bytes, over the limit of %d bytes, and was not read; the session can be deleted", n, limit)}
 }
 
 // Load returns the session's state and version (state.Store). It reads
 // through the client-side cache, and again from Redis when the cached
-// copy is older than a version this store wrote or saw.
+// copy is older than a version this store wrote or saw. A document over
+// the store's limit is not read: it is reported as corrupt.
 func (s *Store) Load(ctx context.Context, id string) (*state.SessionState, state.Version, error) {
 	return s.load(ctx, id, -1)
 }
 
 // LoadNewer is Load for a caller that already holds version have of the
 // session: when the stored version is still have, it returns a nil state
-// and have without decoding the document. A caller that keeps decoded
-// sessions keyed by (id, version) thus never serves a version older than
-// the one Redis holds, as far as this replica has heard, and decodes
-// only what changed.
+// and have without reading or decoding the document. A caller that keeps
+// decoded sessions keyed by (id, version) thus never serves a version
+// older than the one Redis holds, as far as this replica has heard, and
+// decodes only what changed.
 func (s *Store) LoadNewer(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
 	return s.load(ctx, id, have)
 }
 
+// load probes the session (version and document length), then reads the
+// document only when it is needed and within the limit. A document that
+// grows past the limit between the probe and the read is read once, and
+// still refused.
 func (s *Store) load(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
 	id, err := state.ParseSessionID(id)
 	if err != nil {
@@ -387,16 +495,15 @@ func (s *Store) load(ctx context.Context, id string, have state.Version) (*state
 	defer s.stats.observe(opLoad, time.Now())
 	cctx, cancel := s.call(ctx)
 	defer cancel()
-	r, err := s.read(cctx, id, true)
+	cached := true
+	r, err := s.probe(cctx, id, true)
 	if err == nil && s.guard.stale(id, r.exists, r.ver) {
 		s.stats.staleReads.Add(1)
-		r, err = s.read(cctx, id, false)
+		cached = false
+		r, err = s.probe(cctx, id, false)
 	}
 	if err != nil {
-		if errors.Is(err, state.ErrCorrupt) {
-			return nil, 0, err
-		}
-		return nil, 0, s.fail("load", id, err)
+		return nil, 0, s.readErr(ctx, "load", id, err)
 	}
 	if !r.exists {
 		return nil, 0, s.notFound(ctx, id)
@@ -405,11 +512,33 @@ func (s *Store) load(ctx context.Context, id string, have state.Version) (*state
 	if r.ver == have {
 		return nil, have, nil
 	}
-	st, err := decode(id, r.doc)
+	limit := s.docLimit()
+	if r.docLen > int64(limit) {
+		return nil, 0, tooLarge(id, r.docLen, limit)
+	}
+	ver, doc, ok, err := s.readDoc(cctx, id, cached)
+	if err == nil && ok && s.guard.stale(id, true, ver) {
+		s.stats.staleReads.Add(1)
+		ver, doc, ok, err = s.readDoc(cctx, id, false)
+	}
+	if err != nil {
+		return nil, 0, s.readErr(ctx, "load", id, err)
+	}
+	if !ok {
+		return nil, 0, s.notFound(ctx, id)
+	}
+	if len(doc) > limit {
+		return nil, 0, tooLarge(id, int64(len(doc)), limit)
+	}
+	s.guard.saw(id, ver)
+	if ver == have {
+		return nil, have, nil
+	}
+	st, err := decode(id, doc)
 	if err != nil {
 		return nil, 0, err
 	}
-	return st, r.ver, nil
+	return st, ver, nil
 }
 
 // decode parses a session document and checks that it is id's.
@@ -493,8 +622,13 @@ func (s *Store) Save(ctx context.Context, st *state.SessionState, expected state
 	wid := newWriteID()
 	cctx, cancel := s.call(ctx)
 	defer cancel()
-	res := saveScript.Exec(cctx, s.client, []string{s.sessKey(id), s.pairKey(pair)},
-		[]string{strconv.FormatInt(int64(expected), 10), doc, wid, s.ttlMs, id, release, pair})
+	sum, failed, err := summaryJSON(st)
+	if err != nil {
+		return 0, err
+	}
+	res := saveScript.Exec(cctx, s.client, append([]string{s.sessKey(id), s.pairKey(pair)}, s.idxKeys()...),
+		[]string{strconv.FormatInt(int64(expected), 10), doc, wid, s.ttlMs, id, release, pair,
+			state.KeyOfState(st).String(), string(st.Status), sum, failed})
 	vals, err := res.AsIntSlice()
 	if transportErr(err) {
 		return s.settle(ctx, id, expected, wid, err)
@@ -630,13 +764,17 @@ func (s *Store) CreateOrResume(ctx context.Context, st *state.SessionState) (*st
 		if err != nil {
 			return nil, 0, false, err
 		}
+		sum, _, err := summaryJSON(cur)
+		if err != nil {
+			return nil, 0, false, err
+		}
 		wid := newWriteID()
 		oldKey := s.sessKey(cur.SessionID)
 		if seen != "" {
 			oldKey = s.sessKey(seen)
 		}
-		res := createScript.Exec(cctx, s.client, []string{pk, oldKey, s.sessKey(cur.SessionID)},
-			[]string{seen, cur.SessionID, doc, wid, s.ttlMs, pair})
+		res := createScript.Exec(cctx, s.client, append([]string{pk, oldKey, s.sessKey(cur.SessionID)}, s.idxKeys()...),
+			[]string{seen, cur.SessionID, doc, wid, s.ttlMs, pair, state.KeyOfState(cur).String(), sum, strconv.Itoa(s.docLimit())})
 		vals, err := res.ToArray()
 		if transportErr(err) {
 			created, serr := s.settleCreate(ctx, cur, wid, err)
@@ -669,8 +807,14 @@ func (s *Store) CreateOrResume(ctx context.Context, st *state.SessionState) (*st
 		case codeResumed:
 			id, _ := vals[1].ToString()
 			ver, _ := vals[2].AsInt64()
-			doc, _ := vals[3].ToString()
-			got, derr := decode(id, doc)
+			var got *state.SessionState
+			var derr error
+			if vals[3].IsNil() {
+				derr = fmt.Errorf("%w: session_id %s: its stored document is over %d bytes or not a hash", state.ErrCorrupt, id, s.docLimit())
+			} else {
+				doc, _ := vals[3].ToString()
+				got, derr = decode(id, doc)
+			}
 			if derr == nil && got.Status == state.StatusActive && got.WorkflowType == st.WorkflowType && got.TargetFile == st.TargetFile {
 				s.guard.saw(id, state.Version(ver))
 				return got, state.Version(ver), false, nil
@@ -764,20 +908,27 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	defer s.stats.observe(opDelete, time.Now())
 	cctx, cancel := s.call(ctx)
 	defer cancel()
+	// The pair is read first, since the script must name every key it
+	// touches. A key that is not a hash has no pair: the script deletes
+	// it all the same.
+	pair := ""
 	vals, err := s.client.Do(cctx, s.client.B().Hmget().Key(s.sessKey(id)).Field("version", "pair").Build()).ToArray()
-	if err != nil {
-		return s.fail("delete", id, err)
+	switch {
+	case transportErr(err):
+		return s.unavailable("delete", id, err)
+	case err != nil:
+	case len(vals) < 2 || vals[0].IsNil():
+		// No session; the script still drops index entries left behind.
+	default:
+		pair, _ = vals[1].ToString()
 	}
-	if len(vals) < 2 || vals[0].IsNil() {
-		return s.notFound(ctx, id)
-	}
-	pair, _ := vals[1].ToString()
-	n, err := deleteScript.Exec(cctx, s.client, []string{s.sessKey(id), s.pairKey(pair)}, []string{id}).AsInt64()
+	unreadable := state.KeyOf(&state.SessionSummary{SessionID: id, Error: "x"}).String()
+	n, err := deleteScript.Exec(cctx, s.client, append([]string{s.sessKey(id), s.pairKey(pair)}, s.idxKeys()...), []string{id, unreadable}).AsInt64()
 	if transportErr(err) {
 		// Deleting twice is harmless: learn whether it happened.
 		cctx2, cancel2 := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Timeout)
 		defer cancel2()
-		if r, rerr := s.read(cctx2, id, false); rerr == nil && !r.exists {
+		if r, rerr := s.probe(cctx2, id, false); rerr == nil && !r.exists {
 			s.guard.gone(id, 0)
 			return nil
 		}
@@ -791,83 +942,4 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	}
 	s.guard.gone(id, 0)
 	return nil
-}
-
-// ---- List ----
-
-// listBatch is the SCAN COUNT and the number of sessions read per round
-// trip by List.
-const listBatch = 256
-
-// List returns a summary of every session of the store's prefix
-// (state.Store). It walks the keys with SCAN, so a session created or
-// deleted during the walk may or may not be listed; every session that
-// exists from start to end is listed once. Each round trip has its own
-// Options.Timeout.
-func (s *Store) List(ctx context.Context) ([]state.SessionSummary, error) {
-	defer s.stats.observe(opList, time.Now())
-	var out []state.SessionSummary
-	seen := map[string]bool{}
-	cursor := uint64(0)
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		cctx, cancel := s.call(ctx)
-		entry, err := s.client.Do(cctx, s.client.B().Scan().Cursor(cursor).Match(s.sessPattern()).Count(listBatch).Build()).AsScanEntry()
-		if err != nil {
-			cancel()
-			return nil, s.fail("list", "", err)
-		}
-		ids := make([]string, 0, len(entry.Elements))
-		for _, k := range entry.Elements {
-			id := s.idOfKey(k)
-			if canon, err := state.ParseSessionID(id); err == nil && canon == id && !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
-			}
-		}
-		out, err = s.summaries(cctx, ids, out)
-		cancel()
-		if err != nil {
-			return nil, err
-		}
-		if cursor = entry.Cursor; cursor == 0 {
-			return out, nil
-		}
-	}
-}
-
-// summaries reads the sessions ids in one pipeline and appends their
-// summaries to out.
-func (s *Store) summaries(ctx context.Context, ids []string, out []state.SessionSummary) ([]state.SessionSummary, error) {
-	if len(ids) == 0 {
-		return out, nil
-	}
-	cmds := make(rueidis.Commands, len(ids))
-	for i, id := range ids {
-		cmds[i] = s.client.B().Hmget().Key(s.sessKey(id)).Field("version", "doc").Build()
-	}
-	for i, res := range s.client.DoMulti(ctx, cmds...) {
-		id := ids[i]
-		vals, err := res.ToArray()
-		if err != nil {
-			return nil, s.fail("list", "", err)
-		}
-		r, err := parseRecord(vals)
-		if err != nil {
-			out = append(out, state.SessionSummary{SessionID: id, CompletedPhases: []int{}, Error: err.Error()})
-			continue
-		}
-		if !r.exists {
-			continue // deleted since SCAN, or a fence marker
-		}
-		st, err := decode(id, r.doc)
-		if err != nil {
-			out = append(out, state.SessionSummary{SessionID: id, CompletedPhases: []int{}, Error: err.Error()})
-			continue
-		}
-		out = append(out, state.Summarize(st))
-	}
-	return out, nil
 }

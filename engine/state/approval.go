@@ -54,13 +54,14 @@ func (st *SessionState) LastDecision(phase int) (Decision, bool) {
 	return Decision{}, false
 }
 
-// metadataWithApproval returns the metadata to encode for st: its
-// Metadata, plus the approval data under ApprovalKey when there is any.
-func metadataWithApproval(st *SessionState) map[string]any {
+// metadataWithApproval returns the metadata to encode for st: md, plus
+// the approval data under ApprovalKey when there is any (in a copy: md
+// may be st.Metadata).
+func metadataWithApproval(md map[string]any, st *SessionState) map[string]any {
 	if st.Awaiting == nil && len(st.Decisions) == 0 {
-		return st.Metadata
+		return md
 	}
-	m := maps.Clone(st.Metadata)
+	m := maps.Clone(md)
 	if m == nil {
 		m = map[string]any{}
 	}
@@ -75,6 +76,7 @@ func takeApproval(st *SessionState) error {
 	if !ok {
 		return nil
 	}
+	// st.Metadata was just decoded: this state owns it.
 	delete(st.Metadata, ApprovalKey)
 	b, err := json.Marshal(raw)
 	if err != nil {
@@ -86,18 +88,4 @@ func takeApproval(st *SessionState) error {
 	}
 	st.Awaiting, st.Decisions = doc.Awaiting, doc.Decisions
 	return nil
-}
-
-// copyDecisions deep-copies ds (their evidence through JSON).
-func copyDecisions(ds []Decision) ([]Decision, error) {
-	if ds == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(ds)
-	if err != nil {
-		return nil, err
-	}
-	var out []Decision
-	err = json.Unmarshal(b, &out)
-	return out, err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -13,14 +14,53 @@ import (
 const MaxStateFileBytes = 64 << 20
 
 // fileState is the on-disk form of a SessionState: the same fields plus
-// the version, with timestamps that may lack a time zone (prAxIs OS writes
-// Python's naive isoformat; those are read as UTC).
+// the version, with timestamps as prAxIs OS writes them (Python's naive
+// isoformat; read and written as UTC, RFC 3339 is read too). Paused and
+// Recovery live in Metadata (keys metaPaused and metaRecovery).
+//
+// prAxIs OS's WorkflowState.from_dict (mcp_server/models/workflow.py)
+// reads every field of the prAxIs layout by key and ignores the others
+// (status, version); its PhaseArtifact.from_dict needs phase_number,
+// evidence, outputs, commands_executed (a list) and timestamp in every
+// artifact, so those are always written, never null.
 type fileState struct {
 	stateAlias
 	PhaseArtifacts map[int]*fileArtifact `json:"phase_artifacts"`
 	CreatedAt      flexTime              `json:"created_at"`
 	UpdatedAt      flexTime              `json:"updated_at"`
 	Version        Version               `json:"version,omitempty"`
+}
+
+// The metadata keys of the state file that hold typed fields: metaPaused
+// is the flag prAxIs OS's list_sessions and get_session read,
+// metaRecovery is mcpflow's recovery record.
+const (
+	metaPaused   = "paused"
+	metaRecovery = "mcpflow"
+)
+
+// fileRecovery is Recovery's on-disk form.
+type fileRecovery struct {
+	PausedAt       flexTime        `json:"paused_at,omitzero"`
+	PauseReason    string          `json:"pause_reason,omitempty"`
+	FailedAttempts []fileFailed    `json:"failed_attempts,omitempty"`
+	History        []fileHistEntry `json:"history,omitempty"`
+}
+
+type fileFailed struct {
+	Phase   int      `json:"phase"`
+	Attempt int      `json:"attempt"`
+	Errors  []string `json:"errors"`
+	Fields  []string `json:"fields"`
+	At      flexTime `json:"at"`
+}
+
+type fileHistEntry struct {
+	Phase      int              `json:"phase"`
+	Reason     string           `json:"reason"`
+	At         flexTime         `json:"at"`
+	Checkpoint CheckpointStatus `json:"checkpoint,omitempty"`
+	Artifact   *fileArtifact    `json:"artifact,omitempty"`
 }
 
 type stateAlias SessionState
@@ -35,15 +75,37 @@ type artifactAlias PhaseArtifact
 // EncodeState returns the state-file JSON of st at version ver.
 func EncodeState(st *SessionState, ver Version) ([]byte, error) {
 	fsx := fileState{stateAlias: stateAlias(*st), CreatedAt: flexTime(st.CreatedAt), UpdatedAt: flexTime(st.UpdatedAt), Version: ver}
-	fsx.Metadata = metadataWithApproval(st)
+	// prAxIs OS reads every collection without a None check.
+	if fsx.CompletedPhases == nil {
+		fsx.CompletedPhases = []int{}
+	}
+	if fsx.Checkpoints == nil {
+		fsx.Checkpoints = map[int]CheckpointStatus{}
+	}
+	if fsx.Metadata == nil {
+		fsx.Metadata = map[string]any{}
+	}
+	fsx.PhaseArtifacts = map[int]*fileArtifact{}
 	if st.PhaseArtifacts != nil {
 		fsx.PhaseArtifacts = make(map[int]*fileArtifact, len(st.PhaseArtifacts))
 		for k, a := range st.PhaseArtifacts {
 			if a != nil {
-				fsx.PhaseArtifacts[k] = &fileArtifact{artifactAlias: artifactAlias(*a), Timestamp: flexTime(a.Timestamp)}
+				fsx.PhaseArtifacts[k] = toFileArtifact(a)
 			}
 		}
 	}
+	if st.Paused || !st.Recovery.isZero() {
+		md := make(map[string]any, len(st.Metadata)+2)
+		maps.Copy(md, st.Metadata)
+		if st.Paused {
+			md[metaPaused] = true
+		}
+		if !st.Recovery.isZero() {
+			md[metaRecovery] = toFileRecovery(&st.Recovery)
+		}
+		fsx.Metadata = md
+	}
+	fsx.Metadata = metadataWithApproval(fsx.Metadata, st)
 	// Compact, never indented: indentation grows with the square of the
 	// nesting depth, so a deeply nested evidence object would write a file
 	// many times its own size.
@@ -51,8 +113,9 @@ func EncodeState(st *SessionState, ver Version) ([]byte, error) {
 }
 
 // DecodeState parses a state file, prAxIs OS's or ours. A file without a
-// version is version 1; one without a status is active. The error names
-// the field at fault.
+// version is version 1; one without a status is active, unless its
+// metadata's total_phases says it is finished (FinishedByTotalPhases).
+// The error names the field at fault.
 func DecodeState(data []byte) (*SessionState, Version, error) {
 	var fsx fileState
 	if err := json.Unmarshal(data, &fsx); err != nil {
@@ -73,30 +136,141 @@ func DecodeState(data []byte) (*SessionState, Version, error) {
 	if st.PhaseArtifacts = nil; fsx.PhaseArtifacts != nil {
 		st.PhaseArtifacts = make(map[int]*PhaseArtifact, len(fsx.PhaseArtifacts))
 		for k, a := range fsx.PhaseArtifacts {
-			if a == nil {
-				continue
+			if a != nil {
+				st.PhaseArtifacts[k] = a.artifact()
 			}
-			pa := PhaseArtifact(a.artifactAlias)
-			pa.Timestamp = time.Time(a.Timestamp)
-			st.PhaseArtifacts[k] = &pa
 		}
+	}
+	if err := decodeMetaFields(&st); err != nil {
+		return nil, 0, err
+	}
+	if err := takeApproval(&st); err != nil {
+		return nil, 0, err
 	}
 	switch st.Status {
 	case "":
+		// prAxIs OS writes no status: a session of its is finished when
+		// its own is_complete says so.
 		st.Status = StatusActive
+		if FinishedByTotalPhases(&st) {
+			st.Status = StatusCompleted
+		}
 	case StatusActive, StatusCompleted:
 	default:
 		return nil, 0, fmt.Errorf("status must be %q or %q, got %q", StatusActive, StatusCompleted, st.Status)
 	}
 	Normalize(&st)
-	if err := takeApproval(&st); err != nil {
-		return nil, 0, err
-	}
 	ver := fsx.Version
 	if ver == 0 {
 		ver = 1
 	}
 	return &st, ver, nil
+}
+
+func toFileArtifact(a *PhaseArtifact) *fileArtifact {
+	fa := &fileArtifact{artifactAlias: artifactAlias(*a), Timestamp: flexTime(a.Timestamp)}
+	if fa.Evidence == nil {
+		fa.Evidence = map[string]any{}
+	}
+	if fa.Outputs == nil {
+		fa.Outputs = map[string]any{}
+	}
+	if fa.CommandsExecuted == nil {
+		fa.CommandsExecuted = []any{}
+	}
+	return fa
+}
+
+func (a *fileArtifact) artifact() *PhaseArtifact {
+	pa := PhaseArtifact(a.artifactAlias)
+	pa.Timestamp = time.Time(a.Timestamp)
+	// Empty outputs and commands are written as {} and [] for prAxIs OS
+	// and held as nil, so that a state reads back as it was saved; missing
+	// evidence is written and held as {}.
+	if pa.Evidence == nil {
+		pa.Evidence = map[string]any{}
+	}
+	if len(pa.Outputs) == 0 {
+		pa.Outputs = nil
+	}
+	if len(pa.CommandsExecuted) == 0 {
+		pa.CommandsExecuted = nil
+	}
+	return &pa
+}
+
+func (r *Recovery) isZero() bool {
+	return r.PausedAt.IsZero() && r.PauseReason == "" && len(r.FailedAttempts) == 0 && len(r.History) == 0
+}
+
+func toFileRecovery(r *Recovery) *fileRecovery {
+	fr := &fileRecovery{PausedAt: flexTime(r.PausedAt), PauseReason: r.PauseReason}
+	for _, f := range r.FailedAttempts {
+		fr.FailedAttempts = append(fr.FailedAttempts, fileFailed{Phase: f.Phase, Attempt: f.Attempt, Errors: nonNil(f.Errors), Fields: nonNil(f.Fields), At: flexTime(f.At)})
+	}
+	for _, h := range r.History {
+		fh := fileHistEntry{Phase: h.Phase, Reason: h.Reason, At: flexTime(h.At), Checkpoint: h.Checkpoint}
+		if h.Artifact != nil {
+			fh.Artifact = toFileArtifact(h.Artifact)
+		}
+		fr.History = append(fr.History, fh)
+	}
+	return fr
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// decodeMetaFields moves the typed fields kept in st.Metadata (paused, and
+// mcpflow's recovery record) into st.Paused and st.Recovery.
+func decodeMetaFields(st *SessionState) error {
+	if raw, ok := st.Metadata[metaPaused]; ok {
+		switch v := raw.(type) {
+		case bool:
+			st.Paused = v
+		case nil:
+		default:
+			return fmt.Errorf("metadata.paused must be true or false, got %s", short(mustJSON(raw)))
+		}
+		delete(st.Metadata, metaPaused)
+	}
+	raw, ok := st.Metadata[metaRecovery]
+	if !ok {
+		return nil
+	}
+	delete(st.Metadata, metaRecovery)
+	var fr fileRecovery
+	if err := json.Unmarshal(mustJSON(raw), &fr); err != nil {
+		return fmt.Errorf("metadata.mcpflow is not mcpflow's recovery record: %w", err)
+	}
+	r := Recovery{PausedAt: time.Time(fr.PausedAt), PauseReason: fr.PauseReason}
+	for _, f := range fr.FailedAttempts {
+		r.FailedAttempts = append(r.FailedAttempts, FailedAttempt{Phase: f.Phase, Attempt: f.Attempt, Errors: nonNil(f.Errors), Fields: nonNil(f.Fields), At: time.Time(f.At)})
+	}
+	for _, h := range fr.History {
+		switch h.Reason {
+		case HistoryRetry, HistoryRollback:
+		default:
+			return fmt.Errorf("metadata.mcpflow.history: reason must be %q or %q, got %s", HistoryRetry, HistoryRollback, Quote(h.Reason))
+		}
+		e := HistoryEntry{Phase: h.Phase, Reason: h.Reason, At: time.Time(h.At), Checkpoint: h.Checkpoint}
+		if h.Artifact != nil {
+			e.Artifact = h.Artifact.artifact()
+		}
+		r.History = append(r.History, e)
+	}
+	st.Recovery = r
+	return nil
+}
+
+// mustJSON re-encodes a value decoded from JSON, which cannot fail.
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }
 
 // Normalize replaces nil collections with empty ones.
@@ -116,19 +290,30 @@ func Normalize(st *SessionState) {
 }
 
 // flexTime reads RFC 3339 timestamps and Python's isoformat without a time
-// zone (read as UTC), and writes RFC 3339 in UTC.
+// zone (read as UTC), and writes the latter, in UTC.
 type flexTime time.Time
 
-// MarshalJSON writes t in RFC 3339, UTC, or null when zero.
+// IsZero reports whether t is the zero time (omitzero uses it).
+func (t flexTime) IsZero() bool { return time.Time(t).IsZero() }
+
+// isoLayout is how prAxIs OS writes a timestamp: Python's isoformat() of a
+// naive datetime with microseconds.
+const isoLayout = "2006-01-02T15:04:05.000000"
+
+// MarshalJSON writes t in UTC as prAxIs OS writes timestamps (ISO 8601
+// without a zone, microseconds), or null when zero. Python's
+// datetime.fromisoformat reads it back as a naive datetime, which is what
+// prAxIs OS compares its own timestamps with.
 func (t flexTime) MarshalJSON() ([]byte, error) {
 	tt := time.Time(t)
 	if tt.IsZero() {
 		return []byte("null"), nil
 	}
-	return []byte(`"` + tt.UTC().Format(time.RFC3339Nano) + `"`), nil
+	return []byte(`"` + tt.UTC().Format(isoLayout) + `"`), nil
 }
 
-// UnmarshalJSON reads RFC 3339 or a naive ISO 8601 time (as UTC).
+// UnmarshalJSON reads RFC 3339 or a naive ISO 8601 time (as UTC), to the
+// microsecond.
 func (t *flexTime) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		*t = flexTime{}
@@ -140,7 +325,9 @@ func (t *flexTime) UnmarshalJSON(b []byte) error {
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
 		if v, err := time.Parse(layout, s); err == nil {
-			*t = flexTime(v.UTC())
+			// To the microsecond that state files keep, so that a state
+			// read back after a save is the state that was read.
+			*t = flexTime(v.UTC().Truncate(time.Microsecond))
 			return nil
 		}
 	}

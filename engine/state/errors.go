@@ -35,6 +35,16 @@ var (
 	ErrNotAwaiting = errors.New("engine: phase does not await approval")
 )
 
+// ErrSpecMissing is the failure of a session whose spec (its spec_path)
+// is no longer where the session names it: the kind of a FieldError whose
+// Field is that spec_path field (metadata.spec_path or
+// options.spec_path). The session itself is intact.
+var ErrSpecMissing = errors.New("engine: spec missing")
+
+// ErrPaused is the refusal of a mutation of a paused session: it refuses
+// mutations until it is resumed.
+var ErrPaused = errors.New("engine: session paused")
+
 // ErrNoProjectFolder is the failure of a workflow that needs the project
 // folder (to find a spec in) when the Engine was configured without one.
 // It comes wrapped in a FieldError of kind ErrInvalidArgument.

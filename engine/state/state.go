@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -42,8 +41,11 @@ type SessionState struct {
 	Status          Status                   `json:"status"`
 	CreatedAt       time.Time                `json:"created_at"`
 	UpdatedAt       time.Time                `json:"updated_at"`
-	// Metadata holds the Start options under "options" and anything a
-	// prAxIs OS file carried.
+	// Metadata holds the Start options under "options", the keys prAxIs
+	// OS reads (spec_path, total_phases) and anything a prAxIs OS file
+	// carried. The state file also keeps Paused and Recovery in it (under
+	// "paused" and "mcpflow"); in memory they are the typed fields below
+	// and Metadata never holds those two keys.
 	Metadata map[string]any `json:"metadata"`
 	// Awaiting is set while the current phase's evidence passed its gate
 	// and waits for a human's approval. Decisions is the history of
@@ -51,6 +53,67 @@ type SessionState struct {
 	// state file under metadata.mcpflow_approval (ApprovalKey).
 	Awaiting  *Awaiting  `json:"-"`
 	Decisions []Decision `json:"-"`
+	// Paused is true while the session is paused: it refuses every
+	// mutation until it is resumed. The state file keeps it as metadata
+	// "paused": true, the key prAxIs OS reads.
+	Paused bool `json:"-"`
+	// Recovery is what pause, retry and rollback keep about the session.
+	// The state file keeps it under metadata "mcpflow", where prAxIs OS
+	// carries it through its own saves.
+	Recovery Recovery `json:"-"`
+}
+
+// Recovery is a session's recovery record: why it is paused, the failed
+// gate attempts, and the artifacts that retry and rollback set aside.
+type Recovery struct {
+	// PausedAt and PauseReason describe the current pause; both are zero
+	// when the session is not paused.
+	PausedAt    time.Time
+	PauseReason string
+	// FailedAttempts are the failed gate attempts, oldest first, at most
+	// MaxFailedAttempts of them (older ones are dropped).
+	FailedAttempts []FailedAttempt
+	// History holds the artifacts that retry_phase and rollback set
+	// aside, oldest first, at most MaxHistory of them.
+	History []HistoryEntry
+}
+
+// MaxFailedAttempts and MaxHistory bound the recovery record, so that a
+// session retried without end does not grow its state file without end.
+const (
+	MaxFailedAttempts = 200
+	MaxHistory        = 200
+)
+
+// FailedAttempt is one complete_phase call whose gate refused the
+// evidence.
+type FailedAttempt struct {
+	Phase int
+	// Attempt is the phase's attempt number (PhaseArtifact.Attempts).
+	Attempt int
+	Errors  []string
+	// Fields are the names of the evidence fields submitted, sorted.
+	Fields []string
+	At     time.Time
+}
+
+// The reasons a HistoryEntry was set aside.
+const (
+	HistoryRetry    = "retry"
+	HistoryRollback = "rollback"
+)
+
+// HistoryEntry is a phase's artifact set aside by retry_phase or rollback,
+// with the checkpoint status it had.
+type HistoryEntry struct {
+	Phase int
+	// Reason is HistoryRetry or HistoryRollback.
+	Reason     string
+	At         time.Time
+	Checkpoint CheckpointStatus
+	// Artifact is nil when the phase had none (a rollback over a phase
+	// that was never submitted).
+	Artifact *PhaseArtifact
 }
 
 // PhaseArtifact is the evidence last submitted for a phase, whether its
@@ -58,8 +121,8 @@ type SessionState struct {
 type PhaseArtifact struct {
 	PhaseNumber      int            `json:"phase_number"`
 	Evidence         map[string]any `json:"evidence"`
-	Outputs          map[string]any `json:"outputs,omitempty"`
-	CommandsExecuted []any          `json:"commands_executed,omitempty"`
+	Outputs          map[string]any `json:"outputs"`
+	CommandsExecuted []any          `json:"commands_executed"`
 	Timestamp        time.Time      `json:"timestamp"`
 	// Attempts counts CompletePhase calls that reached the gate.
 	Attempts int `json:"attempts,omitempty"`
@@ -84,7 +147,9 @@ type SessionSummary struct {
 	// AwaitingApproval is the phase that waits for a human's approval,
 	// or nil.
 	AwaitingApproval *int
-	Error            string
+	// Paused is true while the session is paused.
+	Paused bool
+	Error  string
 }
 
 // Summarize returns the summary of st.
@@ -99,6 +164,7 @@ func Summarize(st *SessionState) SessionSummary {
 		CreatedAt:       st.CreatedAt,
 		UpdatedAt:       st.UpdatedAt,
 		GateFailed:      slices.Contains(slices.Collect(maps.Values(st.Checkpoints)), CheckpointFailed),
+		Paused:          st.Paused,
 	}
 	if st.Awaiting != nil {
 		p := st.Awaiting.Phase
@@ -116,27 +182,53 @@ func Clone(st *SessionState) *SessionState {
 	c.PhaseArtifacts = maps.Clone(st.PhaseArtifacts)
 	c.Checkpoints = maps.Clone(st.Checkpoints)
 	c.Decisions = slices.Clip(st.Decisions)
+	c.Recovery.FailedAttempts = slices.Clone(st.Recovery.FailedAttempts)
+	c.Recovery.History = slices.Clone(st.Recovery.History)
 	Normalize(&c)
 	return &c
 }
 
-// DeepCopy copies st through its JSON form, so the caller owns every map.
+// DeepCopy copies st through its state-file form, so the caller owns
+// every map and slice.
 func DeepCopy(st *SessionState) (*SessionState, error) {
-	b, err := json.Marshal(st)
+	b, err := EncodeState(st, 0)
 	if err != nil {
 		return nil, fmt.Errorf("engine: session %s: encode state: %w", st.SessionID, err)
 	}
-	var c SessionState
-	if err := json.Unmarshal(b, &c); err != nil {
+	c, _, err := DecodeState(b)
+	if err != nil {
 		return nil, fmt.Errorf("engine: session %s: decode state: %w", st.SessionID, err)
 	}
-	if st.Awaiting != nil {
-		a := *st.Awaiting
-		c.Awaiting = &a
+	return c, nil
+}
+
+// TotalPhases returns the session's metadata total_phases, which prAxIs OS
+// and mcpflow's Start write, when it is a whole number.
+func TotalPhases(st *SessionState) (int, bool) {
+	switch v := st.Metadata["total_phases"].(type) {
+	case float64:
+		if v == float64(int(v)) {
+			return int(v), true
+		}
+	case int:
+		return v, true
 	}
-	if c.Decisions, err = copyDecisions(st.Decisions); err != nil {
-		return nil, fmt.Errorf("engine: session %s: copy decisions: %w", st.SessionID, err)
+	return 0, false
+}
+
+// FinishedByTotalPhases applies prAxIs OS's WorkflowState.is_complete to
+// st: with phases numbered from 0 (the first completed phase, or with none
+// the current one, is 0) a session is finished when current_phase is at
+// least total_phases, with phases from 1 when it is above. A session
+// without total_phases is not.
+func FinishedByTotalPhases(st *SessionState) bool {
+	n, ok := TotalPhases(st)
+	if !ok || n <= 0 {
+		return false
 	}
-	Normalize(&c)
-	return &c, nil
+	zeroBased := st.CurrentPhase == 0
+	if len(st.CompletedPhases) > 0 {
+		zeroBased = slices.Min(st.CompletedPhases) == 0
+	}
+	return zeroBased && st.CurrentPhase >= n || !zeroBased && st.CurrentPhase > n
 }

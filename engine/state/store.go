@@ -37,7 +37,17 @@ type Store interface {
 	// List returns a summary of every saved session, in no particular
 	// order. A session whose state cannot be decoded is listed with its
 	// Error set; List itself fails only when the store cannot be read.
+	// It costs the whole store: callers that serve clients use ListPage.
 	List(ctx context.Context) ([]SessionSummary, error)
+	// ListPage returns one page of summaries in listing order (see
+	// ListKey), of the sessions that follow q.After and match q.Status.
+	// Its cost is bounded by q.Limit, not by the number of sessions. A
+	// session that exists from the first page to the last, with the same
+	// created_at, is listed exactly once; one created or deleted
+	// meanwhile may or may not be. A session whose state cannot be
+	// decoded is listed with its Error set when q.Status is "". It
+	// returns an error wrapping ErrInvalidArgument when q fails Check.
+	ListPage(ctx context.Context, q PageQuery) (Page, error)
 }
 
 // SharedStore is a Store that other processes write at the same time, and

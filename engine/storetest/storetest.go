@@ -32,6 +32,7 @@ type NewPair func(t *testing.T) (state.Store, state.Store)
 func Run(t *testing.T, newStore NewStore) {
 	t.Helper()
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, newStore(t)) })
+	t.Run("RecoveryRoundTrip", func(t *testing.T) { testRecoveryRoundTrip(t, newStore(t)) })
 	t.Run("Versions", func(t *testing.T) { testVersions(t, newStore(t)) })
 	t.Run("NotFound", func(t *testing.T) { testNotFound(t, newStore(t)) })
 	t.Run("InvalidArguments", func(t *testing.T) { testInvalid(t, newStore(t)) })
@@ -48,6 +49,7 @@ func Run(t *testing.T, newStore NewStore) {
 			t.Run(fmt.Sprint(n), func(t *testing.T) { testConcurrentUnshared(t, newStore(t), n) })
 		}
 	})
+	RunPaging(t, newStore)
 }
 
 // RunShared runs the tests that need two handles on the same data.
@@ -65,6 +67,7 @@ func RunShared(t *testing.T, newPair NewPair) {
 		a, b := newPair(t)
 		testConcurrentAcross(t, a, b, 2*runtime.GOMAXPROCS(0)+8)
 	})
+	RunSharedPaging(t, newPair)
 }
 
 func goroutineCounts() []int { return []int{1, runtime.GOMAXPROCS(0), 100} }
@@ -130,6 +133,42 @@ func testRoundTrip(t *testing.T, s state.Store) {
 	got, _, err = s.Load(ctx, done.SessionID)
 	require.NoError(t, err)
 	assert.Equal(t, done, got)
+}
+
+//nolint:thelper // a test body run by Run: failures must point at its lines
+func testRecoveryRoundTrip(t *testing.T, s state.Store) {
+	ctx := t.Context()
+	st := State()
+	at := st.CreatedAt.Add(time.Hour)
+	st.Paused = true
+	st.Recovery = state.Recovery{
+		PausedAt:    at,
+		PauseReason: "waiting for review",
+		FailedAttempts: []state.FailedAttempt{
+			{Phase: 2, Attempt: 1, Errors: []string{"tests: is required"}, Fields: []string{"note"}, At: at},
+			{Phase: 2, Attempt: 2, Errors: []string{}, Fields: []string{}, At: at.Add(time.Second)},
+		},
+		History: []state.HistoryEntry{
+			{Phase: 1, Reason: state.HistoryRollback, At: at, Checkpoint: state.CheckpointPassed, Artifact: &state.PhaseArtifact{PhaseNumber: 1, Evidence: map[string]any{"x": "y"}, Timestamp: at, Attempts: 1}},
+			{Phase: 2, Reason: state.HistoryRetry, At: at, Checkpoint: state.CheckpointFailed},
+		},
+	}
+	v, err := s.Save(ctx, st, 0)
+	require.NoError(t, err)
+	got, _, err := s.Load(ctx, st.SessionID)
+	require.NoError(t, err)
+	assert.Equal(t, st, got, "the paused flag and the recovery record read back as saved")
+	assert.NotContains(t, got.Metadata, "paused", "in memory, the typed fields hold them")
+
+	// Resumed and cleared: nothing of it is left.
+	next := clone(got)
+	next.Paused, next.Recovery = false, state.Recovery{}
+	_, err = s.Save(ctx, next, v)
+	require.NoError(t, err)
+	got, _, err = s.Load(ctx, st.SessionID)
+	require.NoError(t, err)
+	assert.False(t, got.Paused)
+	assert.Equal(t, state.Recovery{}, got.Recovery)
 }
 
 //nolint:thelper // a test body run by Run: failures must point at its lines

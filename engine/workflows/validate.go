@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mcpflow/mcpflow/checkpoint"
+	"github.com/mcpflow/mcpflow/internal/regfile"
 )
 
 // Problem is one thing wrong with a workflow definition.
@@ -49,7 +50,7 @@ func Validate(dir string) []Problem {
 		return []Problem{{Field: dir, Message: fmt.Sprintf("cannot open the workflows folder: %v", err)}}
 	}
 	defer func() { _ = root.Close() }()
-	return ValidateFS(root.FS())
+	return ValidateFS(regfile.FS(root))
 }
 
 // ValidateFS is Validate on a file system, such as BuiltinWorkflows().

@@ -45,25 +45,26 @@ func withWorkflows(pkgs []string) []string {
 // rules is the import graph allowed, by folder relative to the module root.
 // README.md's "may import" column is rendered from it (see render).
 var rules = map[string]rule{
-	"cmd/mcpflow":                 {may: append([]string{"server", "dashboard", "engine/redisstore", "engine"}, withWorkflows(below)...)},
-	"server":                      {may: slices.Concat([]string{"dashboard", "engine"}, withWorkflows(below), []string{"internal/jsonnum"}), tests: []string{"engine/redisstore"}},
+	"cmd/mcpflow":                 {may: slices.Concat([]string{"server", "engine/redisstore", "engine"}, withWorkflows(below), []string{"internal/regfile"})},
+	"server":                      {may: slices.Concat([]string{"dashboard", "engine"}, withWorkflows(below), []string{"internal/jsonnum", "internal/regfile"}), tests: []string{"engine/redisstore"}},
 	"dashboard":                   {may: append([]string{"engine"}, withWorkflows(below)...)},
 	"engine/redisstore":           {may: []string{"engine/state"}, tests: append([]string{"engine"}, below...)},
-	"engine":                      {may: withWorkflows(below)},
-	"engine/workflows":            {may: slices.Concat(withState(below), []string{"internal/jsonnum"})},
+	"engine":                      {may: append(withWorkflows(below), "internal/regfile")},
+	"engine/workflows":            {may: slices.Concat(withState(below), []string{"internal/jsonnum", "internal/regfile"})},
 	"engine/state":                {},
 	"spec":                        {may: slices.Concat(below[1:], []string{"internal/mdnest"})},
 	"checkpoint":                  {may: slices.Concat(below[2:], []string{"internal/jsonnum"})},
-	"ragcache":                    {may: slices.Concat(below[3:], []string{"internal/mdnest"})},
+	"ragcache":                    {may: slices.Concat(below[3:], []string{"internal/mdnest", "internal/regfile"})},
 	"shard":                       {may: below[4:]},
 	"metrics":                     {},
-	"engine/storetest":            {may: []string{"engine/state"}, testSupport: true},
+	"engine/storetest":            {may: []string{"engine/state", "internal/testutil"}, testSupport: true},
 	"engine/redisstore/redistest": {testSupport: true},
 	"internal/baseline":           {testSupport: true},
 	"internal/testutil":           {testSupport: true},
 	"internal/layering":           {},
 	"internal/mdnest":             {},
 	"internal/jsonnum":            {},
+	"internal/regfile":            {},
 	"fuzz":                        {tests: append([]string{"engine"}, withWorkflows(below)...)},
 }
 

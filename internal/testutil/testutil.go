@@ -1,7 +1,10 @@
 // Package testutil holds what mcpflow's tests share: a barrier that
 // releases goroutines together, a clock that moves only when told, a buffer
-// safe for concurrent writes, the process CPU time for benchmarks, and the
-// mcpflow binary built once per test process. Only tests import it.
+// safe for concurrent writes, the process CPU time for benchmarks, the
+// mcpflow binary built once per test process, the folder of real prAxIs OS
+// data (PraxisData) and the check that a state file is what prAxIs OS's
+// from_dict reads (CheckPraxisState), and (on Unix) named pipes with a watchdog for
+// the hangs they used to cause. Only tests import it.
 package testutil
 
 import (
