@@ -127,6 +127,10 @@ type Config struct {
 	// names it in its "awaiting approval" answer. Empty: the answer names
 	// "mcpflow approve".
 	ApproveCommand string
+	// ElicitTimeout bounds how long complete_phase waits for the human's
+	// answer when it asks through MCP elicitation; 0 selects
+	// DefaultElicitTimeout.
+	ElicitTimeout time.Duration
 
 	// MaxSessions bounds the live MCP protocol sessions over HTTP; at the
 	// bound, a new session ends the one idle the longest, or gets a 503
@@ -243,6 +247,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if cfg.ElicitTimeout == 0 {
+		cfg.ElicitTimeout = DefaultElicitTimeout
 	}
 	s := &Server{
 		cfg:     cfg,

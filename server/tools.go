@@ -425,10 +425,20 @@ func (s *Server) completePhase(ctx context.Context, req mcp.CallToolRequest) (*m
 	}
 	var b strings.Builder
 	out := newCompleteOut(r)
+	var asked elicitOutcome
+	if r.AwaitingApproval && canElicit(ctx) {
+		asked = s.elicitApproval(ctx, r)
+		if d := asked.decided; d != nil {
+			return s.decidedInIDE(ctx, &out, d), nil
+		}
+	}
 	switch {
 	case r.AwaitingApproval:
 		out.Approve = s.approveHint(r.SessionID, r.Phase)
 		fmt.Fprintf(&b, "Phase %d passed its gate and is AWAITING APPROVAL by a human. The next phase stays closed until they approve: %s. Do not go on; call get_current_phase later to see the decision.\n", r.Phase, out.Approve)
+		if asked.note != "" {
+			fmt.Fprintf(&b, "Asked in the IDE: %s; the phase stays pending.\n", asked.note)
+		}
 	case !r.CheckpointPassed:
 		fmt.Fprintf(&b, "Phase %d did not pass its gate.\n", r.Phase)
 		for _, e := range r.ValidationResult.Errors {
@@ -571,4 +581,31 @@ func (s *Server) approveHint(id string, phase int) string {
 		hint += ", or open " + strings.TrimSuffix(u, PathMCP) + "/session/" + id + " in a browser"
 	}
 	return hint
+}
+
+// decidedInIDE is complete_phase's answer once the human decided in the
+// IDE (elicitation): the next phase's content after an approval, the
+// comment and the phase again after a rejection.
+func (s *Server) decidedInIDE(ctx context.Context, out *completeOut, d *engine.DecisionResult) *mcp.CallToolResult {
+	var b strings.Builder
+	out.AwaitingApproval = false
+	v, err := s.cfg.Engine.CurrentPhase(ctx, d.SessionID)
+	if d.Decision.Decision == state.DecisionRejected {
+		fmt.Fprintf(&b, "REJECTED by %s: %s\nPhase %d passed its gate but the reviewer rejected it. Address the comment, then submit the evidence again with complete_phase.\n", d.Decision.By, d.Decision.Comment, d.Phase)
+		if err == nil && !v.WorkflowComplete {
+			out.current = newPhaseContentOut(&v.PhaseContent)
+		}
+		return structuredText(*out, b.String())
+	}
+	out.PhaseCompleted, out.NextPhase, out.WorkflowComplete = true, d.NextPhase, d.WorkflowComplete
+	switch {
+	case d.WorkflowComplete:
+		fmt.Fprintf(&b, "Phase %d passed its gate and was approved by %s. The workflow is complete.\n", d.Phase, d.Decision.By)
+	case err == nil:
+		out.NextPhaseContent = newPhaseContentOut(&v.PhaseContent)
+		fmt.Fprintf(&b, "Phase %d passed its gate and was approved by %s. Now phase %d: %s\n\n%s%s", d.Phase, d.Decision.By, v.Phase, v.PhaseName, strings.TrimSpace(v.Content), taskList(v.Tasks))
+	default:
+		fmt.Fprintf(&b, "Phase %d passed its gate and was approved by %s. Call get_current_phase for the next phase.\n", d.Phase, d.Decision.By)
+	}
+	return structuredText(*out, b.String())
 }

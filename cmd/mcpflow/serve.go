@@ -74,6 +74,7 @@ type serveFlags struct {
 	allowedHosts    listFlag
 	allowedOrigins  listFlag
 	shutdownTimeout time.Duration
+	approvalTimeout time.Duration
 	log             *logFlags
 }
 
@@ -104,6 +105,7 @@ func newServeCommand() (*command, *serveFlags) {
 	fs.BoolVar(&f.watch, "watch", true, "reindex the standards folder when its files change")
 	fs.Var(&f.allowedHosts, "allowed-hosts", "extra Host header `names` accepted over HTTP (comma-separated)")
 	fs.Var(&f.allowedOrigins, "allowed-origins", "extra browser `origins` accepted over HTTP, e.g. https://app.example")
+	fs.DurationVar(&f.approvalTimeout, "approval-timeout", server.DefaultElicitTimeout, "`time` complete_phase waits for the human's answer when it asks the IDE to approve a phase (MCP elicitation); the phase stays pending after it")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "`time` in-flight calls get to finish at shutdown")
 	f.log = addLogFlags(fs, "info")
 	return c, f
@@ -138,6 +140,8 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		return c, usagef("%s %v: must be positive", n("cache-ttl"), f.cacheTTL)
 	case f.cacheEntries < 1:
 		return c, usagef("%s %d: must be at least 1", n("cache-entries"), f.cacheEntries)
+	case f.approvalTimeout <= 0:
+		return c, usagef("%s %v: must be positive", n("approval-timeout"), f.approvalTimeout)
 	case f.shutdownTimeout <= 0:
 		return c, usagef("%s %v: must be positive", n("shutdown-timeout"), f.shutdownTimeout)
 	}
@@ -249,6 +253,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		StateStore:     stateStore,
 		SettingNames:   serverSettingNames,
 		ApproveCommand: "mcpflow approve --state " + shellWord(dirs.state),
+		ElicitTimeout:  f.approvalTimeout,
 	}
 	if useHTTP {
 		cfg.HTTPAddr = f.http
