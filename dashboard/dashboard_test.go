@@ -69,7 +69,7 @@ func newFixture(t *testing.T, token string) *fixture {
 
 func (f *fixture) get(t *testing.T, path string, hdr ...string) (int, string, http.Header) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, f.srv.URL+path, nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, f.srv.URL+path, http.NoBody)
 	require.NoError(t, err)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
@@ -175,7 +175,7 @@ func TestTokenLogin(t *testing.T) {
 // A decision saved by this process reaches an open /events stream.
 func TestEventsOnChange(t *testing.T) {
 	f := newFixture(t, "")
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, f.srv.URL+"/events", nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, f.srv.URL+"/events", http.NoBody)
 	require.NoError(t, err)
 	resp, err := f.c.Do(req)
 	require.NoError(t, err)

@@ -159,11 +159,12 @@ func (d *Dashboard) index(w http.ResponseWriter, r *http.Request) {
 // row describes one listed session with its progress.
 func (d *Dashboard) row(r *http.Request, x *state.SessionSummary) row {
 	out := row{SessionSummary: *x, Label: string(x.Status)}
-	if x.AwaitingApproval != nil {
+	switch {
+	case x.AwaitingApproval != nil:
 		out.Awaiting, out.Phase, out.Label = true, *x.AwaitingApproval, "awaiting approval"
-	} else if x.Paused && x.Status == state.StatusActive {
+	case x.Paused && x.Status == state.StatusActive:
 		out.Label = "paused"
-	} else if x.GateFailed && x.Status == state.StatusActive {
+	case x.GateFailed && x.Status == state.StatusActive:
 		out.Label = "gate failed"
 	}
 	if x.Error != "" {
@@ -314,7 +315,8 @@ func (d *Dashboard) fingerprint(r *http.Request) uint64 {
 		return h.Sum64()
 	}
 	slices.SortFunc(list, func(a, b state.SessionSummary) int { return strings.Compare(a.SessionID, b.SessionID) })
-	for _, x := range list {
+	for i := range list {
+		x := &list[i]
 		aw := -1
 		if x.AwaitingApproval != nil {
 			aw = *x.AwaitingApproval

@@ -167,11 +167,11 @@ func (e *Engine) AllSessions(ctx context.Context, status state.Status, most int)
 		if err != nil {
 			return nil, false, err
 		}
-		for _, x := range p.Sessions {
+		for i := range p.Sessions {
 			if len(list) == most {
 				return list, true, nil
 			}
-			list = append(list, x)
+			list = append(list, p.Sessions[i])
 		}
 		if p.Next == nil {
 			return list, false, nil

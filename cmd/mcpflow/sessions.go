@@ -200,7 +200,8 @@ func sessionsCmd(ctx context.Context, args []string, getenv env, stdout, stderr 
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	_, _ = fmt.Fprintln(tw, "SESSION\tWORKFLOW\tTARGET\tSTATUS\tPROGRESS\tUPDATED")
-	for _, l := range lines {
+	for i := range lines {
+		l := &lines[i]
 		st := l.Status
 		if l.AwaitingApproval != nil {
 			st = fmt.Sprintf("AWAITING APPROVAL (phase %d)", *l.AwaitingApproval)

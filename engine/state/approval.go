@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -46,9 +47,9 @@ type approvalDoc struct {
 
 // LastDecision returns the latest decision on phase, if any.
 func (st *SessionState) LastDecision(phase int) (Decision, bool) {
-	for i := len(st.Decisions) - 1; i >= 0; i-- {
-		if st.Decisions[i].Phase == phase {
-			return st.Decisions[i], true
+	for _, d := range slices.Backward(st.Decisions) {
+		if d.Phase == phase {
+			return d, true
 		}
 	}
 	return Decision{}, false
