@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/server"
 )
 
@@ -119,4 +121,33 @@ func TestElicitApproval(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A decision taken in the dashboard (or from the shell) while the IDE's
+// form is open ends the wait: complete_phase answers at once.
+func TestElicitEndsWhenDecidedElsewhere(t *testing.T) {
+	h := startHarness(t, harnessOpts{http: true, workflows: approvalWorkflows(t)})
+	release := make(chan struct{})
+	var sid atomic.Value // the session's ID, set before complete_phase asks
+	cs := elicitingClient(t, h, func(ctx context.Context, _ *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+		// The reviewer approves in the dashboard instead of in the IDE.
+		if _, err := h.eng.Decide(ctx, sid.Load().(string), 0, state.DecisionApproved, "dash", ""); err != nil {
+			t.Errorf("decide: %v", err)
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return &mcp.ElicitResult{Action: "cancel"}, nil
+	})
+	defer close(release)
+	started := decode[struct {
+		ID string `json:"session_id"`
+	}](t, mustOK(t, cs, server.ToolStartWorkflow, map[string]any{"workflow_type": "review", "target_file": "a.go"}))
+	id := started.ID
+	sid.Store(id)
+	res := mustOK(t, cs, server.ToolCompletePhase, map[string]any{"session_id": id, "phase": 0, "evidence": map[string]any{}})
+	assert.Contains(t, textOf(res), "a decision was taken elsewhere")
+	p := decode[phaseNow](t, mustOK(t, cs, server.ToolGetCurrentPhase, map[string]any{"session_id": id}))
+	assert.Equal(t, 1, p.Phase)
 }
