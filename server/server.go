@@ -212,6 +212,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w: max body bytes must be positive, got %d", ErrInvalidConfig, cfg.MaxBodyBytes)
 	case !cfg.Stdio && cfg.HTTPAddr == "":
 		return nil, fmt.Errorf("%w: no transport: serve stdio, HTTP or both", ErrInvalidConfig)
+	case cfg.ElicitTimeout < 0:
+		return nil, fmt.Errorf("%w: approval (elicitation) timeout must be positive, got %v", ErrInvalidConfig, cfg.ElicitTimeout)
 	}
 	if cfg.HTTPAddr != "" {
 		if err := CheckBind(cfg.HTTPAddr, cfg.Token); err != nil {
