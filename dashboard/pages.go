@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -294,6 +295,11 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) {
 		}
 		fp := d.fingerprint(r)
 		if fp == last {
+			// A comment keeps the stream written to: the server's write
+			// deadline moves with each write, and proxies keep it open.
+			if _, err := io.WriteString(w, ":\n\n"); err != nil || rc.Flush() != nil {
+				return
+			}
 			continue
 		}
 		last = fp

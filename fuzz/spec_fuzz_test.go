@@ -18,7 +18,10 @@ var specErr = regexp.MustCompile(`^spec: invalid tasks\.md: specs/x/tasks\.md: (
 // unique and consistent, with every placeholder of a template rendered, or
 // an error that names the line; never a panic.
 func FuzzParseTasks(f *testing.F) {
-	for _, name := range []string{"tasks-small.md", "tasks-thread-safety.md", "tasks-list-form.md"} {
+	for _, name := range []string{
+		"tasks-small.md", "tasks-thread-safety.md", "tasks-list-form.md", "tasks-h3-phases.md",
+		"tasks-h3-tasks.md", "tasks-checklist.md", "tasks-nested-fence.md", "tasks-gate-headings.md",
+	} {
 		if b, err := os.ReadFile("../spec/testdata/" + name); err == nil {
 			f.Add(b)
 		}
@@ -30,6 +33,10 @@ func FuzzParseTasks(f *testing.F) {
 		"## Phase 2: B\n```\n#### Task 2.1: code\n",
 		"## Phase 1: A\n" + strings.Repeat("> ", 20) + "x\n",
 		"## Phase 1: A\n- **Task 1.1**: a\n  - **Acceptance Criteria**:\n    - [ ] x\n- [ ] **Task 1.2**\n",
+		"## Phase 1: A\n### Phase 1 Tasks\n- [x] **Task 1.1**: a (S - 1 hour)\n\n  **Acceptance Criteria:**\n  - [ ] x\n- [ ] **Task 1.2**: b\n",
+		"## Validation Gates\n### Phase 1 Validation Gate\n- [ ] x\n## Phase 1: A\n### Task 1.1: a\n## 🛑 VALIDATION GATE: Final\n- [ ] y\n",
+		"### Phase 1: A\n#### Task 1.1: a\n## Dependencies\n#### Phase 1: A (again)\n- **Task 1.1** (a) first\n- **Task 1.2**: b\n",
+		"## Phase 1: A\n```markdown\n```sh\n#### Task 1.1: x\n```\n```\n#### Task 1.2: y\n````\n",
 	} {
 		f.Add([]byte(s))
 	}

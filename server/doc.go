@@ -51,10 +51,23 @@
 //     rebuilt, is told so and which generation answers it.
 //
 // mcp-go v1.2.1 serves these methods but records no resource subscription
-// in any of its sessions; the server keeps them itself from the
-// subscribe hooks. Under protocol 2026-07-28, whose subscriptions/listen
-// replaces resources/subscribe, mcp-go's per-request sessions record none
-// either, so updates reach the clients of the earlier versions only.
+// in any of its sessions; the server keeps them itself: a
+// resources/subscribe is checked before mcp-go sees it (an unknown URI
+// gets -32002, a session holds at most Config.MaxSubscriptions) and
+// recorded, and the unsubscribe and session-end hooks release it.
+//
+// Protocol 2026-07-28 replaces resources/subscribe with the
+// resourceSubscriptions of subscriptions/listen, and logging/setLevel with
+// a per-request _meta io.modelcontextprotocol/logLevel; mcp-go's
+// per-request sessions record neither. The server records each listen
+// request's URIs while it runs and writes notifications/resources/updated
+// to its stream (listen.go), and writes the notifications/message a
+// request's own work causes to that request's stream (requestLog). On
+// stdio, where mcp-go sends every broadcast unfiltered, the gate passes a
+// list_changed notification only while a listen request that opted into
+// it runs, tagged with its id (stdiolisten.go). A
+// resources/read or subscription of a URI that names no resource gets
+// -32002 in both revisions.
 //
 // # Arguments and the wire format
 //
@@ -91,7 +104,9 @@
 // Server's own http.Server. Between the process and mcp-go's stdio server
 // sits a gate that counts requests in flight, so that the end of stdin and
 // shutdown let them finish instead of cancelling them; it also bounds the
-// size of one message.
+// size of one message. It counts a message as mcp-go classifies it: only
+// one that mcp-go answers with its id (not a notification, not one that
+// carries a result, not one whose id does not decode, such as 1e400).
 //
 // # HTTP hardening
 //
@@ -104,15 +119,21 @@
 // it. Bodies are limited to Config.MaxBodyBytes (413 beyond), headers must
 // arrive within ReadHeaderTimeout, bodies within BodyTimeout (a client
 // that stalls or trickles one is answered 400 and disconnected then), and
-// idle keep-alive connections close after IdleTimeout. /healthz answers
-// "ok".
+// idle keep-alive connections close after IdleTimeout. Every response
+// gets a write deadline of WriteTimeout, moved ahead before each write and
+// flush, so that a client that stops reading is disconnected and a stream
+// still lives as long as its events are taken. /healthz answers "ok".
 //
 // The MCP protocol sessions of /mcp are the Server's own: an ID it never
 // issued, or one ended by DELETE, gets 404 on every method, as the
 // streamable HTTP specification asks. At most Config.MaxSessions are live;
 // a new one past the bound ends the session idle the longest, or gets 503
-// when every one is busy. SSE GET streams are bounded per session
-// (StreamsPerSession) and over all (Config.MaxStreams). Tool arguments may
+// when every one is busy; an initialize that could not succeed is refused
+// before a session exists, and one that fails anyway ends the session it
+// created. SSE GET streams are bounded per session (StreamsPerSession) and,
+// with the subscriptions/listen streams of protocol 2026-07-28, over all
+// (Config.MaxStreams); a stream counts until its handler returns, and the
+// end of its session (DELETE, eviction, the idle sweep) ends it. Tool arguments may
 // nest at most MaxArgDepth levels, and their text must be valid UTF-8,
 // checked on the raw bytes before encoding/json would turn a lone surrogate
 // into U+FFFD; each is refused with an error naming the argument.

@@ -88,6 +88,7 @@ func startHarness(t *testing.T, o harnessOpts) *harness {
 		ShutdownTimeout: o.shutdown,
 		ValidateOutput:  true,
 		DiscoveryFile:   h.stateDir + "/" + server.DiscoveryFileName,
+		WorkflowsDir:    o.workflows,
 		// The refusals that the tests read name what the binary names.
 		SettingNames: server.BinarySettingNames,
 		// The default of 5 s is for production. On a loaded 2-core machine

@@ -26,6 +26,9 @@ const (
 	DefaultBodyTimeout = 30 * time.Second
 	// DefaultIdleTimeout closes keep-alive connections idle this long.
 	DefaultIdleTimeout = 90 * time.Second
+	// DefaultWriteTimeout bounds the writing of one response, or of one
+	// event on a stream, to a client that does not read.
+	DefaultWriteTimeout = 30 * time.Second
 )
 
 // Paths served over HTTP.
@@ -111,9 +114,13 @@ func (g *guard) wrap(h http.Handler, auth bool) http.Handler {
 			g.reject(w, http.StatusForbidden, "host", g.hostRefused(r.Host))
 			return
 		}
-		if origin := r.Header.Get("Origin"); origin != "" && !g.originAllowed(origin) {
-			g.reject(w, http.StatusForbidden, "origin", g.originRefused(origin))
-			return
+		// Every Origin header is checked, not only the first: a request
+		// that carries a loopback Origin and a foreign one is refused.
+		for _, origin := range r.Header.Values("Origin") {
+			if origin != "" && !g.originAllowed(origin) {
+				g.reject(w, http.StatusForbidden, "origin", g.originRefused(origin))
+				return
+			}
 		}
 		if auth && g.tokenSum != nil && !g.tokenOK(r.Header.Get("Authorization")) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mcpflow"`)
@@ -208,6 +215,50 @@ func (g *guard) readBody(w http.ResponseWriter, r *http.Request) bool {
 	r.ContentLength = int64(buf.Len())
 	return true
 }
+
+// withWriteDeadline gives every response a write deadline of d from the
+// start of the request, and moves it d ahead before each write and flush,
+// so that a stream's next event gets d of its own. A client that stops
+// reading makes a write fail after d: the handler returns and what it held
+// is freed, instead of waiting as long as the client keeps the socket
+// open. The http.Server has no WriteTimeout, which would end every
+// stream after d whatever it writes.
+func withWriteDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dw := &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: d}
+		dw.extend()
+		h.ServeHTTP(dw, r)
+		// net/http writes what is left of the response after the handler
+		// returns: that write gets d too, and a deadline left on the
+		// connection never reaches the next request on it.
+		dw.extend()
+	})
+}
+
+// deadlineWriter is the ResponseWriter of withWriteDeadline. It is used
+// by one handler goroutine at a time, as a ResponseWriter is.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+	d  time.Duration
+}
+
+func (dw *deadlineWriter) extend() { _ = dw.rc.SetWriteDeadline(time.Now().Add(dw.d)) }
+
+// Write writes p with the deadline moved d ahead.
+func (dw *deadlineWriter) Write(p []byte) (int, error) {
+	dw.extend()
+	return dw.ResponseWriter.Write(p)
+}
+
+// Flush sends what is buffered with the deadline moved d ahead.
+func (dw *deadlineWriter) Flush() {
+	dw.extend()
+	_ = dw.rc.Flush()
+}
+
+// Unwrap returns the wrapped ResponseWriter, for http.ResponseController.
+func (dw *deadlineWriter) Unwrap() http.ResponseWriter { return dw.ResponseWriter }
 
 // cutOff makes every further read of the connection fail at once, so that
 // net/http closes it after the response instead of draining the rest of a

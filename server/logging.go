@@ -2,6 +2,10 @@ package server
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -15,10 +19,13 @@ import (
 // logging/setLevel (mcp-go's default for a session is error). The
 // server's own log on stderr is separate and unchanged.
 //
-// Under protocol 2026-07-28 logging/setLevel no longer exists and a
-// request declares its log level itself; mcp-go then serves each request
-// on a session it does not register, so these broadcasts reach the
-// sessions of the earlier protocol versions only.
+// Under protocol 2026-07-28 logging/setLevel no longer exists: a request
+// declares the level it wants in _meta io.modelcontextprotocol/logLevel,
+// and gets the notifications/message its own work causes, at that level or
+// above, on its own response stream (requestLog). A request that does not
+// ask gets none. mcp-go serves each such request on a session it does not
+// register, so the broadcasts reach the sessions of the earlier protocol
+// versions only.
 
 // liveSessions is the set of registered MCP sessions, kept from mcp-go's
 // session hooks. It is safe for concurrent use; its zero value is empty.
@@ -59,27 +66,150 @@ func (s *Server) sessionHooks(h *mcpserver.Hooks) {
 }
 
 // clientLog sends a log notification to every session whose level lets it
-// through. It never blocks: a session whose queue is full misses it.
-func (s *Server) clientLog(level mcp.LoggingLevel, logger string, data map[string]any) {
+// through and, when ctx is a request of protocol 2026-07-28 that asked for
+// logs, to that request (see requestLog). It never blocks: a session whose
+// queue is full misses it.
+func (s *Server) clientLog(ctx context.Context, level mcp.LoggingLevel, logger string, data map[string]any) {
 	n := mcp.NewLoggingMessageNotification(level, logger, data)
+	skip := ""
+	if s.requestLog(ctx, n) {
+		// A registered session (stdio) that made the request has its
+		// copy already.
+		if cs := mcpserver.ClientSessionFromContext(ctx); cs != nil {
+			skip = cs.SessionID()
+		}
+	}
 	for _, id := range s.live.list() {
+		if id == skip {
+			continue
+		}
 		if err := s.mcp.SendLogMessageToSpecificClient(id, n); err != nil {
 			s.log.Debug("log notification not delivered", "session", id, "err", err)
 		}
 	}
 }
 
+// requestLog sends n to the client that made the request in ctx, on the
+// request's own stream, when the request is of protocol 2026-07-28 and
+// asked through _meta io.modelcontextprotocol/logLevel for logs at n's
+// level or below. It reports whether it sent n.
+//
+// Over HTTP the message goes into the request's logQueue, which the
+// response writes before the result: mcp-go's own path for a
+// notification, the session's channel, loses one sent just before the
+// handler returns (its forwarder may take it off the channel after the
+// response path has stopped it). On stdio the gate writes it at once,
+// ahead of the response.
+func (s *Server) requestLog(ctx context.Context, n mcp.LoggingMessageNotification) bool {
+	pi := mcpserver.RequestProtocolInfoFromContext(ctx)
+	if pi == nil || !pi.Modern || pi.LogLevel == "" || !n.Params.Level.ShouldSendTo(pi.LogLevel) {
+		return false
+	}
+	params := map[string]any{"level": n.Params.Level, "logger": n.Params.Logger, "data": n.Params.Data}
+	b, err := json.Marshal(mcp.JSONRPCNotification{
+		JSONRPC:      mcp.JSONRPC_VERSION,
+		Notification: mcp.Notification{Method: string(mcp.MethodNotificationMessage), Params: mcp.NotificationParams{AdditionalFields: params}},
+	})
+	if err != nil {
+		return false
+	}
+	if info, _ := ctx.Value(callInfoKey{}).(callInfo); info.tr == trStdio {
+		// Written now, by the handler, it precedes the response, which
+		// mcp-go writes once the handler has returned; through mcp-go's
+		// notification channel it could follow it.
+		s.mu.Lock()
+		g := s.gate
+		s.mu.Unlock()
+		if g != nil {
+			g.writeLine(b)
+			return true
+		}
+	}
+	if q, ok := ctx.Value(logQueueKey{}).(*logQueue); ok {
+		q.add(b)
+		// The result must go out as an event stream, which can carry the
+		// message before it.
+		if up, ok := mcpserver.ClientSessionFromContext(ctx).(mcpserver.SessionWithStreamableHTTPConfig); ok {
+			up.UpgradeToSSEWhenReceiveNotification()
+		}
+		return true
+	}
+	if err := s.mcp.SendNotificationToClient(ctx, string(mcp.MethodNotificationMessage), params); err != nil {
+		s.log.Debug("log notification not delivered to the request", "err", err)
+		return false
+	}
+	return true
+}
+
+// logQueue holds the log messages of one HTTP request of protocol
+// 2026-07-28 until its response writes them. It is safe for concurrent
+// use; msgs is guarded by mu.
+type logQueue struct {
+	mu   sync.Mutex
+	msgs [][]byte
+}
+
+type logQueueKey struct{}
+
+func (q *logQueue) add(msg []byte) {
+	q.mu.Lock()
+	q.msgs = append(q.msgs, msg)
+	q.mu.Unlock()
+}
+
+func (q *logQueue) take() [][]byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.msgs
+	q.msgs = nil
+	return out
+}
+
+// withLogQueue serves r with a logQueue in its context, whose messages
+// the response writes as events before whatever it writes next.
+func withLogQueue(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	q := &logQueue{}
+	next.ServeHTTP(&logWriter{ResponseWriter: w, q: q}, r.WithContext(context.WithValue(r.Context(), logQueueKey{}, q)))
+}
+
+// logWriter writes the queued log messages of its request, as server-sent
+// events, before each write of an event stream. mcp-go writes each event
+// of a response in one Write, under its own lock, so the messages never
+// split an event.
+type logWriter struct {
+	http.ResponseWriter
+	q *logQueue
+}
+
+// Write writes the queued messages, then p.
+func (lw *logWriter) Write(p []byte) (int, error) {
+	if msgs := lw.q.take(); len(msgs) > 0 && strings.HasPrefix(lw.Header().Get("Content-Type"), "text/event-stream") {
+		for _, m := range msgs {
+			if _, err := fmt.Fprintf(lw.ResponseWriter, "event: message\ndata: %s\n\n", m); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return lw.ResponseWriter.Write(p)
+}
+
+// Flush flushes the wrapped writer.
+func (lw *logWriter) Flush() { _ = http.NewResponseController(lw.ResponseWriter).Flush() }
+
+// Unwrap returns the wrapped ResponseWriter, for http.ResponseController.
+func (lw *logWriter) Unwrap() http.ResponseWriter { return lw.ResponseWriter }
+
 // logGateFailed tells the clients that a phase gate refused evidence.
-func (s *Server) logGateFailed(session string, phase int, errs []string) {
-	s.clientLog(mcp.LoggingLevelWarning, "workflow", map[string]any{
+func (s *Server) logGateFailed(ctx context.Context, session string, phase int, errs []string) {
+	s.clientLog(ctx, mcp.LoggingLevelWarning, "workflow", map[string]any{
 		"event": "gate_failed", "session_id": session, "phase": phase,
 		"errors": nonNil(errs),
 	})
 }
 
 // logStoreUnavailable tells the clients that the session store failed.
-func (s *Server) logStoreUnavailable(tool string, err error) {
-	s.clientLog(mcp.LoggingLevelError, "store", map[string]any{
+func (s *Server) logStoreUnavailable(ctx context.Context, tool string, err error) {
+	s.clientLog(ctx, mcp.LoggingLevelError, "store", map[string]any{
 		"event": "store_unavailable", "tool": tool, "error": err.Error(),
 		"message": "the session store did not answer; workflow calls fail until it is back",
 	})

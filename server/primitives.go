@@ -17,6 +17,8 @@ import (
 // primitives, and adds their hooks to h.
 func (s *Server) primitiveOptions(h *mcpserver.Hooks) []mcpserver.ServerOption {
 	s.subscribeHooks(h)
+	s.listenHooks(h)
+	discoverHooks(h)
 	s.sessionHooks(h)
 	s.promptHooks(h)
 	c := completer{s}

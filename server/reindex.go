@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
@@ -40,7 +41,28 @@ func (s *Server) reindexStandards(ctx context.Context, req mcp.CallToolRequest) 
 	if send := s.progressSender(ctx, req); send != nil {
 		ctx = ragcache.WithProgress(ctx, func(done, total int, msg string) { send(done, total, msg) })
 	}
-	if err := s.cfg.Index.Reindex(ctx); err != nil {
+	// The index tells every client of the rebuild (onIndexChange); a
+	// request of protocol 2026-07-28 that asked for logs gets the event of
+	// its own rebuild on its own stream. Rebuilds are serialised and the
+	// index emits a change before Reindex returns, so the last change seen
+	// here is this call's own, unless a watcher rebuild queued behind it
+	// finished in the moment before stop, which is as true a report.
+	var mu sync.Mutex
+	var mine *ragcache.Change
+	stop := s.cfg.Index.OnChange(func(c ragcache.Change) {
+		mu.Lock()
+		mine = &c
+		mu.Unlock()
+	})
+	err := s.cfg.Index.Reindex(ctx)
+	stop()
+	mu.Lock()
+	if mine != nil {
+		level, data := indexEvent(*mine)
+		s.requestLog(ctx, mcp.NewLoggingMessageNotification(level, "search", data))
+	}
+	mu.Unlock()
+	if err != nil {
 		return s.toolError(ctx, ToolReindexStandards, err)
 	}
 	st := s.cfg.Index.Stats()

@@ -66,21 +66,65 @@ func standardsPath(uri string) (string, bool) {
 // or unknown URI.
 var errResource = errors.New("resource")
 
+// DefaultMaxSubscriptions bounds the resource subscriptions of one MCP
+// session.
+const DefaultMaxSubscriptions = 256
+
 // subscriptions records which MCP sessions subscribed to which resource
 // URIs. mcp-go v1.2.1 answers resources/subscribe but none of its
 // sessions (stdio, streamable HTTP) records the subscription, so this
-// server does, from the subscribe hooks.
+// server does: Server.preflight adds one before mcp-go answers the
+// subscribe, the unsubscribe hook removes it, and a session's end drops
+// them all.
+//
+// Only a registered session may subscribe: open starts a session's
+// record when mcp-go registers it and drop ends it, under the same lock
+// as add, so that a subscribe racing the session's end leaves nothing
+// behind.
 //
 // A subscriptions is safe for concurrent use; its zero value is empty and
-// ready.
+// ready. Every field is guarded by mu.
 type subscriptions struct {
-	mu    sync.Mutex
-	byURI map[string]map[string]struct{} // uri -> session IDs; guarded by mu
+	mu        sync.Mutex
+	byURI     map[string]map[string]struct{} // uri -> session IDs
+	bySession map[string]map[string]struct{} // open session -> its URIs
 }
 
-func (ss *subscriptions) add(uri, session string) {
+// open starts the record of a registered session.
+func (ss *subscriptions) open(session string) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	if ss.bySession == nil {
+		ss.bySession = map[string]map[string]struct{}{}
+	}
+	if ss.bySession[session] == nil {
+		ss.bySession[session] = map[string]struct{}{}
+	}
+}
+
+// Outcomes of subscriptions.add.
+const (
+	subscribed = iota
+	subscribeFull
+	subscribeNoSession
+)
+
+// add subscribes session to uri, unless the session already has limit
+// subscriptions (subscribeFull) or is not open (subscribeNoSession).
+// Subscribing again to the same URI is no new subscription.
+func (ss *subscriptions) add(uri, session string, limit int) int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	mine, ok := ss.bySession[session]
+	switch {
+	case !ok:
+		return subscribeNoSession
+	case len(mine) >= limit:
+		if _, dup := mine[uri]; !dup {
+			return subscribeFull
+		}
+	}
+	mine[uri] = struct{}{}
 	if ss.byURI == nil {
 		ss.byURI = map[string]map[string]struct{}{}
 	}
@@ -90,11 +134,17 @@ func (ss *subscriptions) add(uri, session string) {
 		ss.byURI[uri] = set
 	}
 	set[session] = struct{}{}
+	return subscribed
 }
 
 func (ss *subscriptions) remove(uri, session string) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	delete(ss.bySession[session], uri)
+	ss.removeLocked(uri, session)
+}
+
+func (ss *subscriptions) removeLocked(uri, session string) {
 	if set := ss.byURI[uri]; set != nil {
 		delete(set, session)
 		if len(set) == 0 {
@@ -103,16 +153,14 @@ func (ss *subscriptions) remove(uri, session string) {
 	}
 }
 
-// drop removes every subscription of session.
+// drop removes every subscription of session and closes its record.
 func (ss *subscriptions) drop(session string) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	for uri, set := range ss.byURI {
-		delete(set, session)
-		if len(set) == 0 {
-			delete(ss.byURI, uri)
-		}
+	for uri := range ss.bySession[session] {
+		ss.removeLocked(uri, session)
 	}
+	delete(ss.bySession, session)
 }
 
 // sessions returns the sessions subscribed to uri.
@@ -258,10 +306,8 @@ func (s *Server) readWorkflowFile(ctx context.Context, req mcp.ReadResourceReque
 // clients. The index calls it after each rebuild, one at a time.
 func (s *Server) onIndexChange(c ragcache.Change) {
 	if c.Err != nil {
-		s.clientLog(mcp.LoggingLevelError, "search", map[string]any{
-			"event": "reindex_failed", "generation": c.Generation, "error": c.Err.Error(),
-			"message": "the standards index could not be rebuilt; searches use the previous index",
-		})
+		level, data := indexEvent(c)
+		s.clientLog(context.Background(), level, "search", data)
 		return
 	}
 	if len(c.Added) > 0 || len(c.Removed) > 0 {
@@ -269,16 +315,30 @@ func (s *Server) onIndexChange(c ragcache.Change) {
 	}
 	for _, p := range c.Modified {
 		uri := StandardsURI(p)
+		s.notifyListeners(uri)
 		for _, id := range s.subs.sessions(uri) {
 			if err := s.mcp.SendNotificationToSpecificClient(id, mcp.MethodNotificationResourceUpdated, map[string]any{"uri": uri}); err != nil {
 				s.log.Debug("resource update not delivered", "uri", uri, "session", id, "err", err)
 			}
 		}
 	}
-	s.clientLog(mcp.LoggingLevelInfo, "search", map[string]any{
+	level, data := indexEvent(c)
+	s.clientLog(context.Background(), level, "search", data)
+}
+
+// indexEvent is the client log event of a rebuild: reindex_done, or
+// reindex_failed.
+func indexEvent(c ragcache.Change) (mcp.LoggingLevel, map[string]any) {
+	if c.Err != nil {
+		return mcp.LoggingLevelError, map[string]any{
+			"event": "reindex_failed", "generation": c.Generation, "error": c.Err.Error(),
+			"message": "the standards index could not be rebuilt; searches use the previous index",
+		}
+	}
+	return mcp.LoggingLevelInfo, map[string]any{
 		"event": "reindex_done", "generation": c.Generation, "files": c.Files, "chunks": c.Chunks,
 		"added": nonNil(c.Added), "removed": nonNil(c.Removed), "modified": nonNil(c.Modified),
-	})
+	}
 }
 
 func nonNil(v []string) []string {
@@ -288,13 +348,12 @@ func nonNil(v []string) []string {
 	return v
 }
 
-// subscribeHooks records resources/subscribe and resources/unsubscribe,
-// and forgets a session's subscriptions when it ends.
+// subscribeHooks records resources/unsubscribe, and opens and forgets a
+// session's subscriptions as it starts and ends; Server.preflight records
+// resources/subscribe.
 func (s *Server) subscribeHooks(h *mcpserver.Hooks) {
-	h.AddAfterSubscribe(func(ctx context.Context, _ any, req *mcp.SubscribeRequest, _ *mcp.EmptyResult) {
-		if cs := mcpserver.ClientSessionFromContext(ctx); cs != nil && req != nil {
-			s.subs.add(req.Params.URI, cs.SessionID())
-		}
+	h.AddOnRegisterSession(func(_ context.Context, cs mcpserver.ClientSession) {
+		s.subs.open(cs.SessionID())
 	})
 	h.AddAfterUnsubscribe(func(ctx context.Context, _ any, req *mcp.UnsubscribeRequest, _ *mcp.EmptyResult) {
 		if cs := mcpserver.ClientSessionFromContext(ctx); cs != nil && req != nil {

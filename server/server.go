@@ -114,6 +114,11 @@ type Config struct {
 	// once HTTP is listening (mode 0600, atomically), and removes it at
 	// shutdown. The binary uses <state>/server.json.
 	DiscoveryFile string
+	// WorkflowsDir, when set, is the workflows folder the Engine reads.
+	// Serve watches it, so that a workflow added, removed or edited
+	// updates the prompts and sends notifications/prompts/list_changed at
+	// once rather than at the next prompts request.
+	WorkflowsDir string
 	// AddrFile, when set, receives the /mcp URL once HTTP is listening.
 	AddrFile string
 	// Folders are shown by get_server_info, e.g. {"workflows": "builtin"}.
@@ -136,10 +141,19 @@ type Config struct {
 	// bound, a new session ends the one idle the longest, or gets a 503
 	// when every one is busy. 0 selects DefaultMaxSessions.
 	MaxSessions int
-	// MaxStreams bounds the SSE GET streams open at once, over all
-	// sessions (each session may open StreamsPerSession). 0 selects
+	// MaxStreams bounds the streams open at once: the SSE GET streams of
+	// all sessions (each session may open StreamsPerSession) and the
+	// subscriptions/listen streams of protocol 2026-07-28. 0 selects
 	// DefaultMaxStreams.
 	MaxStreams int
+	// MaxSubscriptions bounds the resource subscriptions of one MCP
+	// session; 0 selects DefaultMaxSubscriptions.
+	MaxSubscriptions int
+	// WriteTimeout bounds the writing of one HTTP response, and of each
+	// event on a stream: a client that stops reading is disconnected
+	// after it, so that it cannot hold the reply in memory. 0 selects
+	// DefaultWriteTimeout.
+	WriteTimeout time.Duration
 
 	// SettingNames says how the operator sets a Config field, keyed by the
 	// field's name (the Setting constants), for the refusals that tell a
@@ -191,6 +205,7 @@ type Server struct {
 
 	// The primitives besides tools (primitives.go).
 	subs          subscriptions
+	listeners     listeners
 	live          liveSessions
 	prompts       promptSet
 	dropIndexHook func() // set by New; removes onIndexChange from the index
@@ -208,6 +223,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w: stdio workers must be 1 to %d, got %d", ErrInvalidConfig, MaxStdioWorkers, cfg.StdioWorkers)
 	case cfg.MaxSessions < 0 || cfg.MaxStreams < 0:
 		return nil, fmt.Errorf("%w: max sessions and max streams must be positive, got %d and %d", ErrInvalidConfig, cfg.MaxSessions, cfg.MaxStreams)
+	case cfg.MaxSubscriptions < 0:
+		return nil, fmt.Errorf("%w: max subscriptions must be positive, got %d", ErrInvalidConfig, cfg.MaxSubscriptions)
+	case cfg.WriteTimeout < 0:
+		return nil, fmt.Errorf("%w: write timeout must be positive, got %v", ErrInvalidConfig, cfg.WriteTimeout)
 	case cfg.MaxBodyBytes < 0:
 		return nil, fmt.Errorf("%w: max body bytes must be positive, got %d", ErrInvalidConfig, cfg.MaxBodyBytes)
 	case !cfg.Stdio && cfg.HTTPAddr == "":
@@ -243,6 +262,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxStreams == 0 {
 		cfg.MaxStreams = DefaultMaxStreams
+	}
+	if cfg.MaxSubscriptions == 0 {
+		cfg.MaxSubscriptions = DefaultMaxSubscriptions
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	if cfg.StdioWorkers == 0 {
 		cfg.StdioWorkers = DefaultStdioWorkers
@@ -413,7 +438,7 @@ func (s *Server) buildHandler() http.Handler {
 		mcpserver.WithHTTPContextFunc(httpContext),
 		mcpserver.WithStreamableHTTPLogger(slog.New(minLevel{s.log.Handler(), slog.LevelWarn})),
 		mcpserver.WithHeartbeatInterval(30 * time.Second),
-		mcpserver.WithSessionIdManager(sessions),
+		mcpserver.WithSessionIdManagerResolver(sessions),
 	}
 	if s.cfg.HTTPAddr != "" {
 		// The idle-session sweeper is a goroutine that only the
@@ -425,6 +450,7 @@ func (s *Server) buildHandler() http.Handler {
 	// Its event streams never go idle: they end when shutdown starts.
 	s.httpSrv.RegisterOnShutdown(s.dash.Close)
 	sessions.end = func(id string) { endSession(s.streamable, id) }
+	sessions.preflight = s.preflight
 	mux := http.NewServeMux()
 	mux.Handle(PathMCP, g.wrap(sessions.wrap(s.streamable), true))
 	mux.Handle("GET "+PathMetrics, g.wrap(promhttp.HandlerFor(s.tel.reg, promhttp.HandlerOpts{
@@ -437,8 +463,9 @@ func (s *Server) buildHandler() http.Handler {
 	// The dashboard answers every other path (its own 404 names /mcp);
 	// it checks the token itself, so that a browser can log in.
 	mux.Handle("/", g.wrap(s.dash, false))
-	s.httpSrv.Handler = mux
-	return mux
+	h := withWriteDeadline(mux, s.cfg.WriteTimeout)
+	s.httpSrv.Handler = h
+	return h
 }
 
 // Handler returns the HTTP handler (/mcp, /metrics, /healthz) with its
@@ -489,6 +516,15 @@ func (s *Server) Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) e
 		}
 	}()
 
+	if s.cfg.WorkflowsDir != "" {
+		stop, err := s.watchWorkflows()
+		if err != nil {
+			s.log.Warn("prompts follow the workflows folder only at each prompts request: it cannot be watched", "folder", s.cfg.WorkflowsDir, "err", err)
+		} else {
+			defer stop()
+		}
+	}
+
 	httpErr := make(chan error, 1)
 	if s.ln != nil {
 		go func() {
@@ -507,6 +543,7 @@ func (s *Server) Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) e
 	var gate *stdioGate
 	if s.cfg.Stdio {
 		gate = newStdioGate(stdin, stdout, int(s.cfg.MaxBodyBytes), s.cfg.SettingNames[SettingMaxBodyBytes])
+		gate.preflight = s.preflight
 		s.mu.Lock()
 		s.gate = gate
 		s.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"strconv"
@@ -25,8 +26,10 @@ const (
 	// costs about 13 KB; measured, a flood of 60,000 never closed leaves
 	// the process at about 120 MB RSS, against 29 MB idle.
 	DefaultMaxSessions = 4096
-	// DefaultMaxStreams bounds the SSE GET streams open at once, over all
-	// sessions; each holds a connection and a few goroutines.
+	// DefaultMaxStreams bounds the streams open at once: the SSE GET
+	// streams of every session and, in protocol 2026-07-28, the
+	// subscriptions/listen streams. Each holds a connection and a few
+	// goroutines.
 	DefaultMaxStreams = 256
 	// StreamsPerSession bounds the SSE GET streams of one session.
 	StreamsPerSession = 2
@@ -61,6 +64,10 @@ type sessionTable struct {
 	rejected func(reason string)
 	// names are Config.SettingNames, for the refusals at a limit.
 	names settingNames
+	// preflight, when set, answers the messages the server answers
+	// before mcp-go sees them (Server.preflight); set once before the
+	// table serves.
+	preflight func(session string, msg []byte) []byte
 
 	mu sync.Mutex
 	// live holds the sessions issued and not yet terminated.
@@ -69,7 +76,9 @@ type sessionTable struct {
 	// finished: a slot is held for each, whether or not its ID was issued
 	// yet.
 	admitting int
-	// streams counts the open SSE GET streams.
+	// streams counts the open streams: SSE GET streams and
+	// subscriptions/listen streams. A stream counts until its handler
+	// returns, even once its session is terminated.
 	streams int
 }
 
@@ -79,13 +88,23 @@ type liveSession struct {
 	// busy counts requests in flight and open streams.
 	busy    int
 	streams int
+	// open ends each open GET stream of the session; Terminate calls
+	// them, so that a stream does not outlive its session.
+	open map[*openStream]struct{}
 }
+
+// openStream is one open GET stream; its cancel ends the stream's
+// request context, which ends mcp-go's handler.
+type openStream struct{ cancel context.CancelFunc }
 
 func newSessionTable(maxSessions, maxStreams, perSession int, names settingNames, rejected func(string)) *sessionTable {
 	return &sessionTable{max: maxSessions, maxStreams: maxStreams, perSession: perSession, names: names, rejected: rejected, live: map[string]*liveSession{}}
 }
 
-var _ mcpserver.SessionIdManager = (*sessionTable)(nil)
+var (
+	_ mcpserver.SessionIdManager         = (*sessionTable)(nil)
+	_ mcpserver.SessionIdManagerResolver = (*sessionTable)(nil)
+)
 
 // Generate issues a new session ID. mcp-go calls it for an initialize the
 // table admitted. The session counts as busy until that initialize is
@@ -114,15 +133,56 @@ func (t *sessionTable) Validate(id string) (isTerminated bool, err error) {
 	return false, nil
 }
 
-// Terminate forgets the session. Terminating an unknown ID does nothing.
+// Terminate forgets the session and ends its open GET streams, which go
+// on counting against the limit until their handlers have returned.
+// Terminating an unknown ID does nothing.
 func (t *sessionTable) Terminate(id string) (isNotAllowed bool, err error) {
 	t.mu.Lock()
-	if ls, ok := t.live[id]; ok {
-		t.streams -= ls.streams
+	ls, ok := t.live[id]
+	var open []*openStream
+	if ok {
 		delete(t.live, id)
+		for st := range ls.open {
+			open = append(open, st)
+		}
 	}
 	t.mu.Unlock()
+	for _, st := range open {
+		st.cancel()
+	}
 	return false, nil
+}
+
+// ResolveSessionIdManager returns the manager for r: the table itself,
+// or, for an initialize that post admitted, an issuer that records the ID
+// mcp-go generates, so that post can end that session whatever mcp-go
+// answered.
+func (t *sessionTable) ResolveSessionIdManager(r *http.Request) mcpserver.SessionIdManager { //nolint:revive // mcp-go's interface names it
+	if r != nil {
+		if slot, ok := r.Context().Value(issuedKey{}).(*string); ok {
+			return issuer{t, slot}
+		}
+	}
+	return t
+}
+
+// issuedKey keys the slot in an initialize request's context where the
+// session ID generated for it is recorded.
+type issuedKey struct{}
+
+// issuer is the table as the session-ID manager of one initialize: it
+// records the ID it generates in slot. mcp-go calls Generate at most once
+// per request, on the request's goroutine.
+type issuer struct {
+	*sessionTable
+	slot *string
+}
+
+// Generate issues a new session ID and records it.
+func (i issuer) Generate() string {
+	id := i.sessionTable.Generate()
+	*i.slot = id
+	return id
 }
 
 // admit holds a slot for a new session, ending the session idle the
@@ -158,44 +218,88 @@ func (t *sessionTable) admitted() {
 	t.mu.Unlock()
 }
 
-// enter marks a request (or, with stream, an SSE stream) of session id as
-// in flight. It returns the HTTP status to refuse it with, or 0.
-func (t *sessionTable) enter(id string, stream bool) int {
+// enter marks a request (or, with a non-nil stream, a GET stream) of
+// session id as in flight. It returns the session, or nil and the HTTP
+// status to refuse the request with. The caller calls leave with the same
+// stream when the handler has returned.
+func (t *sessionTable) enter(id string, stream *openStream) (*liveSession, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ls, ok := t.live[id]
 	if !ok {
-		return http.StatusNotFound
+		return nil, http.StatusNotFound
 	}
-	if stream {
+	if stream != nil {
 		switch {
 		case ls.streams >= t.perSession:
-			return http.StatusTooManyRequests
+			return nil, http.StatusTooManyRequests
 		case t.streams >= t.maxStreams:
-			return http.StatusServiceUnavailable
+			return nil, http.StatusServiceUnavailable
 		}
 		ls.streams++
 		t.streams++
+		if ls.open == nil {
+			ls.open = map[*openStream]struct{}{}
+		}
+		ls.open[stream] = struct{}{}
 	}
 	ls.busy++
 	ls.lastUsed = time.Now()
-	return 0
+	return ls, 0
 }
 
-// leave ends what enter began. The session may be gone by then.
-func (t *sessionTable) leave(id string, stream bool) {
+// leave ends what enter began. The session may be terminated by then:
+// its bookkeeping is updated all the same, and the stream stops counting
+// against the limit only now.
+func (t *sessionTable) leave(ls *liveSession, stream *openStream) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ls, ok := t.live[id]
-	if !ok {
-		return
-	}
-	if stream {
+	if stream != nil {
 		ls.streams--
 		t.streams--
+		delete(ls.open, stream)
 	}
 	ls.busy--
 	ls.lastUsed = time.Now()
+}
+
+// enterListen counts a subscriptions/listen stream, which belongs to no
+// session, against the limit of streams. It reports false at the limit;
+// otherwise the caller calls leaveListen when the handler has returned.
+func (t *sessionTable) enterListen() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.streams >= t.maxStreams {
+		return false
+	}
+	t.streams++
+	return true
+}
+
+func (t *sessionTable) leaveListen() {
+	t.mu.Lock()
+	t.streams--
+	t.mu.Unlock()
+}
+
+// issued ends what Generate began for an initialize: the session no
+// longer counts as busy. When the initialize did not succeed, the session
+// is forgotten and ended in mcp-go too, so that a failed initialize holds
+// no slot and leaves no state.
+func (t *sessionTable) issued(id string, ok bool) {
+	t.mu.Lock()
+	ls, live := t.live[id]
+	if live {
+		ls.busy--
+		ls.lastUsed = time.Now()
+		if !ok {
+			delete(t.live, id)
+		}
+	}
+	t.mu.Unlock()
+	if live && !ok && t.end != nil {
+		t.end(id)
+	}
 }
 
 // postHead is what the table reads of a POSTed message.
@@ -204,9 +308,19 @@ type postHead struct {
 	Method *string         `json:"method"`
 	Result json.RawMessage `json:"result"`
 	Error  json.RawMessage `json:"error"`
-	Params struct {
+	Params json.RawMessage `json:"params"`
+}
+
+// meta returns the message's params._meta, or nil when params is not an
+// object or has none.
+func (h *postHead) meta() *mcp.Meta {
+	var p struct {
 		Meta *mcp.Meta `json:"_meta"`
-	} `json:"params"`
+	}
+	if len(h.Params) == 0 || json.Unmarshal(h.Params, &p) != nil {
+		return nil
+	}
+	return p.Meta
 }
 
 // wrap puts the table in front of the streamable HTTP handler: the
@@ -230,11 +344,19 @@ func (t *sessionTable) wrap(next http.Handler) http.Handler {
 				httpError(w, http.StatusBadRequest, "the Mcp-Session-Id header is required; send initialize first and use the ID it returns")
 				return
 			}
-			stream := r.Method == http.MethodGet
-			switch t.enter(id, stream) {
+			var stream *openStream
+			if r.Method == http.MethodGet {
+				// The stream ends when its session is terminated: DELETE,
+				// eviction or the idle sweep cancel this context.
+				ctx, cancel := context.WithCancel(r.Context())
+				defer cancel()
+				stream = &openStream{cancel: cancel}
+				r = r.WithContext(ctx)
+			}
+			ls, status := t.enter(id, stream)
+			switch status {
 			case http.StatusNotFound:
-				t.rejected("session")
-				httpError(w, http.StatusNotFound, "unknown or terminated MCP session "+strconv.Quote(shorten(id, 64))+"; send initialize again")
+				t.unknownSession(w, id)
 				return
 			case http.StatusTooManyRequests:
 				t.rejected("capacity")
@@ -243,12 +365,19 @@ func (t *sessionTable) wrap(next http.Handler) http.Handler {
 			case http.StatusServiceUnavailable:
 				t.rejected("capacity")
 				w.Header().Set("Retry-After", "5")
-				httpError(w, http.StatusServiceUnavailable, fmt.Sprintf("the server has %d SSE streams open, its limit%s; retry later", t.maxStreams, t.names.paren(SettingMaxStreams)))
+				httpError(w, http.StatusServiceUnavailable, t.streamsFull())
 				return
 			}
-			defer t.leave(id, stream)
+			defer t.leave(ls, stream)
 			next.ServeHTTP(w, r)
 		case http.MethodHead:
+			// HEAD answers as GET would, without a stream: 404 for a
+			// session that is not live.
+			if id != "" && !t.isLive(id) {
+				t.rejected("session")
+				w.WriteHeader(http.StatusNotFound)
+				return
+			}
 			next.ServeHTTP(w, r)
 		default:
 			t.rejected("method")
@@ -256,6 +385,23 @@ func (t *sessionTable) wrap(next http.Handler) http.Handler {
 			httpError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, PathMCP, allowedMethods))
 		}
 	})
+}
+
+// isLive reports whether session id is live.
+func (t *sessionTable) isLive(id string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.live[id]
+	return ok
+}
+
+func (t *sessionTable) unknownSession(w http.ResponseWriter, id string) {
+	t.rejected("session")
+	httpError(w, http.StatusNotFound, "unknown or terminated MCP session "+strconv.Quote(shorten(id, 64))+"; send initialize again")
+}
+
+func (t *sessionTable) streamsFull() string {
+	return fmt.Sprintf("the server has %d streams open (SSE GET and subscriptions/listen), its limit%s; retry later", t.maxStreams, t.names.paren(SettingMaxStreams))
 }
 
 func (t *sessionTable) post(w http.ResponseWriter, r *http.Request, next http.Handler, id string, modern bool) {
@@ -290,46 +436,145 @@ func (t *sessionTable) post(w http.ResponseWriter, r *http.Request, next http.Ha
 			"method: required; a JSON-RPC request or notification names its method, e.g. \"tools/call\"")
 		return
 	}
-	if modern || mcp.IsModernProtocol(head.Params.Meta.ProtocolVersion()) {
-		serveChecked(w, r, next, body) // no protocol sessions in this version
-		return
+	method := ""
+	if head.Method != nil {
+		method = *head.Method
 	}
-	if head.Method != nil && *head.Method == string(mcp.MethodInitialize) {
-		if !t.admit() {
-			t.rejected("capacity")
-			w.Header().Set("Retry-After", "5")
-			jsonrpcError(w, http.StatusServiceUnavailable, reqID, mcp.INTERNAL_ERROR,
-				fmt.Sprintf("the server has %d live MCP sessions, its limit%s, and every one is busy; retry later, and end sessions you no longer need with DELETE", t.max, t.names.paren(SettingMaxSessions)))
+	if modern || mcp.IsModernProtocol(head.meta().ProtocolVersion()) {
+		// No protocol sessions in this version; a listen stream counts
+		// against the limit of streams until its handler returns.
+		if method == string(mcp.MethodSubscriptionsListen) && reqID != nil {
+			if !t.enterListen() {
+				t.rejected("capacity")
+				w.Header().Set("Retry-After", "5")
+				jsonrpcError(w, http.StatusServiceUnavailable, reqID, mcp.INTERNAL_ERROR, t.streamsFull())
+				return
+			}
+			defer t.leaveListen()
+		}
+		if head.meta().LogLevel() != "" {
+			// The request asked for logs: the response writes them.
+			t.serveChecked(w, r, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { withLogQueue(w, r, next) }), "", body)
 			return
 		}
-		next.ServeHTTP(w, r)
-		// mcp-go returns the ID it generated in this header, error or not.
-		if issued := w.Header().Get(mcpserver.HeaderKeySessionID); issued != "" {
-			t.leave(issued, false)
-		}
-		t.admitted()
+		t.serveChecked(w, r, next, "", body)
+		return
+	}
+	if method == string(mcp.MethodInitialize) {
+		t.initialize(w, r, next, &head, reqID)
 		return
 	}
 	if id == "" {
 		next.ServeHTTP(w, r) // mcp-go answers a missing ID with its own error
 		return
 	}
-	if t.enter(id, false) == http.StatusNotFound {
-		t.rejected("session")
-		httpError(w, http.StatusNotFound, "unknown or terminated MCP session "+strconv.Quote(shorten(id, 64))+"; send initialize again")
+	ls, status := t.enter(id, nil)
+	if status == http.StatusNotFound {
+		t.unknownSession(w, id)
 		return
 	}
-	defer t.leave(id, false)
-	serveChecked(w, r, next, body)
+	defer t.leave(ls, nil)
+	t.serveChecked(w, r, next, id, body)
 }
 
-// serveChecked passes a tools/call on to next unless an argument holds
-// text that is not valid UTF-8, which gets a tool error naming it.
-func serveChecked(w http.ResponseWriter, r *http.Request, next http.Handler, body []byte) {
-	if id, text, bad := badTextArg(body); bad {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(toolErrorMessage(id, text))
+// initialize serves an initialize request: it refuses one that could not
+// succeed before anything is created, holds a slot while mcp-go answers,
+// and ends the session mcp-go created when the answer is not a success,
+// so that no path leaves a session or a slot behind.
+func (t *sessionTable) initialize(w http.ResponseWriter, r *http.Request, next http.Handler, head *postHead, reqID any) {
+	if reqID == nil {
+		t.rejected("message")
+		jsonrpcError(w, http.StatusBadRequest, nil, mcp.INVALID_REQUEST,
+			"id: required; initialize is a request and needs an id, it cannot be sent as a notification")
 		return
+	}
+	var req mcp.InitializeRequest
+	if p := bytes.TrimLeft(head.Params, " \t\r\n"); len(p) == 0 || p[0] != '{' || json.Unmarshal(head.Params, &req.Params) != nil {
+		t.rejected("message")
+		jsonrpcError(w, http.StatusBadRequest, reqID, mcp.INVALID_PARAMS,
+			"params: must be an object with protocolVersion, capabilities and clientInfo, e.g. {\"protocolVersion\":\""+mcp.LATEST_PROTOCOL_VERSION+"\",\"capabilities\":{},\"clientInfo\":{\"name\":\"my-client\",\"version\":\"1.0\"}}")
+		return
+	}
+	if !t.admit() {
+		t.rejected("capacity")
+		w.Header().Set("Retry-After", "5")
+		jsonrpcError(w, http.StatusServiceUnavailable, reqID, mcp.INTERNAL_ERROR,
+			fmt.Sprintf("the server has %d live MCP sessions, its limit%s, and every one is busy; retry later, and end sessions you no longer need with DELETE", t.max, t.names.paren(SettingMaxSessions)))
+		return
+	}
+	defer t.admitted()
+	var issued string
+	rec := &bufferedResponse{header: http.Header{}}
+	next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), issuedKey{}, &issued)))
+	ok := rec.succeeded()
+	if issued != "" {
+		t.issued(issued, ok)
+	}
+	if !ok {
+		rec.header.Del(mcpserver.HeaderKeySessionID)
+	}
+	rec.send(w)
+}
+
+// bufferedResponse holds a whole response until the handler has
+// returned. It is not an http.Flusher, so mcp-go answers an initialize
+// through it as one JSON message.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+// Header returns the headers to send.
+func (b *bufferedResponse) Header() http.Header { return b.header }
+
+// WriteHeader records the status.
+func (b *bufferedResponse) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+
+// Write buffers p.
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+// succeeded reports whether the response is a JSON-RPC result.
+func (b *bufferedResponse) succeeded() bool {
+	if b.status != http.StatusOK {
+		return false
+	}
+	var m struct {
+		Result json.RawMessage `json:"result"`
+		Error  json.RawMessage `json:"error"`
+	}
+	return json.Unmarshal(b.body.Bytes(), &m) == nil && len(m.Result) > 0 && len(m.Error) == 0
+}
+
+// send writes the buffered response to w.
+func (b *bufferedResponse) send(w http.ResponseWriter) {
+	maps.Copy(w.Header(), b.header)
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	w.WriteHeader(b.status)
+	_, _ = w.Write(b.body.Bytes())
+}
+
+// serveChecked passes a message of session (or, in protocol 2026-07-28,
+// of no session: "") on to next, unless the server answers it itself: see
+// Server.preflight.
+func (t *sessionTable) serveChecked(w http.ResponseWriter, r *http.Request, next http.Handler, session string, body []byte) {
+	if t.preflight != nil {
+		if answer := t.preflight(session, body); answer != nil {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(answer)
+			return
+		}
 	}
 	next.ServeHTTP(w, r)
 }

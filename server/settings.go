@@ -8,12 +8,14 @@ import (
 // The Config fields that a refusal sent to a client can ask the operator to
 // change: the keys of Config.SettingNames.
 const (
-	SettingMaxBodyBytes   = "MaxBodyBytes"
-	SettingMaxSessions    = "MaxSessions"
-	SettingMaxStreams     = "MaxStreams"
-	SettingAllowedHosts   = "AllowedHosts"
-	SettingAllowedOrigins = "AllowedOrigins"
-	SettingToken          = "Token"
+	SettingMaxBodyBytes = "MaxBodyBytes"
+	SettingMaxSessions  = "MaxSessions"
+	SettingMaxStreams   = "MaxStreams"
+	// SettingMaxSubscriptions names Config.MaxSubscriptions.
+	SettingMaxSubscriptions = "MaxSubscriptions"
+	SettingAllowedHosts     = "AllowedHosts"
+	SettingAllowedOrigins   = "AllowedOrigins"
+	SettingToken            = "Token"
 )
 
 // settingNames is Config.SettingNames as the refusals read it.

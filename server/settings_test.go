@@ -22,12 +22,13 @@ import (
 // (cmd/mcpflow), which the tests that read what clients see give their
 // servers too.
 var BinarySettingNames = map[string]string{
-	SettingMaxBodyBytes:   "--max-body",
-	SettingMaxSessions:    "--max-sessions",
-	SettingMaxStreams:     "--max-streams",
-	SettingAllowedHosts:   "--allowed-hosts",
-	SettingAllowedOrigins: "--allowed-origins",
-	SettingToken:          "--token or MCPFLOW_TOKEN",
+	SettingMaxBodyBytes:     "--max-body",
+	SettingMaxSessions:      "--max-sessions",
+	SettingMaxStreams:       "--max-streams",
+	SettingMaxSubscriptions: "--max-subscriptions",
+	SettingAllowedHosts:     "--allowed-hosts",
+	SettingAllowedOrigins:   "--allowed-origins",
+	SettingToken:            "--token or MCPFLOW_TOKEN",
 }
 
 // refusal sends one request through a guard built with names and returns

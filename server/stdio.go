@@ -43,6 +43,13 @@ type stdioGate struct {
 	pending int
 	idle    chan struct{}
 
+	// preflight, when set, answers the messages the server answers before
+	// mcp-go sees them (Server.preflight). Set before the gate is read.
+	preflight func(session string, msg []byte) []byte
+
+	lmu    sync.Mutex
+	listen listenState // guarded by lmu
+
 	draining atomic.Bool
 	eofOnce  sync.Once
 	eof      chan struct{} // closed when stdin ends or fails
@@ -120,28 +127,26 @@ func (g *stdioGate) readLine() ([]byte, error) {
 	}
 }
 
-// admit decides whether line goes on to mcp-go, counting it when it is a
-// request that will be answered. While draining, requests get an error.
+// admit decides whether line goes on to mcp-go, counting it when mcp-go
+// will answer it with its ID. While draining, such requests get an error.
 func (g *stdioGate) admit(line []byte) bool {
-	var m struct {
-		ID     json.RawMessage `json:"id"`
-		Method *string         `json:"method"`
-	}
-	if json.Unmarshal(line, &m) != nil {
-		return true // mcp-go answers it with a parse error
-	}
-	isRequest := m.Method != nil && len(m.ID) > 0 && string(m.ID) != "null"
+	id, answered := answeredByID(line)
 	if g.draining.Load() {
-		if isRequest {
-			g.writeError(m.ID, -32000, "the server is shutting down; start it again and retry")
+		if answered {
+			g.writeError(id, -32000, "the server is shutting down; start it again and retry")
 		}
 		return false
 	}
-	if id, text, bad := badTextArg(line); bad {
-		g.writeLine(toolErrorMessage(id, text))
+	pre := g.preflight
+	if pre == nil {
+		pre = textCheck
+	}
+	if answer := pre(stdioSession, line); answer != nil {
+		g.writeLine(answer)
 		return false
 	}
-	if isRequest {
+	g.observe(line)
+	if answered {
 		g.mu.Lock()
 		if g.pending == 0 {
 			g.idle = make(chan struct{})
@@ -152,16 +157,48 @@ func (g *stdioGate) admit(line []byte) bool {
 	return true
 }
 
+// answeredByID classifies a message as mcp-go v1.2.1's HandleMessage
+// does, and reports whether mcp-go will answer it with a response that
+// carries its ID, which it returns raw. mcp-go decodes the ID into an
+// any: a message whose members do not decode so (an ID of 1e400 is out
+// of range) gets a parse error with a null ID. A message without an ID,
+// or with a null one, is a notification. One that carries a result is
+// taken for a response and gets no answer, whatever else it carries.
+// Every other message with an ID is answered with it, even without a
+// method (method not found).
+func answeredByID(line []byte) (json.RawMessage, bool) {
+	var raw struct {
+		ID json.RawMessage `json:"id"`
+	}
+	var m struct {
+		JSONRPC string `json:"jsonrpc"`
+		Method  string `json:"method"`
+		ID      any    `json:"id"`
+		Result  any    `json:"result"`
+	}
+	if json.Unmarshal(line, &raw) != nil || json.Unmarshal(line, &m) != nil {
+		return nil, false
+	}
+	return raw.ID, m.ID != nil && m.Result == nil
+}
+
 // Write implements io.Writer for mcp-go's responses. mcp-go writes one
 // whole message per call.
 func (g *stdioGate) Write(p []byte) (int, error) {
+	out := g.outgoing(p)
+	if out == nil {
+		return len(p), nil // a notification the client did not opt into
+	}
 	g.wmu.Lock()
-	n, err := g.w.Write(p)
+	_, err := g.w.Write(out)
 	g.wmu.Unlock()
 	if isResponse(p) {
 		g.done()
 	}
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 func (g *stdioGate) done() {

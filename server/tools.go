@@ -209,7 +209,7 @@ func (s *Server) toolError(ctx context.Context, tool string, err error) (*mcp.Ca
 	default:
 		s.log.ErrorContext(ctx, "tool failed", "tool", tool, "err", err)
 		if sessionTool(tool) {
-			s.logStoreUnavailable(tool, err)
+			s.logStoreUnavailable(ctx, tool, err)
 		}
 		msg = "internal error: " + msg + "; the server log has the details"
 	}
@@ -421,7 +421,7 @@ func (s *Server) completePhase(ctx context.Context, req mcp.CallToolRequest) (*m
 		return s.toolError(ctx, ToolCompletePhase, err)
 	}
 	if !r.CheckpointPassed {
-		s.logGateFailed(r.SessionID, r.Phase, r.ValidationResult.Errors)
+		s.logGateFailed(ctx, r.SessionID, r.Phase, r.ValidationResult.Errors)
 	}
 	var b strings.Builder
 	out := newCompleteOut(r)

@@ -3,6 +3,7 @@ package spec_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,20 @@ func BenchmarkParse(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := spec.Parse(data, "tasks.md"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseUnbalancedFences parses 440 kB of "```markdown" blocks
+// whose inner fences never balance, the input that made the nested-fence
+// reading quadratic (minutes) before it was bounded.
+func BenchmarkParseUnbalancedFences(b *testing.B) {
+	data := []byte("## Phase 1: A\n" + strings.Repeat("```markdown\n```sh\n```\n", 20000))
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {

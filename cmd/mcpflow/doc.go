@@ -11,6 +11,7 @@
 //	mcpflow session [flags] ID        one session: evidence, gates, decisions
 //	mcpflow approve SESSION PHASE     approve a phase that awaits approval
 //	mcpflow reject SESSION PHASE      reject it, with --comment for the agent
+//	mcpflow spec check [flags] PATH   check a spec's tasks.md, print its plan
 //	mcpflow version                   print the version
 //
 // Every flag can also be set with an environment variable: MCPFLOW_ and

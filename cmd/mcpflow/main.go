@@ -46,6 +46,8 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 		cmd, err = sessionCmd(ctx, rest, getenv, stdout, stderr)
 	case "approve", "reject":
 		cmd, err = decideCmd(ctx, name, rest, getenv, stdout, stderr)
+	case "spec":
+		cmd, err = specCmd(ctx, rest, getenv, stdout)
 	case "version", "--version", "-version":
 		name = "version"
 		cmd, err = versionCmd(rest, getenv, stdout)
@@ -59,6 +61,9 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 		_, _ = fmt.Fprintf(stderr, "mcpflow: unknown command %q\n\n", name)
 		topUsage(stderr)
 		return 2
+	}
+	if cmd != nil {
+		name = cmd.name
 	}
 	var ue *usageError
 	switch {
@@ -90,6 +95,7 @@ Usage:
   mcpflow session [flags] ID            show one session: evidence, gates, history
   mcpflow approve [flags] SESSION PHASE approve a phase that awaits approval
   mcpflow reject [flags] SESSION PHASE  reject it, with --comment for the agent
+  mcpflow spec check [flags] PATH       check a spec's tasks.md, print its plan
   mcpflow version                       print the version
   mcpflow help COMMAND                  help for one command
 

@@ -39,12 +39,12 @@ func TestUsageAndVersion(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.True(t, strings.HasPrefix(out, "mcpflow "), out)
 
-	for _, cmd := range []string{"serve", "search", "workflows"} {
+	for _, cmd := range []string{"serve", "search", "workflows", "spec"} {
 		code, out, _ = runCmd(t, nil, "", cmd, "--help")
 		assert.Equal(t, 0, code, cmd)
 		assert.Contains(t, out, "Usage: mcpflow "+cmd, cmd)
 		assert.Contains(t, out, "MCPFLOW_ROOT", "%s --help shows the variables", cmd)
-		if cmd != "workflows" { // listing logs nothing, so it has no log flags
+		if cmd != "workflows" && cmd != "spec" { // listing and checking log nothing, so they have no log flags
 			assert.Contains(t, out, "MCPFLOW_LOG_LEVEL", "%s --help shows the variables", cmd)
 		}
 	}

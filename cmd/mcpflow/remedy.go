@@ -13,12 +13,13 @@ import (
 // refusals name, in the words HTTP and stdio clients read: a body over the
 // limit is refused with "... (--max-body)", for example.
 var serverSettingNames = map[string]string{
-	server.SettingMaxBodyBytes:   "--max-body",
-	server.SettingMaxSessions:    "--max-sessions",
-	server.SettingMaxStreams:     "--max-streams",
-	server.SettingAllowedHosts:   "--allowed-hosts",
-	server.SettingAllowedOrigins: "--allowed-origins",
-	server.SettingToken:          "--token or MCPFLOW_TOKEN",
+	server.SettingMaxBodyBytes:     "--max-body",
+	server.SettingMaxSessions:      "--max-sessions",
+	server.SettingMaxStreams:       "--max-streams",
+	server.SettingMaxSubscriptions: "--max-subscriptions",
+	server.SettingAllowedHosts:     "--allowed-hosts",
+	server.SettingAllowedOrigins:   "--allowed-origins",
+	server.SettingToken:            "--token or MCPFLOW_TOKEN",
 }
 
 // listenFlags names the flags behind the fields of a server.ListenError.

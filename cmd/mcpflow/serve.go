@@ -67,6 +67,8 @@ type serveFlags struct {
 	maxEvidence     byteSize
 	maxSessions     int
 	maxStreams      int
+	maxSubs         int
+	writeTimeout    time.Duration
 	sessionTTL      time.Duration
 	cacheTTL        time.Duration
 	cacheEntries    int
@@ -98,7 +100,9 @@ func newServeCommand() (*command, *serveFlags) {
 	fs.Var(&f.maxBody, "max-body", "largest HTTP request body or stdio message, in `bytes` (units: KiB, MiB)")
 	fs.Var(&f.maxEvidence, "max-evidence", "largest complete_phase evidence, JSON-encoded, in `bytes`")
 	fs.IntVar(&f.maxSessions, "max-sessions", server.DefaultMaxSessions, "most live MCP sessions over HTTP; at the limit the one idle longest ends, or initialize gets 503")
-	fs.IntVar(&f.maxStreams, "max-streams", server.DefaultMaxStreams, fmt.Sprintf("most SSE GET streams open at once (%d per session)", server.StreamsPerSession))
+	fs.IntVar(&f.maxStreams, "max-streams", server.DefaultMaxStreams, fmt.Sprintf("most streams open at once: SSE GET streams (%d per session) and subscriptions/listen streams", server.StreamsPerSession))
+	fs.IntVar(&f.maxSubs, "max-subscriptions", server.DefaultMaxSubscriptions, "most resource subscriptions of one MCP session")
+	fs.DurationVar(&f.writeTimeout, "write-timeout", server.DefaultWriteTimeout, "`time` one HTTP response, or one event on a stream, may take to write before a client that does not read is disconnected")
 	fs.DurationVar(&f.sessionTTL, "session-ttl", engine.DefaultSessionTTL, "idle `time` before a session leaves memory (it stays on disk)")
 	fs.DurationVar(&f.cacheTTL, "cache-ttl", ragcache.DefaultCacheTTL, "`time` a search result stays cached")
 	fs.IntVar(&f.cacheEntries, "cache-entries", ragcache.DefaultCacheMaxEntries, "most search results cached")
@@ -134,6 +138,10 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		return c, usagef("%s %d: must be at least 1", n("max-sessions"), f.maxSessions)
 	case f.maxStreams < 1:
 		return c, usagef("%s %d: must be at least 1", n("max-streams"), f.maxStreams)
+	case f.maxSubs < 1:
+		return c, usagef("%s %d: must be at least 1", n("max-subscriptions"), f.maxSubs)
+	case f.writeTimeout <= 0:
+		return c, usagef("%s %v: must be positive", n("write-timeout"), f.writeTimeout)
 	case f.sessionTTL <= 0:
 		return c, usagef("%s %v: must be positive", n("session-ttl"), f.sessionTTL)
 	case f.cacheTTL <= 0:
@@ -233,19 +241,22 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	}()
 
 	cfg := server.Config{
-		Engine:          eng,
-		Index:           ix,
-		Version:         versionString(),
-		Logger:          log,
-		Stdio:           stdio,
-		Token:           f.token,
-		AllowedHosts:    f.allowedHosts,
-		AllowedOrigins:  f.allowedOrigins,
-		MaxBodyBytes:    int64(f.maxBody),
-		StdioWorkers:    f.stdioWorkers,
-		MaxSessions:     f.maxSessions,
-		MaxStreams:      f.maxStreams,
-		ShutdownTimeout: f.shutdownTimeout,
+		Engine:           eng,
+		Index:            ix,
+		Version:          versionString(),
+		Logger:           log,
+		Stdio:            stdio,
+		Token:            f.token,
+		AllowedHosts:     f.allowedHosts,
+		AllowedOrigins:   f.allowedOrigins,
+		MaxBodyBytes:     int64(f.maxBody),
+		StdioWorkers:     f.stdioWorkers,
+		MaxSessions:      f.maxSessions,
+		MaxStreams:       f.maxStreams,
+		MaxSubscriptions: f.maxSubs,
+		WorkflowsDir:     dirs.workflows,
+		WriteTimeout:     f.writeTimeout,
+		ShutdownTimeout:  f.shutdownTimeout,
 		Folders: map[string]string{
 			"root": dirs.root, "workflows": show(dirs.workflows), "standards": show(dirs.standards), "state": dirs.state,
 			"layout": dirs.layout,

@@ -13,7 +13,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync, createWrite
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client, ResourceNotFoundError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
 const REVISION = '2026-07-28';
@@ -192,7 +192,12 @@ const scenarios = {
 			err = e;
 		}
 		assert(err, 'reading an unknown resource succeeded');
-		assert(err.code === -32002, `error code ${err.code} (${err.message}), want -32002`);
+		// The server answers -32002 with data {uri}. The SDK turns a
+		// resource-not-found error (-32002, or -32602 with data {uri}) into a
+		// ResourceNotFoundError, whose code it reports as -32602: the code on
+		// the wire is checked by the Go tests (server/modern_test.go).
+		assert(err instanceof ResourceNotFoundError && err.uri === 'standards://no-such-file.md',
+			`not a resource-not-found error: ${err.constructor?.name} code ${err.code} (${err.message}) data ${JSON.stringify(err.data)}`);
 	},
 
 	// prompts/list and prompts/get, for a workflow and for resuming one.
@@ -307,8 +312,8 @@ const scenarios = {
 	},
 
 	// subscriptions/listen: a workflow added to the folder sends
-	// notifications/prompts/list_changed once the server reads the folder
-	// again (before each prompts request).
+	// notifications/prompts/list_changed (the server watches the folder),
+	// with no prompts request in between; the list then has it.
 	async 'listen-prompts-list-changed'({ client, events, root }) {
 		const sub = await client.listen({ promptsListChanged: true });
 		try {
@@ -318,9 +323,9 @@ const scenarios = {
 			cpSync(join(wf, 'bug_fix'), join(wf, 'hotfix'), { recursive: true });
 			const meta = join(wf, 'hotfix', 'metadata.json');
 			writeFileSync(meta, readFileSync(meta, 'utf8').replace('"workflow_type": "bug_fix"', '"workflow_type": "hotfix"'));
+			await events.waitFor(from, m => m === 'notifications/prompts/list_changed', 'notifications/prompts/list_changed');
 			const list = await client.listPrompts(undefined, { cacheMode: 'bypass' });
 			assert(list.prompts.some(p => p.name === 'hotfix'), `prompts/list lacks the added workflow: ${list.prompts.map(p => p.name)}`);
-			await events.waitFor(from, m => m === 'notifications/prompts/list_changed', 'notifications/prompts/list_changed');
 		} finally {
 			await sub.close();
 		}
