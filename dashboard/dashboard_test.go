@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -27,11 +28,12 @@ func TestMain(m *testing.M) {
 // fixture is an engine on a workflow whose phase 0 requires approval,
 // with one session awaiting it, behind a dashboard.
 type fixture struct {
-	eng  *engine.Engine
-	dash *Dashboard
-	srv  *httptest.Server
-	id   string
-	c    *http.Client
+	eng          *engine.Engine
+	wf, stateDir string
+	dash         *Dashboard
+	srv          *httptest.Server
+	id           string
+	c            *http.Client
 }
 
 func newFixture(t *testing.T, token string) *fixture {
@@ -50,7 +52,8 @@ func newFixture(t *testing.T, token string) *fixture {
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
 	}
-	eng, err := engine.New(engine.Config{WorkflowsDir: wf, StateDir: t.TempDir()})
+	stateDir := t.TempDir()
+	eng, err := engine.New(engine.Config{WorkflowsDir: wf, StateDir: stateDir})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = eng.Close() })
 	ctx := t.Context()
@@ -59,12 +62,12 @@ func newFixture(t *testing.T, token string) *fixture {
 	res, err := eng.CompletePhase(ctx, st.SessionID, 0, map[string]any{"plan": "<script>alert(1)</script>"})
 	require.NoError(t, err)
 	require.True(t, res.AwaitingApproval)
-	d, err := New(Config{Engine: eng, Token: token, ApproveCommand: "mcpflow approve"})
+	d, err := New(Config{Engine: eng, Token: token, ApproveCommand: "mcpflow approve", Poll: 20 * time.Millisecond})
 	require.NoError(t, err)
 	srv := httptest.NewServer(d)
 	t.Cleanup(func() { d.Close(); srv.Close() })
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &fixture{eng: eng, dash: d, srv: srv, id: st.SessionID, c: c}
+	return &fixture{eng: eng, wf: wf, stateDir: stateDir, dash: d, srv: srv, id: st.SessionID, c: c}
 }
 
 func (f *fixture) get(t *testing.T, path string, hdr ...string) (int, string, http.Header) {
@@ -175,6 +178,33 @@ func TestTokenLogin(t *testing.T) {
 // A decision saved by this process reaches an open /events stream.
 func TestEventsOnChange(t *testing.T) {
 	f := newFixture(t, "")
+	f.eventAfter(t, func() {
+		_, err := f.eng.Decide(t.Context(), f.id, 0, state.DecisionApproved, "ana", "")
+		require.NoError(t, err)
+	})
+}
+
+// A decision saved by another process (mcpflow approve on the same state
+// folder) reaches an open /events stream too, through the poll.
+func TestEventsOnChangeByAnotherProcess(t *testing.T) {
+	f := newFixture(t, "")
+	f.eventAfter(t, func() {
+		fs, err := engine.OpenFileStore(f.stateDir)
+		require.NoError(t, err)
+		cli, err := engine.New(engine.Config{WorkflowsDir: f.wf, Store: fs})
+		require.NoError(t, err)
+		_, err = cli.Decide(t.Context(), f.id, 0, state.DecisionApproved, "ana", "")
+		require.NoError(t, err)
+		require.NoError(t, cli.Close())
+		require.NoError(t, fs.Close())
+	})
+	_, body, _ := f.get(t, "/")
+	assert.Contains(t, body, `<span class="count" id="approval-count">0</span>`)
+}
+
+// eventAfter opens /events, runs change, and waits for a change event.
+func (f *fixture) eventAfter(t *testing.T, change func()) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, f.srv.URL+"/events", http.NoBody)
 	require.NoError(t, err)
 	resp, err := f.c.Do(req)
@@ -184,8 +214,7 @@ func TestEventsOnChange(t *testing.T) {
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() && sc.Text() != ": connected" {
 	}
-	_, err = f.eng.Decide(t.Context(), f.id, 0, state.DecisionApproved, "ana", "")
-	require.NoError(t, err)
+	change()
 	got := false
 	for sc.Scan() {
 		if sc.Text() == "event: change" {
