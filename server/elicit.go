@@ -51,20 +51,15 @@ type elicitOutcome struct {
 // (the 2025 protocol revisions), to approve or reject the phase of r that
 // awaits approval, waiting at most ElicitTimeout, and records the answer.
 // A decision taken meanwhile elsewhere (the dashboard, the command line)
-// ends the wait. mcp-go refuses server-initiated requests to a client on
-// the 2026-07-28 revision, whose way is the input_required result; then,
-// as on a timeout or a dismissed form, the phase stays pending.
+// ends the wait. On a timeout or a dismissed form the phase stays pending.
+// (A client on the 2026-07-28 revision is asked with an input_required
+// result instead; see completePhase.)
 func (s *Server) elicitApproval(ctx context.Context, r *engine.CompleteResult) elicitOutcome {
 	ectx, cancel := context.WithTimeout(ctx, s.cfg.ElicitTimeout)
 	defer cancel()
 	decidedElsewhere := make(chan struct{})
 	go s.watchDecision(ectx, r.SessionID, r.Phase, decidedElsewhere, cancel)
-	_, client, _ := caller(ctx)
-	res, err := s.mcp.RequestElicitation(ectx, mcp.ElicitationRequest{Params: mcp.ElicitationParams{
-		Message: fmt.Sprintf("The agent finished phase %d of %s on %s and its evidence passed the gate. Approve it so that the agent goes on, or reject it with a comment.",
-			r.Phase, r.WorkflowType, s.targetOf(ctx, r.SessionID)),
-		RequestedSchema: approvalSchema,
-	}})
+	res, err := s.mcp.RequestElicitation(ectx, mcp.ElicitationRequest{Params: s.approvalForm(ctx, r)})
 	select {
 	case <-decidedElsewhere:
 		return elicitOutcome{note: "a decision was taken elsewhere"}
@@ -77,6 +72,13 @@ func (s *Server) elicitApproval(ctx context.Context, r *engine.CompleteResult) e
 		s.log.Debug("approval not asked through elicitation", "session_id", r.SessionID, "err", err)
 		return elicitOutcome{note: "the IDE could not be asked (" + err.Error() + ")"}
 	}
+	return s.recordAnswer(ctx, r, res)
+}
+
+// recordAnswer records the human's answer to the approval form, res, as
+// a decision on r's phase.
+func (s *Server) recordAnswer(ctx context.Context, r *engine.CompleteResult, res *mcp.ElicitationResult) elicitOutcome {
+	_, client, _ := caller(ctx)
 	content, _ := res.Content.(map[string]any)
 	str := func(k string) string { v, _ := content[k].(string); return strings.TrimSpace(v) }
 	by := str("name")
@@ -104,6 +106,26 @@ func (s *Server) elicitApproval(ctx context.Context, r *engine.CompleteResult) e
 		return elicitOutcome{note: "the IDE's answer was not recorded: " + trimPkg(err.Error())}
 	}
 	return elicitOutcome{decided: d}
+}
+
+// approvalInputID names the approval form among a 2026-07-28
+// input_required result's input requests.
+const approvalInputID = "mcpflow_approval"
+
+// approvalForm is the elicitation that asks to approve r's phase.
+func (s *Server) approvalForm(ctx context.Context, r *engine.CompleteResult) mcp.ElicitationParams {
+	return mcp.ElicitationParams{
+		Message: fmt.Sprintf("The agent finished phase %d of %s on %s and its evidence passed the gate. Approve it so that the agent goes on, or reject it with a comment.",
+			r.Phase, r.WorkflowType, s.targetOf(ctx, r.SessionID)),
+		RequestedSchema: approvalSchema,
+	}
+}
+
+// modernClient reports whether the call came on the 2026-07-28 revision
+// (or later), whose clients are asked with an input_required result
+// rather than a server-initiated request.
+func modernClient(ctx context.Context) bool {
+	return mcp.IsModernProtocol(mcpserver.RequestProtocolVersion(ctx))
 }
 
 // watchDecision ends an elicitation (cancel) when phase of session id no

@@ -43,11 +43,17 @@ func approvalWorkflows(t *testing.T) string {
 // the elicitation capability and answers with answer.
 func elicitingClient(t *testing.T, h *harness, answer func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error)) *mcp.ClientSession {
 	t.Helper()
+	return elicitingClientOn(t, h, "2025-06-18", answer)
+}
+
+// elicitingClientOn is elicitingClient on protocol revision version.
+func elicitingClientOn(t *testing.T, h *harness, version string, answer func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error)) *mcp.ClientSession {
+	t.Helper()
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	c := mcp.NewClient(&mcp.Implementation{Name: "ide", Version: "1"}, &mcp.ClientOptions{ElicitationHandler: answer})
 	cs, err := c.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: h.url, HTTPClient: &http.Client{Transport: tr}, MaxRetries: -1},
-		&mcp.ClientSessionOptions{ProtocolVersion: "2025-06-18"})
+		&mcp.ClientSessionOptions{ProtocolVersion: version})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cs.Close() })
 	return cs
@@ -150,4 +156,39 @@ func TestElicitEndsWhenDecidedElsewhere(t *testing.T) {
 	assert.Contains(t, textOf(res), "a decision was taken elsewhere")
 	p := decode[phaseNow](t, mustOK(t, cs, server.ToolGetCurrentPhase, map[string]any{"session_id": id}))
 	assert.Equal(t, 1, p.Phase)
+}
+
+// On the 2026-07-28 revision complete_phase answers input_required with
+// the approval form; the official client shows it (its elicitation
+// handler) and calls again with the answer, which decides.
+func TestElicitApprovalInputRequired(t *testing.T) {
+	for _, tc := range []struct {
+		decision string
+		phase    int
+		text     string
+	}{
+		{"approve", 1, "approved by ana. Now phase 1"},
+		{"reject", 0, "REJECTED by ana: name the tests"},
+	} {
+		t.Run(tc.decision, func(t *testing.T) {
+			h := startHarness(t, harnessOpts{http: true, workflows: approvalWorkflows(t)})
+			asked := 0
+			cs := elicitingClientOn(t, h, "2026-07-28", func(_ context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+				asked++
+				if !strings.Contains(req.Params.Message, "phase 0 of review") {
+					return &mcp.ElicitResult{Action: "cancel"}, nil
+				}
+				return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"decision": tc.decision, "name": "ana", "comment": "name the tests"}}, nil
+			})
+			started := decode[struct {
+				ID string `json:"session_id"`
+			}](t, mustOK(t, cs, server.ToolStartWorkflow, map[string]any{"workflow_type": "review", "target_file": "a.go"}))
+			res := mustOK(t, cs, server.ToolCompletePhase, map[string]any{"session_id": started.ID, "phase": 0, "evidence": map[string]any{}})
+			assert.Contains(t, textOf(res), tc.text)
+			assert.Equal(t, 1, asked, "one form")
+			p := decode[phaseNow](t, mustOK(t, cs, server.ToolGetCurrentPhase, map[string]any{"session_id": started.ID}))
+			assert.Equal(t, tc.phase, p.Phase)
+			assert.False(t, p.Awaiting)
+		})
+	}
 }

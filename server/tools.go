@@ -427,7 +427,18 @@ func (s *Server) completePhase(ctx context.Context, req mcp.CallToolRequest) (*m
 	out := newCompleteOut(r)
 	var asked elicitOutcome
 	if r.AwaitingApproval && canElicit(ctx) {
-		asked = s.elicitApproval(ctx, r)
+		switch answer := mcpserver.ElicitationResponse(req.Params.InputResponses, approvalInputID); {
+		case answer != nil:
+			// The 2026-07-28 retry of this call, with the human's answer.
+			asked = s.recordAnswer(ctx, r, answer)
+		case modernClient(ctx):
+			// The 2026-07-28 way: the client shows the form and calls
+			// again with the answer (the same evidence, so the request
+			// for approval stands unchanged).
+			return mcpserver.NewInputRequestBuilder(r.SessionID).Elicit(approvalInputID, s.approvalForm(ctx, r)).ToolResult(), nil
+		default:
+			asked = s.elicitApproval(ctx, r)
+		}
 		if d := asked.decided; d != nil {
 			return s.decidedInIDE(ctx, &out, d), nil
 		}
