@@ -17,6 +17,11 @@
 //	validators: {...}       # prAxIs OS Python lambdas: never executed,
 //	cross_field_validation: # each reported as an unsupported warning
 //
+//	checks:                 # what the server checks itself (docs/GATES.md)
+//	  - kind: test_report   # files_exist, files_changed, git, test_report, command
+//	    path_field: report
+//	    failed_field: tests_failed
+//
 // ParseGate turns the YAML into a Gate, naming the field of every problem.
 // As in prAxIs OS, checkpoint.strict defaults to false: a gate that does
 // not say strict: true reports its errors as warnings and passes. prAxIs
@@ -30,6 +35,13 @@
 // A Result is a plain Go value without JSON tags: the MCP server builds
 // complete_phase's validation_result from it, with its own field names and
 // output schema. Numbers are read with internal/jsonnum.
+//
+// A Checker performs a gate's checks in the project folder: it records a
+// phase's start (OpenPhase: the time, and git's HEAD and dirtiness when
+// the gate compares with them), runs the checks (Run) and Apply merges
+// their verdicts into a Result. Commands run only when the Checker allows
+// them, without a shell, in their own process group, killed whole at their
+// timeout.
 //
 // A Loader caches parsed gates per (workflow, phase) in a shard.Cache and
 // notices edits to the YAML by a stamp of the file's modification time and

@@ -38,6 +38,14 @@ type Gate struct {
 	AllowOverride bool
 	// Fields is the evidence schema in the order the YAML lists it.
 	Fields []Field
+	// Checks are what the server checks itself in the project folder,
+	// in the order the YAML lists them; a gate with checkpoint.changes_code
+	// ends them with a KindBypass check.
+	Checks []Check
+	// ChangesCode is checkpoint.changes_code: the phase is meant to change
+	// the project, so completing it with no change since it opened is a
+	// bypass.
+	ChangesCode bool
 	// Unsupported lists one warning per construct that mcpflow reads but
 	// never executes: each entry of validators and cross_field_validation,
 	// and each field-level validator reference.

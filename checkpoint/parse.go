@@ -39,15 +39,21 @@ func ParseGate(data []byte, source string) (*Gate, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, p.errf(root, "(document)", "must be a mapping with checkpoint and evidence_schema, got %s", kindName(root))
 	}
+	var bypass *Check
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
 		case "checkpoint":
-			if err := p.checkpoint(v, g); err != nil {
+			var err error
+			if bypass, err = p.checkpoint(v, g); err != nil {
 				return nil, err
 			}
 		case "evidence_schema":
 			if err := p.schema(v, g); err != nil {
+				return nil, err
+			}
+		case "checks":
+			if err := p.checks(v, g); err != nil {
 				return nil, err
 			}
 		case "validators":
@@ -60,6 +66,9 @@ func ParseGate(data []byte, source string) (*Gate, error) {
 			}
 		}
 	}
+	if bypass != nil {
+		g.Checks = append(g.Checks, *bypass)
+	}
 	return g, nil
 }
 
@@ -69,13 +78,14 @@ func (p *gateParser) errf(n *yaml.Node, field, format string, args ...any) error
 	return fmt.Errorf("%w: %s: %s (line %d): %s", ErrInvalidGate, p.source, field, n.Line, fmt.Sprintf(format, args...))
 }
 
-func (p *gateParser) checkpoint(n *yaml.Node, g *Gate) error {
+func (p *gateParser) checkpoint(n *yaml.Node, g *Gate) (*Check, error) {
 	if isNull(n) {
-		return nil
+		return nil, nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return p.errf(n, "checkpoint", "must be a mapping with strict and allow_override, got %s", kindName(n))
+		return nil, p.errf(n, "checkpoint", "must be a mapping with strict and allow_override, got %s", kindName(n))
 	}
+	var onBypass *yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		var dst *bool
@@ -86,19 +96,42 @@ func (p *gateParser) checkpoint(n *yaml.Node, g *Gate) error {
 			dst = &g.AllowOverride
 		case "approval":
 			if err := p.approval(v, "checkpoint.approval", g); err != nil {
-				return err
+				return nil, err
 			}
+			continue
+		case "changes_code":
+			dst = &g.ChangesCode
+		case "on_bypass":
+			onBypass = v
 			continue
 		default:
 			continue
 		}
 		b, ok := boolValue(v)
 		if !ok {
-			return p.errf(v, "checkpoint."+k.Value, "must be true or false, got %s", describe(v))
+			return nil, p.errf(v, "checkpoint."+k.Value, "must be true or false, got %s", describe(v))
 		}
 		*dst = b
 	}
-	return nil
+	if onBypass != nil && !g.ChangesCode {
+		return nil, p.errf(onBypass, "checkpoint.on_bypass", "applies only with changes_code: true")
+	}
+	if !g.ChangesCode {
+		return nil, nil
+	}
+	c := &Check{Kind: KindBypass, Line: n.Line}
+	if onBypass != nil {
+		var strict bool
+		switch onBypass.Value {
+		case "fail":
+			strict = true
+		case "warn":
+		default:
+			return nil, p.errf(onBypass, "checkpoint.on_bypass", "must be fail or warn, got %s", describe(onBypass))
+		}
+		c.Strict = &strict
+	}
+	return c, nil
 }
 
 // approval reads an approval setting: required or none.

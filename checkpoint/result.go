@@ -14,6 +14,9 @@ type Result struct {
 	Diagnostics Diagnostics
 	// Remediation says what to submit next to pass, or is empty.
 	Remediation string
+	// Checks are the verdicts of the checks the server performed itself
+	// (Apply), in the gate's order; nil when the gate declares none.
+	Checks []CheckResult
 }
 
 // Diagnostics describes what a validation looked at.

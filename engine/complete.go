@@ -87,7 +87,10 @@ func (e *Engine) CompletePhase(ctx context.Context, sessionID string, phase int,
 
 // complete runs CompletePhase on the session object s under its lock.
 func (e *Engine) complete(ctx context.Context, s *session, phase int, ev map[string]any) (*CompleteResult, error) {
-	return serialized(ctx, e, s, func() (*CompleteResult, error) { return e.completeLocked(ctx, s, phase, ev) })
+	// The checks' results are kept across the attempts a conflicting
+	// save makes, so that a command runs once per call.
+	var memo checkMemo
+	return serialized(ctx, e, s, func() (*CompleteResult, error) { return e.completeLocked(ctx, s, phase, ev, &memo) })
 }
 
 // serialized runs one mutation of the session object s under its lock:
@@ -155,8 +158,11 @@ func backoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// completeLocked runs one attempt of CompletePhase; s.mu is held.
-func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev map[string]any) (*CompleteResult, error) {
+// completeLocked runs one attempt of CompletePhase; s.mu is held. The
+// gate's checks run here, under the session's own lock only: a second
+// call for the session waits for them (and then is answered as a retry),
+// and no other session waits.
+func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev map[string]any, memo *checkMemo) (*CompleteResult, error) {
 	st := s.st
 	id := st.SessionID
 	if s.gone {
@@ -189,6 +195,12 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 		return nil, fmt.Errorf("%w: gate of phase %d of workflow %s: %w; fix the gate-definition.yaml", state.ErrCorrupt, phase, st.WorkflowType, err)
 	}
 	res := checkpoint.Validate(gate, ev)
+	if len(gate.Checks) > 0 {
+		if !memo.done || memo.phase != phase {
+			*memo = checkMemo{phase: phase, done: true, results: e.checks.Run(ctx, gate, ev, phaseStart(st))}
+		}
+		checkpoint.Apply(&res, memo.results)
+	}
 	needApproval := res.CheckpointPassed && approvalRequired(f, gate)
 	if needApproval && st.Awaiting != nil && st.Awaiting.Phase == phase {
 		if prev := st.PhaseArtifacts[phase]; prev != nil && sameJSON(prev.Evidence, ev) {
@@ -205,7 +217,7 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 	// (replay). Microseconds are what every state format keeps (prAxIs
 	// OS's isoformat among them), so the retry's time equals the first.
 	validatedAt := now.Truncate(time.Microsecond)
-	art := &state.PhaseArtifact{PhaseNumber: phase, Evidence: ev, Timestamp: validatedAt, Attempts: 1}
+	art := &state.PhaseArtifact{PhaseNumber: phase, Evidence: ev, Timestamp: validatedAt, Attempts: 1, Checks: checkRecords(res.Checks)}
 	if prev := st.PhaseArtifacts[phase]; prev != nil {
 		art.Attempts = prev.Attempts + 1
 		art.Outputs, art.CommandsExecuted = prev.Outputs, prev.CommandsExecuted
@@ -228,6 +240,7 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 		out.PhaseCompleted = true
 		if nextPhase, hasNext = f.next(phase); hasNext {
 			next.CurrentPhase = nextPhase
+			setPhaseStart(next, nextPhase, e.openPhase(ctx, f, nextPhase))
 			if _, ok := next.Checkpoints[nextPhase]; !ok {
 				next.Checkpoints[nextPhase] = state.CheckpointPending
 			}
@@ -302,6 +315,9 @@ func (e *Engine) replay(ctx context.Context, st *state.SessionState, phase int, 
 		return nil, false
 	}
 	res := checkpoint.Validate(gate, ev)
+	// The checks are not run again: they looked at the project as it
+	// was then, and the first answer reported what they found.
+	checkpoint.Apply(&res, checkResults(art.Checks))
 	if !res.CheckpointPassed {
 		return nil, false
 	}

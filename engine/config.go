@@ -24,6 +24,10 @@ type Config struct {
 	// spec path (options.spec_path) is resolved, through os.Root. ""
 	// leaves only the workflows' example specs.
 	ProjectDir string
+	// AllowGateCommands lets gates' command checks run (serve's
+	// --allow-gate-commands); without it they fail naming the flag. The
+	// commands run in ProjectDir.
+	AllowGateCommands bool
 	// StateDir is the folder of session JSON files, created (mode 0700) if
 	// missing. Required unless Store is set.
 	StateDir string

@@ -84,6 +84,18 @@
 // with the caller's context, so a stalled store delays no call past its
 // deadline.
 //
+// # Checks
+//
+// A gate may declare checks the server performs itself in
+// Config.ProjectDir (package checkpoint, docs/GATES.md). When a phase
+// opens, the session records it in state.Recovery.PhaseStarts (the time,
+// and git's HEAD and dirtiness when the phase's gate compares with them;
+// the state file keeps it under metadata "mcpflow"). CompletePhase runs the checks under the session's own lock and no
+// other, so other sessions never wait for them, while a second call for
+// the same session waits and is answered as a retry with the verdicts the
+// phase artifact keeps: concurrent completions of one phase run a command
+// once. Commands run only with Config.AllowGateCommands.
+//
 // # Results
 //
 // The results of Start, CurrentPhase, Task and CompletePhase (StartResult,

@@ -167,7 +167,7 @@ func (e *Engine) template(f *flow, which, file string) (string, error) {
 
 // content returns phase n's content: phase.md for a static phase, the
 // rendered phase template for a spec's phase.
-func (e *Engine) content(f *flow, n int) (*PhaseContent, error) {
+func (e *Engine) phaseText(f *flow, n int) (*PhaseContent, error) {
 	ph, ok := f.dynamicPhase(n)
 	if !ok {
 		return e.phaseContent(f.m, f.name, n)

@@ -71,6 +71,8 @@ type Engine struct {
 	// loads numbers the state-file reads of the session cache; see lookup.
 	loads atomic.Uint64
 	gates *checkpoint.Loader
+	// checks performs gates' checks in the project folder.
+	checks *checkpoint.Checker
 	// specs reads spec plans in the project folder (nil without one);
 	// examples reads the example specs of the workflows folder.
 	specs, examples *spec.Loader
@@ -188,6 +190,9 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if e.checks, err = checkpoint.NewChecker(checkpoint.CheckerConfig{Dir: cfg.ProjectDir, AllowCommands: cfg.AllowGateCommands, Ignore: []string{cfg.StateDir}, Logger: e.logger}); err != nil {
+		return nil, err
+	}
 	if err := e.openSpecs(cfg); err != nil {
 		return nil, err
 	}
@@ -243,7 +248,7 @@ func (e *Engine) Close() error {
 	if e.gates != nil {
 		e.gates.Close()
 	}
-	errs = append(errs, e.closeSpecs())
+	errs = append(errs, e.closeSpecs(), e.checks.Close())
 	if e.wfRoot != nil {
 		errs = append(errs, e.wfRoot.Close())
 	}

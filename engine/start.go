@@ -61,7 +61,10 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	if err != nil {
 		return nil, err
 	}
-	st, resumed, err := e.startLocked(ctx, pairKey{workflowType, targetFile}, order[0], opts, praxisMeta(f, opts, len(order)))
+	// The project's state is looked at before any lock is taken: git
+	// may take a while, and the start locks are shared by other pairs.
+	opened := e.openPhase(ctx, f, order[0])
+	st, resumed, err := e.startLocked(ctx, pairKey{workflowType, targetFile}, order[0], opts, praxisMeta(f, opts, len(order)), opened)
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +91,7 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 		TotalPhases:    len(order),
 		ValidationGate: pc.ValidationGate,
 		Source:         pc.Source,
+		Checks:         pc.Checks,
 		Workflow:       f.m,
 		Resumed:        resumed,
 	}, nil
@@ -95,14 +99,14 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 
 // startLocked finds or creates the pair's active session under the pair's
 // start lock, so that concurrent Starts of one pair create one session.
-func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts, meta map[string]any) (*state.SessionState, bool, error) {
+func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts, meta map[string]any, opened checkpoint.PhaseStart) (*state.SessionState, bool, error) {
 	mu := &e.startLocks[xxhash.Sum64String(k.workflow+"\x00"+k.target)%uint64(len(e.startLocks))]
 	if err := mu.LockContext(ctx); err != nil {
 		return nil, false, err
 	}
 	defer mu.Unlock()
 	if ss, ok := e.store.(state.SessionStarter); ok {
-		return e.startShared(ctx, ss, k, first, opts, meta)
+		return e.startShared(ctx, ss, k, first, opts, meta, opened)
 	}
 	if id, ok := e.pairs.Load(k); ok {
 		s, err := e.lookup(ctx, id)
@@ -122,7 +126,7 @@ func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts, me
 			return old, xsync.CancelOp
 		})
 	}
-	st := e.newState(k, first, opts, meta)
+	st := e.newState(k, first, opts, meta, opened)
 	ver, err := e.store.Save(ctx, st, 0)
 	if err != nil {
 		return nil, false, err
@@ -146,8 +150,9 @@ func praxisMeta(f *flow, opts map[string]any, total int) map[string]any {
 }
 
 // newState returns the state of a new session of pair k on phase first,
-// with opts under metadata "options" and meta's keys in metadata.
-func (e *Engine) newState(k pairKey, first int, opts, meta map[string]any) *state.SessionState {
+// with opts under metadata "options", meta's keys in metadata, and the
+// first phase's start record.
+func (e *Engine) newState(k pairKey, first int, opts, meta map[string]any, opened checkpoint.PhaseStart) *state.SessionState {
 	now := e.now()
 	st := &state.SessionState{
 		SessionID:       uuid.NewString(),
@@ -166,6 +171,7 @@ func (e *Engine) newState(k pairKey, first int, opts, meta map[string]any) *stat
 	if opts != nil {
 		st.Metadata["options"] = opts
 	}
+	setPhaseStart(st, first, opened)
 	return st
 }
 
@@ -183,8 +189,8 @@ func (e *Engine) adopt(ctx context.Context, st *state.SessionState, ver state.Ve
 // startShared is Start's find-or-create on a SessionStarter store. The
 // pair's start lock is held, so concurrent Starts in this process make
 // one call.
-func (e *Engine) startShared(ctx context.Context, ss state.SessionStarter, k pairKey, first int, opts, meta map[string]any) (*state.SessionState, bool, error) {
-	got, ver, created, err := ss.CreateOrResume(ctx, e.newState(k, first, opts, meta))
+func (e *Engine) startShared(ctx context.Context, ss state.SessionStarter, k pairKey, first int, opts, meta map[string]any, opened checkpoint.PhaseStart) (*state.SessionState, bool, error) {
+	got, ver, created, err := ss.CreateOrResume(ctx, e.newState(k, first, opts, meta, opened))
 	if err != nil {
 		return nil, false, err
 	}

@@ -44,6 +44,22 @@ type PhaseContent struct {
 	ValidationGate []string
 	// Source is SourceFile or SourceDynamic.
 	Source string
+	// Checks are what the server checks itself when the phase is
+	// completed, as the phase's gate declares them.
+	Checks []CheckInfo
+}
+
+// CheckInfo is one check a phase's gate will run, for an agent that reads
+// the phase before it submits.
+type CheckInfo struct {
+	// Name is checks[i].kind, as results name it.
+	Name string
+	// Kind is the check's kind.
+	Kind checkpoint.CheckKind
+	// Strict is whether a failure fails the gate (else it warns).
+	Strict bool
+	// Summary says what the check requires.
+	Summary string
 }
 
 // StartResult is what Start returns.
@@ -59,6 +75,8 @@ type StartResult struct {
 	// ValidationGate and Source are the current phase's (PhaseContent).
 	ValidationGate []string
 	Source         string
+	// Checks are the current phase's gate checks (PhaseContent).
+	Checks []CheckInfo
 	// Workflow is the workflow's metadata.json as read for this call.
 	Workflow *workflows.Metadata
 	// Resumed is true when an active session for the same workflow and

@@ -18,7 +18,7 @@ const gateSource = "wf/phases/1/gate-definition.yaml"
 
 // gateErr is the shape of every ParseGate error: the sentinel, the file,
 // then the field ("(document)", "checkpoint...", "evidence_schema...").
-var gateErr = regexp.MustCompile(`^checkpoint: invalid gate definition: ` + regexp.QuoteMeta(gateSource) + `: (\(document\)|checkpoint|evidence_schema)`)
+var gateErr = regexp.MustCompile(`^checkpoint: invalid gate definition: ` + regexp.QuoteMeta(gateSource) + `: (\(document\)|checkpoint|evidence_schema|checks)`)
 
 func builtinGates() [][]byte {
 	var out [][]byte
@@ -40,6 +40,8 @@ var extraGates = []string{
 	"checkpoint: {strict: false}\nevidence_schema: {s: {type: string, pattern: '^a', min_length: 1, max_length: 3}, l: {type: list, min_items: 1}}\n",
 	"a: &a [1]\nevidence_schema:\n  f: *a\n",
 	"evidence_schema:\n  f:\n    type: number\n    min: .nan\n",
+	"checkpoint: {strict: true, changes_code: true, on_bypass: warn}\nchecks:\n  - {kind: files_exist, paths: [a, 'b/**/*.go'], path_field: f}\n  - {kind: git, require: commit_since_start}\n  - {kind: test_report, path: r.xml, format: junit, min_tests: 2, passed_field: p, failed_field: f}\n  - {kind: command, argv: [go, vet], timeout: 1m, output_tail: 10}\n",
+	"checks:\n  - kind: files_changed\n    paths: [../x]\n",
 }
 
 // FuzzParseGate: any bytes give a Gate or an error naming the field; never
@@ -127,6 +129,36 @@ func FuzzValidate(f *testing.F) {
 		}
 		if _, err := json.Marshal(r); err != nil {
 			t.Fatalf("result does not encode: %v", err)
+		}
+	})
+}
+
+// FuzzParseReport: any bytes in any format give counts that add up, or an
+// error wrapping ErrMalformedReport; never a panic.
+func FuzzParseReport(f *testing.F) {
+	for _, seed := range []string{
+		"{\"Action\":\"pass\",\"Package\":\"p\",\"Test\":\"TestA\"}\n{\"Action\":\"fail\",\"Package\":\"p\"}\n",
+		"<testsuites><testsuite><testcase name=\"a\"><failure/></testcase><testcase name=\"b\"><skipped/></testcase></testsuite></testsuites>",
+		"TAP version 13\n1..2\nok 1 - a\nnot ok 2 - b # TODO later\n",
+		"",
+	} {
+		for _, format := range []string{checkpoint.FormatAuto, checkpoint.FormatGoJSON, checkpoint.FormatJUnit, checkpoint.FormatTAP} {
+			f.Add([]byte(seed), format)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte, format string) {
+		rc, err := checkpoint.ParseReport(data, format)
+		if err != nil {
+			if !errors.Is(err, checkpoint.ErrMalformedReport) {
+				t.Fatalf("error does not wrap ErrMalformedReport: %v", err)
+			}
+			return
+		}
+		if rc.Passed < 0 || rc.Failed < 0 || rc.Skipped < 0 || rc.Total() != rc.Passed+rc.Failed+rc.Skipped {
+			t.Fatalf("counts do not add up: %+v", rc)
+		}
+		if len(rc.FailedNames) > rc.Failed {
+			t.Fatalf("%d failed names for %d failures", len(rc.FailedNames), rc.Failed)
 		}
 	})
 }

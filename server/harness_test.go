@@ -35,6 +35,7 @@ type harnessOpts struct {
 	stateDir    string    // "" is a fresh temporary folder
 	store       state.Store
 	workflows   string // "" serves the built-in workflows
+	project     string // the project folder gates' checks look in; "" is none
 	standards   string // "" serves the built-in standards
 	tweak       func(*server.Config)
 }
@@ -73,7 +74,7 @@ func startHarness(t *testing.T, o harnessOpts) *harness {
 		h.stateDir = t.TempDir()
 	}
 	var err error
-	h.eng, err = engine.New(engine.Config{StateDir: h.stateDir, Store: o.store, WorkflowsDir: o.workflows, MaxEvidenceBytes: testEvidenceLimit, Logger: log.With("component", "engine")})
+	h.eng, err = engine.New(engine.Config{StateDir: h.stateDir, Store: o.store, WorkflowsDir: o.workflows, ProjectDir: o.project, MaxEvidenceBytes: testEvidenceLimit, Logger: log.With("component", "engine")})
 	require.NoError(t, err)
 	h.ix, err = ragcache.Open(t.Context(), ragcache.Config{Dir: o.standards, Logger: log.With("component", "search")})
 	require.NoError(t, err)

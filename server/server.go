@@ -307,7 +307,7 @@ func New(cfg Config) (*Server, error) {
 		names[i] = tools[i].Tool.Name
 	}
 	s.tel = newTelemetry(cfg.Version, s.started, names, s.cacheMetrics, s.stdioPending)
-	s.tel.reg.MustRegister(conflictCollector{cfg.Engine})
+	s.tel.reg.MustRegister(conflictCollector{cfg.Engine}, checkCollector{cfg.Engine})
 	if c := cfg.StateStore.Collector; c != nil {
 		if err := s.tel.reg.Register(c); err != nil {
 			return nil, fmt.Errorf("%w: state store metrics: %w", ErrInvalidConfig, err)

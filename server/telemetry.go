@@ -246,3 +246,33 @@ func (c conflictCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descConflictRetries, prometheus.CounterValue, float64(st.Retries))
 	ch <- prometheus.MustNewConstMetric(descConflictGaveUp, prometheus.CounterValue, float64(st.GaveUp))
 }
+
+// checkCollector exports the counters of the checks gates declare, by
+// kind: performed, failed (or warned) and commands timed out.
+type checkCollector struct{ e *engine.Engine }
+
+var (
+	descChecksRun = prometheus.NewDesc("mcpflow_gate_checks_total",
+		"Checks the server performed itself for complete_phase, by kind.", []string{"kind"}, nil)
+	descChecksFailed = prometheus.NewDesc("mcpflow_gate_checks_failed_total",
+		"Checks whose verdict was failed or warned, by kind.", []string{"kind"}, nil)
+	descChecksTimedOut = prometheus.NewDesc("mcpflow_gate_checks_timed_out_total",
+		"Command checks killed at their timeout, by kind.", []string{"kind"}, nil)
+)
+
+// Describe sends the descriptors.
+func (c checkCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descChecksRun
+	ch <- descChecksFailed
+	ch <- descChecksTimedOut
+}
+
+// Collect reads the counters.
+func (c checkCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.e.CheckStats() {
+		k := string(s.Kind)
+		ch <- prometheus.MustNewConstMetric(descChecksRun, prometheus.CounterValue, float64(s.Run), k)
+		ch <- prometheus.MustNewConstMetric(descChecksFailed, prometheus.CounterValue, float64(s.Failed), k)
+		ch <- prometheus.MustNewConstMetric(descChecksTimedOut, prometheus.CounterValue, float64(s.TimedOut), k)
+	}
+}

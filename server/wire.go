@@ -35,19 +35,61 @@ func newTaskOutlines(ts []engine.TaskInfo) []taskOutline {
 	return out
 }
 
+// checkInfoOut is one check a phase's gate will run.
+type checkInfoOut struct {
+	Name    string `json:"name" jsonschema:"checks[i].kind, as complete_phase's verdicts name it"`
+	Kind    string `json:"kind" jsonschema:"files_exist, files_changed, git, test_report, command or bypass"`
+	Strict  bool   `json:"strict" jsonschema:"whether a failure fails the gate; else it is a warning"`
+	Summary string `json:"summary" jsonschema:"what the server will check when the phase is completed"`
+}
+
+func newCheckInfoOuts(cs []engine.CheckInfo) []checkInfoOut {
+	out := make([]checkInfoOut, len(cs))
+	for i, c := range cs {
+		out[i] = checkInfoOut{Name: c.Name, Kind: string(c.Kind), Strict: c.Strict, Summary: c.Summary}
+	}
+	return out
+}
+
+// checkOut is one check's verdict in complete_phase's validation_result.
+type checkOut struct {
+	Name        string `json:"name" jsonschema:"checks[i].kind, as the gate file lists the check"`
+	Kind        string `json:"kind"`
+	Verdict     string `json:"verdict" jsonschema:"passed, failed (the gate fails) or warned (a lenient check that did not pass)"`
+	Strict      bool   `json:"strict"`
+	Message     string `json:"message" jsonschema:"what the server found"`
+	Remediation string `json:"remediation,omitempty" jsonschema:"what to do to pass the check; absent when it passed"`
+	Method      string `json:"method,omitempty" jsonschema:"how changes were found: git, git+mtime or mtime"`
+	Output      string `json:"output,omitempty" jsonschema:"the tail of a command's output"`
+	TimedOut    bool   `json:"timed_out,omitempty" jsonschema:"true when a command was killed at its timeout"`
+}
+
+func newCheckOuts(rs []checkpoint.CheckResult) []checkOut {
+	out := make([]checkOut, len(rs))
+	for i := range rs {
+		r := &rs[i]
+		out[i] = checkOut{
+			Name: r.Name, Kind: string(r.Kind), Verdict: string(r.Verdict), Strict: r.Strict, Message: r.Message,
+			Remediation: r.Remediation, Method: r.Method, Output: r.Output, TimedOut: r.TimedOut,
+		}
+	}
+	return out
+}
+
 // startOut is start_workflow's result.
 type startOut struct {
-	SessionID      string        `json:"session_id" jsonschema:"pass it to every other workflow tool"`
-	WorkflowType   string        `json:"workflow_type"`
-	TargetFile     string        `json:"target_file"`
-	CurrentPhase   int           `json:"current_phase"`
-	PhaseName      string        `json:"phase_name"`
-	PhaseContent   string        `json:"phase_content" jsonschema:"the phase's instructions, markdown"`
-	Tasks          []taskOutline `json:"tasks" jsonschema:"the phase's tasks; get_task returns one in full"`
-	TotalPhases    int           `json:"total_phases"`
-	ValidationGate []string      `json:"validation_gate" jsonschema:"what the phase's gate checks"`
-	Source         string        `json:"source" jsonschema:"metadata_file (phase.md and task files) or dynamic (rendered from the session's spec)"`
-	Resumed        bool          `json:"resumed" jsonschema:"true when an active session for this workflow and target already existed"`
+	SessionID      string         `json:"session_id" jsonschema:"pass it to every other workflow tool"`
+	WorkflowType   string         `json:"workflow_type"`
+	TargetFile     string         `json:"target_file"`
+	CurrentPhase   int            `json:"current_phase"`
+	PhaseName      string         `json:"phase_name"`
+	PhaseContent   string         `json:"phase_content" jsonschema:"the phase's instructions, markdown"`
+	Tasks          []taskOutline  `json:"tasks" jsonschema:"the phase's tasks; get_task returns one in full"`
+	TotalPhases    int            `json:"total_phases"`
+	ValidationGate []string       `json:"validation_gate" jsonschema:"what the phase's gate checks"`
+	Source         string         `json:"source" jsonschema:"metadata_file (phase.md and task files) or dynamic (rendered from the session's spec)"`
+	Checks         []checkInfoOut `json:"checks" jsonschema:"what the server checks itself in the project when the phase is completed"`
+	Resumed        bool           `json:"resumed" jsonschema:"true when an active session for this workflow and target already existed"`
 
 	// workflow is the metadata.json read for the call, for pos_workflow's
 	// workflow_overview.
@@ -59,28 +101,29 @@ func newStartOut(r *engine.StartResult) startOut {
 		SessionID: r.SessionID, WorkflowType: r.WorkflowType, TargetFile: r.TargetFile,
 		CurrentPhase: r.CurrentPhase, PhaseName: r.PhaseName, PhaseContent: r.PhaseContent,
 		Tasks: newTaskOutlines(r.Tasks), TotalPhases: r.TotalPhases, ValidationGate: strs(r.ValidationGate), Source: r.Source,
-		Resumed: r.Resumed, workflow: r.Workflow,
+		Checks: newCheckInfoOuts(r.Checks), Resumed: r.Resumed, workflow: r.Workflow,
 	}
 }
 
 // phaseOut is get_current_phase's result.
 type phaseOut struct {
-	SessionID        string        `json:"session_id"`
-	WorkflowType     string        `json:"workflow_type"`
-	TargetFile       string        `json:"target_file"`
-	Status           string        `json:"status" jsonschema:"active or completed"`
-	CurrentPhase     int           `json:"current_phase"`
-	PhaseName        string        `json:"phase_name"`
-	Purpose          string        `json:"purpose"`
-	PhaseContent     string        `json:"phase_content" jsonschema:"the phase's instructions, markdown; empty when the workflow is complete"`
-	Tasks            []taskOutline `json:"tasks"`
-	CompletedPhases  []int         `json:"completed_phases"`
-	TotalPhases      int           `json:"total_phases"`
-	ValidationGate   []string      `json:"validation_gate" jsonschema:"what the phase's gate checks; empty when the workflow is complete"`
-	Source           string        `json:"source" jsonschema:"metadata_file or dynamic; empty when the workflow is complete"`
-	WorkflowComplete bool          `json:"workflow_complete"`
-	AwaitingApproval bool          `json:"awaiting_approval,omitempty" jsonschema:"true while the phase's evidence passed its gate and waits for a human's approval: do not start the next phase"`
-	Rejection        *decisionOut  `json:"rejection,omitempty" jsonschema:"the reviewer's rejection of this phase's evidence: address its comment and submit again"`
+	SessionID        string         `json:"session_id"`
+	WorkflowType     string         `json:"workflow_type"`
+	TargetFile       string         `json:"target_file"`
+	Status           string         `json:"status" jsonschema:"active or completed"`
+	CurrentPhase     int            `json:"current_phase"`
+	PhaseName        string         `json:"phase_name"`
+	Purpose          string         `json:"purpose"`
+	PhaseContent     string         `json:"phase_content" jsonschema:"the phase's instructions, markdown; empty when the workflow is complete"`
+	Tasks            []taskOutline  `json:"tasks"`
+	CompletedPhases  []int          `json:"completed_phases"`
+	TotalPhases      int            `json:"total_phases"`
+	ValidationGate   []string       `json:"validation_gate" jsonschema:"what the phase's gate checks; empty when the workflow is complete"`
+	Source           string         `json:"source" jsonschema:"metadata_file or dynamic; empty when the workflow is complete"`
+	Checks           []checkInfoOut `json:"checks" jsonschema:"what the server checks itself in the project when the phase is completed; empty when the workflow is complete"`
+	WorkflowComplete bool           `json:"workflow_complete"`
+	AwaitingApproval bool           `json:"awaiting_approval,omitempty" jsonschema:"true while the phase's evidence passed its gate and waits for a human's approval: do not start the next phase"`
+	Rejection        *decisionOut   `json:"rejection,omitempty" jsonschema:"the reviewer's rejection of this phase's evidence: address its comment and submit again"`
 }
 
 // decisionOut is a human's decision on a phase that awaited approval.
@@ -110,7 +153,7 @@ func newPhaseOut(v *engine.PhaseView) phaseOut {
 		SessionID: v.SessionID, WorkflowType: v.WorkflowType, TargetFile: v.TargetFile, Status: string(v.Status),
 		CurrentPhase: v.Phase, PhaseName: v.PhaseName, Purpose: v.Purpose, PhaseContent: v.Content,
 		Tasks: newTaskOutlines(v.Tasks), CompletedPhases: ints(v.CompletedPhases), TotalPhases: v.TotalPhases,
-		ValidationGate: strs(v.ValidationGate), Source: v.Source, WorkflowComplete: v.WorkflowComplete,
+		ValidationGate: strs(v.ValidationGate), Source: v.Source, Checks: newCheckInfoOuts(v.Checks), WorkflowComplete: v.WorkflowComplete,
 	}
 }
 
@@ -157,13 +200,14 @@ func newTaskOut(t *engine.TaskView) taskOut {
 
 // phaseContentOut is complete_phase's next_phase_content.
 type phaseContentOut struct {
-	Phase          int           `json:"phase"`
-	PhaseName      string        `json:"phase_name"`
-	Purpose        string        `json:"purpose"`
-	Content        string        `json:"content"`
-	Tasks          []taskOutline `json:"tasks"`
-	ValidationGate []string      `json:"validation_gate" jsonschema:"what the phase's gate checks"`
-	Source         string        `json:"source" jsonschema:"metadata_file or dynamic"`
+	Phase          int            `json:"phase"`
+	PhaseName      string         `json:"phase_name"`
+	Purpose        string         `json:"purpose"`
+	Content        string         `json:"content"`
+	Tasks          []taskOutline  `json:"tasks"`
+	ValidationGate []string       `json:"validation_gate" jsonschema:"what the phase's gate checks"`
+	Source         string         `json:"source" jsonschema:"metadata_file or dynamic"`
+	Checks         []checkInfoOut `json:"checks" jsonschema:"what the server checks itself in the project when the phase is completed"`
 }
 
 // newPhaseContentOut returns nil for a nil c.
@@ -173,7 +217,7 @@ func newPhaseContentOut(c *engine.PhaseContent) *phaseContentOut {
 	}
 	return &phaseContentOut{
 		Phase: c.Phase, PhaseName: c.PhaseName, Purpose: c.Purpose, Content: c.Content, Tasks: newTaskOutlines(c.Tasks),
-		ValidationGate: strs(c.ValidationGate), Source: c.Source,
+		ValidationGate: strs(c.ValidationGate), Source: c.Source, Checks: newCheckInfoOuts(c.Checks),
 	}
 }
 
@@ -185,6 +229,7 @@ type validationOut struct {
 	Diagnostics      diagnosticsOut `json:"diagnostics" jsonschema:"what the gate checked"`
 	Remediation      string         `json:"remediation,omitempty" jsonschema:"what to submit next to pass; absent when there is nothing to fix"`
 	NextSteps        []string       `json:"next_steps" jsonschema:"what to do, step by step, to pass the gate; empty when it passed"`
+	Checks           []checkOut     `json:"checks" jsonschema:"the verdict of each check the server performed itself in the project, in the gate's order"`
 }
 
 // diagnosticsOut is validation_result.diagnostics.
@@ -204,7 +249,7 @@ func newValidationOut(r *checkpoint.Result, at time.Time) validationOut {
 	d := &r.Diagnostics
 	return validationOut{
 		CheckpointPassed: r.CheckpointPassed, Errors: strs(r.Errors), Warnings: strs(r.Warnings), Remediation: r.Remediation,
-		NextSteps: nextSteps(r),
+		NextSteps: nextSteps(r), Checks: newCheckOuts(r.Checks),
 		Diagnostics: diagnosticsOut{
 			FieldsSubmitted: strs(d.FieldsSubmitted), FieldsRequired: strs(d.FieldsRequired),
 			FieldsMissing: strs(d.FieldsMissing), FieldsFailed: strs(d.FieldsFailed),
@@ -229,6 +274,12 @@ func nextSteps(r *checkpoint.Result) []string {
 	}
 	for _, f := range d.FieldsFailed {
 		steps = append(steps, "Correct '"+f+"' as its error says")
+	}
+	for i := range r.Checks {
+		c := &r.Checks[i]
+		if c.Verdict == checkpoint.VerdictFailed {
+			steps = append(steps, "Make the check "+c.Name+" pass: "+c.Remediation)
+		}
 	}
 	return append(steps, "Submit the evidence again with complete_phase")
 }

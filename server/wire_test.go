@@ -103,7 +103,7 @@ func TestCompletePhaseSchemaDescribesValidationResult(t *testing.T) {
 	assert.Equal(t, "array", property(t, vr, "warnings")["type"])
 	assert.Equal(t, "string", property(t, vr, "remediation")["type"])
 	assert.Equal(t, "boolean", property(t, vr, "checkpoint_passed")["type"])
-	assert.ElementsMatch(t, []any{"checkpoint_passed", "errors", "warnings", "diagnostics", "next_steps"}, vr["required"], "remediation is left out when empty")
+	assert.ElementsMatch(t, []any{"checkpoint_passed", "errors", "warnings", "diagnostics", "next_steps", "checks"}, vr["required"], "remediation is left out when empty")
 	diag := property(t, vr, "diagnostics")
 	assert.Equal(t, "object", diag["type"])
 	for _, k := range []string{"fields_submitted", "fields_required", "fields_missing", "fields_failed"} {

@@ -73,6 +73,7 @@ type serveFlags struct {
 	cacheTTL        time.Duration
 	cacheEntries    int
 	watch           bool
+	gateCommands    bool
 	allowedHosts    listFlag
 	allowedOrigins  listFlag
 	shutdownTimeout time.Duration
@@ -107,6 +108,7 @@ func newServeCommand() (*command, *serveFlags) {
 	fs.DurationVar(&f.cacheTTL, "cache-ttl", ragcache.DefaultCacheTTL, "`time` a search result stays cached")
 	fs.IntVar(&f.cacheEntries, "cache-entries", ragcache.DefaultCacheMaxEntries, "most search results cached")
 	fs.BoolVar(&f.watch, "watch", true, "reindex the standards folder when its files change")
+	fs.BoolVar(&f.gateCommands, "allow-gate-commands", false, "let gates run the commands their checks name, in the project folder (off by default: such a check then fails naming this flag)")
 	fs.Var(&f.allowedHosts, "allowed-hosts", "extra Host header `names` accepted over HTTP (comma-separated)")
 	fs.Var(&f.allowedOrigins, "allowed-origins", "extra browser `origins` accepted over HTTP, e.g. https://app.example")
 	fs.DurationVar(&f.approvalTimeout, "approval-timeout", server.DefaultElicitTimeout, "`time` complete_phase waits for the human's answer when it asks the IDE to approve a phase (MCP elicitation); the phase stays pending after it")
@@ -202,13 +204,14 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		stateStore = server.StateStore{Kind: "redis", Location: rs.String(), Stats: func() any { return rs.Stats() }, Collector: rs}
 	}
 	eng, err := engine.New(engine.Config{
-		WorkflowsDir:     dirs.workflows,
-		ProjectDir:       dirs.root,
-		StateDir:         dirs.state,
-		Store:            store,
-		SessionTTL:       f.sessionTTL,
-		MaxEvidenceBytes: int(f.maxEvidence),
-		Logger:           log.With("component", "engine"),
+		WorkflowsDir:      dirs.workflows,
+		ProjectDir:        dirs.root,
+		StateDir:          dirs.state,
+		Store:             store,
+		SessionTTL:        f.sessionTTL,
+		MaxEvidenceBytes:  int(f.maxEvidence),
+		AllowGateCommands: f.gateCommands,
+		Logger:            log.With("component", "engine"),
 	})
 	if err != nil {
 		return c, fmt.Errorf("workflows %s, state %s: %w", show(dirs.workflows), dirs.state, err)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -99,4 +100,21 @@ func TestVersionHelp(t *testing.T) {
 	code, out, _ := runCmd(t, nil, "", "--version")
 	assert.Equal(t, 0, code)
 	assert.True(t, strings.HasPrefix(out, "mcpflow "), out)
+}
+
+// TestWorkflowsNamesFileAndLineOfABadCheck: a gate's check that climbs
+// out of the project folder is a problem naming the gate file, the check
+// and its line.
+func TestWorkflowsNamesFileAndLineOfABadCheck(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, workflows.BuiltinWorkflows()))
+	gate := filepath.Join(dir, "bug_fix", "phases", "3", "gate-definition.yaml")
+	b, err := os.ReadFile(gate)
+	require.NoError(t, err)
+	b = append(b, "  - kind: command\n    argv: []\n"...)
+	require.NoError(t, os.WriteFile(gate, b, 0o600))
+	line := strings.Count(string(b), "\n")
+	code, out, errOut := runCmd(t, nil, "", "workflows", dir)
+	assert.Equal(t, 1, code, errOut)
+	assert.Contains(t, out, "  bug_fix: phases/3/gate-definition.yaml: checks[1](command).argv (line "+strconv.Itoa(line)+"): must be a non-empty list")
 }

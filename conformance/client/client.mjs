@@ -9,7 +9,7 @@
 // WORKFLOWS is a folder holding the bug_fix workflow (the repository's
 // engine/workflows), copied into each project.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync, createWriteStream, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -146,8 +146,19 @@ function structured(res, tool) {
 const bugFixEvidence = {
 	1: { repro_steps: ['go test ./parser -run TestEmpty'], reproduced: true, severity: 2, environment: { go: '1.26' }, expected: 'an error', actual: 'a panic' },
 	2: { root_cause: 'the parser indexed an empty slice without a length check', regression_test: 'TestParseEmptyInput', fails_without_fix: true, files_changed: 2 },
-	3: { tests_passed: 120, tests_failed: 0, original_repro_fixed: true, confidence: 0.9 },
+	3: { tests_passed: 120, tests_failed: 0, original_repro_fixed: true, confidence: 0.9, test_report: '.mcpflow/test-report.tap' },
 };
+
+// writeTestReport writes the TAP report bug_fix's phase 3 reads (120
+// passing tests), dated a minute ahead so that it is newer than the phase.
+function writeTestReport(root) {
+	const lines = ['TAP version 13', '1..120'];
+	for (let i = 1; i <= 120; i++) lines.push(`ok ${i} - case ${i}`);
+	const file = join(root, '.mcpflow', 'test-report.tap');
+	writeFileSync(file, lines.join('\n') + '\n');
+	const later = new Date(Date.now() + 60_000);
+	utimesSync(file, later, later);
+}
 
 const scenarios = {
 	// server/discover negotiated the pinned revision.
@@ -230,7 +241,7 @@ const scenarios = {
 
 	// A whole bug_fix workflow: start, read each phase, a refused gate,
 	// complete every phase, read the state.
-	async workflow({ client }) {
+	async workflow({ client, root }) {
 		const started = structured(await client.callTool({ name: 'start_workflow', arguments: { workflow_type: 'bug_fix', target_file: 'parser/parse.go' } }), 'start_workflow');
 		const id = started.session_id;
 		assert(started.current_phase === 1, `start_workflow: ${JSON.stringify(started).slice(0, 200)}`);
@@ -239,6 +250,10 @@ const scenarios = {
 		for (const phase of [1, 2, 3]) {
 			const cur = structured(await client.callTool({ name: 'get_current_phase', arguments: { session_id: id } }), 'get_current_phase');
 			assert(cur.current_phase === phase, `get_current_phase: ${cur.current_phase}, want ${phase}`);
+			if (phase === 3) {
+				assert(cur.checks?.[0]?.kind === 'test_report', `phase 3 lists its test-report check: ${JSON.stringify(cur.checks)}`);
+				writeTestReport(root);
+			}
 			const done = structured(await client.callTool({ name: 'complete_phase', arguments: { session_id: id, phase, evidence: bugFixEvidence[phase] } }), `complete_phase ${phase}`);
 			assert(done.checkpoint_passed !== false, `complete_phase ${phase}: ${JSON.stringify(done)}`);
 		}

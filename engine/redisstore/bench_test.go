@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,8 +36,9 @@ var benchClients = []int{1, 8, 32}
 // two on Redis stores sharing a prefix.
 func replicas(b *testing.B, store string, srv *redistest.Server) ([]*engine.Engine, []*redisstore.Store) {
 	b.Helper()
+	proj := benchProject(b)
 	if store == "file" {
-		e, err := engine.New(engine.Config{StateDir: b.TempDir()})
+		e, err := engine.New(engine.Config{StateDir: b.TempDir(), ProjectDir: proj})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -47,9 +51,35 @@ func replicas(b *testing.B, store string, srv *redistest.Server) ([]*engine.Engi
 	for range 2 {
 		s := open(b, srv, redisstore.Options{Prefix: prefix})
 		stores = append(stores, s)
-		engines = append(engines, newEngine(b, s))
+		e, err := engine.New(engine.Config{Store: s, ProjectDir: proj})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = e.Close() })
+		engines = append(engines, e)
 	}
 	return engines, stores
+}
+
+// benchProject is a project folder holding the test report bug_fix's
+// phase 3 reads (120 passing tests), dated an hour ahead so that it is
+// newer than every phase the benchmark opens.
+func benchProject(b *testing.B) string {
+	b.Helper()
+	dir := b.TempDir()
+	var report strings.Builder
+	for i := range 120 {
+		fmt.Fprintf(&report, "{\"Action\":\"pass\",\"Package\":\"lexer\",\"Test\":\"Test%d\"}\n", i)
+	}
+	name := filepath.Join(dir, "report.json")
+	if err := os.WriteFile(name, []byte(report.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(name, later, later); err != nil {
+		b.Fatal(err)
+	}
+	return dir
 }
 
 // run calls op b.N times from clients goroutines (released together) and
@@ -122,7 +152,7 @@ func BenchmarkStart(b *testing.B) {
 var completeEvidence = map[int]map[string]any{
 	1: passEvidence(),
 	2: {"root_cause": "the lexer reads past the end of the input", "regression_test": "TestUnterminatedString", "fails_without_fix": true, "files_changed": 1},
-	3: {"tests_passed": 120, "tests_failed": 0, "original_repro_fixed": true, "confidence": 0.9},
+	3: {"tests_passed": 120, "tests_failed": 0, "original_repro_fixed": true, "confidence": 0.9, "test_report": "report.json"},
 }
 
 // BenchmarkCompletePhase: complete_phase with evidence that passes, on

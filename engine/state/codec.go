@@ -45,6 +45,15 @@ type fileRecovery struct {
 	PauseReason    string          `json:"pause_reason,omitempty"`
 	FailedAttempts []fileFailed    `json:"failed_attempts,omitempty"`
 	History        []fileHistEntry `json:"history,omitempty"`
+	// PhaseStarts is keyed by phase number, written as a string.
+	PhaseStarts map[int]filePhaseStart `json:"phase_starts,omitempty"`
+}
+
+type filePhaseStart struct {
+	OpenedAt flexTime `json:"opened_at"`
+	Git      bool     `json:"git"`
+	Head     string   `json:"head,omitempty"`
+	Dirty    bool     `json:"dirty,omitempty"`
 }
 
 type fileFailed struct {
@@ -200,7 +209,7 @@ func (a *fileArtifact) artifact() *PhaseArtifact {
 }
 
 func (r *Recovery) isZero() bool {
-	return r.PausedAt.IsZero() && r.PauseReason == "" && len(r.FailedAttempts) == 0 && len(r.History) == 0
+	return r.PausedAt.IsZero() && r.PauseReason == "" && len(r.FailedAttempts) == 0 && len(r.History) == 0 && len(r.PhaseStarts) == 0
 }
 
 func toFileRecovery(r *Recovery) *fileRecovery {
@@ -214,6 +223,12 @@ func toFileRecovery(r *Recovery) *fileRecovery {
 			fh.Artifact = toFileArtifact(h.Artifact)
 		}
 		fr.History = append(fr.History, fh)
+	}
+	if len(r.PhaseStarts) > 0 {
+		fr.PhaseStarts = make(map[int]filePhaseStart, len(r.PhaseStarts))
+		for p, ps := range r.PhaseStarts {
+			fr.PhaseStarts[p] = filePhaseStart{OpenedAt: flexTime(ps.OpenedAt), Git: ps.Git, Head: ps.Head, Dirty: ps.Dirty}
+		}
 	}
 	return fr
 }
@@ -262,6 +277,12 @@ func decodeMetaFields(st *SessionState) error {
 			e.Artifact = h.Artifact.artifact()
 		}
 		r.History = append(r.History, e)
+	}
+	for p, ps := range fr.PhaseStarts {
+		if r.PhaseStarts == nil {
+			r.PhaseStarts = make(map[int]PhaseStart, len(fr.PhaseStarts))
+		}
+		r.PhaseStarts[p] = PhaseStart{OpenedAt: time.Time(ps.OpenedAt), Git: ps.Git, Head: ps.Head, Dirty: ps.Dirty}
 	}
 	st.Recovery = r
 	return nil

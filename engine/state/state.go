@@ -64,8 +64,13 @@ type SessionState struct {
 }
 
 // Recovery is a session's recovery record: why it is paused, the failed
-// gate attempts, and the artifacts that retry and rollback set aside.
+// gate attempts, the artifacts that retry and rollback set aside, and
+// when each phase opened.
 type Recovery struct {
+	// PhaseStarts records, per phase number, what the project looked like
+	// when the phase last opened (at start, an advance or a rollback):
+	// the reference of the gate checks that look for changes.
+	PhaseStarts map[int]PhaseStart
 	// PausedAt and PauseReason describe the current pause; both are zero
 	// when the session is not paused.
 	PausedAt    time.Time
@@ -76,6 +81,18 @@ type Recovery struct {
 	// History holds the artifacts that retry_phase and rollback set
 	// aside, oldest first, at most MaxHistory of them.
 	History []HistoryEntry
+}
+
+// PhaseStart is what the project looked like when a phase opened.
+type PhaseStart struct {
+	// OpenedAt is when the phase opened, by the wall clock.
+	OpenedAt time.Time
+	// Git is true when the project was looked at with git: Head is the
+	// commit HEAD named ("" before the first commit) and Dirty whether
+	// the work tree had uncommitted changes.
+	Git   bool
+	Head  string
+	Dirty bool
 }
 
 // MaxFailedAttempts and MaxHistory bound the recovery record, so that a
@@ -128,6 +145,23 @@ type PhaseArtifact struct {
 	Attempts int `json:"attempts,omitempty"`
 	// Errors are the gate errors of the last failed attempt.
 	Errors []string `json:"errors,omitempty"`
+	// Checks are the verdicts of the checks the server performed on the
+	// last attempt, so that a retry is answered with them rather than by
+	// running them again.
+	Checks []CheckRecord `json:"checks,omitempty"`
+}
+
+// CheckRecord is one check's verdict as a phase artifact keeps it.
+type CheckRecord struct {
+	Name        string `json:"name"`
+	Kind        string `json:"kind"`
+	Verdict     string `json:"verdict"`
+	Strict      bool   `json:"strict"`
+	Message     string `json:"message,omitempty"`
+	Remediation string `json:"remediation,omitempty"`
+	Method      string `json:"method,omitempty"`
+	Output      string `json:"output,omitempty"`
+	TimedOut    bool   `json:"timed_out,omitempty"`
 }
 
 // SessionSummary is one line of ListSessions. Error is set, and the other
@@ -184,6 +218,7 @@ func Clone(st *SessionState) *SessionState {
 	c.Decisions = slices.Clip(st.Decisions)
 	c.Recovery.FailedAttempts = slices.Clone(st.Recovery.FailedAttempts)
 	c.Recovery.History = slices.Clone(st.Recovery.History)
+	c.Recovery.PhaseStarts = maps.Clone(st.Recovery.PhaseStarts)
 	Normalize(&c)
 	return &c
 }

@@ -53,7 +53,7 @@ var rules = map[string]rule{
 	"engine/workflows":            {may: slices.Concat(withState(below), []string{"internal/jsonnum", "internal/regfile"})},
 	"engine/state":                {},
 	"spec":                        {may: slices.Concat(below[1:], []string{"internal/mdnest"})},
-	"checkpoint":                  {may: slices.Concat(below[2:], []string{"internal/jsonnum"})},
+	"checkpoint":                  {may: slices.Concat(below[2:], []string{"internal/jsonnum", "internal/regfile"})},
 	"ragcache":                    {may: slices.Concat(below[3:], []string{"internal/mdnest", "internal/regfile"})},
 	"shard":                       {may: below[4:]},
 	"metrics":                     {},
