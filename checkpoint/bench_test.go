@@ -38,16 +38,12 @@ func BenchmarkGateLookupHit(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer l.Close()
-	// The baseline keeps the Loader's own loading and only replaces the
-	// cache: an RWMutex map keyed by (workflow, phase).
-	base := baseline.New[gateKey, *loaded]()
+	// The baseline fills itself through the Loader and only replaces the
+	// lookup: an RWMutex map keyed by (workflow, phase).
+	base := baseline.New[gateKey, *Gate]()
 	ctx := context.Background()
 	baseGate := func(k gateKey) (*Gate, error) {
-		ld, err := base.GetOrLoad(ctx, k, func(context.Context, gateKey) (*loaded, error) { return l.look(int64(k.phase), k) })
-		if err != nil {
-			return nil, err
-		}
-		return ld.gate, ld.err
+		return base.GetOrLoad(ctx, k, func(ctx context.Context, k gateKey) (*Gate, error) { return l.Gate(ctx, k.workflow, k.phase) })
 	}
 	for _, k := range keys {
 		if _, err := l.Gate(ctx, k.workflow, k.phase); err != nil {

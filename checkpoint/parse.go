@@ -23,11 +23,11 @@ const MaxGateBytes = 1 << 20
 // Gate.Unsupported, never run.
 func ParseGate(data []byte, source string) (*Gate, error) {
 	if len(data) > MaxGateBytes {
-		return nil, fmt.Errorf("%w: %s: file is %d bytes, more than the %d allowed", ErrInvalidGate, source, len(data), MaxGateBytes)
+		return nil, &GateError{Source: source, Detail: fmt.Sprintf("file is %d bytes, more than the %d allowed", len(data), MaxGateBytes)}
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%w: %s: (document) is not valid YAML: %s", ErrInvalidGate, source, yamlMessage(err))
+		return nil, &GateError{Source: source, Detail: "(document) is not valid YAML", Err: err}
 	}
 	g := &Gate{Source: source}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -75,7 +75,7 @@ func ParseGate(data []byte, source string) (*Gate, error) {
 type gateParser struct{ source string }
 
 func (p *gateParser) errf(n *yaml.Node, field, format string, args ...any) error {
-	return fmt.Errorf("%w: %s: %s (line %d): %s", ErrInvalidGate, p.source, field, n.Line, fmt.Sprintf(format, args...))
+	return &GateError{Source: p.source, Detail: fmt.Sprintf("%s (line %d): %s", field, n.Line, fmt.Sprintf(format, args...))}
 }
 
 func (p *gateParser) checkpoint(n *yaml.Node, g *Gate) (*Check, error) {
@@ -410,9 +410,4 @@ func describe(n *yaml.Node) string {
 		return strconv.Quote(v)
 	}
 	return kindName(n)
-}
-
-// yamlMessage strips the library's "yaml: " prefix.
-func yamlMessage(err error) string {
-	return strings.TrimPrefix(err.Error(), "yaml: ")
 }

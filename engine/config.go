@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/shard"
 )
 
 // DefaultSessionTTL is how long an idle session stays in memory when
@@ -47,10 +48,5 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock replaces the wall clock for timestamps, TTLs and log rate
 	// limits, for tests. nil means the real clock.
-	Clock Clock
-}
-
-// Clock tells the time. It must be safe for concurrent use.
-type Clock interface {
-	Now() time.Time
+	Clock shard.Clock
 }

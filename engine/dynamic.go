@@ -40,7 +40,7 @@ func optionsOf(st *state.SessionState) map[string]any {
 // workflow, the plan of the spec that opts names; where is what errors
 // call opts ("options" for Start's, "metadata" for a prAxIs OS session's).
 func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any, where string) (*flow, error) {
-	m, err := workflows.ReadMetadata(e.wfFS, name)
+	m, err := e.metadata(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -314,8 +314,12 @@ func (e *Engine) closeSpecs() error {
 	return nil
 }
 
-// specMetrics adds the spec plan cache's counters to out, as "specs".
+// specMetrics adds the spec plan caches' counters to out: the project's
+// specs as "specs", the workflows' example specs as "example_specs".
 func (e *Engine) specMetrics(out map[string]metrics.Snapshot) {
+	if e.examples != nil {
+		out["example_specs"] = e.examples.Metrics()
+	}
 	if e.specs != nil {
 		out["specs"] = e.specs.Metrics()
 	}

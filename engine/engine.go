@@ -71,6 +71,8 @@ type Engine struct {
 	// loads numbers the state-file reads of the session cache; see lookup.
 	loads atomic.Uint64
 	gates *checkpoint.Loader
+	// meta caches each workflow's metadata.json.
+	meta *metadataCache
 	// checks performs gates' checks in the project folder.
 	checks *checkpoint.Checker
 	// specs reads spec plans in the project folder (nil without one);
@@ -91,7 +93,7 @@ type Engine struct {
 	changed atomic.Pointer[chan struct{}]
 
 	logger      *slog.Logger
-	clock       Clock
+	clock       shard.Clock
 	ttl         time.Duration
 	maxEvidence int
 	coalesceLog rateLimit
@@ -190,6 +192,9 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.openMetadata(cfg); err != nil {
+		return nil, err
+	}
 	if e.checks, err = checkpoint.NewChecker(checkpoint.CheckerConfig{Dir: cfg.ProjectDir, AllowCommands: cfg.AllowGateCommands, Ignore: []string{cfg.StateDir}, Logger: e.logger}); err != nil {
 		return nil, err
 	}
@@ -248,6 +253,9 @@ func (e *Engine) Close() error {
 	if e.gates != nil {
 		e.gates.Close()
 	}
+	if e.meta != nil {
+		e.meta.Close()
+	}
 	errs = append(errs, e.closeSpecs(), e.checks.Close())
 	if e.wfRoot != nil {
 		errs = append(errs, e.wfRoot.Close())
@@ -274,12 +282,16 @@ type wallClock struct{}
 func (wallClock) Now() time.Time { return time.Now() }
 
 // Metrics returns the counters of the session cache ("sessions") and of
-// the gate cache ("gates"). For sessions, Loads counts state-file reads
-// and Coalesced counts callers that shared another caller's read.
+// the file caches: gates ("gates"), workflow metadata.json files
+// ("metadata"), the workflows' example specs ("example_specs") and, with a
+// project folder, its specs ("specs"). For sessions, Loads counts
+// state-file reads and Coalesced counts callers that shared another
+// caller's read; for the file caches, Loads counts looks at a file.
 func (e *Engine) Metrics() map[string]metrics.Snapshot {
 	out := map[string]metrics.Snapshot{
 		"sessions": e.sessions.Metrics(),
 		"gates":    e.gates.Metrics(),
+		"metadata": e.meta.Metrics(),
 	}
 	e.specMetrics(out)
 	return out

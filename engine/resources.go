@@ -31,13 +31,15 @@ func (e *Engine) WorkflowNames(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// Metadata reads and parses a workflow's metadata.json. The error wraps
+// Metadata returns a workflow's parsed metadata.json, cached and parsed
+// again on the first call after the file changes.
+// The result is shared and must not be modified. The error wraps
 // ErrNotFound for an unknown workflow and ErrCorrupt for a bad file.
 func (e *Engine) Metadata(ctx context.Context, workflowType string) (*workflows.Metadata, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
-	return workflows.ReadMetadata(e.wfFS, workflowType)
+	return e.metadata(ctx, workflowType)
 }
 
 // WorkflowPhases lists the phase folders of a workflow (phases/<N>), in

@@ -15,7 +15,7 @@ import (
 // BenchmarkEngines puts the bleve setup the package uses (scorch in memory,
 // one batch) beside bleve's legacy in-memory index (NewMemOnly, batches of
 // 500), on the same chunks, mapping and queries: build time, and the
-// median and 95th percentile of a query. DESIGN.md lists the measurements
+// median and 95th percentile of a query. docs/ARCHITECTURE.md lists the measurements
 // that chose the first; this reproduces them on the generated corpus.
 func BenchmarkEngines(b *testing.B) {
 	dir := benchCorpus(b)

@@ -103,7 +103,7 @@ func (s *Server) recordAnswer(ctx context.Context, r *engine.CompleteResult, res
 	}
 	d, err := s.cfg.Engine.Decide(ctx, r.SessionID, r.Phase, decision, by, comment)
 	if err != nil {
-		return elicitOutcome{note: "the IDE's answer was not recorded: " + trimPkg(err.Error())}
+		return elicitOutcome{note: "the IDE's answer was not recorded: " + err.Error()}
 	}
 	return elicitOutcome{decided: d}
 }

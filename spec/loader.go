@@ -4,17 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"path"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/puzpuzpuz/xsync/v4"
-
+	"github.com/mcpflow/mcpflow/internal/filecache"
+	"github.com/mcpflow/mcpflow/internal/regfile"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/shard"
 )
@@ -33,11 +31,6 @@ var ErrInvalidArgument = errors.New("spec: invalid argument")
 // ErrNotFound is wrapped when the spec path names nothing.
 var ErrNotFound = errors.New("spec: not found")
 
-// Clock tells the time. It must be safe for concurrent use.
-type Clock interface {
-	Now() time.Time
-}
-
 // LoaderConfig configures a Loader.
 type LoaderConfig struct {
 	// FS is the folder spec paths are resolved in, normally the project
@@ -52,7 +45,7 @@ type LoaderConfig struct {
 	// parsed from. 0 selects DefaultRecheck; it must not be negative.
 	Recheck time.Duration
 	// Clock replaces the wall clock, for tests.
-	Clock Clock
+	Clock shard.Clock
 	// Logger receives parse failures. nil discards them.
 	Logger *slog.Logger
 }
@@ -65,38 +58,19 @@ type LoaderConfig struct {
 //
 // Plan serves a cached plan without touching the file system until Recheck
 // has passed since the file was last looked at; that hit path is the
-// shard.Cache's lock-free Get. Then one caller, chosen by the cache's
-// GetOrLoad, compares the file's modification time and size with the stamp
-// the cached plan was parsed from: an unchanged file is not parsed again, a
-// changed one is parsed exactly once, and every other caller for that file
-// waits for that look and shares its result. An edit is therefore served at
-// most Recheck after it is written. A file that does not parse is
-// remembered with its stamp too, so it is parsed once per change.
+// filecache.Cache's lock-free lookup. Then one caller compares the file's
+// modification time and size with the stamp the cached plan was parsed
+// from: an unchanged file is not parsed again, a changed one is parsed
+// exactly once, and every other caller for that file waits for that look
+// and shares its result. An edit is therefore served at most Recheck after
+// it is written. A file that does not parse is remembered with its stamp
+// too, so it is parsed once per change.
 type Loader struct {
-	cache *shard.Cache[string, *loaded]
-	// last holds the most recent look at each file, so that a recheck of
-	// an unchanged file reuses its parse. Written only by the key's
-	// single loader.
-	last   *xsync.Map[string, *loaded]
-	fsys   fs.FS
-	dir    string
-	logger *slog.Logger
-	parses atomic.Int64
-	// load is the cache's load function, built once so that a lookup
-	// that hits allocates nothing.
-	load func(ctx context.Context, key string) (*loaded, error)
+	// files is keyed by the cleaned spec path.
+	files *filecache.Cache[string, struct{}, *Plan]
+	fsys  fs.FS
+	dir   string
 }
-
-// loaded is one look at a tasks.md: immutable once stored.
-type loaded struct {
-	plan  *Plan
-	err   error
-	stamp stamp
-	// name is the tasks file the spec path led to.
-	name string
-}
-
-type stamp struct{ mod, size int64 }
 
 // NewLoader returns a Loader reading spec files from cfg.FS.
 func NewLoader(cfg LoaderConfig) (*Loader, error) {
@@ -113,12 +87,26 @@ func NewLoader(cfg LoaderConfig) (*Loader, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	c, err := shard.New[string, *loaded](shard.Config{TTL: cfg.Recheck, SweepInterval: max(cfg.Recheck, time.Minute), Clock: cfg.Clock})
+	l := &Loader{fsys: cfg.FS, dir: cfg.Dir}
+	var err error
+	l.files, err = filecache.New(filecache.Config[string, struct{}, *Plan]{
+		FS:       cfg.FS,
+		Recheck:  cfg.Recheck,
+		Clock:    cfg.Clock,
+		MaxBytes: MaxTasksBytes,
+		// The key is cleaned; locate finds the tasks file it leads to.
+		Name: func(key string, _ struct{}) (string, error) { return l.locate(key) },
+		Parse: func(_ string, _ struct{}, name string, data []byte) (*Plan, error) {
+			p, err := Parse(data, name)
+			if err != nil {
+				logger.Warn("tasks file does not parse", "file", name, "err", err)
+			}
+			return p, err
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
-	l := &Loader{cache: c, last: xsync.NewMap[string, *loaded](), fsys: cfg.FS, dir: cfg.Dir, logger: logger}
-	l.load = func(_ context.Context, key string) (*loaded, error) { return l.look(key) }
 	return l, nil
 }
 
@@ -152,7 +140,7 @@ func (l *Loader) clean(specPath string) (string, error) {
 func (l *Loader) locate(p string) (string, error) {
 	fi, err := fs.Stat(l.fsys, p)
 	if err != nil {
-		return "", statErr(p, err)
+		return "", l.statErr(p, err)
 	}
 	if fi.IsDir() {
 		p = path.Join(p, TasksFile)
@@ -160,7 +148,7 @@ func (l *Loader) locate(p string) (string, error) {
 			if errors.Is(err, fs.ErrNotExist) {
 				return "", fmt.Errorf("%w: %q has no %s; pass a spec folder that holds one", ErrNotFound, path.Dir(p), TasksFile)
 			}
-			return "", statErr(p, err)
+			return "", l.statErr(p, err)
 		}
 	}
 	if !fi.Mode().IsRegular() || !strings.HasSuffix(p, ".md") {
@@ -169,15 +157,42 @@ func (l *Loader) locate(p string) (string, error) {
 	return p, nil
 }
 
-func statErr(p string, err error) error {
+// statErr is the error of spec path p that cannot be examined because of
+// err.
+func (l *Loader) statErr(p string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %q does not exist in the project folder; pass the spec folder relative to it, for example .praxis-os/specs/2025-10-13-my-feature", ErrNotFound, p)
 	}
-	if strings.Contains(err.Error(), "escapes") {
-		// os.Root refuses a symlink that leads out of the folder.
+	if l.escapes(p) {
 		return fmt.Errorf("%w: %q leads outside the project folder (through a symlink); pass a spec inside it", ErrInvalidArgument, p)
 	}
 	return fmt.Errorf("%w: %q cannot be read: %w", ErrInvalidArgument, p, err)
+}
+
+// escapes reports whether p, which cannot be examined, passes through a
+// symbolic link that the folder's file system does not follow: os.Root
+// refuses one that leads outside the folder. It asks the file system, not
+// the error's text (os.Root's error for it has no exported sentinel).
+func (l *Loader) escapes(p string) bool {
+	lfs, ok := l.fsys.(fs.ReadLinkFS)
+	if !ok {
+		return false
+	}
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
+		}
+		prefix := p[:i]
+		fi, err := lfs.Lstat(prefix)
+		if err != nil {
+			return false
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			_, err := fs.Stat(l.fsys, prefix)
+			return err != nil && !errors.Is(err, fs.ErrNotExist)
+		}
+	}
+	return false
 }
 
 // Plan returns the parsed plan of a spec: specPath is a spec folder
@@ -190,57 +205,35 @@ func (l *Loader) Plan(ctx context.Context, specPath string) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	ld, err := l.cache.GetOrLoad(ctx, key, l.load)
+	p, err := l.files.Get(ctx, key, struct{}{})
 	if err != nil {
-		return nil, err
+		return p, l.fileErr(err)
 	}
-	return ld.plan, ld.err
+	return p, nil
 }
 
-// look stats the file and parses it if its stamp changed since the last
-// look. Only the key's single loader runs it.
-func (l *Loader) look(key string) (*loaded, error) {
-	name, err := l.locate(key)
-	if err != nil {
-		return nil, err // not cached: the next call looks again
+// fileErr turns the filecache's error of a tasks file that could not be
+// read into this package's; other errors pass unchanged.
+func (l *Loader) fileErr(err error) error {
+	var fe *filecache.FileError
+	switch {
+	case !errors.As(err, &fe):
+		return err
+	case errors.Is(fe.Err, regfile.ErrNotRegular):
+		return fmt.Errorf("%w: %s is not a regular file", ErrInvalidArgument, fe.Name)
+	case fe.Op == "read":
+		return fmt.Errorf("spec: read %s: %w", fe.Name, fe.Err)
 	}
-	f, err := l.fsys.Open(name)
-	if err != nil {
-		return nil, statErr(name, err)
-	}
-	defer func() { _ = f.Close() }()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("spec: stat %s: %w", name, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s is not a regular file", ErrInvalidArgument, name)
-	}
-	st := stamp{mod: fi.ModTime().UnixNano(), size: fi.Size()}
-	if prev, ok := l.last.Load(key); ok && prev.stamp == st && prev.name == name {
-		return prev, nil
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxTasksBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("spec: read %s: %w", name, err)
-	}
-	l.parses.Add(1)
-	p, perr := Parse(data, name)
-	if perr != nil {
-		l.logger.Warn("tasks file does not parse", "file", name, "err", perr)
-	}
-	ld := &loaded{plan: p, err: perr, stamp: st, name: name}
-	l.last.Store(key, ld)
-	return ld, nil
+	return l.statErr(fe.Name, fe.Err)
 }
 
 // Metrics returns the plan cache's counters. Loads counts looks at files;
 // Parses counts how many of them parsed markdown.
-func (l *Loader) Metrics() metrics.Snapshot { return l.cache.Metrics() }
+func (l *Loader) Metrics() metrics.Snapshot { return l.files.Metrics() }
 
 // Parses returns how many times a tasks file has been parsed.
-func (l *Loader) Parses() int64 { return l.parses.Load() }
+func (l *Loader) Parses() int64 { return l.files.Parses() }
 
 // Close stops the cache's background goroutine. The Loader must not be used
 // afterwards.
-func (l *Loader) Close() { l.cache.Close() }
+func (l *Loader) Close() { l.files.Close() }

@@ -23,6 +23,25 @@ const maxNumber = 9999
 // ErrInvalidSpec is wrapped by every error Parse returns.
 var ErrInvalidSpec = errors.New("spec: invalid tasks.md")
 
+// ParseError is the error of a tasks.md that does not parse: every error
+// Parse returns is one. errors.Is matches ErrInvalidSpec and Err; errors.As
+// finds the ParseError, so that a caller can show Err under a name of its
+// own for the file.
+type ParseError struct {
+	// Source is the file as Parse was told to name it.
+	Source string
+	// Err says what is wrong, naming the line where there is one.
+	Err error
+}
+
+// Error returns "spec: invalid tasks.md: <source>: <what is wrong>".
+func (e *ParseError) Error() string {
+	return ErrInvalidSpec.Error() + ": " + e.Source + ": " + e.Err.Error()
+}
+
+// Unwrap returns ErrInvalidSpec and Err.
+func (e *ParseError) Unwrap() []error { return []error{ErrInvalidSpec, e.Err} }
+
 // Plan is a parsed tasks.md. A Plan is immutable once returned by Parse or
 // a Loader and may be shared by any number of goroutines.
 type Plan struct {
@@ -133,25 +152,25 @@ var (
 // wraps ErrInvalidSpec and names the line.
 func Parse(data []byte, source string) (*Plan, error) {
 	if len(data) > MaxTasksBytes {
-		return nil, fmt.Errorf("%w: %s: is %d bytes, more than the %d allowed", ErrInvalidSpec, source, len(data), MaxTasksBytes)
+		return nil, &ParseError{Source: source, Err: fmt.Errorf("is %d bytes, more than the %d allowed", len(data), MaxTasksBytes)}
 	}
 	src := mendNestedFences(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")))
 	if err := checkDepth(src); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidSpec, source, err)
+		return nil, &ParseError{Source: source, Err: err}
 	}
 	p := &parse{src: src, plan: &Plan{Source: source}, seen: map[[2]int]int{}, phases: map[int]int{}, gates: map[int]*[]string{}, estimates: map[[2]int]string{}, lineNo: 1}
 	doc := blockParser.Parse(text.NewReader(src))
 	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
 		if err := p.block(n); err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidSpec, source, err)
+			return nil, &ParseError{Source: source, Err: err}
 		}
 	}
 	p.setField(nil)
 	if err := p.finish(); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidSpec, source, err)
+		return nil, &ParseError{Source: source, Err: err}
 	}
 	if len(p.plan.Phases) == 0 {
-		return nil, fmt.Errorf("%w: %s: has no phases: add a heading such as \"## Phase 1: Setup\", with tasks under it as \"### Task 1.1: Name\" headings or \"- **Task 1.1**: Name\" list items", ErrInvalidSpec, source)
+		return nil, &ParseError{Source: source, Err: errors.New(`has no phases: add a heading such as "## Phase 1: Setup", with tasks under it as "### Task 1.1: Name" headings or "- **Task 1.1**: Name" list items`)}
 	}
 	return p.plan, nil
 }

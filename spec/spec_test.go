@@ -1,6 +1,7 @@
 package spec_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -348,4 +349,34 @@ func TestParseListFormTasks(t *testing.T) {
 	require.ErrorContains(t, err, "line 1: Task 1.1 is outside a phase")
 	_, err = spec.Parse([]byte("## Phase 1: A\n\n#### Task 1.1: a\n\n- **Task 1.1**: again\n"), "t.md")
 	require.ErrorContains(t, err, "line 5: Task 1.1 is numbered twice (first at line 3)")
+}
+
+// TestParseErrorHasItsParts: every Parse error is a ParseError naming the
+// source, matching ErrInvalidSpec.
+func TestParseErrorHasItsParts(t *testing.T) {
+	_, err := spec.Parse([]byte("no phases here\n"), "s/tasks.md")
+	require.ErrorIs(t, err, spec.ErrInvalidSpec)
+	pe, ok := errors.AsType[*spec.ParseError](err)
+	require.True(t, ok, "%T", err)
+	assert.Equal(t, "s/tasks.md", pe.Source)
+	assert.True(t, strings.HasPrefix(pe.Err.Error(), "has no phases: "), pe.Err.Error())
+	assert.Equal(t, "spec: invalid tasks.md: s/tasks.md: "+pe.Err.Error(), err.Error())
+}
+
+// TestLoaderSaysASymlinkLeadsOutside: a spec path through a symlink that
+// leads out of the folder, as the last element or an earlier one, is
+// refused with a message that says so (asked of the file system, not read
+// from the error's text).
+func TestLoaderSaysASymlinkLeadsOutside(t *testing.T) {
+	dir := t.TempDir()
+	outside := t.TempDir()
+	writeFile(t, filepath.Join(outside, "tasks.md"), []byte("## Phase 1: C\n"), time.Now())
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "specs"), 0o755))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "specs", "out")))
+	l := newLoader(t, dir, nil)
+	for _, in := range []string{"specs/out", "specs/out/tasks.md"} {
+		_, err := l.Plan(t.Context(), in)
+		require.ErrorIs(t, err, spec.ErrInvalidArgument, in)
+		assert.Contains(t, err.Error(), "leads outside the project folder (through a symlink)", in)
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"path"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/spec"
@@ -132,7 +131,7 @@ func validateDynamic(fsys fs.FS, name string, m *Metadata, listed map[int]bool) 
 		} else if data, err := ReadFile(fsys, path.Join(name, c.ExampleSpec), spec.MaxTasksBytes); err != nil {
 			add(field, "%s cannot be read (%v)", c.ExampleSpec, unwrapPath(err))
 		} else if _, err := spec.Parse(data, c.ExampleSpec); err != nil {
-			add(field, "%s", strings.TrimPrefix(err.Error(), spec.ErrInvalidSpec.Error()+": "))
+			add(field, "%s", specProblem(err))
 		}
 	}
 	entries, err := fs.ReadDir(fsys, path.Join(name, "phases"))
@@ -153,9 +152,18 @@ func validateDynamic(fsys fs.FS, name string, m *Metadata, listed map[int]bool) 
 			add(src, "cannot be read: %v", err)
 		default:
 			if _, err := checkpoint.ParseGate(data, src); err != nil {
-				add(src, "%s", strings.TrimPrefix(err.Error(), checkpoint.ErrInvalidGate.Error()+": "+src+": "))
+				add(src, "%s", gateProblem(err))
 			}
 		}
 	}
 	return out
+}
+
+// specProblem returns what a spec.Parse error says is wrong, after the
+// file's name: "<source>: <problem>".
+func specProblem(err error) string {
+	if pe, ok := errors.AsType[*spec.ParseError](err); ok {
+		return pe.Source + ": " + pe.Err.Error()
+	}
+	return err.Error()
 }

@@ -88,12 +88,34 @@ func ReadMetadata(fsys fs.FS, name string) (*Metadata, error) {
 	if err := CheckName(name); err != nil {
 		return nil, err
 	}
-	data, err := ReadFile(fsys, path.Join(name, MetadataFile), MaxMetadataBytes)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &state.FieldError{Kind: state.ErrNotFound, Field: "workflow_type", Value: name, Problem: "no such workflow (no " + name + "/" + MetadataFile + ")"}
-	}
+	data, err := ReadFile(fsys, MetadataPath(name), MaxMetadataBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: workflow_type %s: %s: %w", state.ErrCorrupt, name, MetadataFile, err)
+		return nil, MetadataReadError(name, err)
+	}
+	return DecodeMetadata(name, data)
+}
+
+// MetadataPath returns the path of workflow name's metadata.json inside
+// the workflows folder. name must have passed CheckName.
+func MetadataPath(name string) string { return path.Join(name, MetadataFile) }
+
+// MetadataReadError is ReadMetadata's error for a metadata.json of
+// workflow name that cannot be read because of err: a state.FieldError
+// wrapping state.ErrNotFound when the file does not exist, an error
+// wrapping state.ErrCorrupt otherwise.
+func MetadataReadError(name string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return &state.FieldError{Kind: state.ErrNotFound, Field: "workflow_type", Value: name, Problem: "no such workflow (no " + name + "/" + MetadataFile + ")"}
+	}
+	return fmt.Errorf("%w: workflow_type %s: %s: %w", state.ErrCorrupt, name, MetadataFile, err)
+}
+
+// DecodeMetadata parses data, the content of workflow name's
+// metadata.json, with the errors ReadMetadata returns. data may hold one
+// byte more than MaxMetadataBytes, to be refused as too large.
+func DecodeMetadata(name string, data []byte) (*Metadata, error) {
+	if len(data) > MaxMetadataBytes {
+		return nil, MetadataReadError(name, fmt.Errorf("%s is larger than %d bytes", MetadataPath(name), MaxMetadataBytes))
 	}
 	m, err := ParseMetadata(data)
 	if err != nil {

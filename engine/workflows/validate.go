@@ -106,7 +106,7 @@ func validateWorkflow(fsys fs.FS, name string) []Problem {
 	}
 	m, err := ParseMetadata(data)
 	if err != nil {
-		add(MetadataFile, "%s", strings.TrimPrefix(err.Error(), ErrMetadata.Error()+": "))
+		add(MetadataFile, "%s", metadataProblem(err))
 		return out
 	}
 	for _, f := range m.missing {
@@ -166,7 +166,7 @@ func validateWorkflow(fsys fs.FS, name string) []Problem {
 		default:
 			src := path.Join("phases", strconv.Itoa(p.PhaseNumber), checkpoint.GateFile)
 			if _, err := checkpoint.ParseGate(gdata, src); err != nil {
-				add(src, "%s", strings.TrimPrefix(err.Error(), checkpoint.ErrInvalidGate.Error()+": "+src+": "))
+				add(src, "%s", gateProblem(err))
 			}
 		}
 	}
@@ -206,4 +206,22 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// metadataProblem returns what a ParseMetadata error says is wrong, under
+// no file name: the Problem of its MetadataError.
+func metadataProblem(err error) string {
+	if me, ok := errors.AsType[*MetadataError](err); ok {
+		return me.Problem()
+	}
+	return err.Error()
+}
+
+// gateProblem returns what a checkpoint.ParseGate error says is wrong,
+// under no file name: the Problem of its GateError.
+func gateProblem(err error) string {
+	if ge, ok := errors.AsType[*checkpoint.GateError](err); ok {
+		return ge.Problem()
+	}
+	return err.Error()
 }

@@ -85,7 +85,7 @@ func (t TotalPhases) MarshalJSON() ([]byte, error) {
 func (t *TotalPhases) UnmarshalJSON(b []byte) error {
 	v, err := parseTotalPhases(b)
 	if err != nil {
-		return errors.New("total_phases: " + err.Error())
+		return fmt.Errorf("total_phases: %w", err)
 	}
 	*t = v
 	return nil
@@ -113,6 +113,27 @@ func parseTotalPhases(b []byte) (TotalPhases, error) {
 // matched by ErrCorrupt through errors.Is.
 var ErrMetadata = fmt.Errorf("%w: metadata.json", state.ErrCorrupt)
 
+// MetadataError is the error of a metadata.json that does not decode:
+// every error ParseMetadata returns is one. errors.Is matches ErrMetadata
+// (and so state.ErrCorrupt) and Err; errors.As finds the MetadataError, so
+// that a caller can show Problem under a name of its own for the file.
+type MetadataError struct {
+	// Field is the path of the field at fault, for example
+	// phases[2].phase_number, or "(file)" for the file as a whole.
+	Field string
+	// Err says what is wrong with it.
+	Err error
+}
+
+// Problem returns "<field>: <what is wrong>".
+func (e *MetadataError) Problem() string { return e.Field + ": " + e.Err.Error() }
+
+// Error returns "engine: corrupt: metadata.json: <field>: <what is wrong>".
+func (e *MetadataError) Error() string { return ErrMetadata.Error() + ": " + e.Problem() }
+
+// Unwrap returns ErrMetadata and Err.
+func (e *MetadataError) Unwrap() []error { return []error{ErrMetadata, e.Err} }
+
 // ParseMetadata decodes a metadata.json. Unknown fields are tolerated;
 // absent required fields are not an error here (Validate reports them). A
 // field of the wrong type is an error that names it by its path, for
@@ -125,20 +146,20 @@ var ErrMetadata = fmt.Errorf("%w: metadata.json", state.ErrCorrupt)
 // any part of the file twice.
 func ParseMetadata(data []byte) (*Metadata, error) {
 	if len(data) > MaxMetadataBytes {
-		return nil, fmt.Errorf("%w: (file): is %d bytes, more than the %d allowed", ErrMetadata, len(data), MaxMetadataBytes)
+		return nil, &MetadataError{Field: "(file)", Err: fmt.Errorf("is %d bytes, more than the %d allowed", len(data), MaxMetadataBytes)}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("%w: (file): is not a JSON object: %w", ErrMetadata, err)
+		return nil, &MetadataError{Field: "(file)", Err: fmt.Errorf("is not a JSON object: %w", err)}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: (file): has data after the JSON object", ErrMetadata)
+		return nil, &MetadataError{Field: "(file)", Err: errors.New("has data after the JSON object")}
 	}
 	top, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("%w: (file): must be a JSON object, got %s", ErrMetadata, describeJSON(v))
+		return nil, &MetadataError{Field: "(file)", Err: fmt.Errorf("must be a JSON object, got %s", describeJSON(v))}
 	}
 	m := &Metadata{Raw: top}
 	m.Category, _ = top["category"].(string)
@@ -173,7 +194,7 @@ func ParseMetadata(data []byte) (*Metadata, error) {
 		}
 	}
 	if d.err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMetadata, d.err)
+		return nil, d.err
 	}
 	m.missing = d.missing
 	return m, nil
@@ -190,7 +211,7 @@ type decoder struct {
 
 func (d *decoder) fail(field string, err error) {
 	if err != nil && d.err == nil {
-		d.err = fmt.Errorf("%s%s: %w", d.prefix, field, err)
+		d.err = &MetadataError{Field: d.prefix + field, Err: err}
 	}
 }
 

@@ -1,11 +1,16 @@
 // Package layering holds no code, only the test that checks mcpflow's
-// import rules: which of our own packages each folder may import, as the
-// "may import" column of README.md's layout table writes them down.
+// import rules: an explicit allow list, per package, of the packages of
+// ours it imports, as the "may import" column of docs/ARCHITECTURE.md's
+// package table writes them down (go test ./internal/layering -update
+// rewrites that column from the lists).
 //
-// The rules point down DESIGN.md's list, cmd > server > engine > spec >
-// checkpoint > ragcache > shard > metrics: a package may import the ones
-// below it and none above. The store adapters (engine/redisstore) sit
-// beside server, above engine, and only cmd wires them in. The test-support
-// packages (internal/testutil, internal/baseline, engine/storetest,
-// engine/redisstore/redistest) may be imported by tests only.
+// The lists follow the graph docs/ARCHITECTURE.md draws: cmd wires server,
+// the stores and the engine; server adapts MCP to engine, checkpoint and
+// ragcache; engine orchestrates spec, checkpoint and the file and session
+// caches; shard and metrics are at the bottom. A list names exactly what a
+// package imports, so a new edge is a decision written here, and a stale
+// permission (checkpoint "may" import ragcache) fails the test. The
+// test-support packages (internal/testutil, internal/baseline,
+// engine/storetest, engine/redisstore/redistest) may be imported by tests
+// only.
 package layering

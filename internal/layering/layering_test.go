@@ -1,10 +1,10 @@
 package layering
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io"
 	"os"
 	"os/exec"
@@ -18,7 +18,9 @@ const module = "github.com/mcpflow/mcpflow"
 
 // rule is what one folder of the module may import of our own packages.
 type rule struct {
-	// may lists what the folder's non-test files may import.
+	// may lists, exactly, what the folder's non-test files import: a
+	// package not listed may not be imported, and a package listed must
+	// be, so that the list says the graph as it is intended and as it is.
 	may []string
 	// tests lists what its tests may import beyond may, the package itself
 	// and the test-support packages.
@@ -27,45 +29,32 @@ type rule struct {
 	testSupport bool
 }
 
-// below is every production package under engine, top first.
-var below = []string{"spec", "checkpoint", "ragcache", "shard", "metrics"}
-
-// withState returns pkgs after engine/state, the leaf package of session
-// state and the store contract that the engine and every store import.
-func withState(pkgs []string) []string {
-	return append([]string{"engine/state"}, pkgs...)
-}
-
-// withWorkflows returns pkgs after engine/workflows (the workflow
-// definitions) and engine/state.
-func withWorkflows(pkgs []string) []string {
-	return append([]string{"engine/workflows"}, withState(pkgs)...)
-}
-
-// rules is the import graph allowed, by folder relative to the module root.
-// README.md's "may import" column is rendered from it (see render).
+// rules is the import graph allowed, by folder relative to the module root:
+// an explicit allow list per package. docs/ARCHITECTURE.md's "may import"
+// column is rendered from it (see render; -update rewrites the column).
 var rules = map[string]rule{
-	"cmd/mcpflow":                 {may: slices.Concat([]string{"server", "engine/redisstore", "engine"}, withWorkflows(below), []string{"internal/regfile"})},
-	"server":                      {may: slices.Concat([]string{"dashboard", "engine"}, withWorkflows(below), []string{"internal/jsonnum", "internal/regfile"}), tests: []string{"engine/redisstore"}},
-	"dashboard":                   {may: append([]string{"engine"}, withWorkflows(below)...)},
-	"engine/redisstore":           {may: []string{"engine/state"}, tests: append([]string{"engine"}, below...)},
-	"engine":                      {may: append(withWorkflows(below), "internal/regfile")},
-	"engine/workflows":            {may: slices.Concat(withState(below), []string{"internal/jsonnum", "internal/regfile"})},
+	"cmd/mcpflow":                 {may: []string{"server", "engine/redisstore", "engine", "engine/workflows", "engine/state", "spec", "ragcache", "internal/regfile"}},
+	"server":                      {may: []string{"dashboard", "engine", "engine/workflows", "engine/state", "checkpoint", "ragcache", "metrics", "internal/jsonnum", "internal/regfile"}, tests: []string{"engine/redisstore"}},
+	"dashboard":                   {may: []string{"engine", "engine/state", "ragcache", "metrics"}},
+	"engine/redisstore":           {may: []string{"engine/state"}, tests: []string{"engine"}},
+	"engine":                      {may: []string{"engine/workflows", "engine/state", "spec", "checkpoint", "shard", "metrics", "internal/filecache", "internal/regfile"}},
+	"engine/workflows":            {may: []string{"engine/state", "spec", "checkpoint", "internal/jsonnum", "internal/regfile"}},
 	"engine/state":                {},
-	"spec":                        {may: slices.Concat(below[1:], []string{"internal/mdnest"})},
-	"checkpoint":                  {may: slices.Concat(below[2:], []string{"internal/jsonnum", "internal/regfile"})},
-	"ragcache":                    {may: slices.Concat(below[3:], []string{"internal/mdnest", "internal/regfile"})},
-	"shard":                       {may: below[4:]},
+	"spec":                        {may: []string{"checkpoint", "shard", "metrics", "internal/filecache", "internal/mdnest", "internal/regfile"}},
+	"checkpoint":                  {may: []string{"shard", "metrics", "internal/filecache", "internal/jsonnum", "internal/regfile"}},
+	"ragcache":                    {may: []string{"shard", "metrics", "internal/mdnest", "internal/regfile"}},
+	"shard":                       {may: []string{"metrics"}},
 	"metrics":                     {},
 	"engine/storetest":            {may: []string{"engine/state", "internal/testutil"}, testSupport: true},
 	"engine/redisstore/redistest": {testSupport: true},
 	"internal/baseline":           {testSupport: true},
 	"internal/testutil":           {testSupport: true},
 	"internal/layering":           {},
+	"internal/filecache":          {may: []string{"shard", "metrics", "internal/regfile"}},
+	"internal/regfile":            {},
 	"internal/mdnest":             {},
 	"internal/jsonnum":            {},
-	"internal/regfile":            {},
-	"fuzz":                        {tests: append([]string{"engine"}, withWorkflows(below)...)},
+	"fuzz":                        {tests: []string{"engine", "engine/workflows", "engine/state", "spec", "checkpoint", "ragcache", "shard"}},
 }
 
 // render writes a rule as README's "may import" cell says it.
@@ -180,12 +169,18 @@ func TestImportsFollowTheLayout(t *testing.T) {
 		seen[folder] = true
 		r, ok := rules[folder]
 		if !ok {
-			t.Errorf("%s has no import rule: add it to rules here and a row to README.md's layout table", folder)
+			t.Errorf("%s has no import rule: add it to rules here and a row to docs/ARCHITECTURE.md's package table", folder)
 			continue
 		}
-		for _, imp := range ours(p.Imports) {
+		imports := ours(p.Imports)
+		for _, imp := range imports {
 			if !slices.Contains(r.may, imp) {
 				t.Errorf("%s imports %s; it may import %s", folder, imp, render(r))
+			}
+		}
+		for _, imp := range r.may {
+			if !slices.Contains(imports, imp) {
+				t.Errorf("%s may import %s but does not: remove it from the rule (and run go test ./internal/layering -update)", folder, imp)
 			}
 		}
 		for _, imp := range ours(append(slices.Clone(p.TestImports), p.XTestImports...)) {
@@ -233,23 +228,30 @@ func TestRulesPointDown(t *testing.T) {
 	}
 }
 
-// TestReadmeSaysTheRules checks that README.md's layout table has a row
-// for every folder with a rule and that its "may import" cell says the rule.
-func TestReadmeSaysTheRules(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join(moduleRoot(t), "README.md"))
+var update = flag.Bool("update", false, "rewrite the \"may import\" column of docs/ARCHITECTURE.md from rules")
+
+// architecture is the document whose package table states the rules.
+const architecture = "docs/ARCHITECTURE.md"
+
+// TestArchitectureSaysTheRules checks that docs/ARCHITECTURE.md's package
+// table (under "## Packages") has a row for every folder with a rule and
+// that its "may import" cell says the rule. With -update it rewrites the
+// cells from the rules instead.
+func TestArchitectureSaysTheRules(t *testing.T) {
+	file := filepath.Join(moduleRoot(t), architecture)
+	doc, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cells := map[string]string{}
-	inLayout, mayCol := false, -1
-	sc := bufio.NewScanner(bytes.NewReader(readme))
-	for sc.Scan() {
-		line := sc.Text()
+	inTable, mayCol := false, -1
+	lines := strings.Split(string(doc), "\n")
+	for i, line := range lines {
 		if strings.HasPrefix(line, "## ") {
-			inLayout = line == "## Layout"
+			inTable = line == "## Packages"
 			continue
 		}
-		if !inLayout || !strings.HasPrefix(line, "|") {
+		if !inTable || !strings.HasPrefix(line, "|") {
 			continue
 		}
 		cols := strings.Split(strings.Trim(line, "|"), "|")
@@ -259,7 +261,7 @@ func TestReadmeSaysTheRules(t *testing.T) {
 		if mayCol < 0 {
 			mayCol = slices.Index(cols, "may import")
 			if mayCol < 0 {
-				t.Fatalf("README.md's layout table has no \"may import\" column: %q", line)
+				t.Fatalf("%s's package table has no \"may import\" column: %q", architecture, line)
 			}
 			continue
 		}
@@ -268,21 +270,28 @@ func TestReadmeSaysTheRules(t *testing.T) {
 		}
 		folder := strings.TrimSuffix(strings.Trim(cols[0], "`"), "/")
 		cells[folder] = cols[mayCol]
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+		if r, ok := rules[folder]; ok && *update {
+			cols[mayCol] = render(r)
+			lines[i] = "| " + strings.Join(cols, " | ") + " |"
+		}
 	}
 	if mayCol < 0 {
-		t.Fatal("README.md has no table under ## Layout")
+		t.Fatalf("%s has no table under ## Packages", architecture)
+	}
+	if *update {
+		if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
 	}
 	for folder, r := range rules {
 		cell, ok := cells[folder]
 		if !ok {
-			t.Errorf("README.md's layout table has no row for %s/", folder)
+			t.Errorf("%s's package table has no row for %s/", architecture, folder)
 			continue
 		}
 		if want := render(r); cell != want {
-			t.Errorf("README.md says %s/ may import %q; the rule is %q", folder, cell, want)
+			t.Errorf("%s says %s/ may import %q; the rule is %q (go test ./internal/layering -update rewrites it)", architecture, folder, cell, want)
 		}
 	}
 }

@@ -84,9 +84,21 @@ func check(name string, fi fs.FileInfo) error {
 	return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: it is %s", ErrNotRegular, kind(m))}
 }
 
+// CheckRegular fails unless fi, the FileInfo of name, is a regular file:
+// the error is an *fs.PathError wrapping ErrNotRegular that says what the
+// name is (a folder, a named pipe, ...).
+func CheckRegular(name string, fi fs.FileInfo) error {
+	if fi.Mode().IsRegular() {
+		return nil
+	}
+	return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: it is %s", ErrNotRegular, kind(fi.Mode()))}
+}
+
 // kind names a file type that is not regular.
 func kind(m fs.FileMode) string {
 	switch {
+	case m.IsDir():
+		return "a folder"
 	case m&fs.ModeNamedPipe != 0:
 		return "a named pipe (FIFO)"
 	case m&fs.ModeSocket != 0:
@@ -105,7 +117,8 @@ func kind(m fs.FileMode) string {
 
 // FS returns the file system of root, as root.FS does, except that Open
 // is regfile's Open: only regular files and folders are ever opened, and
-// never in a way that blocks. The result implements fs.StatFS.
+// never in a way that blocks. The result implements fs.StatFS and
+// fs.ReadLinkFS.
 func FS(root *os.Root) fs.FS { return rootFS{root} }
 
 type rootFS struct{ root *os.Root }
@@ -129,4 +142,21 @@ func (r rootFS) Stat(name string) (fs.FileInfo, error) {
 		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrInvalid}
 	}
 	return r.root.Stat(name)
+}
+
+// Lstat returns the FileInfo of name without following a final symbolic
+// link.
+func (r rootFS) Lstat(name string) (fs.FileInfo, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "lstat", Path: name, Err: fs.ErrInvalid}
+	}
+	return r.root.Lstat(name)
+}
+
+// ReadLink returns the destination of the symbolic link name.
+func (r rootFS) ReadLink(name string) (string, error) {
+	if !fs.ValidPath(name) {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+	}
+	return r.root.Readlink(name)
 }

@@ -1,0 +1,11 @@
+// Package filecache caches what a parse function makes of small files that
+// users edit while the server runs: gate definitions, spec plans and
+// workflow metadata.json files.
+//
+// A Cache serves a parsed value without touching the file system until its
+// Recheck period has passed since the file was last looked at. Then one
+// caller opens the file and compares its stamp (modification time, size,
+// and whether it exists) with the stamp the cached value was parsed from:
+// an unchanged file is not read again, a changed one is parsed exactly once.
+// An edit is therefore served at most Recheck after it is written.
+package filecache
