@@ -46,6 +46,7 @@ test: vet scripts-check race bench-check conformance client fuzz-smoke ## the te
 
 scripts-check: ## the tests of the Makefile's helper scripts
 	scripts/seconds_test.sh
+	scripts/fuzz-smoke_test.sh
 
 bench-check: ## the bench module's quick tests (adapters, key streams, charts), no benchmarks
 	cd bench && $(GO) test -count=1 ./...
