@@ -30,6 +30,9 @@ var (
 	ErrCorrupt = errors.New("engine: corrupt")
 	// ErrClosed: the Engine has been closed.
 	ErrClosed = errors.New("engine: closed")
+	// ErrNotAwaiting: an approval or rejection names a phase that does
+	// not await a human's decision (never did, or was decided already).
+	ErrNotAwaiting = errors.New("engine: phase does not await approval")
 )
 
 // ErrSpecMissing is the failure of a session whose spec (its spec_path)
