@@ -56,6 +56,36 @@ type Gate struct {
 	// Source names where the gate came from: a path relative to the
 	// workflows folder, or GateSourceNone.
 	Source string
+	// Approval says whether evidence that passes must also be approved
+	// by a human before the session advances: the gate's approval key
+	// (top level or under checkpoint). ApprovalDefault leaves it to the
+	// workflow's metadata.json.
+	Approval Approval
+}
+
+// Approval is a gate's approval setting.
+type Approval string
+
+// The approval settings.
+const (
+	// ApprovalDefault is a gate that does not say: the workflow's
+	// metadata.json "approval" decides, and without it none is needed.
+	ApprovalDefault Approval = ""
+	// ApprovalRequired is "approval: required".
+	ApprovalRequired Approval = "required"
+	// ApprovalNone is "approval: none": no approval even when the
+	// workflow requires it by default.
+	ApprovalNone Approval = "none"
+)
+
+// ParseApproval reads an approval setting: "required" or "none" (or ""
+// for the default). ok is false for anything else.
+func ParseApproval(s string) (a Approval, ok bool) {
+	switch a := Approval(s); a {
+	case ApprovalDefault, ApprovalRequired, ApprovalNone:
+		return a, true
+	}
+	return "", false
 }
 
 // Field is one entry of evidence_schema.

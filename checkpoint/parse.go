@@ -60,6 +60,10 @@ func ParseGate(data []byte, source string) (*Gate, error) {
 			p.validators(v, g)
 		case "cross_field_validation":
 			p.crossField(v, g)
+		case "approval":
+			if err := p.approval(v, "approval", g); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if bypass != nil {
@@ -90,6 +94,11 @@ func (p *gateParser) checkpoint(n *yaml.Node, g *Gate) (*Check, error) {
 			dst = &g.Strict
 		case "allow_override":
 			dst = &g.AllowOverride
+		case "approval":
+			if err := p.approval(v, "checkpoint.approval", g); err != nil {
+				return nil, err
+			}
+			continue
 		case "changes_code":
 			dst = &g.ChangesCode
 		case "on_bypass":
@@ -123,6 +132,16 @@ func (p *gateParser) checkpoint(n *yaml.Node, g *Gate) (*Check, error) {
 		c.Strict = &strict
 	}
 	return c, nil
+}
+
+// approval reads an approval setting: required or none.
+func (p *gateParser) approval(v *yaml.Node, field string, g *Gate) error {
+	a, ok := ParseApproval(v.Value)
+	if v.Kind != yaml.ScalarNode || !ok || a == ApprovalDefault {
+		return p.errf(v, field, "must be required or none, got %s", describe(v))
+	}
+	g.Approval = a
+	return nil
 }
 
 func (p *gateParser) schema(n *yaml.Node, g *Gate) error {

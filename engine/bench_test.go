@@ -254,3 +254,45 @@ func (m cpuMeter) report(b *testing.B) {
 		b.ReportMetric(float64(cpuTime()-m.start)/float64(b.N), "cpu-ns/op")
 	}
 }
+
+// plainStore hides a store's LoadNewer: the engine then serves a session
+// from memory without asking the store whether it moved (the FileStore's
+// behaviour before it became a SharedStore).
+type plainStore struct{ state.Store }
+
+// BenchmarkSessionRead: State on a session in memory, with the FileStore's
+// freshness check (a stat of the state file per call, so that a decision
+// saved by another process is seen at once) and without it.
+func BenchmarkSessionRead(b *testing.B) {
+	for _, mode := range []string{"stat", "nocheck"} {
+		b.Run("check="+mode, func(b *testing.B) {
+			fs, err := NewFileStore(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			fs.noSync = true
+			var store state.Store = fs
+			if mode == "nocheck" {
+				store = plainStore{fs}
+			}
+			e, err := New(Config{WorkflowsDir: demoWorkflowsB(b), Store: store})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() {
+				_ = e.Close()
+				_ = fs.Close()
+			})
+			ids := startN(b, e, 64)
+			ctx := context.Background()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := e.get(ctx, ids[i&63]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}

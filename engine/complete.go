@@ -200,6 +200,15 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 		}
 		checkpoint.Apply(&res, memo.results)
 	}
+	needApproval := res.CheckpointPassed && approvalRequired(f, gate)
+	if needApproval && st.Awaiting != nil && st.Awaiting.Phase == phase {
+		if prev := st.PhaseArtifacts[phase]; prev != nil && sameJSON(prev.Evidence, ev) {
+			// A retry of the call that asked for approval: the request
+			// stands, nothing changes.
+			return &CompleteResult{SessionID: id, WorkflowType: st.WorkflowType, Phase: phase, CheckpointPassed: true,
+				ValidationResult: res, ValidatedAt: prev.Timestamp, AwaitingApproval: true}, nil
+		}
+	}
 	now := e.now()
 	next := state.Clone(st)
 	next.UpdatedAt = now
@@ -216,7 +225,15 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 	out := &CompleteResult{SessionID: id, WorkflowType: st.WorkflowType, Phase: phase, CheckpointPassed: res.CheckpointPassed, ValidationResult: res, ValidatedAt: validatedAt}
 	var nextPhase int
 	hasNext := false
-	if res.CheckpointPassed {
+	next.Awaiting = nil
+	switch {
+	case needApproval:
+		// The checkpoint stays pending (prAxIs OS knows no other
+		// status) until a human decides; Decide completes the phase.
+		next.Checkpoints[phase] = state.CheckpointPending
+		next.Awaiting = &state.Awaiting{Phase: phase, RequestedAt: validatedAt}
+		out.AwaitingApproval = true
+	case res.CheckpointPassed:
 		next.Checkpoints[phase] = state.CheckpointPassed
 		next.CompletedPhases = append(next.CompletedPhases, phase)
 		out.PhaseCompleted = true
@@ -233,7 +250,7 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 			next.CurrentPhase = phase + 1
 			out.WorkflowComplete = true
 		}
-	} else {
+	default:
 		next.Checkpoints[phase] = state.CheckpointFailed
 		art.Errors = res.Errors
 		next.Recovery.FailedAttempts = appendBounded(next.Recovery.FailedAttempts, state.MaxFailedAttempts, state.FailedAttempt{
@@ -245,6 +262,7 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 		return nil, err
 	}
 	s.st, s.ver = next, ver
+	e.notifyChanged()
 	if out.WorkflowComplete {
 		e.sessions.Delete(id)
 		e.dropPair(next)

@@ -44,14 +44,15 @@ import (
 //
 // Several processes may share a state folder: a save that another process
 // overtook fails its version check and is decided again on the re-read
-// state, so no update is lost. Each process, however, serves reads from
-// its own copy until that copy leaves its cache, and resumes only the
-// active sessions it found at New or created itself.
-//
-// A SharedStore (the Redis store) lifts both limits: every call on a
-// session first asks the store whether its version moved (LoadNewer), so
-// the session cache only saves decoding and never serves a version older
-// than the store's, and Start uses the store's CreateOrResume. Waiting for
+// state, so no update is lost. Both stores are SharedStores: every call on
+// a session first asks the store whether its version moved (LoadNewer: a
+// stat of the state file on the FileStore, the client-side cache that
+// Redis invalidates on the Redis store), so the session cache only saves
+// decoding and never serves a version older than the store's; a decision
+// saved by another process (mcpflow approve) is seen by the next call.
+// With a FileStore, each process resumes only the active sessions it found
+// at New or created itself; the Redis store's CreateOrResume lifts that
+// limit too. Waiting for
 // a session's lock or a pair's start lock ends with the caller's context,
 // so a store that stalls delays callers no longer than their deadline.
 type Engine struct {
@@ -86,6 +87,9 @@ type Engine struct {
 	// retries counts CompletePhase attempts after a conflicting save;
 	// gaveUp counts calls that still conflicted at the last attempt.
 	retries, gaveUp atomic.Int64
+	// changed is the channel Changed returns, replaced (and the old one
+	// closed) by notifyChanged.
+	changed atomic.Pointer[chan struct{}]
 
 	logger      *slog.Logger
 	clock       shard.Clock
@@ -141,6 +145,8 @@ func New(cfg Config) (*Engine, error) {
 	if e.logger == nil {
 		e.logger = slog.New(slog.DiscardHandler)
 	}
+	first := make(chan struct{})
+	e.changed.Store(&first)
 	if e.clock == nil {
 		e.clock = wallClock{}
 	}

@@ -121,6 +121,25 @@ func NewFileStore(dir string) (*FileStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, state.Errorf(nil, "state folder %s: %w", dir, err)
 	}
+	return openFileStore(dir, true)
+}
+
+// OpenFileStore opens the existing folder dir for a process that shares it
+// with a running server (the command line): unlike NewFileStore it creates
+// no folder and leaves temporary files alone, since they may be the
+// server's saves in flight.
+func OpenFileStore(dir string) (*FileStore, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, state.Errorf(state.ErrNotFound, "state folder %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, state.Errorf(state.ErrInvalidArgument, "state folder %s is not a folder", dir)
+	}
+	return openFileStore(dir, false)
+}
+
+func openFileStore(dir string, cleanup bool) (*FileStore, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, state.Errorf(nil, "state folder %s: %w", dir, err)
@@ -138,7 +157,7 @@ func NewFileStore(dir string) (*FileStore, error) {
 		return nil, state.Errorf(nil, "state folder %s: %w", dir, err)
 	}
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), tempPrefix) && e.Type().IsRegular() {
+		if cleanup && strings.HasPrefix(e.Name(), tempPrefix) && e.Type().IsRegular() {
 			_ = root.Remove(e.Name())
 		}
 	}
@@ -173,6 +192,32 @@ func (s *FileStore) Load(ctx context.Context, id string) (*state.SessionState, s
 		s.adopt(id)
 	}
 	return st, ver, err
+}
+
+// LoadNewer is Load for a caller that holds version have of the session:
+// when the session's file is still the one this store last read or wrote
+// at version have (same inode, size and modification time: one stat), it
+// returns a nil state and have without reading the file. A file another
+// process replaced since (a server and the command line sharing the
+// folder) is read. See state.SharedStore.
+func (s *FileStore) LoadNewer(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
+	id, err := state.ParseSessionID(id)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	fi, err := s.root.Stat(id + ".json")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, noSession(id, "")
+	}
+	if err == nil {
+		if k, ok := s.known.Load(id); ok && k.ver == have && k.stamp == stampOf(fi) {
+			return nil, have, nil
+		}
+	}
+	return s.read(id)
 }
 
 func (s *FileStore) read(id string) (*state.SessionState, state.Version, error) {

@@ -171,6 +171,9 @@ func (e *Engine) Rollback(ctx context.Context, sessionID string, toPhase int) (*
 		}
 		next.Checkpoints[toPhase] = state.CheckpointPending
 		next.CurrentPhase = toPhase
+		// A request for approval of a re-opened phase is void: its
+		// evidence moved to the history.
+		next.Awaiting = nil
 		// The phase opens again: its checks compare with the project as
 		// it is now.
 		setPhaseStart(next, toPhase, e.openPhase(ctx, f, toPhase))

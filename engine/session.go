@@ -285,6 +285,11 @@ func (e *Engine) CurrentPhase(ctx context.Context, sessionID string) (*PhaseView
 		return nil, err
 	}
 	v.TotalPhases = len(f.order())
+	if st.Awaiting != nil && st.Awaiting.Phase == st.CurrentPhase {
+		v.AwaitingApproval = true
+	} else if d, ok := st.LastDecision(st.CurrentPhase); ok && d.Decision == state.DecisionRejected {
+		v.Rejection = &d
+	}
 	pc, err := e.content(f, st.CurrentPhase)
 	if err != nil {
 		return nil, err
@@ -403,6 +408,7 @@ func (e *Engine) DeleteSession(ctx context.Context, sessionID string) error {
 	s.gone = true
 	e.sessions.Delete(id)
 	e.dropPair(s.st)
+	e.notifyChanged()
 	e.logger.Debug("session deleted", "session_id", id)
 	return nil
 }

@@ -129,6 +129,7 @@ func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts, me
 	if err != nil {
 		return nil, false, err
 	}
+	e.notifyChanged()
 	e.adopt(ctx, st, ver)
 	return st, false, nil
 }
@@ -192,6 +193,7 @@ func (e *Engine) startShared(ctx context.Context, ss state.SessionStarter, k pai
 		return nil, false, err
 	}
 	if created {
+		e.notifyChanged()
 		e.adopt(ctx, got, ver)
 		return got, false, nil
 	}

@@ -88,6 +88,12 @@ type StartResult struct {
 // current phase's content. When the workflow is complete, Content and Tasks
 // are empty and WorkflowComplete is true.
 type PhaseView struct {
+	// AwaitingApproval is true while the phase's evidence passed its
+	// gate and waits for a human's approval (Engine.Decide).
+	AwaitingApproval bool
+	// Rejection is the reviewer's latest rejection of the phase, while
+	// the phase is still current and does not await a new decision.
+	Rejection        *state.Decision
 	SessionID        string
 	WorkflowType     string
 	TargetFile       string
@@ -131,6 +137,10 @@ type CompleteResult struct {
 	ValidatedAt time.Time
 	// PhaseCompleted is true when this call completed the phase.
 	PhaseCompleted bool
+	// AwaitingApproval is true when the evidence passed a gate that
+	// requires a human's approval: the phase stays current, and closed,
+	// until Engine.Decide approves it.
+	AwaitingApproval bool
 	// NextPhase and NextPhaseContent are set when the session advanced to
 	// another phase.
 	NextPhase        *int
@@ -140,4 +150,17 @@ type CompleteResult struct {
 	// Current is set when the gate failed: the phase, still current, with
 	// its content and tasks.
 	Current *PhaseContent
+}
+
+// DecisionResult is what Decide returns.
+type DecisionResult struct {
+	SessionID    string
+	WorkflowType string
+	Phase        int
+	// Decision is the decision as recorded in the session's history.
+	Decision state.Decision
+	// NextPhase is set when an approval advanced the session to another
+	// phase; WorkflowComplete when the approved phase was the last.
+	NextPhase        *int
+	WorkflowComplete bool
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mcpflow/mcpflow/dashboard"
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/ragcache"
@@ -145,6 +146,16 @@ type Config struct {
 	// StateStore describes the session store for get_server_info and
 	// /metrics; the zero value stands for the engine's own FileStore.
 	StateStore StateStore
+	// ApproveCommand is the command line a human runs to approve a phase
+	// that awaits approval, without its SESSION and PHASE arguments (for
+	// example "mcpflow approve --state /p/.mcpflow/state"); complete_phase
+	// names it in its "awaiting approval" answer. Empty: the answer names
+	// "mcpflow approve".
+	ApproveCommand string
+	// ElicitTimeout bounds how long complete_phase waits for the human's
+	// answer when it asks through MCP elicitation; 0 selects
+	// DefaultElicitTimeout.
+	ElicitTimeout time.Duration
 
 	// MaxSessions bounds the live MCP protocol sessions over HTTP; at the
 	// bound, a new session ends the one idle the longest, or gets a 503
@@ -194,7 +205,9 @@ type Server struct {
 	// Set by New; read-only afterwards.
 	streamable *mcpserver.StreamableHTTPServer
 	httpSrv    *http.Server
-	handler    http.Handler
+	// dash is the dashboard served at / over HTTP.
+	dash    *dashboard.Dashboard
+	handler http.Handler
 
 	// Set by Listen before it closes ready; read-only afterwards.
 	ln  net.Listener
@@ -238,6 +251,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, configErrorf("max body bytes must be positive, got %d", cfg.MaxBodyBytes)
 	case !cfg.Stdio && cfg.HTTPAddr == "":
 		return nil, configErrorf("no transport: serve stdio, HTTP or both")
+	case cfg.ElicitTimeout < 0:
+		return nil, configErrorf("approval (elicitation) timeout must be positive, got %v", cfg.ElicitTimeout)
 	}
 	if cfg.HTTPAddr != "" {
 		if err := CheckBind(cfg.HTTPAddr, cfg.Token); err != nil {
@@ -279,6 +294,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if cfg.ElicitTimeout == 0 {
+		cfg.ElicitTimeout = DefaultElicitTimeout
 	}
 	s := &Server{
 		cfg:     cfg,
@@ -322,6 +340,14 @@ func New(cfg Config) (*Server, error) {
 	s.mcp.Use(s.instrument)
 	mcpserver.WithRecovery()(s.mcp)
 	s.mcp.AddTools(tools...)
+	dash, err := dashboard.New(dashboard.Config{
+		Engine: cfg.Engine, Index: cfg.Index, Metrics: s.cacheMetrics, Token: cfg.Token,
+		ApproveCommand: cfg.ApproveCommand, Logger: s.log.With("component", "dashboard"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.dash = dash
 	s.handler = s.buildHandler()
 	s.registerPrimitives()
 	return s, nil
@@ -441,6 +467,8 @@ func (s *Server) buildHandler() http.Handler {
 		opts = append(opts, mcpserver.WithSessionIdleTTL(DefaultSessionIdleTTL))
 	}
 	s.streamable = mcpserver.NewStreamableHTTPServer(s.mcp, opts...)
+	// Its event streams never go idle: they end when shutdown starts.
+	s.httpSrv.RegisterOnShutdown(s.dash.Close)
 	sessions.end = func(id string) { endSession(s.streamable, id) }
 	sessions.preflight = s.preflight
 	mux := http.NewServeMux()
@@ -452,9 +480,9 @@ func (s *Server) buildHandler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
 	}), false))
-	mux.Handle("/", g.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, fmt.Sprintf("404 not found: %s; the MCP endpoint is %s", r.URL.Path, PathMCP), http.StatusNotFound)
-	}), false))
+	// The dashboard answers every other path (its own 404 names /mcp);
+	// it checks the token itself, so that a browser can log in.
+	mux.Handle("/", g.wrap(s.dash, false))
 	h := withWriteDeadline(mux, s.cfg.WriteTimeout)
 	s.httpSrv.Handler = h
 	return h
@@ -634,6 +662,7 @@ func (s *Server) Close() error {
 // which is a no-op when httpSrv never served.
 func (s *Server) shutdownHTTP(ctx context.Context) error {
 	s.closeOnce.Do(func() {
+		s.dash.Close()
 		s.stopPrimitives()
 		s.closeErr = s.streamable.Shutdown(ctx)
 	})

@@ -374,9 +374,17 @@ func (s *Server) getCurrentPhase(ctx context.Context, req mcp.CallToolRequest) (
 		return s.toolError(ctx, ToolGetCurrentPhase, err)
 	}
 	var text string
-	if v.WorkflowComplete {
+	switch {
+	case v.WorkflowComplete:
 		text = fmt.Sprintf("Session %s (%s on %s) is complete: every phase passed its gate.", v.SessionID, v.WorkflowType, v.TargetFile)
-	} else {
+	case v.AwaitingApproval:
+		text = fmt.Sprintf("Session %s, phase %d of %d: %s. Its evidence passed the gate and awaits a human's approval (%s); do not start the next phase. Ask get_current_phase again later.",
+			v.SessionID, v.Phase, v.TotalPhases, v.PhaseName, s.approveHint(v.SessionID, v.Phase))
+	case v.Rejection != nil:
+		r := v.Rejection
+		text = fmt.Sprintf("REJECTED by %s at %s: %s\nAddress the reviewer's comment, then submit the evidence again with complete_phase.\n\nSession %s, phase %d of %d: %s\n\n%s%s",
+			r.By, rfc3339(r.At), r.Comment, v.SessionID, v.Phase, v.TotalPhases, v.PhaseName, strings.TrimSpace(v.Content), taskList(v.Tasks))
+	default:
 		text = fmt.Sprintf("Session %s, phase %d of %d: %s\n\n%s%s", v.SessionID, v.Phase, v.TotalPhases, v.PhaseName,
 			strings.TrimSpace(v.Content), taskList(v.Tasks))
 	}
@@ -413,7 +421,32 @@ func (s *Server) completePhase(ctx context.Context, req mcp.CallToolRequest) (*m
 		s.logGateFailed(ctx, r.SessionID, r.Phase, r.ValidationResult.Errors)
 	}
 	var b strings.Builder
+	out := newCompleteOut(r)
+	var asked elicitOutcome
+	if r.AwaitingApproval && canElicit(ctx) {
+		switch answer := mcpserver.ElicitationResponse(req.Params.InputResponses, approvalInputID); {
+		case answer != nil:
+			// The 2026-07-28 retry of this call, with the human's answer.
+			asked = s.recordAnswer(ctx, r, answer)
+		case modernClient(ctx):
+			// The 2026-07-28 way: the client shows the form and calls
+			// again with the answer (the same evidence, so the request
+			// for approval stands unchanged).
+			return mcpserver.NewInputRequestBuilder(r.SessionID).Elicit(approvalInputID, s.approvalForm(ctx, r)).ToolResult(), nil
+		default:
+			asked = s.elicitApproval(ctx, r)
+		}
+		if d := asked.decided; d != nil {
+			return s.decidedInIDE(ctx, &out, d), nil
+		}
+	}
 	switch {
+	case r.AwaitingApproval:
+		out.Approve = s.approveHint(r.SessionID, r.Phase)
+		fmt.Fprintf(&b, "Phase %d passed its gate and is AWAITING APPROVAL by a human. The next phase stays closed until they approve: %s. Do not go on; call get_current_phase later to see the decision.\n", r.Phase, out.Approve)
+		if asked.note != "" {
+			fmt.Fprintf(&b, "Asked in the IDE: %s; the phase stays pending.\n", asked.note)
+		}
 	case !r.CheckpointPassed:
 		fmt.Fprintf(&b, "Phase %d did not pass its gate.\n", r.Phase)
 		for _, e := range r.ValidationResult.Errors {
@@ -433,7 +466,7 @@ func (s *Server) completePhase(ctx context.Context, req mcp.CallToolRequest) (*m
 	for _, w := range r.ValidationResult.Warnings {
 		b.WriteString("warning: " + w + "\n")
 	}
-	return structuredText(newCompleteOut(r), b.String()), nil
+	return structuredText(out, b.String()), nil
 }
 
 // ---- get_workflow_state ----
@@ -543,4 +576,44 @@ func (s *Server) getServerInfo(ctx context.Context, req mcp.CallToolRequest) (*m
 		return s.toolError(ctx, ToolGetServerInfo, err)
 	}
 	return structured(s.info())
+}
+
+// approveHint says where a human approves phase of session id.
+func (s *Server) approveHint(id string, phase int) string {
+	cmd := s.cfg.ApproveCommand
+	if cmd == "" {
+		cmd = "mcpflow approve"
+	}
+	hint := fmt.Sprintf("run %s %s %d (or mcpflow reject ... --comment WHY)", cmd, id, phase)
+	if u := s.URL(); u != "" {
+		hint += ", or open " + strings.TrimSuffix(u, PathMCP) + "/session/" + id + " in a browser"
+	}
+	return hint
+}
+
+// decidedInIDE is complete_phase's answer once the human decided in the
+// IDE (elicitation): the next phase's content after an approval, the
+// comment and the phase again after a rejection.
+func (s *Server) decidedInIDE(ctx context.Context, out *completeOut, d *engine.DecisionResult) *mcp.CallToolResult {
+	var b strings.Builder
+	out.AwaitingApproval = false
+	v, err := s.cfg.Engine.CurrentPhase(ctx, d.SessionID)
+	if d.Decision.Decision == state.DecisionRejected {
+		fmt.Fprintf(&b, "REJECTED by %s: %s\nPhase %d passed its gate but the reviewer rejected it. Address the comment, then submit the evidence again with complete_phase.\n", d.Decision.By, d.Decision.Comment, d.Phase)
+		if err == nil && !v.WorkflowComplete {
+			out.current = newPhaseContentOut(&v.PhaseContent)
+		}
+		return structuredText(*out, b.String())
+	}
+	out.PhaseCompleted, out.NextPhase, out.WorkflowComplete = true, d.NextPhase, d.WorkflowComplete
+	switch {
+	case d.WorkflowComplete:
+		fmt.Fprintf(&b, "Phase %d passed its gate and was approved by %s. The workflow is complete.\n", d.Phase, d.Decision.By)
+	case err == nil:
+		out.NextPhaseContent = newPhaseContentOut(&v.PhaseContent)
+		fmt.Fprintf(&b, "Phase %d passed its gate and was approved by %s. Now phase %d: %s\n\n%s%s", d.Phase, d.Decision.By, v.Phase, v.PhaseName, strings.TrimSpace(v.Content), taskList(v.Tasks))
+	default:
+		fmt.Fprintf(&b, "Phase %d passed its gate and was approved by %s. Call get_current_phase for the next phase.\n", d.Phase, d.Decision.By)
+	}
+	return structuredText(*out, b.String())
 }

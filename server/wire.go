@@ -122,10 +122,34 @@ type phaseOut struct {
 	Source           string         `json:"source" jsonschema:"metadata_file or dynamic; empty when the workflow is complete"`
 	Checks           []checkInfoOut `json:"checks" jsonschema:"what the server checks itself in the project when the phase is completed; empty when the workflow is complete"`
 	WorkflowComplete bool           `json:"workflow_complete"`
+	AwaitingApproval bool           `json:"awaiting_approval,omitempty" jsonschema:"true while the phase's evidence passed its gate and waits for a human's approval: do not start the next phase"`
+	Rejection        *decisionOut   `json:"rejection,omitempty" jsonschema:"the reviewer's rejection of this phase's evidence: address its comment and submit again"`
+}
+
+// decisionOut is a human's decision on a phase that awaited approval.
+type decisionOut struct {
+	Phase    int            `json:"phase"`
+	Decision string         `json:"decision" jsonschema:"approved or rejected"`
+	By       string         `json:"by" jsonschema:"who decided"`
+	At       string         `json:"at" jsonschema:"RFC 3339"`
+	Comment  string         `json:"comment"`
+	Evidence map[string]any `json:"evidence" jsonschema:"the evidence decided on"`
+}
+
+func newDecisionOut(d *state.Decision) *decisionOut {
+	if d == nil {
+		return nil
+	}
+	ev := d.Evidence
+	if ev == nil {
+		ev = map[string]any{}
+	}
+	return &decisionOut{Phase: d.Phase, Decision: d.Decision, By: d.By, At: rfc3339(d.At), Comment: d.Comment, Evidence: ev}
 }
 
 func newPhaseOut(v *engine.PhaseView) phaseOut {
 	return phaseOut{
+		AwaitingApproval: v.AwaitingApproval, Rejection: newDecisionOut(v.Rejection),
 		SessionID: v.SessionID, WorkflowType: v.WorkflowType, TargetFile: v.TargetFile, Status: string(v.Status),
 		CurrentPhase: v.Phase, PhaseName: v.PhaseName, Purpose: v.Purpose, PhaseContent: v.Content,
 		Tasks: newTaskOutlines(v.Tasks), CompletedPhases: ints(v.CompletedPhases), TotalPhases: v.TotalPhases,
@@ -270,6 +294,8 @@ type completeOut struct {
 	NextPhase        *int             `json:"next_phase" jsonschema:"the phase now current, or null"`
 	NextPhaseContent *phaseContentOut `json:"next_phase_content" jsonschema:"the next phase's instructions and tasks, or null"`
 	WorkflowComplete bool             `json:"workflow_complete"`
+	AwaitingApproval bool             `json:"awaiting_approval,omitempty" jsonschema:"true when the evidence passed a gate that requires a human's approval: the phase stays current and the next one closed until they approve"`
+	Approve          string           `json:"approve,omitempty" jsonschema:"where the human can approve, when awaiting_approval"`
 
 	// workflowType and current (the phase still current after a failed
 	// gate) are for pos_workflow's reply.
@@ -279,7 +305,8 @@ type completeOut struct {
 
 func newCompleteOut(r *engine.CompleteResult) completeOut {
 	return completeOut{
-		SessionID: r.SessionID, Phase: r.Phase, CheckpointPassed: r.CheckpointPassed, ValidationResult: newValidationOut(&r.ValidationResult, r.ValidatedAt),
+		AwaitingApproval: r.AwaitingApproval,
+		SessionID:        r.SessionID, Phase: r.Phase, CheckpointPassed: r.CheckpointPassed, ValidationResult: newValidationOut(&r.ValidationResult, r.ValidatedAt),
 		PhaseCompleted: r.PhaseCompleted, NextPhase: r.NextPhase, NextPhaseContent: newPhaseContentOut(r.NextPhaseContent),
 		WorkflowComplete: r.WorkflowComplete, workflowType: r.WorkflowType, current: newPhaseContentOut(r.Current),
 	}
@@ -300,6 +327,9 @@ type stateOut struct {
 	UpdatedAt       string            `json:"updated_at" jsonschema:"RFC 3339"`
 	Paused          bool              `json:"paused" jsonschema:"whether the session refuses changes until resume_session"`
 	PauseReason     string            `json:"pause_reason,omitempty"`
+	// AwaitingApproval and Decisions are the human-approval part.
+	AwaitingApproval *int          `json:"awaiting_approval,omitempty" jsonschema:"the phase that waits for a human's approval, if any"`
+	Decisions        []decisionOut `json:"decisions,omitempty" jsonschema:"the history of approvals and rejections, oldest first: who, when, comment and the evidence decided on"`
 
 	// st is the state read, for pos_workflow's get_session.
 	st *state.SessionState
@@ -311,7 +341,17 @@ func newStateOut(v *engine.StateView) stateOut {
 	for p, c := range st.Checkpoints {
 		cps[fmt.Sprint(p)] = string(c)
 	}
+	var awaiting *int
+	if st.Awaiting != nil {
+		p := st.Awaiting.Phase
+		awaiting = &p
+	}
+	var ds []decisionOut
+	for i := range st.Decisions {
+		ds = append(ds, *newDecisionOut(&st.Decisions[i]))
+	}
 	return stateOut{
+		AwaitingApproval: awaiting, Decisions: ds,
 		SessionID: st.SessionID, WorkflowType: st.WorkflowType, TargetFile: st.TargetFile,
 		CurrentPhase: st.CurrentPhase, CompletedPhases: ints(st.CompletedPhases), Checkpoints: cps,
 		Status: string(st.Status), TotalPhases: v.TotalPhases, IsComplete: v.IsComplete,

@@ -7,6 +7,10 @@
 //	mcpflow serve [flags]             serve MCP (stdio and HTTP by default)
 //	mcpflow search [flags] QUERY      search the standards from the shell
 //	mcpflow workflows [flags] [DIR]   list and validate workflow definitions
+//	mcpflow sessions [flags]          list sessions, pending approvals first
+//	mcpflow session [flags] ID        one session: evidence, gates, decisions
+//	mcpflow approve SESSION PHASE     approve a phase that awaits approval
+//	mcpflow reject SESSION PHASE      reject it, with --comment for the agent
 //	mcpflow spec check [flags] PATH   check a spec's tasks.md, print its plan
 //	mcpflow version                   print the version
 //

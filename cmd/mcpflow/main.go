@@ -40,6 +40,12 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 		cmd, err = searchCmd(ctx, rest, getenv, stdout, stderr)
 	case "workflows":
 		cmd, err = workflowsCmd(ctx, rest, getenv, stdout, stderr)
+	case "sessions":
+		cmd, err = sessionsCmd(ctx, rest, getenv, stdout, stderr)
+	case "session":
+		cmd, err = sessionCmd(ctx, rest, getenv, stdout, stderr)
+	case "approve", "reject":
+		cmd, err = decideCmd(ctx, name, rest, getenv, stdout, stderr)
 	case "spec":
 		cmd, err = specCmd(ctx, rest, getenv, stdout)
 	case "version", "--version", "-version":
@@ -85,6 +91,10 @@ Usage:
   mcpflow serve [flags]                 serve MCP (stdio and HTTP by default)
   mcpflow search [flags] QUERY          search the standards from the shell
   mcpflow workflows [flags] [DIR]       list and validate workflow definitions
+  mcpflow sessions [flags]              list sessions, pending approvals first
+  mcpflow session [flags] ID            show one session: evidence, gates, history
+  mcpflow approve [flags] SESSION PHASE approve a phase that awaits approval
+  mcpflow reject [flags] SESSION PHASE  reject it, with --comment for the agent
   mcpflow spec check [flags] PATH       check a spec's tasks.md, print its plan
   mcpflow version                       print the version
   mcpflow help COMMAND                  help for one command

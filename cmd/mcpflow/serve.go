@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -76,6 +77,7 @@ type serveFlags struct {
 	allowedHosts    listFlag
 	allowedOrigins  listFlag
 	shutdownTimeout time.Duration
+	approvalTimeout time.Duration
 	log             *logFlags
 }
 
@@ -109,6 +111,7 @@ func newServeCommand() (*command, *serveFlags) {
 	fs.BoolVar(&f.gateCommands, "allow-gate-commands", false, "let gates run the commands their checks name, in the project folder (off by default: such a check then fails naming this flag)")
 	fs.Var(&f.allowedHosts, "allowed-hosts", "extra Host header `names` accepted over HTTP (comma-separated)")
 	fs.Var(&f.allowedOrigins, "allowed-origins", "extra browser `origins` accepted over HTTP, e.g. https://app.example")
+	fs.DurationVar(&f.approvalTimeout, "approval-timeout", server.DefaultElicitTimeout, "`time` complete_phase waits for the human's answer when it asks the IDE to approve a phase (MCP elicitation); the phase stays pending after it")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "`time` in-flight calls get to finish at shutdown")
 	f.log = addLogFlags(fs, "info")
 	return c, f
@@ -147,6 +150,8 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 		return c, usagef("%s %v: must be positive", n("cache-ttl"), f.cacheTTL)
 	case f.cacheEntries < 1:
 		return c, usagef("%s %d: must be at least 1", n("cache-entries"), f.cacheEntries)
+	case f.approvalTimeout <= 0:
+		return c, usagef("%s %v: must be positive", n("approval-timeout"), f.approvalTimeout)
 	case f.shutdownTimeout <= 0:
 		return c, usagef("%s %v: must be positive", n("shutdown-timeout"), f.shutdownTimeout)
 	}
@@ -259,8 +264,10 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 			"root": dirs.root, "workflows": show(dirs.workflows), "standards": show(dirs.standards), "state": dirs.state,
 			"layout": dirs.layout,
 		},
-		StateStore:   stateStore,
-		SettingNames: serverSettingNames,
+		StateStore:     stateStore,
+		SettingNames:   serverSettingNames,
+		ApproveCommand: "mcpflow approve --state " + shellWord(dirs.state),
+		ElicitTimeout:  f.approvalTimeout,
 	}
 	if useHTTP {
 		cfg.HTTPAddr = f.http
@@ -334,4 +341,12 @@ func stdinAbsent(stdin io.Reader) string {
 		return "an empty file"
 	}
 	return ""
+}
+
+// shellWord quotes s for a POSIX shell when it needs quoting.
+func shellWord(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`;&|<>()*?[]#~!{}") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -114,6 +114,7 @@ func EncodeState(st *SessionState, ver Version) ([]byte, error) {
 		}
 		fsx.Metadata = md
 	}
+	fsx.Metadata = metadataWithApproval(fsx.Metadata, st)
 	// Compact, never indented: indentation grows with the square of the
 	// nesting depth, so a deeply nested evidence object would write a file
 	// many times its own size.
@@ -150,6 +151,9 @@ func DecodeState(data []byte) (*SessionState, Version, error) {
 		}
 	}
 	if err := decodeMetaFields(&st); err != nil {
+		return nil, 0, err
+	}
+	if err := takeApproval(&st); err != nil {
 		return nil, 0, err
 	}
 	switch st.Status {

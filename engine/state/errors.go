@@ -97,6 +97,9 @@ var (
 	ErrCorrupt error = &kind{"corrupt"}
 	// ErrClosed: the Engine has been closed.
 	ErrClosed error = &kind{"closed"}
+	// ErrNotAwaiting: an approval or rejection names a phase that does
+	// not await a human's decision (never did, or was decided already).
+	ErrNotAwaiting error = &kind{"phase does not await approval"}
 )
 
 // ErrSpecMissing is the failure of a session whose spec (its spec_path)

@@ -46,6 +46,12 @@ type SessionState struct {
 	// "paused" and "mcpflow"); in memory they are the typed fields below
 	// and Metadata never holds those two keys.
 	Metadata map[string]any `json:"metadata"`
+	// Awaiting is set while the current phase's evidence passed its gate
+	// and waits for a human's approval. Decisions is the history of
+	// those approvals and rejections, oldest first. Both are kept in the
+	// state file under metadata.mcpflow_approval (ApprovalKey).
+	Awaiting  *Awaiting  `json:"-"`
+	Decisions []Decision `json:"-"`
 	// Paused is true while the session is paused: it refuses every
 	// mutation until it is resumed. The state file keeps it as metadata
 	// "paused": true, the key prAxIs OS reads.
@@ -171,6 +177,9 @@ type SessionSummary struct {
 	// GateFailed is true when a phase's last gate attempt failed (one of
 	// its checkpoints is failed).
 	GateFailed bool
+	// AwaitingApproval is the phase that waits for a human's approval,
+	// or nil.
+	AwaitingApproval *int
 	// Paused is true while the session is paused.
 	Paused bool
 	Error  string
@@ -178,7 +187,7 @@ type SessionSummary struct {
 
 // Summarize returns the summary of st.
 func Summarize(st *SessionState) SessionSummary {
-	return SessionSummary{
+	s := SessionSummary{
 		SessionID:       st.SessionID,
 		WorkflowType:    st.WorkflowType,
 		TargetFile:      st.TargetFile,
@@ -190,6 +199,11 @@ func Summarize(st *SessionState) SessionSummary {
 		GateFailed:      slices.Contains(slices.Collect(maps.Values(st.Checkpoints)), CheckpointFailed),
 		Paused:          st.Paused,
 	}
+	if st.Awaiting != nil {
+		p := st.Awaiting.Phase
+		s.AwaitingApproval = &p
+	}
+	return s
 }
 
 // Clone copies st's containers so that the copy can be changed
@@ -200,6 +214,7 @@ func Clone(st *SessionState) *SessionState {
 	c.CompletedPhases = slices.Clone(st.CompletedPhases)
 	c.PhaseArtifacts = maps.Clone(st.PhaseArtifacts)
 	c.Checkpoints = maps.Clone(st.Checkpoints)
+	c.Decisions = slices.Clip(st.Decisions)
 	c.Recovery.FailedAttempts = slices.Clone(st.Recovery.FailedAttempts)
 	c.Recovery.History = slices.Clone(st.Recovery.History)
 	c.Recovery.PhaseStarts = maps.Clone(st.Recovery.PhaseStarts)

@@ -34,6 +34,10 @@ type Metadata struct {
 	// Category is the optional "category" string prAxIs OS filters
 	// list_workflows by ("" when absent or not a string).
 	Category string `json:"category,omitempty"`
+	// Approval is the default of the workflow's gates that do not set
+	// their own: "required" makes every phase wait for a human's
+	// approval once its evidence passes; "" or "none" does not.
+	Approval string `json:"approval,omitempty"`
 	// Raw is the file's JSON object as written, every key included
 	// (numbers as json.Number); it must not be modified.
 	Raw map[string]any `json:"-"`
@@ -164,6 +168,10 @@ func ParseMetadata(data []byte) (*Metadata, error) {
 	d.version(&m.Version)
 	d.str("name", &m.Name, false)
 	d.str("description", &m.Description, false)
+	d.str("approval", &m.Approval, false)
+	if m.Approval != "" && m.Approval != "required" && m.Approval != "none" {
+		d.fail("approval", fmt.Errorf("must be \"required\" or \"none\", got %s", state.Quote(m.Approval)))
+	}
 	d.str("estimated_duration", &m.EstimatedDuration, true)
 	d.strs("primary_outputs", &m.PrimaryOutputs, true)
 	if v, ok := d.take("total_phases", true); ok {

@@ -34,7 +34,8 @@ type rule struct {
 // column is rendered from it (see render; -update rewrites the column).
 var rules = map[string]rule{
 	"cmd/mcpflow":                 {may: []string{"server", "engine/redisstore", "engine", "engine/workflows", "engine/state", "spec", "ragcache", "internal/regfile"}},
-	"server":                      {may: []string{"engine", "engine/workflows", "engine/state", "checkpoint", "ragcache", "metrics", "internal/jsonnum", "internal/regfile"}, tests: []string{"engine/redisstore"}},
+	"server":                      {may: []string{"dashboard", "engine", "engine/workflows", "engine/state", "checkpoint", "ragcache", "metrics", "internal/jsonnum", "internal/regfile"}, tests: []string{"engine/redisstore"}},
+	"dashboard":                   {may: []string{"engine", "engine/state", "ragcache", "metrics"}},
 	"engine/redisstore":           {may: []string{"engine/state"}, tests: []string{"engine"}},
 	"engine":                      {may: []string{"engine/workflows", "engine/state", "spec", "checkpoint", "shard", "metrics", "internal/filecache", "internal/regfile"}},
 	"engine/workflows":            {may: []string{"engine/state", "spec", "checkpoint", "internal/jsonnum", "internal/regfile"}},

@@ -1,0 +1,226 @@
+package dashboard
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/state"
+)
+
+func TestMain(m *testing.M) {
+	// bleve's analysis workers start with the package, not with a test.
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/blevesearch/bleve_index_api.AnalysisWorker"))
+}
+
+// fixture is an engine on a workflow whose phase 0 requires approval,
+// with one session awaiting it, behind a dashboard.
+type fixture struct {
+	eng          *engine.Engine
+	wf, stateDir string
+	dash         *Dashboard
+	srv          *httptest.Server
+	id           string
+	c            *http.Client
+}
+
+func newFixture(t *testing.T, token string) *fixture {
+	t.Helper()
+	wf := t.TempDir()
+	files := map[string]string{
+		"review/metadata.json": `{"workflow_type":"review","version":"1","total_phases":2,"estimated_duration":"1h","primary_outputs":["x"],
+ "phases":[{"phase_number":0,"phase_name":"Plan","purpose":"p","estimated_effort":"1m","key_deliverables":[],"validation_criteria":[],"tasks":[]},
+           {"phase_number":1,"phase_name":"Build","purpose":"b","estimated_effort":"1m","key_deliverables":[],"validation_criteria":[],"tasks":[]}]}`,
+		"review/phases/0/phase.md":             "# Plan\n",
+		"review/phases/0/gate-definition.yaml": "approval: required\n",
+		"review/phases/1/phase.md":             "# Build\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(wf, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	}
+	stateDir := t.TempDir()
+	eng, err := engine.New(engine.Config{WorkflowsDir: wf, StateDir: stateDir})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = eng.Close() })
+	ctx := t.Context()
+	st, err := eng.Start(ctx, "review", "a.go", nil)
+	require.NoError(t, err)
+	res, err := eng.CompletePhase(ctx, st.SessionID, 0, map[string]any{"plan": "<script>alert(1)</script>"})
+	require.NoError(t, err)
+	require.True(t, res.AwaitingApproval)
+	d, err := New(Config{Engine: eng, Token: token, ApproveCommand: "mcpflow approve", Poll: 20 * time.Millisecond})
+	require.NoError(t, err)
+	srv := httptest.NewServer(d)
+	t.Cleanup(func() { d.Close(); srv.Close() })
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &fixture{eng: eng, wf: wf, stateDir: stateDir, dash: d, srv: srv, id: st.SessionID, c: c}
+}
+
+func (f *fixture) get(t *testing.T, path string, hdr ...string) (int, string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, f.srv.URL+path, http.NoBody)
+	require.NoError(t, err)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := f.c.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func (f *fixture) post(t *testing.T, path string, form url.Values, hdr ...string) (int, http.Header) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.srv.URL+path, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := f.c.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	return resp.StatusCode, resp.Header
+}
+
+func TestIndexListsSessionsAndQueue(t *testing.T) {
+	f := newFixture(t, "")
+	code, body, hdr := f.get(t, "/")
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, hdr.Get("Content-Security-Policy"), "script-src 'self'")
+	assert.Contains(t, body, `<span class="count" id="approval-count">1</span>`)
+	assert.Contains(t, body, "/session/"+f.id)
+	assert.Contains(t, body, "phase 1 of 2")
+	_, body, _ = f.get(t, "/?status=completed")
+	assert.NotContains(t, body, `<tr data-session="`+f.id)
+	code, _, _ = f.get(t, "/nope")
+	assert.Equal(t, http.StatusNotFound, code)
+}
+
+func TestEvidenceIsEscapedText(t *testing.T) {
+	f := newFixture(t, "")
+	code, body, _ := f.get(t, "/session/"+f.id)
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, "&lt;script&gt;alert(1)&lt;/script&gt;")
+	assert.NotContains(t, body, "<script>alert")
+}
+
+func TestDecideNeedsCSRFAndSameSite(t *testing.T) {
+	f := newFixture(t, "")
+	form := url.Values{"session": {f.id}, "phase": {"0"}, "decision": {"approved"}, "by": {"ana"}}
+	code, _ := f.post(t, "/decide", form)
+	assert.Equal(t, http.StatusForbidden, code, "no CSRF token")
+	form.Set("csrf", f.dash.csrfToken())
+	code, _ = f.post(t, "/decide", form, "Sec-Fetch-Site", "cross-site")
+	assert.Equal(t, http.StatusForbidden, code)
+	v, err := f.eng.CurrentPhase(t.Context(), f.id)
+	require.NoError(t, err)
+	require.Equal(t, 0, v.Phase, "refused posts decide nothing")
+
+	rej := url.Values{"csrf": {f.dash.csrfToken()}, "session": {f.id}, "phase": {"0"}, "decision": {"rejected"}}
+	code, hdr := f.post(t, "/decide", rej)
+	assert.Equal(t, http.StatusSeeOther, code)
+	assert.Contains(t, hdr.Get("Location"), "needs+a+comment")
+
+	code, hdr = f.post(t, "/decide", form)
+	require.Equal(t, http.StatusSeeOther, code)
+	assert.True(t, strings.HasPrefix(hdr.Get("Location"), "/session/"+f.id))
+	v, err = f.eng.CurrentPhase(t.Context(), f.id)
+	require.NoError(t, err)
+	assert.Equal(t, 1, v.Phase)
+	st, err := f.eng.State(t.Context(), f.id)
+	require.NoError(t, err)
+	require.Len(t, st.Decisions, 1)
+	assert.Equal(t, "ana", st.Decisions[0].By)
+}
+
+func TestTokenLogin(t *testing.T) {
+	f := newFixture(t, "s3cret")
+	code, _, hdr := f.get(t, "/")
+	require.Equal(t, http.StatusSeeOther, code)
+	assert.Equal(t, "/login", hdr.Get("Location"))
+	code, _, _ = f.get(t, "/events")
+	assert.Equal(t, http.StatusUnauthorized, code)
+	code, _, _ = f.get(t, "/", "Authorization", "Bearer s3cret")
+	assert.Equal(t, http.StatusOK, code)
+
+	csrf := f.dash.csrfToken()
+	code, _ = f.post(t, "/login", url.Values{"csrf": {csrf}, "token": {"wrong"}})
+	assert.Equal(t, http.StatusUnauthorized, code)
+	code, hdr = f.post(t, "/login", url.Values{"csrf": {csrf}, "token": {"s3cret"}})
+	require.Equal(t, http.StatusSeeOther, code)
+	cookie := hdr.Get("Set-Cookie")
+	assert.Contains(t, cookie, "HttpOnly")
+	assert.Contains(t, cookie, "SameSite=Strict")
+	assert.NotContains(t, cookie, "s3cret")
+	name, value, _ := strings.Cut(strings.Split(cookie, ";")[0], "=")
+	code, body, _ := f.get(t, "/", "Cookie", name+"="+value)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, "Log out")
+}
+
+// A decision saved by this process reaches an open /events stream.
+func TestEventsOnChange(t *testing.T) {
+	f := newFixture(t, "")
+	f.eventAfter(t, func() {
+		_, err := f.eng.Decide(t.Context(), f.id, 0, state.DecisionApproved, "ana", "")
+		require.NoError(t, err)
+	})
+}
+
+// A decision saved by another process (mcpflow approve on the same state
+// folder) reaches an open /events stream too, through the poll.
+func TestEventsOnChangeByAnotherProcess(t *testing.T) {
+	f := newFixture(t, "")
+	f.eventAfter(t, func() {
+		fs, err := engine.OpenFileStore(f.stateDir)
+		require.NoError(t, err)
+		cli, err := engine.New(engine.Config{WorkflowsDir: f.wf, Store: fs})
+		require.NoError(t, err)
+		_, err = cli.Decide(t.Context(), f.id, 0, state.DecisionApproved, "ana", "")
+		require.NoError(t, err)
+		require.NoError(t, cli.Close())
+		require.NoError(t, fs.Close())
+	})
+	_, body, _ := f.get(t, "/")
+	assert.Contains(t, body, `<span class="count" id="approval-count">0</span>`)
+}
+
+// eventAfter opens /events, runs change, and waits for a change event.
+func (f *fixture) eventAfter(t *testing.T, change func()) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, f.srv.URL+"/events", http.NoBody)
+	require.NoError(t, err)
+	resp, err := f.c.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && sc.Text() != ": connected" {
+	}
+	change()
+	got := false
+	for sc.Scan() {
+		if sc.Text() == "event: change" {
+			got = true
+			break
+		}
+	}
+	assert.True(t, got, "a change event")
+}

@@ -1,0 +1,13 @@
+// Package dashboard is mcpflow's web page for the humans behind the
+// agents: the sessions and their progress, one session's phases,
+// evidence, gate results and history, the queue of phases awaiting
+// approval with approve and reject, standards search, and a summary of the
+// caches. The server mounts it at / on its HTTP listener, beside /mcp.
+//
+// Pages are rendered on the server with html/template from embedded
+// files; every value that comes from a session (evidence above all) is
+// escaped as text. Reading needs no JavaScript; a few lines of it replace
+// the page's content when /events (server-sent events) says a session
+// changed. Decisions are POSTs that carry a CSRF token. With a token
+// configured, a login form sets an HttpOnly, SameSite=Strict cookie.
+package dashboard
