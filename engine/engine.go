@@ -12,6 +12,7 @@ import (
 	"github.com/puzpuzpuz/xsync/v4"
 
 	"github.com/mcpflow/mcpflow/checkpoint"
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/engine/workflows"
 	"github.com/mcpflow/mcpflow/internal/regfile"
@@ -46,11 +47,11 @@ import (
 // overtook fails its version check and is decided again on the re-read
 // state, so no update is lost. Both stores are SharedStores: every call on
 // a session first asks the store whether its version moved (LoadNewer: a
-// stat of the state file on the FileStore, the client-side cache that
+// stat of the state file on the filestore.Store, the client-side cache that
 // Redis invalidates on the Redis store), so the session cache only saves
 // decoding and never serves a version older than the store's; a decision
 // saved by another process (mcpflow approve) is seen by the next call.
-// With a FileStore, each process resumes only the active sessions it found
+// With a filestore.Store, each process resumes only the active sessions it found
 // at New or created itself; the Redis store's CreateOrResume lifts that
 // limit too. Waiting for
 // a session's lock or a pair's start lock ends with the caller's context,
@@ -59,7 +60,7 @@ type Engine struct {
 	wfFS   fs.FS
 	wfRoot *os.Root // nil when serving the built-in samples
 	store  state.Store
-	own    *FileStore // the store New opened, closed by Close
+	own    *filestore.Store // the store New opened, closed by Close
 	// shared is store as a SharedStore, or nil.
 	shared state.SharedStore
 
@@ -173,7 +174,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.store = cfg.Store
 	if e.store == nil {
-		fsx, err := NewFileStore(cfg.StateDir)
+		fsx, err := filestore.New(cfg.StateDir)
 		if err != nil {
 			return nil, err
 		}

@@ -247,7 +247,7 @@ func (e *Engine) Conflicts() ConflictStats {
 }
 
 func notFound(id string) error {
-	return noSession(id, "it was deleted")
+	return state.NoSession(id, "it was deleted")
 }
 
 // CurrentPhase returns the session's current phase: its phase.md and task
@@ -411,14 +411,4 @@ func (e *Engine) DeleteSession(ctx context.Context, sessionID string) error {
 	e.notifyChanged()
 	e.logger.Debug("session deleted", "session_id", id)
 	return nil
-}
-
-// noSession is the error for a session ID that names no session; detail,
-// if not empty, says more in parentheses.
-func noSession(id, detail string) error {
-	problem := "no such session"
-	if detail != "" {
-		problem += " (" + detail + ")"
-	}
-	return &state.FieldError{Kind: state.ErrNotFound, Field: "session_id", Value: id, Problem: problem}
 }

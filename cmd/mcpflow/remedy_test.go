@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/server"
 )
 
@@ -20,15 +20,15 @@ import (
 // environment variable the state folder came from.
 func TestStateFolderInUseNamesTheFlag(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
-	held, err := engine.LockStateDir(dir)
+	held, err := filestore.LockStateDir(dir)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = held.Close() })
-	_, inUse := engine.LockStateDir(dir)
-	require.ErrorIs(t, inUse, engine.ErrFolderInUse)
+	_, inUse := filestore.LockStateDir(dir)
+	require.ErrorIs(t, inUse, filestore.ErrFolderInUse)
 
 	flag := func(name string) string { return "--" + name }
 	got := withFlagRemedy(fmt.Errorf("--state: %w", inUse), flag)
-	require.ErrorIs(t, got, engine.ErrFolderInUse)
+	require.ErrorIs(t, got, filestore.ErrFolderInUse)
 	assert.Contains(t, got.Error(), "--state: engine: state folder in use: "+dir)
 	assert.Contains(t, got.Error(), "give this one another --state folder (or --state redis://...")
 

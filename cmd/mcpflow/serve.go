@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/engine/redisstore"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/ragcache"
@@ -184,7 +185,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	if redisOpts == nil {
 		// One server per state folder: a second one would create
 		// duplicate sessions (docs/DEPLOYMENT.md).
-		lock, err := engine.LockStateDir(dirs.state)
+		lock, err := filestore.LockStateDir(dirs.state)
 		if err != nil {
 			return c, withFlagRemedy(fmt.Errorf("%s: %w", n("state"), err), n)
 		}

@@ -176,3 +176,13 @@ func Quote(s string) string {
 	}
 	return fmt.Sprintf("%q", s)
 }
+
+// NoSession returns the FieldError of a session_id that names no session,
+// of kind ErrNotFound; detail, when not "", says more in parentheses.
+func NoSession(id, detail string) error {
+	problem := "no such session"
+	if detail != "" {
+		problem += " (" + detail + ")"
+	}
+	return &FieldError{Kind: ErrNotFound, Field: "session_id", Value: id, Problem: problem}
+}

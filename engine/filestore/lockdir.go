@@ -1,4 +1,4 @@
-package engine
+package filestore
 
 import (
 	"errors"
@@ -14,7 +14,7 @@ import (
 
 // ServeLockFileName is the file in a state folder that the server holding
 // the folder locks for its whole life (see LockStateDir). It is not the
-// FileStore's own .mcpflow.lock, which is locked only around each save.
+// Store's own .mcpflow.lock, which is locked only around each save.
 const ServeLockFileName = ".mcpflow.serve.lock"
 
 // ErrFolderInUse is wrapped by LockStateDir's error when another process
@@ -22,7 +22,7 @@ const ServeLockFileName = ".mcpflow.serve.lock"
 var ErrFolderInUse = errors.New("engine: state folder in use")
 
 // FolderLock is an exclusive claim on a state folder by one process, so
-// that two servers never run on one FileStore folder: each would keep its
+// that two servers never run on one Store folder: each would keep its
 // own index of active sessions and both would create a session for the
 // same workflow and target. The claim is an flock on ServeLockFileName,
 // which the kernel releases when the process ends, however it ends: a
