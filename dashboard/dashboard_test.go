@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/engine/state"
 )
 
@@ -189,7 +190,7 @@ func TestEventsOnChange(t *testing.T) {
 func TestEventsOnChangeByAnotherProcess(t *testing.T) {
 	f := newFixture(t, "")
 	f.eventAfter(t, func() {
-		fs, err := engine.OpenFileStore(f.stateDir)
+		fs, err := filestore.OpenShared(f.stateDir)
 		require.NoError(t, err)
 		cli, err := engine.New(engine.Config{WorkflowsDir: f.wf, Store: fs})
 		require.NoError(t, err)

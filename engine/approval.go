@@ -59,7 +59,7 @@ func (e *Engine) Decide(ctx context.Context, sessionID string, phase int, decisi
 	case decision != state.DecisionApproved && decision != state.DecisionRejected:
 		return nil, &state.FieldError{Kind: state.ErrInvalidArgument, Field: "decision", Value: state.Quote(decision), Problem: "must be approved or rejected"}
 	case phase < 0:
-		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", state.ErrInvalidArgument, phase)
+		return nil, state.Errorf(state.ErrInvalidArgument, "phase must be 0 or more, got %d", phase)
 	case strings.TrimSpace(by) == "":
 		return nil, &state.FieldError{Kind: state.ErrInvalidArgument, Field: "by", Problem: "is empty; say who decides"}
 	case len(by) > maxDeciderName:
@@ -154,7 +154,7 @@ func notAwaiting(st *state.SessionState, phase int) error {
 	default:
 		why = fmt.Sprintf("; the current phase is %d and its evidence has not passed a gate that requires approval", st.CurrentPhase)
 	}
-	return fmt.Errorf("%w: phase %d of session %s%s", state.ErrNotAwaiting, phase, st.SessionID, why)
+	return state.Errorf(state.ErrNotAwaiting, "phase %d of session %s%s", phase, st.SessionID, why)
 }
 
 // AllSessions returns up to most sessions of status ("" for all, as

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/internal/testutil"
 )
@@ -155,7 +156,7 @@ func TestApprovalRaceAdvancesOnce(t *testing.T) {
 		wf := approvalWorkflows(t)
 		dir := t.TempDir()
 		a := newEnvAt(t, wf, dir)
-		fs2, err := NewFileStore(dir)
+		fs2, err := filestore.New(dir)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = fs2.Close() })
 		b, err := New(Config{WorkflowsDir: wf, Store: fs2})
@@ -209,7 +210,7 @@ func TestApprovalRaceAdvancesOnce(t *testing.T) {
 func TestDecisionFromAnotherProcessSeenAtOnce(t *testing.T) {
 	wf := approvalWorkflows(t)
 	dir := t.TempDir()
-	fs1, err := NewFileStore(dir)
+	fs1, err := filestore.New(dir)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = fs1.Close() })
 	server, err := New(Config{WorkflowsDir: wf, Store: fs1})
@@ -224,7 +225,7 @@ func TestDecisionFromAnotherProcessSeenAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, v.AwaitingApproval)
 
-	fs2, err := OpenFileStore(dir)
+	fs2, err := filestore.OpenShared(dir)
 	require.NoError(t, err)
 	cli, err := New(Config{WorkflowsDir: wf, Store: fs2})
 	require.NoError(t, err)

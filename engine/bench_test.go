@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/engine/state"
 )
 
@@ -23,11 +24,11 @@ var impls = []string{"shard"}
 // fsync unless sync is set.
 func benchEngine(b *testing.B, sync bool) *Engine {
 	b.Helper()
-	fs, err := NewFileStore(b.TempDir())
+	fs, err := filestore.New(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
-	fs.noSync = !sync
+	fs.SetNoSync(!sync)
 	e, err := New(Config{WorkflowsDir: demoWorkflowsB(b), Store: fs})
 	if err != nil {
 		b.Fatal(err)
@@ -191,12 +192,12 @@ func BenchmarkCompletePhase(b *testing.B) {
 func BenchmarkFileStoreSave(b *testing.B) {
 	for _, sync := range []bool{false, true} {
 		b.Run(syncName(sync), func(b *testing.B) {
-			fs, err := NewFileStore(b.TempDir())
+			fs, err := filestore.New(b.TempDir())
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer func() { _ = fs.Close() }()
-			fs.noSync = !sync
+			fs.SetNoSync(!sync)
 			now := time.Now().UTC()
 			st := &state.SessionState{SessionID: uuid.NewString(), WorkflowType: "demo", TargetFile: "t", CompletedPhases: []int{},
 				PhaseArtifacts: map[int]*state.PhaseArtifact{0: {Evidence: map[string]any{"n": 3.0, "note": "all good"}, Timestamp: now}},
@@ -266,11 +267,11 @@ type plainStore struct{ state.Store }
 func BenchmarkSessionRead(b *testing.B) {
 	for _, mode := range []string{"stat", "nocheck"} {
 		b.Run("check="+mode, func(b *testing.B) {
-			fs, err := NewFileStore(b.TempDir())
+			fs, err := filestore.New(b.TempDir())
 			if err != nil {
 				b.Fatal(err)
 			}
-			fs.noSync = true
+			fs.SetNoSync(true)
 			var store state.Store = fs
 			if mode == "nocheck" {
 				store = plainStore{fs}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -59,20 +58,20 @@ func (e *Engine) CompletePhase(ctx context.Context, sessionID string, phase int,
 		return nil, err
 	}
 	if phase < 0 {
-		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", state.ErrInvalidArgument, phase)
+		return nil, state.Errorf(state.ErrInvalidArgument, "phase must be 0 or more, got %d", phase)
 	}
 	if evidence == nil {
 		evidence = map[string]any{}
 	}
 	raw, err := checkpoint.EncodeEvidence(evidence, e.maxEvidence)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", state.ErrInvalidArgument, err)
+		return nil, state.Errorf(state.ErrInvalidArgument, "%w", err)
 	}
 	// Store and check a private copy in its JSON form, so that the
 	// caller may reuse its map and the gate sees what will be saved.
 	ev, err := decodeObject(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: evidence: %w", state.ErrInvalidArgument, err)
+		return nil, state.Errorf(state.ErrInvalidArgument, "evidence: %w", err)
 	}
 	s, err := e.lookup(ctx, sessionID)
 	if err != nil {
@@ -175,24 +174,24 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 	}
 	switch {
 	case st.Status == state.StatusCompleted:
-		return nil, fmt.Errorf("%w: session %s: workflow %s is already completed (phases %v); phase %d was not completed with this evidence; start a new session to run it again", state.ErrAlreadyCompleted, id, st.WorkflowType, st.CompletedPhases, phase)
+		return nil, state.Errorf(state.ErrAlreadyCompleted, "session %s: workflow %s is already completed (phases %v); phase %d was not completed with this evidence; start a new session to run it again", id, st.WorkflowType, st.CompletedPhases, phase)
 	case st.Paused:
 		return nil, paused(st)
 	case slices.Contains(st.CompletedPhases, phase):
-		return nil, fmt.Errorf("%w: phase %d of session %s is already completed, with other evidence than this call's; the current phase is %d", state.ErrAlreadyCompleted, phase, id, st.CurrentPhase)
+		return nil, state.Errorf(state.ErrAlreadyCompleted, "phase %d of session %s is already completed, with other evidence than this call's; the current phase is %d", phase, id, st.CurrentPhase)
 	case phase != st.CurrentPhase:
-		return nil, fmt.Errorf("%w: phase %d is not the current phase of session %s; the current phase is %d: complete it first", state.ErrWrongPhase, phase, id, st.CurrentPhase)
+		return nil, state.Errorf(state.ErrWrongPhase, "phase %d is not the current phase of session %s; the current phase is %d: complete it first", phase, id, st.CurrentPhase)
 	}
 	f, err := e.flowOf(ctx, st)
 	if err != nil {
 		return nil, err
 	}
 	if !f.has(phase) {
-		return nil, fmt.Errorf("%w: phase %d of session %s is not in workflow %s any more; its metadata.json changed", state.ErrCorrupt, phase, id, st.WorkflowType)
+		return nil, state.Errorf(state.ErrCorrupt, "phase %d of session %s is not in workflow %s any more; its metadata.json changed", phase, id, st.WorkflowType)
 	}
 	gate, err := e.gate(ctx, f, phase)
 	if err != nil {
-		return nil, fmt.Errorf("%w: gate of phase %d of workflow %s: %w; fix the gate-definition.yaml", state.ErrCorrupt, phase, st.WorkflowType, err)
+		return nil, state.Errorf(state.ErrCorrupt, "gate of phase %d of workflow %s: %w; fix the gate-definition.yaml", phase, st.WorkflowType, err)
 	}
 	res := checkpoint.Validate(gate, ev)
 	if len(gate.Checks) > 0 {

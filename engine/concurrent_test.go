@@ -274,6 +274,6 @@ func TestConcurrentMixed(t *testing.T) {
 	entries, err := os.ReadDir(en.stateDir)
 	require.NoError(t, err)
 	for _, e := range entries {
-		assert.False(t, strings.HasPrefix(e.Name(), tempPrefix), "no temporary file left: %s", filepath.Join(en.stateDir, e.Name()))
+		assert.False(t, strings.HasPrefix(e.Name(), ".tmp-"), "no temporary file left: %s", filepath.Join(en.stateDir, e.Name()))
 	}
 }

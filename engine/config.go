@@ -14,7 +14,7 @@ const DefaultSessionTTL = time.Hour
 
 // DefaultMaxEvidenceBytes is the largest evidence, JSON-encoded, that
 // CompletePhase accepts when Config.MaxEvidenceBytes is 0: 1 MiB.
-const DefaultMaxEvidenceBytes = 1 << 20
+const DefaultMaxEvidenceBytes = state.DefaultMaxEvidenceBytes
 
 // Config configures an Engine. Only StateDir (or Store) is required.
 type Config struct {
@@ -32,7 +32,7 @@ type Config struct {
 	// StateDir is the folder of session JSON files, created (mode 0700) if
 	// missing. Required unless Store is set.
 	StateDir string
-	// Store persists sessions. nil means a FileStore on StateDir.
+	// Store persists sessions. nil means a filestore.Store on StateDir.
 	Store state.Store
 	// SessionTTL is how long a session that nobody touches stays in
 	// memory; its state stays on disk. 0 selects DefaultSessionTTL.

@@ -56,7 +56,9 @@
 //
 // # State files
 //
-// FileStore keeps one <session_id>.json per session, in the prAxIs OS
+// Sessions persist through a state.Store: Config.Store, or a
+// filestore.Store on Config.StateDir (package engine/filestore), which
+// keeps one <session_id>.json per session, in the prAxIs OS
 // field layout (session_id, workflow_type, target_file, current_phase,
 // completed_phases, phase_artifacts, checkpoints, created_at, updated_at,
 // metadata) plus status and version, with naive microsecond timestamps as

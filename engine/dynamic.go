@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -54,18 +53,18 @@ func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any,
 	sp, isStr := raw.(string)
 	switch {
 	case given && !isStr:
-		return nil, fmt.Errorf("%w: %s must be a string: the spec folder, for example .praxis-os/specs/2025-10-13-my-feature", state.ErrInvalidArgument, key)
+		return nil, state.Errorf(state.ErrInvalidArgument, "%s must be a string: the spec folder, for example .praxis-os/specs/2025-10-13-my-feature", key)
 	case !given && c.ExampleSpec != "":
 		if err := workflows.CheckTaskFile(c.ExampleSpec); err != nil {
-			return nil, fmt.Errorf("%w: workflow %s: dynamic_config.example_spec: %w", state.ErrCorrupt, name, err)
+			return nil, state.Errorf(state.ErrCorrupt, "workflow %s: dynamic_config.example_spec: %w", name, err)
 		}
 		f.specPath = path.Join(name, c.ExampleSpec)
 		f.plan, err = e.examples.Plan(ctx, f.specPath)
 		if err != nil {
-			return nil, fmt.Errorf("%w: workflow %s: example spec: %w", state.ErrCorrupt, name, err)
+			return nil, state.Errorf(state.ErrCorrupt, "workflow %s: example spec: %w", name, err)
 		}
 	case !given:
-		return nil, fmt.Errorf("%w: %s is required: workflow %s takes its phases from a spec's tasks.md; pass the spec folder, for example {\"%s\": \".praxis-os/specs/2025-10-13-my-feature\"}", state.ErrInvalidArgument, key, name, c.SourcePathKey)
+		return nil, state.Errorf(state.ErrInvalidArgument, "%s is required: workflow %s takes its phases from a spec's tasks.md; pass the spec folder, for example {\"%s\": \".praxis-os/specs/2025-10-13-my-feature\"}", key, name, c.SourcePathKey)
 	case e.specs == nil:
 		return nil, &state.FieldError{Kind: state.ErrInvalidArgument, Field: key, Problem: "no project folder is configured to find specs in", Err: state.ErrNoProjectFolder}
 	default:
@@ -75,15 +74,15 @@ func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any,
 				return nil, &state.FieldError{Kind: state.ErrInvalidArgument, Field: key, Value: state.Quote(sp), Problem: "names no spec", Err: err}
 			}
 			if errors.Is(err, spec.ErrInvalidSpec) {
-				return nil, fmt.Errorf("%w: %s: %w; fix the spec's tasks.md", state.ErrInvalidArgument, key, err)
+				return nil, state.Errorf(state.ErrInvalidArgument, "%s: %w; fix the spec's tasks.md", key, err)
 			}
-			return nil, fmt.Errorf("%w: %s: %w", state.ErrInvalidArgument, key, err)
+			return nil, state.Errorf(state.ErrInvalidArgument, "%s: %w", key, err)
 		}
 	}
 	for i := range f.plan.Phases {
 		p := &f.plan.Phases[i]
 		if _, ok := m.Phase(p.Number); ok {
-			return nil, fmt.Errorf("%w: %s: %s line %d: Phase %d is a static phase of workflow %s; number the spec's phases after it", state.ErrInvalidArgument, key, f.plan.Source, p.Line, p.Number, name)
+			return nil, state.Errorf(state.ErrInvalidArgument, "%s: %s line %d: Phase %d is a static phase of workflow %s; number the spec's phases after it", key, f.plan.Source, p.Line, p.Number, name)
 		}
 	}
 	return f, nil
@@ -108,7 +107,7 @@ func (e *Engine) flowOf(ctx context.Context, st *state.SessionState) (*flow, err
 	}
 	if err != nil && errors.Is(err, state.ErrInvalidArgument) {
 		// The spec was valid at Start: for the session, it is now corrupt.
-		return nil, fmt.Errorf("%w: session %s: %w", state.ErrCorrupt, st.SessionID, err)
+		return nil, state.Errorf(state.ErrCorrupt, "session %s: %w", st.SessionID, err)
 	}
 	return f, err
 }
@@ -156,11 +155,11 @@ func (f *flow) has(n int) bool {
 // template reads one of the workflow's dynamic templates.
 func (e *Engine) template(f *flow, which, file string) (string, error) {
 	if err := workflows.CheckTaskFile(file); err != nil {
-		return "", fmt.Errorf("%w: workflow %s: dynamic_config.templates.%s: %w", state.ErrCorrupt, f.name, which, err)
+		return "", state.Errorf(state.ErrCorrupt, "workflow %s: dynamic_config.templates.%s: %w", f.name, which, err)
 	}
 	data, err := workflows.ReadFile(e.wfFS, path.Join(f.name, file), workflows.MaxContentBytes)
 	if err != nil {
-		return "", fmt.Errorf("%w: workflow %s: %s template %s cannot be read (%w); add the file or fix dynamic_config.templates.%s", state.ErrCorrupt, f.name, which, file, err, which)
+		return "", state.Errorf(state.ErrCorrupt, "workflow %s: %s template %s cannot be read (%w); add the file or fix dynamic_config.templates.%s", f.name, which, file, err, which)
 	}
 	return string(data), nil
 }
@@ -209,7 +208,7 @@ func (e *Engine) task(f *flow, n, number int) (*TaskView, error) {
 		for i := range ph.Tasks {
 			nums[i] = ph.Tasks[i].Number
 		}
-		return nil, fmt.Errorf("%w: task_number %d is not in phase %d; its tasks are %v (Task %d.M of %s is task_number M)", state.ErrNotFound, number, n, nums, n, f.plan.Source)
+		return nil, state.Errorf(state.ErrNotFound, "task_number %d is not in phase %d; its tasks are %v (Task %d.M of %s is task_number M)", number, n, nums, n, f.plan.Source)
 	}
 	tmpl, err := e.template(f, "task", f.m.DynamicConfig.Templates.Task)
 	if err != nil {
@@ -234,7 +233,7 @@ func (e *Engine) task(f *flow, n, number int) (*TaskView, error) {
 func (e *Engine) staticTask(m *workflows.Metadata, workflow string, n, number int) (*TaskView, error) {
 	pd, ok := m.Phase(n)
 	if !ok {
-		return nil, fmt.Errorf("%w: phase %d is not in workflow %s any more; its metadata.json changed", state.ErrNotFound, n, workflow)
+		return nil, state.Errorf(state.ErrNotFound, "phase %d is not in workflow %s any more; its metadata.json changed", n, workflow)
 	}
 	var td *workflows.TaskDef
 	nums := make([]int, 0, len(pd.Tasks))
@@ -245,7 +244,7 @@ func (e *Engine) staticTask(m *workflows.Metadata, workflow string, n, number in
 		}
 	}
 	if td == nil {
-		return nil, fmt.Errorf("%w: task_number %d is not in phase %d; its tasks are %v", state.ErrNotFound, number, n, nums)
+		return nil, state.Errorf(state.ErrNotFound, "task_number %d is not in phase %d; its tasks are %v", number, n, nums)
 	}
 	text, err := workflows.ReadTaskFile(e.wfFS, workflow, n, td.File)
 	if err != nil {
@@ -294,7 +293,7 @@ func (e *Engine) openSpecs(cfg Config) error {
 		e.projRoot, err = os.OpenRoot(dir)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: Config.ProjectDir %s cannot be opened (%w); point it at the project folder", state.ErrNotFound, cfg.ProjectDir, err)
+		return state.Errorf(state.ErrNotFound, "Config.ProjectDir %s cannot be opened (%w); point it at the project folder", cfg.ProjectDir, err)
 	}
 	e.specs, err = spec.NewLoader(spec.LoaderConfig{FS: regfile.FS(e.projRoot), Dir: dir, Recheck: cfg.GateRecheck, Clock: cfg.Clock, Logger: e.logger})
 	return err

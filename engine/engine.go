@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"github.com/puzpuzpuz/xsync/v4"
 
 	"github.com/mcpflow/mcpflow/checkpoint"
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/engine/workflows"
 	"github.com/mcpflow/mcpflow/internal/regfile"
@@ -47,11 +47,11 @@ import (
 // overtook fails its version check and is decided again on the re-read
 // state, so no update is lost. Both stores are SharedStores: every call on
 // a session first asks the store whether its version moved (LoadNewer: a
-// stat of the state file on the FileStore, the client-side cache that
+// stat of the state file on the filestore.Store, the client-side cache that
 // Redis invalidates on the Redis store), so the session cache only saves
 // decoding and never serves a version older than the store's; a decision
 // saved by another process (mcpflow approve) is seen by the next call.
-// With a FileStore, each process resumes only the active sessions it found
+// With a filestore.Store, each process resumes only the active sessions it found
 // at New or created itself; the Redis store's CreateOrResume lifts that
 // limit too. Waiting for
 // a session's lock or a pair's start lock ends with the caller's context,
@@ -60,7 +60,7 @@ type Engine struct {
 	wfFS   fs.FS
 	wfRoot *os.Root // nil when serving the built-in samples
 	store  state.Store
-	own    *FileStore // the store New opened, closed by Close
+	own    *filestore.Store // the store New opened, closed by Close
 	// shared is store as a SharedStore, or nil.
 	shared state.SharedStore
 
@@ -128,13 +128,13 @@ type pairKey struct{ workflow, target string }
 func New(cfg Config) (*Engine, error) {
 	switch {
 	case cfg.SessionTTL < 0:
-		return nil, fmt.Errorf("%w: Config.SessionTTL must be 0 (default %v) or positive, got %v", state.ErrInvalidArgument, DefaultSessionTTL, cfg.SessionTTL)
+		return nil, state.Errorf(state.ErrInvalidArgument, "Config.SessionTTL must be 0 (default %v) or positive, got %v", DefaultSessionTTL, cfg.SessionTTL)
 	case cfg.MaxEvidenceBytes < 0:
-		return nil, fmt.Errorf("%w: Config.MaxEvidenceBytes must be 0 (default %d) or positive, got %d", state.ErrInvalidArgument, DefaultMaxEvidenceBytes, cfg.MaxEvidenceBytes)
+		return nil, state.Errorf(state.ErrInvalidArgument, "Config.MaxEvidenceBytes must be 0 (default %d) or positive, got %d", DefaultMaxEvidenceBytes, cfg.MaxEvidenceBytes)
 	case cfg.GateRecheck < 0:
-		return nil, fmt.Errorf("%w: Config.GateRecheck must be 0 (default %v) or positive, got %v", state.ErrInvalidArgument, checkpoint.DefaultRecheck, cfg.GateRecheck)
+		return nil, state.Errorf(state.ErrInvalidArgument, "Config.GateRecheck must be 0 (default %v) or positive, got %v", checkpoint.DefaultRecheck, cfg.GateRecheck)
 	case cfg.Store == nil && cfg.StateDir == "":
-		return nil, fmt.Errorf("%w: Config.StateDir is empty; set it to the folder for session files (for example .mcpflow/state)", state.ErrInvalidArgument)
+		return nil, state.Errorf(state.ErrInvalidArgument, "Config.StateDir is empty; set it to the folder for session files (for example .mcpflow/state)")
 	}
 	e := &Engine{
 		logger:      cfg.Logger,
@@ -168,13 +168,13 @@ func New(cfg Config) (*Engine, error) {
 	} else {
 		root, err := os.OpenRoot(cfg.WorkflowsDir)
 		if err != nil {
-			return nil, fmt.Errorf("%w: Config.WorkflowsDir %s cannot be opened (%w); point it at a folder of workflows or leave it empty for the built-in samples", state.ErrNotFound, cfg.WorkflowsDir, err)
+			return nil, state.Errorf(state.ErrNotFound, "Config.WorkflowsDir %s cannot be opened (%w); point it at a folder of workflows or leave it empty for the built-in samples", cfg.WorkflowsDir, err)
 		}
 		e.wfRoot, e.wfFS = root, regfile.FS(root)
 	}
 	e.store = cfg.Store
 	if e.store == nil {
-		fsx, err := NewFileStore(cfg.StateDir)
+		fsx, err := filestore.New(cfg.StateDir)
 		if err != nil {
 			return nil, err
 		}
@@ -305,7 +305,7 @@ func (e *Engine) ListWorkflows(ctx context.Context) ([]workflows.Info, error) {
 	}
 	out, err := workflows.List(e.wfFS)
 	if err != nil {
-		return nil, fmt.Errorf("engine: workflows folder: %w", err)
+		return nil, state.Errorf(nil, "workflows folder: %w", err)
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/engine/state"
 )
 
@@ -19,7 +20,7 @@ func TestDomainErrorsNameNoToolOrFlag(t *testing.T) {
 	en := newEnv(t, "")
 	ctx := t.Context()
 	stateDir := filepath.Join(t.TempDir(), "state")
-	lock, err := LockStateDir(stateDir)
+	lock, err := filestore.LockStateDir(stateDir)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = lock.Close() })
 
@@ -38,7 +39,7 @@ func TestDomainErrorsNameNoToolOrFlag(t *testing.T) {
 			_, err := en.Start(ctx, "spec_execution_v1", "a.go", map[string]any{"spec_path": ".praxis-os/specs/x"})
 			return err
 		}), state.ErrNoProjectFolder, "options.spec_path"},
-		{"state folder in use", call(func() error { _, err := LockStateDir(stateDir); return err }), ErrFolderInUse, ""},
+		{"state folder in use", call(func() error { _, err := filestore.LockStateDir(stateDir); return err }), filestore.ErrFolderInUse, ""},
 	}
 	words := []string{"start_workflow", "list_sessions", "list_workflows", "delete_session", "get_current_phase", "get_workflow_state", "complete_phase", "--"}
 	for _, c := range cases {

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-	"fmt"
 	"path"
 	"strconv"
 	"strings"
@@ -18,13 +17,13 @@ const MaxTargetFileLen = 4096
 func checkTarget(target string) error {
 	switch {
 	case target == "":
-		return fmt.Errorf("%w: target_file is empty; pass the file or feature the workflow is about, for example src/auth/login.go", state.ErrInvalidArgument)
+		return state.Errorf(state.ErrInvalidArgument, "target_file is empty; pass the file or feature the workflow is about, for example src/auth/login.go")
 	case len(target) > MaxTargetFileLen:
-		return fmt.Errorf("%w: target_file is %d bytes, more than the %d allowed", state.ErrInvalidArgument, len(target), MaxTargetFileLen)
+		return state.Errorf(state.ErrInvalidArgument, "target_file is %d bytes, more than the %d allowed", len(target), MaxTargetFileLen)
 	case strings.ContainsRune(target, 0):
-		return fmt.Errorf("%w: target_file contains a NUL byte; pass a plain path or name", state.ErrInvalidArgument)
+		return state.Errorf(state.ErrInvalidArgument, "target_file contains a NUL byte; pass a plain path or name")
 	case !utf8.ValidString(target):
-		return fmt.Errorf("%w: target_file is not valid UTF-8", state.ErrInvalidArgument)
+		return state.Errorf(state.ErrInvalidArgument, "target_file is not valid UTF-8")
 	}
 	return nil
 }
@@ -33,12 +32,12 @@ func checkTarget(target string) error {
 func (e *Engine) phaseContent(m *workflows.Metadata, workflow string, n int) (*PhaseContent, error) {
 	pd, ok := m.Phase(n)
 	if !ok {
-		return nil, fmt.Errorf("%w: phase %d is not in workflow %s; its metadata.json changed", state.ErrCorrupt, n, workflow)
+		return nil, state.Errorf(state.ErrCorrupt, "phase %d is not in workflow %s; its metadata.json changed", n, workflow)
 	}
 	name := path.Join(workflow, "phases", strconv.Itoa(n), workflows.PhaseFile)
 	data, err := workflows.ReadFile(e.wfFS, name, workflows.MaxContentBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: workflow %s: %s cannot be read (%w); add the file", state.ErrCorrupt, workflow, name, err)
+		return nil, state.Errorf(state.ErrCorrupt, "workflow %s: %s cannot be read (%w); add the file", workflow, name, err)
 	}
 	pc := &PhaseContent{
 		Phase: n, PhaseName: pd.PhaseName, Purpose: pd.Purpose, Content: string(data), Tasks: make([]TaskInfo, 0, len(pd.Tasks)),

@@ -13,14 +13,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(crashChildEnv) != "" {
-		os.Exit(crashChild())
-	}
 	goleak.VerifyTestMain(m)
 }
 
@@ -66,7 +64,7 @@ type env struct {
 	*Engine
 	stateDir, wfDir string
 	store           *countingStore
-	fstore          *FileStore
+	fstore          *filestore.Store
 	clock           *fakeClock
 	logs            *syncBuffer
 }
@@ -82,9 +80,9 @@ func newEnv(t *testing.T, wfDir string, opts ...envOpt) *env {
 
 func newEnvAt(t *testing.T, wfDir, stateDir string, opts ...envOpt) *env {
 	t.Helper()
-	fs, err := NewFileStore(stateDir)
+	fs, err := filestore.New(stateDir)
 	require.NoError(t, err)
-	fs.noSync = true // the crash test exercises the real fsyncs
+	fs.SetNoSync(true) // the crash test exercises the real fsyncs
 	en := &env{stateDir: stateDir, wfDir: wfDir, fstore: fs, store: &countingStore{Store: fs}, clock: newFakeClock(), logs: &syncBuffer{}}
 	cfg := Config{
 		WorkflowsDir: wfDir,

@@ -95,15 +95,15 @@ func (e *Engine) RetryPhase(ctx context.Context, sessionID string, phase int) (*
 		case st.Paused:
 			return nil, nil, paused(st)
 		case slices.Contains(st.CompletedPhases, phase):
-			return nil, nil, fmt.Errorf("%w: phase %d of session %s passed its gate; only the current phase %d can be retried (rollback re-opens a completed phase)", state.ErrAlreadyCompleted, phase, id, st.CurrentPhase)
+			return nil, nil, state.Errorf(state.ErrAlreadyCompleted, "phase %d of session %s passed its gate; only the current phase %d can be retried (rollback re-opens a completed phase)", phase, id, st.CurrentPhase)
 		case phase != st.CurrentPhase:
-			return nil, nil, fmt.Errorf("%w: phase %d is not the current phase of session %s; the current phase is %d", state.ErrWrongPhase, phase, id, st.CurrentPhase)
+			return nil, nil, state.Errorf(state.ErrWrongPhase, "phase %d is not the current phase of session %s; the current phase is %d", phase, id, st.CurrentPhase)
 		}
 		if st.Checkpoints[phase] != state.CheckpointFailed {
 			if failedIn(st, phase) {
 				return nil, nil, nil // re-opened already
 			}
-			return nil, nil, fmt.Errorf("%w: phase %d of session %s has no failed gate attempt to retry; submit its evidence with complete_phase", state.ErrWrongPhase, phase, id)
+			return nil, nil, state.Errorf(state.ErrWrongPhase, "phase %d of session %s has no failed gate attempt to retry; submit its evidence with complete_phase", phase, id)
 		}
 		next := state.Clone(st)
 		next.Recovery.History = appendBounded(next.Recovery.History, state.MaxHistory, state.HistoryEntry{
@@ -138,7 +138,7 @@ func (e *Engine) Rollback(ctx context.Context, sessionID string, toPhase int) (*
 		case st.Paused:
 			return nil, nil, paused(st)
 		case toPhase > st.CurrentPhase:
-			return nil, nil, fmt.Errorf("%w: to_phase %d is after the current phase %d of session %s; rollback goes back to the current phase or an earlier one", state.ErrWrongPhase, toPhase, st.CurrentPhase, id)
+			return nil, nil, state.Errorf(state.ErrWrongPhase, "to_phase %d is after the current phase %d of session %s; rollback goes back to the current phase or an earlier one", toPhase, st.CurrentPhase, id)
 		}
 		f, err := e.flowOf(ctx, st)
 		if err != nil {
@@ -271,7 +271,7 @@ func appendBounded[T any](list []T, limit int, v T) []T {
 }
 
 func completedErr(st *state.SessionState) error {
-	return fmt.Errorf("%w: session %s: workflow %s is already completed (phases %v); start a new session to run it again", state.ErrAlreadyCompleted, st.SessionID, st.WorkflowType, st.CompletedPhases)
+	return state.Errorf(state.ErrAlreadyCompleted, "session %s: workflow %s is already completed (phases %v); start a new session to run it again", st.SessionID, st.WorkflowType, st.CompletedPhases)
 }
 
 // paused is the refusal of a mutation of a paused session.

@@ -26,7 +26,7 @@ func (e *Engine) WorkflowNames(ctx context.Context) ([]string, error) {
 	}
 	names, err := workflows.Names(e.wfFS)
 	if err != nil {
-		return nil, fmt.Errorf("engine: the workflows folder cannot be read: %w", err)
+		return nil, state.Errorf(nil, "the workflows folder cannot be read: %w", err)
 	}
 	return names, nil
 }
@@ -76,7 +76,7 @@ func (e *Engine) PhaseFiles(ctx context.Context, workflowType string, phase int)
 		return nil, err
 	}
 	if phase < 0 {
-		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", state.ErrInvalidArgument, phase)
+		return nil, state.Errorf(state.ErrInvalidArgument, "phase must be 0 or more, got %d", phase)
 	}
 	entries, err := fs.ReadDir(e.wfFS, path.Join(workflowType, "phases", strconv.Itoa(phase)))
 	if err != nil {
@@ -104,10 +104,10 @@ func (e *Engine) ReadPhaseFile(ctx context.Context, workflowType string, phase i
 		return nil, err
 	}
 	if phase < 0 {
-		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", state.ErrInvalidArgument, phase)
+		return nil, state.Errorf(state.ErrInvalidArgument, "phase must be 0 or more, got %d", phase)
 	}
 	if err := workflows.CheckTaskFile(file); err != nil || strings.Contains(file, "/") || !readableFile(file) {
-		return nil, fmt.Errorf("%w: file %s must be the name of a .md or .yaml file in the phase folder", state.ErrInvalidArgument, state.Quote(file))
+		return nil, state.Errorf(state.ErrInvalidArgument, "file %s must be the name of a .md or .yaml file in the phase folder", state.Quote(file))
 	}
 	data, err := workflows.ReadFile(e.wfFS, path.Join(workflowType, "phases", strconv.Itoa(phase), file), workflows.MaxContentBytes)
 	if err != nil {
@@ -132,7 +132,7 @@ func readableFile(name string) bool {
 func notFoundOr(err error, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: %s", state.ErrNotFound, msg)
+		return state.Errorf(state.ErrNotFound, "%s", msg)
 	}
-	return fmt.Errorf("%w: %s: %w", state.ErrCorrupt, msg, err)
+	return state.Errorf(state.ErrCorrupt, "%s: %w", msg, err)
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -248,7 +247,7 @@ func (e *Engine) Conflicts() ConflictStats {
 }
 
 func notFound(id string) error {
-	return noSession(id, "it was deleted")
+	return state.NoSession(id, "it was deleted")
 }
 
 // CurrentPhase returns the session's current phase: its phase.md and task
@@ -303,10 +302,10 @@ func (e *Engine) CurrentPhase(ctx context.Context, sessionID string) (*PhaseView
 // its file's text. Only the current phase and completed phases are open.
 func (e *Engine) Task(ctx context.Context, sessionID string, phase, taskNumber int) (*TaskView, error) {
 	if phase < 0 {
-		return nil, fmt.Errorf("%w: phase must be 0 or more, got %d", state.ErrInvalidArgument, phase)
+		return nil, state.Errorf(state.ErrInvalidArgument, "phase must be 0 or more, got %d", phase)
 	}
 	if taskNumber < 0 {
-		return nil, fmt.Errorf("%w: task_number must be 0 or more, got %d", state.ErrInvalidArgument, taskNumber)
+		return nil, state.Errorf(state.ErrInvalidArgument, "task_number must be 0 or more, got %d", taskNumber)
 	}
 	st, err := e.get(ctx, sessionID)
 	if err != nil {
@@ -314,7 +313,7 @@ func (e *Engine) Task(ctx context.Context, sessionID string, phase, taskNumber i
 	}
 	done := slices.Contains(st.CompletedPhases, phase)
 	if !done && (phase != st.CurrentPhase || st.Status != state.StatusActive) {
-		return nil, fmt.Errorf("%w: phase %d is not open: session %s is on phase %d; read tasks of the current phase or of a completed phase %v", state.ErrWrongPhase, phase, st.SessionID, st.CurrentPhase, st.CompletedPhases)
+		return nil, state.Errorf(state.ErrWrongPhase, "phase %d is not open: session %s is on phase %d; read tasks of the current phase or of a completed phase %v", phase, st.SessionID, st.CurrentPhase, st.CompletedPhases)
 	}
 	f, err := e.flowOf(ctx, st)
 	if err != nil {
@@ -412,14 +411,4 @@ func (e *Engine) DeleteSession(ctx context.Context, sessionID string) error {
 	e.notifyChanged()
 	e.logger.Debug("session deleted", "session_id", id)
 	return nil
-}
-
-// noSession is the error for a session ID that names no session; detail,
-// if not empty, says more in parentheses.
-func noSession(id, detail string) error {
-	problem := "no such session"
-	if detail != "" {
-		problem += " (" + detail + ")"
-	}
-	return &state.FieldError{Kind: state.ErrNotFound, Field: "session_id", Value: id, Problem: problem}
 }

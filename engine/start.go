@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 
 	"github.com/cespare/xxhash/v2"
@@ -34,10 +33,10 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	if len(options) > 0 {
 		b, err := checkpoint.EncodeEvidence(options, e.maxEvidence)
 		if err != nil {
-			return nil, fmt.Errorf("%w: options: %w", state.ErrInvalidArgument, err)
+			return nil, state.Errorf(state.ErrInvalidArgument, "options: %w", err)
 		}
 		if opts, err = decodeObject(b); err != nil {
-			return nil, fmt.Errorf("%w: options: %w", state.ErrInvalidArgument, err)
+			return nil, state.Errorf(state.ErrInvalidArgument, "options: %w", err)
 		}
 	}
 	f, err := e.loadFlow(ctx, workflowType, opts, "options")
@@ -46,14 +45,13 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	}
 	order := f.order()
 	if len(order) == 0 {
-		return nil, fmt.Errorf("%w: workflow_type %s: metadata.json lists no phases; add at least one phase", state.ErrCorrupt, workflowType)
+		return nil, state.Errorf(state.ErrCorrupt, "workflow_type %s: metadata.json lists no phases; add at least one phase", workflowType)
 	}
 	// A definition with problems would fail somewhere in the middle of
 	// a session (a task file missing in phase 3, a gate that does not
 	// parse): refuse it before anything is created.
 	if problems := workflows.ValidateWorkflow(e.wfFS, workflowType); len(problems) > 0 {
-		return nil, fmt.Errorf("%w: workflow_type %s is broken (%s); fix its definition first: mcpflow workflows lists every problem",
-			state.ErrCorrupt, workflowType, workflows.JoinProblems(problems))
+		return nil, state.Errorf(state.ErrCorrupt, "workflow_type %s is broken (%s); fix its definition first: mcpflow workflows lists every problem", workflowType, workflows.JoinProblems(problems))
 	}
 	// Read the first phase before creating anything, so that a workflow
 	// whose content cannot be read leaves no session behind.

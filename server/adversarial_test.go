@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/engine/redisstore"
 	"github.com/mcpflow/mcpflow/engine/redisstore/redistest"
 	"github.com/mcpflow/mcpflow/engine/state"
@@ -322,7 +322,7 @@ func (stalledStore) Save(context.Context, *state.SessionState, state.Version) (s
 // pause: a store's own deadline is a tool error saying Redis is
 // unavailable, as when Redis is down.
 func TestStoreDeadlineIsAToolError(t *testing.T) {
-	fs, err := engine.NewFileStore(t.TempDir())
+	fs, err := filestore.New(t.TempDir())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = fs.Close() })
 	h := startHarness(t, harnessOpts{http: true, store: stalledStore{fs}})

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/server"
 
@@ -235,7 +236,7 @@ func TestCoalescedSessionLoadLogsBothCallers(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, first.Close())
 
-	fileStore, err := engine.NewFileStore(dir)
+	fileStore, err := filestore.New(dir)
 	require.NoError(t, err)
 	store := &gatedStore{Store: fileStore, entered: make(chan struct{}), release: make(chan struct{})}
 	logs := &syncBuffer{}

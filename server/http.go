@@ -346,15 +346,15 @@ func isUnspecified(host string) bool {
 
 // CheckBind validates an HTTP listen address against the token rule: an
 // address that is not loopback (a wildcard included) needs a token. The
-// error wraps ErrInvalidConfig, and ErrTokenRequired when a token would
-// make the address acceptable.
+// error is a *ConfigError (it matches ErrInvalidConfig), and matches
+// ErrTokenRequired too when a token would make the address acceptable.
 func CheckBind(addr, token string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("%w: HTTP address %q: %w; use HOST:PORT such as 127.0.0.1:4242", ErrInvalidConfig, addr, err)
+		return configErrorf("HTTP address %q: %w; use HOST:PORT such as 127.0.0.1:4242", addr, err)
 	}
 	if port == "" {
-		return fmt.Errorf("%w: HTTP address %q has no port; use HOST:PORT such as 127.0.0.1:4242 (port 0 picks a free port)", ErrInvalidConfig, addr)
+		return configErrorf("HTTP address %q has no port; use HOST:PORT such as 127.0.0.1:4242 (port 0 picks a free port)", addr)
 	}
 	if host != "" && isLoopbackName(host) {
 		return nil
@@ -364,17 +364,17 @@ func CheckBind(addr, token string) error {
 		if shown == "" {
 			shown = "every interface"
 		}
-		return &tokenRequiredError{addr: addr, shown: shown}
+		return &ConfigError{Problem: &tokenRequiredError{addr: addr, shown: shown}}
 	}
 	return nil
 }
 
-// tokenRequiredError is CheckBind's error for an address that needs a
-// token: it matches ErrInvalidConfig and ErrTokenRequired.
+// tokenRequiredError is the Problem of CheckBind's ConfigError for an
+// address that needs a token: it matches ErrTokenRequired.
 type tokenRequiredError struct{ addr, shown string }
 
 func (e *tokenRequiredError) Error() string {
-	return fmt.Sprintf("%v: HTTP address %q listens on %s, which is not loopback, and no token is set", ErrInvalidConfig, e.addr, e.shown)
+	return fmt.Sprintf("HTTP address %q listens on %s, which is not loopback, and no token is set", e.addr, e.shown)
 }
 
-func (e *tokenRequiredError) Unwrap() []error { return []error{ErrInvalidConfig, ErrTokenRequired} }
+func (e *tokenRequiredError) Unwrap() error { return ErrTokenRequired }

@@ -166,7 +166,7 @@ func (s *Server) startPrompt(ctx context.Context, req mcp.GetPromptRequest) (*mc
 	name := req.Params.Name
 	m, err := s.cfg.Engine.Metadata(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("prompt %s: %s", name, trimPkg(err.Error()))
+		return nil, fmt.Errorf("prompt %s: %s", name, state.Message(err))
 	}
 	target, err := promptArg(req, argTargetFile, true, "name the file or feature the workflow is about")
 	if err != nil {
@@ -223,11 +223,11 @@ func (s *Server) resumePrompt(ctx context.Context, req mcp.GetPromptRequest) (*m
 	}
 	id, err := state.ParseSessionID(raw)
 	if err != nil {
-		return nil, fmt.Errorf("prompt %s: %s", PromptResume, trimPkg(err.Error()))
+		return nil, fmt.Errorf("prompt %s: %s", PromptResume, state.Message(err))
 	}
 	v, err := s.cfg.Engine.CurrentPhase(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("prompt %s: %s", PromptResume, trimPkg(err.Error()))
+		return nil, fmt.Errorf("prompt %s: %s", PromptResume, state.Message(err))
 	}
 	phaseArg, err := promptArg(req, argPhase, false, "")
 	if err != nil {

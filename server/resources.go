@@ -287,7 +287,7 @@ func (s *Server) readWorkflowFile(ctx context.Context, req mcp.ReadResourceReque
 	}
 	b, err := s.cfg.Engine.ReadPhaseFile(ctx, wt, phase, file)
 	if errors.Is(err, state.ErrNotFound) || errors.Is(err, state.ErrInvalidArgument) {
-		return nil, fmt.Errorf("%w: uri %q: %s", errResource, req.Params.URI, trimPkg(err.Error()))
+		return nil, fmt.Errorf("%w: uri %q: %s", errResource, req.Params.URI, state.Message(err))
 	}
 	if err != nil {
 		return nil, err

@@ -62,6 +62,26 @@ type StateStore struct {
 // bad Config.
 var ErrInvalidConfig = errors.New("server: invalid config")
 
+// ConfigError is the error New, Listen, Serve and CheckBind return for a
+// bad Config. It matches ErrInvalidConfig and whatever Problem wraps;
+// Problem alone says what is wrong without the sentinel's text, for a
+// caller (a command line) that words its own prefix.
+type ConfigError struct {
+	// Problem says what is wrong, e.g. "Engine is required".
+	Problem error
+}
+
+// Error returns "server: invalid config: <problem>".
+func (e *ConfigError) Error() string { return ErrInvalidConfig.Error() + ": " + e.Problem.Error() }
+
+// Unwrap returns ErrInvalidConfig and Problem.
+func (e *ConfigError) Unwrap() []error { return []error{ErrInvalidConfig, e.Problem} }
+
+// configErrorf returns a ConfigError whose Problem is fmt.Errorf(format, a...).
+func configErrorf(format string, a ...any) error {
+	return &ConfigError{Problem: fmt.Errorf(format, a...)}
+}
+
 // Config configures a Server. Engine and Index are required; every other
 // field has a working zero value.
 type Config struct {
@@ -216,23 +236,23 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	switch {
 	case cfg.Engine == nil:
-		return nil, fmt.Errorf("%w: Engine is required", ErrInvalidConfig)
+		return nil, configErrorf("Engine is required")
 	case cfg.Index == nil:
-		return nil, fmt.Errorf("%w: Index is required", ErrInvalidConfig)
+		return nil, configErrorf("Index is required")
 	case cfg.StdioWorkers < 0 || cfg.StdioWorkers > MaxStdioWorkers:
-		return nil, fmt.Errorf("%w: stdio workers must be 1 to %d, got %d", ErrInvalidConfig, MaxStdioWorkers, cfg.StdioWorkers)
+		return nil, configErrorf("stdio workers must be 1 to %d, got %d", MaxStdioWorkers, cfg.StdioWorkers)
 	case cfg.MaxSessions < 0 || cfg.MaxStreams < 0:
-		return nil, fmt.Errorf("%w: max sessions and max streams must be positive, got %d and %d", ErrInvalidConfig, cfg.MaxSessions, cfg.MaxStreams)
+		return nil, configErrorf("max sessions and max streams must be positive, got %d and %d", cfg.MaxSessions, cfg.MaxStreams)
 	case cfg.MaxSubscriptions < 0:
-		return nil, fmt.Errorf("%w: max subscriptions must be positive, got %d", ErrInvalidConfig, cfg.MaxSubscriptions)
+		return nil, configErrorf("max subscriptions must be positive, got %d", cfg.MaxSubscriptions)
 	case cfg.WriteTimeout < 0:
-		return nil, fmt.Errorf("%w: write timeout must be positive, got %v", ErrInvalidConfig, cfg.WriteTimeout)
+		return nil, configErrorf("write timeout must be positive, got %v", cfg.WriteTimeout)
 	case cfg.MaxBodyBytes < 0:
-		return nil, fmt.Errorf("%w: max body bytes must be positive, got %d", ErrInvalidConfig, cfg.MaxBodyBytes)
+		return nil, configErrorf("max body bytes must be positive, got %d", cfg.MaxBodyBytes)
 	case !cfg.Stdio && cfg.HTTPAddr == "":
-		return nil, fmt.Errorf("%w: no transport: serve stdio, HTTP or both", ErrInvalidConfig)
+		return nil, configErrorf("no transport: serve stdio, HTTP or both")
 	case cfg.ElicitTimeout < 0:
-		return nil, fmt.Errorf("%w: approval (elicitation) timeout must be positive, got %v", ErrInvalidConfig, cfg.ElicitTimeout)
+		return nil, configErrorf("approval (elicitation) timeout must be positive, got %v", cfg.ElicitTimeout)
 	}
 	if cfg.HTTPAddr != "" {
 		if err := CheckBind(cfg.HTTPAddr, cfg.Token); err != nil {
@@ -310,7 +330,7 @@ func New(cfg Config) (*Server, error) {
 	s.tel.reg.MustRegister(conflictCollector{cfg.Engine}, checkCollector{cfg.Engine})
 	if c := cfg.StateStore.Collector; c != nil {
 		if err := s.tel.reg.Register(c); err != nil {
-			return nil, fmt.Errorf("%w: state store metrics: %w", ErrInvalidConfig, err)
+			return nil, configErrorf("state store metrics: %w", err)
 		}
 	}
 	// Middleware runs in the order added, outermost first. The
@@ -506,7 +526,7 @@ func (s *Server) Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) e
 		return err
 	}
 	if s.cfg.Stdio && (stdin == nil || stdout == nil) {
-		return fmt.Errorf("%w: stdio needs stdin and stdout", ErrInvalidConfig)
+		return configErrorf("stdio needs stdin and stdout")
 	}
 	defer func() {
 		if s.cfg.DiscoveryFile != "" {

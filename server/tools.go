@@ -203,7 +203,7 @@ func (s *Server) toolError(ctx context.Context, tool string, err error) (*mcp.Ca
 		errors.Is(err, state.ErrAlreadyCompleted), errors.Is(err, state.ErrConflict),
 		errors.Is(err, state.ErrInvalidArgument), errors.Is(err, state.ErrCorrupt), errors.Is(err, state.ErrPaused),
 		errors.Is(err, state.ErrSpecMissing):
-		msg = withRemedy(trimPkg(msg), err)
+		msg = withRemedy(state.Message(err), err)
 	case errors.Is(err, state.ErrClosed), errors.Is(err, ragcache.ErrClosed):
 		msg = "the server is shutting down; retry once it is back"
 	default:
@@ -215,9 +215,6 @@ func (s *Server) toolError(ctx context.Context, tool string, err error) (*mcp.Ca
 	}
 	return mcp.NewToolResultError(msg), nil
 }
-
-// trimPkg drops the sentinel's "engine: " prefix for a tool user.
-func trimPkg(msg string) string { return strings.TrimPrefix(msg, "engine: ") }
 
 // ---- search_standards ----
 

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/engine/state"
 )
 
@@ -176,7 +176,7 @@ func (d folders) moveLegacySessions(log *slog.Logger) {
 	if d.legacyState == "" {
 		return
 	}
-	lock, err := engine.LockStateDir(d.legacyState)
+	lock, err := filestore.LockStateDir(d.legacyState)
 	if err != nil {
 		log.Warn("sessions in the old state folder are not moved: another server uses it", "from", d.legacyState, "to", d.state, "err", err)
 		return

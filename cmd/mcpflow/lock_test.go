@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/filestore"
 )
 
 // TestServeRefusesAStateFolderInUse pins two servers on one state folder
@@ -18,7 +18,7 @@ import (
 func TestServeRefusesAStateFolderInUse(t *testing.T) {
 	root := t.TempDir()
 	state := filepath.Join(root, ".mcpflow", "state")
-	held, err := engine.LockStateDir(state)
+	held, err := filestore.LockStateDir(state)
 	require.NoError(t, err)
 
 	env := map[string]string{"MCPFLOW_TRANSPORT": "stdio"}

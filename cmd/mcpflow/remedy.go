@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/server"
 )
 
@@ -42,7 +42,7 @@ func withFlagRemedy(err error, n func(string) string) error {
 	if errors.Is(err, server.ErrTokenRequired) {
 		return fmt.Errorf("%w; set a token (--token or MCPFLOW_TOKEN) or bind to 127.0.0.1", err)
 	}
-	if errors.Is(err, engine.ErrFolderInUse) {
+	if errors.Is(err, filestore.ErrFolderInUse) {
 		state := n("state")
 		sep := "="
 		if strings.HasPrefix(state, "--") {

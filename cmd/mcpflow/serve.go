@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/engine/redisstore"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/ragcache"
@@ -157,7 +158,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	}
 	if useHTTP {
 		if err := server.CheckBind(f.http, f.token); err != nil {
-			return c, usagef("%s %s: %v", n("http"), f.http, trimConfigErr(withFlagRemedy(err, n)))
+			return c, usagef("%s %s: %v", n("http"), f.http, withFlagRemedy(configProblem(err), n))
 		}
 	}
 	var redisOpts *redisstore.Options
@@ -184,7 +185,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	if redisOpts == nil {
 		// One server per state folder: a second one would create
 		// duplicate sessions (docs/DEPLOYMENT.md).
-		lock, err := engine.LockStateDir(dirs.state)
+		lock, err := filestore.LockStateDir(dirs.state)
 		if err != nil {
 			return c, withFlagRemedy(fmt.Errorf("%s: %w", n("state"), err), n)
 		}
@@ -281,7 +282,7 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
-		return c, trimConfigErr(err)
+		return c, configProblem(err)
 	}
 	if err := srv.Listen(); err != nil {
 		// Close stops what New started, as Serve would have.
@@ -307,15 +308,12 @@ func serveCmd(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 	return c, srv.Serve(sigCtx, in, out)
 }
 
-// trimConfigErr drops the "server: invalid config: " prefix, which says
-// nothing to a person at a shell.
-func trimConfigErr(err error) error {
-	if errors.Is(err, server.ErrInvalidConfig) {
-		msg := err.Error()
-		prefix := server.ErrInvalidConfig.Error() + ": "
-		if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
-			return errors.New(msg[len(prefix):])
-		}
+// configProblem returns the Problem of server's ConfigError, whose
+// "server: invalid config: " says nothing to a person at a shell, or err
+// itself when it is no ConfigError.
+func configProblem(err error) error {
+	if ce, ok := errors.AsType[*server.ConfigError](err); ok {
+		return ce.Problem
 	}
 	return err
 }

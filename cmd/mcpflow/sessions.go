@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/engine/redisstore"
 	"github.com/mcpflow/mcpflow/engine/state"
 )
@@ -88,7 +89,7 @@ func openEngine(ctx context.Context, c *command, f folderFlags, log *slog.Logger
 		} else if stateDir, err = filepath.Abs(stateDir); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", n("state"), err)
 		}
-		fsx, err := engine.OpenFileStore(stateDir)
+		fsx, err := filestore.OpenShared(stateDir)
 		if err != nil {
 			if errors.Is(err, state.ErrNotFound) {
 				return nil, nil, fmt.Errorf("no state folder %s: no session was started in this project; run in the project folder, or set %s or %s", stateDir, n("root"), n("state"))

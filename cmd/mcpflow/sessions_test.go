@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/internal/testutil"
 	"github.com/mcpflow/mcpflow/server"
 )
@@ -285,7 +285,7 @@ func TestLegacySessionsStayWhileAnotherServerHoldsTheirFolder(t *testing.T) {
 	require.Equal(t, legacy, dirs.legacyState)
 	require.NoError(t, os.WriteFile(filepath.Join(dirs.state, b+".json"), []byte("newer"), 0o600))
 
-	held, err := engine.LockStateDir(legacy)
+	held, err := filestore.LockStateDir(legacy)
 	require.NoError(t, err)
 	var logs testutil.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -35,7 +34,7 @@ func summaryJSON(st *state.SessionState) (sum, failed string, err error) {
 	s := state.Summarize(st)
 	b, err := json.Marshal(s)
 	if err != nil {
-		return "", "", fmt.Errorf("%w: session_id %s: encode summary: %w", state.ErrInvalidArgument, st.SessionID, err)
+		return "", "", state.Errorf(state.ErrInvalidArgument, "session_id %s: encode summary: %w", st.SessionID, err)
 	}
 	failed = "0"
 	if s.GateFailed && !s.Paused {

@@ -396,7 +396,7 @@ func (s *Store) probe(ctx context.Context, id string, cached bool) (record, erro
 	var r record
 	r.exists, r.ver, err = parseVersion(vals[0])
 	if err != nil {
-		return record{}, fmt.Errorf("%w: session_id %s: %w; delete the session", state.ErrCorrupt, id, err)
+		return record{}, state.Errorf(state.ErrCorrupt, "session_id %s: %w; delete the session", id, err)
 	}
 	r.docLen, _ = res[1].AsInt64()
 	return r, nil
@@ -425,7 +425,7 @@ func (s *Store) readDoc(ctx context.Context, id string, cached bool) (ver state.
 	}
 	exists, ver, err := parseVersion(vals[0])
 	if err != nil {
-		return 0, "", false, fmt.Errorf("%w: session_id %s: %w; delete the session", state.ErrCorrupt, id, err)
+		return 0, "", false, state.Errorf(state.ErrCorrupt, "session_id %s: %w; delete the session", id, err)
 	}
 	if !exists {
 		return 0, "", false, nil
@@ -549,7 +549,7 @@ func decode(id, doc string) (*state.SessionState, error) {
 			Err: fmt.Errorf("%w; the session can be deleted", err)}
 	}
 	if st.SessionID != id {
-		return nil, fmt.Errorf("%w: session_id %s: stored document holds session_id %q; delete the session", state.ErrCorrupt, id, st.SessionID)
+		return nil, state.Errorf(state.ErrCorrupt, "session_id %s: stored document holds session_id %q; delete the session", id, st.SessionID)
 	}
 	return st, nil
 }
@@ -559,7 +559,7 @@ func decode(id, doc string) (*state.SessionState, error) {
 func encode(st *state.SessionState, ver state.Version, limit int) (string, error) {
 	data, err := state.EncodeState(st, ver)
 	if err != nil {
-		return "", fmt.Errorf("%w: session_id %s: %w", state.ErrInvalidArgument, st.SessionID, err)
+		return "", state.Errorf(state.ErrInvalidArgument, "session_id %s: %w", st.SessionID, err)
 	}
 	if err := state.CheckStateSize(st.SessionID, len(data), limit); err != nil {
 		return "", err
@@ -572,14 +572,14 @@ func encode(st *state.SessionState, ver state.Version, limit int) (string, error
 // checkState validates the id of a state to be written.
 func checkState(st *state.SessionState) error {
 	if st == nil {
-		return fmt.Errorf("%w: state is nil", state.ErrInvalidArgument)
+		return state.Errorf(state.ErrInvalidArgument, "state is nil")
 	}
 	id, err := state.ParseSessionID(st.SessionID)
 	if err != nil {
 		return err
 	}
 	if id != st.SessionID {
-		return fmt.Errorf("%w: session_id %q is not in canonical form %q", state.ErrInvalidArgument, st.SessionID, id)
+		return state.Errorf(state.ErrInvalidArgument, "session_id %q is not in canonical form %q", st.SessionID, id)
 	}
 	return nil
 }
@@ -603,7 +603,7 @@ func (s *Store) Save(ctx context.Context, st *state.SessionState, expected state
 		return 0, err
 	}
 	if expected < 0 {
-		return 0, fmt.Errorf("%w: expected version must be 0 or more, got %d", state.ErrInvalidArgument, expected)
+		return 0, state.Errorf(state.ErrInvalidArgument, "expected version must be 0 or more, got %d", expected)
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -656,14 +656,14 @@ func (s *Store) saveResult(ctx context.Context, id string, expected state.Versio
 			s.guard.saw(id, cur)
 		}
 		if expected == 0 {
-			return 0, fmt.Errorf("%w: session_id %s: already exists", state.ErrConflict, id)
+			return 0, state.Errorf(state.ErrConflict, "session_id %s: already exists", id)
 		}
-		return 0, fmt.Errorf("%w: session_id %s: state changed (version %d, expected %d); read it again and retry", state.ErrConflict, id, cur, expected)
+		return 0, state.Errorf(state.ErrConflict, "session_id %s: state changed (version %d, expected %d); read it again and retry", id, cur, expected)
 	case codeNotFound:
 		s.guard.gone(id, expected)
 		return 0, s.notFound(ctx, id)
 	case codePair:
-		return 0, fmt.Errorf("%w: session_id %s: workflow_type and target_file of a saved session cannot change", state.ErrInvalidArgument, id)
+		return 0, state.Errorf(state.ErrInvalidArgument, "session_id %s: workflow_type and target_file of a saved session cannot change", id)
 	}
 	return 0, s.replyErr("save", id, fmt.Errorf("unknown reply %v", vals))
 }
@@ -701,8 +701,7 @@ func (s *Store) settle(ctx context.Context, id string, expected state.Version, w
 		if cur > 0 {
 			s.guard.saw(id, cur)
 		}
-		return 0, fmt.Errorf("%w: session_id %s: the save's reply was lost (%w) and it had not landed; it never will (the version is now %d): read the session again and retry",
-			state.ErrConflict, id, cause, cur)
+		return 0, state.Errorf(state.ErrConflict, "session_id %s: the save's reply was lost (%w) and it had not landed; it never will (the version is now %d): read the session again and retry", id, cause, cur)
 	case fenceGone:
 		s.stats.fenced.Add(1)
 		s.guard.gone(id, expected)
@@ -731,7 +730,7 @@ func (s *Store) CreateOrResume(ctx context.Context, st *state.SessionState) (*st
 		return nil, 0, false, err
 	}
 	if st.Status != state.StatusActive {
-		return nil, 0, false, fmt.Errorf("%w: CreateOrResume needs an active session, got status %q", state.ErrInvalidArgument, st.Status)
+		return nil, 0, false, state.Errorf(state.ErrInvalidArgument, "CreateOrResume needs an active session, got status %q", st.Status)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, 0, false, err
@@ -757,8 +756,7 @@ func (s *Store) CreateOrResume(ctx context.Context, st *state.SessionState) (*st
 		}
 		if attempt > maxPairAttempts {
 			s.stats.errors.Add(1)
-			return nil, 0, false, fmt.Errorf("%w: workflow_type %s, target_file %q: the active-session index kept changing during %d attempts; try again",
-				state.ErrConflict, st.WorkflowType, st.TargetFile, maxPairAttempts)
+			return nil, 0, false, state.Errorf(state.ErrConflict, "workflow_type %s, target_file %q: the active-session index kept changing during %d attempts; try again", st.WorkflowType, st.TargetFile, maxPairAttempts)
 		}
 		doc, err := encode(cur, 1, s.docLimit())
 		if err != nil {
@@ -810,7 +808,7 @@ func (s *Store) CreateOrResume(ctx context.Context, st *state.SessionState) (*st
 			var got *state.SessionState
 			var derr error
 			if vals[3].IsNil() {
-				derr = fmt.Errorf("%w: session_id %s: its stored document is over %d bytes or not a hash", state.ErrCorrupt, id, s.docLimit())
+				derr = state.Errorf(state.ErrCorrupt, "session_id %s: its stored document is over %d bytes or not a hash", id, s.docLimit())
 			} else {
 				doc, _ := vals[3].ToString()
 				got, derr = decode(id, doc)

@@ -9,8 +9,12 @@ import (
 	"time"
 )
 
+// DefaultMaxEvidenceBytes is the largest evidence, JSON-encoded, that the
+// engine accepts by default (engine.DefaultMaxEvidenceBytes): 1 MiB.
+const DefaultMaxEvidenceBytes = 1 << 20
+
 // MaxStateFileBytes is the largest encoded state the stores read: the
-// FileStore's file limit and the Redis store's default document limit.
+// filestore.Store's file limit and the Redis store's default document limit.
 const MaxStateFileBytes = 64 << 20
 
 // fileState is the on-disk form of a SessionState: the same fields plus

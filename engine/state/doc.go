@@ -7,6 +7,6 @@
 // ErrInvalidArgument, ..., FieldError).
 //
 // It imports nothing of this module, so that the engine and every store
-// (engine.FileStore, package engine/redisstore) depend on it and not on
+// (packages engine/filestore and engine/redisstore) depend on it and not on
 // each other.
 package state

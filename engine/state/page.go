@@ -72,15 +72,15 @@ func (k ListKey) String() string {
 // ErrInvalidArgument.
 func ParseListKey(s string) (ListKey, error) {
 	if len(s) != 16+36 {
-		return ListKey{}, fmt.Errorf("%w: list key has %d bytes, want 52", ErrInvalidArgument, len(s))
+		return ListKey{}, Errorf(ErrInvalidArgument, "list key has %d bytes, want 52", len(s))
 	}
 	var b [8]byte
 	if _, err := hex.Decode(b[:], []byte(s[:16])); err != nil || s[:16] != hex.EncodeToString(b[:]) {
-		return ListKey{}, fmt.Errorf("%w: list key: time is not 16 lower-case hexadecimal digits", ErrInvalidArgument)
+		return ListKey{}, Errorf(ErrInvalidArgument, "list key: time is not 16 lower-case hexadecimal digits")
 	}
 	id, err := ParseSessionID(s[16:])
 	if err != nil || id != s[16:] {
-		return ListKey{}, fmt.Errorf("%w: list key: session id is not a canonical UUID", ErrInvalidArgument)
+		return ListKey{}, Errorf(ErrInvalidArgument, "list key: session id is not a canonical UUID")
 	}
 	return ListKey{Created: int64(^binary.BigEndian.Uint64(b[:]) ^ (1 << 63)), ID: id}, nil
 }

@@ -1,7 +1,6 @@
 package state
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -228,11 +227,11 @@ func Clone(st *SessionState) *SessionState {
 func DeepCopy(st *SessionState) (*SessionState, error) {
 	b, err := EncodeState(st, 0)
 	if err != nil {
-		return nil, fmt.Errorf("engine: session %s: encode state: %w", st.SessionID, err)
+		return nil, Errorf(nil, "session %s: encode state: %w", st.SessionID, err)
 	}
 	c, _, err := DecodeState(b)
 	if err != nil {
-		return nil, fmt.Errorf("engine: session %s: decode state: %w", st.SessionID, err)
+		return nil, Errorf(nil, "session %s: decode state: %w", st.SessionID, err)
 	}
 	return c, nil
 }

@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/google/uuid"
 )
@@ -103,5 +102,5 @@ func CheckStateSize(id string, size, limit int) error {
 	if size <= limit {
 		return nil
 	}
-	return fmt.Errorf("%w: session_id %s: the saved state would be %d bytes, over the store's limit of %d bytes; submit smaller evidence, or start a new session for the rest of the work", ErrInvalidArgument, id, size, limit)
+	return Errorf(ErrInvalidArgument, "session_id %s: the saved state would be %d bytes, over the store's limit of %d bytes; submit smaller evidence, or start a new session for the rest of the work", id, size, limit)
 }

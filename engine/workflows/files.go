@@ -107,7 +107,7 @@ func MetadataReadError(name string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return &state.FieldError{Kind: state.ErrNotFound, Field: "workflow_type", Value: name, Problem: "no such workflow (no " + name + "/" + MetadataFile + ")"}
 	}
-	return fmt.Errorf("%w: workflow_type %s: %s: %w", state.ErrCorrupt, name, MetadataFile, err)
+	return state.Errorf(state.ErrCorrupt, "workflow_type %s: %s: %w", name, MetadataFile, err)
 }
 
 // DecodeMetadata parses data, the content of workflow name's
@@ -137,12 +137,12 @@ func CheckTaskFile(file string) error {
 // ReadTaskFile reads <workflow>/phases/<phase>/<file>.
 func ReadTaskFile(fsys fs.FS, workflow string, phase int, file string) (string, error) {
 	if err := CheckTaskFile(file); err != nil {
-		return "", fmt.Errorf("%w: workflow %s phase %d: task %w", state.ErrCorrupt, workflow, phase, err)
+		return "", state.Errorf(state.ErrCorrupt, "workflow %s phase %d: task %w", workflow, phase, err)
 	}
 	name := path.Join(workflow, "phases", strconv.Itoa(phase), file)
 	data, err := ReadFile(fsys, name, MaxContentBytes)
 	if err != nil {
-		return "", fmt.Errorf("%w: workflow %s phase %d: task file %s cannot be read (%w); fix metadata.json or add the file", state.ErrNotFound, workflow, phase, file, err)
+		return "", state.Errorf(state.ErrNotFound, "workflow %s phase %d: task file %s cannot be read (%w); fix metadata.json or add the file", workflow, phase, file, err)
 	}
 	return string(data), nil
 }

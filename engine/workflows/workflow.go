@@ -111,7 +111,7 @@ func parseTotalPhases(b []byte) (TotalPhases, error) {
 
 // ErrMetadata is wrapped by every error ParseMetadata returns; it is also
 // matched by ErrCorrupt through errors.Is.
-var ErrMetadata = fmt.Errorf("%w: metadata.json", state.ErrCorrupt)
+var ErrMetadata = state.Errorf(state.ErrCorrupt, "metadata.json")
 
 // MetadataError is the error of a metadata.json that does not decode:
 // every error ParseMetadata returns is one. errors.Is matches ErrMetadata

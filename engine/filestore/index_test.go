@@ -1,4 +1,4 @@
-package engine
+package filestore
 
 import (
 	"os"
@@ -12,9 +12,9 @@ import (
 	"github.com/mcpflow/mcpflow/engine/storetest"
 )
 
-func newIndexStore(t *testing.T, dir string) *FileStore {
+func newIndexStore(t *testing.T, dir string) *Store {
 	t.Helper()
-	s, err := NewFileStore(dir)
+	s, err := New(dir)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	s.noSync = true
@@ -22,7 +22,7 @@ func newIndexStore(t *testing.T, dir string) *FileStore {
 }
 
 // listIDs walks every page of s with page size 10.
-func listIDs(t *testing.T, s *FileStore, status state.Status) []string {
+func listIDs(t *testing.T, s *Store, status state.Status) []string {
 	t.Helper()
 	var ids []string
 	q := state.PageQuery{Status: status, Limit: 10}
@@ -43,7 +43,7 @@ func listIDs(t *testing.T, s *FileStore, status state.Status) []string {
 
 // TestFileIndexPageReadsNoFile: a page is served from the index: after
 // every state file was overwritten in place behind the store's back (no
-// FileStore, so no journal entry), pages still hold the summaries the
+// Store, so no journal entry), pages still hold the summaries the
 // store saved, and cost no file read. The session is re-read when it is
 // loaded.
 func TestFileIndexPageReadsNoFile(t *testing.T) {
@@ -70,7 +70,7 @@ func TestFileIndexPageReadsNoFile(t *testing.T) {
 	require.ErrorIs(t, err, state.ErrCorrupt)
 }
 
-// TestFileIndexJournalOverrun: another process (a second FileStore on the
+// TestFileIndexJournalOverrun: another process (a second Store on the
 // folder) makes more changes than the journal holds between two lists of
 // this one; this one then re-reads the folder and lists exactly what is
 // there. A journal overwritten with garbage does the same.
@@ -113,7 +113,7 @@ func TestFileIndexJournalOverrun(t *testing.T) {
 }
 
 // TestFileIndexSeesOtherProcessesChanges: creates, status changes and
-// deletes through another FileStore reach this one's filtered pages
+// deletes through another Store reach this one's filtered pages
 // through the journal, one file read per change.
 func TestFileIndexSeesOtherProcessesChanges(t *testing.T) {
 	dir := t.TempDir()

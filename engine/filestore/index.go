@@ -1,10 +1,9 @@
-package engine
+package filestore
 
 import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io/fs"
 	"slices"
 	"sync"
@@ -12,7 +11,7 @@ import (
 	"github.com/mcpflow/mcpflow/engine/state"
 )
 
-// summaryIndex is the summary of every session of a FileStore's folder, in
+// summaryIndex is the summary of every session of a Store's folder, in
 // listing order (state.ListKey), so that a page of list_sessions costs the
 // page and not the folder.
 //
@@ -213,7 +212,7 @@ func copySummary(sum *state.SessionSummary) state.SessionSummary {
 // This process's Saves and Deletes update the index under the folder
 // lock, right after their rename or remove. Other processes on the same
 // folder are noticed through a change journal in the lock file, written
-// under the same lock by every FileStore:
+// under the same lock by every Store:
 //
 //	bytes 0-7: the sequence number of the last change (uint64, little endian)
 //	then journalSlots slots of 36 bytes: slot seq%journalSlots holds the
@@ -234,7 +233,7 @@ const journalSlot = 36
 
 // journalSeq reads the journal's sequence number; the folder lock is held.
 // A short or missing header reads as 0.
-func (s *FileStore) journalSeq() uint64 {
+func (s *Store) journalSeq() uint64 {
 	var b [8]byte
 	if n, _ := s.lockFile.ReadAt(b[:], 0); n < len(b) {
 		return 0
@@ -246,7 +245,7 @@ func (s *FileStore) journalSeq() uint64 {
 // its sequence number; the folder lock is held. A failed write is
 // returned: the caller's change is made, but other processes would not
 // hear of it.
-func (s *FileStore) journalAppend(id string) (uint64, error) {
+func (s *Store) journalAppend(id string) (uint64, error) {
 	seq := s.journalSeq() + 1
 	if _, err := s.lockFile.WriteAt([]byte(id), 8+int64(seq%journalSlots)*journalSlot); err != nil {
 		return 0, err
@@ -262,7 +261,7 @@ func (s *FileStore) journalAppend(id string) (uint64, error) {
 // indexChanged updates the index after this process saved (sum non-nil)
 // or deleted session id, and records the change in the journal; the
 // session's lock and the folder lock are held.
-func (s *FileStore) indexChanged(id string, sum *state.SessionSummary, stamp fileStamp) {
+func (s *Store) indexChanged(id string, sum *state.SessionSummary, stamp fileStamp) {
 	if sum != nil {
 		s.index.put(*sum, stamp)
 	} else {
@@ -282,12 +281,12 @@ func (s *FileStore) indexChanged(id string, sum *state.SessionSummary, stamp fil
 
 // syncIndex brings the index up to date with the changes other processes
 // made; see "keeping the index current".
-func (s *FileStore) syncIndex(ctx context.Context) error {
+func (s *Store) syncIndex(ctx context.Context) error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
 	unlock, err := s.lockFolder()
 	if err != nil {
-		return fmt.Errorf("engine: state folder %s: lock: %w", s.dir, err)
+		return state.Errorf(nil, "state folder %s: lock: %w", s.dir, err)
 	}
 	seq, from, full := s.journalSeq(), s.synced, s.rescan
 	s.rescan = false
@@ -337,10 +336,10 @@ func (s *FileStore) syncIndex(ctx context.Context) error {
 
 // rescanFolder reads the folder's names and re-reads every session whose
 // file appeared, vanished or changed.
-func (s *FileStore) rescanFolder(ctx context.Context) error {
+func (s *Store) rescanFolder(ctx context.Context) error {
 	entries, err := fs.ReadDir(s.root.FS(), ".")
 	if err != nil {
-		return fmt.Errorf("engine: state folder %s: %w", s.dir, err)
+		return state.Errorf(nil, "state folder %s: %w", s.dir, err)
 	}
 	present := make(map[string]bool, len(entries))
 	for _, e := range entries {
@@ -365,7 +364,7 @@ func (s *FileStore) rescanFolder(ctx context.Context) error {
 // refresh makes the index entry of session id match its file, under the
 // session's lock: removed when the file is gone (or is not a regular
 // file), re-read when its stamp differs from the indexed one.
-func (s *FileStore) refresh(id string) {
+func (s *Store) refresh(id string) {
 	mu := s.lock(id)
 	mu.Lock()
 	defer mu.Unlock()
@@ -373,7 +372,7 @@ func (s *FileStore) refresh(id string) {
 }
 
 // refreshLocked is refresh with the session's lock held.
-func (s *FileStore) refreshLocked(id string) {
+func (s *Store) refreshLocked(id string) {
 	for range 3 {
 		// A name that is not a regular file (a folder, a pipe) stays
 		// listed, as that session's error, until Delete removes it.
@@ -410,12 +409,12 @@ func (s *FileStore) refreshLocked(id string) {
 // ListPage returns a page of the folder's sessions from the store's
 // summary index, after applying the changes other processes made (see
 // state.Store.ListPage). The summaries are those of the files as of the
-// call: a change by any FileStore on the folder, in any process, that
+// call: a change by any Store on the folder, in any process, that
 // returned before ListPage was called is seen. A file changed by other
 // means (a person, another program) is seen when that session is next
 // loaded, when the journal makes the store re-read the folder, or when
 // the folder is opened again.
-func (s *FileStore) ListPage(ctx context.Context, q state.PageQuery) (state.Page, error) {
+func (s *Store) ListPage(ctx context.Context, q state.PageQuery) (state.Page, error) {
 	if err := q.Check(); err != nil {
 		return state.Page{}, err
 	}
@@ -430,7 +429,7 @@ func (s *FileStore) ListPage(ctx context.Context, q state.PageQuery) (state.Page
 
 // List returns every summary of the index, in listing order, after
 // applying the changes other processes made. See Store.List.
-func (s *FileStore) List(ctx context.Context) ([]state.SessionSummary, error) {
+func (s *Store) List(ctx context.Context) ([]state.SessionSummary, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -441,21 +440,21 @@ func (s *FileStore) List(ctx context.Context) ([]state.SessionSummary, error) {
 }
 
 // buildIndex reads every state file of the folder into the index; called
-// once, by NewFileStore, before any other goroutine can use the store.
+// once, by New, before any other goroutine can use the store.
 // Changes made by other processes from here on are in the journal after
 // the sequence number it starts from. Each entry's stamp is the stamp of
 // the file read (read records it); a file that does not decode keeps the
 // zero stamp, so that the next re-read of the folder reads it again.
-func (s *FileStore) buildIndex() error {
+func (s *Store) buildIndex() error {
 	unlock, err := s.lockFolder()
 	if err != nil {
-		return fmt.Errorf("engine: state folder %s: lock: %w", s.dir, err)
+		return state.Errorf(nil, "state folder %s: lock: %w", s.dir, err)
 	}
 	seq := s.journalSeq()
 	unlock()
 	dir, err := fs.ReadDir(s.root.FS(), ".")
 	if err != nil {
-		return fmt.Errorf("engine: state folder %s: %w", s.dir, err)
+		return state.Errorf(nil, "state folder %s: %w", s.dir, err)
 	}
 	entries := make([]indexEntry, 0, len(dir))
 	for _, d := range dir {
@@ -480,8 +479,8 @@ func (s *FileStore) buildIndex() error {
 }
 
 // adopt indexes a session that Load found but the index does not hold (a
-// file put in the folder by other means than a FileStore).
-func (s *FileStore) adopt(id string) {
+// file put in the folder by other means than a Store).
+func (s *Store) adopt(id string) {
 	if _, ok := s.index.stamp(id); !ok {
 		s.refresh(id)
 	}

@@ -1,4 +1,4 @@
-package engine
+package filestore
 
 import (
 	"bufio"
@@ -36,20 +36,20 @@ const crashChildID = "5f0c5e4e-8d1b-4c52-9d0f-2b1a3c4d5e6f"
 const crashChildBigEnv = "MCPFLOW_CRASH_CHILD_BIG"
 
 // crashBlobLen is the length of the child's evidence blob; with the other
-// fields, the evidence is JSON-encoded within DefaultMaxEvidenceBytes.
+// fields, the evidence is JSON-encoded within state.DefaultMaxEvidenceBytes.
 func crashBlobLen() int {
 	if os.Getenv(crashChildBigEnv) != "" {
-		return DefaultMaxEvidenceBytes - 64
+		return state.DefaultMaxEvidenceBytes - 64
 	}
 	return len("evidence ") * (4 << 10)
 }
 
-// crashChild saves a growing session state in a loop through a FileStore
+// crashChild saves a growing session state in a loop through a Store
 // with real fsyncs, and reports each save that returned ("ack N") on
 // stdout, until it is killed.
 func crashChild() int {
 	dir := os.Getenv(crashChildEnv)
-	s, err := NewFileStore(dir)
+	s, err := New(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -156,7 +156,7 @@ func TestCrashSafety(t *testing.T) {
 				require.NoError(t, err, "run %d: %s is torn", run, e.Name())
 			}
 		}
-		s, err := NewFileStore(dir)
+		s, err := New(dir)
 		require.NoError(t, err)
 		st, ver, err := s.Load(t.Context(), crashChildID)
 		require.NoError(t, err, "run %d", run)
@@ -172,8 +172,8 @@ func TestCrashSafety(t *testing.T) {
 		if big {
 			ev, err := json.Marshal(st.PhaseArtifacts[0].Evidence)
 			require.NoError(t, err)
-			assert.LessOrEqual(t, len(ev), DefaultMaxEvidenceBytes, "the evidence is within the limit")
-			assert.Greater(t, len(ev), DefaultMaxEvidenceBytes-100, "the evidence is the largest allowed")
+			assert.LessOrEqual(t, len(ev), state.DefaultMaxEvidenceBytes, "the evidence is within the limit")
+			assert.Greater(t, len(ev), state.DefaultMaxEvidenceBytes-100, "the evidence is the largest allowed")
 		}
 		entries, err = os.ReadDir(dir)
 		require.NoError(t, err)
@@ -185,7 +185,7 @@ func TestCrashSafety(t *testing.T) {
 
 func TestFileStoreRoundTripAndVersions(t *testing.T) {
 	dir := t.TempDir()
-	s, err := NewFileStore(dir)
+	s, err := New(dir)
 	require.NoError(t, err)
 	defer func() { _ = s.Close() }()
 	ctx := t.Context()
@@ -239,7 +239,7 @@ func TestFileStoreRoundTripAndVersions(t *testing.T) {
 func TestFileStoreRefusesBadIDsAndPaths(t *testing.T) {
 	dir := t.TempDir()
 	outside := t.TempDir()
-	s, err := NewFileStore(dir)
+	s, err := New(dir)
 	require.NoError(t, err)
 	defer func() { _ = s.Close() }()
 	ctx := t.Context()
@@ -280,7 +280,7 @@ func TestFileStoreCleansTemporaryFiles(t *testing.T) {
 		tempPrefix + "0011-" + id + ".json": `{"session_id": "` + id + `", "workf`,
 		"README.txt":                        "kept",
 	})
-	s, err := NewFileStore(dir)
+	s, err := New(dir)
 	require.NoError(t, err)
 	defer func() { _ = s.Close() }()
 	entries, err := os.ReadDir(dir)
@@ -316,7 +316,7 @@ func TestDecodeStateErrorsNameTheField(t *testing.T) {
 // another process replaced or rewrote, though this store last wrote it.
 func TestFileStoreSeesExternalWrites(t *testing.T) {
 	dir := t.TempDir()
-	s, err := NewFileStore(dir)
+	s, err := New(dir)
 	require.NoError(t, err)
 	defer func() { _ = s.Close() }()
 	ctx := t.Context()
@@ -336,14 +336,14 @@ func TestFileStoreSeesExternalWrites(t *testing.T) {
 	assert.Equal(t, state.Version(6), v)
 }
 
-// TestFileStoreTwoHandlesOneWinner: FileStores on one folder, as two
+// TestFileStoreTwoHandlesOneWinner: Stores on one folder, as two
 // processes would hold, let exactly one of concurrent saves at a version
 // win.
 func TestFileStoreTwoHandlesOneWinner(t *testing.T) {
 	dir := t.TempDir()
-	var stores [2]*FileStore
+	var stores [2]*Store
 	for i := range stores {
-		s, err := NewFileStore(dir)
+		s, err := New(dir)
 		require.NoError(t, err)
 		s.noSync = true
 		// Widen the window between the version check and the rename.

@@ -1,16 +1,16 @@
-package engine_test
+package filestore_test
 
 import (
 	"testing"
 
-	"github.com/mcpflow/mcpflow/engine"
+	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/engine/storetest"
 )
 
-func openFileStore(t *testing.T, dir string) *engine.FileStore {
+func openFileStore(t *testing.T, dir string) *filestore.Store {
 	t.Helper()
-	s, err := engine.NewFileStore(dir)
+	s, err := filestore.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,7 +18,7 @@ func openFileStore(t *testing.T, dir string) *engine.FileStore {
 	return s
 }
 
-// TestFileStoreContract runs the Store contract suite against FileStore,
+// TestFileStoreContract runs the Store contract suite against Store,
 // alone and as two handles on one folder (two processes).
 func TestFileStoreContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) state.Store {

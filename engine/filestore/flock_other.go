@@ -1,10 +1,10 @@
 //go:build !(darwin || dragonfly || freebsd || linux || netbsd || openbsd)
 
-package engine
+package filestore
 
 import "os"
 
-// flock does nothing here: FileStores on one folder exclude each other
+// flock does nothing here: Stores on one folder exclude each other
 // only within a process.
 func flock(*os.File) error { return nil }
 

@@ -1,4 +1,4 @@
-package engine
+package filestore
 
 import (
 	"context"
@@ -19,20 +19,20 @@ import (
 	"github.com/mcpflow/mcpflow/internal/regfile"
 )
 
-// tempPrefix starts the name of every temporary file FileStore writes;
-// NewFileStore removes leftovers of a crash.
+// tempPrefix starts the name of every temporary file Store writes;
+// New removes leftovers of a crash.
 const tempPrefix = ".tmp-"
 
-// lockFileName is the file FileStores on one folder lock to make a save's
+// lockFileName is the file Stores on one folder lock to make a save's
 // version check and rename one step across processes.
 const lockFileName = ".mcpflow.lock"
 
-// FileStore is a Store that keeps one JSON file per session,
+// Store is a state.Store that keeps one JSON file per session,
 // <session_id>.json, in one folder.
 //
-// A FileStore is safe for concurrent use by multiple goroutines without
-// additional locking. Create one with NewFileStore; the zero FileStore is
-// not usable and a FileStore must not be copied after first use.
+// A Store is safe for concurrent use by multiple goroutines without
+// additional locking. Create one with New; the zero Store is
+// not usable and a Store must not be copied after first use.
 //
 // Save is atomic and durable: it writes a temporary file in the same
 // folder with mode 0600, fsyncs it, renames it over the session's file and
@@ -51,23 +51,22 @@ const lockFileName = ".mcpflow.lock"
 // are checked as UUIDs before any file name is built from them.
 //
 // ListPage is served from a summary index in memory, read from the folder
-// once by NewFileStore and updated by every Save and Delete under the
-// folder lock, so a page costs the page. Changes made by other FileStores
+// once by New and updated by every Save and Delete under the
+// folder lock, so a page costs the page. Changes made by other Stores
 // on the folder, in any process, are read from a change journal kept in
 // the lock file before each page: a page reflects every Save and Delete,
-// by any FileStore, that returned before ListPage was called. Files
+// by any Store, that returned before ListPage was called. Files
 // changed by other means (a person, a copy, an older mcpflow) are indexed
 // when the session is loaded, when the journal sends the store back to the
 // folder, or when the folder is opened again; until then a page may show
 // such a session's previous summary, or miss a file put there by hand.
-type FileStore struct {
+type Store struct {
 	root *os.Root
 	dir  string
 	// locks serializes Save and Delete per session: a session's lock is
 	// locks[xxhash(id) % len].
 	locks [64]sync.Mutex
-	// noSync skips both fsyncs. Set only by benchmarks that measure the
-	// rest of a save.
+	// noSync skips both fsyncs (SetNoSync). Set before first use only.
 	noSync bool
 	// stage, when set, is called at each step of a replace; the crash test
 	// uses it to kill the process at chosen points.
@@ -85,7 +84,7 @@ type FileStore struct {
 	// state.MaxStateFileBytes, lowered only by tests.
 	maxBytes int
 
-	// index holds every session's summary for ListPage (fileindex.go).
+	// index holds every session's summary for ListPage (index.go).
 	index *summaryIndex
 	// syncMu serializes syncIndex. synced is the journal sequence number
 	// up to which the index holds every change, and rescan is set when
@@ -112,49 +111,55 @@ func stampOf(fi fs.FileInfo) fileStamp {
 	return fileStamp{ino: inodeOf(fi), size: fi.Size(), mod: fi.ModTime().UnixNano()}
 }
 
-// NewFileStore opens (creating it with mode 0700 if needed) the folder dir
+// New opens (creating it with mode 0700 if needed) the folder dir
 // and removes the temporary files a crash may have left there.
-func NewFileStore(dir string) (*FileStore, error) {
+func New(dir string) (*Store, error) {
 	if dir == "" {
-		return nil, fmt.Errorf("%w: state folder is empty; set Config.StateDir (for example .mcpflow/state)", state.ErrInvalidArgument)
+		return nil, state.Errorf(state.ErrInvalidArgument, "state folder is empty; set Config.StateDir (for example .mcpflow/state)")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("engine: state folder %s: %w", dir, err)
+		return nil, state.Errorf(nil, "state folder %s: %w", dir, err)
 	}
-	return openFileStore(dir, true)
+	return open(dir, true)
 }
 
-// OpenFileStore opens the existing folder dir for a process that shares it
-// with a running server (the command line): unlike NewFileStore it creates
+// OpenShared opens the existing folder dir for a process that shares it
+// with a running server (the command line): unlike New it creates
 // no folder and leaves temporary files alone, since they may be the
 // server's saves in flight.
-func OpenFileStore(dir string) (*FileStore, error) {
+func OpenShared(dir string) (*Store, error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: state folder %s: %w", state.ErrNotFound, dir, err)
+		return nil, state.Errorf(state.ErrNotFound, "state folder %s: %w", dir, err)
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("%w: state folder %s is not a folder", state.ErrInvalidArgument, dir)
+		return nil, state.Errorf(state.ErrInvalidArgument, "state folder %s is not a folder", dir)
 	}
-	return openFileStore(dir, false)
+	return open(dir, false)
 }
 
-func openFileStore(dir string, cleanup bool) (*FileStore, error) {
+// SetNoSync makes s skip both fsyncs of a save, for tests and benchmarks
+// that measure or exercise the rest: a save stays atomic (a rename), but
+// one acknowledged just before a power loss may be lost. It must be
+// called before s is first used.
+func (s *Store) SetNoSync(skip bool) { s.noSync = skip }
+
+func open(dir string, cleanup bool) (*Store, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, fmt.Errorf("engine: state folder %s: %w", dir, err)
+		return nil, state.Errorf(nil, "state folder %s: %w", dir, err)
 	}
 	lf, err := root.OpenFile(lockFileName, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		_ = root.Close()
-		return nil, fmt.Errorf("engine: state folder %s: lock file: %w", dir, err)
+		return nil, state.Errorf(nil, "state folder %s: lock file: %w", dir, err)
 	}
-	s := &FileStore{root: root, dir: dir, lockFile: lf, known: xsync.NewMap[string, knownFile](), maxBytes: state.MaxStateFileBytes, index: newSummaryIndex()}
+	s := &Store{root: root, dir: dir, lockFile: lf, known: xsync.NewMap[string, knownFile](), maxBytes: state.MaxStateFileBytes, index: newSummaryIndex()}
 	entries, err := fs.ReadDir(root.FS(), ".")
 	if err != nil {
 		_ = lf.Close()
 		_ = root.Close()
-		return nil, fmt.Errorf("engine: state folder %s: %w", dir, err)
+		return nil, state.Errorf(nil, "state folder %s: %w", dir, err)
 	}
 	for _, e := range entries {
 		if cleanup && strings.HasPrefix(e.Name(), tempPrefix) && e.Type().IsRegular() {
@@ -169,17 +174,17 @@ func openFileStore(dir string, cleanup bool) (*FileStore, error) {
 	return s, nil
 }
 
-// Close releases the folder. The FileStore must not be used afterwards.
-func (s *FileStore) Close() error {
+// Close releases the folder. The Store must not be used afterwards.
+func (s *Store) Close() error {
 	return errors.Join(s.lockFile.Close(), s.root.Close())
 }
 
-func (s *FileStore) lock(id string) *sync.Mutex {
+func (s *Store) lock(id string) *sync.Mutex {
 	return &s.locks[xxhash.Sum64String(id)%uint64(len(s.locks))]
 }
 
 // Load reads the session's file. See Store.Load.
-func (s *FileStore) Load(ctx context.Context, id string) (*state.SessionState, state.Version, error) {
+func (s *Store) Load(ctx context.Context, id string) (*state.SessionState, state.Version, error) {
 	id, err := state.ParseSessionID(id)
 	if err != nil {
 		return nil, 0, err
@@ -200,7 +205,7 @@ func (s *FileStore) Load(ctx context.Context, id string) (*state.SessionState, s
 // returns a nil state and have without reading the file. A file another
 // process replaced since (a server and the command line sharing the
 // folder) is read. See state.SharedStore.
-func (s *FileStore) LoadNewer(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
+func (s *Store) LoadNewer(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
 	id, err := state.ParseSessionID(id)
 	if err != nil {
 		return nil, 0, err
@@ -210,7 +215,7 @@ func (s *FileStore) LoadNewer(ctx context.Context, id string, have state.Version
 	}
 	fi, err := s.root.Stat(id + ".json")
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, noSession(id, "")
+		return nil, 0, state.NoSession(id, "")
 	}
 	if err == nil {
 		if k, ok := s.known.Load(id); ok && k.ver == have && k.stamp == stampOf(fi) {
@@ -220,20 +225,20 @@ func (s *FileStore) LoadNewer(ctx context.Context, id string, have state.Version
 	return s.read(id)
 }
 
-func (s *FileStore) read(id string) (*state.SessionState, state.Version, error) {
+func (s *Store) read(id string) (*state.SessionState, state.Version, error) {
 	name := id + ".json"
 	// Only a regular file is read: a named pipe would block the read
 	// forever, and a folder is no state file. Either is this session's
 	// corruption, which Delete removes.
 	f, err := regfile.Open(s.root, name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, noSession(id, "")
+		return nil, 0, state.NoSession(id, "")
 	}
 	if errors.Is(err, regfile.ErrNotRegular) {
 		return nil, 0, notAFile(id, name, err)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("engine: session_id %s: open state file: %w", id, err)
+		return nil, 0, state.Errorf(nil, "session_id %s: open state file: %w", id, err)
 	}
 	defer func() { _ = f.Close() }()
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
@@ -241,10 +246,10 @@ func (s *FileStore) read(id string) (*state.SessionState, state.Version, error) 
 	}
 	data, err := io.ReadAll(io.LimitReader(f, int64(s.maxBytes)+1))
 	if err != nil {
-		return nil, 0, fmt.Errorf("engine: session_id %s: read state file: %w", id, err)
+		return nil, 0, state.Errorf(nil, "session_id %s: read state file: %w", id, err)
 	}
 	if len(data) > s.maxBytes {
-		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s is larger than %d bytes; delete the session", state.ErrCorrupt, id, name, s.maxBytes)
+		return nil, 0, state.Errorf(state.ErrCorrupt, "session_id %s: state file %s is larger than %d bytes; delete the session", id, name, s.maxBytes)
 	}
 	st, ver, err := state.DecodeState(data)
 	if err == nil && st.SessionID == id {
@@ -257,7 +262,7 @@ func (s *FileStore) read(id string) (*state.SessionState, state.Version, error) 
 			Err: fmt.Errorf("%w; the session can be deleted, or its file restored", err)}
 	}
 	if st.SessionID != id {
-		return nil, 0, fmt.Errorf("%w: session_id %s: state file %s holds session_id %q; delete the session or rename the file", state.ErrCorrupt, id, name, st.SessionID)
+		return nil, 0, state.Errorf(state.ErrCorrupt, "session_id %s: state file %s holds session_id %q; delete the session or rename the file", id, name, st.SessionID)
 	}
 	return st, ver, nil
 }
@@ -271,16 +276,16 @@ func notAFile(id, name string, err error) error {
 
 // Save writes st atomically if the file's version is still expected. See
 // Store.Save.
-func (s *FileStore) Save(ctx context.Context, st *state.SessionState, expected state.Version) (state.Version, error) {
+func (s *Store) Save(ctx context.Context, st *state.SessionState, expected state.Version) (state.Version, error) {
 	id, err := state.ParseSessionID(st.SessionID)
 	if err != nil {
 		return 0, err
 	}
 	if id != st.SessionID {
-		return 0, fmt.Errorf("%w: session_id %q is not in canonical form %q", state.ErrInvalidArgument, st.SessionID, id)
+		return 0, state.Errorf(state.ErrInvalidArgument, "session_id %q is not in canonical form %q", st.SessionID, id)
 	}
 	if expected < 0 {
-		return 0, fmt.Errorf("%w: expected version must be 0 or more, got %d", state.ErrInvalidArgument, expected)
+		return 0, state.Errorf(state.ErrInvalidArgument, "expected version must be 0 or more, got %d", expected)
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -295,7 +300,7 @@ func (s *FileStore) Save(ctx context.Context, st *state.SessionState, expected s
 	}
 	data, err := state.EncodeState(st, expected+1)
 	if err != nil {
-		return 0, fmt.Errorf("%w: session_id %s: %w", state.ErrInvalidArgument, id, err)
+		return 0, state.Errorf(state.ErrInvalidArgument, "session_id %s: %w", id, err)
 	}
 	// A save is acknowledged only if it can be read back.
 	if err := state.CheckStateSize(id, len(data), s.maxBytes); err != nil {
@@ -306,7 +311,7 @@ func (s *FileStore) Save(ctx context.Context, st *state.SessionState, expected s
 	// stamp of another file.
 	tmp, stamp, err := s.writeTemp(id+".json", data)
 	if err != nil {
-		return 0, fmt.Errorf("engine: session_id %s: save state file: %w", id, err)
+		return 0, state.Errorf(nil, "session_id %s: save state file: %w", id, err)
 	}
 	sum := state.Summarize(st)
 	if err := s.commit(id, expected, tmp, &sum, stamp); err != nil {
@@ -315,7 +320,7 @@ func (s *FileStore) Save(ctx context.Context, st *state.SessionState, expected s
 	s.known.Store(id, knownFile{ver: expected + 1, stamp: stamp})
 	if !s.noSync {
 		if err := s.syncDir(); err != nil {
-			return 0, fmt.Errorf("engine: session_id %s: sync state folder: %w", id, err)
+			return 0, state.Errorf(nil, "session_id %s: sync state folder: %w", id, err)
 		}
 	}
 	return expected + 1, nil
@@ -323,29 +328,29 @@ func (s *FileStore) Save(ctx context.Context, st *state.SessionState, expected s
 
 // checkVersion returns the error Save gives when the session's file is not
 // at version expected. The session's lock is held.
-func (s *FileStore) checkVersion(id string, expected state.Version) error {
+func (s *Store) checkVersion(id string, expected state.Version) error {
 	cur, err := s.currentVersion(id)
 	if err != nil {
 		return err
 	}
 	switch {
 	case expected == 0 && cur >= 0:
-		return fmt.Errorf("%w: session_id %s: already exists", state.ErrConflict, id)
+		return state.Errorf(state.ErrConflict, "session_id %s: already exists", id)
 	case expected > 0 && cur < 0:
-		return fmt.Errorf("%w: session_id %s: no such session (deleted?); start a new one", state.ErrNotFound, id)
+		return state.Errorf(state.ErrNotFound, "session_id %s: no such session (deleted?); start a new one", id)
 	case expected > 0 && cur != expected:
-		return fmt.Errorf("%w: session_id %s: state changed (version %d, expected %d); read it again and retry", state.ErrConflict, id, cur, expected)
+		return state.Errorf(state.ErrConflict, "session_id %s: state changed (version %d, expected %d); read it again and retry", id, cur, expected)
 	}
 	return nil
 }
 
 // commit renames the written temporary file over the session's file if the
 // file is still at version expected, under the folder lock so that the
-// check and the rename are one step for every FileStore on the folder, in
+// check and the rename are one step for every Store on the folder, in
 // this process or another. On success it updates the summary index with
 // sum, the summary of the file of stamp tmp. On failure it removes the
 // temporary file.
-func (s *FileStore) commit(id string, expected state.Version, tmp string, sum *state.SessionSummary, stamp fileStamp) (err error) {
+func (s *Store) commit(id string, expected state.Version, tmp string, sum *state.SessionSummary, stamp fileStamp) (err error) {
 	defer func() {
 		if err != nil {
 			_ = s.root.Remove(tmp)
@@ -353,7 +358,7 @@ func (s *FileStore) commit(id string, expected state.Version, tmp string, sum *s
 	}()
 	unlock, err := s.lockFolder()
 	if err != nil {
-		return fmt.Errorf("engine: session_id %s: lock state folder: %w", id, err)
+		return state.Errorf(nil, "session_id %s: lock state folder: %w", id, err)
 	}
 	defer unlock()
 	if err := s.checkVersion(id, expected); err != nil {
@@ -361,7 +366,7 @@ func (s *FileStore) commit(id string, expected state.Version, tmp string, sum *s
 	}
 	s.step("synced")
 	if err := s.root.Rename(tmp, id+".json"); err != nil {
-		return fmt.Errorf("engine: session_id %s: save state file: %w", id, err)
+		return state.Errorf(nil, "session_id %s: save state file: %w", id, err)
 	}
 	s.indexChanged(id, sum, stamp)
 	return nil
@@ -370,7 +375,7 @@ func (s *FileStore) commit(id string, expected state.Version, tmp string, sum *s
 // lockFolder takes the folder lock: a mutex for this process and an
 // exclusive flock on the lock file for other processes (where the platform
 // has flock). It returns the function that releases both.
-func (s *FileStore) lockFolder() (func(), error) {
+func (s *Store) lockFolder() (func(), error) {
 	s.folderMu.Lock()
 	if err := flock(s.lockFile); err != nil {
 		s.folderMu.Unlock()
@@ -386,7 +391,7 @@ func (s *FileStore) lockFolder() (func(), error) {
 // does not exist. A corrupt file counts as version 0 of an existing file,
 // so only a create can fail on it, and Delete still removes it. The
 // session's lock is held.
-func (s *FileStore) currentVersion(id string) (state.Version, error) {
+func (s *Store) currentVersion(id string) (state.Version, error) {
 	fi, err := s.root.Stat(id + ".json")
 	if errors.Is(err, fs.ErrNotExist) {
 		s.known.Delete(id)
@@ -414,7 +419,7 @@ func (s *FileStore) currentVersion(id string) (state.Version, error) {
 // after name, and fsyncs it. It returns the file's name and stamp; a
 // rename keeps the stamp (inode, size, modification time). On failure
 // (a full disk, say) it removes the file, so nothing is left behind.
-func (s *FileStore) writeTemp(name string, data []byte) (tmp string, stamp fileStamp, err error) {
+func (s *Store) writeTemp(name string, data []byte) (tmp string, stamp fileStamp, err error) {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	// file, not the result tmp: every failure returns tmp as "", before
@@ -450,13 +455,13 @@ func (s *FileStore) writeTemp(name string, data []byte) (tmp string, stamp fileS
 	return file, stampOf(fi), nil
 }
 
-func (s *FileStore) step(name string) {
+func (s *Store) step(name string) {
 	if s.stage != nil {
 		s.stage(name)
 	}
 }
 
-func (s *FileStore) syncDir() error {
+func (s *Store) syncDir() error {
 	d, err := s.root.Open(".")
 	if err != nil {
 		return err
@@ -469,7 +474,7 @@ func (s *FileStore) syncDir() error {
 }
 
 // Delete removes the session's file. See Store.Delete.
-func (s *FileStore) Delete(ctx context.Context, id string) error {
+func (s *Store) Delete(ctx context.Context, id string) error {
 	id, err := state.ParseSessionID(id)
 	if err != nil {
 		return err
@@ -482,7 +487,7 @@ func (s *FileStore) Delete(ctx context.Context, id string) error {
 	defer mu.Unlock()
 	unlock, err := s.lockFolder()
 	if err != nil {
-		return fmt.Errorf("engine: session_id %s: lock state folder: %w", id, err)
+		return state.Errorf(nil, "session_id %s: lock state folder: %w", id, err)
 	}
 	s.known.Delete(id)
 	err = s.root.Remove(id + ".json")
@@ -501,10 +506,10 @@ func (s *FileStore) Delete(ctx context.Context, id string) error {
 	}
 	unlock()
 	if errors.Is(err, fs.ErrNotExist) {
-		return noSession(id, "")
+		return state.NoSession(id, "")
 	}
 	if err != nil {
-		return fmt.Errorf("engine: session_id %s: delete state file: %w", id, err)
+		return state.Errorf(nil, "session_id %s: delete state file: %w", id, err)
 	}
 	if s.noSync {
 		return nil

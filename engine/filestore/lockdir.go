@@ -1,4 +1,4 @@
-package engine
+package filestore
 
 import (
 	"errors"
@@ -8,11 +8,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // ServeLockFileName is the file in a state folder that the server holding
 // the folder locks for its whole life (see LockStateDir). It is not the
-// FileStore's own .mcpflow.lock, which is locked only around each save.
+// Store's own .mcpflow.lock, which is locked only around each save.
 const ServeLockFileName = ".mcpflow.serve.lock"
 
 // ErrFolderInUse is wrapped by LockStateDir's error when another process
@@ -20,7 +22,7 @@ const ServeLockFileName = ".mcpflow.serve.lock"
 var ErrFolderInUse = errors.New("engine: state folder in use")
 
 // FolderLock is an exclusive claim on a state folder by one process, so
-// that two servers never run on one FileStore folder: each would keep its
+// that two servers never run on one Store folder: each would keep its
 // own index of active sessions and both would create a session for the
 // same workflow and target. The claim is an flock on ServeLockFileName,
 // which the kernel releases when the process ends, however it ends: a
@@ -40,17 +42,17 @@ type FolderLock struct {
 // the folder and that process's ID.
 func LockStateDir(dir string) (*FolderLock, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("engine: state folder %s: %w", dir, err)
+		return nil, state.Errorf(nil, "state folder %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, ServeLockFileName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("engine: state folder %s: lock file: %w", dir, err)
+		return nil, state.Errorf(nil, "state folder %s: lock file: %w", dir, err)
 	}
 	held, err := tryFlock(f)
 	if err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("engine: state folder %s: lock %s: %w", dir, path, err)
+		return nil, state.Errorf(nil, "state folder %s: lock %s: %w", dir, path, err)
 	}
 	if held {
 		pid := readPID(f)

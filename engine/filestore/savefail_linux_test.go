@@ -1,6 +1,6 @@
 //go:build linux
 
-package engine
+package filestore
 
 import (
 	"os"
@@ -19,7 +19,7 @@ import (
 // The Go runtime ignores SIGXFSZ, so the write returns EFBIG.
 func TestFailedSaveLeavesNoTempFile(t *testing.T) {
 	dir := t.TempDir()
-	s, err := NewFileStore(dir)
+	s, err := New(dir)
 	require.NoError(t, err)
 	defer func() { _ = s.Close() }()
 	s.noSync = true

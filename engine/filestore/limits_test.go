@@ -1,10 +1,11 @@
-package engine
+package filestore
 
 import (
 	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,11 +34,11 @@ func sizedState(id string, evidence map[string]any) *state.SessionState {
 }
 
 // TestFileStoreWritesCompactState pins the 200 MB state file: indented
-// JSON grows with the square of the nesting depth, so the FileStore writes
+// JSON grows with the square of the nesting depth, so the Store writes
 // compact JSON, no larger than the state's own encoding.
 func TestFileStoreWritesCompactState(t *testing.T) {
 	dir := t.TempDir()
-	s, err := NewFileStore(dir)
+	s, err := New(dir)
 	require.NoError(t, err)
 	defer func() { _ = s.Close() }()
 	id := uuid.NewString()
@@ -60,7 +61,7 @@ func TestFileStoreWritesCompactState(t *testing.T) {
 // before anything is written, and the saved state stays readable.
 func TestFileStoreNeverAcknowledgesAnUnreadableSave(t *testing.T) {
 	dir := t.TempDir()
-	s, err := NewFileStore(dir)
+	s, err := New(dir)
 	require.NoError(t, err)
 	defer func() { _ = s.Close() }()
 	s.maxBytes = 4096
@@ -102,11 +103,11 @@ func TestTwoServersOnOneStateFolder(t *testing.T) {
 	require.Error(t, err)
 	require.ErrorIs(t, err, ErrFolderInUse)
 	assert.Contains(t, err.Error(), dir)
-	assert.Contains(t, err.Error(), "pid "+itoa(os.Getpid()))
+	assert.Contains(t, err.Error(), "pid "+strconv.Itoa(os.Getpid()))
 
-	// A FileStore on the folder is still allowed: the CLI's commands and
+	// A Store on the folder is still allowed: the CLI's commands and
 	// tests open it beside a server.
-	fs, err := NewFileStore(dir)
+	fs, err := New(dir)
 	require.NoError(t, err)
 	require.NoError(t, fs.Close())
 
