@@ -12,6 +12,7 @@ import (
 
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/server/internal/telemetry"
 )
 
 // DefaultElicitTimeout is how long complete_phase waits for the human's
@@ -78,7 +79,7 @@ func (s *Server) elicitApproval(ctx context.Context, r *engine.CompleteResult) e
 // recordAnswer records the human's answer to the approval form, res, as
 // a decision on r's phase.
 func (s *Server) recordAnswer(ctx context.Context, r *engine.CompleteResult, res *mcp.ElicitationResult) elicitOutcome {
-	_, client, _ := caller(ctx)
+	_, client, _ := telemetry.Caller(ctx)
 	content, _ := res.Content.(map[string]any)
 	str := func(k string) string { v, _ := content[k].(string); return strings.TrimSpace(v) }
 	by := str("name")

@@ -10,6 +10,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
+
+	"github.com/mcpflow/mcpflow/server/internal/telemetry"
 )
 
 // Client log notifications (notifications/message) tell a client about
@@ -113,7 +115,7 @@ func (s *Server) requestLog(ctx context.Context, n mcp.LoggingMessageNotificatio
 	if err != nil {
 		return false
 	}
-	if info, _ := ctx.Value(callInfoKey{}).(callInfo); info.tr == trStdio {
+	if telemetry.TransportOf(ctx) == telemetry.Stdio {
 		// Written now, by the handler, it precedes the response, which
 		// mcp-go writes once the handler has returned; through mcp-go's
 		// notification channel it could follow it.

@@ -10,12 +10,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -24,6 +22,7 @@ import (
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/ragcache"
+	"github.com/mcpflow/mcpflow/server/internal/telemetry"
 )
 
 // Defaults for Config.
@@ -200,7 +199,7 @@ type Server struct {
 	log     *slog.Logger
 	started time.Time
 	mcp     *mcpserver.MCPServer
-	tel     *telemetry
+	tel     *telemetry.Telemetry
 
 	// Set by New; read-only afterwards.
 	streamable *mcpserver.StreamableHTTPServer
@@ -308,7 +307,7 @@ func New(cfg Config) (*Server, error) {
 		mcpserver.WithToolCapabilities(false),
 		// mcp-go logs every request at info; this server logs every call
 		// itself at debug, so only mcp-go's warnings and errors pass.
-		mcpserver.WithLogger(slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn})),
+		mcpserver.WithLogger(slog.New(telemetry.MinLevel{Handler: cfg.Logger.Handler(), Min: slog.LevelWarn})),
 		mcpserver.WithInstructions(instructions),
 	}
 	if cfg.ValidateOutput {
@@ -326,10 +325,10 @@ func New(cfg Config) (*Server, error) {
 	for i := range tools {
 		names[i] = tools[i].Tool.Name
 	}
-	s.tel = newTelemetry(cfg.Version, s.started, names, s.cacheMetrics, s.stdioPending)
-	s.tel.reg.MustRegister(conflictCollector{cfg.Engine}, checkCollector{cfg.Engine})
+	s.tel = telemetry.New(cfg.Version, s.started, names, s.cacheMetrics, s.stdioPending)
+	s.tel.Registry().MustRegister(telemetry.EngineCollectors(cfg.Engine)...)
 	if c := cfg.StateStore.Collector; c != nil {
-		if err := s.tel.reg.Register(c); err != nil {
+		if err := s.tel.Registry().Register(c); err != nil {
 			return nil, configErrorf("state store metrics: %w", err)
 		}
 	}
@@ -337,7 +336,7 @@ func New(cfg Config) (*Server, error) {
 	// instrumenting middleware goes first, so that it counts and logs the
 	// error WithRecovery makes of a panic; WithRecovery is applied after it
 	// rather than passed to NewMCPServer, which would put it outside.
-	s.mcp.Use(s.instrument)
+	s.mcp.Use(s.tel.Instrument(s.log))
 	mcpserver.WithRecovery()(s.mcp)
 	s.mcp.AddTools(tools...)
 	dash, err := dashboard.New(dashboard.Config{
@@ -444,8 +443,8 @@ func (s *Server) buildHandler() http.Handler {
 	if s.cfg.HTTPAddr != "" {
 		bindHost, _, _ = net.SplitHostPort(s.cfg.HTTPAddr)
 	}
-	g := newGuard(&s.cfg, bindHost, s.tel.rejectedInc)
-	sessions := newSessionTable(s.cfg.MaxSessions, s.cfg.MaxStreams, StreamsPerSession, s.cfg.SettingNames, s.tel.rejectedInc)
+	g := newGuard(&s.cfg, bindHost, s.tel.Rejected)
+	sessions := newSessionTable(s.cfg.MaxSessions, s.cfg.MaxStreams, StreamsPerSession, s.cfg.SettingNames, s.tel.Rejected)
 	s.httpSrv = &http.Server{
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
@@ -455,8 +454,8 @@ func (s *Server) buildHandler() http.Handler {
 	opts := []mcpserver.StreamableHTTPOption{
 		mcpserver.WithEndpointPath(PathMCP),
 		mcpserver.WithStreamableHTTPServer(s.httpSrv),
-		mcpserver.WithHTTPContextFunc(httpContext),
-		mcpserver.WithStreamableHTTPLogger(slog.New(minLevel{s.log.Handler(), slog.LevelWarn})),
+		mcpserver.WithHTTPContextFunc(telemetry.HTTPContext),
+		mcpserver.WithStreamableHTTPLogger(slog.New(telemetry.MinLevel{Handler: s.log.Handler(), Min: slog.LevelWarn})),
 		mcpserver.WithHeartbeatInterval(30 * time.Second),
 		mcpserver.WithSessionIdManagerResolver(sessions),
 	}
@@ -473,7 +472,7 @@ func (s *Server) buildHandler() http.Handler {
 	sessions.preflight = s.preflight
 	mux := http.NewServeMux()
 	mux.Handle(PathMCP, g.wrap(sessions.wrap(s.streamable), true))
-	mux.Handle("GET "+PathMetrics, g.wrap(promhttp.HandlerFor(s.tel.reg, promhttp.HandlerOpts{
+	mux.Handle("GET "+PathMetrics, g.wrap(promhttp.HandlerFor(s.tel.Registry(), promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}), true))
 	mux.Handle("GET "+PathHealth, g.wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -573,7 +572,7 @@ func (s *Server) Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) e
 			mcpserver.WithErrorLogger(errLog),
 			mcpserver.WithWorkerPoolSize(s.cfg.StdioWorkers),
 			mcpserver.WithQueueSize(4 * s.cfg.StdioWorkers),
-			mcpserver.WithStdioContextFunc(stdioContext),
+			mcpserver.WithStdioContextFunc(telemetry.StdioContext),
 		} {
 			o(stdio)
 		}
@@ -667,116 +666,4 @@ func (s *Server) shutdownHTTP(ctx context.Context) error {
 		s.closeErr = s.streamable.Shutdown(ctx)
 	})
 	return s.closeErr
-}
-
-// callInfo is what the transport knows about a call's origin; the context
-// funcs of the two transports store it in the request context.
-type callInfo struct {
-	tr     transport
-	remote string
-}
-
-type callInfoKey struct{}
-
-func stdioContext(ctx context.Context) context.Context {
-	return context.WithValue(ctx, callInfoKey{}, callInfo{tr: trStdio})
-}
-
-func httpContext(ctx context.Context, r *http.Request) context.Context {
-	return context.WithValue(ctx, callInfoKey{}, callInfo{tr: trHTTP, remote: r.RemoteAddr})
-}
-
-// caller describes who made the call in ctx: the transport, the client's
-// name and its MCP session (or, without one, its remote address).
-func caller(ctx context.Context) (tr transport, client, session string) {
-	info, _ := ctx.Value(callInfoKey{}).(callInfo)
-	tr = info.tr
-	if cs := mcpserver.ClientSessionFromContext(ctx); cs != nil {
-		session = cs.SessionID()
-		if ci, ok := cs.(mcpserver.SessionWithClientInfo); ok {
-			client = ci.GetClientInfo().Name
-		}
-	}
-	if client == "" {
-		if pi := mcpserver.RequestProtocolInfoFromContext(ctx); pi != nil && pi.ClientInfo != nil {
-			client = pi.ClientInfo.Name
-		}
-	}
-	if session == "" {
-		session = info.remote
-	}
-	return tr, client, session
-}
-
-// instrument is the outermost tool middleware: it tells the engine who is
-// calling, counts the call and its outcome, times it, and logs it at debug
-// level.
-func (s *Server) instrument(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
-	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		start := time.Now()
-		tr, client, session := caller(ctx)
-		who := client
-		if session != "" {
-			who = strings.TrimPrefix(client+"@"+session, "@")
-		}
-		ctx = engine.WithCaller(ctx, engine.Caller{Transport: tr.String(), Client: who})
-		res, err := next(ctx, req)
-		d := time.Since(start)
-		outcome := outcomeOK
-		st := s.tel.stats(req.Params.Name, tr)
-		switch {
-		case err != nil:
-			outcome = outcomeProtoErr
-		case res != nil && res.IsError:
-			outcome = outcomeToolErr
-		}
-		if st != nil {
-			switch outcome {
-			case outcomeOK:
-				st.ok.Inc()
-			case outcomeToolErr:
-				st.toolErr.Inc()
-			default:
-				st.protoErr.Inc()
-			}
-			st.latency.Observe(d.Seconds())
-		}
-		if s.log.Enabled(ctx, slog.LevelDebug) {
-			attrs := []slog.Attr{
-				slog.String("tool", req.Params.Name),
-				slog.String("transport", tr.String()),
-				slog.String("client", client),
-				slog.String("session", session),
-				slog.Duration("duration", d),
-				slog.String("outcome", outcome),
-			}
-			if err != nil {
-				attrs = append(attrs, slog.String("err", err.Error()))
-			}
-			s.log.LogAttrs(ctx, slog.LevelDebug, "tool call", attrs...)
-		}
-		return res, err
-	}
-}
-
-// minLevel passes on only records at or above min.
-type minLevel struct {
-	slog.Handler
-	min slog.Level
-}
-
-// Enabled reports whether l is at least min and the wrapped handler
-// handles it.
-func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
-}
-
-// WithAttrs wraps the wrapped handler's WithAttrs.
-func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
-	return minLevel{h.Handler.WithAttrs(as), h.min}
-}
-
-// WithGroup wraps the wrapped handler's WithGroup.
-func (h minLevel) WithGroup(name string) slog.Handler {
-	return minLevel{h.Handler.WithGroup(name), h.min}
 }

@@ -567,7 +567,7 @@ func (s *Server) info() serverInfoOut {
 		Name: "mcpflow", Version: s.cfg.Version, GoVersion: runtime.Version(), PID: os.Getpid(),
 		StartedAt: rfc3339(s.started), UptimeSeconds: up.Seconds(), Uptime: up.Round(time.Second).String(),
 		Transports: s.transports(), HTTPURL: s.URL(), Folders: folders, StateStore: s.stateStore(),
-		Caches: s.cacheMetrics(), Index: s.cfg.Index.Stats(), Tools: s.tel.counts(),
+		Caches: s.cacheMetrics(), Index: s.cfg.Index.Stats(), Tools: s.tel.Counts(),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/engine/workflows"
+	"github.com/mcpflow/mcpflow/server/internal/telemetry"
 )
 
 // The wire format of the workflow tools' results lives here, and only
@@ -485,3 +486,14 @@ func rfc3339(t time.Time) string {
 	}
 	return t.UTC().Format(time.RFC3339Nano)
 }
+
+// Transport names, as they appear in logs, metrics labels, get_server_info
+// and the discovery file.
+const (
+	TransportStdio = telemetry.NameStdio
+	TransportHTTP  = telemetry.NameHTTP
+)
+
+// ToolCounts is the number of calls of one tool over one transport, as
+// get_server_info reports it.
+type ToolCounts = telemetry.ToolCounts

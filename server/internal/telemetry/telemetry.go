@@ -1,4 +1,10 @@
-package server
+// Package telemetry holds the server's metrics and its tool-call
+// middleware: per-tool, per-transport call counters and latencies, the
+// HTTP rejection counters, the caches', engine's and checks' collectors,
+// all on one Prometheus registry, and the middleware that tells the engine
+// who is calling, counts the call and logs it. It knows nothing of MCP
+// tools beyond their names.
+package telemetry
 
 import (
 	"maps"
@@ -15,32 +21,27 @@ import (
 // Transport names, as they appear in logs, metrics labels, get_server_info
 // and the discovery file.
 const (
-	TransportStdio = "stdio"
-	TransportHTTP  = "http"
+	NameStdio = "stdio"
+	NameHTTP  = "http"
 )
 
-// transport indexes per-transport counters.
-type transport uint8
+// Transport indexes per-transport counters.
+type Transport uint8
 
+// The transports a call arrives over.
 const (
-	trStdio transport = iota
-	trHTTP
+	Stdio Transport = iota
+	HTTP
 	numTransports
 )
 
-func (t transport) String() string {
-	if t == trStdio {
-		return TransportStdio
+// String returns the transport's name, NameStdio or NameHTTP.
+func (t Transport) String() string {
+	if t == Stdio {
+		return NameStdio
 	}
-	return TransportHTTP
+	return NameHTTP
 }
-
-// Outcomes of a tool call, the "outcome" label of mcpflow_tool_calls_total.
-const (
-	outcomeOK       = "ok"
-	outcomeToolErr  = "tool_error"
-	outcomeProtoErr = "protocol_error"
-)
 
 // callStats counts one tool's calls over one transport. The counters are
 // striped (package metrics), so concurrent calls from many clients do not
@@ -50,10 +51,10 @@ type callStats struct {
 	latency               prometheus.Observer
 }
 
-// telemetry holds the server's counters and its Prometheus registry. The
-// tools map is built once in newTelemetry and only read afterwards, so
-// telemetry is safe for concurrent use without locking.
-type telemetry struct {
+// Telemetry holds the server's counters and its Prometheus registry. The
+// tools map is built once in New and only read afterwards, so Telemetry is
+// safe for concurrent use without locking.
+type Telemetry struct {
 	reg      *prometheus.Registry
 	tools    map[string]*[numTransports]callStats
 	rejected *prometheus.CounterVec
@@ -65,8 +66,13 @@ type telemetry struct {
 // milliseconds.
 var latencyBuckets = prometheus.ExponentialBuckets(50e-6, 2.5, 12)
 
-func newTelemetry(version string, started time.Time, toolNames []string, caches func() map[string]metrics.Snapshot, pending func() float64) *telemetry {
-	t := &telemetry{
+// New makes the counters of the tools named toolNames and registers, on a
+// new registry, the call and rejection metrics, the Go and process
+// collectors, uptime since started, the stdio requests pending (pending),
+// the build info for version and every cache's snapshot (caches, which may
+// be nil).
+func New(version string, started time.Time, toolNames []string, caches func() map[string]metrics.Snapshot, pending func() float64) *Telemetry {
+	t := &Telemetry{
 		reg:    prometheus.NewRegistry(),
 		tools:  make(map[string]*[numTransports]callStats, len(toolNames)),
 		caches: caches,
@@ -118,8 +124,12 @@ func newTelemetry(version string, started time.Time, toolNames []string, caches 
 	return t
 }
 
+// Registry returns the registry every metric is registered on; /metrics
+// serves it, and callers may register more collectors on it.
+func (t *Telemetry) Registry() *prometheus.Registry { return t.reg }
+
 // stats returns the counters of tool over tr, or nil for an unknown tool.
-func (t *telemetry) stats(tool string, tr transport) *callStats {
+func (t *Telemetry) stats(tool string, tr Transport) *callStats {
 	per := t.tools[tool]
 	if per == nil {
 		return nil
@@ -127,7 +137,9 @@ func (t *telemetry) stats(tool string, tr transport) *callStats {
 	return &per[tr]
 }
 
-func (t *telemetry) rejectedInc(reason string) { t.rejected.WithLabelValues(reason).Inc() }
+// Rejected counts one HTTP request refused before reaching MCP, for
+// reason (host, origin, token, body, session, capacity, method, message).
+func (t *Telemetry) Rejected(reason string) { t.rejected.WithLabelValues(reason).Inc() }
 
 // ToolCounts is the number of calls of one tool over one transport, as
 // get_server_info reports it.
@@ -140,9 +152,9 @@ type ToolCounts struct {
 	ProtocolErrors int64 `json:"protocol_errors"`
 }
 
-// counts returns, per tool and transport, the calls made so far; tools and
+// Counts returns, per tool and transport, the calls made so far; tools and
 // transports with no calls are left out.
-func (t *telemetry) counts() map[string]map[string]ToolCounts {
+func (t *Telemetry) Counts() map[string]map[string]ToolCounts {
 	out := map[string]map[string]ToolCounts{}
 	for _, name := range slices.Sorted(maps.Keys(t.tools)) {
 		for tr := range numTransports {
@@ -162,7 +174,7 @@ func (t *telemetry) counts() map[string]map[string]ToolCounts {
 
 // telemetryCollector exports the striped call counters and every cache's
 // metrics.Snapshot as Prometheus metrics at scrape time.
-type telemetryCollector telemetry
+type telemetryCollector Telemetry
 
 var (
 	descCalls = prometheus.NewDesc("mcpflow_tool_calls_total",
@@ -221,6 +233,12 @@ func (c *telemetryCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descCacheEntries, prometheus.GaugeValue, float64(s.Entries), cache)
 		ch <- prometheus.MustNewConstMetric(descCacheHitRate, prometheus.GaugeValue, s.HitRate, cache)
 	}
+}
+
+// EngineCollectors returns the collectors of e's counters: its conflict
+// counters and the counters of the checks gates declare.
+func EngineCollectors(e *engine.Engine) []prometheus.Collector {
+	return []prometheus.Collector{conflictCollector{e}, checkCollector{e}}
 }
 
 // conflictCollector exports the engine's conflict counters: saves another
