@@ -42,6 +42,17 @@ var (
 	legacyStateDir = "state"
 )
 
+// defaultStateDir returns the state folder of a project whose folders
+// come from base in layout: prAxIs OS's .praxis-os/.cache/state in its
+// layout, else base/state. In the prAxIs OS layout legacy is the folder an
+// older mcpflow used there, .praxis-os/state.
+func defaultStateDir(base, layout string) (dir, legacy string) {
+	if layout == layoutPraxis {
+		return filepath.Join(base, praxisStateDir), filepath.Join(base, legacyStateDir)
+	}
+	return filepath.Join(base, "state"), ""
+}
+
 // folders are the resolved, absolute folders. An empty workflows or
 // standards folder means the built-in samples.
 type folders struct {
@@ -112,11 +123,12 @@ func (f folderFlags) resolve(needState bool) (folders, error) {
 	}
 	stateDir, flagName := f.state, "--state"
 	if stateDir == "" {
-		stateDir, flagName = filepath.Join(base, "state"), "--root"
-		if layout == layoutPraxis {
-			stateDir = filepath.Join(base, praxisStateDir)
-			if fi, err := os.Stat(filepath.Join(base, legacyStateDir)); err == nil && fi.IsDir() {
-				out.legacyState = filepath.Join(base, legacyStateDir)
+		var legacy string
+		stateDir, legacy = defaultStateDir(base, layout)
+		flagName = "--root"
+		if legacy != "" {
+			if fi, err := os.Stat(legacy); err == nil && fi.IsDir() {
+				out.legacyState = legacy
 			}
 		}
 	}

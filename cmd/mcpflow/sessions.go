@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -24,7 +25,8 @@ import (
 
 const sessionsDetails = `
 Lists the sessions of the state folder (--state, else <root>/.mcpflow/state,
-else <root>/.praxis-os/state) or of Redis (--state redis://...), read
+else a prAxIs OS project's <root>/.praxis-os/.cache/state, where serve keeps
+them) or of Redis (--state redis://...), read
 directly: no server is needed, and one may be running. Sessions whose phase
 awaits a human's approval come first, then the others, newest --status filters: active, completed, error (the last gate
 attempt failed), paused or awaiting (a phase awaits approval).`
@@ -49,7 +51,7 @@ const statusAwaiting = "awaiting"
 func addStoreFlags(c *command, f *folderFlags) *logFlags {
 	c.fs.StringVar(&f.root, "root", ".", "project `folder` holding .mcpflow/{workflows,state} (or a prAxIs OS project's .praxis-os/)")
 	c.fs.StringVar(&f.workflows, "workflows", "", "workflows `folder` (default <root>/.mcpflow/workflows, else built-in samples)")
-	c.fs.StringVar(&f.state, "state", "", "session state `folder` (default <root>/.mcpflow/state), or the redis://HOST:PORT/DB URL the server uses")
+	c.fs.StringVar(&f.state, "state", "", "session state `folder` (default <root>/.mcpflow/state, or .praxis-os/.cache/state in a prAxIs OS project), or the redis://HOST:PORT/DB URL the server uses")
 	return addLogFlags(c.fs, "warn")
 }
 
@@ -84,8 +86,15 @@ func openEngine(ctx context.Context, c *command, f folderFlags, log *slog.Logger
 	if store == nil {
 		stateDir = f.state
 		if stateDir == "" {
-			base, _ := projectBase(dirs.root)
-			stateDir = filepath.Join(base, "state")
+			// serve's folder; in a prAxIs OS project that no server has
+			// run in since the move, the older .praxis-os/state.
+			var legacy string
+			stateDir, legacy = defaultStateDir(projectBase(dirs.root))
+			if _, err := os.Stat(stateDir); errors.Is(err, fs.ErrNotExist) && legacy != "" {
+				if fi, err := os.Stat(legacy); err == nil && fi.IsDir() {
+					stateDir = legacy
+				}
+			}
 		} else if stateDir, err = filepath.Abs(stateDir); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", n("state"), err)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -303,4 +304,56 @@ func TestLegacySessionsStayWhileAnotherServerHoldsTheirFolder(t *testing.T) {
 	assert.FileExists(t, filepath.Join(legacy, b+".json"), "left where it is")
 	assert.Contains(t, logs.String(), "a session is in both state folders")
 	assert.Contains(t, logs.String(), "sessions=1")
+}
+
+// TestSessionsCommandReadsPraxisStateFolder pins the bug where `mcpflow
+// sessions` in a prAxIs OS project looked in .praxis-os/state while serve
+// keeps sessions in .praxis-os/.cache/state: the command reads serve's
+// folder, and the older one only when no server has made the new one yet.
+func TestSessionsCommandReadsPraxisStateFolder(t *testing.T) {
+	bin := testutil.Binary(t)
+	for _, tc := range []struct{ name, folder string }{
+		{"cache", filepath.Join(".praxis-os", ".cache", "state")},
+		{"legacy", filepath.Join(".praxis-os", "state")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeSpecCreation(t, filepath.Join(root, ".praxis-os", "workflows"))
+			dir := filepath.Join(root, tc.folder)
+			require.NoError(t, os.MkdirAll(dir, 0o755))
+			ids := []string{"5b0f7a52-3c1e-4d7a-9e2b-6f1d8c3a4b51", "8e2d4c61-7a9b-4f3e-8d1c-2b5a6e7f9c02"}
+			for i, id := range ids {
+				doc := praxisSession(id, "spec_creation_v1", fmt.Sprint("feature-", i), 1, []int{0}, map[string]any{"total_phases": 6})
+				require.NoError(t, os.WriteFile(filepath.Join(dir, id+".json"), []byte(doc), 0o644))
+			}
+			cmd := exec.Command(bin, "sessions", "--json")
+			cmd.Dir = root
+			out, err := cmd.Output()
+			require.NoError(t, err, "stderr: %s", stderrOf(err))
+			var got struct {
+				Count    int `json:"count"`
+				Sessions []struct {
+					SessionID string `json:"session_id"`
+					Status    string `json:"status"`
+				} `json:"sessions"`
+			}
+			require.NoError(t, json.Unmarshal(out, &got), "%s", out)
+			assert.Equal(t, len(ids), got.Count)
+			var listed []string
+			for _, s := range got.Sessions {
+				listed = append(listed, s.SessionID)
+				assert.Equal(t, "active", s.Status, s.SessionID)
+			}
+			assert.ElementsMatch(t, ids, listed)
+		})
+	}
+}
+
+// stderrOf returns what a failed command wrote to stderr.
+func stderrOf(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(ee.Stderr)
+	}
+	return ""
 }
