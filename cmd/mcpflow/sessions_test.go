@@ -351,8 +351,7 @@ func TestSessionsCommandReadsPraxisStateFolder(t *testing.T) {
 
 // stderrOf returns what a failed command wrote to stderr.
 func stderrOf(err error) string {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
 		return string(ee.Stderr)
 	}
 	return ""
