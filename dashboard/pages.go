@@ -163,10 +163,13 @@ func (d *Dashboard) row(r *http.Request, x *state.SessionSummary) row {
 	switch {
 	case x.AwaitingApproval != nil:
 		out.Awaiting, out.Phase, out.Label = true, *x.AwaitingApproval, "awaiting approval"
-	case x.Paused && x.Status == state.StatusActive:
-		out.Label = "paused"
-	case x.GateFailed && x.Status == state.StatusActive:
-		out.Label = "gate failed"
+	default:
+		switch state.SessionStatus(x.Status, x.Paused, x.GateFailed) {
+		case state.StatusPaused:
+			out.Label = "paused"
+		case state.StatusGateFailed:
+			out.Label = "gate failed"
+		}
 	}
 	if x.Error != "" {
 		out.Label = "unreadable"

@@ -361,19 +361,9 @@ func newStateOut(v *engine.StateView) stateOut {
 	}
 }
 
-// sessionStatus is prAxIs OS's session_status: completed, paused, error
-// (the current phase's last gate attempt failed) or active, in that order
-// of precedence, as its session handlers compute it.
+// sessionStatus is prAxIs OS's session_status (state.SessionStatus).
 func sessionStatus(status state.Status, paused, gateFailed bool) string {
-	switch {
-	case status == state.StatusCompleted:
-		return string(state.StatusCompleted)
-	case paused:
-		return engine.StatusPaused
-	case gateFailed:
-		return engine.StatusGateFailed
-	}
-	return string(state.StatusActive)
+	return string(state.SessionStatus(status, paused, gateFailed))
 }
 
 // sessionOut is one session of list_sessions.

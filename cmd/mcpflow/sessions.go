@@ -179,14 +179,7 @@ func sessionsCmd(ctx context.Context, args []string, getenv env, stdout, stderr 
 		}
 		l := sessionLine{SessionID: x.SessionID, WorkflowType: x.WorkflowType, TargetFile: x.TargetFile, CurrentPhase: x.CurrentPhase,
 			AwaitingApproval: x.AwaitingApproval, UpdatedAt: x.UpdatedAt.UTC().Format(time.RFC3339), Error: x.Error}
-		l.Status = string(x.Status)
-		switch {
-		case x.Status != state.StatusActive:
-		case x.Paused:
-			l.Status = engine.StatusPaused
-		case x.GateFailed:
-			l.Status = engine.StatusGateFailed
-		}
+		l.Status = string(state.SessionStatus(x.Status, x.Paused, x.GateFailed))
 		if x.Error == "" {
 			if v, err := eng.StateWithProgress(ctx, x.SessionID); err == nil {
 				l.TotalPhases = v.TotalPhases

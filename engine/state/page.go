@@ -96,6 +96,24 @@ const StatusGateFailed Status = "error"
 // Status.
 const StatusPaused Status = "paused"
 
+// SessionStatus returns prAxIs OS's session_status of a session whose
+// Status is status: StatusCompleted, else StatusPaused when it is paused,
+// else StatusGateFailed when its current phase's last gate attempt failed,
+// else StatusActive; the order of precedence prAxIs OS's session handlers
+// use. It is the one reading of that status for every listing (the tools,
+// the sessions command, the dashboard) and for the PageQuery filters.
+func SessionStatus(status Status, paused, gateFailed bool) Status {
+	switch {
+	case status == StatusCompleted:
+		return StatusCompleted
+	case paused:
+		return StatusPaused
+	case gateFailed:
+		return StatusGateFailed
+	}
+	return StatusActive
+}
+
 // PageQuery asks Store.ListPage for one page.
 type PageQuery struct {
 	// Status keeps the sessions of that status (StatusActive,
@@ -142,10 +160,8 @@ func Matches(sum *SessionSummary, status Status) bool {
 		return true
 	case sum.Error != "":
 		return false
-	case status == StatusGateFailed:
-		return sum.Status == StatusActive && sum.GateFailed && !sum.Paused
-	case status == StatusPaused:
-		return sum.Status == StatusActive && sum.Paused
+	case status == StatusGateFailed, status == StatusPaused:
+		return SessionStatus(sum.Status, sum.Paused, sum.GateFailed) == status
 	}
 	return sum.Status == status
 }
