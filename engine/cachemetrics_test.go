@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -25,7 +24,7 @@ import (
 // the two changed files.
 func TestFileCacheCountersExact(t *testing.T) {
 	const gates = 3
-	for _, n := range []int{1, runtime.GOMAXPROCS(0), 100} {
+	for _, n := range goroutineCounts() {
 		t.Run(fmt.Sprintf("ConcurrentSharedKeys/n=%d", n), func(t *testing.T) {
 			en := newEnv(t, demoWorkflows(t))
 			base := en.Metrics()
