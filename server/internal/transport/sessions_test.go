@@ -66,7 +66,7 @@ func TestPostBodyReadOnce(t *testing.T) {
 	w := post(f.h, map[string]string{"Mcp-Session-Id": sid, "Mcp-Protocol-Version": "2025-06-18"}, body)
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 	require.Len(t, f.msgs, 1)
-	assert.Equal(t, body, seen, "the handler reads the body whole")
+	assert.JSONEq(t, body, seen, "the handler reads the body whole")
 	assert.Equal(t, unsafe.SliceData(f.msgs[0]), unsafe.SliceData(handed), "the preflight got the guard's bytes, not a copy")
 }
 
