@@ -7,9 +7,11 @@
 //
 // A Guard checks Host, Origin and the bearer token, and reads each request
 // body whole, once, under a deadline and a size limit; the SessionTable
-// behind it takes those bytes without reading them again, decodes the
-// message head once, and decodes params._meta only when the params could
-// hold a key it reads. mcp-go decodes the message itself afterwards.
+// behind it takes those bytes without reading or copying them again,
+// decodes the message head once, and decodes params._meta only when the
+// params could hold a key it reads. mcp-go decodes the message itself
+// afterwards. Handler puts the routes behind the guard and gives every
+// response a write deadline.
 //
 // Concurrency: a Guard is read-only after NewGuard and safe for concurrent
 // use. A SessionTable is safe for concurrent use by multiple goroutines
@@ -19,8 +21,10 @@
 // StdioGate has one reader (mcp-go's read loop) and any number of
 // concurrent writers: writes are serialised, so a message the gate writes
 // never interleaves with one mcp-go writes; Pending, Drain, Release,
-// WaitIdle and EOF may be called from any goroutine. A response written
-// happens before the Pending count that reflects it is read.
+// WaitIdle, EOF and WriteLine may be called from any goroutine. Pending
+// reads the count under the mutex that counts, so it reflects every
+// request passed on and every response whose Write has returned before
+// the call. QueueLog may be called from any goroutine.
 //
 // The errors and refusals it produces keep the words package server has
 // always used (including the "server:" prefix of ReadDiscovery's errors):
