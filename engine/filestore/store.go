@@ -563,9 +563,9 @@ const (
 // index as it stood; Misses counts lists that first applied other
 // processes' changes (from the journal, or by re-reading the folder);
 // Loads counts state files read into the index (when the folder is
-// opened, and for each change applied), LoadErrors those of them that did
-// not decode and are listed with their error; Entries is the number of
-// sessions indexed.
+// opened, and for each change applied), LoadErrors those of them that
+// failed (a file that does not decode or cannot be read), which are listed
+// with their error; Entries is the number of sessions indexed.
 //
 // The other fields are 0. Metrics is safe to call concurrently with every
 // other method; see metrics.Snapshot for how consistent one snapshot is.
