@@ -5,8 +5,9 @@
 // ParseGate turns a gate's YAML into a Gate, naming the field of every
 // problem; Validate checks evidence against a Gate and returns a Result
 // that says whether the checkpoint passed, what failed and how to fix it;
-// EncodeEvidence refuses evidence over a size limit. A Result is a plain
-// Go value without JSON tags: package server owns its wire form. A Checker
+// evidence over its caller's size limit is refused before that. A Result
+// is a plain Go value without JSON tags: package server owns its wire
+// form. A Checker
 // performs the checks a gate declares in the project folder (files, git,
 // test reports, commands), and a Loader caches parsed gates per (workflow,
 // phase), re-reading a file when its modification time or size changes.
