@@ -54,4 +54,3 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 	}
 	return copy(p, r.line), nil
 }
-
