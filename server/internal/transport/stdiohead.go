@@ -153,7 +153,8 @@ func mayOverflow(b []byte) bool {
 	for _, c := range b {
 		switch {
 		case '0' <= c && c <= '9':
-			if run++; run > 300 {
+			run++
+			if run > 300 {
 				return true
 			}
 		case (c == 'e' || c == 'E') && run > 0:
