@@ -42,7 +42,9 @@ func (g *StdioGate) observe(h *inHead) {
 	defer g.lmu.Unlock()
 	g.listen.modern = true
 	if h.Method.s == string(mcp.MethodSubscriptionsListen) && hasID(h.ID.raw) {
-		g.listen.open = append(g.listen.open, stdioListen{id: h.ID.raw, filter: h.Params.v.Notifications})
+		// The ID is copied: it would otherwise keep the whole line alive
+		// while the request runs.
+		g.listen.open = append(g.listen.open, stdioListen{id: bytes.Clone(h.ID.raw), filter: h.Params.v.Notifications})
 	}
 }
 
