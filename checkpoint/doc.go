@@ -31,7 +31,8 @@
 // whether the checkpoint passed, what failed, and how to fix it. Types are
 // exact: an integer must be integral (3.0 is, 3.5 is not), a boolean is
 // never a number, a list is a JSON array and an object a JSON object.
-// EncodeEvidence refuses evidence over a size limit (1 MiB by default).
+// CopyEvidence refuses evidence over a size limit (1 MiB by default) and
+// copies the rest, in one walk.
 // A Result is a plain Go value without JSON tags: the MCP server builds
 // complete_phase's validation_result from it, with its own field names and
 // output schema. Numbers are read with internal/jsonnum.

@@ -63,15 +63,11 @@ func (e *Engine) CompletePhase(ctx context.Context, sessionID string, phase int,
 	if evidence == nil {
 		evidence = map[string]any{}
 	}
-	raw, err := checkpoint.EncodeEvidence(evidence, e.maxEvidence)
-	if err != nil {
-		return nil, state.Errorf(state.ErrInvalidArgument, "%w", err)
-	}
 	// Store and check a private copy in its JSON form, so that the
 	// caller may reuse its map and the gate sees what will be saved.
-	ev, err := decodeObject(raw)
+	ev, err := checkpoint.CopyEvidence(evidence, e.maxEvidence)
 	if err != nil {
-		return nil, state.Errorf(state.ErrInvalidArgument, "evidence: %w", err)
+		return nil, evidenceError("evidence", "", err)
 	}
 	s, err := e.lookup(ctx, sessionID)
 	if err != nil {

@@ -31,12 +31,9 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	}
 	var opts map[string]any
 	if len(options) > 0 {
-		b, err := checkpoint.EncodeEvidence(options, e.maxEvidence)
-		if err != nil {
-			return nil, state.Errorf(state.ErrInvalidArgument, "options: %w", err)
-		}
-		if opts, err = decodeObject(b); err != nil {
-			return nil, state.Errorf(state.ErrInvalidArgument, "options: %w", err)
+		var err error
+		if opts, err = checkpoint.CopyEvidence(options, e.maxEvidence); err != nil {
+			return nil, evidenceError("options", "options: ", err)
 		}
 	}
 	f, err := e.loadFlow(ctx, workflowType, opts, "options")
