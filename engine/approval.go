@@ -51,7 +51,7 @@ func approvalRequired(f *flow, g *checkpoint.Gate) bool {
 // The error wraps ErrInvalidArgument for a bad decision, name or comment,
 // ErrNotAwaiting when phase does not await approval, ErrPaused when the
 // session is paused, and ErrNotFound when the session does not exist.
-func (e *Engine) Decide(ctx context.Context, sessionID string, phase int, decision, by, comment string) (*DecisionResult, error) {
+func (e *Engine) Decide(ctx context.Context, sessionID state.SessionID, phase int, decision, by, comment string) (*DecisionResult, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}

@@ -53,7 +53,7 @@ const maxSharedAttempts = 10
 // already completed and the call is not such a retry, ErrWrongPhase when phase is not the current phase (the
 // message names the current one), and ErrInvalidArgument when the
 // evidence is larger than Config.MaxEvidenceBytes encoded.
-func (e *Engine) CompletePhase(ctx context.Context, sessionID string, phase int, evidence map[string]any) (*CompleteResult, error) {
+func (e *Engine) CompletePhase(ctx context.Context, sessionID state.SessionID, phase int, evidence map[string]any) (*CompleteResult, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}

@@ -104,7 +104,9 @@ func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts, me
 		return e.startShared(ctx, ss, k, first, opts, meta, opened)
 	}
 	if id, ok := e.pairs.Load(k); ok {
-		s, err := e.lookup(ctx, id)
+		// The pair index holds IDs of state files this engine read or
+		// wrote, all canonical: the parse is a scan.
+		s, err := e.lookupString(ctx, id)
 		if err == nil {
 			st, gone := s.snapshot()
 			if !gone && st.Status == state.StatusActive && st.WorkflowType == k.workflow && st.TargetFile == k.target {
@@ -194,7 +196,7 @@ func (e *Engine) startShared(ctx context.Context, ss state.SessionStarter, k pai
 		e.adopt(ctx, got, ver)
 		return got, false, nil
 	}
-	s, err := e.lookup(ctx, got.SessionID)
+	s, err := e.lookupString(ctx, got.SessionID)
 	if err != nil {
 		return nil, false, err
 	}

@@ -109,10 +109,11 @@ func (c completer) sessions(ctx context.Context, workflow, prefix string) (*mcp.
 // sessionPhases completes the phases of a session: the current one first,
 // then the completed ones.
 func (c completer) sessionPhases(ctx context.Context, id, prefix string) (*mcp.Completion, error) {
-	id, err := state.ParseSessionID(id)
+	sid, err := state.ParseSessionID(id)
 	if err != nil {
 		return none(), nil
 	}
+	id = sid.String()
 	st, err := c.s.cfg.Engine.State(ctx, id)
 	if err != nil {
 		return none(), nil

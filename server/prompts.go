@@ -221,10 +221,11 @@ func (s *Server) resumePrompt(ctx context.Context, req mcp.GetPromptRequest) (*m
 	if err != nil {
 		return nil, err
 	}
-	id, err := state.ParseSessionID(raw)
+	sid, err := state.ParseSessionID(raw)
 	if err != nil {
 		return nil, fmt.Errorf("prompt %s: %s", PromptResume, state.Message(err))
 	}
+	id := sid.String()
 	v, err := s.cfg.Engine.CurrentPhase(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("prompt %s: %s", PromptResume, state.Message(err))

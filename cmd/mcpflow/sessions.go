@@ -258,10 +258,11 @@ func sessionCmd(ctx context.Context, args []string, getenv env, stdout, stderr i
 	if len(pos) != 1 {
 		return c, usagef("give one session ID (mcpflow sessions lists them), got %d arguments", len(pos))
 	}
-	id, err := state.ParseSessionID(pos[0])
+	sid, err := state.ParseSessionID(pos[0])
 	if err != nil {
 		return c, usagef("ID %q: must be a session UUID; mcpflow sessions lists them", pos[0])
 	}
+	id := sid.String()
 	eng, done, err := openEngine(ctx, c, f, lf.logger(stderr))
 	if err != nil {
 		return c, err
@@ -356,10 +357,11 @@ func decideCmd(ctx context.Context, name string, args []string, getenv env, stdo
 	if len(pos) != 2 {
 		return c, usagef("give SESSION and PHASE, e.g. mcpflow %s 123e4567-e89b-42d3-a456-426614174000 1; got %d arguments", name, len(pos))
 	}
-	id, err := state.ParseSessionID(pos[0])
+	sid, err := state.ParseSessionID(pos[0])
 	if err != nil {
 		return c, usagef("SESSION %q: must be a session UUID; mcpflow sessions --status awaiting lists them", pos[0])
 	}
+	id := sid.String()
 	phase, err := strconv.Atoi(pos[1])
 	if err != nil || phase < 0 {
 		return c, usagef("PHASE %q: must be a phase number, 0 or more", pos[1])

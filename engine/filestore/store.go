@@ -185,10 +185,11 @@ func (s *Store) lock(id string) *sync.Mutex {
 
 // Load reads the session's file. See Store.Load.
 func (s *Store) Load(ctx context.Context, id string) (*state.SessionState, state.Version, error) {
-	id, err := state.ParseSessionID(id)
+	sid, err := state.ParseSessionID(id)
 	if err != nil {
 		return nil, 0, err
 	}
+	id = sid.String()
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
@@ -206,10 +207,11 @@ func (s *Store) Load(ctx context.Context, id string) (*state.SessionState, state
 // process replaced since (a server and the command line sharing the
 // folder) is read. See state.SharedStore.
 func (s *Store) LoadNewer(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
-	id, err := state.ParseSessionID(id)
+	sid, err := state.ParseSessionID(id)
 	if err != nil {
 		return nil, 0, err
 	}
+	id = sid.String()
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
@@ -277,10 +279,11 @@ func notAFile(id, name string, err error) error {
 // Save writes st atomically if the file's version is still expected. See
 // Store.Save.
 func (s *Store) Save(ctx context.Context, st *state.SessionState, expected state.Version) (state.Version, error) {
-	id, err := state.ParseSessionID(st.SessionID)
+	sid, err := state.ParseSessionID(st.SessionID)
 	if err != nil {
 		return 0, err
 	}
+	id := sid.String()
 	if id != st.SessionID {
 		return 0, state.Errorf(state.ErrInvalidArgument, "session_id %q is not in canonical form %q", st.SessionID, id)
 	}
@@ -475,10 +478,11 @@ func (s *Store) syncDir() error {
 
 // Delete removes the session's file. See Store.Delete.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	id, err := state.ParseSessionID(id)
+	sid, err := state.ParseSessionID(id)
 	if err != nil {
 		return err
 	}
+	id = sid.String()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -524,7 +528,7 @@ func isStateFile(name string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if canon, err := state.ParseSessionID(id); err != nil || canon != id {
+	if canon, err := state.ParseSessionID(id); err != nil || canon.String() != id {
 		return "", false
 	}
 	return id, true

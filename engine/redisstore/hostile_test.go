@@ -63,7 +63,7 @@ func TestWrongTypeKeyIsThatSessionsError(t *testing.T) {
 	e, err := engine.New(engine.Config{Store: s})
 	require.NoError(t, err)
 	defer func() { _ = e.Close() }()
-	require.NoError(t, e.DeleteSession(ctx, ids[1]), "the engine deletes it")
+	require.NoError(t, e.DeleteSession(ctx, state.MustParseSessionID(ids[1])), "the engine deletes it")
 	require.ErrorIs(t, s.Delete(ctx, ids[1]), state.ErrNotFound)
 	list, err = s.List(ctx)
 	require.NoError(t, err)

@@ -148,8 +148,10 @@ func TestDeepCopyCopiesEveryField(t *testing.T) {
 // ones that take the state-file path.
 func TestDeepCopyIsStateFileRoundTrip(t *testing.T) {
 	states := map[string]func(*SessionState){
-		"sample":            func(*SessionState) {},
-		"nil collections":   func(st *SessionState) { *st = SessionState{SessionID: st.SessionID, WorkflowType: "w", Status: StatusCompleted} },
+		"sample": func(*SessionState) {},
+		"nil collections": func(st *SessionState) {
+			*st = SessionState{SessionID: st.SessionID, WorkflowType: "w", Status: StatusCompleted}
+		},
 		"empty collections": func(st *SessionState) { st.Decisions = []Decision{}; st.Recovery.History = []HistoryEntry{} },
 		"no status":         func(st *SessionState) { st.Status = ""; st.CurrentPhase = 3 },
 		"empty artifact": func(st *SessionState) {
