@@ -192,3 +192,30 @@ func TestElicitApprovalInputRequired(t *testing.T) {
 		})
 	}
 }
+
+// TestPosWorkflowApprovalInputRequired: pos_workflow's complete_phase on
+// the 2026-07-28 revision passes complete_phase's input_required through
+// (it has no structured content to turn into prAxIs OS's reply), and the
+// call with the answer replies as prAxIs OS does. It once failed: the
+// request for input reached the reply mapping, which has nothing to map.
+func TestPosWorkflowApprovalInputRequired(t *testing.T) {
+	h := startHarness(t, harnessOpts{http: true, workflows: approvalWorkflows(t)})
+	asked := 0
+	cs := elicitingClientOn(t, h, "2026-07-28", func(context.Context, *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+		asked++
+		return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"decision": "approve", "name": "ana"}}, nil
+	})
+	started := decode[struct {
+		ID string `json:"session_id"`
+	}](t, mustOK(t, cs, server.ToolStartWorkflow, map[string]any{"workflow_type": "review", "target_file": "a.go"}))
+	res := mustOK(t, cs, server.ToolPosWorkflow, map[string]any{"action": "complete_phase", "session_id": started.ID, "phase": 0, "evidence": map[string]any{}})
+	assert.Contains(t, textOf(res), "approved by ana. Now phase 1")
+	assert.Equal(t, 1, asked, "one form")
+	got := decode[struct {
+		Status         string `json:"status"`
+		Action         string `json:"action"`
+		PhaseCompleted int    `json:"phase_completed"`
+	}](t, res)
+	assert.Equal(t, "success", got.Status)
+	assert.Equal(t, "complete_phase", got.Action)
+}

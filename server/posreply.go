@@ -317,6 +317,63 @@ func newPosListWorkflows(action string, o *listWorkflowsOut) posListWorkflows {
 	return r
 }
 
+// posRecovery is the reply of pause, resume, retry_phase and rollback:
+// recoveryOut's fields with status "success" (the session's own status
+// is not in it) and action. The fields are declared in the order of their
+// names, as pos_workflow has always encoded this reply.
+type posRecovery struct {
+	Action          string `json:"action"`
+	Changed         bool   `json:"changed"`
+	CompletedPhases []int  `json:"completed_phases"`
+	CurrentPhase    int    `json:"current_phase"`
+	Message         string `json:"message"`
+	PauseReason     string `json:"pause_reason,omitempty"`
+	Paused          bool   `json:"paused"`
+	Reopened        []int  `json:"reopened"`
+	SessionID       string `json:"session_id"`
+	Status          string `json:"status"`
+	WorkflowType    string `json:"workflow_type"`
+}
+
+func newPosRecovery(action string, o *recoveryOut) posRecovery {
+	return posRecovery{
+		Action: action, Changed: o.Changed, CompletedPhases: o.CompletedPhases, CurrentPhase: o.CurrentPhase,
+		Message: o.Message, PauseReason: o.PauseReason, Paused: o.Paused, Reopened: o.Reopened,
+		SessionID: o.SessionID, Status: posSuccess, WorkflowType: o.WorkflowType,
+	}
+}
+
+// posFailedAttempt is one attempt of get_errors' reply: failedAttemptOut's
+// fields in the order of their names.
+type posFailedAttempt struct {
+	At      string   `json:"at"`
+	Attempt int      `json:"attempt"`
+	Errors  []string `json:"errors"`
+	Fields  []string `json:"fields"`
+	Phase   int      `json:"phase"`
+}
+
+// posErrors is get_errors' reply: errorsOut's fields with status and
+// action, in the order of their names.
+type posErrors struct {
+	Action    string             `json:"action"`
+	Count     int                `json:"count"`
+	Errors    []posFailedAttempt `json:"errors"`
+	SessionID string             `json:"session_id"`
+	Status    string             `json:"status"`
+}
+
+func newPosErrors(action string, o *errorsOut) posErrors {
+	r := posErrors{Action: action, Count: o.Count, SessionID: o.SessionID, Status: posSuccess}
+	if o.Errors != nil {
+		r.Errors = make([]posFailedAttempt, len(o.Errors))
+		for i, f := range o.Errors {
+			r.Errors[i] = posFailedAttempt{At: f.At, Attempt: f.Attempt, Errors: f.Errors, Fields: f.Fields, Phase: f.Phase}
+		}
+	}
+	return r
+}
+
 // posReply returns the pos_workflow reply for action from v, the
 // structured content of the tool behind it, or nil for a type this file
 // does not know.
@@ -341,6 +398,10 @@ func posReply(action string, v any) any {
 		return posDelete{Status: posSuccess, Action: action, deleteOut: o}
 	case listWorkflowsOut:
 		return newPosListWorkflows(action, &o)
+	case recoveryOut:
+		return newPosRecovery(action, &o)
+	case errorsOut:
+		return newPosErrors(action, &o)
 	}
 	return nil
 }

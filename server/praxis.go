@@ -85,42 +85,14 @@ func (s *Server) praxisTools() []mcpserver.ServerTool {
 			mcp.WithDescription("Return today's date and time from the server's clock, with ready-made forms for spec folder names and document headers, so that an agent does not guess the date."),
 			mcp.WithOutputSchema[currentDateOut](),
 			annotations(readOnly),
-		), Handler: s.currentDate},
+		), Handler: s.handlerOf(ToolCurrentDate)},
 	}
 }
 
-// handlerFor returns the handler of an mcpflow tool, or nil for a tool
-// pos_workflow does not offer.
+// handlerFor returns the handler of the mcpflow tool behind a
+// pos_workflow action (handlerOf), or nil for a name that is no tool.
 func (s *Server) handlerFor(tool string) mcpserver.ToolHandlerFunc {
-	switch tool {
-	case ToolListWorkflows:
-		return s.listWorkflows
-	case ToolStartWorkflow:
-		return s.startWorkflow
-	case ToolGetCurrentPhase:
-		return s.getCurrentPhase
-	case ToolGetTask:
-		return s.getTask
-	case ToolCompletePhase:
-		return s.completePhase
-	case ToolGetWorkflowState:
-		return s.getWorkflowState
-	case ToolListSessions:
-		return s.listSessions
-	case ToolDeleteSession:
-		return s.deleteSession
-	case ToolPauseSession:
-		return s.pauseSession
-	case ToolResumeSession:
-		return s.resumeSession
-	case ToolRetryPhase:
-		return s.retryPhase
-	case ToolRollbackSession:
-		return s.rollbackSession
-	case ToolGetErrors:
-		return s.getErrors
-	}
-	return nil
+	return s.handlerOf(tool)
 }
 
 // posWorkflow runs the handler of the tool behind the action and turns its
@@ -167,18 +139,18 @@ func (s *Server) posWorkflow(ctx context.Context, req mcp.CallToolRequest) (*mcp
 		}
 		return res, nil
 	}
-	if r := posReply(name, res.StructuredContent); r != nil {
-		res.StructuredContent = r
+	if res.StructuredContent == nil {
+		// complete_phase's request for the human's approval (2026-07-28):
+		// the client answers it by calling pos_workflow again.
 		return res, nil
 	}
-	// A tool whose result type posReply does not know: its fields, with
-	// status and action.
-	m, err := asMap(res.StructuredContent)
-	if err != nil {
-		return nil, err
+	r := posReply(name, res.StructuredContent)
+	if r == nil {
+		// A programmer's error: a tool behind an action whose result
+		// posReply does not map.
+		return nil, fmt.Errorf("server: action %s: no pos_workflow reply for a %T result", name, res.StructuredContent)
 	}
-	m["status"], m["action"] = posSuccess, name
-	res.StructuredContent = m
+	res.StructuredContent = r
 	return res, nil
 }
 
@@ -215,19 +187,6 @@ func textOfResult(res *mcp.CallToolResult) string {
 	return ""
 }
 
-// asMap returns structured content as a JSON object.
-func asMap(v any) (map[string]any, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("server: encode result: %w", err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("server: decode result: %w", err)
-	}
-	return m, nil
-}
-
 func orNothing(args []string) string {
 	if len(args) == 0 {
 		return "nothing besides action"
@@ -255,10 +214,7 @@ type currentDateOut struct {
 	UsageNote     string    `json:"usage_note"`
 }
 
-func (s *Server) currentDate(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	if err := decodeNone(req.Params.Arguments); err != nil {
-		return s.toolError(ctx, ToolCurrentDate, err)
-	}
+func (s *Server) currentDate(context.Context, mcp.CallToolRequest, noArgs) (reply[currentDateOut], error) {
 	now := time.Now()
 	day := now.Format(time.DateOnly)
 	zone, _ := now.Zone()
@@ -269,5 +225,5 @@ func (s *Server) currentDate(ctx context.Context, req mcp.CallToolRequest) (*mcp
 		Formatted: dateForms{SpecDirectory: day + "-", Header: "**Date:** " + day},
 		UsageNote: "Use iso_date for dates in specs and documents, and formatted.spec_directory to name a new spec folder.",
 	}
-	return structuredText(out, "Today is "+now.Weekday().String()+", "+day+" ("+out.ISODateTime+")."), nil
+	return textReply(out, "Today is "+now.Weekday().String()+", "+day+" ("+out.ISODateTime+")."), nil
 }

@@ -37,7 +37,7 @@ func (s *Server) recoveryTools() []mcpserver.ServerTool {
 			mcp.WithString("checkpoint_note", mcp.MaxLength(maxReasonRunes), mcp.Description("prAxIs OS's note for the pause; kept with the reason.")),
 			mcp.WithOutputSchema[recoveryOut](),
 			annotations(annot{idempotent: true}),
-		), Handler: s.pauseSession},
+		), Handler: s.handlerOf(ToolPauseSession)},
 		{Tool: mcp.NewTool(ToolResumeSession,
 			mcp.WithTitleAnnotation("Resume session"),
 			mcp.WithDescription("Resume a paused workflow session so that it accepts complete_phase, retry_phase and rollback_session again. Resuming a session that is not paused, or retrying a call whose answer was lost, changes nothing and answers changed: false."),
@@ -45,7 +45,7 @@ func (s *Server) recoveryTools() []mcpserver.ServerTool {
 			mcp.WithString("reason", mcp.MaxLength(maxReasonRunes), mcp.Description("Why the session is resumed; written to the server log.")),
 			mcp.WithOutputSchema[recoveryOut](),
 			annotations(annot{idempotent: true}),
-		), Handler: s.resumeSession},
+		), Handler: s.handlerOf(ToolResumeSession)},
 		{Tool: mcp.NewTool(ToolRetryPhase,
 			mcp.WithTitleAnnotation("Retry phase"),
 			mcp.WithDescription("Re-open the current phase after its gate refused the evidence: the failed evidence is set aside in the session's history, the phase's checkpoint goes back to pending, and the failed attempts stay listed by get_errors. Then submit new evidence with complete_phase. Retrying this call after it succeeded changes nothing and answers changed: false."),
@@ -53,7 +53,7 @@ func (s *Server) recoveryTools() []mcpserver.ServerTool {
 			mcp.WithInteger("phase", mcp.Required(), mcp.Min(0), mcp.Max(maxPhase), mcp.Description("The phase to retry: the session's current phase, whose gate failed.")),
 			mcp.WithOutputSchema[recoveryOut](),
 			annotations(annot{idempotent: true}),
-		), Handler: s.retryPhase},
+		), Handler: s.handlerOf(ToolRetryPhase)},
 		{Tool: mcp.NewTool(ToolRollbackSession,
 			mcp.WithTitleAnnotation("Roll back session"),
 			mcp.WithDescription("Move a session back to an earlier phase (or the current one): to_phase and every later phase re-open, their evidence moves to the session's history (nothing is deleted), and earlier phases keep theirs. A completed session cannot be rolled back: start a new one. A repeated call finds the session already on to_phase with nothing to re-open, changes nothing and answers changed: false; once to_phase has been completed again, the same call rolls it back again."),
@@ -61,7 +61,7 @@ func (s *Server) recoveryTools() []mcpserver.ServerTool {
 			mcp.WithInteger("to_phase", mcp.Required(), mcp.Min(0), mcp.Max(maxPhase), mcp.Description("The phase to go back to: the current phase or an earlier one.")),
 			mcp.WithOutputSchema[recoveryOut](),
 			annotations(annot{destructive: true, idempotent: true}),
-		), Handler: s.rollbackSession},
+		), Handler: s.handlerOf(ToolRollbackSession)},
 		{Tool: mcp.NewTool(ToolGetErrors,
 			mcp.WithTitleAnnotation("Get errors"),
 			mcp.WithDescription("List a session's failed gate attempts, oldest first: the phase, the attempt number, the gate's errors, the evidence fields submitted and when. retry_phase and rollback_session keep them."),
@@ -69,7 +69,7 @@ func (s *Server) recoveryTools() []mcpserver.ServerTool {
 			mcp.WithInteger("phase", mcp.Min(0), mcp.Max(maxPhase), mcp.Description("Only this phase's attempts (default every phase).")),
 			mcp.WithOutputSchema[errorsOut](),
 			annotations(readOnly),
-		), Handler: s.getErrors},
+		), Handler: s.handlerOf(ToolGetErrors)},
 	}
 }
 
@@ -152,30 +152,22 @@ func newErrorsOut(id string, list []state.FailedAttempt) errorsOut {
 	return out
 }
 
-func (s *Server) pauseSession(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a, err := decodeRecovery(ToolPauseSession, req.Params.Arguments)
-	if err != nil {
-		return s.toolError(ctx, ToolPauseSession, err)
-	}
+func (s *Server) pauseSession(ctx context.Context, _ mcp.CallToolRequest, a recoveryArgs) (reply[recoveryOut], error) {
 	r, err := s.cfg.Engine.Pause(ctx, a.SessionID, a.Reason)
 	if err != nil {
-		return s.toolError(ctx, ToolPauseSession, err)
+		return reply[recoveryOut]{}, err
 	}
 	msg := "Session " + r.SessionID + " is paused; resume_session resumes it."
 	if !r.Changed {
 		msg = "Session " + r.SessionID + " was already paused; nothing changed."
 	}
-	return structuredText(newRecoveryOut(r, msg), msg), nil
+	return textReply(newRecoveryOut(r, msg), msg), nil
 }
 
-func (s *Server) resumeSession(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a, err := decodeRecovery(ToolResumeSession, req.Params.Arguments)
-	if err != nil {
-		return s.toolError(ctx, ToolResumeSession, err)
-	}
+func (s *Server) resumeSession(ctx context.Context, _ mcp.CallToolRequest, a recoveryArgs) (reply[recoveryOut], error) {
 	r, err := s.cfg.Engine.Resume(ctx, a.SessionID)
 	if err != nil {
-		return s.toolError(ctx, ToolResumeSession, err)
+		return reply[recoveryOut]{}, err
 	}
 	msg := fmt.Sprintf("Session %s is resumed, on phase %d.", r.SessionID, r.CurrentPhase)
 	if !r.Changed {
@@ -183,49 +175,37 @@ func (s *Server) resumeSession(ctx context.Context, req mcp.CallToolRequest) (*m
 	} else {
 		s.log.InfoContext(ctx, "session resumed", "session_id", r.SessionID, "reason", a.Reason)
 	}
-	return structuredText(newRecoveryOut(r, msg), msg), nil
+	return textReply(newRecoveryOut(r, msg), msg), nil
 }
 
-func (s *Server) retryPhase(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a, err := decodeRecovery(ToolRetryPhase, req.Params.Arguments)
-	if err != nil {
-		return s.toolError(ctx, ToolRetryPhase, err)
-	}
+func (s *Server) retryPhase(ctx context.Context, _ mcp.CallToolRequest, a recoveryArgs) (reply[recoveryOut], error) {
 	r, err := s.cfg.Engine.RetryPhase(ctx, a.SessionID, a.Phase)
 	if err != nil {
-		return s.toolError(ctx, ToolRetryPhase, err)
+		return reply[recoveryOut]{}, err
 	}
 	msg := fmt.Sprintf("Phase %d is open again; submit new evidence with complete_phase (get_errors lists the failed attempts).", a.Phase)
 	if !r.Changed {
 		msg = fmt.Sprintf("Phase %d was already re-opened; nothing changed.", a.Phase)
 	}
-	return structuredText(newRecoveryOut(r, msg), msg), nil
+	return textReply(newRecoveryOut(r, msg), msg), nil
 }
 
-func (s *Server) rollbackSession(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a, err := decodeRecovery(ToolRollbackSession, req.Params.Arguments)
-	if err != nil {
-		return s.toolError(ctx, ToolRollbackSession, err)
-	}
+func (s *Server) rollbackSession(ctx context.Context, _ mcp.CallToolRequest, a recoveryArgs) (reply[recoveryOut], error) {
 	r, err := s.cfg.Engine.Rollback(ctx, a.SessionID, a.Phase)
 	if err != nil {
-		return s.toolError(ctx, ToolRollbackSession, err)
+		return reply[recoveryOut]{}, err
 	}
 	msg := fmt.Sprintf("Session %s is back on phase %d; phases %v re-opened, their earlier evidence kept in the session's history.", r.SessionID, r.CurrentPhase, r.Reopened)
 	if !r.Changed {
 		msg = fmt.Sprintf("Session %s already is on phase %d with nothing to re-open; nothing changed.", r.SessionID, r.CurrentPhase)
 	}
-	return structuredText(newRecoveryOut(r, msg), msg), nil
+	return textReply(newRecoveryOut(r, msg), msg), nil
 }
 
-func (s *Server) getErrors(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a, err := decodeRecovery(ToolGetErrors, req.Params.Arguments)
-	if err != nil {
-		return s.toolError(ctx, ToolGetErrors, err)
-	}
+func (s *Server) getErrors(ctx context.Context, _ mcp.CallToolRequest, a recoveryArgs) (reply[errorsOut], error) {
 	list, err := s.cfg.Engine.Errors(ctx, a.SessionID, a.Phase)
 	if err != nil {
-		return s.toolError(ctx, ToolGetErrors, err)
+		return reply[errorsOut]{}, err
 	}
 	var b strings.Builder
 	if len(list) == 0 {
@@ -237,5 +217,5 @@ func (s *Server) getErrors(ctx context.Context, req mcp.CallToolRequest) (*mcp.C
 			b.WriteString("- " + e + "\n")
 		}
 	}
-	return structuredText(newErrorsOut(a.SessionID, list), b.String()), nil
+	return textReply(newErrorsOut(a.SessionID, list), b.String()), nil
 }

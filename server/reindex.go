@@ -31,13 +31,10 @@ func (s *Server) reindexTool() mcpserver.ServerTool {
 		mcp.WithDescription("Rebuild the standards index from the standards folder now, instead of waiting for the file watcher, and return the new index's size. Searches keep being answered from the current index while it builds. Pass a progress token to follow the build. A retry is safe: it builds the index again from the files as they are then (a call made while a build runs waits for that build, then builds again)."),
 		mcp.WithOutputSchema[reindexOut](),
 		annotations(annot{idempotent: true}),
-	), Handler: s.reindexStandards}
+	), Handler: s.handlerOf(ToolReindexStandards)}
 }
 
-func (s *Server) reindexStandards(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	if err := decodeNone(req.Params.Arguments); err != nil {
-		return s.toolError(ctx, ToolReindexStandards, err)
-	}
+func (s *Server) reindexStandards(ctx context.Context, req mcp.CallToolRequest, _ noArgs) (reply[reindexOut], error) {
 	if send := s.progressSender(ctx, req); send != nil {
 		ctx = ragcache.WithProgress(ctx, func(done, total int, msg string) { send(done, total, msg) })
 	}
@@ -63,12 +60,12 @@ func (s *Server) reindexStandards(ctx context.Context, req mcp.CallToolRequest) 
 	}
 	mu.Unlock()
 	if err != nil {
-		return s.toolError(ctx, ToolReindexStandards, err)
+		return reply[reindexOut]{}, err
 	}
 	st := s.cfg.Index.Stats()
 	out := reindexOut{Generation: st.Generation, Files: st.Files, Skipped: st.Skipped, Chunks: st.Chunks,
 		BuildMS: float64(st.BuildTime.Microseconds()) / 1000}
-	return structuredText(out, fmt.Sprintf("Reindexed the standards: generation %d, %d files, %d sections, in %.1f ms.",
+	return textReply(out, fmt.Sprintf("Reindexed the standards: generation %d, %d files, %d sections, in %.1f ms.",
 		out.Generation, out.Files, out.Chunks, out.BuildMS)), nil
 }
 

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"github.com/mark3labs/mcp-go/mcp"
-
 	"github.com/mcpflow/mcpflow/ragcache"
 )
 
@@ -35,7 +33,7 @@ func buildSearchParts(r *ragcache.Result) *searchParts {
 
 // searchResult turns r into the tool result, reusing the parts kept in
 // r.Memo when an earlier call on the same cache entry built them.
-func searchResult(r ragcache.Result) (*mcp.CallToolResult, error) {
+func searchResult(r ragcache.Result) reply[searchOut] {
 	var p *searchParts
 	if r.Memo != nil {
 		p, _ = r.Memo.Load().(*searchParts)
@@ -53,5 +51,5 @@ func searchResult(r ragcache.Result) (*mcp.CallToolResult, error) {
 		QueryTimeMS:     float64(r.Took.Microseconds()) / 1000,
 		CacheHit:        r.CacheHit,
 	}
-	return structuredText(out, p.text), nil
+	return textReply(out, p.text)
 }

@@ -75,7 +75,7 @@ func BenchmarkSearchEncode(b *testing.B) {
 	}
 	pre := make([]encoded, len(hits))
 	for i, r := range hits {
-		res, _ := searchResult(r)
+		res, _ := searchResult(r).toolResult()
 		s, err := json.Marshal(res.StructuredContent)
 		require.NoError(b, err)
 		t, err := json.Marshal(res.Content[0])
@@ -91,11 +91,11 @@ func BenchmarkSearchEncode(b *testing.B) {
 		{"fresh", func(i int) *mcp.CallToolResult {
 			r := hits[i]
 			r.Memo = nil
-			res, _ := searchResult(r)
+			res, _ := searchResult(r).toolResult()
 			return res
 		}},
 		{"memo", func(i int) *mcp.CallToolResult {
-			res, _ := searchResult(hits[i])
+			res, _ := searchResult(hits[i]).toolResult()
 			return res
 		}},
 		{"preencoded", func(i int) *mcp.CallToolResult {

@@ -227,7 +227,8 @@ type Server struct {
 	listeners     listeners
 	live          liveSessions
 	prompts       promptSet
-	dropIndexHook func() // set by New; removes onIndexChange from the index
+	handlers      toolHandlers // every tool's handler, built on first use (handler.go)
+	dropIndexHook func()       // set by New; removes onIndexChange from the index
 }
 
 // New checks cfg and builds the MCP server with its tools. It starts no

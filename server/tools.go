@@ -77,7 +77,7 @@ func (s *Server) tools() []mcpserver.ServerTool {
 				mcp.Description("prAxIs OS's name for tags; give one of the two.")),
 			mcp.WithOutputSchema[searchOut](),
 			annotations(readOnly),
-		), Handler: s.searchStandards},
+		), Handler: s.handlerOf(ToolSearchStandards)},
 		{Tool: mcp.NewTool(ToolListWorkflows,
 			mcp.WithTitleAnnotation("List workflows"),
 			mcp.WithDescription("List the workflows that start_workflow can start, with their phases and any problem in their definition."),
@@ -85,7 +85,7 @@ func (s *Server) tools() []mcpserver.ServerTool {
 				mcp.Description("Only workflows whose metadata.json has this category, as prAxIs OS filters them.")),
 			mcp.WithOutputSchema[listWorkflowsOut](),
 			annotations(readOnly),
-		), Handler: s.listWorkflows},
+		), Handler: s.handlerOf(ToolListWorkflows)},
 		{Tool: mcp.NewTool(ToolStartWorkflow,
 			mcp.WithTitleAnnotation("Start workflow"),
 			mcp.WithDescription("Start a phase-gated workflow on a target file, or resume the active session for the same workflow and target. Returns the session ID and the first phase with its tasks. A retry is safe: it resumes the session the first call started (resumed is then true) and creates no other."),
@@ -96,14 +96,14 @@ func (s *Server) tools() []mcpserver.ServerTool {
 			mcp.WithObject("options", mcp.Description("Optional settings stored with the session.")),
 			mcp.WithOutputSchema[startOut](),
 			annotations(annot{idempotent: true}),
-		), Handler: s.startWorkflow},
+		), Handler: s.handlerOf(ToolStartWorkflow)},
 		{Tool: mcp.NewTool(ToolGetCurrentPhase,
 			mcp.WithTitleAnnotation("Get current phase"),
 			mcp.WithDescription("Return the session's current phase: its instructions and its tasks."),
 			mcp.WithString("session_id", mcp.Required(), mcp.Description(sessionIDDesc)),
 			mcp.WithOutputSchema[phaseOut](),
 			annotations(readOnly),
-		), Handler: s.getCurrentPhase},
+		), Handler: s.handlerOf(ToolGetCurrentPhase)},
 		{Tool: mcp.NewTool(ToolGetTask,
 			mcp.WithTitleAnnotation("Get task"),
 			mcp.WithDescription("Return the full instructions of one task of a phase."),
@@ -112,7 +112,7 @@ func (s *Server) tools() []mcpserver.ServerTool {
 			mcp.WithInteger("task_number", mcp.Required(), mcp.Min(0), mcp.Max(maxTaskNumber), mcp.Description("The task number within the phase, as the phase's tasks list it.")),
 			mcp.WithOutputSchema[taskOut](),
 			annotations(readOnly),
-		), Handler: s.getTask},
+		), Handler: s.handlerOf(ToolGetTask)},
 		{Tool: mcp.NewTool(ToolCompletePhase,
 			mcp.WithTitleAnnotation("Complete phase"),
 			mcp.WithDescription("Submit evidence for the current phase. The phase's gate checks it: when it passes the session advances and the next phase is returned; when it fails, validation_result says what is missing. A retry is safe: the same call again, for a phase it completed and with the same evidence, changes nothing and returns the first call's answer; with other evidence it answers that the phase is already completed. A retry after a failed gate is a new attempt."),
@@ -121,14 +121,14 @@ func (s *Server) tools() []mcpserver.ServerTool {
 			mcp.WithObject("evidence", mcp.Required(), mcp.Description("The evidence the phase's gate asks for, as an object of named fields, e.g. {\"tests_passed\": 12, \"summary\": \"...\"}.")),
 			mcp.WithOutputSchema[completeOut](),
 			annotations(annot{}),
-		), Handler: s.completePhase},
+		), Handler: s.handlerOf(ToolCompletePhase)},
 		{Tool: mcp.NewTool(ToolGetWorkflowState,
 			mcp.WithTitleAnnotation("Get workflow state"),
 			mcp.WithDescription("Return a session's full state: current phase, completed phases, the workflow's number of phases, whether it is complete, checkpoint status per phase, timestamps."),
 			mcp.WithString("session_id", mcp.Required(), mcp.Description(sessionIDDesc)),
 			mcp.WithOutputSchema[stateOut](),
 			annotations(readOnly),
-		), Handler: s.getWorkflowState},
+		), Handler: s.handlerOf(ToolGetWorkflowState)},
 		{Tool: mcp.NewTool(ToolListSessions,
 			mcp.WithTitleAnnotation("List sessions"),
 			mcp.WithDescription("List the workflow sessions, newest first, a page at a time: while the reply has a next_cursor, pass it as cursor to read the next page."),
@@ -140,20 +140,20 @@ func (s *Server) tools() []mcpserver.ServerTool {
 				mcp.Description("The next_cursor of the previous page; omit it for the first page.")),
 			mcp.WithOutputSchema[listSessionsOut](),
 			annotations(readOnly),
-		), Handler: s.listSessions},
+		), Handler: s.handlerOf(ToolListSessions)},
 		{Tool: mcp.NewTool(ToolDeleteSession,
 			mcp.WithTitleAnnotation("Delete session"),
 			mcp.WithDescription("Delete a session and its saved state. This cannot be undone. A retry after a success answers that the session is not found, and changes nothing."),
 			mcp.WithString("session_id", mcp.Required(), mcp.Description(sessionIDDesc)),
 			mcp.WithOutputSchema[deleteOut](),
 			annotations(annot{destructive: true, idempotent: true}),
-		), Handler: s.deleteSession},
+		), Handler: s.handlerOf(ToolDeleteSession)},
 		{Tool: mcp.NewTool(ToolGetServerInfo,
 			mcp.WithTitleAnnotation("Get server info"),
 			mcp.WithDescription("Return the server's version, uptime, transports, the counters of every cache, the standards index statistics and the tool call counts."),
 			mcp.WithOutputSchema[serverInfoOut](),
 			annotations(readOnly),
-		), Handler: s.getServerInfo},
+		), Handler: s.handlerOf(ToolGetServerInfo)},
 	}
 }
 
@@ -237,19 +237,15 @@ type searchOut struct {
 	CacheHit        bool        `json:"cache_hit" jsonschema:"whether the answer came from the query cache"`
 }
 
-func (s *Server) searchStandards(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	q, err := decodeSearch(req.Params.Arguments)
-	if err != nil {
-		return s.toolError(ctx, ToolSearchStandards, err)
-	}
+func (s *Server) searchStandards(ctx context.Context, req mcp.CallToolRequest, q ragcache.Query) (reply[searchOut], error) {
 	if send := s.progressSender(ctx, req); send != nil && s.cfg.Index.Rebuilding() {
 		defer s.rebuildProgress(send)()
 	}
 	r, err := s.cfg.Index.Search(ctx, q)
 	if err != nil {
-		return s.toolError(ctx, ToolSearchStandards, praxisQueryField(req.Params.Arguments, err))
+		return reply[searchOut]{}, praxisQueryField(req.Params.Arguments, err)
 	}
-	return searchResult(r)
+	return searchResult(r), nil
 }
 
 // praxisQueryField names a query problem after the argument the caller
@@ -306,14 +302,10 @@ func searchText(chunks []ragcache.Chunk, hits []searchHit) string {
 
 // ---- list_workflows ----
 
-func (s *Server) listWorkflows(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a, err := decodeListWorkflows(req.Params.Arguments)
-	if err != nil {
-		return s.toolError(ctx, ToolListWorkflows, err)
-	}
+func (s *Server) listWorkflows(ctx context.Context, _ mcp.CallToolRequest, a listWorkflowsArgs) (reply[listWorkflowsOut], error) {
 	ws, err := s.cfg.Engine.ListWorkflows(ctx)
 	if err != nil {
-		return s.toolError(ctx, ToolListWorkflows, err)
+		return reply[listWorkflowsOut]{}, err
 	}
 	out := listWorkflowsOut{Workflows: make([]workflowOut, 0, len(ws))}
 	for i := range ws {
@@ -322,19 +314,15 @@ func (s *Server) listWorkflows(ctx context.Context, req mcp.CallToolRequest) (*m
 		}
 	}
 	out.Count = len(out.Workflows)
-	return structured(out)
+	return jsonReply(out), nil
 }
 
 // ---- start_workflow ----
 
-func (s *Server) startWorkflow(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a, err := decodeStart(req.Params.Arguments)
-	if err != nil {
-		return s.toolError(ctx, ToolStartWorkflow, err)
-	}
+func (s *Server) startWorkflow(ctx context.Context, _ mcp.CallToolRequest, a startArgs) (reply[startOut], error) {
 	r, err := s.cfg.Engine.Start(ctx, a.WorkflowType, a.TargetFile, a.Options)
 	if err != nil {
-		return s.toolError(ctx, ToolStartWorkflow, err)
+		return reply[startOut]{}, err
 	}
 	verb := "Started"
 	if r.Resumed {
@@ -343,7 +331,7 @@ func (s *Server) startWorkflow(ctx context.Context, req mcp.CallToolRequest) (*m
 	text := fmt.Sprintf("%s %s session %s on %s.\nPhase %d of %d: %s\n\n%s%s",
 		verb, r.WorkflowType, r.SessionID, r.TargetFile, r.CurrentPhase, r.TotalPhases, r.PhaseName,
 		strings.TrimSpace(r.PhaseContent), taskList(r.Tasks))
-	return structuredText(newStartOut(r), text), nil
+	return textReply(newStartOut(r), text), nil
 }
 
 func taskList(ts []engine.TaskInfo) string {
@@ -364,14 +352,10 @@ func taskList(ts []engine.TaskInfo) string {
 
 // ---- get_current_phase ----
 
-func (s *Server) getCurrentPhase(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a, err := decodeSession(ToolGetCurrentPhase, req.Params.Arguments)
-	if err != nil {
-		return s.toolError(ctx, ToolGetCurrentPhase, err)
-	}
+func (s *Server) getCurrentPhase(ctx context.Context, _ mcp.CallToolRequest, a sessionArgs) (reply[phaseOut], error) {
 	v, err := s.cfg.Engine.CurrentPhase(ctx, a.SessionID)
 	if err != nil {
-		return s.toolError(ctx, ToolGetCurrentPhase, err)
+		return reply[phaseOut]{}, err
 	}
 	var text string
 	switch {
@@ -388,34 +372,26 @@ func (s *Server) getCurrentPhase(ctx context.Context, req mcp.CallToolRequest) (
 		text = fmt.Sprintf("Session %s, phase %d of %d: %s\n\n%s%s", v.SessionID, v.Phase, v.TotalPhases, v.PhaseName,
 			strings.TrimSpace(v.Content), taskList(v.Tasks))
 	}
-	return structuredText(newPhaseOut(v), text), nil
+	return textReply(newPhaseOut(v), text), nil
 }
 
 // ---- get_task ----
 
-func (s *Server) getTask(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a, err := decodeTask(req.Params.Arguments)
-	if err != nil {
-		return s.toolError(ctx, ToolGetTask, err)
-	}
+func (s *Server) getTask(ctx context.Context, _ mcp.CallToolRequest, a taskArgs) (reply[taskOut], error) {
 	t, err := s.cfg.Engine.Task(ctx, a.SessionID, a.Phase, a.TaskNumber)
 	if err != nil {
-		return s.toolError(ctx, ToolGetTask, err)
+		return reply[taskOut]{}, err
 	}
 	text := fmt.Sprintf("Phase %d, task %d: %s\n\n%s", t.Phase, t.TaskNumber, t.Name, strings.TrimSpace(t.Content))
-	return structuredText(newTaskOut(t), text), nil
+	return textReply(newTaskOut(t), text), nil
 }
 
 // ---- complete_phase ----
 
-func (s *Server) completePhase(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a, err := decodeComplete(req.Params.Arguments)
-	if err != nil {
-		return s.toolError(ctx, ToolCompletePhase, err)
-	}
+func (s *Server) completePhase(ctx context.Context, req mcp.CallToolRequest, a completeArgs) (reply[completeOut], error) {
 	r, err := s.cfg.Engine.CompletePhase(ctx, a.SessionID, a.Phase, a.Evidence)
 	if err != nil {
-		return s.toolError(ctx, ToolCompletePhase, err)
+		return reply[completeOut]{}, err
 	}
 	if !r.CheckpointPassed {
 		s.logGateFailed(ctx, r.SessionID, r.Phase, r.ValidationResult.Errors)
@@ -432,7 +408,7 @@ func (s *Server) completePhase(ctx context.Context, req mcp.CallToolRequest) (*m
 			// The 2026-07-28 way: the client shows the form and calls
 			// again with the answer (the same evidence, so the request
 			// for approval stands unchanged).
-			return mcpserver.NewInputRequestBuilder(r.SessionID).Elicit(approvalInputID, s.approvalForm(ctx, r)).ToolResult(), nil
+			return reply[completeOut]{result: mcpserver.NewInputRequestBuilder(r.SessionID).Elicit(approvalInputID, s.approvalForm(ctx, r)).ToolResult()}, nil
 		default:
 			asked = s.elicitApproval(ctx, r)
 		}
@@ -466,53 +442,41 @@ func (s *Server) completePhase(ctx context.Context, req mcp.CallToolRequest) (*m
 	for _, w := range r.ValidationResult.Warnings {
 		b.WriteString("warning: " + w + "\n")
 	}
-	return structuredText(out, b.String()), nil
+	return textReply(out, b.String()), nil
 }
 
 // ---- get_workflow_state ----
 
-func (s *Server) getWorkflowState(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a, err := decodeSession(ToolGetWorkflowState, req.Params.Arguments)
-	if err != nil {
-		return s.toolError(ctx, ToolGetWorkflowState, err)
-	}
+func (s *Server) getWorkflowState(ctx context.Context, _ mcp.CallToolRequest, a sessionArgs) (reply[stateOut], error) {
 	v, err := s.cfg.Engine.StateWithProgress(ctx, a.SessionID)
 	if err != nil {
-		return s.toolError(ctx, ToolGetWorkflowState, err)
+		return reply[stateOut]{}, err
 	}
-	return structured(newStateOut(v))
+	return jsonReply(newStateOut(v)), nil
 }
 
 // ---- list_sessions ----
 
-func (s *Server) listSessions(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a, err := decodeListSessions(req.Params.Arguments)
-	if err != nil {
-		return s.toolError(ctx, ToolListSessions, err)
-	}
+func (s *Server) listSessions(ctx context.Context, _ mcp.CallToolRequest, a state.PageQuery) (reply[listSessionsOut], error) {
 	page, err := s.cfg.Engine.ListSessions(ctx, a)
 	if err != nil {
-		return s.toolError(ctx, ToolListSessions, err)
+		return reply[listSessionsOut]{}, err
 	}
 	list := page.Sessions
 	out := listSessionsOut{Sessions: make([]sessionOut, len(list)), Count: len(list), NextCursor: engine.EncodeCursor(page.Next)}
 	for i := range list {
 		out.Sessions[i] = newSessionOut(&list[i])
 	}
-	return structured(out)
+	return jsonReply(out), nil
 }
 
 // ---- delete_session ----
 
-func (s *Server) deleteSession(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	a, err := decodeSession(ToolDeleteSession, req.Params.Arguments)
-	if err != nil {
-		return s.toolError(ctx, ToolDeleteSession, err)
-	}
+func (s *Server) deleteSession(ctx context.Context, _ mcp.CallToolRequest, a sessionArgs) (reply[deleteOut], error) {
 	if err := s.cfg.Engine.DeleteSession(ctx, a.SessionID); err != nil {
-		return s.toolError(ctx, ToolDeleteSession, err)
+		return reply[deleteOut]{}, err
 	}
-	return structuredText(deleteOut{SessionID: a.SessionID, Deleted: true}, "Deleted session "+a.SessionID+"."), nil
+	return textReply(deleteOut{SessionID: a.SessionID, Deleted: true}, "Deleted session "+a.SessionID+"."), nil
 }
 
 // ---- get_server_info ----
@@ -571,11 +535,8 @@ func (s *Server) info() serverInfoOut {
 	}
 }
 
-func (s *Server) getServerInfo(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	if err := decodeNone(req.Params.Arguments); err != nil {
-		return s.toolError(ctx, ToolGetServerInfo, err)
-	}
-	return structured(s.info())
+func (s *Server) getServerInfo(context.Context, mcp.CallToolRequest, noArgs) (reply[serverInfoOut], error) {
+	return jsonReply(s.info()), nil
 }
 
 // approveHint says where a human approves phase of session id.
@@ -594,7 +555,7 @@ func (s *Server) approveHint(id string, phase int) string {
 // decidedInIDE is complete_phase's answer once the human decided in the
 // IDE (elicitation): the next phase's content after an approval, the
 // comment and the phase again after a rejection.
-func (s *Server) decidedInIDE(ctx context.Context, out *completeOut, d *engine.DecisionResult) *mcp.CallToolResult {
+func (s *Server) decidedInIDE(ctx context.Context, out *completeOut, d *engine.DecisionResult) reply[completeOut] {
 	var b strings.Builder
 	out.AwaitingApproval = false
 	v, err := s.cfg.Engine.CurrentPhase(ctx, d.SessionID)
@@ -603,7 +564,7 @@ func (s *Server) decidedInIDE(ctx context.Context, out *completeOut, d *engine.D
 		if err == nil && !v.WorkflowComplete {
 			out.current = newPhaseContentOut(&v.PhaseContent)
 		}
-		return structuredText(*out, b.String())
+		return textReply(*out, b.String())
 	}
 	out.PhaseCompleted, out.NextPhase, out.WorkflowComplete = true, d.NextPhase, d.WorkflowComplete
 	switch {
@@ -615,5 +576,5 @@ func (s *Server) decidedInIDE(ctx context.Context, out *completeOut, d *engine.D
 	default:
 		fmt.Fprintf(&b, "Phase %d passed its gate and was approved by %s. Call get_current_phase for the next phase.\n", d.Phase, d.Decision.By)
 	}
-	return structuredText(*out, b.String())
+	return textReply(*out, b.String())
 }
