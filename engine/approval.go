@@ -74,10 +74,14 @@ func (e *Engine) Decide(ctx context.Context, sessionID state.SessionID, phase in
 	res, err := serialized(ctx, e, s, func() (*DecisionResult, error) {
 		return e.decideLocked(ctx, s, phase, state.Decision{Phase: phase, Decision: decision, By: strings.TrimSpace(by), Comment: comment})
 	})
-	if err == nil && !res.WorkflowComplete {
+	if err != nil {
+		return nil, err
+	}
+	res.id = sessionID
+	if !res.WorkflowComplete {
 		e.touch(res.SessionID, s)
 	}
-	return res, err
+	return res, nil
 }
 
 // decideLocked runs one attempt of Decide; s.mu is held.

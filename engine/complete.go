@@ -74,10 +74,14 @@ func (e *Engine) CompletePhase(ctx context.Context, sessionID state.SessionID, p
 		return nil, err
 	}
 	res, err := e.complete(ctx, s, phase, ev)
-	if err == nil && !res.WorkflowComplete {
+	if err != nil {
+		return nil, err
+	}
+	res.id = sessionID
+	if !res.WorkflowComplete {
 		e.touch(res.SessionID, s)
 	}
-	return res, err
+	return res, nil
 }
 
 // complete runs CompletePhase on the session object s under its lock.

@@ -113,8 +113,7 @@ func (c completer) sessionPhases(ctx context.Context, id, prefix string) (*mcp.C
 	if err != nil {
 		return none(), nil
 	}
-	id = sid.String()
-	st, err := c.s.cfg.Engine.State(ctx, id)
+	st, err := c.s.cfg.Engine.State(ctx, sid)
 	if err != nil {
 		return none(), nil
 	}

@@ -225,8 +225,7 @@ func (s *Server) resumePrompt(ctx context.Context, req mcp.GetPromptRequest) (*m
 	if err != nil {
 		return nil, fmt.Errorf("prompt %s: %s", PromptResume, state.Message(err))
 	}
-	id := sid.String()
-	v, err := s.cfg.Engine.CurrentPhase(ctx, id)
+	v, err := s.cfg.Engine.CurrentPhase(ctx, sid)
 	if err != nil {
 		return nil, fmt.Errorf("prompt %s: %s", PromptResume, state.Message(err))
 	}

@@ -131,8 +131,7 @@ func validName(s string) bool {
 // sessionArgs are the arguments of the tools that take only a session:
 // get_current_phase, get_workflow_state and delete_session.
 type sessionArgs struct {
-	// SessionID is a UUID in canonical form.
-	SessionID string
+	SessionID state.SessionID
 }
 
 func decodeSession(tool string, raw any) (sessionArgs, error) {
@@ -142,7 +141,7 @@ func decodeSession(tool string, raw any) (sessionArgs, error) {
 
 // taskArgs are get_task's arguments.
 type taskArgs struct {
-	SessionID  string
+	SessionID  state.SessionID
 	Phase      int
 	TaskNumber int
 }
@@ -157,7 +156,7 @@ func decodeTask(raw any) (taskArgs, error) {
 
 // completeArgs are complete_phase's arguments.
 type completeArgs struct {
-	SessionID string
+	SessionID state.SessionID
 	Phase     int
 	Evidence  map[string]any
 }

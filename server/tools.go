@@ -476,7 +476,7 @@ func (s *Server) deleteSession(ctx context.Context, _ mcp.CallToolRequest, a ses
 	if err := s.cfg.Engine.DeleteSession(ctx, a.SessionID); err != nil {
 		return reply[deleteOut]{}, err
 	}
-	return textReply(deleteOut{SessionID: a.SessionID, Deleted: true}, "Deleted session "+a.SessionID+"."), nil
+	return textReply(deleteOut{SessionID: a.SessionID.String(), Deleted: true}, "Deleted session "+a.SessionID.String()+"."), nil
 }
 
 // ---- get_server_info ----
@@ -558,7 +558,7 @@ func (s *Server) approveHint(id string, phase int) string {
 func (s *Server) decidedInIDE(ctx context.Context, out *completeOut, d *engine.DecisionResult) reply[completeOut] {
 	var b strings.Builder
 	out.AwaitingApproval = false
-	v, err := s.cfg.Engine.CurrentPhase(ctx, d.SessionID)
+	v, err := s.cfg.Engine.CurrentPhase(ctx, d.ID())
 	if d.Decision.Decision == state.DecisionRejected {
 		fmt.Fprintf(&b, "REJECTED by %s: %s\nPhase %d passed its gate but the reviewer rejected it. Address the comment, then submit the evidence again with complete_phase.\n", d.Decision.By, d.Decision.Comment, d.Phase)
 		if err == nil && !v.WorkflowComplete {
