@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/ragcache"
@@ -92,7 +93,7 @@ func decodeListWorkflows(raw any) (listWorkflowsArgs, error) {
 
 // startArgs are start_workflow's arguments.
 type startArgs struct {
-	// WorkflowType is a valid workflow name (see validName).
+	// WorkflowType is a valid workflow name (checkpoint.ValidName).
 	WorkflowType string
 	TargetFile   string
 	// Options is nil when not given.
@@ -106,26 +107,10 @@ func decodeStart(raw any) (startArgs, error) {
 		TargetFile:   a.str("target_file", true, maxTargetRunes, "name the file or feature the workflow is about, e.g. \"src/login.go\""),
 		Options:      a.object("options", false, "omit it or pass an object"),
 	}
-	if a.err == nil && !validName(v.WorkflowType) {
+	if a.err == nil && !checkpoint.ValidName(v.WorkflowType) {
 		a.fail(badArg("workflow_type", "%q is not a workflow name (letters, digits, '_', '-' and '.', no path); call list_workflows to see them", shorten(v.WorkflowType, 64)))
 	}
 	return v, a.done()
-}
-
-// validName accepts workflow names as the engine lays them out on disk:
-// one path element of letters, digits, '_', '-' and '.', not starting
-// with '.'.
-func validName(s string) bool {
-	if s == "" || len(s) > maxNameRunes || s[0] == '.' {
-		return false
-	}
-	for _, c := range []byte(s) {
-		ok := c == '_' || c == '-' || c == '.' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
-		if !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // sessionArgs are the arguments of the tools that take only a session:

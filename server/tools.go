@@ -194,11 +194,9 @@ func (s *Server) toolError(ctx context.Context, tool string, err error) (*mcp.Ca
 	qe, isQuery := errors.AsType[*ragcache.QueryError](err)
 	switch {
 	case isQuery:
-		field := qe.Field
-		if field == "limit" {
-			field = "n_results"
-		}
-		msg = field + ": " + qe.Problem
+		// decodeSearch checked n_results against the same bounds, so
+		// Search never refuses the limit: the field is the argument's.
+		msg = qe.Field + ": " + qe.Problem
 	case errors.Is(err, state.ErrNotFound), errors.Is(err, state.ErrWrongPhase),
 		errors.Is(err, state.ErrAlreadyCompleted), errors.Is(err, state.ErrConflict),
 		errors.Is(err, state.ErrInvalidArgument), errors.Is(err, state.ErrCorrupt), errors.Is(err, state.ErrPaused),
