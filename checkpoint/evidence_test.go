@@ -63,3 +63,27 @@ func TestCopyEvidenceDecodeError(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, de.Err.Error(), err.Error())
 }
+
+// BenchmarkCopyEvidence compares the one walk with the encode, measure,
+// decode it replaced, on evidence of a usual size.
+func BenchmarkCopyEvidence(b *testing.B) {
+	ev := map[string]any{
+		"summary":      "fixed the lexer's unterminated string panic; added a regression test",
+		"tests_passed": 42, "coverage": 87.5, "reproduced": true,
+		"files":       []any{"internal/lexer/lexer.go", "internal/lexer/lexer_test.go"},
+		"environment": map[string]any{"go": "1.26", "os": "linux", "ci": nil},
+	}
+	for _, impl := range []struct {
+		name string
+		copy func(map[string]any, int) (map[string]any, error)
+	}{{"json", copyViaJSON}, {"walk", CopyEvidence}} {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := impl.copy(ev, DefaultMaxEvidenceBytes); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
