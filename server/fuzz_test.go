@@ -13,6 +13,7 @@ import (
 
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/ragcache"
+	"github.com/mcpflow/mcpflow/server/internal/transport"
 )
 
 // fuzzServer is a server on the built-in samples and a fresh state folder,
@@ -108,16 +109,22 @@ func FuzzToolArguments(f *testing.F) {
 	})
 }
 
-// FuzzStdioGate feeds arbitrary bytes through the gate: it must never
-// panic, pass on only what it read, in order, and count no request twice.
+// FuzzStdioGate feeds arbitrary bytes through the gate, with the text
+// check as its preflight: it must never panic, pass on only what it read,
+// in order, and count no request twice.
 func FuzzStdioGate(f *testing.F) {
+	const (
+		reqLine   = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}`
+		notifLine = `{"jsonrpc":"2.0","method":"notifications/initialized"}`
+		respLine  = `{"jsonrpc":"2.0","id":1,"result":{}}`
+	)
 	f.Add([]byte(reqLine + "\n" + notifLine + "\n" + respLine + "\n"))
 	f.Add([]byte(`{"id":null,"method":"x"}` + "\n" + `{"id":[1],"method":"x"}` + "\n\n\n"))
 	f.Add([]byte(strings.Repeat("x", 300) + "\n" + `{"id":"a"`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var out bytes.Buffer
-		g := newStdioGate(bytes.NewReader(in), &out, 256, "")
-		g.release()
+		g := transport.NewStdioGate(bytes.NewReader(in), &out, 256, "", textCheck)
+		g.Release()
 		got, err := io.ReadAll(g)
 		if err != nil {
 			t.Fatal(err)

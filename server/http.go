@@ -1,19 +1,11 @@
 package server
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"net/netip"
-	"net/url"
-	"strings"
 	"time"
+
+	"github.com/mcpflow/mcpflow/server/internal/transport"
 )
 
 // HTTP defaults. Each can be changed in Config.
@@ -31,318 +23,43 @@ const (
 	DefaultWriteTimeout = 30 * time.Second
 )
 
+// Limits on the streamable HTTP transport's protocol sessions (the
+// Mcp-Session-Id ones, not workflow sessions). Each can be changed in
+// Config.
+const (
+	// DefaultMaxSessions bounds the live MCP sessions over HTTP. Each
+	// costs about 13 KB; measured, a flood of 60,000 never closed leaves
+	// the process at about 120 MB RSS, against 29 MB idle.
+	DefaultMaxSessions = 4096
+	// DefaultMaxStreams bounds the streams open at once: the SSE GET
+	// streams of every session and, in protocol 2026-07-28, the
+	// subscriptions/listen streams. Each holds a connection and a few
+	// goroutines.
+	DefaultMaxStreams = 256
+	// StreamsPerSession bounds the SSE GET streams of one session.
+	StreamsPerSession = 2
+)
+
 // Paths served over HTTP.
 const (
 	// PathMCP is the streamable HTTP endpoint.
-	PathMCP = "/mcp"
+	PathMCP = transport.PathMCP
 	// PathHealth answers 200 "ok" while the server runs.
-	PathHealth = "/healthz"
+	PathHealth = transport.PathHealth
 	// PathMetrics serves Prometheus metrics.
-	PathMetrics = "/metrics"
+	PathMetrics = transport.PathMetrics
 )
 
-// guard is the hardening in front of every HTTP handler: Host and Origin
-// checks against DNS rebinding and cross-site requests, the bearer token,
-// and the request body limit. It is read-only after construction and so
-// safe for concurrent use.
-type guard struct {
-	// hosts are the Host header values (without port, lower case) accepted
-	// besides the loopback names; anyHost accepts every Host.
-	hosts   map[string]bool
-	anyHost bool
-	// origins are the Origin header values (scheme://host[:port], lower
-	// case) accepted besides loopback origins.
-	origins map[string]bool
-	// tokenSum is the SHA-256 of the bearer token, nil when none is set;
-	// comparing fixed-size digests keeps the comparison constant-time
-	// whatever the length of the presented token.
-	tokenSum    []byte
-	maxBody     int64
-	bodyTimeout time.Duration
-	rejected    func(reason string)
-	names       settingNames
-}
+// DiscoveryFileName is the name of the discovery file in the state folder.
+const DiscoveryFileName = transport.DiscoveryFileName
 
-// newGuard builds the guard for a server listening on bindHost.
-func newGuard(cfg *Config, bindHost string, rejected func(string)) *guard {
-	g := &guard{
-		hosts:       map[string]bool{},
-		origins:     map[string]bool{},
-		maxBody:     cfg.MaxBodyBytes,
-		bodyTimeout: cfg.BodyTimeout,
-		rejected:    rejected,
-		names:       cfg.SettingNames,
-	}
-	for _, h := range cfg.AllowedHosts {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if h == "*" {
-			g.anyHost = true
-			continue
-		}
-		if host, _, err := net.SplitHostPort(h); err == nil {
-			h = host
-		}
-		g.hosts[strings.Trim(h, "[]")] = true
-	}
-	// A server bound to a specific non-loopback address answers to that
-	// address as Host; a wildcard bind (0.0.0.0, ::) has no name of its own
-	// and accepts every Host unless AllowedHosts names some: the token,
-	// which a non-loopback bind requires, is what protects it.
-	switch {
-	case bindHost == "" || isUnspecified(bindHost):
-		if len(cfg.AllowedHosts) == 0 {
-			g.anyHost = true
-		}
-	case !isLoopbackName(bindHost):
-		g.hosts[strings.ToLower(strings.Trim(bindHost, "[]"))] = true
-	}
-	for _, o := range cfg.AllowedOrigins {
-		g.origins[strings.TrimRight(strings.ToLower(strings.TrimSpace(o)), "/")] = true
-	}
-	if cfg.Token != "" {
-		sum := sha256.Sum256([]byte(cfg.Token))
-		g.tokenSum = sum[:]
-	}
-	return g
-}
+// Discovery is the content of the discovery file, <state>/server.json,
+// which tells sub-agents where the running server listens. It is written
+// when the HTTP transport is up and removed at shutdown.
+type Discovery = transport.Discovery
 
-// wrap returns h behind the Host and Origin checks, and, when auth is
-// true, behind the bearer token and the body limit.
-func (g *guard) wrap(h http.Handler, auth bool) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !g.hostAllowed(r.Host) {
-			g.reject(w, http.StatusForbidden, "host", g.hostRefused(r.Host))
-			return
-		}
-		// Every Origin header is checked, not only the first: a request
-		// that carries a loopback Origin and a foreign one is refused.
-		for _, origin := range r.Header.Values("Origin") {
-			if origin != "" && !g.originAllowed(origin) {
-				g.reject(w, http.StatusForbidden, "origin", g.originRefused(origin))
-				return
-			}
-		}
-		if auth && g.tokenSum != nil && !g.tokenOK(r.Header.Get("Authorization")) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="mcpflow"`)
-			g.reject(w, http.StatusUnauthorized, "token", g.tokenRefused())
-			return
-		}
-		// Every body is read here, under the body deadline: one left
-		// unread would be drained by net/http after the handler, with no
-		// deadline at all.
-		if ((auth && r.Method == http.MethodPost) || r.ContentLength != 0) && !g.readBody(w, r) {
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-// hostRefused tells the client why its Host is refused and what to do,
-// naming Config.AllowedHosts as the operator sets it when SettingNames
-// says how.
-func (g *guard) hostRefused(hostport string) string {
-	msg := fmt.Sprintf("Host header %q is not allowed (DNS rebinding protection); connect to 127.0.0.1 or localhost, ", hostport)
-	if name := g.names[SettingAllowedHosts]; name != "" {
-		return msg + "or start the server with " + name + " " + hostOnly(hostport)
-	}
-	return msg + "or have " + hostOnly(hostport) + " added to the server's allowed hosts"
-}
-
-// originRefused is hostRefused for an Origin and Config.AllowedOrigins.
-func (g *guard) originRefused(origin string) string {
-	msg := fmt.Sprintf("Origin %q is not allowed; only loopback origins are accepted unless ", origin)
-	if name := g.names[SettingAllowedOrigins]; name != "" {
-		return msg + "the server is started with " + name + " " + origin
-	}
-	return msg + "the server's allowed origins include " + origin
-}
-
-// tokenRefused is what a request without the right bearer token gets.
-func (g *guard) tokenRefused() string {
-	const msg = "missing or wrong bearer token; send the header \"Authorization: Bearer <token>\" with the token "
-	if name := g.names[SettingToken]; name != "" {
-		return msg + "given to the server by " + name
-	}
-	return msg + "the server was given"
-}
-
-// readBody reads the request body up to the limit and replaces r.Body with
-// the bytes read, so that a body over the limit gets a 413 with a clear
-// message instead of a parse error deep in the transport. It reports
-// whether the request may proceed.
-func (g *guard) readBody(w http.ResponseWriter, r *http.Request) bool {
-	rc := http.NewResponseController(w)
-	if r.ContentLength > g.maxBody {
-		// net/http may read up to 256 KiB of the refused body after the
-		// handler, so that a client still sending it sees the 413 rather
-		// than a reset; that read too ends at the body deadline.
-		if g.bodyTimeout > 0 {
-			_ = rc.SetReadDeadline(time.Now().Add(g.bodyTimeout))
-		}
-		g.rejectJSONRPC(w, http.StatusRequestEntityTooLarge, "body",
-			fmt.Sprintf("request body is %d bytes; the limit is %d bytes%s", r.ContentLength, g.maxBody, g.names.paren(SettingMaxBodyBytes)))
-		return false
-	}
-	if g.bodyTimeout > 0 {
-		// No ReadTimeout on the http.Server: it would also end the long-lived
-		// SSE streams. The body alone gets a deadline, lifted once it is read.
-		_ = rc.SetReadDeadline(time.Now().Add(g.bodyTimeout))
-	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, g.maxBody))
-	if err != nil {
-		// The deadline must not be lifted here: after the handler,
-		// net/http reads what is left of the body (up to 256 KiB) to reuse
-		// the connection, and a client that stalls or trickles would hold
-		// it open for ever. A deadline in the past makes that read fail at
-		// once, and the connection is closed.
-		cutOff(rc)
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			g.rejectJSONRPC(w, http.StatusRequestEntityTooLarge, "body",
-				fmt.Sprintf("request body exceeds the limit of %d bytes%s", g.maxBody, g.names.paren(SettingMaxBodyBytes)))
-			return false
-		}
-		g.rejectJSONRPC(w, http.StatusBadRequest, "body", "could not read the request body: "+err.Error())
-		return false
-	}
-	if g.bodyTimeout > 0 {
-		_ = rc.SetReadDeadline(time.Time{})
-	}
-	r.Body = io.NopCloser(&buf)
-	r.ContentLength = int64(buf.Len())
-	return true
-}
-
-// withWriteDeadline gives every response a write deadline of d from the
-// start of the request, and moves it d ahead before each write and flush,
-// so that a stream's next event gets d of its own. A client that stops
-// reading makes a write fail after d: the handler returns and what it held
-// is freed, instead of waiting as long as the client keeps the socket
-// open. The http.Server has no WriteTimeout, which would end every
-// stream after d whatever it writes.
-func withWriteDeadline(h http.Handler, d time.Duration) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		dw := &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: d}
-		dw.extend()
-		h.ServeHTTP(dw, r)
-		// net/http writes what is left of the response after the handler
-		// returns: that write gets d too, and a deadline left on the
-		// connection never reaches the next request on it.
-		dw.extend()
-	})
-}
-
-// deadlineWriter is the ResponseWriter of withWriteDeadline. It is used
-// by one handler goroutine at a time, as a ResponseWriter is.
-type deadlineWriter struct {
-	http.ResponseWriter
-	rc *http.ResponseController
-	d  time.Duration
-}
-
-func (dw *deadlineWriter) extend() { _ = dw.rc.SetWriteDeadline(time.Now().Add(dw.d)) }
-
-// Write writes p with the deadline moved d ahead.
-func (dw *deadlineWriter) Write(p []byte) (int, error) {
-	dw.extend()
-	return dw.ResponseWriter.Write(p)
-}
-
-// Flush sends what is buffered with the deadline moved d ahead.
-func (dw *deadlineWriter) Flush() {
-	dw.extend()
-	_ = dw.rc.Flush()
-}
-
-// Unwrap returns the wrapped ResponseWriter, for http.ResponseController.
-func (dw *deadlineWriter) Unwrap() http.ResponseWriter { return dw.ResponseWriter }
-
-// cutOff makes every further read of the connection fail at once, so that
-// net/http closes it after the response instead of draining the rest of a
-// body that is not coming.
-func cutOff(rc *http.ResponseController) {
-	_ = rc.SetReadDeadline(time.Unix(1, 0))
-}
-
-func (g *guard) tokenOK(header string) bool {
-	scheme, tok, ok := strings.Cut(header, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-	return subtle.ConstantTimeCompare(sum[:], g.tokenSum) == 1
-}
-
-func (g *guard) hostAllowed(hostport string) bool {
-	if g.anyHost {
-		return true
-	}
-	h := strings.ToLower(hostOnly(hostport))
-	return isLoopbackName(h) || g.hosts[h]
-}
-
-func (g *guard) originAllowed(origin string) bool {
-	o := strings.TrimRight(strings.ToLower(origin), "/")
-	if g.origins[o] || g.origins["*"] {
-		return true
-	}
-	u, err := url.Parse(o)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return false // "null", file://, garbage
-	}
-	return isLoopbackName(u.Hostname())
-}
-
-func (g *guard) reject(w http.ResponseWriter, status int, reason, msg string) {
-	g.rejected(reason)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
-}
-
-// rejectJSONRPC answers a POST to /mcp with a JSON-RPC error object, which
-// MCP clients know how to show, and the given HTTP status.
-func (g *guard) rejectJSONRPC(w http.ResponseWriter, status int, reason, msg string) {
-	g.rejected(reason)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Connection", "close")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"jsonrpc": "2.0",
-		"id":      nil,
-		"error":   map[string]any{"code": -32600, "message": msg},
-	})
-}
-
-// hostOnly strips the port from a Host header value and the brackets from
-// an IPv6 literal.
-func hostOnly(hostport string) string {
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		return h
-	}
-	return strings.Trim(hostport, "[]")
-}
-
-// isLoopbackName reports whether host (no port) names the loopback
-// interface: "localhost", a name under ".localhost" (RFC 6761), or a
-// loopback IP literal.
-func isLoopbackName(host string) bool {
-	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
-}
-
-func isUnspecified(host string) bool {
-	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
-	return err == nil && ip.IsUnspecified()
-}
+// ReadDiscovery reads and decodes a discovery file.
+func ReadDiscovery(path string) (Discovery, error) { return transport.ReadDiscovery(path) }
 
 // CheckBind validates an HTTP listen address against the token rule: an
 // address that is not loopback (a wildcard included) needs a token. The
@@ -356,7 +73,7 @@ func CheckBind(addr, token string) error {
 	if port == "" {
 		return configErrorf("HTTP address %q has no port; use HOST:PORT such as 127.0.0.1:4242 (port 0 picks a free port)", addr)
 	}
-	if host != "" && isLoopbackName(host) {
+	if host != "" && transport.IsLoopbackName(host) {
 		return nil
 	}
 	if token == "" {

@@ -16,13 +16,10 @@ import (
 	"github.com/mcpflow/mcpflow/engine/state"
 )
 
-// stdioSession is the ID mcp-go v1.2.1 gives its one stdio session.
-const stdioSession = "stdio"
-
 // preflight answers, before mcp-go sees it, a message that the server
 // answers itself, and returns nil for every other message, which goes on
 // to mcp-go. session is the MCP session the message came on: the
-// Mcp-Session-Id over HTTP, stdioSession on stdio, "" for protocol
+// Mcp-Session-Id over HTTP, transport.StdioSession on stdio, "" for protocol
 // 2026-07-28, which has no sessions. Both transports call it.
 //
 //   - A tools/call whose arguments hold text that is not valid UTF-8 gets

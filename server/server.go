@@ -23,6 +23,7 @@ import (
 	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/ragcache"
 	"github.com/mcpflow/mcpflow/server/internal/telemetry"
+	"github.com/mcpflow/mcpflow/server/internal/transport"
 )
 
 // Defaults for Config.
@@ -217,7 +218,7 @@ type Server struct {
 	ready      chan struct{} // closed when Listen succeeded
 
 	mu   sync.Mutex
-	gate *stdioGate // guarded by mu; set by Serve when serving stdio
+	gate *transport.StdioGate // guarded by mu; set by Serve when serving stdio
 
 	closeOnce sync.Once
 	closeErr  error
@@ -414,7 +415,7 @@ func (s *Server) listen() error {
 	s.ln = ln
 	s.url = "http://" + ln.Addr().String() + PathMCP
 	if s.cfg.AddrFile != "" {
-		if err := writeFileAtomic(s.cfg.AddrFile, []byte(s.url+"\n")); err != nil {
+		if err := transport.WriteFileAtomic(s.cfg.AddrFile, []byte(s.url+"\n")); err != nil {
 			_ = ln.Close()
 			return &ListenError{Field: "AddrFile", Op: "write the address file " + s.cfg.AddrFile, Err: err}
 		}
@@ -428,7 +429,7 @@ func (s *Server) listen() error {
 			Version:       s.cfg.Version,
 			TokenRequired: s.cfg.Token != "",
 		}
-		if err := writeDiscovery(s.cfg.DiscoveryFile, d); err != nil {
+		if err := transport.WriteDiscovery(s.cfg.DiscoveryFile, d); err != nil {
 			_ = ln.Close()
 			return &ListenError{Field: "DiscoveryFile", Op: "write the discovery file " + s.cfg.DiscoveryFile, Err: err}
 		}
@@ -444,8 +445,15 @@ func (s *Server) buildHandler() http.Handler {
 	if s.cfg.HTTPAddr != "" {
 		bindHost, _, _ = net.SplitHostPort(s.cfg.HTTPAddr)
 	}
-	g := newGuard(&s.cfg, bindHost, s.tel.Rejected)
-	sessions := newSessionTable(s.cfg.MaxSessions, s.cfg.MaxStreams, StreamsPerSession, s.cfg.SettingNames, s.tel.Rejected)
+	names := s.transportNames()
+	g := transport.NewGuard(transport.GuardOptions{
+		BindHost: bindHost, AllowedHosts: s.cfg.AllowedHosts, AllowedOrigins: s.cfg.AllowedOrigins, Token: s.cfg.Token,
+		MaxBodyBytes: s.cfg.MaxBodyBytes, BodyTimeout: s.cfg.BodyTimeout, Rejected: s.tel.Rejected, Names: names,
+	})
+	sessions := transport.NewSessionTable(transport.SessionOptions{
+		MaxSessions: s.cfg.MaxSessions, MaxStreams: s.cfg.MaxStreams, PerSession: StreamsPerSession,
+		Preflight: s.preflight, Rejected: s.tel.Rejected, Names: names,
+	})
 	s.httpSrv = &http.Server{
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
@@ -469,23 +477,28 @@ func (s *Server) buildHandler() http.Handler {
 	s.streamable = mcpserver.NewStreamableHTTPServer(s.mcp, opts...)
 	// Its event streams never go idle: they end when shutdown starts.
 	s.httpSrv.RegisterOnShutdown(s.dash.Close)
-	sessions.end = func(id string) { endSession(s.streamable, id) }
-	sessions.preflight = s.preflight
-	mux := http.NewServeMux()
-	mux.Handle(PathMCP, g.wrap(sessions.wrap(s.streamable), true))
-	mux.Handle("GET "+PathMetrics, g.wrap(promhttp.HandlerFor(s.tel.Registry(), promhttp.HandlerOpts{
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}), true))
-	mux.Handle("GET "+PathHealth, g.wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, "ok\n")
-	}), false))
-	// The dashboard answers every other path (its own 404 names /mcp);
-	// it checks the token itself, so that a browser can log in.
-	mux.Handle("/", g.wrap(s.dash, false))
-	h := withWriteDeadline(mux, s.cfg.WriteTimeout)
+	sessions.SetEnd(func(id string) { transport.EndSession(s.streamable, id) })
+	h := transport.Handler(g, transport.Routes{
+		MCP: sessions.Wrap(s.streamable),
+		Metrics: promhttp.HandlerFor(s.tel.Registry(), promhttp.HandlerOpts{
+			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		}),
+		// The dashboard answers every other path (its own 404 names /mcp);
+		// it checks the token itself, so that a browser can log in.
+		Other: s.dash,
+	}, s.cfg.WriteTimeout)
 	s.httpSrv.Handler = h
 	return h
+}
+
+// transportNames are Config.SettingNames as the transport's refusals
+// read them.
+func (s *Server) transportNames() transport.Names {
+	n := s.cfg.SettingNames
+	return transport.Names{
+		MaxBodyBytes: n[SettingMaxBodyBytes], MaxSessions: n[SettingMaxSessions], MaxStreams: n[SettingMaxStreams],
+		AllowedHosts: n[SettingAllowedHosts], AllowedOrigins: n[SettingAllowedOrigins], Token: n[SettingToken],
+	}
 }
 
 // Handler returns the HTTP handler (/mcp, /metrics, /healthz) with its
@@ -530,7 +543,7 @@ func (s *Server) Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) e
 	}
 	defer func() {
 		if s.cfg.DiscoveryFile != "" {
-			if err := removeDiscovery(s.cfg.DiscoveryFile, os.Getpid()); err != nil {
+			if err := transport.RemoveDiscovery(s.cfg.DiscoveryFile, os.Getpid()); err != nil {
 				s.log.Warn("could not remove the discovery file", "file", s.cfg.DiscoveryFile, "err", err)
 			}
 		}
@@ -560,10 +573,9 @@ func (s *Server) Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) e
 	stdioCtx, stopStdio := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopStdio()
 	stdioErr := make(chan error, 1)
-	var gate *stdioGate
+	var gate *transport.StdioGate
 	if s.cfg.Stdio {
-		gate = newStdioGate(stdin, stdout, int(s.cfg.MaxBodyBytes), s.cfg.SettingNames[SettingMaxBodyBytes])
-		gate.preflight = s.preflight
+		gate = transport.NewStdioGate(stdin, stdout, int(s.cfg.MaxBodyBytes), s.cfg.SettingNames[SettingMaxBodyBytes], s.preflight)
 		s.mu.Lock()
 		s.gate = gate
 		s.mu.Unlock()
@@ -582,7 +594,7 @@ func (s *Server) Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) e
 	}
 	var eof <-chan struct{}
 	if gate != nil {
-		eof = gate.eof
+		eof = gate.EOF()
 	}
 
 	var runErr error
@@ -626,10 +638,10 @@ func (s *Server) Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) e
 	}
 	if !stdioDone {
 		wg.Go(func() {
-			gate.drain()
-			stop := context.AfterFunc(shutdownCtx, gate.release)
+			gate.Drain()
+			stop := context.AfterFunc(shutdownCtx, gate.Release)
 			defer stop()
-			gate.waitIdle()
+			gate.WaitIdle()
 			stopStdio()
 			select {
 			case err := <-stdioErr:

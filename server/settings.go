@@ -18,12 +18,6 @@ const (
 	SettingToken            = "Token"
 )
 
-// settingNames is Config.SettingNames as the refusals read it.
-type settingNames map[string]string
-
-// paren returns " (name)" for a field that has a name, or "".
-func (n settingNames) paren(field string) string { return paren(n[field]) }
-
 // paren returns " (name)", or "" when name is empty.
 func paren(name string) string {
 	if name == "" {

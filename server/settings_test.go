@@ -1,13 +1,9 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,109 +25,6 @@ var BinarySettingNames = map[string]string{
 	SettingAllowedHosts:     "--allowed-hosts",
 	SettingAllowedOrigins:   "--allowed-origins",
 	SettingToken:            "--token or MCPFLOW_TOKEN",
-}
-
-// refusal sends one request through a guard built with names and returns
-// the message of its refusal, from either kind of error body.
-func refusal(t *testing.T, names map[string]string, header map[string]string, body string, chunked bool) string {
-	t.Helper()
-	g := newGuard(&Config{Token: "tok", MaxBodyBytes: 16, SettingNames: names}, "127.0.0.1", func(string) {})
-	h := g.wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("the request was not refused") }), true)
-	r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/mcp", strings.NewReader(body))
-	if chunked {
-		r.ContentLength = -1
-	}
-	r.Header.Set("Authorization", "Bearer tok")
-	for k, v := range header {
-		if k == "Host" {
-			r.Host = v
-			continue
-		}
-		r.Header.Set(k, v)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	var got struct {
-		Error any `json:"error"`
-	}
-	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &got), w.Body.String())
-	switch e := got.Error.(type) {
-	case string:
-		return e
-	case map[string]any:
-		return e["message"].(string)
-	}
-	t.Fatalf("no error in %s", w.Body.String())
-	return ""
-}
-
-// TestRefusalsNameSettingsAsConfigured pins the bytes clients of the
-// binary have always read, and the plain words a server without
-// SettingNames uses instead.
-func TestRefusalsNameSettingsAsConfigured(t *testing.T) {
-	small := strings.Repeat("x", 17)
-	cases := []struct {
-		name        string
-		header      map[string]string
-		body        string
-		chunked     bool
-		named, bare string
-	}{
-		{
-			name:   "host",
-			header: map[string]string{"Host": "evil.example:4242"},
-			named:  `Host header "evil.example:4242" is not allowed (DNS rebinding protection); connect to 127.0.0.1 or localhost, or start the server with --allowed-hosts evil.example`,
-			bare:   `Host header "evil.example:4242" is not allowed (DNS rebinding protection); connect to 127.0.0.1 or localhost, or have evil.example added to the server's allowed hosts`,
-		},
-		{
-			name:   "origin",
-			header: map[string]string{"Origin": "https://evil.example"},
-			named:  `Origin "https://evil.example" is not allowed; only loopback origins are accepted unless the server is started with --allowed-origins https://evil.example`,
-			bare:   `Origin "https://evil.example" is not allowed; only loopback origins are accepted unless the server's allowed origins include https://evil.example`,
-		},
-		{
-			name:   "token",
-			header: map[string]string{"Authorization": "Bearer guess"},
-			named:  `missing or wrong bearer token; send the header "Authorization: Bearer <token>" with the token given to the server by --token or MCPFLOW_TOKEN`,
-			bare:   `missing or wrong bearer token; send the header "Authorization: Bearer <token>" with the token the server was given`,
-		},
-		{
-			name:  "body with a length",
-			body:  small,
-			named: `request body is 17 bytes; the limit is 16 bytes (--max-body)`,
-			bare:  `request body is 17 bytes; the limit is 16 bytes`,
-		},
-		{
-			name:    "chunked body",
-			body:    small,
-			chunked: true,
-			named:   `request body exceeds the limit of 16 bytes (--max-body)`,
-			bare:    `request body exceeds the limit of 16 bytes`,
-		},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			assert.Equal(t, c.named, refusal(t, BinarySettingNames, c.header, c.body, c.chunked))
-			assert.Equal(t, c.bare, refusal(t, nil, c.header, c.body, c.chunked))
-		})
-	}
-}
-
-func TestStdioRefusalNamesTheLimitAsConfigured(t *testing.T) {
-	big := `{"jsonrpc":"2.0","id":7,"method":"ping","params":{"x":"` + strings.Repeat("x", 300) + `"}}`
-	for name, want := range map[string]string{
-		"--max-body": "message is over 256 bytes (--max-body); send smaller arguments",
-		"":           "message is over 256 bytes; send smaller arguments",
-	} {
-		out := &lockedBuffer{}
-		g := newStdioGate(strings.NewReader(big+"\n"), out, 256, name)
-		g.release()
-		_, err := io.ReadAll(g)
-		require.NoError(t, err)
-		lines := out.lines()
-		require.Len(t, lines, 1)
-		assert.Equal(t, want, lines[0]["error"].(map[string]any)["message"])
-	}
 }
 
 func TestCheckBindWrapsErrTokenRequired(t *testing.T) {

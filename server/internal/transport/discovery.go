@@ -1,4 +1,4 @@
-package server
+package transport
 
 import (
 	"encoding/json"
@@ -39,7 +39,8 @@ type Discovery struct {
 // a few hundred bytes.
 const maxDiscoveryBytes = 64 << 10
 
-// ReadDiscovery reads and decodes a discovery file.
+// ReadDiscovery reads and decodes a discovery file. Its errors start
+// "server:": package server returns them as its own.
 func ReadDiscovery(path string) (Discovery, error) {
 	var d Discovery
 	// A named pipe in the file's place is refused, not waited on: the
@@ -62,10 +63,10 @@ func ReadDiscovery(path string) (Discovery, error) {
 	return d, nil
 }
 
-// writeFileAtomic writes data to path with mode 0600 so that a reader sees
+// WriteFileAtomic writes data to path with mode 0600 so that a reader sees
 // either the old file or the whole new one, never a torn one: it writes a
 // temporary file in the same folder, syncs it, and renames it over path.
-func writeFileAtomic(path string, data []byte) error {
+func WriteFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
@@ -99,18 +100,18 @@ func writeFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-// writeDiscovery writes d to path atomically with mode 0600.
-func writeDiscovery(path string, d Discovery) error {
+// WriteDiscovery writes d to path atomically with mode 0600.
+func WriteDiscovery(path string, d Discovery) error {
 	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(b, '\n'))
+	return WriteFileAtomic(path, append(b, '\n'))
 }
 
-// removeDiscovery removes the discovery file at path if it still names
+// RemoveDiscovery removes the discovery file at path if it still names
 // this process: a second server started meanwhile owns the file now.
-func removeDiscovery(path string, pid int) error {
+func RemoveDiscovery(path string, pid int) error {
 	d, err := ReadDiscovery(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

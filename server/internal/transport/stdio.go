@@ -1,4 +1,4 @@
-package server
+package transport
 
 import (
 	"bufio"
@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 )
 
-// stdioGate sits between the process's stdin and stdout and mcp-go's stdio
+// StdioGate sits between the process's stdin and stdout and mcp-go's stdio
 // transport. mcp-go cancels every call still running the moment its input
 // ends, and drops tool calls still queued for a worker; the gate holds the
 // end of input back until every request it has passed on is answered, so
@@ -20,10 +20,11 @@ import (
 // the length of one message and, once the server is draining, answers new
 // requests with an error instead of passing them on.
 //
-// A stdioGate is safe for one reader (mcp-go's read loop) and any number of
-// concurrent writers. Writes are serialised by wmu, so a message written by
-// the gate itself never interleaves with one written by mcp-go.
-type stdioGate struct {
+// A StdioGate is safe for one reader (mcp-go's read loop) and any number of
+// concurrent writers, and its other methods for any goroutine. Writes are
+// serialised by wmu, so a message written by the gate itself never
+// interleaves with one written by mcp-go.
+type StdioGate struct {
 	r       *bufio.Reader
 	maxLine int
 	// limitNote follows maxLine in the refusal of a longer message: how
@@ -43,8 +44,8 @@ type stdioGate struct {
 	pending int
 	idle    chan struct{}
 
-	// preflight, when set, answers the messages the server answers before
-	// mcp-go sees them (Server.preflight). Set before the gate is read.
+	// preflight answers the messages the server answers before mcp-go
+	// sees them; read-only after NewStdioGate.
 	preflight func(session string, msg []byte) []byte
 
 	lmu    sync.Mutex
@@ -57,14 +58,25 @@ type stdioGate struct {
 	stop     chan struct{} // closed to stop waiting for pending requests
 }
 
-// newStdioGate reads messages from r and answers refusals on w. limitName
+// StdioSession is the ID mcp-go v1.2.1 gives its one stdio session, and
+// the session the gate names to the preflight.
+const StdioSession = "stdio"
+
+// NewStdioGate reads messages from r and answers refusals on w. limitName
 // is how the operator sets maxLine, for the refusal of a message over it,
-// or "".
-func newStdioGate(r io.Reader, w io.Writer, maxLine int, limitName string) *stdioGate {
-	return &stdioGate{
+// or "". preflight is required: it is called, with StdioSession, for every
+// message before mcp-go sees it, and returns the whole JSON-RPC answer
+// (written to w in the message's place) or nil to pass the message on.
+// NewStdioGate panics when preflight is nil.
+func NewStdioGate(r io.Reader, w io.Writer, maxLine int, limitName string, preflight func(session string, msg []byte) []byte) *StdioGate {
+	if preflight == nil {
+		panic("transport: NewStdioGate: preflight is nil")
+	}
+	return &StdioGate{
 		r:         bufio.NewReaderSize(r, 64<<10),
 		maxLine:   maxLine,
 		limitNote: paren(limitName),
+		preflight: preflight,
 		w:         w,
 		eof:       make(chan struct{}),
 		stop:      make(chan struct{}),
@@ -76,7 +88,7 @@ func newStdioGate(r io.Reader, w io.Writer, maxLine int, limitName string) *stdi
 var errLineTooLong = errors.New("line too long")
 
 // Read implements io.Reader for mcp-go's read loop.
-func (g *stdioGate) Read(p []byte) (int, error) {
+func (g *StdioGate) Read(p []byte) (int, error) {
 	for len(g.rest) == 0 {
 		line, err := g.readLine()
 		switch {
@@ -85,7 +97,7 @@ func (g *stdioGate) Read(p []byte) (int, error) {
 			continue
 		case err != nil && len(line) == 0:
 			g.eofOnce.Do(func() { close(g.eof) })
-			g.waitIdle()
+			g.WaitIdle()
 			if errors.Is(err, io.EOF) {
 				return 0, io.EOF
 			}
@@ -108,7 +120,7 @@ func (g *stdioGate) Read(p []byte) (int, error) {
 // readLine returns the next line, newline included. A line over maxLine is
 // consumed whole and returned as errLineTooLong with its first bytes, in
 // which its ID usually is.
-func (g *stdioGate) readLine() ([]byte, error) {
+func (g *StdioGate) readLine() ([]byte, error) {
 	var line []byte
 	for {
 		frag, err := g.r.ReadSlice('\n')
@@ -129,7 +141,7 @@ func (g *stdioGate) readLine() ([]byte, error) {
 
 // admit decides whether line goes on to mcp-go, counting it when mcp-go
 // will answer it with its ID. While draining, such requests get an error.
-func (g *stdioGate) admit(line []byte) bool {
+func (g *StdioGate) admit(line []byte) bool {
 	id, answered := answeredByID(line)
 	if g.draining.Load() {
 		if answered {
@@ -137,12 +149,8 @@ func (g *stdioGate) admit(line []byte) bool {
 		}
 		return false
 	}
-	pre := g.preflight
-	if pre == nil {
-		pre = textCheck
-	}
-	if answer := pre(stdioSession, line); answer != nil {
-		g.writeLine(answer)
+	if answer := g.preflight(StdioSession, line); answer != nil {
+		g.WriteLine(answer)
 		return false
 	}
 	g.observe(line)
@@ -184,7 +192,7 @@ func answeredByID(line []byte) (json.RawMessage, bool) {
 
 // Write implements io.Writer for mcp-go's responses. mcp-go writes one
 // whole message per call.
-func (g *stdioGate) Write(p []byte) (int, error) {
+func (g *StdioGate) Write(p []byte) (int, error) {
 	out := g.outgoing(p)
 	if out == nil {
 		return len(p), nil // a notification the client did not opt into
@@ -201,7 +209,7 @@ func (g *stdioGate) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (g *stdioGate) done() {
+func (g *StdioGate) done() {
 	g.mu.Lock()
 	if g.pending > 0 {
 		g.pending--
@@ -227,14 +235,14 @@ func isResponse(msg []byte) bool {
 }
 
 // Pending returns the number of requests read and not yet answered.
-func (g *stdioGate) Pending() int {
+func (g *StdioGate) Pending() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.pending
 }
 
-// waitIdle blocks until no request is pending or stop is closed.
-func (g *stdioGate) waitIdle() {
+// WaitIdle blocks until no request is pending or Release is called.
+func (g *StdioGate) WaitIdle() {
 	g.mu.Lock()
 	ch := g.idle
 	g.mu.Unlock()
@@ -247,18 +255,25 @@ func (g *stdioGate) waitIdle() {
 	}
 }
 
-// drain makes the gate refuse new requests.
-func (g *stdioGate) drain() { g.draining.Store(true) }
+// Drain makes the gate refuse new requests: a request read from now on is
+// answered with an error, a notification dropped.
+func (g *StdioGate) Drain() { g.draining.Store(true) }
 
-// release stops every wait for pending requests.
-func (g *stdioGate) release() { g.stopOnce.Do(func() { close(g.stop) }) }
+// Release stops every wait for pending requests, WaitIdle's and that of
+// Read at the end of input. It may be called more than once.
+func (g *StdioGate) Release() { g.stopOnce.Do(func() { close(g.stop) }) }
+
+// EOF returns a channel closed when the input ends or fails: the gate then
+// holds the end back from mcp-go until no request is pending or Release is
+// called.
+func (g *StdioGate) EOF() <-chan struct{} { return g.eof }
 
 // idIn finds the "id" member near the start of a message too long to parse.
 var idIn = regexp.MustCompile(`"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)`)
 
 // answerError answers the request whose first bytes are head, or answers
 // with a null ID when its ID cannot be found.
-func (g *stdioGate) answerError(head []byte, code int, msg string) {
+func (g *StdioGate) answerError(head []byte, code int, msg string) {
 	id := json.RawMessage("null")
 	if m := idIn.FindSubmatch(head); m != nil {
 		id = m[1]
@@ -266,7 +281,7 @@ func (g *stdioGate) answerError(head []byte, code int, msg string) {
 	g.writeError(id, code, msg)
 }
 
-func (g *stdioGate) writeError(id json.RawMessage, code int, msg string) {
+func (g *StdioGate) writeError(id json.RawMessage, code int, msg string) {
 	b, err := json.Marshal(map[string]any{
 		"jsonrpc": "2.0",
 		"id":      id,
@@ -275,11 +290,14 @@ func (g *stdioGate) writeError(id json.RawMessage, code int, msg string) {
 	if err != nil {
 		return
 	}
-	g.writeLine(b)
+	g.WriteLine(b)
 }
 
-// writeLine writes one message of the gate's own.
-func (g *stdioGate) writeLine(b []byte) {
+// WriteLine writes b, one whole JSON-RPC message without its newline, to
+// the client at once: for the gate's own answers, and for a message the
+// server sends ahead of mcp-go's response. It never interleaves with a
+// message mcp-go writes.
+func (g *StdioGate) WriteLine(b []byte) {
 	g.wmu.Lock()
 	_, _ = g.w.Write(append(b, '\n'))
 	g.wmu.Unlock()

@@ -1,11 +1,10 @@
-package server
+package transport
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"mime"
 	"net/http"
@@ -18,23 +17,6 @@ import (
 	mcpserver "github.com/mark3labs/mcp-go/server"
 )
 
-// Limits on the streamable HTTP transport's protocol sessions (the
-// Mcp-Session-Id ones, not workflow sessions). Each can be changed in
-// Config.
-const (
-	// DefaultMaxSessions bounds the live MCP sessions over HTTP. Each
-	// costs about 13 KB; measured, a flood of 60,000 never closed leaves
-	// the process at about 120 MB RSS, against 29 MB idle.
-	DefaultMaxSessions = 4096
-	// DefaultMaxStreams bounds the streams open at once: the SSE GET
-	// streams of every session and, in protocol 2026-07-28, the
-	// subscriptions/listen streams. Each holds a connection and a few
-	// goroutines.
-	DefaultMaxStreams = 256
-	// StreamsPerSession bounds the SSE GET streams of one session.
-	StreamsPerSession = 2
-)
-
 // sessionIDPrefix starts every session ID the table issues, as mcp-go's
 // own generators do.
 const sessionIDPrefix = "mcp-session-"
@@ -42,31 +24,47 @@ const sessionIDPrefix = "mcp-session-"
 // allowedMethods is the Allow header of a 405 on /mcp.
 const allowedMethods = "GET, HEAD, POST, DELETE"
 
-// sessionTable is the streamable HTTP transport's session-ID manager: it
+// SessionOptions configure a SessionTable.
+type SessionOptions struct {
+	// MaxSessions bounds the live sessions, MaxStreams the streams open
+	// at once (SSE GET streams and subscriptions/listen streams), and
+	// PerSession the SSE GET streams of one session. Each must be at
+	// least 1.
+	MaxSessions, MaxStreams, PerSession int
+	// Preflight answers the messages the server answers before mcp-go
+	// sees them; it is required. session is the message's Mcp-Session-Id,
+	// or "" in protocol 2026-07-28, which has no sessions. It returns the
+	// whole JSON-RPC answer, or nil to pass the message on. It is called
+	// from many goroutines at once.
+	Preflight func(session string, msg []byte) []byte
+	// Rejected is called with the reason of every refusal ("session",
+	// "capacity", "message", "method"); nil counts nothing.
+	Rejected func(reason string)
+	// Names say how the operator sets the limits the refusals name.
+	Names Names
+}
+
+// SessionTable is the streamable HTTP transport's session-ID manager: it
 // issues the IDs, knows every live one, so that an ID it never issued or
 // one already terminated gets 404 as the streamable HTTP specification
 // asks, and bounds how many are live and how many SSE streams are open.
 // When a new session would go over the bound, the session idle the
 // longest (no request in flight, no stream open) is ended; when every one
-// is busy, the initialize gets a 503.
+// is busy, the initialize gets a 503. Its Wrap puts it in front of
+// mcp-go's streamable HTTP handler, which takes it as its
+// SessionIdManagerResolver.
 //
-// A sessionTable is safe for concurrent use by multiple goroutines without
+// A SessionTable is safe for concurrent use by multiple goroutines without
 // additional locking: every field below mu is guarded by it. It must not
 // be copied after first use.
-type sessionTable struct {
+type SessionTable struct {
 	max, maxStreams, perSession int
 	// end ends a session in the transport (its mcp-go state), after the
-	// table let go of it. Set once before the table serves; called
-	// without mu held.
-	end func(id string)
-	// rejected counts a refusal by reason (mcpflow_http_rejected_total);
-	// set once before the table serves.
-	rejected func(reason string)
-	// names are Config.SettingNames, for the refusals at a limit.
-	names settingNames
-	// preflight, when set, answers the messages the server answers
-	// before mcp-go sees them (Server.preflight); set once before the
-	// table serves.
+	// table let go of it. Set once by SetEnd before the table serves;
+	// called without mu held.
+	end       func(id string)
+	rejected  func(reason string)
+	names     Names
 	preflight func(session string, msg []byte) []byte
 
 	mu sync.Mutex
@@ -97,20 +95,34 @@ type liveSession struct {
 // request context, which ends mcp-go's handler.
 type openStream struct{ cancel context.CancelFunc }
 
-func newSessionTable(maxSessions, maxStreams, perSession int, names settingNames, rejected func(string)) *sessionTable {
-	return &sessionTable{max: maxSessions, maxStreams: maxStreams, perSession: perSession, names: names, rejected: rejected, live: map[string]*liveSession{}}
+// NewSessionTable returns an empty table bounded as o says. It panics
+// when o.Preflight is nil: every message must pass the server's checks.
+func NewSessionTable(o SessionOptions) *SessionTable {
+	if o.Preflight == nil {
+		panic("transport: NewSessionTable: Preflight is nil")
+	}
+	return &SessionTable{
+		max: o.MaxSessions, maxStreams: o.MaxStreams, perSession: o.PerSession,
+		preflight: o.Preflight, rejected: orNop(o.Rejected), names: o.Names,
+		live: map[string]*liveSession{},
+	}
 }
 
+// SetEnd sets how the table ends a session in mcp-go when it evicts one or
+// a failed initialize leaves one behind: EndSession with the streamable
+// HTTP server the table fronts. Call it once, before the table serves.
+func (t *SessionTable) SetEnd(end func(id string)) { t.end = end }
+
 var (
-	_ mcpserver.SessionIdManager         = (*sessionTable)(nil)
-	_ mcpserver.SessionIdManagerResolver = (*sessionTable)(nil)
+	_ mcpserver.SessionIdManager         = (*SessionTable)(nil)
+	_ mcpserver.SessionIdManagerResolver = (*SessionTable)(nil)
 )
 
 // Generate issues a new session ID. mcp-go calls it for an initialize the
 // table admitted. The session counts as busy until that initialize is
 // answered, so that a concurrent initialize cannot end it before mcp-go
 // has registered it.
-func (t *sessionTable) Generate() string {
+func (t *SessionTable) Generate() string {
 	id := sessionIDPrefix + uuid.NewString()
 	t.mu.Lock()
 	t.live[id] = &liveSession{lastUsed: time.Now(), busy: 1}
@@ -124,7 +136,7 @@ var errUnknownSession = fmt.Errorf("server: unknown or terminated MCP session")
 
 // Validate reports an error for an ID that is not live: never issued, or
 // terminated. mcp-go answers 404 to either.
-func (t *sessionTable) Validate(id string) (isTerminated bool, err error) {
+func (t *SessionTable) Validate(id string) (isTerminated bool, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.live[id]; !ok {
@@ -136,7 +148,7 @@ func (t *sessionTable) Validate(id string) (isTerminated bool, err error) {
 // Terminate forgets the session and ends its open GET streams, which go
 // on counting against the limit until their handlers have returned.
 // Terminating an unknown ID does nothing.
-func (t *sessionTable) Terminate(id string) (isNotAllowed bool, err error) {
+func (t *SessionTable) Terminate(id string) (isNotAllowed bool, err error) {
 	t.mu.Lock()
 	ls, ok := t.live[id]
 	var open []*openStream
@@ -157,7 +169,7 @@ func (t *sessionTable) Terminate(id string) (isNotAllowed bool, err error) {
 // or, for an initialize that post admitted, an issuer that records the ID
 // mcp-go generates, so that post can end that session whatever mcp-go
 // answered.
-func (t *sessionTable) ResolveSessionIdManager(r *http.Request) mcpserver.SessionIdManager { //nolint:revive // mcp-go's interface names it
+func (t *SessionTable) ResolveSessionIdManager(r *http.Request) mcpserver.SessionIdManager { //nolint:revive // mcp-go's interface names it
 	if r != nil {
 		if slot, ok := r.Context().Value(issuedKey{}).(*string); ok {
 			return issuer{t, slot}
@@ -174,13 +186,13 @@ type issuedKey struct{}
 // records the ID it generates in slot. mcp-go calls Generate at most once
 // per request, on the request's goroutine.
 type issuer struct {
-	*sessionTable
+	*SessionTable
 	slot *string
 }
 
 // Generate issues a new session ID and records it.
 func (i issuer) Generate() string {
-	id := i.sessionTable.Generate()
+	id := i.SessionTable.Generate()
 	*i.slot = id
 	return id
 }
@@ -188,7 +200,7 @@ func (i issuer) Generate() string {
 // admit holds a slot for a new session, ending the session idle the
 // longest when the table is full. It reports false when every session is
 // busy. The caller calls admitted once the initialize is done.
-func (t *sessionTable) admit() bool {
+func (t *SessionTable) admit() bool {
 	t.mu.Lock()
 	var victim string
 	if len(t.live)+t.admitting >= t.max {
@@ -212,7 +224,7 @@ func (t *sessionTable) admit() bool {
 	return true
 }
 
-func (t *sessionTable) admitted() {
+func (t *SessionTable) admitted() {
 	t.mu.Lock()
 	t.admitting--
 	t.mu.Unlock()
@@ -222,7 +234,7 @@ func (t *sessionTable) admitted() {
 // session id as in flight. It returns the session, or nil and the HTTP
 // status to refuse the request with. The caller calls leave with the same
 // stream when the handler has returned.
-func (t *sessionTable) enter(id string, stream *openStream) (*liveSession, int) {
+func (t *SessionTable) enter(id string, stream *openStream) (*liveSession, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ls, ok := t.live[id]
@@ -251,7 +263,7 @@ func (t *sessionTable) enter(id string, stream *openStream) (*liveSession, int) 
 // leave ends what enter began. The session may be terminated by then:
 // its bookkeeping is updated all the same, and the stream stops counting
 // against the limit only now.
-func (t *sessionTable) leave(ls *liveSession, stream *openStream) {
+func (t *SessionTable) leave(ls *liveSession, stream *openStream) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if stream != nil {
@@ -266,7 +278,7 @@ func (t *sessionTable) leave(ls *liveSession, stream *openStream) {
 // enterListen counts a subscriptions/listen stream, which belongs to no
 // session, against the limit of streams. It reports false at the limit;
 // otherwise the caller calls leaveListen when the handler has returned.
-func (t *sessionTable) enterListen() bool {
+func (t *SessionTable) enterListen() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.streams >= t.maxStreams {
@@ -276,7 +288,7 @@ func (t *sessionTable) enterListen() bool {
 	return true
 }
 
-func (t *sessionTable) leaveListen() {
+func (t *SessionTable) leaveListen() {
 	t.mu.Lock()
 	t.streams--
 	t.mu.Unlock()
@@ -286,7 +298,7 @@ func (t *sessionTable) leaveListen() {
 // longer counts as busy. When the initialize did not succeed, the session
 // is forgotten and ended in mcp-go too, so that a failed initialize holds
 // no slot and leaves no state.
-func (t *sessionTable) issued(id string, ok bool) {
+func (t *SessionTable) issued(id string, ok bool) {
 	t.mu.Lock()
 	ls, live := t.live[id]
 	if live {
@@ -302,32 +314,51 @@ func (t *sessionTable) issued(id string, ok bool) {
 	}
 }
 
-// postHead is what the table reads of a POSTed message.
+// postHead is what the table reads of a POSTed message, decoded once.
 type postHead struct {
 	ID     json.RawMessage `json:"id"`
 	Method *string         `json:"method"`
 	Result json.RawMessage `json:"result"`
 	Error  json.RawMessage `json:"error"`
 	Params json.RawMessage `json:"params"`
+
+	// m is params._meta once meta has decoded it; decoded says it has.
+	m       *mcp.Meta
+	decoded bool
 }
 
+// metaKeys are the _meta keys the table reads. Params that hold none of
+// them literally, and no escape that could spell one, have neither.
+var metaKeys = [][]byte{[]byte(mcp.MetaKeyProtocolVersion), []byte(mcp.MetaKeyLogLevel)}
+
 // meta returns the message's params._meta, or nil when params is not an
-// object or has none.
+// object or has none. It decodes params at most once, and not at all when
+// params cannot hold a key the table reads: a key decodes to one of
+// metaKeys only from those bytes or through a backslash escape.
 func (h *postHead) meta() *mcp.Meta {
+	if h.decoded {
+		return h.m
+	}
+	h.decoded = true
+	if len(h.Params) == 0 || (bytes.IndexByte(h.Params, '\\') < 0 &&
+		!bytes.Contains(h.Params, metaKeys[0]) && !bytes.Contains(h.Params, metaKeys[1])) {
+		return nil
+	}
 	var p struct {
 		Meta *mcp.Meta `json:"_meta"`
 	}
-	if len(h.Params) == 0 || json.Unmarshal(h.Params, &p) != nil {
+	if json.Unmarshal(h.Params, &p) != nil {
 		return nil
 	}
-	return p.Meta
+	h.m = p.Meta
+	return h.m
 }
 
-// wrap puts the table in front of the streamable HTTP handler: the
+// Wrap puts the table in front of the streamable HTTP handler: the
 // method check, the session-ID check for every method, the bounds, and
 // clear errors for messages mcp-go would answer obscurely (a batch, a
 // message without a method).
-func (t *sessionTable) wrap(next http.Handler) http.Handler {
+func (t *SessionTable) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(mcpserver.HeaderKeySessionID)
 		modern := mcp.IsModernProtocol(r.Header.Get(mcp.HeaderProtocolVersion))
@@ -388,33 +419,32 @@ func (t *sessionTable) wrap(next http.Handler) http.Handler {
 }
 
 // isLive reports whether session id is live.
-func (t *sessionTable) isLive(id string) bool {
+func (t *SessionTable) isLive(id string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	_, ok := t.live[id]
 	return ok
 }
 
-func (t *sessionTable) unknownSession(w http.ResponseWriter, id string) {
+func (t *SessionTable) unknownSession(w http.ResponseWriter, id string) {
 	t.rejected("session")
-	httpError(w, http.StatusNotFound, "unknown or terminated MCP session "+strconv.Quote(shorten(id, 64))+"; send initialize again")
+	httpError(w, http.StatusNotFound, "unknown or terminated MCP session "+strconv.Quote(clip(id, 64))+"; send initialize again")
 }
 
-func (t *sessionTable) streamsFull() string {
-	return fmt.Sprintf("the server has %d streams open (SSE GET and subscriptions/listen), its limit%s; retry later", t.maxStreams, t.names.paren(SettingMaxStreams))
+func (t *SessionTable) streamsFull() string {
+	return fmt.Sprintf("the server has %d streams open (SSE GET and subscriptions/listen), its limit%s; retry later", t.maxStreams, paren(t.names.MaxStreams))
 }
 
-func (t *sessionTable) post(w http.ResponseWriter, r *http.Request, next http.Handler, id string, modern bool) {
+func (t *SessionTable) post(w http.ResponseWriter, r *http.Request, next http.Handler, id string, modern bool) {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		next.ServeHTTP(w, r) // mcp-go names the content type it wants
 		return
 	}
-	body, err := io.ReadAll(r.Body)
+	body, err := bodyBytes(r)
 	if err != nil {
 		jsonrpcError(w, http.StatusBadRequest, nil, mcp.PARSE_ERROR, "could not read the request body: "+err.Error())
 		return
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
 		t.rejected("message")
 		jsonrpcError(w, http.StatusBadRequest, nil, mcp.INVALID_REQUEST,
@@ -481,7 +511,7 @@ func (t *sessionTable) post(w http.ResponseWriter, r *http.Request, next http.Ha
 // succeed before anything is created, holds a slot while mcp-go answers,
 // and ends the session mcp-go created when the answer is not a success,
 // so that no path leaves a session or a slot behind.
-func (t *sessionTable) initialize(w http.ResponseWriter, r *http.Request, next http.Handler, head *postHead, reqID any) {
+func (t *SessionTable) initialize(w http.ResponseWriter, r *http.Request, next http.Handler, head *postHead, reqID any) {
 	if reqID == nil {
 		t.rejected("message")
 		jsonrpcError(w, http.StatusBadRequest, nil, mcp.INVALID_REQUEST,
@@ -499,7 +529,7 @@ func (t *sessionTable) initialize(w http.ResponseWriter, r *http.Request, next h
 		t.rejected("capacity")
 		w.Header().Set("Retry-After", "5")
 		jsonrpcError(w, http.StatusServiceUnavailable, reqID, mcp.INTERNAL_ERROR,
-			fmt.Sprintf("the server has %d live MCP sessions, its limit%s, and every one is busy; retry later, and end sessions you no longer need with DELETE", t.max, t.names.paren(SettingMaxSessions)))
+			fmt.Sprintf("the server has %d live MCP sessions, its limit%s, and every one is busy; retry later, and end sessions you no longer need with DELETE", t.max, paren(t.names.MaxSessions)))
 		return
 	}
 	defer t.admitted()
@@ -566,22 +596,19 @@ func (b *bufferedResponse) send(w http.ResponseWriter) {
 }
 
 // serveChecked passes a message of session (or, in protocol 2026-07-28,
-// of no session: "") on to next, unless the server answers it itself: see
-// Server.preflight.
-func (t *sessionTable) serveChecked(w http.ResponseWriter, r *http.Request, next http.Handler, session string, body []byte) {
-	if t.preflight != nil {
-		if answer := t.preflight(session, body); answer != nil {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(answer)
-			return
-		}
+// of no session: "") on to next, unless the preflight answers it.
+func (t *SessionTable) serveChecked(w http.ResponseWriter, r *http.Request, next http.Handler, session string, body []byte) {
+	if answer := t.preflight(session, body); answer != nil {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(answer)
+		return
 	}
 	next.ServeHTTP(w, r)
 }
 
-// endSession ends session id in the streamable HTTP server h as a DELETE
+// EndSession ends session id in the streamable HTTP server h as a DELETE
 // would, which frees every piece of mcp-go state the session holds.
-func endSession(h http.Handler, id string) {
+func EndSession(h http.Handler, id string) {
 	r, err := http.NewRequestWithContext(context.Background(), http.MethodDelete, "http://localhost"+PathMCP, http.NoBody)
 	if err != nil {
 		return

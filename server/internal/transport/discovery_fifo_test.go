@@ -1,6 +1,6 @@
 //go:build unix
 
-package server_test
+package transport_test
 
 import (
 	"path/filepath"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/mcpflow/mcpflow/internal/regfile"
 	"github.com/mcpflow/mcpflow/internal/testutil"
-	"github.com/mcpflow/mcpflow/server"
+	"github.com/mcpflow/mcpflow/server/internal/transport"
 )
 
 // TestReadDiscoveryRefusesFIFO: the discovery file, read back at shutdown,
@@ -19,7 +19,7 @@ func TestReadDiscoveryRefusesFIFO(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "server.json")
 	testutil.MakeFIFO(t, p)
 	var err error
-	if testutil.Returns(t, "ReadDiscovery", func() { _, err = server.ReadDiscovery(p) }) {
+	if testutil.Returns(t, "ReadDiscovery", func() { _, err = transport.ReadDiscovery(p) }) {
 		require.ErrorIs(t, err, regfile.ErrNotRegular)
 	}
 }

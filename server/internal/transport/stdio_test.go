@@ -1,4 +1,4 @@
-package server
+package transport
 
 import (
 	"encoding/json"
@@ -42,7 +42,7 @@ const (
 func TestStdioGateHoldsEOFUntilAnswered(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		out := &lockedBuffer{}
-		g := newStdioGate(strings.NewReader(reqLine+"\n"+notifLine+"\n"), out, 1<<20, "")
+		g := NewStdioGate(strings.NewReader(reqLine+"\n"+notifLine+"\n"), out, 1<<20, "", pass)
 		got := make(chan []byte, 1)
 		go func() {
 			b, err := io.ReadAll(g) // ReadAll stops at EOF
@@ -57,7 +57,7 @@ func TestStdioGateHoldsEOFUntilAnswered(t *testing.T) {
 		default:
 		}
 		select {
-		case <-g.eof:
+		case <-g.EOF():
 		default:
 			t.Fatal("the gate must report stdin EOF at once")
 		}
@@ -78,14 +78,14 @@ func TestStdioGateHoldsEOFUntilAnswered(t *testing.T) {
 // lets EOF through even with requests unanswered.
 func TestStdioGateReleaseEndsTheWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := newStdioGate(strings.NewReader(reqLine+"\n"), io.Discard, 1<<20, "")
+		g := NewStdioGate(strings.NewReader(reqLine+"\n"), io.Discard, 1<<20, "", pass)
 		done := make(chan error, 1)
 		go func() {
 			_, err := io.ReadAll(g)
 			done <- err
 		}()
 		synctest.Wait()
-		g.release()
+		g.Release()
 		synctest.Wait()
 		require.NoError(t, <-done)
 		assert.Equal(t, 1, g.Pending())
@@ -97,8 +97,8 @@ func TestStdioGateReleaseEndsTheWait(t *testing.T) {
 func TestStdioGateOversizeLine(t *testing.T) {
 	big := `{"jsonrpc":"2.0","id":"big-1","method":"tools/call","params":{"arguments":{"q":"` + strings.Repeat("x", 200<<10) + `"}}}`
 	out := &lockedBuffer{}
-	g := newStdioGate(strings.NewReader(big+"\n"+reqLine+"\n"), out, 64<<10, BinarySettingNames[SettingMaxBodyBytes])
-	g.release() // do not wait for answers at EOF
+	g := NewStdioGate(strings.NewReader(big+"\n"+reqLine+"\n"), out, 64<<10, binaryNames.MaxBodyBytes, pass)
+	g.Release() // do not wait for answers at EOF
 	b, err := io.ReadAll(g)
 	require.NoError(t, err)
 	assert.Equal(t, []string{reqLine, ""}, strings.Split(string(b), "\n"))
@@ -111,7 +111,7 @@ func TestStdioGateOversizeLine(t *testing.T) {
 // TestStdioGateLastLineWithoutNewline: a final message without a newline
 // is still passed on, with one added.
 func TestStdioGateLastLineWithoutNewline(t *testing.T) {
-	g := newStdioGate(strings.NewReader(notifLine), io.Discard, 1<<20, "")
+	g := NewStdioGate(strings.NewReader(notifLine), io.Discard, 1<<20, "", pass)
 	b, err := io.ReadAll(g)
 	require.NoError(t, err)
 	assert.Equal(t, []string{notifLine, ""}, strings.Split(string(b), "\n"), "a newline is added")
@@ -121,8 +121,8 @@ func TestStdioGateLastLineWithoutNewline(t *testing.T) {
 // error and not passed on; notifications are dropped.
 func TestStdioGateDraining(t *testing.T) {
 	out := &lockedBuffer{}
-	g := newStdioGate(strings.NewReader(reqLine+"\n"+notifLine+"\n"), out, 1<<20, "")
-	g.drain()
+	g := NewStdioGate(strings.NewReader(reqLine+"\n"+notifLine+"\n"), out, 1<<20, "", pass)
+	g.Drain()
 	b, err := io.ReadAll(g)
 	require.NoError(t, err)
 	assert.Empty(t, b)
@@ -142,7 +142,7 @@ func TestStdioGateConcurrentWriters(t *testing.T) {
 		in.WriteString(`{"jsonrpc":"2.0","id":` + itoa(i) + `,"method":"ping"}` + "\n")
 	}
 	out := &lockedBuffer{}
-	g := newStdioGate(strings.NewReader(in.String()), out, 1<<20, "")
+	g := NewStdioGate(strings.NewReader(in.String()), out, 1<<20, "", pass)
 	// Read every line but the EOF: pass each request on.
 	buf := make([]byte, 1<<16)
 	read := 0
@@ -168,6 +168,26 @@ func TestStdioGateConcurrentWriters(t *testing.T) {
 	_, err := g.Read(buf)
 	assert.ErrorIs(t, err, io.EOF)
 }
+
+func TestStdioRefusalNamesTheLimitAsConfigured(t *testing.T) {
+	big := `{"jsonrpc":"2.0","id":7,"method":"ping","params":{"x":"` + strings.Repeat("x", 300) + `"}}`
+	for name, want := range map[string]string{
+		"--max-body": "message is over 256 bytes (--max-body); send smaller arguments",
+		"":           "message is over 256 bytes; send smaller arguments",
+	} {
+		out := &lockedBuffer{}
+		g := NewStdioGate(strings.NewReader(big+"\n"), out, 256, name, pass)
+		g.Release()
+		_, err := io.ReadAll(g)
+		require.NoError(t, err)
+		lines := out.lines()
+		require.Len(t, lines, 1)
+		assert.Equal(t, want, lines[0]["error"].(map[string]any)["message"])
+	}
+}
+
+// pass is a preflight that answers nothing: every message goes on.
+func pass(string, []byte) []byte { return nil }
 
 func itoa(i int) string {
 	b, _ := json.Marshal(i)

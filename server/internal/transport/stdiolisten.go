@@ -1,4 +1,4 @@
-package server
+package transport
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ type stdioListen struct {
 }
 
 // listenState is what the gate knows of the client's protocol revision and
-// listen requests; guarded by stdioGate.lmu.
+// listen requests; guarded by StdioGate.lmu.
 type listenState struct {
 	// modern is set once the client sent a request of protocol 2026-07-28.
 	modern bool
@@ -34,7 +34,7 @@ type listenState struct {
 
 // observe follows a message the client sent: its revision, and a
 // subscriptions/listen request it opens.
-func (g *stdioGate) observe(line []byte) {
+func (g *StdioGate) observe(line []byte) {
 	if !bytes.Contains(line, []byte(mcp.MetaKeyProtocolVersion)) {
 		return
 	}
@@ -60,7 +60,7 @@ func (g *stdioGate) observe(line []byte) {
 // outgoing decides what of a message mcp-go writes reaches the client: it
 // returns the message, the message tagged with a listen request's id, or
 // nil to drop it. The response to a listen request ends that request.
-func (g *stdioGate) outgoing(p []byte) []byte {
+func (g *StdioGate) outgoing(p []byte) []byte {
 	g.lmu.Lock()
 	defer g.lmu.Unlock()
 	if !g.listen.modern {
