@@ -75,10 +75,11 @@
 // (decodeSearch, decodeStart, decodeTask, ...), into a typed value or an
 // error naming the argument; numbers go through internal/jsonnum, the one
 // reading of JSON numbers that checkpoint and engine/workflows share. The
-// handler passes the value on without checking it again. The domain keeps
-// only the checks a caller other than this server needs: ragcache's
-// Query.Canonical (the CLI's search), the engine's of phase, target_file
-// and evidence size.
+// handler passes the value on without checking it again. Session IDs and
+// search queries become the domain's types here, through the domain's one
+// parse function (state.ParseSessionID, ragcache.ParseQuery) that the CLI
+// and the dashboard use too. The engine keeps its own checks of phase,
+// target_file and evidence size.
 //
 // This package owns the wire format of every result. The engine and
 // checkpoint return plain Go values without JSON tags (engine.StartResult,

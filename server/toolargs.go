@@ -13,10 +13,11 @@ import (
 // Each tool's arguments are decoded and checked here, once, into a typed
 // value: the handler gets either that value or an *argError naming the
 // argument, and passes the value on unchecked. The limits are the ones the
-// tool's input schema declares (the same constants). The domain checks
-// again only what a caller outside this server could get wrong:
-// ragcache.Query.Canonical (the CLI's search, library users) and the
-// engine's own checks of phase, target_file and evidence size.
+// tool's input schema declares (the same constants). Values the domain
+// types are parsed here with the domain's one parse function
+// (state.ParseSessionID, ragcache.ParseQuery), which the CLI and the
+// dashboard use too; the engine keeps its own checks of phase,
+// target_file and evidence size.
 
 // toolArgs names the arguments of every tool that takes any, in the order
 // an unknown-argument error lists them. pos_workflow offers each action the
@@ -78,6 +79,21 @@ func decodeSearch(raw any) (ragcache.Query, error) {
 		q.Tags = ft
 	}
 	return q, a.done()
+}
+
+// decodeSearchQuery is search_standards' decoder: decodeSearch, then the
+// query's one parse into its canonical form (ragcache.ParseQuery), whose
+// problems are named after the argument the caller gave.
+func decodeSearchQuery(raw any) (ragcache.CanonicalQuery, error) {
+	q, err := decodeSearch(raw)
+	if err != nil {
+		return ragcache.CanonicalQuery{}, err
+	}
+	cq, err := ragcache.ParseQuery(q)
+	if err != nil {
+		return ragcache.CanonicalQuery{}, praxisQueryField(raw, err)
+	}
+	return cq, nil
 }
 
 // listWorkflowsArgs are list_workflows' arguments.

@@ -235,11 +235,11 @@ type searchOut struct {
 	CacheHit        bool        `json:"cache_hit" jsonschema:"whether the answer came from the query cache"`
 }
 
-func (s *Server) searchStandards(ctx context.Context, req mcp.CallToolRequest, q ragcache.Query) (reply[searchOut], error) {
+func (s *Server) searchStandards(ctx context.Context, req mcp.CallToolRequest, q ragcache.CanonicalQuery) (reply[searchOut], error) {
 	if send := s.progressSender(ctx, req); send != nil && s.cfg.Index.Rebuilding() {
 		defer s.rebuildProgress(send)()
 	}
-	r, err := s.cfg.Index.Search(ctx, q)
+	r, err := s.cfg.Index.SearchCanonical(ctx, q)
 	if err != nil {
 		return reply[searchOut]{}, praxisQueryField(req.Params.Arguments, err)
 	}
