@@ -248,6 +248,7 @@ func (cfg *Config) validate() error {
 // tag or phase that no chunk of the current index carries. When ctx ends
 // while Search waits, it returns ctx.Err().
 func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
+	start := time.Now()
 	if ix.closed.Load() {
 		return Result{}, ErrClosed
 	}
@@ -255,7 +256,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return ix.SearchCanonical(ctx, cq)
+	return ix.search(ctx, start, &cq)
 }
 
 // SearchCanonical returns the chunks that best match q, best first. q was
@@ -278,6 +279,11 @@ func (ix *Index) SearchCanonical(ctx context.Context, q CanonicalQuery) (Result,
 	if q.IsZero() {
 		return Result{}, queryErr("query", "is empty; give the words to search for, e.g. \"error handling in goroutines\"")
 	}
+	return ix.search(ctx, start, &q)
+}
+
+// search is SearchCanonical after its checks; q does not escape.
+func (ix *Index) search(ctx context.Context, start time.Time, q *CanonicalQuery) (Result, error) {
 	text, limit, tags := q.text, q.limit, q.tags
 	// The canonical form of a usual query fits in buf, which stays on the
 	// stack: a cache hit allocates nothing.
