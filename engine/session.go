@@ -51,12 +51,18 @@ func (e *Engine) lookupString(ctx context.Context, id string) (*session, error) 
 
 // readSession is the session cache's load: it reads id's state file.
 func (e *Engine) readSession(ctx context.Context, id string) (*session, error) {
+	// The key is a SessionID's string; the session object keeps the
+	// typed ID for the calls it makes to a shared store.
+	sid, err := state.ParseSessionID(id)
+	if err != nil {
+		return nil, err
+	}
 	st, ver, err := e.loadState(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	c, _ := CallerFrom(ctx)
-	s := &session{st: st, ver: ver, loadedBy: c, loadSeq: e.loads.Add(1)}
+	s := &session{id: sid, st: st, ver: ver, loadedBy: c, loadSeq: e.loads.Add(1)}
 	s.touched.Store(e.now().UnixNano())
 	return s, nil
 }
@@ -201,7 +207,7 @@ func (e *Engine) syncLocked(ctx context.Context, s *session) error {
 	if s.gone {
 		return notFound(id)
 	}
-	st, ver, err := e.shared.LoadNewer(ctx, id, s.ver)
+	st, ver, err := e.shared.LoadNewer(ctx, s.id, s.ver)
 	if errors.Is(err, state.ErrNotFound) {
 		s.gone = true
 		e.sessions.Delete(id)

@@ -19,8 +19,10 @@ type sharedFileStore struct {
 	newer, unchanged int
 }
 
-func (s *sharedFileStore) LoadNewer(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
-	st, ver, err := s.Load(ctx, id)
+var _ state.SharedStore = (*sharedFileStore)(nil)
+
+func (s *sharedFileStore) LoadNewer(ctx context.Context, id state.SessionID, have state.Version) (*state.SessionState, state.Version, error) {
+	st, ver, err := s.Load(ctx, id.String())
 	if err != nil {
 		return nil, 0, err
 	}

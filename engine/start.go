@@ -175,8 +175,14 @@ func (e *Engine) newState(k pairKey, first int, opts, meta map[string]any, opene
 // adopt makes the session object of a session this engine just created
 // and puts it in the cache and the pair index.
 func (e *Engine) adopt(ctx context.Context, st *state.SessionState, ver state.Version) {
+	sid, err := state.ParseSessionID(st.SessionID)
+	if err != nil {
+		// The store saved it, so it has a valid ID: not reached.
+		e.logger.Warn("started session has an invalid ID; not cached", "session_id", st.SessionID, "err", err)
+		return
+	}
 	c, _ := CallerFrom(ctx)
-	s := &session{st: st, ver: ver, loadedBy: c}
+	s := &session{id: sid, st: st, ver: ver, loadedBy: c}
 	s.touched.Store(e.now().UnixNano())
 	e.sessions.Set(st.SessionID, s)
 	e.pairs.Store(pairKey{st.WorkflowType, st.TargetFile}, st.SessionID)

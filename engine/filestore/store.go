@@ -183,6 +183,9 @@ func (s *Store) lock(id string) *sync.Mutex {
 	return &s.locks[xxhash.Sum64String(id)%uint64(len(s.locks))]
 }
 
+// Store is a state.SharedStore: LoadNewer answers from a stat.
+var _ state.SharedStore = (*Store)(nil)
+
 // Load reads the session's file. See Store.Load.
 func (s *Store) Load(ctx context.Context, id string) (*state.SessionState, state.Version, error) {
 	sid, err := state.ParseSessionID(id)
@@ -206,12 +209,8 @@ func (s *Store) Load(ctx context.Context, id string) (*state.SessionState, state
 // returns a nil state and have without reading the file. A file another
 // process replaced since (a server and the command line sharing the
 // folder) is read. See state.SharedStore.
-func (s *Store) LoadNewer(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
-	sid, err := state.ParseSessionID(id)
-	if err != nil {
-		return nil, 0, err
-	}
-	id = sid.String()
+func (s *Store) LoadNewer(ctx context.Context, sid state.SessionID, have state.Version) (*state.SessionState, state.Version, error) {
+	id := sid.String()
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}

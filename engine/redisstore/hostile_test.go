@@ -56,7 +56,7 @@ func TestWrongTypeKeyIsThatSessionsError(t *testing.T) {
 		_, _, err := s.Load(ctx, id)
 		require.ErrorIs(t, err, state.ErrCorrupt)
 		assert.Contains(t, err.Error(), "not a hash")
-		_, _, err = s.LoadNewer(ctx, id, 1)
+		_, _, err = s.LoadNewer(ctx, state.MustParseSessionID(id), 1)
 		require.ErrorIs(t, err, state.ErrCorrupt)
 	}
 	require.NoError(t, s.Delete(ctx, ids[0]), "the store deletes it")

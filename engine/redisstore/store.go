@@ -479,8 +479,8 @@ func (s *Store) Load(ctx context.Context, id string) (*state.SessionState, state
 // decoded sessions keyed by (id, version) thus never serves a version
 // older than the one Redis holds, as far as this replica has heard, and
 // decodes only what changed.
-func (s *Store) LoadNewer(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
-	return s.load(ctx, id, have)
+func (s *Store) LoadNewer(ctx context.Context, id state.SessionID, have state.Version) (*state.SessionState, state.Version, error) {
+	return s.loadID(ctx, id.String(), have)
 }
 
 // load probes the session (version and document length), then reads the
@@ -492,7 +492,11 @@ func (s *Store) load(ctx context.Context, id string, have state.Version) (*state
 	if err != nil {
 		return nil, 0, err
 	}
-	id = sid.String()
+	return s.loadID(ctx, sid.String(), have)
+}
+
+// loadID is load for an ID in canonical form.
+func (s *Store) loadID(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
 	defer s.stats.observe(opLoad, time.Now())
 	cctx, cancel := s.call(ctx)
 	defer cancel()

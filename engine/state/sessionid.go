@@ -13,6 +13,7 @@ type SessionID struct{ id string }
 // ParseSessionID checks that id is a UUID and returns its canonical form.
 // The error wraps ErrInvalidArgument and names session_id.
 func ParseSessionID(id string) (SessionID, error) {
+	countParse()
 	if len(id) != 36 {
 		return SessionID{}, badSessionID(id)
 	}

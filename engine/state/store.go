@@ -56,7 +56,8 @@ type SharedStore interface {
 	// LoadNewer is Load for a caller that holds version have: when the
 	// stored version is still have, it returns a nil state and have,
 	// without decoding.
-	LoadNewer(ctx context.Context, id string, have Version) (*SessionState, Version, error)
+	// id was checked by ParseSessionID; LoadNewer takes it as it is.
+	LoadNewer(ctx context.Context, id SessionID, have Version) (*SessionState, Version, error)
 }
 
 // SessionStarter is implemented by a Store shared between processes that
