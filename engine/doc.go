@@ -109,6 +109,7 @@
 //
 // All file access under the workflows and state folders goes through
 // os.Root: names with "..", absolute paths, NUL bytes and symlinks that lead
-// outside a folder are refused, and session IDs are checked as UUIDs
-// before any file name is built from them.
+// outside a folder are refused. Session IDs reach the engine as
+// state.SessionID, a UUID that state.ParseSessionID checked where the ID
+// entered the program; the engine does not check them again.
 package engine
