@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/filestore"
 	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -40,19 +39,7 @@ type fixture struct {
 func newFixture(t *testing.T, token string) *fixture {
 	t.Helper()
 	wf := t.TempDir()
-	files := map[string]string{
-		"review/metadata.json": `{"workflow_type":"review","version":"1","total_phases":2,"estimated_duration":"1h","primary_outputs":["x"],
- "phases":[{"phase_number":0,"phase_name":"Plan","purpose":"p","estimated_effort":"1m","key_deliverables":[],"validation_criteria":[],"tasks":[]},
-           {"phase_number":1,"phase_name":"Build","purpose":"b","estimated_effort":"1m","key_deliverables":[],"validation_criteria":[],"tasks":[]}]}`,
-		"review/phases/0/phase.md":             "# Plan\n",
-		"review/phases/0/gate-definition.yaml": "approval: required\n",
-		"review/phases/1/phase.md":             "# Build\n",
-	}
-	for name, content := range files {
-		p := filepath.Join(wf, name)
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
-	}
+	testutil.WriteApprovalWorkflow(t, wf, testutil.ApprovalOnly)
 	stateDir := t.TempDir()
 	eng, err := engine.New(engine.Config{WorkflowsDir: wf, StateDir: stateDir})
 	require.NoError(t, err)

@@ -162,18 +162,9 @@ func TestGateCommandBlocksNoOtherSession(t *testing.T) {
 }
 
 func TestPhaseStartsRecordedAndCheckCatchesFalseClaim(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
+	requireGit(t)
 	en, proj := checkedEnv(t, true)
-	git := func(args ...string) string {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = proj
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "HOME="+proj)
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		return strings.TrimSpace(string(out))
-	}
+	git := gitIn(t, proj)
 	git("init", "-q")
 	writeFiles(t, proj, map[string]string{"a.go": "package a\n", ".gitignore": "runs.log\nreport.json\n"})
 	git("add", ".")
@@ -235,18 +226,9 @@ func TestPhaseStartsRecordedAndCheckCatchesFalseClaim(t *testing.T) {
 // TestRollbackReopensThePhaseStart: a phase that a rollback re-opens
 // records the project as it is then, so its checks compare with that.
 func TestRollbackReopensThePhaseStart(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
+	requireGit(t)
 	en, proj := checkedEnv(t, true)
-	git := func(args ...string) string {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = proj
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "HOME="+proj)
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		return strings.TrimSpace(string(out))
-	}
+	git := gitIn(t, proj)
 	git("init", "-q")
 	writeFiles(t, proj, map[string]string{"a.go": "package a\n", ".gitignore": "runs.log\n"})
 	git("add", ".")
@@ -267,4 +249,28 @@ func TestRollbackReopensThePhaseStart(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, first, second)
 	assert.Equal(t, second, st.Recovery.PhaseStarts[0].Head, "phase 0 opened again at the second commit")
+}
+
+// requireGit skips the test when git is not installed.
+func requireGit(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+}
+
+// gitIn returns a function that runs git with its arguments in dir, with
+// a fixed identity and HOME=dir so that the user's configuration plays no
+// part, and returns its output, trimmed; a failure fails the test.
+func gitIn(t *testing.T, dir string) func(args ...string) string {
+	t.Helper()
+	return func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "HOME="+dir)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return strings.TrimSpace(string(out))
+	}
 }

@@ -286,9 +286,11 @@ func (wallClock) Now() time.Time { return time.Now() }
 // Metrics returns the counters of the session cache ("sessions") and of
 // the file caches: gates ("gates"), workflow metadata.json files
 // ("metadata"), the workflows' example specs ("example_specs") and, with a
-// project folder, its specs ("specs"). For sessions, Loads counts
-// state-file reads and Coalesced counts callers that shared another
-// caller's read; for the file caches, Loads counts looks at a file.
+// project folder, its specs ("specs"); and the state store's caches when
+// it reports them (a filestore.Store's "state_stamps" and
+// "session_summaries"). For sessions, Loads counts state-file reads and
+// Coalesced counts callers that shared another caller's read; for the
+// file caches, Loads counts looks at a file (Parses counts the parses).
 func (e *Engine) Metrics() map[string]metrics.Snapshot {
 	out := map[string]metrics.Snapshot{
 		"sessions": e.sessions.Metrics(),
@@ -296,6 +298,7 @@ func (e *Engine) Metrics() map[string]metrics.Snapshot {
 		"metadata": e.meta.Metrics(),
 	}
 	e.specMetrics(out)
+	e.storeMetrics(out)
 	return out
 }
 

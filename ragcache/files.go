@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/shard"
 )
 
@@ -179,6 +180,16 @@ func (ix *Index) ReadFile(ctx context.Context, path string) ([]byte, FileInfo, e
 		return ix.readRaw(path)
 	})
 	return b, fi, err
+}
+
+// FileMetrics returns the counters of the cache that ReadFile serves
+// file contents from: one hit, miss or coalesced wait per ReadFile of a
+// file of up to 256 KiB (larger files are read each time and not
+// counted); Loads counts files read into it, Evictions the contents
+// dropped for its bound of 256 entries. Entries counts contents of every
+// generation still held.
+func (ix *Index) FileMetrics() metrics.Snapshot {
+	return ix.fileCache.Metrics()
 }
 
 // readRaw reads one file of the corpus, at most MaxFileBytes.

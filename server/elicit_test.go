@@ -3,8 +3,6 @@ package server_test
 import (
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/internal/testutil"
 	"github.com/mcpflow/mcpflow/server"
 )
 
@@ -23,19 +22,7 @@ import (
 func approvalWorkflows(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	files := map[string]string{
-		"review/metadata.json": `{"workflow_type":"review","version":"1","total_phases":2,"estimated_duration":"1h","primary_outputs":["x"],
- "phases":[{"phase_number":0,"phase_name":"Plan","purpose":"p","estimated_effort":"1m","key_deliverables":[],"validation_criteria":[],"tasks":[]},
-           {"phase_number":1,"phase_name":"Build","purpose":"b","estimated_effort":"1m","key_deliverables":[],"validation_criteria":[],"tasks":[]}]}`,
-		"review/phases/0/phase.md":             "# Plan\n",
-		"review/phases/0/gate-definition.yaml": "approval: required\n",
-		"review/phases/1/phase.md":             "# Build\n",
-	}
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
-	}
+	testutil.WriteApprovalWorkflow(t, dir, testutil.ApprovalOnly)
 	return dir
 }
 

@@ -370,6 +370,7 @@ func (s *Server) cacheMetrics() map[string]metrics.Snapshot {
 	out := map[string]metrics.Snapshot{}
 	maps.Copy(out, s.cfg.Engine.Metrics())
 	out["search_queries"] = s.cfg.Index.Metrics()
+	out["standards_files"] = s.cfg.Index.FileMetrics()
 	return out
 }
 

@@ -16,7 +16,6 @@ import (
 
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/state"
-	"github.com/mcpflow/mcpflow/metrics"
 	"github.com/mcpflow/mcpflow/ragcache"
 )
 
@@ -491,7 +490,7 @@ type serverInfoOut struct {
 	HTTPURL       string                           `json:"http_url" jsonschema:"the streamable HTTP endpoint, or empty"`
 	Folders       map[string]string                `json:"folders" jsonschema:"where workflows, standards and state come from"`
 	StateStore    stateStoreOut                    `json:"state_store" jsonschema:"where sessions live and the store's counters"`
-	Caches        map[string]metrics.Snapshot      `json:"caches" jsonschema:"every cache's counters, by cache name"`
+	Caches        map[string]cacheOut              `json:"caches" jsonschema:"every cache's counters, by cache name"`
 	Index         ragcache.Stats                   `json:"index" jsonschema:"the standards index"`
 	Tools         map[string]map[string]ToolCounts `json:"tools" jsonschema:"tool calls so far, by tool and transport"`
 }
@@ -529,7 +528,7 @@ func (s *Server) info() serverInfoOut {
 		Name: "mcpflow", Version: s.cfg.Version, GoVersion: runtime.Version(), PID: os.Getpid(),
 		StartedAt: rfc3339(s.started), UptimeSeconds: up.Seconds(), Uptime: up.Round(time.Second).String(),
 		Transports: s.transports(), HTTPURL: s.URL(), Folders: folders, StateStore: s.stateStore(),
-		Caches: s.cacheMetrics(), Index: s.cfg.Index.Stats(), Tools: s.tel.Counts(),
+		Caches: s.cachesInfo(), Index: s.cfg.Index.Stats(), Tools: s.tel.Counts(),
 	}
 }
 

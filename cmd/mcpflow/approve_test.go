@@ -23,19 +23,8 @@ import (
 func writeApprovalProject(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	files := map[string]string{
-		"metadata.json": `{"workflow_type":"review","version":"1.0.0","total_phases":2,"estimated_duration":"1h","primary_outputs":["x"],
- "phases":[{"phase_number":0,"phase_name":"Plan","purpose":"plan","estimated_effort":"1m","key_deliverables":[],"validation_criteria":[],"tasks":[]},
-           {"phase_number":1,"phase_name":"Build","purpose":"build","estimated_effort":"1m","key_deliverables":[],"validation_criteria":[],"tasks":[]}]}`,
-		"phases/0/phase.md":             "# Plan\n",
-		"phases/0/gate-definition.yaml": "approval: required\ncheckpoint:\n  strict: true\nevidence_schema:\n  plan:\n    type: string\n    required: true\n",
-		"phases/1/phase.md":             "# Build\n",
-	}
-	for name, content := range files {
-		p := filepath.Join(root, ".mcpflow", "workflows", "review", filepath.FromSlash(name))
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
-	}
+	testutil.WriteApprovalWorkflow(t, filepath.Join(root, ".mcpflow", "workflows"),
+		"approval: required\ncheckpoint:\n  strict: true\nevidence_schema:\n  plan:\n    type: string\n    required: true\n")
 	return root
 }
 

@@ -153,6 +153,13 @@ func (x *summaryIndex) stamp(id string) (fileStamp, bool) {
 	return e.stamp, true
 }
 
+// len returns the number of indexed sessions.
+func (x *summaryIndex) len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.byID)
+}
+
 // ids returns the indexed session IDs.
 func (x *summaryIndex) ids() []string {
 	x.mu.RLock()
@@ -309,8 +316,10 @@ func (s *Store) syncIndex(ctx context.Context) error {
 	}
 	unlock()
 	if seq == from && !full {
+		s.indexStats.RecordHit()
 		return nil
 	}
+	s.indexStats.RecordMiss()
 	if full {
 		if err := s.rescanFolder(ctx); err != nil {
 			s.folderMu.Lock()
@@ -386,6 +395,7 @@ func (s *Store) refreshLocked(id string) {
 			return
 		}
 		st, _, err := s.read(id)
+		s.indexStats.RecordLoad()
 		if errors.Is(err, state.ErrNotFound) {
 			s.index.remove(id)
 			return
@@ -396,6 +406,7 @@ func (s *Store) refreshLocked(id string) {
 			continue
 		}
 		if err != nil {
+			s.indexStats.RecordLoadError()
 			s.index.put(state.SessionSummary{SessionID: id, CompletedPhases: []int{}, Error: err.Error()}, stamp)
 			return
 		}
@@ -463,10 +474,12 @@ func (s *Store) buildIndex() error {
 			continue
 		}
 		st, _, err := s.read(id)
+		s.indexStats.RecordLoad()
 		switch {
 		case errors.Is(err, state.ErrNotFound):
 			continue // removed since ReadDir
 		case err != nil:
+			s.indexStats.RecordLoadError()
 			entries = append(entries, indexEntry{sum: state.SessionSummary{SessionID: id, CompletedPhases: []int{}, Error: err.Error()}})
 		default:
 			k, _ := s.known.Load(id)

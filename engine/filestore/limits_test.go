@@ -3,6 +3,7 @@ package filestore
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -118,4 +119,25 @@ func TestTwoServersOnOneStateFolder(t *testing.T) {
 	_, err = LockStateDir(filepath.Join(dir, ServeLockFileName, "x"))
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, ErrFolderInUse)
+}
+
+// TestFolderInUseBuiltFromParts: the error of a folder in use is a
+// state.Error whose Kind is ErrFolderInUse, itself a state.Error, so its
+// text is the one clients match, "engine: state folder in use: <dir> is
+// used by ...", and state.Message drops the package name without editing
+// any text.
+func TestFolderInUseBuiltFromParts(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	first, err := LockStateDir(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = first.Close() })
+	_, err = LockStateDir(dir)
+	require.ErrorIs(t, err, ErrFolderInUse)
+	detail := dir + " is used by another mcpflow server (pid " + strconv.Itoa(os.Getpid()) + ", see " + filepath.Join(dir, ServeLockFileName) + ")"
+	assert.Equal(t, "engine: state folder in use: "+detail, err.Error())
+	assert.Equal(t, "engine: state folder in use", ErrFolderInUse.Error())
+	se, ok := errors.AsType[*state.Error](err)
+	require.True(t, ok, "%T is no *state.Error", err)
+	assert.Equal(t, ErrFolderInUse, se.Kind)
+	assert.Equal(t, "state folder in use: "+detail, state.Message(err))
 }

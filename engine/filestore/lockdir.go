@@ -2,7 +2,6 @@ package filestore
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,8 +17,12 @@ import (
 const ServeLockFileName = ".mcpflow.serve.lock"
 
 // ErrFolderInUse is wrapped by LockStateDir's error when another process
-// holds the state folder.
-var ErrFolderInUse = errors.New("engine: state folder in use")
+// holds the state folder. It is a *state.Error without a Kind, so its
+// text, "engine: state folder in use", is the state package's prefix and
+// the problem, as every other error of the store's (the store moved out of
+// package engine; its words stay, since clients and tests match them), and
+// state.Message shows the problem alone.
+var ErrFolderInUse error = &state.Error{Detail: errors.New("state folder in use")}
 
 // FolderLock is an exclusive claim on a state folder by one process, so
 // that two servers never run on one Store folder: each would keep its
@@ -57,8 +60,7 @@ func LockStateDir(dir string) (*FolderLock, error) {
 	if held {
 		pid := readPID(f)
 		_ = f.Close()
-		return nil, fmt.Errorf("%w: %s is used by another mcpflow server (pid %s, see %s)",
-			ErrFolderInUse, dir, pid, path)
+		return nil, state.Errorf(ErrFolderInUse, "%s is used by another mcpflow server (pid %s, see %s)", dir, pid, path)
 	}
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)

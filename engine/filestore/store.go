@@ -17,6 +17,7 @@ import (
 
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/internal/regfile"
+	"github.com/mcpflow/mcpflow/metrics"
 )
 
 // tempPrefix starts the name of every temporary file Store writes;
@@ -80,6 +81,10 @@ type Store struct {
 	// the version with a stat instead of reading and decoding the file.
 	// Any other stamp (a file written by someone else) means a full read.
 	known *xsync.Map[string, knownFile]
+	// knownStats counts the stat-only version checks known answered
+	// (hits) and those that fell back to reading the file (misses);
+	// indexStats counts the index's lists and reads (Metrics).
+	knownStats, indexStats *metrics.Counters
 	// maxBytes is the largest state file read and written:
 	// state.MaxStateFileBytes, lowered only by tests.
 	maxBytes int
@@ -154,7 +159,8 @@ func open(dir string, cleanup bool) (*Store, error) {
 		_ = root.Close()
 		return nil, state.Errorf(nil, "state folder %s: lock file: %w", dir, err)
 	}
-	s := &Store{root: root, dir: dir, lockFile: lf, known: xsync.NewMap[string, knownFile](), maxBytes: state.MaxStateFileBytes, index: newSummaryIndex()}
+	s := &Store{root: root, dir: dir, lockFile: lf, known: xsync.NewMap[string, knownFile](),
+		knownStats: metrics.NewCounters(), indexStats: metrics.NewCounters(), maxBytes: state.MaxStateFileBytes, index: newSummaryIndex()}
 	entries, err := fs.ReadDir(root.FS(), ".")
 	if err != nil {
 		_ = lf.Close()
@@ -220,9 +226,11 @@ func (s *Store) LoadNewer(ctx context.Context, sid state.SessionID, have state.V
 	}
 	if err == nil {
 		if k, ok := s.known.Load(id); ok && k.ver == have && k.stamp == stampOf(fi) {
+			s.knownStats.RecordHit()
 			return nil, have, nil
 		}
 	}
+	s.knownStats.RecordMiss()
 	return s.read(id)
 }
 
@@ -401,9 +409,11 @@ func (s *Store) currentVersion(id string) (state.Version, error) {
 	}
 	if err == nil {
 		if k, ok := s.known.Load(id); ok && k.stamp == stampOf(fi) {
+			s.knownStats.RecordHit()
 			return k.ver, nil
 		}
 	}
+	s.knownStats.RecordMiss()
 	_, ver, err := s.read(id)
 	switch {
 	case err == nil:
@@ -531,4 +541,41 @@ func isStateFile(name string) (string, bool) {
 		return "", false
 	}
 	return id, true
+}
+
+// Metric names of the store's caches, as Metrics reports them.
+const (
+	// MetricsStamps names the counters of the version stamps: the version
+	// of each session file this store last wrote or read, with the file's
+	// stamp, so that a version check costs a stat.
+	MetricsStamps = "state_stamps"
+	// MetricsSummaries names the counters of the summary index that
+	// ListPage and List serve.
+	MetricsSummaries = "session_summaries"
+)
+
+// Metrics returns the counters of the store's two caches.
+//
+// MetricsStamps: Hits counts version checks (LoadNewer, and the checks of
+// Save and Delete) that a stat answered because the file's stamp was the
+// one known; Misses counts those that read the file instead, because the
+// stamp was unknown or another's; Entries is the number of sessions whose
+// stamp is known.
+//
+// MetricsSummaries: Hits counts lists (ListPage, List) served from the
+// index as it stood; Misses counts lists that first applied other
+// processes' changes (from the journal, or by re-reading the folder);
+// Loads counts state files read into the index (when the folder is
+// opened, and for each change applied), LoadErrors those of them that
+// failed (a file that does not decode or cannot be read), which are listed
+// with their error; Entries is the number of sessions indexed.
+//
+// The other fields are 0. Metrics is safe to call concurrently with every
+// other method; see metrics.Snapshot for how consistent one snapshot is.
+func (s *Store) Metrics() map[string]metrics.Snapshot {
+	stamps := s.knownStats.Snapshot()
+	stamps.Entries = int64(s.known.Size())
+	sums := s.indexStats.Snapshot()
+	sums.Entries = int64(s.index.len())
+	return map[string]metrics.Snapshot{MetricsStamps: stamps, MetricsSummaries: sums}
 }

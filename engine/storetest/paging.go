@@ -300,13 +300,7 @@ func testPageStable(t *testing.T, s state.Store) {
 func testConcurrentPaging(t *testing.T, s state.Store) {
 	ctx := t.Context()
 	const stable = 150
-	stableIDs := make(map[string]bool, stable)
-	for i := range stable {
-		st := pagingState(i)
-		_, err := s.Save(ctx, st, 0)
-		require.NoError(t, err)
-		stableIDs[st.SessionID] = true
-	}
+	stableIDs := saveStable(t, s, stable)
 	writers, readers := runtime.GOMAXPROCS(0)+2, runtime.GOMAXPROCS(0)+2
 	var walks atomic.Int64
 	var stop atomic.Bool
@@ -315,13 +309,7 @@ func testConcurrentPaging(t *testing.T, s state.Store) {
 	testutil.Release(writers+readers, func(g int) {
 		if g >= writers {
 			defer wg.Done()
-			for range 3 {
-				if err := concurrentWalk(ctx, s, stableIDs, g); err != nil {
-					t.Error(err)
-					return
-				}
-				walks.Add(1)
-			}
+			walks.Add(walkThrice(ctx, t, s, stableIDs, g))
 			return
 		}
 		// A writer churns its own sessions until the readers are done,
@@ -349,6 +337,36 @@ func testConcurrentPaging(t *testing.T, s state.Store) {
 	stop.Store(true)
 	wg.Wait()
 	assert.Equal(t, int64(3*readers), walks.Load())
+}
+
+// saveStable creates n sessions through s and returns their IDs: the
+// sessions present throughout a concurrent test, which every walk lists.
+func saveStable(t *testing.T, s state.Store, n int) map[string]bool {
+	t.Helper()
+	ids := make(map[string]bool, n)
+	for i := range n {
+		st := pagingState(i)
+		_, err := s.Save(t.Context(), st, 0)
+		require.NoError(t, err)
+		ids[st.SessionID] = true
+	}
+	return ids
+}
+
+// walkThrice is reader g of a concurrent test: it walks s's listing three
+// times, checking each walk (concurrentWalk), and returns the walks that
+// passed; the first failure is reported with t.Error and ends it.
+func walkThrice(ctx context.Context, t *testing.T, s state.Store, stable map[string]bool, g int) int64 {
+	t.Helper()
+	var n int64
+	for range 3 {
+		if err := concurrentWalk(ctx, s, stable, g); err != nil {
+			t.Error(err)
+			return n
+		}
+		n++
+	}
+	return n
 }
 
 // concurrentWalk walks the listing once with page size 10 and checks it.
@@ -423,13 +441,7 @@ func testPagesSeeOther(t *testing.T, a, b state.Store) {
 func testConcurrentPagingAcross(t *testing.T, a, b state.Store) {
 	ctx := t.Context()
 	const stable = 60
-	stableIDs := make(map[string]bool, stable)
-	for i := range stable {
-		st := pagingState(i)
-		_, err := a.Save(ctx, st, 0)
-		require.NoError(t, err)
-		stableIDs[st.SessionID] = true
-	}
+	stableIDs := saveStable(t, a, stable)
 	const writers, readers = 2, 2
 	var stop atomic.Bool
 	var wg sync.WaitGroup
@@ -437,12 +449,7 @@ func testConcurrentPagingAcross(t *testing.T, a, b state.Store) {
 	testutil.Release(writers+readers, func(g int) {
 		if g >= writers {
 			defer wg.Done()
-			for range 3 {
-				if err := concurrentWalk(ctx, b, stableIDs, g); err != nil {
-					t.Error(err)
-					return
-				}
-			}
+			walkThrice(ctx, t, b, stableIDs, g)
 			return
 		}
 		for i := 0; i < 200 && (i < 10 || !stop.Load()); i++ {

@@ -39,7 +39,7 @@ var rules = map[string]rule{
 	"server/internal/transport":   {may: []string{"internal/regfile"}},
 	"dashboard":                   {may: []string{"engine", "engine/state", "ragcache", "metrics"}, tests: []string{"engine/filestore"}},
 	"engine/redisstore":           {may: []string{"engine/state"}, tests: []string{"engine"}},
-	"engine/filestore":            {may: []string{"engine/state", "internal/regfile"}},
+	"engine/filestore":            {may: []string{"engine/state", "metrics", "internal/regfile"}},
 	"engine":                      {may: []string{"engine/filestore", "engine/workflows", "engine/state", "spec", "checkpoint", "shard", "metrics", "internal/filecache", "internal/regfile"}},
 	"engine/workflows":            {may: []string{"engine/state", "spec", "checkpoint", "internal/jsonnum", "internal/regfile"}},
 	"engine/state":                {may: []string{"internal/jsonvalue"}},

@@ -236,9 +236,26 @@ func (c *telemetryCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // EngineCollectors returns the collectors of e's counters: its conflict
-// counters and the counters of the checks gates declare.
+// counters, the counters of the checks gates declare and its file caches'
+// parse counts.
 func EngineCollectors(e *engine.Engine) []prometheus.Collector {
-	return []prometheus.Collector{conflictCollector{e}, checkCollector{e}}
+	return []prometheus.Collector{conflictCollector{e}, checkCollector{e}, parseCollector{e}}
+}
+
+// parseCollector exports how many times each of the engine's file caches
+// parsed a file (Engine.Parses), beside the cache's other counters.
+type parseCollector struct{ e *engine.Engine }
+
+var descCacheParses = cacheDesc("parses_total", "Files parsed by a file cache: one per version of a file, however many lookups read it.")
+
+// Describe sends the descriptor.
+func (c parseCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descCacheParses }
+
+// Collect reads the counts.
+func (c parseCollector) Collect(ch chan<- prometheus.Metric) {
+	for cache, n := range c.e.Parses() {
+		ch <- prometheus.MustNewConstMetric(descCacheParses, prometheus.CounterValue, float64(n), cache)
+	}
 }
 
 // conflictCollector exports the engine's conflict counters: saves another
