@@ -150,7 +150,13 @@ type CompleteResult struct {
 	// Current is set when the gate failed: the phase, still current, with
 	// its content and tasks.
 	Current *PhaseContent
+
+	id state.SessionID
 }
+
+// ID returns the session's ID as CompletePhase was given it, for calling
+// the engine again.
+func (r *CompleteResult) ID() state.SessionID { return r.id }
 
 // DecisionResult is what Decide returns.
 type DecisionResult struct {
@@ -163,4 +169,10 @@ type DecisionResult struct {
 	// phase; WorkflowComplete when the approved phase was the last.
 	NextPhase        *int
 	WorkflowComplete bool
+
+	id state.SessionID
 }
+
+// ID returns the session's ID as Decide was given it, for calling the
+// engine again.
+func (r *DecisionResult) ID() state.SessionID { return r.id }

@@ -209,11 +209,11 @@ func (s *Server) resumePrompt(ctx context.Context, req mcp.GetPromptRequest) (*m
 	if err != nil {
 		return nil, err
 	}
-	id, err := state.ParseSessionID(raw)
+	sid, err := state.ParseSessionID(raw)
 	if err != nil {
 		return nil, fmt.Errorf("prompt %s: %s", PromptResume, state.Message(err))
 	}
-	v, err := s.cfg.Engine.CurrentPhase(ctx, id)
+	v, err := s.cfg.Engine.CurrentPhase(ctx, sid)
 	if err != nil {
 		return nil, fmt.Errorf("prompt %s: %s", PromptResume, state.Message(err))
 	}

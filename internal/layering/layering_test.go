@@ -42,9 +42,9 @@ var rules = map[string]rule{
 	"engine/filestore":            {may: []string{"engine/state", "metrics", "internal/regfile"}},
 	"engine":                      {may: []string{"engine/filestore", "engine/workflows", "engine/state", "spec", "checkpoint", "shard", "metrics", "internal/filecache", "internal/regfile"}},
 	"engine/workflows":            {may: []string{"engine/state", "spec", "checkpoint", "internal/jsonnum", "internal/regfile"}},
-	"engine/state":                {},
+	"engine/state":                {may: []string{"internal/jsonvalue"}},
 	"spec":                        {may: []string{"checkpoint", "shard", "metrics", "internal/filecache", "internal/mdnest", "internal/regfile"}},
-	"checkpoint":                  {may: []string{"shard", "metrics", "internal/filecache", "internal/jsonnum", "internal/regfile"}},
+	"checkpoint":                  {may: []string{"shard", "metrics", "internal/filecache", "internal/jsonnum", "internal/jsonvalue", "internal/regfile"}},
 	"ragcache":                    {may: []string{"shard", "metrics", "internal/mdnest", "internal/regfile"}},
 	"shard":                       {may: []string{"metrics"}},
 	"metrics":                     {},
@@ -57,6 +57,7 @@ var rules = map[string]rule{
 	"internal/regfile":            {},
 	"internal/mdnest":             {},
 	"internal/jsonnum":            {},
+	"internal/jsonvalue":          {},
 	"fuzz":                        {tests: []string{"engine", "engine/workflows", "engine/state", "spec", "checkpoint", "ragcache", "shard"}},
 }
 
