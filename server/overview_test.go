@@ -51,23 +51,12 @@ func TestPosStartWorkflowOverviewBytes(t *testing.T) {
 	root, workflows := praxisLayout(t)
 	require.NoError(t, os.WriteFile(filepath.Join(workflows, "spec_execution_v1", "metadata.json"), []byte(overviewMetadata), 0o644))
 	h := startHarness(t, harnessOpts{http: true, token: testToken, workflows: workflows, project: root})
-	sid := legacySession(t, h.url)
-	status, _, body := postJSON(t, h.url, sid, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"`+server.ToolPosWorkflow+
-		`","arguments":{"action":"start","workflow_type":"spec_execution_v1","target_file":"overview","options":{"spec_path":"`+threadSafetySpec+`"}}}}`)
-	require.Equal(t, http.StatusOK, status, body)
-	if _, data, ok := strings.Cut(body, "data: "); ok { // an SSE event
-		body = data
-	}
+	got := rawStructured(t, h.url, server.ToolPosWorkflow,
+		`{"action":"start","workflow_type":"spec_execution_v1","target_file":"overview","options":{"spec_path":"`+threadSafetySpec+`"}}`)
 	var reply struct {
-		Result struct {
-			IsError           bool `json:"isError"`
-			StructuredContent struct {
-				WorkflowOverview json.RawMessage `json:"workflow_overview"`
-			} `json:"structuredContent"`
-		} `json:"result"`
+		WorkflowOverview json.RawMessage `json:"workflow_overview"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(body), &reply), body)
-	require.False(t, reply.Result.IsError, body)
+	require.NoError(t, json.Unmarshal(got, &reply))
 	const want = `{"workflow_type":"spec_execution_v1","version":"2","description":"Run a spec.","total_phases":2,` +
 		`"estimated_duration":"as the spec estimates","primary_outputs":["the spec implemented"],` +
 		`"phases":[{"phase_number":0,"phase_name":"Read the spec","purpose":"Plan.","estimated_effort":"5 minutes",` +
@@ -77,5 +66,55 @@ func TestPosStartWorkflowOverviewBytes(t *testing.T) {
 		`"dynamic_phases":true,"dynamic_config":{"source_type":"spec_tasks_md","source_path_key":"spec_path",` +
 		`"templates":{"phase":"phases/dynamic/phase-template.md","task":"phases/dynamic/task-template.md"},` +
 		`"parser":"spec_tasks_parser","example_spec":"example-spec/tasks.md"}}`
-	assert.Equal(t, want, string(reply.Result.StructuredContent.WorkflowOverview))
+	assert.Equal(t, want, string(reply.WorkflowOverview))
+}
+
+// TestListWorkflowsBytes pins, byte for byte, list_workflows' entry for a
+// dynamic workflow and pos_workflow list_workflows' (metadata.json as
+// written, with problems).
+func TestListWorkflowsBytes(t *testing.T) {
+	root, workflows := praxisLayout(t)
+	require.NoError(t, os.WriteFile(filepath.Join(workflows, "spec_execution_v1", "metadata.json"), []byte(overviewMetadata), 0o644))
+	h := startHarness(t, harnessOpts{http: true, token: testToken, workflows: workflows, project: root})
+	got := rawStructured(t, h.url, server.ToolListWorkflows, `{}`)
+	assert.Equal(t, `{"workflows":[{"workflow_type":"spec_execution_v1","version":"2","title":"Spec execution","description":"Run a spec.",`+
+		`"estimated_duration":"as the spec estimates","total_phases":"dynamic","phases":1,"problems":[],"category":"execution"}],"count":1}`, string(got))
+	got = rawStructured(t, h.url, server.ToolPosWorkflow, `{"action":"list_workflows"}`)
+	var pos struct {
+		Workflows []json.RawMessage `json:"workflows"`
+	}
+	require.NoError(t, json.Unmarshal(got, &pos))
+	require.Len(t, pos.Workflows, 1)
+	assert.Equal(t, `{"approval":"none","category":"execution","description":"Run a spec.",`+
+		`"dynamic_config":{"example_spec":"example-spec/tasks.md","parser":"spec_tasks_parser","source_path_key":"spec_path","source_type":"spec_tasks_md",`+
+		`"templates":{"phase":"phases/dynamic/phase-template.md","task":"phases/dynamic/task-template.md"}},"dynamic_phases":true,`+
+		`"estimated_duration":"as the spec estimates","name":"Spec execution",`+
+		`"phases":[{"estimated_effort":"5 minutes","key_deliverables":["a plan"],"phase_name":"Read the spec","phase_number":0,"purpose":"Plan.",`+
+		`"tasks":[{"file":"task-1-locate-spec.md","name":"Locate the spec","purpose":"Find it","task_number":1},`+
+		`{"file":"task-2-read-tasks.md","name":"Read the tasks","task_number":2}],"validation_criteria":["tasks.md was read"]},`+
+		`{"estimated_effort":"from tasks.md","key_deliverables":[],"phase_name":"The spec's phases","phase_number":"1-N","purpose":"One per section.",`+
+		`"tasks":[],"validation_criteria":[]}],"primary_outputs":["the spec implemented"],"problems":[],"required_options":["spec_path"],`+
+		`"total_phases":"dynamic","version":2,"workflow_type":"spec_execution_v1"}`, string(pos.Workflows[0]))
+}
+
+// rawStructured calls tool with args (a JSON object) over raw HTTP on a
+// fresh MCP session and returns the result's structuredContent as the
+// server wrote it, field order included.
+func rawStructured(t *testing.T, url, tool, args string) json.RawMessage {
+	t.Helper()
+	sid := legacySession(t, url)
+	status, _, body := postJSON(t, url, sid, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"`+tool+`","arguments":`+args+`}}`)
+	require.Equal(t, http.StatusOK, status, body)
+	if _, data, ok := strings.Cut(body, "data: "); ok { // an SSE event
+		body = data
+	}
+	var reply struct {
+		Result struct {
+			IsError           bool            `json:"isError"`
+			StructuredContent json.RawMessage `json:"structuredContent"`
+		} `json:"result"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &reply), body)
+	require.False(t, reply.Result.IsError, body)
+	return reply.Result.StructuredContent
 }
