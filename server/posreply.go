@@ -58,6 +58,7 @@ type posOverview struct {
 	DynamicConfig     *engine.DynamicConfig `json:"dynamic_config,omitempty"`
 }
 
+// newPosOverview gives phases as [] where metadata.json defines none.
 func newPosOverview(o *engine.Overview) *posOverview {
 	if o == nil {
 		return nil
