@@ -88,7 +88,7 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 		ValidationGate: pc.ValidationGate,
 		Source:         pc.Source,
 		Checks:         pc.Checks,
-		Workflow:       f.m,
+		workflow:       f.m,
 		Resumed:        resumed,
 	}, nil
 }

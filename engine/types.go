@@ -77,8 +77,9 @@ type StartResult struct {
 	Source         string
 	// Checks are the current phase's gate checks (PhaseContent).
 	Checks []CheckInfo
-	// Workflow is the workflow's metadata.json as read for this call.
-	Workflow *workflows.Metadata
+	// workflow is the workflow's metadata.json as read for this call,
+	// for Overview.
+	workflow *workflows.Metadata
 	// Resumed is true when an active session for the same workflow and
 	// target file already existed and is returned instead of a new one.
 	Resumed bool
