@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine/state"
 )
 
@@ -91,7 +92,7 @@ func TestReadMetadataErrors(t *testing.T) {
 	_, err = ReadMetadata(fsys, "big")
 	require.ErrorIs(t, err, state.ErrCorrupt)
 	assert.Contains(t, err.Error(), "big/metadata.json is larger than 1048576 bytes")
-	_, derr := DecodeMetadata("big", []byte(strings.Repeat(" ", MaxMetadataBytes+1)))
+	_, derr := DecodeMetadata(checkpoint.MustParseWorkflowName("big"), []byte(strings.Repeat(" ", MaxMetadataBytes+1)))
 	assert.Equal(t, err.Error(), derr.Error(), "DecodeMetadata refuses an over-long file as ReadMetadata does")
 
 	_, err = ReadMetadata(fsys, "broken")
