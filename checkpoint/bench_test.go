@@ -43,7 +43,9 @@ func BenchmarkGateLookupHit(b *testing.B) {
 	base := baseline.New[gateKey, *Gate]()
 	ctx := context.Background()
 	baseGate := func(k gateKey) (*Gate, error) {
-		return base.GetOrLoad(ctx, k, func(ctx context.Context, k gateKey) (*Gate, error) { return l.Gate(ctx, WorkflowName{k.workflow}, k.phase) })
+		return base.GetOrLoad(ctx, k, func(ctx context.Context, k gateKey) (*Gate, error) {
+			return l.Gate(ctx, WorkflowName{k.workflow}, k.phase)
+		})
 	}
 	for _, k := range keys {
 		if _, err := l.Gate(ctx, WorkflowName{k.workflow}, k.phase); err != nil {

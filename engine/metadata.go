@@ -28,7 +28,9 @@ func (e *Engine) openMetadata(cfg Config) error {
 		Recheck:  0,
 		Clock:    cfg.Clock,
 		MaxBytes: workflows.MaxMetadataBytes,
-		Name:     func(name checkpoint.WorkflowName, _ struct{}) (string, error) { return workflows.MetadataPath(name), nil },
+		Name: func(name checkpoint.WorkflowName, _ struct{}) (string, error) {
+			return workflows.MetadataPath(name), nil
+		},
 		Parse: func(name checkpoint.WorkflowName, _ struct{}, _ string, data []byte) (*workflows.Metadata, error) {
 			return workflows.DecodeMetadata(name, data)
 		},
