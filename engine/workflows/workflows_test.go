@@ -158,3 +158,17 @@ func TestTotalPhasesJSON(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "total_phases: ")
 }
+
+// TestParseName: the engine's error for a bad workflow name is a
+// FieldError naming workflow_type, with the text CheckName gave.
+func TestParseName(t *testing.T) {
+	wf, err := ParseName("bug_fix")
+	require.NoError(t, err)
+	assert.Equal(t, "bug_fix", wf.String())
+	_, err = ParseName("../x")
+	require.ErrorIs(t, err, state.ErrInvalidArgument)
+	fe, ok := errors.AsType[*state.FieldError](err)
+	require.True(t, ok)
+	assert.Equal(t, "workflow_type", fe.Field)
+	assert.Equal(t, `engine: invalid argument: workflow_type "../x": must be the name of a workflow folder (letters, digits, '_', '-', '.', not starting with '.')`, err.Error())
+}
