@@ -12,4 +12,10 @@
 // them and opens /events?since= with it, so a change saved between the
 // render and the stream is not missed. Decisions are POSTs that carry a CSRF token. With a token
 // configured, a login form sets an HttpOnly, SameSite=Strict cookie.
+//
+// A Dashboard is safe for concurrent use: New sets its fields, read-only
+// afterwards apart from the count of open event streams (which Close
+// ends), and pages and decisions go through the engine and the index,
+// which are safe for concurrent use themselves. docs/DEPLOYMENT.md ("The
+// dashboard and approvals") says how people use it.
 package dashboard

@@ -17,8 +17,9 @@ import (
 // Start starts a session of workflowType for targetFile, or resumes the
 // active session of that pair if there is one (Resumed is then true).
 // Concurrent Starts of one pair create one session and one state file.
-// The workflow's metadata.json is read from disk on every call. options
-// are stored in the session's metadata under "options".
+// The stamp of the workflow's metadata.json is compared on every call and
+// a changed file parsed again, so an edit is live on the next Start.
+// options are stored in the session's metadata under "options".
 func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, options map[string]any) (*StartResult, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err

@@ -61,9 +61,9 @@ const (
 	maxPrefixMarkers = mdnest.MaxMarkers
 )
 
-// ChunkMarkdown splits one markdown file into chunks as the package
-// documentation describes. file is the path recorded in the chunks (use the
-// path relative to the standards folder, with forward slashes); its folder
+// ChunkMarkdown splits one markdown file into chunks as docs/search.md
+// describes. file is the path recorded in the chunks (use the path
+// relative to the standards folder, with forward slashes); its folder
 // name becomes a tag when the file has no front matter tags. src may hold
 // any bytes: invalid UTF-8 is replaced by U+FFFD. An empty or blank file
 // has no chunks. Scores are zero.

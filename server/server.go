@@ -113,7 +113,7 @@ type Config struct {
 	// Token, when set, is the bearer token /mcp and /metrics require.
 	Token string
 	// AllowedHosts are Host header values accepted besides loopback names
-	// ("*" accepts any). See the package documentation.
+	// ("*" accepts any). See docs/transports.md.
 	AllowedHosts []string
 	// AllowedOrigins are Origin header values (scheme://host[:port])
 	// accepted besides loopback origins ("*" accepts any).

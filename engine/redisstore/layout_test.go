@@ -44,7 +44,7 @@ func newActive(workflow, target string) *state.SessionState {
 }
 
 // TestKeyLayout: the keys, their hash tag, the hash fields and the TTLs
-// are what the package documents.
+// are what docs/state.md documents.
 func TestKeyLayout(t *testing.T) {
 	srv := redistest.Shared(t)
 	prefix := redistest.Prefix(t)

@@ -6,7 +6,14 @@
 // status and version), and the errors every layer above wraps (ErrNotFound,
 // ErrInvalidArgument, ..., FieldError).
 //
+// The state types are plain values with no locking of their own: a
+// SessionState is used by one goroutine at a time, and the engine
+// serializes each session's. Store implementations must be safe for
+// concurrent use by multiple goroutines, and a Save is atomic and
+// conditional on the version read (see Store).
+//
 // It imports nothing of this module, so that the engine and every store
 // (packages engine/filestore and engine/redisstore) depend on it and not on
-// each other.
+// each other. docs/state.md describes the state file's format and the
+// stores.
 package state

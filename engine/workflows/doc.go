@@ -14,6 +14,9 @@
 // (feature_delivery, bug_fix and spec_execution_v1) are the folders beside
 // this package's code, served by BuiltinWorkflows.
 //
-// Nothing here keeps sessions or state: package engine runs the workflows,
-// and `mcpflow workflows` lists and validates them with this package alone.
+// Nothing here keeps sessions or state, so every function is safe for
+// concurrent use: package engine runs the workflows (and caches each
+// parsed metadata.json; a *Metadata it shares must not be modified), and
+// `mcpflow workflows` lists and validates them with this package alone.
+// docs/engine.md describes the layout and dynamic workflows in detail.
 package workflows

@@ -4,6 +4,11 @@
 // all on one Prometheus registry, and the middleware that tells the engine
 // who is calling, counts the call and logs it. It knows nothing of MCP
 // tools beyond their names.
+//
+// Telemetry is safe for concurrent use without locking: its tables are
+// built by New and only read afterwards, and every count is a striped
+// metrics.Counter or a Prometheus collector. docs/DEPLOYMENT.md lists the
+// metric names.
 package telemetry
 
 import (
