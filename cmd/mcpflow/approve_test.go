@@ -193,7 +193,10 @@ func seesDecision(t *testing.T, kind string, agent *mcp.ClientSession, id string
 		return
 	}
 	deadline := time.Now().Add(time.Minute)
-	for !current() {
+	for calls := 1; !current(); calls++ {
+		if calls == 1 {
+			t.Log("the invalidation had not arrived by the next call; asking again")
+		}
 		require.True(t, time.Now().Before(deadline), "no invalidation from Redis within a minute; the server shows:\n%s", text)
 		select {
 		case <-t.Context().Done():
