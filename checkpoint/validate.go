@@ -1,8 +1,6 @@
 package checkpoint
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -12,35 +10,6 @@ import (
 
 	"github.com/mcpflow/mcpflow/internal/jsonnum"
 )
-
-// DefaultMaxEvidenceBytes is the largest evidence, JSON-encoded, that
-// EncodeEvidence accepts when given a limit of 0: 1 MiB.
-const DefaultMaxEvidenceBytes = 1 << 20
-
-// ErrEvidenceTooLarge is wrapped by the error EncodeEvidence returns for
-// evidence over the limit.
-var ErrEvidenceTooLarge = errors.New("checkpoint: evidence too large")
-
-// ErrInvalidEvidence is wrapped by the error EncodeEvidence returns for evidence
-// that cannot be encoded as JSON.
-var ErrInvalidEvidence = errors.New("checkpoint: invalid evidence")
-
-// EncodeEvidence encodes evidence as JSON and returns an error naming the
-// evidence field when the encoding is longer than limit bytes (0 selects
-// DefaultMaxEvidenceBytes) or impossible. It returns the encoding.
-func EncodeEvidence(evidence map[string]any, limit int) ([]byte, error) {
-	if limit <= 0 {
-		limit = DefaultMaxEvidenceBytes
-	}
-	b, err := json.Marshal(evidence)
-	if err != nil {
-		return nil, fmt.Errorf("%w: evidence cannot be encoded as JSON (%w); send plain JSON values", ErrInvalidEvidence, err)
-	}
-	if len(b) > limit {
-		return nil, fmt.Errorf("%w: evidence is %d bytes encoded, more than the %d allowed; send summaries (counts, paths, short excerpts) instead of whole files or logs", ErrEvidenceTooLarge, len(b), limit)
-	}
-	return b, nil
-}
 
 // Validate checks evidence against g. It never fails: everything it finds
 // is in the Result. Required fields must be present and not null; present

@@ -139,19 +139,19 @@ func TestValidatePermissive(t *testing.T) {
 	}
 }
 
-func TestEncodeEvidence(t *testing.T) {
-	b, err := EncodeEvidence(map[string]any{"a": 1}, 0)
+func TestCopyEvidence(t *testing.T) {
+	c, err := CopyEvidence(map[string]any{"a": 1}, 0)
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"a":1}`, string(b))
+	assert.Equal(t, map[string]any{"a": 1.0}, c)
 
-	_, err = EncodeEvidence(map[string]any{"a": strings.Repeat("x", 100)}, 50)
+	_, err = CopyEvidence(map[string]any{"a": strings.Repeat("x", 100)}, 50)
 	require.ErrorIs(t, err, ErrEvidenceTooLarge)
 	assert.Contains(t, err.Error(), "evidence is 108 bytes encoded, more than the 50 allowed")
 
-	_, err = EncodeEvidence(map[string]any{"a": strings.Repeat("x", DefaultMaxEvidenceBytes)}, 0)
+	_, err = CopyEvidence(map[string]any{"a": strings.Repeat("x", DefaultMaxEvidenceBytes)}, 0)
 	require.ErrorIs(t, err, ErrEvidenceTooLarge)
 
-	_, err = EncodeEvidence(map[string]any{"c": make(chan int)}, 0)
+	_, err = CopyEvidence(map[string]any{"c": make(chan int)}, 0)
 	require.ErrorIs(t, err, ErrInvalidEvidence)
 	assert.Contains(t, err.Error(), "evidence")
 }

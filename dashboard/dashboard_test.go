@@ -48,7 +48,7 @@ func newFixture(t *testing.T, token string) *fixture {
 	ctx := t.Context()
 	st, err := eng.Start(ctx, "review", "a.go", nil)
 	require.NoError(t, err)
-	res, err := eng.CompletePhase(ctx, st.SessionID, 0, map[string]any{"plan": "<script>alert(1)</script>"})
+	res, err := eng.CompletePhase(ctx, state.MustParseSessionID(st.SessionID), 0, map[string]any{"plan": "<script>alert(1)</script>"})
 	require.NoError(t, err)
 	require.True(t, res.AwaitingApproval)
 	d, err := New(Config{Engine: eng, Token: token, ApproveCommand: "mcpflow approve", Poll: 20 * time.Millisecond})
@@ -118,7 +118,7 @@ func TestDecideNeedsCSRFAndSameSite(t *testing.T) {
 	form.Set("csrf", f.dash.csrfToken())
 	code, _ = f.post(t, "/decide", form, "Sec-Fetch-Site", "cross-site")
 	assert.Equal(t, http.StatusForbidden, code)
-	v, err := f.eng.CurrentPhase(t.Context(), f.id)
+	v, err := f.eng.CurrentPhase(t.Context(), state.MustParseSessionID(f.id))
 	require.NoError(t, err)
 	require.Equal(t, 0, v.Phase, "refused posts decide nothing")
 
@@ -130,10 +130,10 @@ func TestDecideNeedsCSRFAndSameSite(t *testing.T) {
 	code, hdr = f.post(t, "/decide", form)
 	require.Equal(t, http.StatusSeeOther, code)
 	assert.True(t, strings.HasPrefix(hdr.Get("Location"), "/session/"+f.id))
-	v, err = f.eng.CurrentPhase(t.Context(), f.id)
+	v, err = f.eng.CurrentPhase(t.Context(), state.MustParseSessionID(f.id))
 	require.NoError(t, err)
 	assert.Equal(t, 1, v.Phase)
-	st, err := f.eng.State(t.Context(), f.id)
+	st, err := f.eng.State(t.Context(), state.MustParseSessionID(f.id))
 	require.NoError(t, err)
 	require.Len(t, st.Decisions, 1)
 	assert.Equal(t, "ana", st.Decisions[0].By)
@@ -168,7 +168,7 @@ func TestTokenLogin(t *testing.T) {
 func TestEventsOnChange(t *testing.T) {
 	f := newFixture(t, "")
 	f.eventAfter(t, func() {
-		_, err := f.eng.Decide(t.Context(), f.id, 0, state.DecisionApproved, "ana", "")
+		_, err := f.eng.Decide(t.Context(), state.MustParseSessionID(f.id), 0, state.DecisionApproved, "ana", "")
 		require.NoError(t, err)
 	})
 }
@@ -182,7 +182,7 @@ func TestEventsOnChangeByAnotherProcess(t *testing.T) {
 		require.NoError(t, err)
 		cli, err := engine.New(engine.Config{WorkflowsDir: f.wf, Store: fs})
 		require.NoError(t, err)
-		_, err = cli.Decide(t.Context(), f.id, 0, state.DecisionApproved, "ana", "")
+		_, err = cli.Decide(t.Context(), state.MustParseSessionID(f.id), 0, state.DecisionApproved, "ana", "")
 		require.NoError(t, err)
 		require.NoError(t, cli.Close())
 		require.NoError(t, fs.Close())
@@ -223,7 +223,7 @@ func TestEventsSinceThePage(t *testing.T) {
 	_, body, _ := f.get(t, "/")
 	m := since.FindStringSubmatch(body)
 	require.NotNil(t, m, "the page carries its fingerprint")
-	_, err := f.eng.Decide(t.Context(), f.id, 0, state.DecisionApproved, "ana", "")
+	_, err := f.eng.Decide(t.Context(), state.MustParseSessionID(f.id), 0, state.DecisionApproved, "ana", "")
 	require.NoError(t, err)
 	assert.Equal(t, "event: change", f.firstEvent(t, "/events?since="+m[1]), "the page is older than the stream")
 

@@ -179,7 +179,11 @@ func (d *Dashboard) row(r *http.Request, x *state.SessionSummary) row {
 		out.Label = "unreadable"
 		return out
 	}
-	if v, err := d.cfg.Engine.StateWithProgress(r.Context(), x.SessionID); err == nil {
+	sid, err := state.ParseSessionID(x.SessionID)
+	if err != nil {
+		return out
+	}
+	if v, err := d.cfg.Engine.StateWithProgress(r.Context(), sid); err == nil {
 		out.Total = v.TotalPhases
 		out.N = min(len(v.CompletedPhases)+1, max(v.TotalPhases, 1))
 		if v.Status == state.StatusCompleted {
@@ -191,9 +195,12 @@ func (d *Dashboard) row(r *http.Request, x *state.SessionSummary) row {
 
 func (d *Dashboard) session(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	id := r.PathValue("id")
 	since := d.since(r)
-	v, err := d.cfg.Engine.StateWithProgress(ctx, id)
+	sid, err := state.ParseSessionID(r.PathValue("id"))
+	var v *engine.StateView
+	if err == nil {
+		v, err = d.cfg.Engine.StateWithProgress(ctx, sid)
+	}
 	if err != nil {
 		status := http.StatusInternalServerError
 		switch {
@@ -206,7 +213,7 @@ func (d *Dashboard) session(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := &page{Since: since, Title: "Session " + v.SessionID, S: v, ApproveCommand: d.cfg.ApproveCommand, Notice: r.URL.Query().Get("notice")}
-	if cur, err := d.cfg.Engine.CurrentPhase(ctx, v.SessionID); err == nil {
+	if cur, err := d.cfg.Engine.CurrentPhase(ctx, sid); err == nil {
 		p.Current = cur
 	}
 	seen := map[int]bool{}
@@ -249,7 +256,11 @@ func (d *Dashboard) decide(w http.ResponseWriter, r *http.Request) {
 	if by == "" {
 		by = "dashboard"
 	}
-	res, err := d.cfg.Engine.Decide(r.Context(), id, phase, decision, by, comment)
+	sid, err := state.ParseSessionID(id)
+	var res *engine.DecisionResult
+	if err == nil {
+		res, err = d.cfg.Engine.Decide(r.Context(), sid, phase, decision, by, comment)
+	}
 	if err != nil {
 		if errors.Is(err, state.ErrNotAwaiting) || errors.Is(err, state.ErrInvalidArgument) || errors.Is(err, state.ErrNotFound) {
 			d.redirect(w, r, back, err.Error())

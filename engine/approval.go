@@ -51,7 +51,7 @@ func approvalRequired(f *flow, g *checkpoint.Gate) bool {
 // The error wraps ErrInvalidArgument for a bad decision, name or comment,
 // ErrNotAwaiting when phase does not await approval, ErrPaused when the
 // session is paused, and ErrNotFound when the session does not exist.
-func (e *Engine) Decide(ctx context.Context, sessionID string, phase int, decision, by, comment string) (*DecisionResult, error) {
+func (e *Engine) Decide(ctx context.Context, sessionID state.SessionID, phase int, decision, by, comment string) (*DecisionResult, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
@@ -74,10 +74,14 @@ func (e *Engine) Decide(ctx context.Context, sessionID string, phase int, decisi
 	res, err := serialized(ctx, e, s, func() (*DecisionResult, error) {
 		return e.decideLocked(ctx, s, phase, state.Decision{Phase: phase, Decision: decision, By: strings.TrimSpace(by), Comment: comment})
 	})
-	if err == nil && !res.WorkflowComplete {
+	if err != nil {
+		return nil, err
+	}
+	res.id = sessionID
+	if !res.WorkflowComplete {
 		e.touch(res.SessionID, s)
 	}
-	return res, err
+	return res, nil
 }
 
 // decideLocked runs one attempt of Decide; s.mu is held.

@@ -30,7 +30,7 @@ func TestApprovalBlocksUntilApproved(t *testing.T) {
 	require.NoError(t, err)
 	id := st.SessionID
 
-	res, err := en.CompletePhase(ctx, id, 0, demoPass[0])
+	res, err := en.CompletePhase(ctx, state.MustParseSessionID(id), 0, demoPass[0])
 	require.NoError(t, err)
 	assert.True(t, res.CheckpointPassed)
 	assert.True(t, res.AwaitingApproval)
@@ -38,30 +38,30 @@ func TestApprovalBlocksUntilApproved(t *testing.T) {
 	assert.Nil(t, res.NextPhase)
 
 	// The next phase stays closed.
-	_, err = en.Task(ctx, id, 1, 1)
+	_, err = en.Task(ctx, state.MustParseSessionID(id), 1, 1)
 	require.ErrorIs(t, err, state.ErrWrongPhase)
-	v, err := en.CurrentPhase(ctx, id)
+	v, err := en.CurrentPhase(ctx, state.MustParseSessionID(id))
 	require.NoError(t, err)
 	assert.Equal(t, 0, v.Phase)
 	assert.True(t, v.AwaitingApproval)
 	// A retry with the same evidence still waits, without saving.
 	saves := en.store.saves.Load()
-	res, err = en.CompletePhase(ctx, id, 0, demoPass[0])
+	res, err = en.CompletePhase(ctx, state.MustParseSessionID(id), 0, demoPass[0])
 	require.NoError(t, err)
 	assert.True(t, res.AwaitingApproval)
 	assert.Equal(t, saves, en.store.saves.Load())
 
-	d, err := en.Decide(ctx, id, 0, state.DecisionApproved, "ana", "looks right")
+	d, err := en.Decide(ctx, state.MustParseSessionID(id), 0, state.DecisionApproved, "ana", "looks right")
 	require.NoError(t, err)
 	require.NotNil(t, d.NextPhase)
 	assert.Equal(t, 1, *d.NextPhase)
-	v, err = en.CurrentPhase(ctx, id)
+	v, err = en.CurrentPhase(ctx, state.MustParseSessionID(id))
 	require.NoError(t, err)
 	assert.Equal(t, 1, v.Phase)
 	assert.False(t, v.AwaitingApproval)
 
 	// The audit: who, when, comment, the evidence approved.
-	full, err := en.State(ctx, id)
+	full, err := en.State(ctx, state.MustParseSessionID(id))
 	require.NoError(t, err)
 	require.Len(t, full.Decisions, 1)
 	assert.Equal(t, "ana", full.Decisions[0].By)
@@ -71,7 +71,7 @@ func TestApprovalBlocksUntilApproved(t *testing.T) {
 	assert.Equal(t, state.CheckpointPassed, full.Checkpoints[0])
 
 	// A second decision on the same phase says what happened.
-	_, err = en.Decide(ctx, id, 0, state.DecisionApproved, "bob", "")
+	_, err = en.Decide(ctx, state.MustParseSessionID(id), 0, state.DecisionApproved, "bob", "")
 	require.ErrorIs(t, err, state.ErrNotAwaiting)
 	assert.Contains(t, err.Error(), "already approved by ana")
 }
@@ -82,21 +82,21 @@ func TestRejectKeepsPhaseOpenWithComment(t *testing.T) {
 	st, err := en.Start(ctx, "demo", "a.go", nil)
 	require.NoError(t, err)
 	id := st.SessionID
-	_, err = en.CompletePhase(ctx, id, 0, demoPass[0])
+	_, err = en.CompletePhase(ctx, state.MustParseSessionID(id), 0, demoPass[0])
 	require.NoError(t, err)
-	_, err = en.Decide(ctx, id, 0, state.DecisionRejected, "ana", "n is too small")
+	_, err = en.Decide(ctx, state.MustParseSessionID(id), 0, state.DecisionRejected, "ana", "n is too small")
 	require.NoError(t, err)
-	v, err := en.CurrentPhase(ctx, id)
+	v, err := en.CurrentPhase(ctx, state.MustParseSessionID(id))
 	require.NoError(t, err)
 	assert.Equal(t, 0, v.Phase)
 	assert.False(t, v.AwaitingApproval)
 	require.NotNil(t, v.Rejection)
 	assert.Equal(t, "n is too small", v.Rejection.Comment)
-	_, err = en.Decide(ctx, id, 0, state.DecisionApproved, "ana", "")
+	_, err = en.Decide(ctx, state.MustParseSessionID(id), 0, state.DecisionApproved, "ana", "")
 	require.ErrorIs(t, err, state.ErrNotAwaiting)
 
 	// Resubmitting asks again.
-	res, err := en.CompletePhase(ctx, id, 0, map[string]any{"n": 5})
+	res, err := en.CompletePhase(ctx, state.MustParseSessionID(id), 0, map[string]any{"n": 5})
 	require.NoError(t, err)
 	assert.True(t, res.AwaitingApproval)
 }
@@ -115,13 +115,13 @@ func TestWorkflowDefaultApproval(t *testing.T) {
 	st, err := en.Start(ctx, "demo", "a.go", nil)
 	require.NoError(t, err)
 	for phase := range 2 {
-		res, err := en.CompletePhase(ctx, st.SessionID, phase, demoPass[phase])
+		res, err := en.CompletePhase(ctx, state.MustParseSessionID(st.SessionID), phase, demoPass[phase])
 		require.NoError(t, err)
 		require.True(t, res.AwaitingApproval, "phase %d", phase)
-		_, err = en.Decide(ctx, st.SessionID, phase, state.DecisionApproved, "ana", "")
+		_, err = en.Decide(ctx, state.MustParseSessionID(st.SessionID), phase, state.DecisionApproved, "ana", "")
 		require.NoError(t, err)
 	}
-	res, err := en.CompletePhase(ctx, st.SessionID, 2, demoPass[2])
+	res, err := en.CompletePhase(ctx, state.MustParseSessionID(st.SessionID), 2, demoPass[2])
 	require.NoError(t, err)
 	assert.False(t, res.AwaitingApproval)
 	assert.True(t, res.WorkflowComplete)
@@ -132,7 +132,7 @@ func TestApprovalStateReadableAndKeptInMetadata(t *testing.T) {
 	ctx := t.Context()
 	st, err := en.Start(ctx, "demo", "a.go", nil)
 	require.NoError(t, err)
-	_, err = en.CompletePhase(ctx, st.SessionID, 0, demoPass[0])
+	_, err = en.CompletePhase(ctx, state.MustParseSessionID(st.SessionID), 0, demoPass[0])
 	require.NoError(t, err)
 	data, err := os.ReadFile(filepath.Join(en.stateDir, st.SessionID+".json"))
 	require.NoError(t, err)
@@ -165,7 +165,7 @@ func TestApprovalRaceAdvancesOnce(t *testing.T) {
 		ctx := t.Context()
 		st, err := a.Start(ctx, "demo", "a.go", nil)
 		require.NoError(t, err)
-		_, err = a.CompletePhase(ctx, st.SessionID, 0, demoPass[0])
+		_, err = a.CompletePhase(ctx, state.MustParseSessionID(st.SessionID), 0, demoPass[0])
 		require.NoError(t, err)
 		engines := []*Engine{a.Engine, b}
 		var approved, advanced [16]bool
@@ -173,7 +173,7 @@ func TestApprovalRaceAdvancesOnce(t *testing.T) {
 			e := engines[i%2]
 			if i == n {
 				// The agent's retried complete_phase.
-				res, err := e.CompletePhase(ctx, st.SessionID, 0, demoPass[0])
+				res, err := e.CompletePhase(ctx, state.MustParseSessionID(st.SessionID), 0, demoPass[0])
 				if err != nil {
 					t.Errorf("complete_phase retry: %v", err)
 				} else if !res.AwaitingApproval && !res.PhaseCompleted {
@@ -181,7 +181,7 @@ func TestApprovalRaceAdvancesOnce(t *testing.T) {
 				}
 				return
 			}
-			d, err := e.Decide(ctx, st.SessionID, 0, state.DecisionApproved, "r"+itoa(i), "")
+			d, err := e.Decide(ctx, state.MustParseSessionID(st.SessionID), 0, state.DecisionApproved, "r"+itoa(i), "")
 			switch {
 			case err == nil:
 				approved[i] = true
@@ -197,7 +197,7 @@ func TestApprovalRaceAdvancesOnce(t *testing.T) {
 			}
 		}
 		assert.Equal(t, 1, wins, "exactly one approval wins")
-		full, err := b.State(ctx, st.SessionID)
+		full, err := b.State(ctx, state.MustParseSessionID(st.SessionID))
 		require.NoError(t, err)
 		assert.Len(t, full.Decisions, 1)
 		assert.Equal(t, []int{0}, full.CompletedPhases)
@@ -219,9 +219,9 @@ func TestDecisionFromAnotherProcessSeenAtOnce(t *testing.T) {
 	ctx := t.Context()
 	st, err := server.Start(ctx, "demo", "a.go", nil)
 	require.NoError(t, err)
-	_, err = server.CompletePhase(ctx, st.SessionID, 0, demoPass[0])
+	_, err = server.CompletePhase(ctx, state.MustParseSessionID(st.SessionID), 0, demoPass[0])
 	require.NoError(t, err)
-	v, err := server.CurrentPhase(ctx, st.SessionID) // cached now
+	v, err := server.CurrentPhase(ctx, state.MustParseSessionID(st.SessionID)) // cached now
 	require.NoError(t, err)
 	require.True(t, v.AwaitingApproval)
 
@@ -229,12 +229,12 @@ func TestDecisionFromAnotherProcessSeenAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	cli, err := New(Config{WorkflowsDir: wf, Store: fs2})
 	require.NoError(t, err)
-	_, err = cli.Decide(ctx, st.SessionID, 0, state.DecisionApproved, "ana", "")
+	_, err = cli.Decide(ctx, state.MustParseSessionID(st.SessionID), 0, state.DecisionApproved, "ana", "")
 	require.NoError(t, err)
 	require.NoError(t, cli.Close())
 	require.NoError(t, fs2.Close())
 
-	v, err = server.CurrentPhase(ctx, st.SessionID)
+	v, err = server.CurrentPhase(ctx, state.MustParseSessionID(st.SessionID))
 	require.NoError(t, err)
 	assert.Equal(t, 1, v.Phase)
 }
@@ -246,13 +246,13 @@ func TestRollbackVoidsApprovalRequest(t *testing.T) {
 	ctx := t.Context()
 	st, err := en.Start(ctx, "demo", "a.go", nil)
 	require.NoError(t, err)
-	_, err = en.CompletePhase(ctx, st.SessionID, 0, demoPass[0])
+	_, err = en.CompletePhase(ctx, state.MustParseSessionID(st.SessionID), 0, demoPass[0])
 	require.NoError(t, err)
-	_, err = en.Rollback(ctx, st.SessionID, 0)
+	_, err = en.Rollback(ctx, state.MustParseSessionID(st.SessionID), 0)
 	require.NoError(t, err)
-	_, err = en.Decide(ctx, st.SessionID, 0, state.DecisionApproved, "ana", "")
+	_, err = en.Decide(ctx, state.MustParseSessionID(st.SessionID), 0, state.DecisionApproved, "ana", "")
 	require.ErrorIs(t, err, state.ErrNotAwaiting)
-	v, err := en.CurrentPhase(ctx, st.SessionID)
+	v, err := en.CurrentPhase(ctx, state.MustParseSessionID(st.SessionID))
 	require.NoError(t, err)
 	assert.False(t, v.AwaitingApproval)
 }

@@ -59,15 +59,15 @@ func demoWorkflowsB(b *testing.B) string {
 	return dir
 }
 
-func startN(b *testing.B, e *Engine, n int) []string {
+func startN(b *testing.B, e *Engine, n int) []state.SessionID {
 	b.Helper()
-	ids := make([]string, n)
+	ids := make([]state.SessionID, n)
 	for i := range ids {
 		r, err := e.Start(context.Background(), "demo", fmt.Sprintf("target-%d.go", i), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		ids[i] = r.SessionID
+		ids[i] = state.MustParseSessionID(r.SessionID)
 	}
 	return ids
 }

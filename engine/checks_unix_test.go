@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mcpflow/mcpflow/checkpoint"
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/internal/testutil"
 )
 
@@ -84,7 +85,7 @@ func TestPhaseListsItsChecks(t *testing.T) {
 	assert.False(t, r.Checks[1].Strict, "the git check says strict: false")
 	assert.True(t, r.Checks[0].Strict)
 	assert.Contains(t, r.Checks[0].Summary, "--allow-gate-commands")
-	v, err := en.CurrentPhase(t.Context(), r.SessionID)
+	v, err := en.CurrentPhase(t.Context(), state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.Equal(t, r.Checks, v.Checks)
 }
@@ -93,7 +94,7 @@ func TestGateCommandDisabledFailsTheGate(t *testing.T) {
 	en, proj := checkedEnv(t, false)
 	r, err := en.Start(t.Context(), "checked", "t", nil)
 	require.NoError(t, err)
-	res, err := en.CompletePhase(t.Context(), r.SessionID, 0, map[string]any{"summary": "done"})
+	res, err := en.CompletePhase(t.Context(), state.MustParseSessionID(r.SessionID), 0, map[string]any{"summary": "done"})
 	require.NoError(t, err)
 	assert.False(t, res.CheckpointPassed)
 	require.Len(t, res.ValidationResult.Checks, 2)
@@ -112,7 +113,7 @@ func TestConcurrentCompletesRunGateCommandOnce(t *testing.T) {
 		require.NoError(t, err)
 		ev := map[string]any{"summary": "done"}
 		testutil.Release(n, func(i int) {
-			res, err := en.CompletePhase(callerCtx(t.Context(), i), r.SessionID, 0, ev)
+			res, err := en.CompletePhase(callerCtx(t.Context(), i), state.MustParseSessionID(r.SessionID), 0, ev)
 			if err != nil {
 				t.Errorf("agent %d: %v", i, err)
 				return
@@ -137,7 +138,7 @@ func TestGateCommandBlocksNoOtherSession(t *testing.T) {
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() {
-		_, err := en.CompletePhase(t.Context(), r.SessionID, 0, map[string]any{"summary": "done"})
+		_, err := en.CompletePhase(t.Context(), state.MustParseSessionID(r.SessionID), 0, map[string]any{"summary": "done"})
 		done <- err
 	}()
 	// Opening the FIFO for writing returns once the command opened it
@@ -146,10 +147,10 @@ func TestGateCommandBlocksNoOtherSession(t *testing.T) {
 	require.NoError(t, err)
 	other, err := en.Start(t.Context(), "demo", "other", nil)
 	require.NoError(t, err)
-	res, err := en.CompletePhase(t.Context(), other.SessionID, 0, demoPass[0])
+	res, err := en.CompletePhase(t.Context(), state.MustParseSessionID(other.SessionID), 0, demoPass[0])
 	require.NoError(t, err)
 	assert.True(t, res.CheckpointPassed)
-	_, err = en.CurrentPhase(t.Context(), other.SessionID)
+	_, err = en.CurrentPhase(t.Context(), state.MustParseSessionID(other.SessionID))
 	require.NoError(t, err)
 	select {
 	case err := <-done:
@@ -172,14 +173,14 @@ func TestPhaseStartsRecordedAndCheckCatchesFalseClaim(t *testing.T) {
 
 	r, err := en.Start(t.Context(), "checked", "t", nil)
 	require.NoError(t, err)
-	st, err := en.State(t.Context(), r.SessionID)
+	st, err := en.State(t.Context(), state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	rec := st.Recovery.PhaseStarts[0]
 	assert.Equal(t, head, rec.Head)
 	assert.True(t, rec.Git)
 	assert.False(t, rec.Dirty)
 
-	res, err := en.CompletePhase(t.Context(), r.SessionID, 0, map[string]any{"summary": "done"})
+	res, err := en.CompletePhase(t.Context(), state.MustParseSessionID(r.SessionID), 0, map[string]any{"summary": "done"})
 	require.NoError(t, err)
 	require.True(t, res.CheckpointPassed, "%+v", res.ValidationResult)
 
@@ -214,7 +215,7 @@ func TestPhaseStartsRecordedAndCheckCatchesFalseClaim(t *testing.T) {
 	// tick, and the report must be newer than the phase's start.
 	later := time.Now().Add(time.Minute)
 	require.NoError(t, os.Chtimes(filepath.Join(proj, "report.json"), later, later))
-	res, err = en.CompletePhase(t.Context(), r.SessionID, 1, map[string]any{"tests_failed": 0})
+	res, err = en.CompletePhase(t.Context(), state.MustParseSessionID(r.SessionID), 1, map[string]any{"tests_failed": 0})
 	require.NoError(t, err)
 	assert.False(t, res.CheckpointPassed)
 	require.Len(t, res.ValidationResult.Errors, 1)
@@ -235,16 +236,16 @@ func TestRollbackReopensThePhaseStart(t *testing.T) {
 	first := git("rev-parse", "HEAD")
 	r, err := en.Start(t.Context(), "checked", "t", nil)
 	require.NoError(t, err)
-	res, err := en.CompletePhase(t.Context(), r.SessionID, 0, map[string]any{"summary": "done"})
+	res, err := en.CompletePhase(t.Context(), state.MustParseSessionID(r.SessionID), 0, map[string]any{"summary": "done"})
 	require.NoError(t, err)
 	require.True(t, res.CheckpointPassed, "%+v", res.ValidationResult)
 
 	writeFiles(t, proj, map[string]string{"a.go": "package a // two\n"})
 	git("commit", "-qam", "two")
 	second := git("rev-parse", "HEAD")
-	_, err = en.Rollback(t.Context(), r.SessionID, 0)
+	_, err = en.Rollback(t.Context(), state.MustParseSessionID(r.SessionID), 0)
 	require.NoError(t, err)
-	st, err := en.State(t.Context(), r.SessionID)
+	st, err := en.State(t.Context(), state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	require.NotEqual(t, first, second)
 	assert.Equal(t, second, st.Recovery.PhaseStarts[0].Head, "phase 0 opened again at the second commit")

@@ -53,7 +53,7 @@ const maxSharedAttempts = 10
 // already completed and the call is not such a retry, ErrWrongPhase when phase is not the current phase (the
 // message names the current one), and ErrInvalidArgument when the
 // evidence is larger than Config.MaxEvidenceBytes encoded.
-func (e *Engine) CompletePhase(ctx context.Context, sessionID string, phase int, evidence map[string]any) (*CompleteResult, error) {
+func (e *Engine) CompletePhase(ctx context.Context, sessionID state.SessionID, phase int, evidence map[string]any) (*CompleteResult, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
@@ -63,25 +63,25 @@ func (e *Engine) CompletePhase(ctx context.Context, sessionID string, phase int,
 	if evidence == nil {
 		evidence = map[string]any{}
 	}
-	raw, err := checkpoint.EncodeEvidence(evidence, e.maxEvidence)
-	if err != nil {
-		return nil, state.Errorf(state.ErrInvalidArgument, "%w", err)
-	}
 	// Store and check a private copy in its JSON form, so that the
 	// caller may reuse its map and the gate sees what will be saved.
-	ev, err := decodeObject(raw)
+	ev, err := checkpoint.CopyEvidence(evidence, e.maxEvidence)
 	if err != nil {
-		return nil, state.Errorf(state.ErrInvalidArgument, "evidence: %w", err)
+		return nil, evidenceError("evidence", "", err)
 	}
 	s, err := e.lookup(ctx, sessionID)
 	if err != nil {
 		return nil, err
 	}
 	res, err := e.complete(ctx, s, phase, ev)
-	if err == nil && !res.WorkflowComplete {
+	if err != nil {
+		return nil, err
+	}
+	res.id = sessionID
+	if !res.WorkflowComplete {
 		e.touch(res.SessionID, s)
 	}
-	return res, err
+	return res, nil
 }
 
 // complete runs CompletePhase on the session object s under its lock.

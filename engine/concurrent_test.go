@@ -79,7 +79,7 @@ func TestConcurrentFirstAccess(t *testing.T) {
 			go func() {
 				defer close(done)
 				testutil.Release(n, func(i int) {
-					s, err := en.lookup(callerCtx(context.Background(), i), r.SessionID)
+					s, err := en.lookup(callerCtx(context.Background(), i), state.MustParseSessionID(r.SessionID))
 					if err != nil {
 						t.Errorf("lookup %d: %v", i, err)
 						return
@@ -144,7 +144,7 @@ func TestConcurrentCompletePhase(t *testing.T) {
 			var winner atomic.Value
 			testutil.Release(n, func(i int) {
 				note := fmt.Sprintf("goroutine %d", i)
-				res, err := en.CompletePhase(callerCtx(t.Context(), i), r.SessionID, 0, map[string]any{"n": 1, "note": note})
+				res, err := en.CompletePhase(callerCtx(t.Context(), i), state.MustParseSessionID(r.SessionID), 0, map[string]any{"n": 1, "note": note})
 				switch {
 				case err == nil && res.PhaseCompleted:
 					advanced.Add(1)
@@ -162,7 +162,7 @@ func TestConcurrentCompletePhase(t *testing.T) {
 			assert.Equal(t, int64(n-1), already.Load(), "every other caller is told it is already completed")
 			assert.Equal(t, saves+1, en.store.saves.Load(), "one save")
 
-			st, err := en.State(t.Context(), r.SessionID)
+			st, err := en.State(t.Context(), state.MustParseSessionID(r.SessionID))
 			require.NoError(t, err)
 			assert.Equal(t, 1, st.CurrentPhase)
 			assert.Equal(t, []int{0}, st.CompletedPhases)
@@ -189,12 +189,12 @@ func TestConcurrentFailingSubmissionsAreAllRecorded(t *testing.T) {
 		notes[fmt.Sprintf("g%d", i)] = true
 	}
 	testutil.Release(n, func(i int) {
-		res, err := en.CompletePhase(t.Context(), r.SessionID, 0, map[string]any{"n": 0, "note": fmt.Sprintf("g%d", i)})
+		res, err := en.CompletePhase(t.Context(), state.MustParseSessionID(r.SessionID), 0, map[string]any{"n": 0, "note": fmt.Sprintf("g%d", i)})
 		if err != nil || res.CheckpointPassed {
 			t.Errorf("goroutine %d: %+v %v", i, res, err)
 		}
 	})
-	st, err := en.State(t.Context(), r.SessionID)
+	st, err := en.State(t.Context(), state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.Equal(t, n, st.PhaseArtifacts[0].Attempts)
 	assert.True(t, notes[st.PhaseArtifacts[0].Evidence["note"].(string)])
@@ -211,21 +211,21 @@ func TestConcurrentDeleteLeavesNoZombie(t *testing.T) {
 	require.NoError(t, err)
 	testutil.Release(n, func(i int) {
 		if i == n/2 {
-			if err := en.DeleteSession(t.Context(), r.SessionID); err != nil {
+			if err := en.DeleteSession(t.Context(), state.MustParseSessionID(r.SessionID)); err != nil {
 				t.Errorf("delete: %v", err)
 			}
 			return
 		}
-		_, err := en.CompletePhase(t.Context(), r.SessionID, 0, map[string]any{"n": 0})
+		_, err := en.CompletePhase(t.Context(), state.MustParseSessionID(r.SessionID), 0, map[string]any{"n": 0})
 		if err != nil && !errors.Is(err, state.ErrNotFound) {
 			t.Errorf("goroutine %d: %v", i, err)
 		}
-		_, _ = en.State(t.Context(), r.SessionID)
+		_, _ = en.State(t.Context(), state.MustParseSessionID(r.SessionID))
 	})
 	assert.Empty(t, en.stateFiles(t))
 	_, cached := en.sessions.Get(r.SessionID)
 	assert.False(t, cached)
-	_, err = en.State(t.Context(), r.SessionID)
+	_, err = en.State(t.Context(), state.MustParseSessionID(r.SessionID))
 	require.ErrorIs(t, err, state.ErrNotFound)
 }
 
@@ -244,16 +244,16 @@ func TestConcurrentMixed(t *testing.T) {
 			}
 			switch i % 5 {
 			case 0:
-				_, _ = en.CompletePhase(ctx, r.SessionID, r.CurrentPhase, demoPass[r.CurrentPhase])
+				_, _ = en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), r.CurrentPhase, demoPass[r.CurrentPhase])
 			case 1:
-				_, _ = en.CurrentPhase(ctx, r.SessionID)
+				_, _ = en.CurrentPhase(ctx, state.MustParseSessionID(r.SessionID))
 			case 2:
-				_, _ = en.State(ctx, r.SessionID)
+				_, _ = en.State(ctx, state.MustParseSessionID(r.SessionID))
 			case 3:
 				_, _ = en.ListSessions(ctx, state.PageQuery{Status: state.StatusActive})
 			case 4:
 				if g == 0 {
-					_ = en.DeleteSession(ctx, r.SessionID)
+					_ = en.DeleteSession(ctx, state.MustParseSessionID(r.SessionID))
 				}
 			}
 		}

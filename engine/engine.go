@@ -102,6 +102,8 @@ type Engine struct {
 
 // session is one session in memory.
 type session struct {
+	// id is the session's ID, immutable.
+	id state.SessionID
 	mu ctxMutex
 	// st and ver are guarded by mu. st is replaced, never modified in
 	// place, so a pointer read under mu may be used after unlocking.

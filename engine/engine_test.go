@@ -40,7 +40,7 @@ func TestStartCreatesSession(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 
-	st, err := en.State(ctx, r.SessionID)
+	st, err := en.State(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.Equal(t, state.StatusActive, st.Status)
 	assert.Equal(t, []int{}, st.CompletedPhases)
@@ -68,7 +68,7 @@ func TestStartResumesActivePair(t *testing.T) {
 	assert.False(t, other.Resumed)
 
 	// Resumed sessions keep their progress.
-	_, err = en.CompletePhase(ctx, a.SessionID, 0, demoPass[0])
+	_, err = en.CompletePhase(ctx, state.MustParseSessionID(a.SessionID), 0, demoPass[0])
 	require.NoError(t, err)
 	c, err := en.Start(ctx, "demo", "x.go", nil)
 	require.NoError(t, err)
@@ -86,7 +86,7 @@ func TestStartResumesActivePair(t *testing.T) {
 
 	// A completed session is not resumed.
 	for p := 1; p <= 2; p++ {
-		_, err = en2.CompletePhase(ctx, a.SessionID, p, demoPass[p])
+		_, err = en2.CompletePhase(ctx, state.MustParseSessionID(a.SessionID), p, demoPass[p])
 		require.NoError(t, err)
 	}
 	e, err := en2.Start(ctx, "demo", "x.go", nil)
@@ -95,7 +95,7 @@ func TestStartResumesActivePair(t *testing.T) {
 	assert.False(t, e.Resumed)
 
 	// Nor is a deleted one.
-	require.NoError(t, en2.DeleteSession(ctx, e.SessionID))
+	require.NoError(t, en2.DeleteSession(ctx, state.MustParseSessionID(e.SessionID)))
 	f, err := en2.Start(ctx, "demo", "x.go", nil)
 	require.NoError(t, err)
 	assert.NotEqual(t, e.SessionID, f.SessionID)
@@ -155,7 +155,7 @@ func TestCurrentPhase(t *testing.T) {
 	ctx := t.Context()
 	r, err := en.Start(ctx, "demo", "a", nil)
 	require.NoError(t, err)
-	v, err := en.CurrentPhase(ctx, r.SessionID)
+	v, err := en.CurrentPhase(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.Equal(t, 0, v.Phase)
 	assert.Equal(t, "# Phase zero\n", v.Content)
@@ -164,16 +164,16 @@ func TestCurrentPhase(t *testing.T) {
 	assert.False(t, v.WorkflowComplete)
 
 	for p := range 3 {
-		_, err = en.CompletePhase(ctx, r.SessionID, p, demoPass[p])
+		_, err = en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), p, demoPass[p])
 		require.NoError(t, err)
 	}
-	v, err = en.CurrentPhase(ctx, r.SessionID)
+	v, err = en.CurrentPhase(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.True(t, v.WorkflowComplete)
 	assert.Equal(t, state.StatusCompleted, v.Status)
 	assert.Equal(t, []int{0, 1, 2}, v.CompletedPhases)
 
-	_, err = en.CurrentPhase(ctx, uuid.NewString())
+	_, err = en.CurrentPhase(ctx, state.MustParseSessionID(uuid.NewString()))
 	require.ErrorIs(t, err, state.ErrNotFound)
 	assert.Contains(t, err.Error(), "session_id")
 }
@@ -185,34 +185,34 @@ func TestTaskRules(t *testing.T) {
 	require.NoError(t, err)
 	id := r.SessionID
 
-	tv, err := en.Task(ctx, id, 0, 0)
+	tv, err := en.Task(ctx, state.MustParseSessionID(id), 0, 0)
 	require.NoError(t, err)
 	assert.Equal(t, "task zero text\n", tv.Content)
 	assert.Equal(t, "Task zero", tv.Name)
 	assert.Equal(t, "tz", tv.Purpose)
 
-	_, err = en.Task(ctx, id, 1, 1)
+	_, err = en.Task(ctx, state.MustParseSessionID(id), 1, 1)
 	require.ErrorIs(t, err, state.ErrWrongPhase, "a future phase is closed")
 	assert.Contains(t, err.Error(), "is on phase 0")
 
-	_, err = en.Task(ctx, id, 0, 7)
+	_, err = en.Task(ctx, state.MustParseSessionID(id), 0, 7)
 	require.ErrorIs(t, err, state.ErrNotFound)
 	assert.Contains(t, err.Error(), "task_number 7")
 	assert.Contains(t, err.Error(), "[0 1]")
 
-	_, err = en.Task(ctx, id, -1, 0)
+	_, err = en.Task(ctx, state.MustParseSessionID(id), -1, 0)
 	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "phase")
-	_, err = en.Task(ctx, id, 0, -1)
+	_, err = en.Task(ctx, state.MustParseSessionID(id), 0, -1)
 	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "task_number")
 
-	_, err = en.CompletePhase(ctx, id, 0, demoPass[0])
+	_, err = en.CompletePhase(ctx, state.MustParseSessionID(id), 0, demoPass[0])
 	require.NoError(t, err)
-	tv, err = en.Task(ctx, id, 0, 1)
+	tv, err = en.Task(ctx, state.MustParseSessionID(id), 0, 1)
 	require.NoError(t, err, "a completed phase stays open")
 	assert.Equal(t, "task one text\n", tv.Content)
-	tv, err = en.Task(ctx, id, 1, 1)
+	tv, err = en.Task(ctx, state.MustParseSessionID(id), 1, 1)
 	require.NoError(t, err)
 	assert.Equal(t, "only task\n", tv.Content)
 }
@@ -224,23 +224,23 @@ func TestCompletePhaseRules(t *testing.T) {
 	require.NoError(t, err)
 	id := r.SessionID
 
-	_, err = en.CompletePhase(ctx, id, 1, demoPass[1])
+	_, err = en.CompletePhase(ctx, state.MustParseSessionID(id), 1, demoPass[1])
 	require.ErrorIs(t, err, state.ErrWrongPhase)
 	assert.Contains(t, err.Error(), "the current phase is 0")
 
-	_, err = en.CompletePhase(ctx, id, -1, nil)
+	_, err = en.CompletePhase(ctx, state.MustParseSessionID(id), -1, nil)
 	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "phase")
 
 	// Failure: stored, no advance.
-	res, err := en.CompletePhase(ctx, id, 0, map[string]any{"n": 0, "note": 5})
+	res, err := en.CompletePhase(ctx, state.MustParseSessionID(id), 0, map[string]any{"n": 0, "note": 5})
 	require.NoError(t, err)
 	assert.False(t, res.CheckpointPassed)
 	assert.False(t, res.PhaseCompleted)
 	assert.Nil(t, res.NextPhase)
 	assert.Len(t, res.ValidationResult.Errors, 2)
 	assert.Contains(t, res.ValidationResult.Remediation, "fix n")
-	st, err := en.State(ctx, id)
+	st, err := en.State(ctx, state.MustParseSessionID(id))
 	require.NoError(t, err)
 	assert.Equal(t, 0, st.CurrentPhase)
 	assert.Equal(t, state.CheckpointFailed, st.Checkpoints[0])
@@ -249,7 +249,7 @@ func TestCompletePhaseRules(t *testing.T) {
 	assert.Len(t, st.PhaseArtifacts[0].Errors, 2)
 
 	// Pass: advance with the next phase's content.
-	res, err = en.CompletePhase(ctx, id, 0, demoPass[0])
+	res, err = en.CompletePhase(ctx, state.MustParseSessionID(id), 0, demoPass[0])
 	require.NoError(t, err)
 	assert.True(t, res.CheckpointPassed)
 	assert.True(t, res.PhaseCompleted)
@@ -258,7 +258,7 @@ func TestCompletePhaseRules(t *testing.T) {
 	require.NotNil(t, res.NextPhaseContent)
 	assert.Equal(t, "# Phase one\n", res.NextPhaseContent.Content)
 	assert.False(t, res.WorkflowComplete)
-	st, err = en.State(ctx, id)
+	st, err = en.State(ctx, state.MustParseSessionID(id))
 	require.NoError(t, err)
 	assert.Equal(t, 1, st.CurrentPhase)
 	assert.Equal(t, []int{0}, st.CompletedPhases)
@@ -268,20 +268,20 @@ func TestCompletePhaseRules(t *testing.T) {
 	assert.Empty(t, st.PhaseArtifacts[0].Errors)
 
 	// Other evidence than the completing call's: not a retry.
-	_, err = en.CompletePhase(ctx, id, 0, map[string]any{"n": 4})
+	_, err = en.CompletePhase(ctx, state.MustParseSessionID(id), 0, map[string]any{"n": 4})
 	require.ErrorIs(t, err, state.ErrAlreadyCompleted)
 	assert.Contains(t, err.Error(), "phase 0")
 	assert.Contains(t, err.Error(), "the current phase is 1")
 
 	// Phase 1 has no gate: permissive, with a warning.
-	res, err = en.CompletePhase(ctx, id, 1, nil)
+	res, err = en.CompletePhase(ctx, state.MustParseSessionID(id), 1, nil)
 	require.NoError(t, err)
 	assert.True(t, res.CheckpointPassed)
 	assert.Equal(t, checkpoint.GateSourceNone, res.ValidationResult.Diagnostics.GateSource)
 	assert.NotEmpty(t, res.ValidationResult.Warnings)
 
 	// Phase 2's gate is lenient: a bad submission passes with warnings.
-	res, err = en.CompletePhase(ctx, id, 2, map[string]any{"ok": "yes"})
+	res, err = en.CompletePhase(ctx, state.MustParseSessionID(id), 2, map[string]any{"ok": "yes"})
 	require.NoError(t, err)
 	assert.True(t, res.CheckpointPassed)
 	assert.True(t, res.WorkflowComplete)
@@ -294,13 +294,13 @@ func TestCompletePhaseRules(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(en.stateDir, id+".json"))
 	require.NoError(t, err)
 	assert.Contains(t, string(data), `"status":"completed"`)
-	st, err = en.State(ctx, id)
+	st, err = en.State(ctx, state.MustParseSessionID(id))
 	require.NoError(t, err)
 	assert.Equal(t, state.StatusCompleted, st.Status)
 	assert.Equal(t, []int{0, 1, 2}, st.CompletedPhases)
 	_, cached = en.sessions.Get(id)
 	assert.False(t, cached, "reading a completed session does not bring it back into the cache")
-	_, err = en.CompletePhase(ctx, id, 2, demoPass[2])
+	_, err = en.CompletePhase(ctx, state.MustParseSessionID(id), 2, demoPass[2])
 	require.ErrorIs(t, err, state.ErrAlreadyCompleted)
 	assert.Contains(t, err.Error(), "workflow demo is already completed")
 }
@@ -309,11 +309,11 @@ func TestCompletePhaseEvidenceLimit(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t), func(c *Config) { c.MaxEvidenceBytes = 100 })
 	r, err := en.Start(t.Context(), "demo", "a", nil)
 	require.NoError(t, err)
-	_, err = en.CompletePhase(t.Context(), r.SessionID, 0, map[string]any{"n": 1, "note": strings.Repeat("x", 200)})
+	_, err = en.CompletePhase(t.Context(), state.MustParseSessionID(r.SessionID), 0, map[string]any{"n": 1, "note": strings.Repeat("x", 200)})
 	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	require.ErrorIs(t, err, checkpoint.ErrEvidenceTooLarge)
 	assert.Contains(t, err.Error(), "evidence is 217 bytes encoded, more than the 100 allowed")
-	st, err := en.State(t.Context(), r.SessionID)
+	st, err := en.State(t.Context(), state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.Empty(t, st.PhaseArtifacts, "refused evidence is not stored")
 }
@@ -323,14 +323,14 @@ func TestCompletePhaseCopiesEvidence(t *testing.T) {
 	r, err := en.Start(t.Context(), "demo", "a", nil)
 	require.NoError(t, err)
 	ev := map[string]any{"n": 0}
-	_, err = en.CompletePhase(t.Context(), r.SessionID, 0, ev)
+	_, err = en.CompletePhase(t.Context(), state.MustParseSessionID(r.SessionID), 0, ev)
 	require.NoError(t, err)
 	ev["n"] = 99 // the caller reuses its map
-	st, err := en.State(t.Context(), r.SessionID)
+	st, err := en.State(t.Context(), state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"n": 0.0}, st.PhaseArtifacts[0].Evidence)
 	st.PhaseArtifacts[0].Evidence["n"] = 7 // and State returns a copy
-	st2, err := en.State(t.Context(), r.SessionID)
+	st2, err := en.State(t.Context(), state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"n": 0.0}, st2.PhaseArtifacts[0].Evidence)
 }
@@ -338,17 +338,15 @@ func TestCompletePhaseCopiesEvidence(t *testing.T) {
 func TestSessionIDErrors(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
 	for _, id := range []string{"", "not-a-uuid", "../../etc/passwd", "/etc/passwd", "123e4567-e89b-42d3-a456-42661417400\x00", "../123e4567-e89b-42d3-a456-426614174000", "{123e4567-e89b-42d3-a456-426614174000}"} {
-		_, err := en.State(t.Context(), id)
+		// The engine takes only parsed IDs: a bad one stops at the parse.
+		_, err := state.ParseSessionID(id)
 		require.ErrorIs(t, err, state.ErrInvalidArgument, "%q", id)
 		assert.Contains(t, err.Error(), "session_id")
-		_, err = en.CompletePhase(t.Context(), id, 0, nil)
-		require.ErrorIs(t, err, state.ErrInvalidArgument)
-		require.ErrorIs(t, en.DeleteSession(t.Context(), id), state.ErrInvalidArgument)
 	}
 	// Upper case is the same UUID.
 	r, err := en.Start(t.Context(), "demo", "a", nil)
 	require.NoError(t, err)
-	st, err := en.State(t.Context(), strings.ToUpper(r.SessionID))
+	st, err := en.State(t.Context(), state.MustParseSessionID(strings.ToUpper(r.SessionID)))
 	require.NoError(t, err)
 	assert.Equal(t, r.SessionID, st.SessionID)
 }
@@ -363,7 +361,7 @@ func TestListSessions(t *testing.T) {
 	require.NoError(t, err)
 	for p := range 3 {
 		en.clock.Advance(time.Second)
-		_, err = en.CompletePhase(ctx, a.SessionID, p, demoPass[p])
+		_, err = en.CompletePhase(ctx, state.MustParseSessionID(a.SessionID), p, demoPass[p])
 		require.NoError(t, err)
 	}
 	bad := uuid.NewString()
@@ -371,7 +369,7 @@ func TestListSessions(t *testing.T) {
 
 	// A file put in the folder by hand is indexed when it is first
 	// loaded.
-	_, err = en.State(ctx, bad)
+	_, err = en.State(ctx, state.MustParseSessionID(bad))
 	require.ErrorIs(t, err, state.ErrCorrupt)
 
 	page, err := en.ListSessions(ctx, state.PageQuery{})
@@ -402,7 +400,7 @@ func TestListSessions(t *testing.T) {
 	require.Len(t, done, 1)
 	assert.Equal(t, []int{0, 1, 2}, done[0].CompletedPhases)
 
-	_, err = en.Pause(ctx, b.SessionID, "")
+	_, err = en.Pause(ctx, state.MustParseSessionID(b.SessionID), "")
 	require.NoError(t, err)
 	paused, err := en.ListSessions(ctx, state.PageQuery{Status: state.StatusPaused})
 	require.NoError(t, err)
@@ -420,14 +418,14 @@ func TestDeleteSession(t *testing.T) {
 	ctx := t.Context()
 	r, err := en.Start(ctx, "demo", "a", nil)
 	require.NoError(t, err)
-	require.NoError(t, en.DeleteSession(ctx, r.SessionID))
+	require.NoError(t, en.DeleteSession(ctx, state.MustParseSessionID(r.SessionID)))
 	assert.Empty(t, en.stateFiles(t))
 	_, cached := en.sessions.Get(r.SessionID)
 	assert.False(t, cached, "file and cache entry leave together")
-	_, err = en.State(ctx, r.SessionID)
+	_, err = en.State(ctx, state.MustParseSessionID(r.SessionID))
 	require.ErrorIs(t, err, state.ErrNotFound)
-	require.ErrorIs(t, en.DeleteSession(ctx, r.SessionID), state.ErrNotFound)
-	_, err = en.CompletePhase(ctx, r.SessionID, 0, demoPass[0])
+	require.ErrorIs(t, en.DeleteSession(ctx, state.MustParseSessionID(r.SessionID)), state.ErrNotFound)
+	_, err = en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 0, demoPass[0])
 	require.ErrorIs(t, err, state.ErrNotFound)
 }
 
@@ -438,9 +436,9 @@ func TestDeletedSessionHeldByAnotherCallerIsNotServed(t *testing.T) {
 	ctx := t.Context()
 	r, err := en.Start(ctx, "demo", "a", nil)
 	require.NoError(t, err)
-	held, err := en.lookup(ctx, r.SessionID)
+	held, err := en.lookup(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
-	require.NoError(t, en.DeleteSession(ctx, r.SessionID))
+	require.NoError(t, en.DeleteSession(ctx, state.MustParseSessionID(r.SessionID)))
 	held.mu.Lock()
 	_, err = en.completeLocked(ctx, held, 0, map[string]any{"n": 1}, &checkMemo{})
 	held.mu.Unlock()
@@ -465,17 +463,17 @@ func TestCorruptStateFileAffectsOnlyThatSession(t *testing.T) {
 	good, err := en.Start(ctx, "demo", "a", nil)
 	require.NoError(t, err)
 
-	_, err = en.State(ctx, bad)
+	_, err = en.State(ctx, state.MustParseSessionID(bad))
 	require.ErrorIs(t, err, state.ErrCorrupt)
 	assert.Contains(t, err.Error(), bad)
 	assert.Contains(t, err.Error(), "delete")
-	_, err = en.State(ctx, wrongID)
+	_, err = en.State(ctx, state.MustParseSessionID(wrongID))
 	require.ErrorIs(t, err, state.ErrCorrupt)
 	assert.Contains(t, err.Error(), "holds session_id")
 
-	_, err = en.State(ctx, good.SessionID)
+	_, err = en.State(ctx, state.MustParseSessionID(good.SessionID))
 	require.NoError(t, err)
-	require.NoError(t, en.DeleteSession(ctx, bad), "a corrupt session can be deleted")
+	require.NoError(t, en.DeleteSession(ctx, state.MustParseSessionID(bad)), "a corrupt session can be deleted")
 	_, err = os.Stat(filepath.Join(stateDir, bad+".json"))
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
@@ -505,7 +503,7 @@ func TestReadsPraxisSessionFile(t *testing.T) {
 	en := newEnvAt(t, wf, stateDir)
 	ctx := t.Context()
 
-	st, err := en.State(ctx, id)
+	st, err := en.State(ctx, state.MustParseSessionID(id))
 	require.NoError(t, err)
 	assert.Equal(t, "src/legacy.py", st.TargetFile)
 	assert.Equal(t, 1, st.CurrentPhase)
@@ -521,12 +519,12 @@ func TestReadsPraxisSessionFile(t *testing.T) {
 	assert.Equal(t, id, r.SessionID, "an active prAxIs OS session is resumed")
 	assert.True(t, r.Resumed)
 
-	_, err = en.CompletePhase(ctx, id, 1, nil)
+	_, err = en.CompletePhase(ctx, state.MustParseSessionID(id), 1, nil)
 	require.NoError(t, err)
 	_, ver, err := en.fstore.Load(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, state.Version(2), ver, "a file without version is version 1")
-	st, err = en.State(ctx, id)
+	st, err = en.State(ctx, state.MustParseSessionID(id))
 	require.NoError(t, err)
 	assert.Equal(t, []any{map[string]any{"command": "pytest", "exit_code": 0.0}}, st.PhaseArtifacts[0].CommandsExecuted)
 }
@@ -547,9 +545,9 @@ func TestIdleSessionLeavesMemory(t *testing.T) {
 	// submission every 20 minutes; the other is idle.
 	for range 4 {
 		en.clock.Advance(20 * time.Minute)
-		_, err = en.CurrentPhase(ctx, busy.SessionID)
+		_, err = en.CurrentPhase(ctx, state.MustParseSessionID(busy.SessionID))
 		require.NoError(t, err)
-		_, err = en.CompletePhase(ctx, submitting.SessionID, 0, map[string]any{"n": 0})
+		_, err = en.CompletePhase(ctx, state.MustParseSessionID(submitting.SessionID), 0, map[string]any{"n": 0})
 		require.NoError(t, err)
 		sc.Sweep()
 	}
@@ -561,7 +559,7 @@ func TestIdleSessionLeavesMemory(t *testing.T) {
 	assert.True(t, cached, "submitted to every 20 minutes")
 
 	loads := en.store.loads.Load()
-	st, err := en.State(ctx, r.SessionID)
+	st, err := en.State(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err, "the state stays on disk")
 	assert.Equal(t, 0, st.CurrentPhase)
 	assert.Equal(t, loads+1, en.store.loads.Load())
@@ -572,7 +570,7 @@ func TestMetrics(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
 	r, err := en.Start(t.Context(), "demo", "a", nil)
 	require.NoError(t, err)
-	_, err = en.CompletePhase(t.Context(), r.SessionID, 0, demoPass[0])
+	_, err = en.CompletePhase(t.Context(), state.MustParseSessionID(r.SessionID), 0, demoPass[0])
 	require.NoError(t, err)
 	m := en.Metrics()
 	require.Contains(t, m, "sessions")
@@ -672,12 +670,12 @@ func TestBuiltinFeatureDeliveryRunsToTheEnd(t *testing.T) {
 				require.NoError(t, os.Chtimes(filepath.Join(proj, f), later, later))
 			}
 		}
-		res, err := en.CompletePhase(ctx, r.SessionID, p, ev)
+		res, err := en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), p, ev)
 		require.NoError(t, err)
 		require.True(t, res.CheckpointPassed, "phase %d: %v", p, res.ValidationResult.Errors)
 		assert.Empty(t, res.ValidationResult.Warnings, "phase %d", p)
 	}
-	st, err := en.State(ctx, r.SessionID)
+	st, err := en.State(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.Equal(t, state.StatusCompleted, st.Status)
 }

@@ -34,7 +34,13 @@ func Example() {
 	}
 	fmt.Printf("phase %d (%s), %d tasks, resumed=%v\n", start.CurrentPhase, start.PhaseName, len(start.Tasks), start.Resumed)
 
-	res, err := e.CompletePhase(ctx, start.SessionID, 1, map[string]any{"reproduced": true, "severity": 2.5})
+	// A session ID from outside (a client, a command line) is parsed
+	// once; the engine takes the typed ID.
+	id, err := state.ParseSessionID(start.SessionID)
+	if err != nil {
+		panic(err)
+	}
+	res, err := e.CompletePhase(ctx, id, 1, map[string]any{"reproduced": true, "severity": 2.5})
 	if err != nil {
 		panic(err)
 	}
@@ -42,7 +48,7 @@ func Example() {
 	fmt.Println("missing:", res.ValidationResult.Diagnostics.FieldsMissing)
 	fmt.Println("failed:", res.ValidationResult.Diagnostics.FieldsFailed)
 
-	res, err = e.CompletePhase(ctx, start.SessionID, 1, map[string]any{
+	res, err = e.CompletePhase(ctx, id, 1, map[string]any{
 		"repro_steps": []any{"go test ./internal/lexer -run TestUnterminatedString"},
 		"reproduced":  true,
 		"severity":    2,
@@ -55,7 +61,7 @@ func Example() {
 	}
 	fmt.Printf("passed: %v, next phase %d (%s)\n", res.CheckpointPassed, *res.NextPhase, res.NextPhaseContent.PhaseName)
 
-	_, err = e.CompletePhase(ctx, start.SessionID, 1, nil)
+	_, err = e.CompletePhase(ctx, id, 1, nil)
 	fmt.Println("again:", errors.Is(err, state.ErrAlreadyCompleted))
 	// Output:
 	// phase 1 (Reproduce), 2 tasks, resumed=false

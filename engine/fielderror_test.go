@@ -31,8 +31,11 @@ func TestDomainErrorsNameNoToolOrFlag(t *testing.T) {
 		kind  error
 		field string // "" for an error that is no FieldError
 	}{
-		{"unknown session", call(func() error { _, err := en.State(ctx, "3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53"); return err }), state.ErrNotFound, "session_id"},
-		{"session_id not a UUID", call(func() error { _, err := en.State(ctx, "nope"); return err }), state.ErrInvalidArgument, "session_id"},
+		{"unknown session", call(func() error {
+			_, err := en.State(ctx, state.MustParseSessionID("3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53"))
+			return err
+		}), state.ErrNotFound, "session_id"},
+		{"session_id not a UUID", call(func() error { _, err := state.ParseSessionID("nope"); return err }), state.ErrInvalidArgument, "session_id"},
 		{"unknown workflow", call(func() error { _, err := en.Start(ctx, "no_such_flow", "a.go", nil); return err }), state.ErrNotFound, "workflow_type"},
 		{"workflow_type not a name", call(func() error { _, err := en.Start(ctx, "../etc", "a.go", nil); return err }), state.ErrInvalidArgument, "workflow_type"},
 		{"spec without a project folder", call(func() error {

@@ -49,11 +49,11 @@ func TestFIFOInWorkflowsIsRefusedNotWaitedOn(t *testing.T) {
 		testutil.MakeFIFO(t, p)
 	}
 	en.clock.Advance(2 * time.Second) // past GateRecheck: the gate is looked at again
-	if testutil.Returns(t, "get_task", func() { _, err = en.Task(ctx, r.SessionID, 0, 1) }) {
+	if testutil.Returns(t, "get_task", func() { _, err = en.Task(ctx, state.MustParseSessionID(r.SessionID), 0, 1) }) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "task-1-one.md")
 	}
-	if testutil.Returns(t, "complete_phase", func() { _, err = en.CompletePhase(ctx, r.SessionID, 0, demoPass[0]) }) {
+	if testutil.Returns(t, "complete_phase", func() { _, err = en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 0, demoPass[0]) }) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "gate-definition.yaml")
 	}
@@ -77,7 +77,7 @@ func TestStateFileNotARegularFile(t *testing.T) {
 	require.NoError(t, err)
 
 	for _, id := range []string{pipe, folder} {
-		if !testutil.Returns(t, "get_workflow_state", func() { _, err = en.State(ctx, id) }) {
+		if !testutil.Returns(t, "get_workflow_state", func() { _, err = en.State(ctx, state.MustParseSessionID(id)) }) {
 			continue
 		}
 		require.ErrorIs(t, err, state.ErrCorrupt, id)
@@ -98,12 +98,12 @@ func TestStateFileNotARegularFile(t *testing.T) {
 		assert.Contains(t, errs[folder], "folder")
 	}
 	for _, id := range []string{pipe, folder} {
-		if testutil.Returns(t, "delete_session", func() { err = en.DeleteSession(ctx, id) }) {
+		if testutil.Returns(t, "delete_session", func() { err = en.DeleteSession(ctx, state.MustParseSessionID(id)) }) {
 			require.NoError(t, err, id)
 			_, err = os.Lstat(filepath.Join(stateDir, id+".json"))
 			require.ErrorIs(t, err, os.ErrNotExist, id)
 		}
 	}
-	_, err = en.State(ctx, good.SessionID)
+	_, err = en.State(ctx, state.MustParseSessionID(good.SessionID))
 	require.NoError(t, err)
 }

@@ -1,12 +1,13 @@
 package engine
 
 import (
-	"encoding/json"
+	"errors"
 	"path"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/engine/workflows"
 )
@@ -49,14 +50,12 @@ func (e *Engine) phaseContent(m *workflows.Metadata, workflow string, n int) (*P
 	return pc, nil
 }
 
-// decodeObject decodes a JSON object.
-func decodeObject(b []byte) (map[string]any, error) {
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
+// evidenceError is the error for an argument (evidence or options) that
+// checkpoint.CopyEvidence refused: prefix and its message, or name and
+// the decoder's message when its encoding did not decode.
+func evidenceError(name, prefix string, err error) error {
+	if de, ok := errors.AsType[*checkpoint.DecodeError](err); ok {
+		return state.Errorf(state.ErrInvalidArgument, "%s: %w", name, de.Err)
 	}
-	if m == nil {
-		m = map[string]any{}
-	}
-	return m, nil
+	return state.Errorf(state.ErrInvalidArgument, "%s%w", prefix, err)
 }

@@ -37,7 +37,7 @@ type RecoveryResult struct {
 // Like every mutation, Pause is serialized with the session's other
 // mutations and saved before it returns: of concurrent Pause calls on one
 // active session exactly one reports Changed.
-func (e *Engine) Pause(ctx context.Context, sessionID, reason string) (*RecoveryResult, error) {
+func (e *Engine) Pause(ctx context.Context, sessionID state.SessionID, reason string) (*RecoveryResult, error) {
 	if len(reason) > maxReasonBytes {
 		return nil, &state.FieldError{Kind: state.ErrInvalidArgument, Field: "reason", Problem: fmt.Sprintf("is %d bytes, more than the %d allowed", len(reason), maxReasonBytes)}
 	}
@@ -62,7 +62,7 @@ const maxReasonBytes = 4096
 // Resume lifts a pause. Resuming a session that is not paused changes
 // nothing (Changed is false). Concurrent Resume calls on one paused
 // session: exactly one reports Changed.
-func (e *Engine) Resume(ctx context.Context, sessionID string) (*RecoveryResult, error) {
+func (e *Engine) Resume(ctx context.Context, sessionID state.SessionID) (*RecoveryResult, error) {
 	return e.recovery(ctx, sessionID, func(st *state.SessionState, now time.Time) (*state.SessionState, []int, error) {
 		if !st.Paused {
 			return nil, nil, nil
@@ -83,7 +83,7 @@ func (e *Engine) Resume(ctx context.Context, sessionID string) (*RecoveryResult,
 // is harmless. The error wraps ErrWrongPhase when phase is not the current
 // phase or never failed its gate, ErrAlreadyCompleted for a completed
 // phase or session, ErrPaused for a paused session.
-func (e *Engine) RetryPhase(ctx context.Context, sessionID string, phase int) (*RecoveryResult, error) {
+func (e *Engine) RetryPhase(ctx context.Context, sessionID state.SessionID, phase int) (*RecoveryResult, error) {
 	if phase < 0 {
 		return nil, &state.FieldError{Kind: state.ErrInvalidArgument, Field: "phase", Value: fmt.Sprint(phase), Problem: "must be 0 or more"}
 	}
@@ -126,7 +126,7 @@ func (e *Engine) RetryPhase(ctx context.Context, sessionID string, phase int) (*
 // harmless. The error wraps ErrWrongPhase for a phase after the current
 // one, ErrInvalidArgument for a phase not in the workflow,
 // ErrAlreadyCompleted for a completed session, ErrPaused for a paused one.
-func (e *Engine) Rollback(ctx context.Context, sessionID string, toPhase int) (*RecoveryResult, error) {
+func (e *Engine) Rollback(ctx context.Context, sessionID state.SessionID, toPhase int) (*RecoveryResult, error) {
 	if toPhase < 0 {
 		return nil, &state.FieldError{Kind: state.ErrInvalidArgument, Field: "to_phase", Value: fmt.Sprint(toPhase), Problem: "must be 0 or more"}
 	}
@@ -187,7 +187,7 @@ func (e *Engine) Rollback(ctx context.Context, sessionID string, toPhase int) (*
 
 // Errors returns the session's failed gate attempts, oldest first: every
 // phase's when phase is negative, else that phase's only.
-func (e *Engine) Errors(ctx context.Context, sessionID string, phase int) ([]state.FailedAttempt, error) {
+func (e *Engine) Errors(ctx context.Context, sessionID state.SessionID, phase int) ([]state.FailedAttempt, error) {
 	st, err := e.get(ctx, sessionID)
 	if err != nil {
 		return nil, err
@@ -210,7 +210,7 @@ type recoveryOp func(st *state.SessionState, now time.Time) (*state.SessionState
 // recovery runs op as a serialized mutation of the session, as
 // CompletePhase runs: under the session's lock, saved conditionally on the
 // version held, decided again on the re-read state after a conflict.
-func (e *Engine) recovery(ctx context.Context, sessionID string, op recoveryOp) (*RecoveryResult, error) {
+func (e *Engine) recovery(ctx context.Context, sessionID state.SessionID, op recoveryOp) (*RecoveryResult, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}

@@ -26,32 +26,32 @@ func TestPauseRefusesMutationsUntilResumed(t *testing.T) {
 	r, err := en.Start(ctx, "demo", "a.go", nil)
 	require.NoError(t, err)
 
-	p, err := en.Pause(ctx, r.SessionID, "waiting for review")
+	p, err := en.Pause(ctx, state.MustParseSessionID(r.SessionID), "waiting for review")
 	require.NoError(t, err)
 	assert.True(t, p.Changed)
 	assert.True(t, p.Paused)
 	assert.Equal(t, "waiting for review", p.PauseReason)
 
-	again, err := en.Pause(ctx, r.SessionID, "another reason")
+	again, err := en.Pause(ctx, state.MustParseSessionID(r.SessionID), "another reason")
 	require.NoError(t, err)
 	assert.False(t, again.Changed, "pausing a paused session changes nothing")
 	assert.Equal(t, "waiting for review", again.PauseReason, "the first reason stays")
 
-	_, err = en.CompletePhase(ctx, r.SessionID, 0, demoPass[0])
+	_, err = en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 0, demoPass[0])
 	require.ErrorIs(t, err, state.ErrPaused)
 	fe, ok := errors.AsType[*state.FieldError](err)
 	require.True(t, ok)
 	assert.Equal(t, "session_id", fe.Field)
 	assert.Contains(t, err.Error(), "waiting for review")
-	_, err = en.RetryPhase(ctx, r.SessionID, 0)
+	_, err = en.RetryPhase(ctx, state.MustParseSessionID(r.SessionID), 0)
 	require.ErrorIs(t, err, state.ErrPaused)
-	_, err = en.Rollback(ctx, r.SessionID, 0)
+	_, err = en.Rollback(ctx, state.MustParseSessionID(r.SessionID), 0)
 	require.ErrorIs(t, err, state.ErrPaused)
 
 	// Reads answer while paused.
-	_, err = en.CurrentPhase(ctx, r.SessionID)
+	_, err = en.CurrentPhase(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
-	st, err := en.State(ctx, r.SessionID)
+	st, err := en.State(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.True(t, st.Paused)
 
@@ -59,20 +59,20 @@ func TestPauseRefusesMutationsUntilResumed(t *testing.T) {
 	raw := readJSON(t, filepath.Join(en.stateDir, r.SessionID+".json"))
 	assert.Equal(t, true, raw["metadata"].(map[string]any)["paused"])
 	again2 := newEnvAt(t, en.wfDir, en.stateDir)
-	st, err = again2.State(ctx, r.SessionID)
+	st, err = again2.State(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.True(t, st.Paused, "a pause survives a restart")
 	assert.Equal(t, "waiting for review", st.Recovery.PauseReason)
 	require.NoError(t, again2.Close())
 
-	res, err := en.Resume(ctx, r.SessionID)
+	res, err := en.Resume(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.True(t, res.Changed)
 	assert.False(t, res.Paused)
-	res, err = en.Resume(ctx, r.SessionID)
+	res, err = en.Resume(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.False(t, res.Changed, "resuming a running session changes nothing")
-	c, err := en.CompletePhase(ctx, r.SessionID, 0, demoPass[0])
+	c, err := en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 0, demoPass[0])
 	require.NoError(t, err)
 	assert.True(t, c.PhaseCompleted)
 	raw = readJSON(t, filepath.Join(en.stateDir, r.SessionID+".json"))
@@ -85,16 +85,16 @@ func TestRetryPhaseKeepsFailedAttempts(t *testing.T) {
 	r, err := en.Start(ctx, "demo", "a.go", nil)
 	require.NoError(t, err)
 
-	_, err = en.RetryPhase(ctx, r.SessionID, 0)
+	_, err = en.RetryPhase(ctx, state.MustParseSessionID(r.SessionID), 0)
 	require.ErrorIs(t, err, state.ErrWrongPhase, "a phase that never failed has nothing to retry")
 
 	for i := range 2 {
-		c, err := en.CompletePhase(ctx, r.SessionID, 0, map[string]any{"n": 0, "note": fmt.Sprint("try ", i)})
+		c, err := en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 0, map[string]any{"n": 0, "note": fmt.Sprint("try ", i)})
 		require.NoError(t, err)
 		require.False(t, c.CheckpointPassed)
 		en.clock.Advance(time.Minute)
 	}
-	errs, err := en.Errors(ctx, r.SessionID, -1)
+	errs, err := en.Errors(ctx, state.MustParseSessionID(r.SessionID), -1)
 	require.NoError(t, err)
 	require.Len(t, errs, 2)
 	assert.Equal(t, 0, errs[0].Phase)
@@ -104,17 +104,17 @@ func TestRetryPhaseKeepsFailedAttempts(t *testing.T) {
 	assert.NotEmpty(t, errs[0].Errors)
 	assert.Equal(t, time.Minute, errs[1].At.Sub(errs[0].At))
 
-	_, err = en.RetryPhase(ctx, r.SessionID, 1)
+	_, err = en.RetryPhase(ctx, state.MustParseSessionID(r.SessionID), 1)
 	require.ErrorIs(t, err, state.ErrWrongPhase)
-	res, err := en.RetryPhase(ctx, r.SessionID, 0)
+	res, err := en.RetryPhase(ctx, state.MustParseSessionID(r.SessionID), 0)
 	require.NoError(t, err)
 	assert.True(t, res.Changed)
 	assert.Equal(t, []int{0}, res.Reopened)
-	res, err = en.RetryPhase(ctx, r.SessionID, 0)
+	res, err = en.RetryPhase(ctx, state.MustParseSessionID(r.SessionID), 0)
 	require.NoError(t, err)
 	assert.False(t, res.Changed, "a retried retry_phase changes nothing")
 
-	st, err := en.State(ctx, r.SessionID)
+	st, err := en.State(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.Equal(t, state.CheckpointPending, st.Checkpoints[0])
 	assert.NotContains(t, st.PhaseArtifacts, 0, "the failed evidence is set aside")
@@ -123,14 +123,14 @@ func TestRetryPhaseKeepsFailedAttempts(t *testing.T) {
 	assert.Equal(t, state.HistoryRetry, h.Reason)
 	assert.Equal(t, state.CheckpointFailed, h.Checkpoint)
 	assert.Equal(t, "try 1", h.Artifact.Evidence["note"])
-	errs, err = en.Errors(ctx, r.SessionID, 0)
+	errs, err = en.Errors(ctx, state.MustParseSessionID(r.SessionID), 0)
 	require.NoError(t, err)
 	assert.Len(t, errs, 2, "the failed attempts stay")
 
-	c, err := en.CompletePhase(ctx, r.SessionID, 0, demoPass[0])
+	c, err := en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 0, demoPass[0])
 	require.NoError(t, err)
 	assert.True(t, c.PhaseCompleted)
-	_, err = en.RetryPhase(ctx, r.SessionID, 0)
+	_, err = en.RetryPhase(ctx, state.MustParseSessionID(r.SessionID), 0)
 	require.ErrorIs(t, err, state.ErrAlreadyCompleted)
 }
 
@@ -140,25 +140,25 @@ func TestRollbackReopensLaterPhasesAndKeepsHistory(t *testing.T) {
 	r, err := en.Start(ctx, "demo", "a.go", nil)
 	require.NoError(t, err)
 	for p := range 2 {
-		_, err := en.CompletePhase(ctx, r.SessionID, p, demoPass[p])
+		_, err := en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), p, demoPass[p])
 		require.NoError(t, err)
 	}
-	_, err = en.Rollback(ctx, r.SessionID, 3)
+	_, err = en.Rollback(ctx, state.MustParseSessionID(r.SessionID), 3)
 	require.ErrorIs(t, err, state.ErrWrongPhase, "to_phase after the current phase")
-	_, err = en.Rollback(ctx, r.SessionID, 2)
+	_, err = en.Rollback(ctx, state.MustParseSessionID(r.SessionID), 2)
 	require.NoError(t, err)
 
-	res, err := en.Rollback(ctx, r.SessionID, 1)
+	res, err := en.Rollback(ctx, state.MustParseSessionID(r.SessionID), 1)
 	require.NoError(t, err)
 	assert.True(t, res.Changed)
 	assert.Equal(t, []int{1}, res.Reopened)
 	assert.Equal(t, 1, res.CurrentPhase)
 	assert.Equal(t, []int{0}, res.CompletedPhases)
-	res, err = en.Rollback(ctx, r.SessionID, 1)
+	res, err = en.Rollback(ctx, state.MustParseSessionID(r.SessionID), 1)
 	require.NoError(t, err)
 	assert.False(t, res.Changed, "a retried rollback changes nothing")
 
-	st, err := en.State(ctx, r.SessionID)
+	st, err := en.State(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.Equal(t, map[int]state.CheckpointStatus{0: state.CheckpointPassed, 1: state.CheckpointPending}, st.Checkpoints)
 	assert.Contains(t, st.PhaseArtifacts, 0, "earlier evidence stays")
@@ -168,29 +168,29 @@ func TestRollbackReopensLaterPhasesAndKeepsHistory(t *testing.T) {
 	require.NotNil(t, st.Recovery.History[0].Artifact)
 
 	// Phase 1 runs again, then everything back to 0.
-	_, err = en.CompletePhase(ctx, r.SessionID, 1, demoPass[1])
+	_, err = en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 1, demoPass[1])
 	require.NoError(t, err)
-	res, err = en.Rollback(ctx, r.SessionID, 0)
+	res, err = en.Rollback(ctx, state.MustParseSessionID(r.SessionID), 0)
 	require.NoError(t, err)
 	assert.Equal(t, []int{0, 1}, res.Reopened)
-	st, err = en.State(ctx, r.SessionID)
+	st, err = en.State(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.Empty(t, st.CompletedPhases)
 	assert.Empty(t, st.PhaseArtifacts)
 	assert.Len(t, st.Recovery.History, 3)
 
-	_, err = en.Rollback(ctx, r.SessionID, -1)
+	_, err = en.Rollback(ctx, state.MustParseSessionID(r.SessionID), -1)
 	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	for p := range 3 {
-		_, err := en.CompletePhase(ctx, r.SessionID, p, demoPass[p])
+		_, err := en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), p, demoPass[p])
 		require.NoError(t, err)
 	}
-	_, err = en.Rollback(ctx, r.SessionID, 0)
+	_, err = en.Rollback(ctx, state.MustParseSessionID(r.SessionID), 0)
 	require.ErrorIs(t, err, state.ErrAlreadyCompleted)
 
 	// The history is in the state file and reads back after a restart.
 	again := newEnvAt(t, en.wfDir, en.stateDir)
-	back, err := again.State(ctx, r.SessionID)
+	back, err := again.State(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.Len(t, back.Recovery.History, 3)
 	assert.Equal(t, st.Recovery.History[0].Artifact.Evidence, back.Recovery.History[0].Artifact.Evidence)
@@ -208,31 +208,31 @@ func TestConcurrentRecoveryTakesEffectOnce(t *testing.T) {
 	}
 	failPhase0 := func(t *testing.T, en *env, id string) {
 		t.Helper()
-		_, err := en.CompletePhase(t.Context(), id, 0, map[string]any{"n": 0})
+		_, err := en.CompletePhase(t.Context(), state.MustParseSessionID(id), 0, map[string]any{"n": 0})
 		require.NoError(t, err)
 	}
 	actions := []action{
 		{"Pause", nil, func(ctx context.Context, en *env, id string) (*RecoveryResult, error) {
-			return en.Pause(ctx, id, "concurrent")
+			return en.Pause(ctx, state.MustParseSessionID(id), "concurrent")
 		}},
 		{"Resume", func(t *testing.T, en *env, id string) {
 			t.Helper()
-			_, err := en.Pause(t.Context(), id, "")
+			_, err := en.Pause(t.Context(), state.MustParseSessionID(id), "")
 			require.NoError(t, err)
 		}, func(ctx context.Context, en *env, id string) (*RecoveryResult, error) {
-			return en.Resume(ctx, id)
+			return en.Resume(ctx, state.MustParseSessionID(id))
 		}},
 		{"RetryPhase", failPhase0, func(ctx context.Context, en *env, id string) (*RecoveryResult, error) {
-			return en.RetryPhase(ctx, id, 0)
+			return en.RetryPhase(ctx, state.MustParseSessionID(id), 0)
 		}},
 		{"Rollback", func(t *testing.T, en *env, id string) {
 			t.Helper()
 			for p := range 2 {
-				_, err := en.CompletePhase(t.Context(), id, p, demoPass[p])
+				_, err := en.CompletePhase(t.Context(), state.MustParseSessionID(id), p, demoPass[p])
 				require.NoError(t, err)
 			}
 		}, func(ctx context.Context, en *env, id string) (*RecoveryResult, error) {
-			return en.Rollback(ctx, id, 0)
+			return en.Rollback(ctx, state.MustParseSessionID(id), 0)
 		}},
 	}
 	for _, a := range actions {
@@ -261,7 +261,7 @@ func TestConcurrentRecoveryTakesEffectOnce(t *testing.T) {
 					assert.Equal(t, int64(1), changed.Load(), "exactly one call changes the session")
 					assert.Equal(t, int64(n-1), unchanged.Load())
 					assert.Equal(t, saves+1, en.store.saves.Load(), "one save")
-					st, err := en.State(t.Context(), r.SessionID)
+					st, err := en.State(t.Context(), state.MustParseSessionID(r.SessionID))
 					require.NoError(t, err)
 					if a.name == "RetryPhase" || a.name == "Rollback" {
 						assert.Len(t, st.Recovery.History, map[string]int{"RetryPhase": 1, "Rollback": 2}[a.name], "one history entry per re-opened phase, once")
@@ -314,7 +314,7 @@ func TestPraxisSessionFindsItsSpecInMetadata(t *testing.T) {
 	en := newEnvAt(t, wf, stateDir, func(c *Config) { c.ProjectDir = root })
 	ctx := t.Context()
 
-	v, err := en.CurrentPhase(ctx, id)
+	v, err := en.CurrentPhase(ctx, state.MustParseSessionID(id))
 	require.NoError(t, err, "metadata.spec_path names the spec, as prAxIs OS stores it")
 	assert.Equal(t, 2, v.Phase)
 	assert.NotEmpty(t, v.Tasks)
@@ -324,18 +324,18 @@ func TestPraxisSessionFindsItsSpecInMetadata(t *testing.T) {
 	// field and the path.
 	require.NoError(t, os.Rename(filepath.Join(root, ".praxis-os", "specs", "2025-10-13-thread-safety"), filepath.Join(root, ".praxis-os", "specs", "moved")))
 	en2 := newEnvAt(t, wf, stateDir, func(c *Config) { c.ProjectDir = root })
-	st, err := en2.State(ctx, id)
+	st, err := en2.State(ctx, state.MustParseSessionID(id))
 	require.NoError(t, err)
 	assert.Equal(t, 2, st.CurrentPhase)
 	assert.Equal(t, state.StatusActive, st.Status)
-	_, err = en2.CurrentPhase(ctx, id)
+	_, err = en2.CurrentPhase(ctx, state.MustParseSessionID(id))
 	require.ErrorIs(t, err, state.ErrSpecMissing)
 	require.NotErrorIs(t, err, state.ErrCorrupt)
 	fe, ok := errors.AsType[*state.FieldError](err)
 	require.True(t, ok)
 	assert.Equal(t, "metadata.spec_path", fe.Field)
 	assert.Contains(t, err.Error(), "2025-10-13-thread-safety")
-	_, err = en2.CompletePhase(ctx, id, 2, map[string]any{})
+	_, err = en2.CompletePhase(ctx, state.MustParseSessionID(id), 2, map[string]any{})
 	require.ErrorIs(t, err, state.ErrSpecMissing)
 }
 
@@ -357,14 +357,14 @@ func TestPraxisSessionPastLastPhaseIsComplete(t *testing.T) {
 	en := newEnvAt(t, wf, stateDir)
 	ctx := t.Context()
 
-	v, err := en.CurrentPhase(ctx, id)
+	v, err := en.CurrentPhase(ctx, state.MustParseSessionID(id))
 	require.NoError(t, err)
 	assert.True(t, v.WorkflowComplete)
 	assert.Equal(t, 3, v.TotalPhases)
-	st, err := en.State(ctx, id)
+	st, err := en.State(ctx, state.MustParseSessionID(id))
 	require.NoError(t, err)
 	assert.Equal(t, state.StatusCompleted, st.Status)
-	_, err = en.CompletePhase(ctx, id, 3, nil)
+	_, err = en.CompletePhase(ctx, state.MustParseSessionID(id), 3, nil)
 	require.ErrorIs(t, err, state.ErrAlreadyCompleted)
 	r, err := en.Start(ctx, "demo", "done.go", nil)
 	require.NoError(t, err)
@@ -382,17 +382,17 @@ func TestPraxisSessionWithoutItsWorkflowUsesTotalPhases(t *testing.T) {
 	writeFiles(t, stateDir, map[string]string{done + ".json": body(done, 6, "[0,1,2,3,4,5]"), open + ".json": body(open, 0, "[]")})
 	en := newEnvAt(t, demoWorkflows(t), stateDir)
 	ctx := t.Context()
-	st, err := en.State(ctx, done)
+	st, err := en.State(ctx, state.MustParseSessionID(done))
 	require.NoError(t, err)
 	assert.Equal(t, state.StatusCompleted, st.Status)
-	v, err := en.CurrentPhase(ctx, done)
+	v, err := en.CurrentPhase(ctx, state.MustParseSessionID(done))
 	require.NoError(t, err)
 	assert.True(t, v.WorkflowComplete)
 	assert.Equal(t, 6, v.TotalPhases)
-	st, err = en.State(ctx, open)
+	st, err = en.State(ctx, state.MustParseSessionID(open))
 	require.NoError(t, err)
 	assert.Equal(t, state.StatusActive, st.Status)
-	_, err = en.CurrentPhase(ctx, open)
+	_, err = en.CurrentPhase(ctx, state.MustParseSessionID(open))
 	require.ErrorIs(t, err, state.ErrNotFound, "its workflow is not in this project")
 }
 
@@ -425,14 +425,14 @@ func TestFinishedSessionIsFinishedForPraxis(t *testing.T) {
 	r, err := en.Start(ctx, "demo", "a.go", nil)
 	require.NoError(t, err)
 	for p := range 3 {
-		_, err := en.CompletePhase(ctx, r.SessionID, p, demoPass[p])
+		_, err := en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), p, demoPass[p])
 		require.NoError(t, err)
 	}
 	raw := readJSON(t, filepath.Join(en.stateDir, r.SessionID+".json"))
 	assert.InDelta(t, 3, raw["current_phase"], 0)
 	assert.InDelta(t, 3, raw["metadata"].(map[string]any)["total_phases"], 0)
 	again := newEnvAt(t, en.wfDir, en.stateDir)
-	v, err := again.CurrentPhase(ctx, r.SessionID)
+	v, err := again.CurrentPhase(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.True(t, v.WorkflowComplete)
 	assert.Equal(t, 3, v.TotalPhases)

@@ -15,14 +15,11 @@ import (
 // A caller shared another caller's state-file read when the object it got
 // was read after it asked (its loadSeq is above the count it saw before
 // GetOrLoad) by another caller.
-func (e *Engine) lookup(ctx context.Context, id string) (*session, error) {
-	if !isCanonicalID(id) {
-		canon, err := state.ParseSessionID(id)
-		if err != nil {
-			return nil, err
-		}
-		id = canon
-	}
+//
+// The ID was checked where it entered the program (state.ParseSessionID);
+// lookup takes it as it is.
+func (e *Engine) lookup(ctx context.Context, sid state.SessionID) (*session, error) {
+	id := sid.String()
 	before := e.loads.Load()
 	s, err := e.sessions.GetOrLoad(ctx, id, e.loadSession)
 	if err != nil {
@@ -42,14 +39,30 @@ func (e *Engine) lookup(ctx context.Context, id string) (*session, error) {
 	return s, nil
 }
 
+// lookupString is lookup for an ID the engine holds as a string (the
+// pair index's, a store's): it parses it first.
+func (e *Engine) lookupString(ctx context.Context, id string) (*session, error) {
+	sid, err := state.ParseSessionID(id)
+	if err != nil {
+		return nil, err
+	}
+	return e.lookup(ctx, sid)
+}
+
 // readSession is the session cache's load: it reads id's state file.
 func (e *Engine) readSession(ctx context.Context, id string) (*session, error) {
+	// The key is a SessionID's string; the session object keeps the
+	// typed ID for the calls it makes to a shared store.
+	sid, err := state.ParseSessionID(id)
+	if err != nil {
+		return nil, err
+	}
 	st, ver, err := e.loadState(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	c, _ := CallerFrom(ctx)
-	s := &session{st: st, ver: ver, loadedBy: c, loadSeq: e.loads.Add(1)}
+	s := &session{id: sid, st: st, ver: ver, loadedBy: c, loadSeq: e.loads.Add(1)}
 	s.touched.Store(e.now().UnixNano())
 	return s, nil
 }
@@ -79,29 +92,6 @@ func (e *Engine) settle(ctx context.Context, st *state.SessionState) {
 			st.Status = state.StatusCompleted
 		}
 	}
-}
-
-// isCanonicalID reports whether id is a UUID in its canonical form, the
-// lower-case hex with dashes that ParseSessionID returns, without
-// allocating.
-func isCanonicalID(id string) bool {
-	if len(id) != 36 {
-		return false
-	}
-	for i := range len(id) {
-		c := id[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // logCoalesced reports that a caller shared another caller's state-file
@@ -181,7 +171,7 @@ func (s *session) snapshot() (*state.SessionState, bool) {
 }
 
 // get returns the session's state for reading, refreshing its TTL.
-func (e *Engine) get(ctx context.Context, sessionID string) (*state.SessionState, error) {
+func (e *Engine) get(ctx context.Context, sessionID state.SessionID) (*state.SessionState, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
@@ -217,7 +207,7 @@ func (e *Engine) syncLocked(ctx context.Context, s *session) error {
 	if s.gone {
 		return notFound(id)
 	}
-	st, ver, err := e.shared.LoadNewer(ctx, id, s.ver)
+	st, ver, err := e.shared.LoadNewer(ctx, s.id, s.ver)
 	if errors.Is(err, state.ErrNotFound) {
 		s.gone = true
 		e.sessions.Delete(id)
@@ -253,7 +243,7 @@ func notFound(id string) error {
 // CurrentPhase returns the session's current phase: its phase.md and task
 // list, read from disk. For a completed workflow it returns the session's
 // position with WorkflowComplete set and no content.
-func (e *Engine) CurrentPhase(ctx context.Context, sessionID string) (*PhaseView, error) {
+func (e *Engine) CurrentPhase(ctx context.Context, sessionID state.SessionID) (*PhaseView, error) {
 	st, err := e.get(ctx, sessionID)
 	if err != nil {
 		return nil, err
@@ -300,7 +290,7 @@ func (e *Engine) CurrentPhase(ctx context.Context, sessionID string) (*PhaseView
 
 // Task returns task taskNumber of phase: its entry in metadata.json and
 // its file's text. Only the current phase and completed phases are open.
-func (e *Engine) Task(ctx context.Context, sessionID string, phase, taskNumber int) (*TaskView, error) {
+func (e *Engine) Task(ctx context.Context, sessionID state.SessionID, phase, taskNumber int) (*TaskView, error) {
 	if phase < 0 {
 		return nil, state.Errorf(state.ErrInvalidArgument, "phase must be 0 or more, got %d", phase)
 	}
@@ -329,7 +319,7 @@ func (e *Engine) Task(ctx context.Context, sessionID string, phase, taskNumber i
 }
 
 // State returns a deep copy of the session's state.
-func (e *Engine) State(ctx context.Context, sessionID string) (*state.SessionState, error) {
+func (e *Engine) State(ctx context.Context, sessionID state.SessionID) (*state.SessionState, error) {
 	st, err := e.get(ctx, sessionID)
 	if err != nil {
 		return nil, err
@@ -356,7 +346,7 @@ type StateView struct {
 // StateWithProgress returns a deep copy of the session's state with its
 // workflow's number of phases. It answers for a session whose workflow or
 // spec has moved or gone, with the total_phases the session stored.
-func (e *Engine) StateWithProgress(ctx context.Context, sessionID string) (*StateView, error) {
+func (e *Engine) StateWithProgress(ctx context.Context, sessionID state.SessionID) (*StateView, error) {
 	st, err := e.State(ctx, sessionID)
 	if err != nil {
 		return nil, err
@@ -374,13 +364,13 @@ func (e *Engine) StateWithProgress(ctx context.Context, sessionID string) (*Stat
 // together, under the session's lock, so that no later call can be served
 // the deleted session. A session whose state file is corrupt can be
 // deleted too.
-func (e *Engine) DeleteSession(ctx context.Context, sessionID string) error {
+func (e *Engine) DeleteSession(ctx context.Context, sessionID state.SessionID) error {
 	if err := e.check(ctx); err != nil {
 		return err
 	}
 	s, err := e.lookup(ctx, sessionID)
 	if errors.Is(err, state.ErrCorrupt) {
-		id, _ := state.ParseSessionID(sessionID)
+		id := sessionID.String()
 		if err := e.store.Delete(ctx, id); err != nil {
 			return err
 		}

@@ -19,8 +19,10 @@ type sharedFileStore struct {
 	newer, unchanged int
 }
 
-func (s *sharedFileStore) LoadNewer(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
-	st, ver, err := s.Load(ctx, id)
+var _ state.SharedStore = (*sharedFileStore)(nil)
+
+func (s *sharedFileStore) LoadNewer(ctx context.Context, id state.SessionID, have state.Version) (*state.SessionState, state.Version, error) {
+	st, ver, err := s.Load(ctx, id.String())
 	if err != nil {
 		return nil, 0, err
 	}
@@ -46,23 +48,23 @@ func TestSharedStoreIsAskedBeforeEveryCall(t *testing.T) {
 	ctx := t.Context()
 	r, err := a.Start(ctx, "demo", "x.go", nil)
 	require.NoError(t, err)
-	st, err := b.State(ctx, r.SessionID)
+	st, err := b.State(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	require.Equal(t, 0, st.CurrentPhase)
 
-	_, err = a.CompletePhase(ctx, r.SessionID, 0, demoPass[0])
+	_, err = a.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 0, demoPass[0])
 	require.NoError(t, err)
-	st, err = b.State(ctx, r.SessionID)
+	st, err = b.State(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.Equal(t, 1, st.CurrentPhase, "b serves a's save at once")
-	_, err = b.CompletePhase(ctx, r.SessionID, 0, map[string]any{"n": 4})
+	_, err = b.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 0, map[string]any{"n": 4})
 	require.ErrorIs(t, err, state.ErrAlreadyCompleted, "b decides on the store's version")
 	assert.Zero(t, b.Conflicts().Retries, "no conflict: b knew the version before saving")
 	assert.Positive(t, shared.unchanged, "an unchanged version is not decoded again")
 	assert.Positive(t, shared.newer)
 
-	require.NoError(t, a.DeleteSession(ctx, r.SessionID))
-	_, err = b.State(ctx, r.SessionID)
+	require.NoError(t, a.DeleteSession(ctx, state.MustParseSessionID(r.SessionID)))
+	_, err = b.State(ctx, state.MustParseSessionID(r.SessionID))
 	require.ErrorIs(t, err, state.ErrNotFound, "a deletion by another process is seen")
 	_, cached := b.sessions.Get(r.SessionID)
 	assert.False(t, cached)
@@ -77,14 +79,14 @@ func TestConflictCounters(t *testing.T) {
 	ctx := t.Context()
 	r, err := a.Start(ctx, "demo", "x.go", nil)
 	require.NoError(t, err)
-	_, err = b.State(ctx, r.SessionID)
+	_, err = b.State(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
-	_, err = a.CompletePhase(ctx, r.SessionID, 0, map[string]any{})
+	_, err = a.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 0, map[string]any{})
 	require.NoError(t, err)
-	_, err = b.CompletePhase(ctx, r.SessionID, 0, map[string]any{}) // b's copy is stale
+	_, err = b.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 0, map[string]any{}) // b's copy is stale
 	require.NoError(t, err)
 	assert.Equal(t, ConflictStats{Retries: 1}, b.Conflicts())
-	st, err := b.State(ctx, r.SessionID)
+	st, err := b.State(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	assert.Equal(t, 2, st.PhaseArtifacts[0].Attempts, "both submissions recorded")
 }
@@ -96,17 +98,20 @@ func TestSessionLockHonoursContext(t *testing.T) {
 	ctx := t.Context()
 	r, err := en.Start(ctx, "demo", "x.go", nil)
 	require.NoError(t, err)
-	s, err := en.lookup(ctx, r.SessionID)
+	s, err := en.lookup(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
 	s.mu.Lock() // a mutation in progress
 	defer s.mu.Unlock()
 	for name, call := range map[string]func(context.Context) error{
-		"State": func(c context.Context) error { _, err := en.State(c, r.SessionID); return err },
-		"CompletePhase": func(c context.Context) error {
-			_, err := en.CompletePhase(c, r.SessionID, 0, demoPass[0])
+		"State": func(c context.Context) error {
+			_, err := en.State(c, state.MustParseSessionID(r.SessionID))
 			return err
 		},
-		"DeleteSession": func(c context.Context) error { return en.DeleteSession(c, r.SessionID) },
+		"CompletePhase": func(c context.Context) error {
+			_, err := en.CompletePhase(c, state.MustParseSessionID(r.SessionID), 0, demoPass[0])
+			return err
+		},
+		"DeleteSession": func(c context.Context) error { return en.DeleteSession(c, state.MustParseSessionID(r.SessionID)) },
 	} {
 		// The context is still live when the call starts, so the call
 		// gets as far as the session's lock and waits there.

@@ -32,12 +32,9 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	}
 	var opts map[string]any
 	if len(options) > 0 {
-		b, err := checkpoint.EncodeEvidence(options, e.maxEvidence)
-		if err != nil {
-			return nil, state.Errorf(state.ErrInvalidArgument, "options: %w", err)
-		}
-		if opts, err = decodeObject(b); err != nil {
-			return nil, state.Errorf(state.ErrInvalidArgument, "options: %w", err)
+		var err error
+		if opts, err = checkpoint.CopyEvidence(options, e.maxEvidence); err != nil {
+			return nil, evidenceError("options", "options: ", err)
 		}
 	}
 	f, err := e.loadFlow(ctx, workflowType, opts, "options")
@@ -91,7 +88,7 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 		ValidationGate: pc.ValidationGate,
 		Source:         pc.Source,
 		Checks:         pc.Checks,
-		Workflow:       f.m,
+		workflow:       f.m,
 		Resumed:        resumed,
 	}, nil
 }
@@ -108,7 +105,9 @@ func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts, me
 		return e.startShared(ctx, ss, k, first, opts, meta, opened)
 	}
 	if id, ok := e.pairs.Load(k); ok {
-		s, err := e.lookup(ctx, id)
+		// The pair index holds IDs of state files this engine read or
+		// wrote, all canonical: the parse is a scan.
+		s, err := e.lookupString(ctx, id)
 		if err == nil {
 			st, gone := s.snapshot()
 			if !gone && st.Status == state.StatusActive && st.WorkflowType == k.workflow && st.TargetFile == k.target {
@@ -177,8 +176,14 @@ func (e *Engine) newState(k pairKey, first int, opts, meta map[string]any, opene
 // adopt makes the session object of a session this engine just created
 // and puts it in the cache and the pair index.
 func (e *Engine) adopt(ctx context.Context, st *state.SessionState, ver state.Version) {
+	sid, err := state.ParseSessionID(st.SessionID)
+	if err != nil {
+		// The store saved it, so it has a valid ID: not reached.
+		e.logger.Warn("started session has an invalid ID; not cached", "session_id", st.SessionID, "err", err)
+		return
+	}
 	c, _ := CallerFrom(ctx)
-	s := &session{st: st, ver: ver, loadedBy: c}
+	s := &session{id: sid, st: st, ver: ver, loadedBy: c}
 	s.touched.Store(e.now().UnixNano())
 	e.sessions.Set(st.SessionID, s)
 	e.pairs.Store(pairKey{st.WorkflowType, st.TargetFile}, st.SessionID)
@@ -198,7 +203,7 @@ func (e *Engine) startShared(ctx context.Context, ss state.SessionStarter, k pai
 		e.adopt(ctx, got, ver)
 		return got, false, nil
 	}
-	s, err := e.lookup(ctx, got.SessionID)
+	s, err := e.lookupString(ctx, got.SessionID)
 	if err != nil {
 		return nil, false, err
 	}

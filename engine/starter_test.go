@@ -76,13 +76,13 @@ func TestStartUsesSessionStarter(t *testing.T) {
 
 	// Engine b2 advances the session; engine a2 resumes it at phase 1.
 	id := results[0].SessionID
-	_, err := b2.CompletePhase(ctx, id, 0, demoPass[0])
+	_, err := b2.CompletePhase(ctx, state.MustParseSessionID(id), 0, demoPass[0])
 	require.NoError(t, err)
 	r, err := a2.Start(ctx, "demo", "shared.go", nil)
 	require.NoError(t, err)
 	assert.True(t, r.Resumed)
 	assert.Equal(t, 1, r.CurrentPhase, "the store's newer state is served")
-	st, err := a2.State(ctx, id)
+	st, err := a2.State(ctx, state.MustParseSessionID(id))
 	require.NoError(t, err)
 	assert.Equal(t, []int{0}, st.CompletedPhases)
 	assert.Positive(t, shared.calls)

@@ -39,14 +39,14 @@ func TestTaskFilesCannotLeaveTheFolder(t *testing.T) {
 	assert.Contains(t, err.Error(), "workflow_type demo is broken")
 
 	for task := range 2 {
-		tv, err := en.Task(ctx, r.SessionID, 0, task)
+		tv, err := en.Task(ctx, state.MustParseSessionID(r.SessionID), 0, task)
 		require.ErrorIs(t, err, state.ErrCorrupt, "task %d", task)
 		assert.Contains(t, err.Error(), "must be a relative path inside the phase folder")
 		assert.Nil(t, tv)
 	}
-	_, err = en.CompletePhase(ctx, r.SessionID, 0, demoPass[0])
+	_, err = en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 0, demoPass[0])
 	require.NoError(t, err)
-	_, err = en.Task(ctx, r.SessionID, 1, 1)
+	_, err = en.Task(ctx, state.MustParseSessionID(r.SessionID), 1, 1)
 	require.ErrorIs(t, err, state.ErrCorrupt, "NUL byte")
 
 	// A well-named task file that is a symlink to a file outside.
@@ -54,7 +54,7 @@ func TestTaskFilesCannotLeaveTheFolder(t *testing.T) {
 	link := filepath.Join(wf, "demo", "phases", "0", "task-0-zero.md")
 	require.NoError(t, os.Remove(link))
 	require.NoError(t, os.Symlink(filepath.Join(outside, "secret.md"), link))
-	_, err = en.Task(ctx, r.SessionID, 0, 0)
+	_, err = en.Task(ctx, state.MustParseSessionID(r.SessionID), 0, 0)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "SECRET")
 }
@@ -90,7 +90,7 @@ func TestStateFileSymlinkOutsideIsRefused(t *testing.T) {
 	writeFiles(t, outside, map[string]string{"s.json": strings.Replace(praxisState, "%s", id, 1)})
 	require.NoError(t, os.Symlink(filepath.Join(outside, "s.json"), filepath.Join(stateDir, id+".json")))
 	en := newEnvAt(t, wf, stateDir)
-	_, err := en.State(t.Context(), id)
+	_, err := en.State(t.Context(), state.MustParseSessionID(id))
 	require.Error(t, err)
 	r, err := en.Start(t.Context(), "demo", "src/legacy.py", nil)
 	require.NoError(t, err)

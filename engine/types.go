@@ -77,8 +77,9 @@ type StartResult struct {
 	Source         string
 	// Checks are the current phase's gate checks (PhaseContent).
 	Checks []CheckInfo
-	// Workflow is the workflow's metadata.json as read for this call.
-	Workflow *workflows.Metadata
+	// workflow is the workflow's metadata.json as read for this call,
+	// for Overview.
+	workflow *workflows.Metadata
 	// Resumed is true when an active session for the same workflow and
 	// target file already existed and is returned instead of a new one.
 	Resumed bool
@@ -150,7 +151,13 @@ type CompleteResult struct {
 	// Current is set when the gate failed: the phase, still current, with
 	// its content and tasks.
 	Current *PhaseContent
+
+	id state.SessionID
 }
+
+// ID returns the session's ID as CompletePhase was given it, for calling
+// the engine again.
+func (r *CompleteResult) ID() state.SessionID { return r.id }
 
 // DecisionResult is what Decide returns.
 type DecisionResult struct {
@@ -163,4 +170,10 @@ type DecisionResult struct {
 	// phase; WorkflowComplete when the approved phase was the last.
 	NextPhase        *int
 	WorkflowComplete bool
+
+	id state.SessionID
 }
+
+// ID returns the session's ID as Decide was given it, for calling the
+// engine again.
+func (r *DecisionResult) ID() state.SessionID { return r.id }

@@ -96,7 +96,7 @@ func FuzzValidate(f *testing.F) {
 		if json.Unmarshal(evidenceJSON, &ev) != nil {
 			return
 		}
-		if _, err := checkpoint.EncodeEvidence(ev, 0); err != nil && !errors.Is(err, checkpoint.ErrEvidenceTooLarge) {
+		if _, err := checkpoint.CopyEvidence(ev, 0); err != nil && !errors.Is(err, checkpoint.ErrEvidenceTooLarge) {
 			t.Fatalf("decoded JSON does not encode: %v", err)
 		}
 		r := checkpoint.Validate(g, ev)

@@ -42,31 +42,65 @@ type Query struct {
 	Tags []string `json:"tags,omitempty"`
 }
 
-// Canonical validates q and returns its canonical form: the text in lower
-// case with runs of white space collapsed to one space and trimmed, the
-// effective limit, the phase, and the normalized tags sorted and without
-// duplicates. Two queries with the same canonical form have the same
-// results on the same index; the query cache is keyed by its hash.
-//
-// Invalid UTF-8 in the text or tags is replaced by U+FFFD first. An invalid
-// field yields a *QueryError that wraps ErrInvalidQuery.
-func (q Query) Canonical() (string, error) {
+// CanonicalQuery is a Query checked and in canonical form: the text in
+// lower case with runs of white space collapsed to one space and trimmed,
+// the effective limit, the phase, and the normalized tags sorted and
+// without duplicates. Only ParseQuery makes one, so Index.SearchCanonical
+// takes it without checking it again. It is immutable; the zero
+// CanonicalQuery is no query.
+type CanonicalQuery struct {
+	text  string
+	limit int
+	phase *int // a copy, never changed
+	tags  []string
+}
+
+// ParseQuery checks q and returns its canonical form. Invalid UTF-8 in the
+// text or tags is replaced by U+FFFD first. An invalid field yields a
+// *QueryError that wraps ErrInvalidQuery and names the field (query,
+// limit, phase or tags).
+func ParseQuery(q Query) (CanonicalQuery, error) {
 	text, err := canonicalText(q.Text)
 	if err != nil {
-		return "", err
+		return CanonicalQuery{}, err
 	}
 	limit, err := effectiveLimit(q.Limit)
 	if err != nil {
-		return "", err
+		return CanonicalQuery{}, err
 	}
-	if q.Phase != nil && (*q.Phase < 0 || *q.Phase > MaxPhase) {
-		return "", queryErr("phase", "must be between 0 and %d, got %d; omit it to search every phase", MaxPhase, *q.Phase)
+	var phase *int
+	if q.Phase != nil {
+		if p := *q.Phase; p < 0 || p > MaxPhase {
+			return CanonicalQuery{}, queryErr("phase", "must be between 0 and %d, got %d; omit it to search every phase", MaxPhase, p)
+		}
+		p := *q.Phase
+		phase = &p
 	}
 	tags, err := canonicalTags(q.Tags)
 	if err != nil {
+		return CanonicalQuery{}, err
+	}
+	return CanonicalQuery{text: text, limit: limit, phase: phase, tags: tags}, nil
+}
+
+// String returns q's canonical form, the text Query.Canonical returns.
+func (q CanonicalQuery) String() string {
+	return canonicalForm(q.text, q.limit, q.phase, q.tags)
+}
+
+// IsZero reports whether q is the zero CanonicalQuery.
+func (q CanonicalQuery) IsZero() bool { return q.text == "" }
+
+// Canonical validates q and returns its canonical form (see
+// CanonicalQuery). Two queries with the same canonical form have the same
+// results on the same index; the query cache is keyed by its hash. An
+// invalid field yields a *QueryError that wraps ErrInvalidQuery.
+func (q Query) Canonical() (string, error) {
+	cq, err := ParseQuery(q)
+	if err != nil {
 		return "", err
 	}
-	return canonicalForm(text, limit, q.Phase, tags), nil
+	return cq.String(), nil
 }
 
 // canonicalForm joins the parts unambiguously: every variable-length part

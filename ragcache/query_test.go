@@ -1,6 +1,7 @@
 package ragcache
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -73,4 +74,39 @@ func TestQueryCanonicalDistinguishesFields(t *testing.T) {
 	c5, _ := Query{Text: "A"}.Canonical()
 	c5b, _ := Query{Text: "a", Limit: DefaultLimit}.Canonical()
 	assert.Equal(t, c5, c5b, "limit 0 is the default limit")
+}
+
+// TestParseQueryOwnsItsPhase: a CanonicalQuery does not change when the
+// Query it was parsed from does, so that SearchCanonical can trust it.
+func TestParseQueryOwnsItsPhase(t *testing.T) {
+	p := 3
+	q := Query{Text: "Error  Handling", Phase: &p, Tags: []string{"Go"}}
+	cq, err := ParseQuery(q)
+	require.NoError(t, err)
+	before := cq.String()
+	p = MaxPhase + 1
+	q.Tags[0] = "other"
+	assert.Equal(t, before, cq.String())
+	c, err := Query{Text: "error handling", Phase: new(3), Tags: []string{"go"}}.Canonical()
+	require.NoError(t, err)
+	assert.Equal(t, c, before)
+}
+
+// TestSearchCanonicalIsSearch: the parsed query's search answers as
+// Search does, and the zero CanonicalQuery is refused as an empty query.
+func TestSearchCanonicalIsSearch(t *testing.T) {
+	ix := openTest(t, Config{Dir: corpus}, hooks{})
+	q := Query{Text: "  Error HANDLING ", Limit: 2}
+	want, err := ix.Search(t.Context(), q)
+	require.NoError(t, err)
+	cq, err := ParseQuery(q)
+	require.NoError(t, err)
+	got, err := ix.SearchCanonical(t.Context(), cq)
+	require.NoError(t, err)
+	assert.True(t, got.CacheHit, "the same cache entry as Search's")
+	assert.Equal(t, want.Chunks, got.Chunks)
+	_, err = ix.SearchCanonical(t.Context(), CanonicalQuery{})
+	qe, ok := errors.AsType[*QueryError](err)
+	require.True(t, ok, "%v", err)
+	assert.Equal(t, "query", qe.Field)
 }

@@ -241,13 +241,8 @@ func (cfg *Config) validate() error {
 	return nil
 }
 
-// Search returns the chunks that best match q, best first.
-//
-// A query that is in the cache for the current index is answered without
-// touching the index. Otherwise the first caller searches the index and
-// every identical query that arrives meanwhile waits for that search and
-// shares its result. Search never waits for a rebuild: it runs on the
-// snapshot that is current when it starts.
+// Search returns the chunks that best match q, best first: it parses q
+// with ParseQuery and calls SearchCanonical.
 //
 // An invalid q yields a *QueryError that wraps ErrInvalidQuery; so does a
 // tag or phase that no chunk of the current index carries. When ctx ends
@@ -257,32 +252,50 @@ func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
 	if ix.closed.Load() {
 		return Result{}, ErrClosed
 	}
-	text, err := canonicalText(q.Text)
+	cq, err := ParseQuery(q)
 	if err != nil {
 		return Result{}, err
 	}
-	limit, err := effectiveLimit(q.Limit)
-	if err != nil {
-		return Result{}, err
+	return ix.search(ctx, start, &cq)
+}
+
+// SearchCanonical returns the chunks that best match q, best first. q was
+// checked by ParseQuery and is used as it is.
+//
+// A query that is in the cache for the current index is answered without
+// touching the index. Otherwise the first caller searches the index and
+// every identical query that arrives meanwhile waits for that search and
+// shares its result. SearchCanonical never waits for a rebuild: it runs on
+// the snapshot that is current when it starts.
+//
+// A tag or phase that no chunk of the current index carries yields a
+// *QueryError that wraps ErrInvalidQuery. When ctx ends while it waits,
+// SearchCanonical returns ctx.Err().
+func (ix *Index) SearchCanonical(ctx context.Context, q CanonicalQuery) (Result, error) {
+	start := time.Now()
+	if ix.closed.Load() {
+		return Result{}, ErrClosed
 	}
-	if q.Phase != nil && (*q.Phase < 0 || *q.Phase > MaxPhase) {
-		return Result{}, queryErr("phase", "must be between 0 and %d, got %d; omit it to search every phase", MaxPhase, *q.Phase)
+	if q.IsZero() {
+		return Result{}, queryErr("query", "is empty; give the words to search for, e.g. \"error handling in goroutines\"")
 	}
-	tags, err := canonicalTags(q.Tags)
-	if err != nil {
-		return Result{}, err
-	}
+	return ix.search(ctx, start, &q)
+}
+
+// search is SearchCanonical after its checks; q does not escape.
+func (ix *Index) search(ctx context.Context, start time.Time, q *CanonicalQuery) (Result, error) {
+	text, limit, tags := q.text, q.limit, q.tags
 	// The canonical form of a usual query fits in buf, which stays on the
 	// stack: a cache hit allocates nothing.
 	var buf [256]byte
-	canon := appendCanonical(buf[:0], text, limit, q.Phase, tags)
+	canon := appendCanonical(buf[:0], text, limit, q.phase, tags)
 	hash := xxhash.Sum64(canon)
 
 	snap := ix.cur.Load()
-	if err := snap.checkFilters(q.Phase, tags); err != nil {
+	if err := snap.checkFilters(q.phase, tags); err != nil {
 		return Result{}, err
 	}
-	a := loadArgs{ix: ix, snap: snap, text: text, limit: limit, phase: q.Phase, tags: tags}
+	a := loadArgs{ix: ix, snap: snap, text: text, limit: limit, phase: q.phase, tags: tags}
 	// One call for a hit and a miss alike: the cache counts each Search
 	// once, as a hit, a miss (this call searched the index) or a
 	// coalesced wait.

@@ -8,8 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
+	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/internal/jsonnum"
 )
 
@@ -179,18 +178,17 @@ func (a *args) object(name string, required bool, hint string) map[string]any {
 
 // sessionID reads the session_id argument and checks that it is a UUID, so
 // that nothing else (a path, "../x") ever reaches the engine.
-func (a *args) sessionID() string {
+func (a *args) sessionID() state.SessionID {
 	const hint = "pass the session_id that start_workflow returned (list_sessions shows them all)"
 	s := a.str("session_id", true, 64, hint)
 	if s == "" || a.err != nil {
-		return ""
+		return state.SessionID{}
 	}
-	u, err := uuid.Parse(s)
-	if err != nil || len(s) != 36 {
+	id, err := state.ParseSessionID(s)
+	if err != nil {
 		a.fail(badArg("session_id", "%q is not a session ID; session IDs are UUIDs such as 3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53; %s", shorten(s, 64), hint))
-		return ""
 	}
-	return u.String()
+	return id
 }
 
 // jsonType names the JSON type of a decoded value for error messages.

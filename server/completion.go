@@ -7,6 +7,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine/state"
 )
 
@@ -59,7 +60,7 @@ func (c completer) CompleteResourceArgument(ctx context.Context, uri string, arg
 	case "workflow_type":
 		return c.workflows(ctx, arg.Value)
 	case argPhase:
-		if !validName(wt) {
+		if !checkpoint.ValidName(wt) {
 			return none(), nil
 		}
 		ps, err := c.s.cfg.Engine.WorkflowPhases(ctx, wt)
@@ -69,7 +70,7 @@ func (c completer) CompleteResourceArgument(ctx context.Context, uri string, arg
 		return match(itoas(ps), arg.Value), nil
 	case "file":
 		p, err := strconv.Atoi(cc.Arguments[argPhase])
-		if err != nil || !validName(wt) {
+		if err != nil || !checkpoint.ValidName(wt) {
 			return none(), nil
 		}
 		files, err := c.s.cfg.Engine.PhaseFiles(ctx, wt, p)
@@ -109,11 +110,11 @@ func (c completer) sessions(ctx context.Context, workflow, prefix string) (*mcp.
 // sessionPhases completes the phases of a session: the current one first,
 // then the completed ones.
 func (c completer) sessionPhases(ctx context.Context, id, prefix string) (*mcp.Completion, error) {
-	id, err := state.ParseSessionID(id)
+	sid, err := state.ParseSessionID(id)
 	if err != nil {
 		return none(), nil
 	}
-	st, err := c.s.cfg.Engine.State(ctx, id)
+	st, err := c.s.cfg.Engine.State(ctx, sid)
 	if err != nil {
 		return none(), nil
 	}

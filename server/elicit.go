@@ -59,7 +59,7 @@ func (s *Server) elicitApproval(ctx context.Context, r *engine.CompleteResult) e
 	ectx, cancel := context.WithTimeout(ctx, s.cfg.ElicitTimeout)
 	defer cancel()
 	decidedElsewhere := make(chan struct{})
-	go s.watchDecision(ectx, r.SessionID, r.Phase, decidedElsewhere, cancel)
+	go s.watchDecision(ectx, r.ID(), r.Phase, decidedElsewhere, cancel)
 	res, err := s.mcp.RequestElicitation(ectx, mcp.ElicitationRequest{Params: s.approvalForm(ctx, r)})
 	select {
 	case <-decidedElsewhere:
@@ -102,7 +102,7 @@ func (s *Server) recordAnswer(ctx context.Context, r *engine.CompleteResult, res
 	default:
 		return elicitOutcome{note: "the approval form was dismissed in the IDE"}
 	}
-	d, err := s.cfg.Engine.Decide(ctx, r.SessionID, r.Phase, decision, by, comment)
+	d, err := s.cfg.Engine.Decide(ctx, r.ID(), r.Phase, decision, by, comment)
 	if err != nil {
 		return elicitOutcome{note: "the IDE's answer was not recorded: " + err.Error()}
 	}
@@ -117,7 +117,7 @@ const approvalInputID = "mcpflow_approval"
 func (s *Server) approvalForm(ctx context.Context, r *engine.CompleteResult) mcp.ElicitationParams {
 	return mcp.ElicitationParams{
 		Message: fmt.Sprintf("The agent finished phase %d of %s on %s and its evidence passed the gate. Approve it so that the agent goes on, or reject it with a comment.",
-			r.Phase, r.WorkflowType, s.targetOf(ctx, r.SessionID)),
+			r.Phase, r.WorkflowType, s.targetOf(ctx, r.ID())),
 		RequestedSchema: approvalSchema,
 	}
 }
@@ -132,7 +132,7 @@ func modernClient(ctx context.Context) bool {
 // watchDecision ends an elicitation (cancel) when phase of session id no
 // longer awaits approval: decided in the dashboard or from the command
 // line. Changes of this process are seen at once, others' within a second.
-func (s *Server) watchDecision(ctx context.Context, id string, phase int, decided chan<- struct{}, cancel context.CancelFunc) {
+func (s *Server) watchDecision(ctx context.Context, id state.SessionID, phase int, decided chan<- struct{}, cancel context.CancelFunc) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -156,7 +156,7 @@ func (s *Server) watchDecision(ctx context.Context, id string, phase int, decide
 }
 
 // targetOf returns the session's target file, for the question's text.
-func (s *Server) targetOf(ctx context.Context, id string) string {
+func (s *Server) targetOf(ctx context.Context, id state.SessionID) string {
 	st, err := s.cfg.Engine.State(ctx, id)
 	if err != nil {
 		return "its target"

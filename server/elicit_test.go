@@ -124,7 +124,7 @@ func TestElicitEndsWhenDecidedElsewhere(t *testing.T) {
 	var sid atomic.Value // the session's ID, set before complete_phase asks
 	cs := elicitingClient(t, h, func(ctx context.Context, _ *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
 		// The reviewer approves in the dashboard instead of in the IDE.
-		if _, err := h.eng.Decide(ctx, sid.Load().(string), 0, state.DecisionApproved, "dash", ""); err != nil {
+		if _, err := h.eng.Decide(ctx, state.MustParseSessionID(sid.Load().(string)), 0, state.DecisionApproved, "dash", ""); err != nil {
 			t.Errorf("decide: %v", err)
 		}
 		select {

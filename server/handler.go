@@ -101,7 +101,7 @@ type toolHandlers struct {
 func (s *Server) handlerOf(tool string) mcpserver.ToolHandlerFunc {
 	s.handlers.once.Do(func() {
 		s.handlers.m = map[string]mcpserver.ToolHandlerFunc{
-			ToolSearchStandards:  toolHandler(s, ToolSearchStandards, decodeSearch, s.searchStandards),
+			ToolSearchStandards:  toolHandler(s, ToolSearchStandards, decodeSearchQuery, s.searchStandards),
 			ToolListWorkflows:    toolHandler(s, ToolListWorkflows, decodeListWorkflows, s.listWorkflows),
 			ToolStartWorkflow:    toolHandler(s, ToolStartWorkflow, decodeStart, s.startWorkflow),
 			ToolGetCurrentPhase:  toolHandler(s, ToolGetCurrentPhase, decodeSessionOf(ToolGetCurrentPhase), s.getCurrentPhase),

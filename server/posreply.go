@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/state"
-	"github.com/mcpflow/mcpflow/engine/workflows"
 	"github.com/mcpflow/mcpflow/ragcache"
 )
 
@@ -47,36 +47,30 @@ func taskID(phase, task int) string { return strconv.Itoa(phase) + "." + strconv
 // posOverview is start's workflow_overview: the workflow's metadata as
 // prAxIs OS's WorkflowMetadata.to_dict gives it.
 type posOverview struct {
-	WorkflowType      string                   `json:"workflow_type"`
-	Version           string                   `json:"version"`
-	Description       string                   `json:"description"`
-	TotalPhases       int                      `json:"total_phases"`
-	EstimatedDuration string                   `json:"estimated_duration"`
-	PrimaryOutputs    []string                 `json:"primary_outputs"`
-	Phases            []workflows.PhaseDef     `json:"phases"`
-	DynamicPhases     bool                     `json:"dynamic_phases,omitempty"`
-	DynamicConfig     *workflows.DynamicConfig `json:"dynamic_config,omitempty"`
+	WorkflowType      string                `json:"workflow_type"`
+	Version           string                `json:"version"`
+	Description       string                `json:"description"`
+	TotalPhases       int                   `json:"total_phases"`
+	EstimatedDuration string                `json:"estimated_duration"`
+	PrimaryOutputs    []string              `json:"primary_outputs"`
+	Phases            []engine.PhaseDef     `json:"phases"`
+	DynamicPhases     bool                  `json:"dynamic_phases,omitempty"`
+	DynamicConfig     *engine.DynamicConfig `json:"dynamic_config,omitempty"`
 }
 
-// newPosOverview counts, for total_phases "dynamic", the entries of
-// metadata.json's phases list, as prAxIs OS does.
-func newPosOverview(m *workflows.Metadata) *posOverview {
-	if m == nil {
+// newPosOverview gives phases as [] where metadata.json defines none.
+func newPosOverview(o *engine.Overview) *posOverview {
+	if o == nil {
 		return nil
 	}
-	total := m.TotalPhases.N
-	if m.TotalPhases.Dynamic {
-		list, _ := m.Raw["phases"].([]any)
-		total = len(list)
-	}
-	phases := m.Phases
+	phases := o.Phases
 	if phases == nil {
-		phases = []workflows.PhaseDef{}
+		phases = []engine.PhaseDef{}
 	}
 	return &posOverview{
-		WorkflowType: m.WorkflowType, Version: m.Version, Description: m.Description, TotalPhases: total,
-		EstimatedDuration: m.EstimatedDuration, PrimaryOutputs: strs(m.PrimaryOutputs), Phases: phases,
-		DynamicPhases: m.DynamicPhases, DynamicConfig: m.DynamicConfig,
+		WorkflowType: o.WorkflowType, Version: o.Version, Description: o.Description, TotalPhases: o.TotalPhases,
+		EstimatedDuration: o.EstimatedDuration, PrimaryOutputs: strs(o.PrimaryOutputs), Phases: phases,
+		DynamicPhases: o.DynamicPhases, DynamicConfig: o.DynamicConfig,
 	}
 }
 
@@ -94,7 +88,7 @@ type posStart struct {
 func newPosStart(action string, o *startOut) posStart {
 	return posStart{
 		Status: posSuccess, Action: action, startOut: *o,
-		Tasks: newPosTasks(o.CurrentPhase, o.Tasks), TaskCount: len(o.Tasks), WorkflowOverview: newPosOverview(o.workflow),
+		Tasks: newPosTasks(o.CurrentPhase, o.Tasks), TaskCount: len(o.Tasks), WorkflowOverview: newPosOverview(o.overview),
 	}
 }
 

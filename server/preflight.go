@@ -12,6 +12,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine/state"
 )
 
@@ -157,7 +158,7 @@ func (s *Server) resourceExists(uri string) bool {
 	wt, rest, ok1 := strings.Cut(rest, "/phases/")
 	ps, file, ok2 := strings.Cut(rest, "/")
 	phase, err := strconv.Atoi(ps)
-	if !ok1 || !ok2 || err != nil || phase < 0 || !validName(wt) || file == "" || strings.Contains(file, "/") {
+	if !ok1 || !ok2 || err != nil || phase < 0 || !checkpoint.ValidName(wt) || file == "" || strings.Contains(file, "/") {
 		return false
 	}
 	if unescaped, err := url.PathUnescape(file); err == nil {

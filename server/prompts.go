@@ -12,8 +12,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
+	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/state"
-	"github.com/mcpflow/mcpflow/engine/workflows"
 )
 
 // Prompts: one per workflow of the workflows folder, named after it, that
@@ -43,30 +43,19 @@ type promptSet struct {
 // workflowPrompt is what a workflow's prompt is built from.
 type workflowPrompt struct {
 	name string
-	meta *workflows.Metadata // nil when metadata.json cannot be read
-}
-
-// specArg returns the start option that names a dynamic workflow's spec
-// (dynamic_config.source_path_key, spec_path by default) and whether the
-// prompt requires it: a workflow that ships an example spec runs without
-// one. A static workflow, or one whose metadata cannot be read, takes none.
-func specArg(m *workflows.Metadata) (key string, required bool) {
-	if m == nil || !m.DynamicPhases || m.DynamicConfig == nil {
-		return "", false
-	}
-	return m.DynamicConfig.SourcePathKey, m.DynamicConfig.ExampleSpec == ""
+	args *engine.StartArgs // nil when metadata.json cannot be read
 }
 
 // prompt builds the prompt definition.
 func (w workflowPrompt) prompt() mcp.Prompt {
 	desc := "Start the " + w.name + " workflow on a target file and work through its phases."
 	title := w.name
-	if w.meta != nil {
-		if w.meta.Description != "" {
-			desc = w.meta.Description + " Starts the workflow and says how to work through its phases."
+	if w.args != nil {
+		if w.args.Description != "" {
+			desc = w.args.Description + " Starts the workflow and says how to work through its phases."
 		}
-		if w.meta.Name != "" {
-			title = w.meta.Name
+		if w.args.Title != "" {
+			title = w.args.Title
 		}
 	}
 	opts := []mcp.PromptOption{
@@ -74,13 +63,13 @@ func (w workflowPrompt) prompt() mcp.Prompt {
 		mcp.WithArgument(argTargetFile, mcp.RequiredArgument(),
 			mcp.ArgumentDescription("The file or feature the workflow is about, e.g. internal/auth/login.go.")),
 	}
-	if key, required := specArg(w.meta); key != "" {
+	if w.args != nil && w.args.SpecOption != "" {
 		argOpts := []mcp.ArgumentOption{mcp.ArgumentDescription(
 			"The specification the workflow executes: its folder holding tasks.md, e.g. .praxis-os/specs/2026-01-02-login.")}
-		if required {
+		if w.args.SpecRequired {
 			argOpts = append(argOpts, mcp.RequiredArgument())
 		}
-		opts = append(opts, mcp.WithArgument(key, argOpts...))
+		opts = append(opts, mcp.WithArgument(w.args.SpecOption, argOpts...))
 	}
 	p := mcp.NewPrompt(w.name, opts...)
 	p.Title = title
@@ -95,14 +84,14 @@ func (s *Server) workflowPrompts(ctx context.Context) ([]workflowPrompt, error) 
 	}
 	out := make([]workflowPrompt, 0, len(names))
 	for _, n := range names {
-		m, err := s.cfg.Engine.Metadata(ctx, n)
+		a, err := s.cfg.Engine.StartArgs(ctx, n)
 		if errors.Is(err, state.ErrNotFound) {
 			continue // a folder without metadata.json is no workflow
 		}
 		if err != nil {
-			m = nil // offered all the same: start_workflow will say what is wrong
+			a = nil // offered all the same: start_workflow will say what is wrong
 		}
-		out = append(out, workflowPrompt{name: n, meta: m})
+		out = append(out, workflowPrompt{name: n, args: a})
 	}
 	return out, nil
 }
@@ -164,7 +153,7 @@ func promptArg(req mcp.GetPromptRequest, name string, required bool, fix string)
 // target and how to proceed through its phases.
 func (s *Server) startPrompt(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 	name := req.Params.Name
-	m, err := s.cfg.Engine.Metadata(ctx, name)
+	m, err := s.cfg.Engine.StartArgs(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("prompt %s: %s", name, state.Message(err))
 	}
@@ -173,8 +162,8 @@ func (s *Server) startPrompt(ctx context.Context, req mcp.GetPromptRequest) (*mc
 		return nil, err
 	}
 	args := fmt.Sprintf(`{"workflow_type": %q, "target_file": %q}`, name, target)
-	if key, required := specArg(m); key != "" {
-		spec, err := promptArg(req, key, required, "give the folder of the specification to execute")
+	if key := m.SpecOption; key != "" {
+		spec, err := promptArg(req, key, m.SpecRequired, "give the folder of the specification to execute")
 		if err != nil {
 			return nil, err
 		}
@@ -182,7 +171,7 @@ func (s *Server) startPrompt(ctx context.Context, req mcp.GetPromptRequest) (*mc
 			args = fmt.Sprintf(`{"workflow_type": %q, "target_file": %q, "options": {%q: %q}}`, name, target, key, spec)
 		}
 	}
-	title := m.Name
+	title := m.Title
 	if title == "" {
 		title = name
 	}
@@ -200,13 +189,12 @@ func (s *Server) startPrompt(ctx context.Context, req mcp.GetPromptRequest) (*mc
 	b.WriteString("5. complete_phase returns the next phase: repeat from step 3 until workflow_complete is true. get_current_phase shows where the session stands at any time.\n")
 	if len(m.Phases) > 0 {
 		b.WriteString("\nPhases:\n")
-		for i := range m.Phases {
-			p := &m.Phases[i]
-			fmt.Fprintf(&b, "- Phase %d: %s", p.PhaseNumber, p.PhaseName)
+		for _, p := range m.Phases {
+			fmt.Fprintf(&b, "- Phase %d: %s", p.Number, p.Name)
 			if p.Purpose != "" {
 				b.WriteString(" — " + p.Purpose)
 			}
-			fmt.Fprintf(&b, " (%d tasks)\n", len(p.Tasks))
+			fmt.Fprintf(&b, " (%d tasks)\n", p.Tasks)
 		}
 	}
 	return mcp.NewGetPromptResult("Start "+name+" on "+target, []mcp.PromptMessage{
@@ -221,11 +209,11 @@ func (s *Server) resumePrompt(ctx context.Context, req mcp.GetPromptRequest) (*m
 	if err != nil {
 		return nil, err
 	}
-	id, err := state.ParseSessionID(raw)
+	sid, err := state.ParseSessionID(raw)
 	if err != nil {
 		return nil, fmt.Errorf("prompt %s: %s", PromptResume, state.Message(err))
 	}
-	v, err := s.cfg.Engine.CurrentPhase(ctx, id)
+	v, err := s.cfg.Engine.CurrentPhase(ctx, sid)
 	if err != nil {
 		return nil, fmt.Errorf("prompt %s: %s", PromptResume, state.Message(err))
 	}

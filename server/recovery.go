@@ -75,7 +75,7 @@ func (s *Server) recoveryTools() []mcpserver.ServerTool {
 
 // recoveryArgs are the arguments of the recovery tools.
 type recoveryArgs struct {
-	SessionID string
+	SessionID state.SessionID
 	Reason    string
 	// Phase is retry_phase's phase, rollback_session's to_phase, or
 	// get_errors' phase (-1 for every phase).
@@ -217,5 +217,5 @@ func (s *Server) getErrors(ctx context.Context, _ mcp.CallToolRequest, a recover
 			b.WriteString("- " + e + "\n")
 		}
 	}
-	return textReply(newErrorsOut(a.SessionID, list), b.String()), nil
+	return textReply(newErrorsOut(a.SessionID.String(), list), b.String()), nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
+	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/ragcache"
 )
@@ -282,7 +283,7 @@ func (s *Server) readWorkflowFile(ctx context.Context, req mcp.ReadResourceReque
 	if err != nil || phase < 0 {
 		return nil, fmt.Errorf("%w: uri %q: phase must be a phase number such as 1, got %q", errResource, req.Params.URI, ps)
 	}
-	if !validName(wt) {
+	if !checkpoint.ValidName(wt) {
 		return nil, fmt.Errorf("%w: uri %q: workflow_type %q is not a workflow name; list_workflows names them", errResource, req.Params.URI, wt)
 	}
 	b, err := s.cfg.Engine.ReadPhaseFile(ctx, wt, phase, file)

@@ -11,6 +11,12 @@ import (
 // cache entry and kept in the entry's ragcache.Memo, so that a hit only
 // fills in its own query_time_ms and cache_hit.
 //
+// This is no cache of the server's: the query cache is ragcache's, and a
+// Memo lives and dies with its entry (the entry's bound, TTL and
+// generation, its search_queries counters). What server owns is only
+// what goes in the slot, its wire form, which depends on the entry's
+// result alone, as Memo requires.
+//
 // The parts are kept as Go values, not as encoded JSON: mcp-go encodes a
 // tool result with encoding/json, which re-validates (compacts) every
 // pre-encoded json.RawMessage byte by byte, and that costs more than

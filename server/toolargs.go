@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/ragcache"
@@ -12,10 +13,11 @@ import (
 // Each tool's arguments are decoded and checked here, once, into a typed
 // value: the handler gets either that value or an *argError naming the
 // argument, and passes the value on unchecked. The limits are the ones the
-// tool's input schema declares (the same constants). The domain checks
-// again only what a caller outside this server could get wrong:
-// ragcache.Query.Canonical (the CLI's search, library users) and the
-// engine's own checks of phase, target_file and evidence size.
+// tool's input schema declares (the same constants). Values the domain
+// types are parsed here with the domain's one parse function
+// (state.ParseSessionID, ragcache.ParseQuery), which the CLI and the
+// dashboard use too; the engine keeps its own checks of phase,
+// target_file and evidence size.
 
 // toolArgs names the arguments of every tool that takes any, in the order
 // an unknown-argument error lists them. pos_workflow offers each action the
@@ -79,6 +81,21 @@ func decodeSearch(raw any) (ragcache.Query, error) {
 	return q, a.done()
 }
 
+// decodeSearchQuery is search_standards' decoder: decodeSearch, then the
+// query's one parse into its canonical form (ragcache.ParseQuery), whose
+// problems are named after the argument the caller gave.
+func decodeSearchQuery(raw any) (ragcache.CanonicalQuery, error) {
+	q, err := decodeSearch(raw)
+	if err != nil {
+		return ragcache.CanonicalQuery{}, err
+	}
+	cq, err := ragcache.ParseQuery(q)
+	if err != nil {
+		return ragcache.CanonicalQuery{}, praxisQueryField(raw, err)
+	}
+	return cq, nil
+}
+
 // listWorkflowsArgs are list_workflows' arguments.
 type listWorkflowsArgs struct {
 	// Category is "" for every workflow.
@@ -92,7 +109,7 @@ func decodeListWorkflows(raw any) (listWorkflowsArgs, error) {
 
 // startArgs are start_workflow's arguments.
 type startArgs struct {
-	// WorkflowType is a valid workflow name (see validName).
+	// WorkflowType is a valid workflow name (checkpoint.ValidName).
 	WorkflowType string
 	TargetFile   string
 	// Options is nil when not given.
@@ -106,33 +123,16 @@ func decodeStart(raw any) (startArgs, error) {
 		TargetFile:   a.str("target_file", true, maxTargetRunes, "name the file or feature the workflow is about, e.g. \"src/login.go\""),
 		Options:      a.object("options", false, "omit it or pass an object"),
 	}
-	if a.err == nil && !validName(v.WorkflowType) {
+	if a.err == nil && !checkpoint.ValidName(v.WorkflowType) {
 		a.fail(badArg("workflow_type", "%q is not a workflow name (letters, digits, '_', '-' and '.', no path); call list_workflows to see them", shorten(v.WorkflowType, 64)))
 	}
 	return v, a.done()
 }
 
-// validName accepts workflow names as the engine lays them out on disk:
-// one path element of letters, digits, '_', '-' and '.', not starting
-// with '.'.
-func validName(s string) bool {
-	if s == "" || len(s) > maxNameRunes || s[0] == '.' {
-		return false
-	}
-	for _, c := range []byte(s) {
-		ok := c == '_' || c == '-' || c == '.' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
 // sessionArgs are the arguments of the tools that take only a session:
 // get_current_phase, get_workflow_state and delete_session.
 type sessionArgs struct {
-	// SessionID is a UUID in canonical form.
-	SessionID string
+	SessionID state.SessionID
 }
 
 func decodeSession(tool string, raw any) (sessionArgs, error) {
@@ -142,7 +142,7 @@ func decodeSession(tool string, raw any) (sessionArgs, error) {
 
 // taskArgs are get_task's arguments.
 type taskArgs struct {
-	SessionID  string
+	SessionID  state.SessionID
 	Phase      int
 	TaskNumber int
 }
@@ -157,7 +157,7 @@ func decodeTask(raw any) (taskArgs, error) {
 
 // completeArgs are complete_phase's arguments.
 type completeArgs struct {
-	SessionID string
+	SessionID state.SessionID
 	Phase     int
 	Evidence  map[string]any
 }

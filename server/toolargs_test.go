@@ -65,7 +65,7 @@ func TestDecodeTaskAndComplete(t *testing.T) {
 	const id = "3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53"
 	ta, err := decodeTask(jsonArgs(t, `{"session_id": "`+id+`", "phase": 2, "task_number": 0}`))
 	require.NoError(t, err)
-	assert.Equal(t, taskArgs{SessionID: id, Phase: 2}, ta)
+	assert.Equal(t, taskArgs{SessionID: state.MustParseSessionID(id), Phase: 2}, ta)
 
 	_, err = decodeTask(jsonArgs(t, `{"session_id": "`+id+`", "task_number": 0}`))
 	require.EqualError(t, err, "phase: required; pass the phase number, e.g. the current_phase of get_current_phase")
@@ -74,7 +74,7 @@ func TestDecodeTaskAndComplete(t *testing.T) {
 
 	ca, err := decodeComplete(jsonArgs(t, `{"session_id": "`+id+`", "phase": 1, "evidence": {"n": 2}}`))
 	require.NoError(t, err)
-	assert.Equal(t, completeArgs{SessionID: id, Phase: 1, Evidence: map[string]any{"n": 2.0}}, ca)
+	assert.Equal(t, completeArgs{SessionID: state.MustParseSessionID(id), Phase: 1, Evidence: map[string]any{"n": 2.0}}, ca)
 	_, err = decodeComplete(jsonArgs(t, `{"session_id": "`+id+`", "phase": 1.5, "evidence": {}}`))
 	require.EqualError(t, err, "phase: must be a whole number, got 1.5; pass the session's current phase (get_current_phase shows it)")
 }
@@ -85,7 +85,7 @@ func TestDecodeSessionAndList(t *testing.T) {
 	for _, tool := range []string{ToolGetCurrentPhase, ToolGetWorkflowState, ToolDeleteSession} {
 		a, err := decodeSession(tool, jsonArgs(t, `{"session_id": "`+id+`"}`))
 		require.NoError(t, err, tool)
-		assert.Equal(t, "3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53", a.SessionID, "%s: canonical form", tool)
+		assert.Equal(t, "3f2b8c1e-9a4d-4e1b-8f6a-2c7d9e0b1a53", a.SessionID.String(), "%s: canonical form", tool)
 		_, err = decodeSession(tool, jsonArgs(t, `{"session_id": "`+id+`", "phase": 1}`))
 		require.EqualError(t, err, `"phase": unknown argument; this tool takes session_id`, tool)
 	}

@@ -193,11 +193,9 @@ func (s *Server) toolError(ctx context.Context, tool string, err error) (*mcp.Ca
 	qe, isQuery := errors.AsType[*ragcache.QueryError](err)
 	switch {
 	case isQuery:
-		field := qe.Field
-		if field == "limit" {
-			field = "n_results"
-		}
-		msg = field + ": " + qe.Problem
+		// decodeSearch checked n_results against the same bounds, so
+		// Search never refuses the limit: the field is the argument's.
+		msg = qe.Field + ": " + qe.Problem
 	case errors.Is(err, state.ErrNotFound), errors.Is(err, state.ErrWrongPhase),
 		errors.Is(err, state.ErrAlreadyCompleted), errors.Is(err, state.ErrConflict),
 		errors.Is(err, state.ErrInvalidArgument), errors.Is(err, state.ErrCorrupt), errors.Is(err, state.ErrPaused),
@@ -236,11 +234,11 @@ type searchOut struct {
 	CacheHit        bool        `json:"cache_hit" jsonschema:"whether the answer came from the query cache"`
 }
 
-func (s *Server) searchStandards(ctx context.Context, req mcp.CallToolRequest, q ragcache.Query) (reply[searchOut], error) {
+func (s *Server) searchStandards(ctx context.Context, req mcp.CallToolRequest, q ragcache.CanonicalQuery) (reply[searchOut], error) {
 	if send := s.progressSender(ctx, req); send != nil && s.cfg.Index.Rebuilding() {
 		defer s.rebuildProgress(send)()
 	}
-	r, err := s.cfg.Index.Search(ctx, q)
+	r, err := s.cfg.Index.SearchCanonical(ctx, q)
 	if err != nil {
 		return reply[searchOut]{}, praxisQueryField(req.Params.Arguments, err)
 	}
@@ -475,7 +473,7 @@ func (s *Server) deleteSession(ctx context.Context, _ mcp.CallToolRequest, a ses
 	if err := s.cfg.Engine.DeleteSession(ctx, a.SessionID); err != nil {
 		return reply[deleteOut]{}, err
 	}
-	return textReply(deleteOut{SessionID: a.SessionID, Deleted: true}, "Deleted session "+a.SessionID+"."), nil
+	return textReply(deleteOut{SessionID: a.SessionID.String(), Deleted: true}, "Deleted session "+a.SessionID.String()+"."), nil
 }
 
 // ---- get_server_info ----
@@ -557,7 +555,7 @@ func (s *Server) approveHint(id string, phase int) string {
 func (s *Server) decidedInIDE(ctx context.Context, out *completeOut, d *engine.DecisionResult) reply[completeOut] {
 	var b strings.Builder
 	out.AwaitingApproval = false
-	v, err := s.cfg.Engine.CurrentPhase(ctx, d.SessionID)
+	v, err := s.cfg.Engine.CurrentPhase(ctx, d.ID())
 	if d.Decision.Decision == state.DecisionRejected {
 		fmt.Fprintf(&b, "REJECTED by %s: %s\nPhase %d passed its gate but the reviewer rejected it. Address the comment, then submit the evidence again with complete_phase.\n", d.Decision.By, d.Decision.Comment, d.Phase)
 		if err == nil && !v.WorkflowComplete {

@@ -7,7 +7,6 @@ import (
 	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/state"
-	"github.com/mcpflow/mcpflow/engine/workflows"
 	"github.com/mcpflow/mcpflow/server/internal/telemetry"
 )
 
@@ -92,9 +91,9 @@ type startOut struct {
 	Checks         []checkInfoOut `json:"checks" jsonschema:"what the server checks itself in the project when the phase is completed"`
 	Resumed        bool           `json:"resumed" jsonschema:"true when an active session for this workflow and target already existed"`
 
-	// workflow is the metadata.json read for the call, for pos_workflow's
-	// workflow_overview.
-	workflow *workflows.Metadata
+	// overview is the workflow as Start read it for the call, for
+	// pos_workflow's workflow_overview.
+	overview *engine.Overview
 }
 
 func newStartOut(r *engine.StartResult) startOut {
@@ -102,7 +101,7 @@ func newStartOut(r *engine.StartResult) startOut {
 		SessionID: r.SessionID, WorkflowType: r.WorkflowType, TargetFile: r.TargetFile,
 		CurrentPhase: r.CurrentPhase, PhaseName: r.PhaseName, PhaseContent: r.PhaseContent,
 		Tasks: newTaskOutlines(r.Tasks), TotalPhases: r.TotalPhases, ValidationGate: strs(r.ValidationGate), Source: r.Source,
-		Checks: newCheckInfoOuts(r.Checks), Resumed: r.Resumed, workflow: r.Workflow,
+		Checks: newCheckInfoOuts(r.Checks), Resumed: r.Resumed, overview: r.Overview(),
 	}
 }
 
@@ -425,7 +424,7 @@ type workflowOut struct {
 
 // newWorkflowOut names a workflow whose metadata.json cannot be read after
 // its folder.
-func newWorkflowOut(w *workflows.Info) workflowOut {
+func newWorkflowOut(w *engine.WorkflowInfo) workflowOut {
 	wt := w.WorkflowType
 	if wt == "" {
 		wt = w.Name

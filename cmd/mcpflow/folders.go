@@ -205,7 +205,7 @@ func (d folders) moveLegacySessions(log *slog.Logger) {
 		if !ok || !e.Type().IsRegular() {
 			continue
 		}
-		if canon, err := state.ParseSessionID(id); err != nil || canon != id {
+		if canon, err := state.ParseSessionID(id); err != nil || canon.String() != id {
 			continue
 		}
 		from, to := filepath.Join(d.legacyState, e.Name()), filepath.Join(d.state, e.Name())

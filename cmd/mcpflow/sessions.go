@@ -180,8 +180,8 @@ func sessionsCmd(ctx context.Context, args []string, getenv env, stdout, stderr 
 		l := sessionLine{SessionID: x.SessionID, WorkflowType: x.WorkflowType, TargetFile: x.TargetFile, CurrentPhase: x.CurrentPhase,
 			AwaitingApproval: x.AwaitingApproval, UpdatedAt: x.UpdatedAt.UTC().Format(time.RFC3339), Error: x.Error}
 		l.Status = string(state.SessionStatus(x.Status, x.Paused, x.GateFailed))
-		if x.Error == "" {
-			if v, err := eng.StateWithProgress(ctx, x.SessionID); err == nil {
+		if sid, err := state.ParseSessionID(x.SessionID); err == nil && x.Error == "" {
+			if v, err := eng.StateWithProgress(ctx, sid); err == nil {
 				l.TotalPhases = v.TotalPhases
 				l.PhaseNumber = min(len(v.CompletedPhases)+1, max(v.TotalPhases, 1))
 			}
@@ -258,7 +258,7 @@ func sessionCmd(ctx context.Context, args []string, getenv env, stdout, stderr i
 	if len(pos) != 1 {
 		return c, usagef("give one session ID (mcpflow sessions lists them), got %d arguments", len(pos))
 	}
-	id, err := state.ParseSessionID(pos[0])
+	sid, err := state.ParseSessionID(pos[0])
 	if err != nil {
 		return c, usagef("ID %q: must be a session UUID; mcpflow sessions lists them", pos[0])
 	}
@@ -267,7 +267,7 @@ func sessionCmd(ctx context.Context, args []string, getenv env, stdout, stderr i
 		return c, err
 	}
 	defer done()
-	v, err := eng.StateWithProgress(ctx, id)
+	v, err := eng.StateWithProgress(ctx, sid)
 	if err != nil {
 		return c, err
 	}
@@ -356,7 +356,7 @@ func decideCmd(ctx context.Context, name string, args []string, getenv env, stdo
 	if len(pos) != 2 {
 		return c, usagef("give SESSION and PHASE, e.g. mcpflow %s 123e4567-e89b-42d3-a456-426614174000 1; got %d arguments", name, len(pos))
 	}
-	id, err := state.ParseSessionID(pos[0])
+	sid, err := state.ParseSessionID(pos[0])
 	if err != nil {
 		return c, usagef("SESSION %q: must be a session UUID; mcpflow sessions --status awaiting lists them", pos[0])
 	}
@@ -375,7 +375,7 @@ func decideCmd(ctx context.Context, name string, args []string, getenv env, stdo
 		return c, err
 	}
 	defer done()
-	r, err := eng.Decide(ctx, id, phase, decision, as, comment)
+	r, err := eng.Decide(ctx, sid, phase, decision, as, comment)
 	if err != nil {
 		var fe *state.FieldError
 		if errors.As(err, &fe) && fe.Field == "by" {
@@ -388,11 +388,11 @@ func decideCmd(ctx context.Context, name string, args []string, getenv env, stdo
 	}
 	switch {
 	case r.WorkflowComplete:
-		_, err = fmt.Fprintf(stdout, "phase %d of session %s approved by %s; the workflow is complete\n", phase, id, r.Decision.By)
+		_, err = fmt.Fprintf(stdout, "phase %d of session %s approved by %s; the workflow is complete\n", phase, sid, r.Decision.By)
 	case r.NextPhase != nil:
-		_, err = fmt.Fprintf(stdout, "phase %d of session %s approved by %s; the session is on phase %d\n", phase, id, r.Decision.By, *r.NextPhase)
+		_, err = fmt.Fprintf(stdout, "phase %d of session %s approved by %s; the session is on phase %d\n", phase, sid, r.Decision.By, *r.NextPhase)
 	default:
-		_, err = fmt.Fprintf(stdout, "phase %d of session %s rejected by %s; the phase stays open\n", phase, id, r.Decision.By)
+		_, err = fmt.Fprintf(stdout, "phase %d of session %s rejected by %s; the phase stays open\n", phase, sid, r.Decision.By)
 	}
 	return c, err
 }

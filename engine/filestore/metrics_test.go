@@ -45,7 +45,7 @@ func TestMetricsCountExactly(t *testing.T) {
 			round := func() {
 				testutil.Release(n, func(int) {
 					for _, st := range sts {
-						if _, _, err := a.LoadNewer(ctx, st.SessionID, 1); err != nil {
+						if _, _, err := a.LoadNewer(ctx, state.MustParseSessionID(st.SessionID), 1); err != nil {
 							t.Errorf("LoadNewer: %v", err)
 						}
 					}

@@ -189,12 +189,16 @@ func (s *Store) lock(id string) *sync.Mutex {
 	return &s.locks[xxhash.Sum64String(id)%uint64(len(s.locks))]
 }
 
+// Store is a state.SharedStore: LoadNewer answers from a stat.
+var _ state.SharedStore = (*Store)(nil)
+
 // Load reads the session's file. See Store.Load.
 func (s *Store) Load(ctx context.Context, id string) (*state.SessionState, state.Version, error) {
-	id, err := state.ParseSessionID(id)
+	sid, err := state.ParseSessionID(id)
 	if err != nil {
 		return nil, 0, err
 	}
+	id = sid.String()
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
@@ -211,11 +215,8 @@ func (s *Store) Load(ctx context.Context, id string) (*state.SessionState, state
 // returns a nil state and have without reading the file. A file another
 // process replaced since (a server and the command line sharing the
 // folder) is read. See state.SharedStore.
-func (s *Store) LoadNewer(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
-	id, err := state.ParseSessionID(id)
-	if err != nil {
-		return nil, 0, err
-	}
+func (s *Store) LoadNewer(ctx context.Context, sid state.SessionID, have state.Version) (*state.SessionState, state.Version, error) {
+	id := sid.String()
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
@@ -285,10 +286,11 @@ func notAFile(id, name string, err error) error {
 // Save writes st atomically if the file's version is still expected. See
 // Store.Save.
 func (s *Store) Save(ctx context.Context, st *state.SessionState, expected state.Version) (state.Version, error) {
-	id, err := state.ParseSessionID(st.SessionID)
+	sid, err := state.ParseSessionID(st.SessionID)
 	if err != nil {
 		return 0, err
 	}
+	id := sid.String()
 	if id != st.SessionID {
 		return 0, state.Errorf(state.ErrInvalidArgument, "session_id %q is not in canonical form %q", st.SessionID, id)
 	}
@@ -485,10 +487,11 @@ func (s *Store) syncDir() error {
 
 // Delete removes the session's file. See Store.Delete.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	id, err := state.ParseSessionID(id)
+	sid, err := state.ParseSessionID(id)
 	if err != nil {
 		return err
 	}
+	id = sid.String()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -534,7 +537,7 @@ func isStateFile(name string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if canon, err := state.ParseSessionID(id); err != nil || canon != id {
+	if canon, err := state.ParseSessionID(id); err != nil || canon.String() != id {
 		return "", false
 	}
 	return id, true

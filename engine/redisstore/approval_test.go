@@ -46,12 +46,12 @@ func TestApprovalRaceOnReplicas(t *testing.T) {
 	st, err := replicas[0].Start(ctx, "review", "a.go", nil)
 	require.NoError(t, err)
 	ev := map[string]any{"plan": "p"}
-	res, err := replicas[0].CompletePhase(ctx, st.SessionID, 0, ev)
+	res, err := replicas[0].CompletePhase(ctx, state.MustParseSessionID(st.SessionID), 0, ev)
 	require.NoError(t, err)
 	require.True(t, res.AwaitingApproval)
 	// Both replicas hold the session in memory before the race.
 	for _, e := range replicas {
-		v, err := e.CurrentPhase(ctx, st.SessionID)
+		v, err := e.CurrentPhase(ctx, state.MustParseSessionID(st.SessionID))
 		require.NoError(t, err)
 		require.True(t, v.AwaitingApproval)
 	}
@@ -60,12 +60,12 @@ func TestApprovalRaceOnReplicas(t *testing.T) {
 	testutil.Release(approvers+1, func(i int) {
 		e := replicas[i%2]
 		if i == approvers {
-			if _, err := e.CompletePhase(ctx, st.SessionID, 0, ev); err != nil {
+			if _, err := e.CompletePhase(ctx, state.MustParseSessionID(st.SessionID), 0, ev); err != nil {
 				t.Errorf("retried complete_phase: %v", err)
 			}
 			return
 		}
-		_, err := e.Decide(ctx, st.SessionID, 0, state.DecisionApproved, "r", "")
+		_, err := e.Decide(ctx, state.MustParseSessionID(st.SessionID), 0, state.DecisionApproved, "r", "")
 		if err == nil {
 			won[i] = true
 		} else {
@@ -80,11 +80,11 @@ func TestApprovalRaceOnReplicas(t *testing.T) {
 	}
 	assert.Equal(t, 1, wins, "exactly one approval wins")
 	for _, e := range replicas {
-		v, err := e.CurrentPhase(ctx, st.SessionID)
+		v, err := e.CurrentPhase(ctx, state.MustParseSessionID(st.SessionID))
 		require.NoError(t, err)
 		assert.Equal(t, 1, v.Phase, "every replica sees the approval at once")
 	}
-	full, err := replicas[1].State(ctx, st.SessionID)
+	full, err := replicas[1].State(ctx, state.MustParseSessionID(st.SessionID))
 	require.NoError(t, err)
 	assert.Len(t, full.Decisions, 1)
 	assert.Equal(t, []int{0}, full.CompletedPhases)

@@ -168,14 +168,14 @@ func BenchmarkCompletePhase(b *testing.B) {
 			b.Run(fmt.Sprintf("store=%s/clients=%d", store, clients), func(b *testing.B) {
 				engines, _ := replicas(b, store, srv)
 				ctx := context.Background()
-				ids := make([][]string, clients)
+				ids := make([][]state.SessionID, clients)
 				for c := range clients {
 					for i := range quota(b.N, clients, c)/3 + 1 {
 						r, err := engines[c%len(engines)].Start(ctx, "bug_fix", fmt.Sprintf("c%d/%d.go", c, i), nil)
 						if err != nil {
 							b.Fatal(err)
 						}
-						ids[c] = append(ids[c], r.SessionID)
+						ids[c] = append(ids[c], state.MustParseSessionID(r.SessionID))
 					}
 				}
 				run(b, clients, func(c, n int) error {
@@ -204,13 +204,13 @@ func BenchmarkGetState(b *testing.B) {
 			b.Run(fmt.Sprintf("store=%s/clients=%d", store, clients), func(b *testing.B) {
 				engines, _ := replicas(b, store, srv)
 				ctx := context.Background()
-				ids := make([]string, 64)
+				ids := make([]state.SessionID, 64)
 				for i := range ids {
 					r, err := engines[0].Start(ctx, "bug_fix", fmt.Sprintf("s%d.go", i), nil)
 					if err != nil {
 						b.Fatal(err)
 					}
-					ids[i] = r.SessionID
+					ids[i] = state.MustParseSessionID(r.SessionID)
 				}
 				for _, e := range engines { // steady state: every replica has read every session once
 					for _, id := range ids {
@@ -246,7 +246,7 @@ func BenchmarkContention(b *testing.B) {
 			var gaveUp atomic.Int64
 			fail := map[string]any{"reproduced": false}
 			run(b, clients, func(c, n int) error {
-				_, err := engines[c%2].CompletePhase(ctx, r.SessionID, 1, fail)
+				_, err := engines[c%2].CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 1, fail)
 				if errors.Is(err, state.ErrConflict) {
 					gaveUp.Add(1)
 					return nil

@@ -136,7 +136,7 @@ func TestFaultPauseDuringRace(t *testing.T) {
 	start, err := ea.Start(ctx, "bug_fix", "internal/lexer/lexer.go", nil)
 	require.NoError(t, err)
 	id := start.SessionID
-	_, err = eb.State(ctx, id)
+	_, err = eb.State(ctx, state.MustParseSessionID(id))
 	require.NoError(t, err)
 
 	const perReplica = 16
@@ -159,7 +159,7 @@ func TestFaultPauseDuringRace(t *testing.T) {
 				}
 				cctx, cancel := context.WithTimeout(ctx, callDeadline)
 				began := time.Now()
-				res, err := e.CompletePhase(cctx, id, 1, clientEvidence(i))
+				res, err := e.CompletePhase(cctx, state.MustParseSessionID(id), 1, clientEvidence(i))
 				took := time.Since(began)
 				cancel()
 				for {
@@ -194,7 +194,7 @@ func TestFaultPauseDuringRace(t *testing.T) {
 	srv.Resume(t)
 	wg.Wait()
 
-	st, err := ea.State(ctx, id)
+	st, err := ea.State(ctx, state.MustParseSessionID(id))
 	require.NoError(t, err)
 	t.Logf("advanced %d, already completed %d, unavailable %d, conflicts %d; slowest call %v",
 		advanced.Load(), alreadyDone.Load(), unavailable.Load(), conflicts.Load(), time.Duration(slowest.Load()).Round(time.Millisecond))
@@ -407,13 +407,13 @@ func TestFaultLostReplyInTheEngine(t *testing.T) {
 	for _, lose := range []func(){proxy.LoseNextReply, proxy.LoseNextRequest} {
 		start, err := e.Start(ctx, "bug_fix", storetest.State().SessionID+".go", nil)
 		require.NoError(t, err)
-		_, err = e.CompletePhase(ctx, start.SessionID, 1, map[string]any{}) // a failing submission loads the scripts
+		_, err = e.CompletePhase(ctx, state.MustParseSessionID(start.SessionID), 1, map[string]any{}) // a failing submission loads the scripts
 		require.NoError(t, err)
 		lose()
-		res, err := e.CompletePhase(ctx, start.SessionID, 1, passEvidence())
+		res, err := e.CompletePhase(ctx, state.MustParseSessionID(start.SessionID), 1, passEvidence())
 		require.NoError(t, err)
 		assert.True(t, res.PhaseCompleted)
-		st, err := e.State(ctx, start.SessionID)
+		st, err := e.State(ctx, state.MustParseSessionID(start.SessionID))
 		require.NoError(t, err)
 		assert.Equal(t, []int{1}, st.CompletedPhases)
 		assert.Equal(t, 2, st.PhaseArtifacts[1].Attempts, "one failing and one passing submission, none twice")

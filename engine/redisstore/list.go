@@ -251,7 +251,7 @@ func (s *Store) Reindex(ctx context.Context) error {
 		}
 		for _, k := range entry.Elements {
 			id := s.idOfKey(k)
-			if canon, err := state.ParseSessionID(id); err != nil || canon != id {
+			if canon, err := state.ParseSessionID(id); err != nil || canon.String() != id {
 				continue
 			}
 			if err := s.indexOne(ctx, id); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/mcpflow/mcpflow/engine"
 	"github.com/mcpflow/mcpflow/engine/redisstore"
 	"github.com/mcpflow/mcpflow/engine/redisstore/redistest"
+	"github.com/mcpflow/mcpflow/engine/state"
 )
 
 // TestOpenURLServesAnEngine serves an engine from Redis, as each replica of
@@ -30,7 +31,7 @@ func TestOpenURLServesAnEngine(t *testing.T) {
 	assert.NotEmpty(t, start.PhaseName)
 	assert.Equal(t, int64(1), store.Stats().Saves, "the start is saved once")
 
-	got, err := e.State(ctx, start.SessionID)
+	got, err := e.State(ctx, state.MustParseSessionID(start.SessionID))
 	require.NoError(t, err)
 	assert.Equal(t, "bug_fix", got.WorkflowType)
 }

@@ -26,29 +26,29 @@ func TestReplicasRecoveryExactlyOnce(t *testing.T) {
 	}
 	actions := []action{
 		{"Pause", nil, func(ctx context.Context, e *engine.Engine, id string) (*engine.RecoveryResult, error) {
-			return e.Pause(ctx, id, "release")
+			return e.Pause(ctx, state.MustParseSessionID(id), "release")
 		}},
 		{"Resume", func(ctx context.Context, e *engine.Engine, id string) error {
-			_, err := e.Pause(ctx, id, "")
+			_, err := e.Pause(ctx, state.MustParseSessionID(id), "")
 			return err
 		}, func(ctx context.Context, e *engine.Engine, id string) (*engine.RecoveryResult, error) {
-			return e.Resume(ctx, id)
+			return e.Resume(ctx, state.MustParseSessionID(id))
 		}},
 		{"RetryPhase", func(ctx context.Context, e *engine.Engine, id string) error {
-			_, err := e.CompletePhase(ctx, id, 1, map[string]any{"reproduced": false})
+			_, err := e.CompletePhase(ctx, state.MustParseSessionID(id), 1, map[string]any{"reproduced": false})
 			return err
 		}, func(ctx context.Context, e *engine.Engine, id string) (*engine.RecoveryResult, error) {
-			return e.RetryPhase(ctx, id, 1)
+			return e.RetryPhase(ctx, state.MustParseSessionID(id), 1)
 		}},
 		{"Rollback", func(ctx context.Context, e *engine.Engine, id string) error {
 			for p := 1; p <= 2; p++ {
-				if _, err := e.CompletePhase(ctx, id, p, completeEvidence[p]); err != nil {
+				if _, err := e.CompletePhase(ctx, state.MustParseSessionID(id), p, completeEvidence[p]); err != nil {
 					return err
 				}
 			}
 			return nil
 		}, func(ctx context.Context, e *engine.Engine, id string) (*engine.RecoveryResult, error) {
-			return e.Rollback(ctx, id, 1)
+			return e.Rollback(ctx, state.MustParseSessionID(id), 1)
 		}},
 	}
 	for _, a := range actions {
@@ -60,7 +60,7 @@ func TestReplicasRecoveryExactlyOnce(t *testing.T) {
 			if a.setup != nil {
 				require.NoError(t, a.setup(ctx, ea, r.SessionID))
 			}
-			_, err = eb.State(ctx, r.SessionID) // B holds the session too
+			_, err = eb.State(ctx, state.MustParseSessionID(r.SessionID)) // B holds the session too
 			require.NoError(t, err)
 			const n = 16
 			var changed, unchanged atomic.Int64
@@ -82,7 +82,7 @@ func TestReplicasRecoveryExactlyOnce(t *testing.T) {
 			assert.Equal(t, int64(1), changed.Load(), "exactly one call changes the session")
 			assert.Equal(t, int64(n-1), unchanged.Load())
 			for _, e := range []*engine.Engine{ea, eb} {
-				st, err := e.State(ctx, r.SessionID)
+				st, err := e.State(ctx, state.MustParseSessionID(r.SessionID))
 				require.NoError(t, err)
 				switch a.name {
 				case "Pause":

@@ -75,7 +75,7 @@ func TestReplicasAdvanceExactlyOnce(t *testing.T) {
 	r, err := a.Start(ctx, "bug_fix", "x.go", nil)
 	require.NoError(t, err)
 	id := r.SessionID
-	_, err = b.State(ctx, id) // B holds the session too
+	_, err = b.State(ctx, state.MustParseSessionID(id)) // B holds the session too
 	require.NoError(t, err)
 
 	const n = 32
@@ -89,7 +89,7 @@ func TestReplicasAdvanceExactlyOnce(t *testing.T) {
 		}
 		wg.Go(func() {
 			<-start
-			res, err := e.CompletePhase(ctx, id, 1, clientEvidence(i))
+			res, err := e.CompletePhase(ctx, state.MustParseSessionID(id), 1, clientEvidence(i))
 			switch {
 			case err == nil && res.PhaseCompleted:
 				advanced.Add(1)
@@ -115,7 +115,7 @@ func TestReplicasAdvanceExactlyOnce(t *testing.T) {
 		}
 		wg.Go(func() {
 			<-start
-			res, err := e.CompletePhase(ctx, id, 2, map[string]any{"root_cause": "x"})
+			res, err := e.CompletePhase(ctx, state.MustParseSessionID(id), 2, map[string]any{"root_cause": "x"})
 			switch {
 			case err == nil && !res.CheckpointPassed:
 				recorded.Add(1)
@@ -129,7 +129,7 @@ func TestReplicasAdvanceExactlyOnce(t *testing.T) {
 	close(start)
 	wg.Wait()
 	for _, e := range []*engine.Engine{a, b} {
-		st, err := e.State(ctx, id)
+		st, err := e.State(ctx, state.MustParseSessionID(id))
 		require.NoError(t, err)
 		assert.Equal(t, []int{1}, st.CompletedPhases)
 		assert.Equal(t, int(recorded.Load()), st.PhaseArtifacts[2].Attempts, "every recorded submission counted once, none lost")
@@ -151,14 +151,14 @@ func TestReplicasSeeEachOther(t *testing.T) {
 	for round := range rounds {
 		r, err := a.Start(ctx, "bug_fix", "see-"+time.Now().String()+".go", nil)
 		require.NoError(t, err)
-		st, err := b.State(ctx, r.SessionID)
+		st, err := b.State(ctx, state.MustParseSessionID(r.SessionID))
 		require.NoError(t, err)
 		require.Equal(t, 1, st.CurrentPhase)
-		_, err = a.CompletePhase(ctx, r.SessionID, 1, passEvidence())
+		_, err = a.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 1, passEvidence())
 		require.NoError(t, err)
 		acked := time.Now()
 		for {
-			st, err := b.State(ctx, r.SessionID)
+			st, err := b.State(ctx, state.MustParseSessionID(r.SessionID))
 			require.NoError(t, err)
 			if st.CurrentPhase == 2 {
 				break
@@ -168,9 +168,9 @@ func TestReplicasSeeEachOther(t *testing.T) {
 		}
 		lags = append(lags, time.Since(acked))
 		if round%10 == 0 {
-			require.NoError(t, a.DeleteSession(ctx, r.SessionID))
+			require.NoError(t, a.DeleteSession(ctx, state.MustParseSessionID(r.SessionID)))
 			waitFor(t, bound, "B sees the deletion", func() bool {
-				_, err := b.State(ctx, r.SessionID)
+				_, err := b.State(ctx, state.MustParseSessionID(r.SessionID))
 				return errors.Is(err, state.ErrNotFound)
 			})
 		}
@@ -188,9 +188,9 @@ func TestReplicaReadsItsOwnWrites(t *testing.T) {
 	r, err := a.Start(ctx, "bug_fix", "own.go", nil)
 	require.NoError(t, err)
 	for i := 1; i <= 50; i++ {
-		_, err := a.CompletePhase(ctx, r.SessionID, 1, map[string]any{"attempt": i})
+		_, err := a.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 1, map[string]any{"attempt": i})
 		require.NoError(t, err)
-		st, err := a.State(ctx, r.SessionID)
+		st, err := a.State(ctx, state.MustParseSessionID(r.SessionID))
 		require.NoError(t, err)
 		require.Equal(t, i, st.PhaseArtifacts[1].Attempts)
 	}

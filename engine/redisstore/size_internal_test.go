@@ -61,9 +61,9 @@ func TestOversizedDocumentIsNotRead(t *testing.T) {
 	_, _, err = s.Load(ctx, st.SessionID)
 	require.ErrorIs(t, err, state.ErrCorrupt)
 	assert.Contains(t, err.Error(), "over the limit of 4096 bytes, and was not read")
-	_, _, err = s.LoadNewer(ctx, st.SessionID, 0)
+	_, _, err = s.LoadNewer(ctx, state.MustParseSessionID(st.SessionID), 0)
 	require.ErrorIs(t, err, state.ErrCorrupt)
-	_, ver, err := s.LoadNewer(ctx, st.SessionID, 1)
+	_, ver, err := s.LoadNewer(ctx, state.MustParseSessionID(st.SessionID), 1)
 	require.NoError(t, err, "the version a caller holds needs no document")
 	assert.Equal(t, state.Version(1), ver)
 

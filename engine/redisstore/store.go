@@ -479,8 +479,8 @@ func (s *Store) Load(ctx context.Context, id string) (*state.SessionState, state
 // decoded sessions keyed by (id, version) thus never serves a version
 // older than the one Redis holds, as far as this replica has heard, and
 // decodes only what changed.
-func (s *Store) LoadNewer(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
-	return s.load(ctx, id, have)
+func (s *Store) LoadNewer(ctx context.Context, id state.SessionID, have state.Version) (*state.SessionState, state.Version, error) {
+	return s.loadID(ctx, id.String(), have)
 }
 
 // load probes the session (version and document length), then reads the
@@ -488,10 +488,15 @@ func (s *Store) LoadNewer(ctx context.Context, id string, have state.Version) (*
 // grows past the limit between the probe and the read is read once, and
 // still refused.
 func (s *Store) load(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
-	id, err := state.ParseSessionID(id)
+	sid, err := state.ParseSessionID(id)
 	if err != nil {
 		return nil, 0, err
 	}
+	return s.loadID(ctx, sid.String(), have)
+}
+
+// loadID is load for an ID in canonical form.
+func (s *Store) loadID(ctx context.Context, id string, have state.Version) (*state.SessionState, state.Version, error) {
 	defer s.stats.observe(opLoad, time.Now())
 	cctx, cancel := s.call(ctx)
 	defer cancel()
@@ -574,10 +579,11 @@ func checkState(st *state.SessionState) error {
 	if st == nil {
 		return state.Errorf(state.ErrInvalidArgument, "state is nil")
 	}
-	id, err := state.ParseSessionID(st.SessionID)
+	sid, err := state.ParseSessionID(st.SessionID)
 	if err != nil {
 		return err
 	}
+	id := sid.String()
 	if id != st.SessionID {
 		return state.Errorf(state.ErrInvalidArgument, "session_id %q is not in canonical form %q", st.SessionID, id)
 	}
@@ -896,10 +902,11 @@ func (s *Store) settleCreate(ctx context.Context, st *state.SessionState, wid st
 // Delete removes the session and releases its pair if the session holds
 // it (state.Store).
 func (s *Store) Delete(ctx context.Context, id string) error {
-	id, err := state.ParseSessionID(id)
+	sid, err := state.ParseSessionID(id)
 	if err != nil {
 		return err
 	}
+	id = sid.String()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

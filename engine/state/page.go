@@ -78,8 +78,8 @@ func ParseListKey(s string) (ListKey, error) {
 	if _, err := hex.Decode(b[:], []byte(s[:16])); err != nil || s[:16] != hex.EncodeToString(b[:]) {
 		return ListKey{}, Errorf(ErrInvalidArgument, "list key: time is not 16 lower-case hexadecimal digits")
 	}
-	id, err := ParseSessionID(s[16:])
-	if err != nil || id != s[16:] {
+	id := s[16:]
+	if !isCanonicalID(id) {
 		return ListKey{}, Errorf(ErrInvalidArgument, "list key: session id is not a canonical UUID")
 	}
 	return ListKey{Created: int64(^binary.BigEndian.Uint64(b[:]) ^ (1 << 63)), ID: id}, nil

@@ -206,36 +206,6 @@ func Summarize(st *SessionState) SessionSummary {
 	return s
 }
 
-// Clone copies st's containers so that the copy can be changed
-// without touching st. Artifacts are shared: they are replaced, never
-// modified.
-func Clone(st *SessionState) *SessionState {
-	c := *st
-	c.CompletedPhases = slices.Clone(st.CompletedPhases)
-	c.PhaseArtifacts = maps.Clone(st.PhaseArtifacts)
-	c.Checkpoints = maps.Clone(st.Checkpoints)
-	c.Decisions = slices.Clip(st.Decisions)
-	c.Recovery.FailedAttempts = slices.Clone(st.Recovery.FailedAttempts)
-	c.Recovery.History = slices.Clone(st.Recovery.History)
-	c.Recovery.PhaseStarts = maps.Clone(st.Recovery.PhaseStarts)
-	Normalize(&c)
-	return &c
-}
-
-// DeepCopy copies st through its state-file form, so the caller owns
-// every map and slice.
-func DeepCopy(st *SessionState) (*SessionState, error) {
-	b, err := EncodeState(st, 0)
-	if err != nil {
-		return nil, Errorf(nil, "session %s: encode state: %w", st.SessionID, err)
-	}
-	c, _, err := DecodeState(b)
-	if err != nil {
-		return nil, Errorf(nil, "session %s: decode state: %w", st.SessionID, err)
-	}
-	return c, nil
-}
-
 // TotalPhases returns the session's metadata total_phases, which prAxIs OS
 // and mcpflow's Start write, when it is a whole number.
 func TotalPhases(st *SessionState) (int, bool) {

@@ -1,10 +1,6 @@
 package state
 
-import (
-	"context"
-
-	"github.com/google/uuid"
-)
+import "context"
 
 // Version counts the saves of one session's state. A state that was never
 // saved has version 0; each successful Save adds one.
@@ -60,7 +56,8 @@ type SharedStore interface {
 	// LoadNewer is Load for a caller that holds version have: when the
 	// stored version is still have, it returns a nil state and have,
 	// without decoding.
-	LoadNewer(ctx context.Context, id string, have Version) (*SessionState, Version, error)
+	// id was checked by ParseSessionID; LoadNewer takes it as it is.
+	LoadNewer(ctx context.Context, id SessionID, have Version) (*SessionState, Version, error)
 }
 
 // SessionStarter is implemented by a Store shared between processes that
@@ -74,24 +71,6 @@ type SessionStarter interface {
 	// which it returns instead with created false. It returns the stored
 	// state and its version.
 	CreateOrResume(ctx context.Context, st *SessionState) (stored *SessionState, ver Version, created bool, err error)
-}
-
-// ParseSessionID checks that id is a UUID and returns its canonical form
-// (lower case, hyphenated), so that it is safe to use as a file name. The
-// error wraps ErrInvalidArgument and names session_id.
-func ParseSessionID(id string) (string, error) {
-	if len(id) != 36 {
-		return "", badSessionID(id)
-	}
-	u, err := uuid.Parse(id)
-	if err != nil {
-		return "", badSessionID(id)
-	}
-	return u.String(), nil
-}
-
-func badSessionID(id string) error {
-	return &FieldError{Kind: ErrInvalidArgument, Field: "session_id", Value: Quote(id), Problem: "must be a UUID such as 123e4567-e89b-42d3-a456-426614174000, the ID a session was started with"}
 }
 
 // CheckStateSize returns the error a Store's Save gives, before writing

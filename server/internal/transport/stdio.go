@@ -141,8 +141,10 @@ func (g *StdioGate) readLine() ([]byte, error) {
 
 // admit decides whether line goes on to mcp-go, counting it when mcp-go
 // will answer it with its ID. While draining, such requests get an error.
+// It decodes the line's head once, for every step.
 func (g *StdioGate) admit(line []byte) bool {
-	id, answered := answeredByID(line)
+	h := readIn(line)
+	id, answered := h.answered()
 	if g.draining.Load() {
 		if answered {
 			g.writeError(id, -32000, "the server is shutting down; start it again and retry")
@@ -153,7 +155,7 @@ func (g *StdioGate) admit(line []byte) bool {
 		g.WriteLine(answer)
 		return false
 	}
-	g.observe(line)
+	g.observe(h)
 	if answered {
 		g.mu.Lock()
 		if g.pending == 0 {
@@ -165,42 +167,18 @@ func (g *StdioGate) admit(line []byte) bool {
 	return true
 }
 
-// answeredByID classifies a message as mcp-go v1.2.1's HandleMessage
-// does, and reports whether mcp-go will answer it with a response that
-// carries its ID, which it returns raw. mcp-go decodes the ID into an
-// any: a message whose members do not decode so (an ID of 1e400 is out
-// of range) gets a parse error with a null ID. A message without an ID,
-// or with a null one, is a notification. One that carries a result is
-// taken for a response and gets no answer, whatever else it carries.
-// Every other message with an ID is answered with it, even without a
-// method (method not found).
-func answeredByID(line []byte) (json.RawMessage, bool) {
-	var raw struct {
-		ID json.RawMessage `json:"id"`
-	}
-	var m struct {
-		JSONRPC string `json:"jsonrpc"`
-		Method  string `json:"method"`
-		ID      any    `json:"id"`
-		Result  any    `json:"result"`
-	}
-	if json.Unmarshal(line, &raw) != nil || json.Unmarshal(line, &m) != nil {
-		return nil, false
-	}
-	return raw.ID, m.ID != nil && m.Result == nil
-}
-
 // Write implements io.Writer for mcp-go's responses. mcp-go writes one
 // whole message per call.
 func (g *StdioGate) Write(p []byte) (int, error) {
-	out := g.outgoing(p)
+	h := readOut(p)
+	out := g.outgoing(p, &h)
 	if out == nil {
 		return len(p), nil // a notification the client did not opt into
 	}
 	g.wmu.Lock()
 	_, err := g.w.Write(out)
 	g.wmu.Unlock()
-	if isResponse(p) {
+	if h.isResponse() {
 		g.done()
 	}
 	if err != nil {
@@ -219,19 +197,6 @@ func (g *StdioGate) done() {
 		}
 	}
 	g.mu.Unlock()
-}
-
-// isResponse reports whether msg is a JSON-RPC response with an ID: the
-// answer to a request the gate counted.
-func isResponse(msg []byte) bool {
-	var m struct {
-		ID     json.RawMessage `json:"id"`
-		Method *string         `json:"method"`
-	}
-	if json.Unmarshal(msg, &m) != nil {
-		return false
-	}
-	return m.Method == nil && len(m.ID) > 0 && string(m.ID) != "null"
 }
 
 // Pending returns the number of requests read and not yet answered.

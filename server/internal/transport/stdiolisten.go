@@ -32,55 +32,40 @@ type listenState struct {
 	open   []stdioListen
 }
 
-// observe follows a message the client sent: its revision, and a
-// subscriptions/listen request it opens.
-func (g *StdioGate) observe(line []byte) {
-	if !bytes.Contains(line, []byte(mcp.MetaKeyProtocolVersion)) {
-		return
-	}
-	var m struct {
-		ID     json.RawMessage `json:"id"`
-		Method string          `json:"method"`
-		Params struct {
-			Meta          *mcp.Meta              `json:"_meta"`
-			Notifications mcp.SubscriptionFilter `json:"notifications"`
-		} `json:"params"`
-	}
-	if json.Unmarshal(line, &m) != nil || !mcp.IsModernProtocol(m.Params.Meta.ProtocolVersion()) {
+// observe follows a message the client sent, by its head: its revision,
+// and a subscriptions/listen request it opens.
+func (g *StdioGate) observe(h *inHead) {
+	if !h.modern() {
 		return
 	}
 	g.lmu.Lock()
 	defer g.lmu.Unlock()
 	g.listen.modern = true
-	if m.Method == string(mcp.MethodSubscriptionsListen) && len(m.ID) > 0 && string(m.ID) != "null" {
-		g.listen.open = append(g.listen.open, stdioListen{id: m.ID, filter: m.Params.Notifications})
+	if h.Method.s == string(mcp.MethodSubscriptionsListen) && hasID(h.ID.raw) {
+		// The ID is copied: it would otherwise keep the whole line alive
+		// while the request runs.
+		g.listen.open = append(g.listen.open, stdioListen{id: bytes.Clone(h.ID.raw), filter: h.Params.v.Notifications})
 	}
 }
 
 // outgoing decides what of a message mcp-go writes reaches the client: it
 // returns the message, the message tagged with a listen request's id, or
-// nil to drop it. The response to a listen request ends that request.
-func (g *StdioGate) outgoing(p []byte) []byte {
+// nil to drop it. h is p's head. The response to a listen request ends
+// that request.
+func (g *StdioGate) outgoing(p []byte, h *outHead) []byte {
 	g.lmu.Lock()
 	defer g.lmu.Unlock()
-	if !g.listen.modern {
+	if !g.listen.modern || !h.ok {
 		return p
 	}
-	var m struct {
-		ID     json.RawMessage `json:"id"`
-		Method string          `json:"method"`
-	}
-	if json.Unmarshal(p, &m) != nil {
-		return p
-	}
-	if m.Method == "" {
-		if len(m.ID) > 0 {
-			g.listen.open = slices.DeleteFunc(g.listen.open, func(l stdioListen) bool { return bytes.Equal(l.id, m.ID) })
+	if h.Method.s == "" {
+		if len(h.ID) > 0 {
+			g.listen.open = slices.DeleteFunc(g.listen.open, func(l stdioListen) bool { return bytes.Equal(l.id, h.ID) })
 		}
 		return p
 	}
 	var wants func(mcp.SubscriptionFilter) bool
-	switch m.Method {
+	switch h.Method.s {
 	case mcp.MethodNotificationToolsListChanged:
 		wants = func(f mcp.SubscriptionFilter) bool { return f.ToolsListChanged }
 	case mcp.MethodNotificationPromptsListChanged:
