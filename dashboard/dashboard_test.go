@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -211,4 +212,45 @@ func (f *fixture) eventAfter(t *testing.T, change func()) {
 		}
 	}
 	assert.True(t, got, "a change event")
+}
+
+// A page rendered before a change and a stream opened after it: the
+// stream's first event is a change (the page would otherwise show the old
+// sessions until the next change); a page that is up to date gets none.
+func TestEventsSinceThePage(t *testing.T) {
+	f := newFixture(t, "")
+	since := regexp.MustCompile(`<span id="live" data-state="off" data-since="([0-9a-f]+)">`)
+	_, body, _ := f.get(t, "/")
+	m := since.FindStringSubmatch(body)
+	require.NotNil(t, m, "the page carries its fingerprint")
+	_, err := f.eng.Decide(t.Context(), state.MustParseSessionID(f.id), 0, state.DecisionApproved, "ana", "")
+	require.NoError(t, err)
+	assert.Equal(t, "event: change", f.firstEvent(t, "/events?since="+m[1]), "the page is older than the stream")
+
+	_, body, _ = f.get(t, "/session/"+f.id)
+	m = since.FindStringSubmatch(body)
+	require.NotNil(t, m, "the session page carries its fingerprint")
+	assert.Equal(t, ":", f.firstEvent(t, "/events?since="+m[1]), "the page is up to date: only the keep-alive")
+}
+
+// firstEvent opens path and returns the first line the stream sends after
+// its greeting: "event: change", or ":" (the keep-alive of a poll that
+// found nothing new).
+func (f *fixture) firstEvent(t *testing.T, path string) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, f.srv.URL+path, http.NoBody)
+	require.NoError(t, err)
+	resp, err := f.c.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && sc.Text() != ": connected" {
+	}
+	for sc.Scan() {
+		if sc.Text() != "" {
+			return sc.Text()
+		}
+	}
+	t.Fatalf("the stream ended: %v", sc.Err())
+	return ""
 }

@@ -8,8 +8,11 @@
 // files; every value that comes from a session (evidence above all) is
 // escaped as text. Reading needs no JavaScript; a few lines of it replace
 // the page's content when /events (server-sent events) says a session
-// changed. Decisions are POSTs that carry a CSRF token. With a token
-// configured, a login form sets an HttpOnly, SameSite=Strict cookie.
+// changed. A page carries the sessions' fingerprint from before it read
+// them and opens /events?since= with it, so a change saved between the
+// render and the stream is not missed. Decisions are POSTs that carry a
+// CSRF token. With a token configured, a login form sets an HttpOnly,
+// SameSite=Strict cookie.
 //
 // A Dashboard is safe for concurrent use: New sets its fields, read-only
 // afterwards apart from the count of open event streams (which Close

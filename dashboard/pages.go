@@ -26,6 +26,10 @@ type page struct {
 	Title, CSRF, Error, Notice string
 	Auth, Truncated            bool
 	ApproveCommand             string
+	// Since is the sessions' fingerprint taken before the page read
+	// them; the page's script opens /events?since= with it, so a change
+	// between the render and the stream is not missed.
+	Since string
 
 	// index
 	Status    string
@@ -112,7 +116,7 @@ const MaxListed = 1000
 
 func (d *Dashboard) index(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	p := &page{Title: "Sessions", Status: r.URL.Query().Get("status"), Statuses: statuses, ApproveCommand: d.cfg.ApproveCommand,
+	p := &page{Since: d.since(r), Title: "Sessions", Status: r.URL.Query().Get("status"), Statuses: statuses, ApproveCommand: d.cfg.ApproveCommand,
 		Notice: r.URL.Query().Get("notice"), Search: d.cfg.Index != nil}
 	if !slices.Contains(statuses, p.Status) {
 		p.Status = "all"
@@ -191,6 +195,7 @@ func (d *Dashboard) row(r *http.Request, x *state.SessionSummary) row {
 
 func (d *Dashboard) session(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	since := d.since(r)
 	sid, err := state.ParseSessionID(r.PathValue("id"))
 	var v *engine.StateView
 	if err == nil {
@@ -207,7 +212,7 @@ func (d *Dashboard) session(w http.ResponseWriter, r *http.Request) {
 		d.render(w, r, status, "error", &page{Title: "Session", Error: err.Error()})
 		return
 	}
-	p := &page{Title: "Session " + v.SessionID, S: v, ApproveCommand: d.cfg.ApproveCommand, Notice: r.URL.Query().Get("notice")}
+	p := &page{Since: since, Title: "Session " + v.SessionID, S: v, ApproveCommand: d.cfg.ApproveCommand, Notice: r.URL.Query().Get("notice")}
 	if cur, err := d.cfg.Engine.CurrentPhase(ctx, sid); err == nil {
 		p.Current = cur
 	}
@@ -276,6 +281,8 @@ func (d *Dashboard) redirect(w http.ResponseWriter, r *http.Request, back, notic
 
 // events streams "change" events while the sessions change: at once for
 // changes this process saves, within Poll for changes of other processes.
+// With ?since= (the fingerprint a page was rendered at), the stream starts
+// with a change event when the sessions changed in between.
 func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	if d.streams.Add(1) > MaxStreams {
@@ -291,7 +298,11 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	changed := d.cfg.Engine.Changed()
 	last := d.fingerprint(r)
-	if _, err := fmt.Fprint(w, "retry: 2000\n: connected\n\n"); err != nil {
+	hello := "retry: 2000\n: connected\n\n"
+	if since := r.URL.Query().Get("since"); since != "" && since != fingerprintText(last) {
+		hello += "event: change\ndata: 0\n\n"
+	}
+	if _, err := io.WriteString(w, hello); err != nil {
 		return
 	}
 	if rc.Flush() != nil {
@@ -325,6 +336,13 @@ func (d *Dashboard) events(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// since is the fingerprint a page carries to /events?since=. Take it
+// before the page reads the sessions: a change in between then makes the
+// stream's first event a change, and the page refreshes.
+func (d *Dashboard) since(r *http.Request) string { return fingerprintText(d.fingerprint(r)) }
+
+func fingerprintText(fp uint64) string { return strconv.FormatUint(fp, 16) }
 
 // fingerprint hashes what the pages show of every session's list entry.
 func (d *Dashboard) fingerprint(r *http.Request) uint64 {

@@ -54,8 +54,17 @@ func TestOversizedDocumentIsNotRead(t *testing.T) {
 	require.NoError(t, err)
 
 	const planted = 1 << 20
+	inv := s.stats.invalidations.Load()
 	require.NoError(t, s.client.Do(ctx, s.client.B().Hset().Key(s.sessKey(st.SessionID)).FieldValue().
 		FieldValue("doc", `{"session_id":"`+st.SessionID+`","x":"`+strings.Repeat("x", planted)+`"}`).Build()).Error())
+	// Redis tells the client to drop its cached probe asynchronously. Until
+	// it has, a Load probes the stale length and reads the document once
+	// (the documented probe-then-grow case), which is not what this test
+	// is about: wait, bounded, for the invalidation.
+	for deadline := time.Now().Add(10 * time.Second); s.stats.invalidations.Load() == inv; {
+		require.False(t, time.Now().After(deadline), "Redis sent no invalidation for the planted key")
+		time.Sleep(time.Millisecond)
+	}
 
 	before := netOut(t, s)
 	_, _, err = s.Load(ctx, st.SessionID)

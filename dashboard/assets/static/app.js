@@ -27,7 +27,10 @@
   document.addEventListener("focusout", function () {
     setTimeout(function () { if (pending) refresh(); }, 0);
   });
-  var es = new EventSource("/events");
+  // since: the sessions' fingerprint when this page was rendered; the
+  // stream starts with a change when they changed before it opened.
+  var since = live.dataset.since;
+  var es = new EventSource(since ? "/events?since=" + encodeURIComponent(since) : "/events");
   es.addEventListener("open", function () {
     live.textContent = "Live updates on.";
     live.dataset.state = "on";
