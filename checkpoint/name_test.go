@@ -1,7 +1,6 @@
 package checkpoint
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -20,12 +19,12 @@ func TestParseWorkflowName(t *testing.T) {
 		require.ErrorIs(t, err, ErrInvalidArgument, "%q", name)
 		assert.True(t, wf.IsZero(), "%q", name)
 		var ne *NameError
-		require.True(t, errors.As(err, &ne))
+		require.ErrorAs(t, err, &ne)
 		assert.Equal(t, name, ne.Name)
 	}
 	// The text the gate Loader gave for a bad name before the type.
 	_, err := ParseWorkflowName("../wf")
-	assert.EqualError(t, err, `checkpoint: invalid argument: workflow name "../wf" must be a folder name of letters, digits, '_', '-' and '.', not starting with '.'`)
+	require.EqualError(t, err, `checkpoint: invalid argument: workflow name "../wf" must be a folder name of letters, digits, '_', '-' and '.', not starting with '.'`)
 	assert.Equal(t, "x", MustParseWorkflowName("x").String())
 	assert.Panics(t, func() { MustParseWorkflowName("..") })
 	assert.True(t, WorkflowName{}.IsZero())
