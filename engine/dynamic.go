@@ -89,9 +89,9 @@ func (e *Engine) loadFlow(ctx context.Context, name checkpoint.WorkflowName, opt
 }
 
 // flowOf is loadFlow for an existing session, whose workflow_type wf
-// holds parsed. A session mcpflow started
-// keeps its Start options under metadata "options"; one prAxIs OS started
-// keeps them in metadata itself (metadata.spec_path).
+// holds parsed. A session mcpflow started keeps its Start options under
+// metadata "options"; one prAxIs OS started keeps them in metadata itself
+// (metadata.spec_path).
 //
 // A session whose spec is not where it names any more fails with a
 // FieldError of kind ErrSpecMissing naming that field: the session is
@@ -102,7 +102,8 @@ func (e *Engine) flowOf(ctx context.Context, wf stateWorkflow, st *state.Session
 		opts, where = st.Metadata, "metadata"
 	}
 	// wf is st's workflow_type, parsed where the state entered the
-	// engine; a bad one fails here as every call on the session did.
+	// engine; a bad one fails every call that needs the workflow, as a
+	// corrupt state (below).
 	var f *flow
 	wf = wf.of(st)
 	err := wf.err

@@ -83,14 +83,17 @@ func (e *Engine) loadState(ctx context.Context, id string, held stateWorkflow) (
 // stateWorkflow is a session's workflow_type as its state holds it,
 // parsed once where the state enters the engine (read from the store, or
 // made by Start), so that the calls on the session do not check it again:
-// name is the parsed name, or err the error every call that needs the
-// session's workflow returns (flowOf says it as today: the state is
-// corrupt).
+// name is the parsed name, or err the parse's error, which flowOf returns
+// as a corrupt state to every call that needs the session's workflow. A
+// stateWorkflow is a value, copied with the state it belongs to.
 type stateWorkflow struct {
+	// raw is the workflow_type parsed, to tell whether a state read
+	// later names the same workflow.
 	raw  string
 	name WorkflowName
 	err  error
-	set  bool
+	// set is false for the zero stateWorkflow, which holds no parse.
+	set bool
 }
 
 // startedWorkflow is the stateWorkflow of a state Start made or resumed
