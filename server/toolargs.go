@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -126,8 +125,8 @@ func decodeStart(raw any) (startArgs, error) {
 	}
 	if a.err == nil {
 		wf, err := checkpoint.ParseWorkflowName(wt)
-		if ne, ok := errors.AsType[*checkpoint.NameError](err); ok {
-			a.fail(badArg("workflow_type", "%q is not a workflow name (letters, digits, '_', '-' and '.', no path); call list_workflows to see them", shorten(ne.Name, 64)))
+		if err != nil {
+			a.fail(badArg("workflow_type", "%q is not a workflow name (letters, digits, '_', '-' and '.', no path); call list_workflows to see them", shorten(wt, 64)))
 		}
 		v.WorkflowType = wf
 	}
