@@ -43,10 +43,12 @@ func BenchmarkGateLookupHit(b *testing.B) {
 	base := baseline.New[gateKey, *Gate]()
 	ctx := context.Background()
 	baseGate := func(k gateKey) (*Gate, error) {
-		return base.GetOrLoad(ctx, k, func(ctx context.Context, k gateKey) (*Gate, error) { return l.Gate(ctx, k.workflow, k.phase) })
+		return base.GetOrLoad(ctx, k, func(ctx context.Context, k gateKey) (*Gate, error) {
+			return l.Gate(ctx, WorkflowName{k.workflow}, k.phase)
+		})
 	}
 	for _, k := range keys {
-		if _, err := l.Gate(ctx, k.workflow, k.phase); err != nil {
+		if _, err := l.Gate(ctx, WorkflowName{k.workflow}, k.phase); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := baseGate(k); err != nil {
@@ -54,7 +56,7 @@ func BenchmarkGateLookupHit(b *testing.B) {
 		}
 	}
 	lookups := map[string]func(gateKey) (*Gate, error){
-		"shard":    func(k gateKey) (*Gate, error) { return l.Gate(ctx, k.workflow, k.phase) },
+		"shard":    func(k gateKey) (*Gate, error) { return l.Gate(ctx, WorkflowName{k.workflow}, k.phase) },
 		"baseline": baseGate,
 	}
 	for _, impl := range []string{"shard", "baseline"} {

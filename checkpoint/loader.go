@@ -67,8 +67,8 @@ type Loader struct {
 	// in ids: an integer key hashes several times faster than a (string,
 	// int) struct, and building it allocates nothing.
 	files *filecache.Cache[int64, gateKey, *Gate]
-	// ids numbers the workflow names seen, from 1; only names that pass
-	// ValidName are added.
+	// ids numbers the workflow names seen, from 1; every key is a
+	// WorkflowName's.
 	ids    *xsync.Map[string, int64]
 	nextID atomic.Int64
 }
@@ -122,23 +122,19 @@ func NewLoader(cfg LoaderConfig) (*Loader, error) {
 // Gate returns the gate of a workflow's phase: the parsed
 // gate-definition.yaml, or PermissiveGate with Source "none" when the phase
 // has no gate file. The error wraps ErrInvalidGate when the file does not
-// parse, ErrInvalidArgument when workflow is not a plain folder name, or
-// the file system's error when the file cannot be read.
-func (l *Loader) Gate(ctx context.Context, workflow string, phase int) (*Gate, error) {
-	id, ok := l.ids.Load(workflow)
-	if !ok || uint(phase) > MaxPhase {
-		// A name seen for the first time, or a phase out of range: only
-		// names that pass checkName are numbered.
-		if err := checkName(workflow); err != nil {
-			return nil, err
-		}
-		if phase < 0 || phase > MaxPhase {
-			return nil, fmt.Errorf("%w: phase must be from 0 to %d, got %d", ErrInvalidArgument, MaxPhase, phase)
-		}
-		id, _ = l.ids.LoadOrCompute(workflow, func() (int64, bool) { return l.nextID.Add(1), false })
+// parse, ErrInvalidArgument when phase is out of range, or the file
+// system's error when the file cannot be read. workflow was checked where
+// it entered the program (ParseWorkflowName); Gate takes it as it is.
+func (l *Loader) Gate(ctx context.Context, workflow WorkflowName, phase int) (*Gate, error) {
+	if phase < 0 || phase > MaxPhase {
+		return nil, fmt.Errorf("%w: phase must be from 0 to %d, got %d", ErrInvalidArgument, MaxPhase, phase)
+	}
+	id, ok := l.ids.Load(workflow.name)
+	if !ok {
+		id, _ = l.ids.LoadOrCompute(workflow.name, func() (int64, bool) { return l.nextID.Add(1), false })
 	}
 	// One lookup, which counts one hit, miss or coalesced wait.
-	g, err := l.files.Get(ctx, id<<32|int64(phase), gateKey{workflow, phase})
+	g, err := l.files.Get(ctx, id<<32|int64(phase), gateKey{workflow.name, phase})
 	if err != nil {
 		return g, fileErr(err)
 	}
@@ -161,8 +157,8 @@ func fileErr(err error) error {
 
 // Forget drops every cached gate of workflow, so that the next Gate call
 // for it looks at the files at once rather than after Recheck.
-func (l *Loader) Forget(workflow string) {
-	id, ok := l.ids.Load(workflow)
+func (l *Loader) Forget(workflow WorkflowName) {
+	id, ok := l.ids.Load(workflow.name)
 	if !ok {
 		return
 	}
@@ -186,18 +182,14 @@ func (l *Loader) Close() {
 	l.files.Close()
 }
 
-// checkName accepts a workflow name that is one plain path element.
-func checkName(name string) error {
-	if !ValidName(name) {
-		return fmt.Errorf("%w: workflow name %q must be a folder name of letters, digits, '_', '-' and '.', not starting with '.'", ErrInvalidArgument, name)
-	}
-	return nil
-}
-
 // ValidName reports whether name can be a workflow folder name: 1 to 128
 // letters, digits, '_', '-' or '.', not starting with '.'. Such a name
-// cannot climb out of the workflows folder or name an absolute path.
+// cannot climb out of the workflows folder or name an absolute path. It
+// filters names that are only listed (folder entries, completions); a
+// name the program goes on to use is made a WorkflowName by
+// ParseWorkflowName.
 func ValidName(name string) bool {
+	countNameCheck()
 	if name == "" || len(name) > 128 || name[0] == '.' {
 		return false
 	}

@@ -48,7 +48,7 @@ func TestLoaderConcurrentSameGate(t *testing.T) {
 		gates := make([]*Gate, n)
 		errs := make([]error, n)
 		testutil.Release(n, func(i int) {
-			gates[i], errs[i] = l.Gate(t.Context(), "wf", 1)
+			gates[i], errs[i] = l.Gate(t.Context(), MustParseWorkflowName("wf"), 1)
 		})
 		for i := range n {
 			if errs[i] != nil || gates[i] != gates[0] {
@@ -66,12 +66,12 @@ func TestLoaderPicksUpEditsWithOneParsePerChange(t *testing.T) {
 	p := writeGate(t, dir, "wf", "0", gateV1)
 	ctx := t.Context()
 
-	g1, err := l.Gate(ctx, "wf", 0)
+	g1, err := l.Gate(ctx, MustParseWorkflowName("wf"), 0)
 	require.NoError(t, err)
 	require.Len(t, g1.Fields, 1)
 
 	require.NoError(t, os.WriteFile(p, []byte(gateV2), 0o644))
-	g, err := l.Gate(ctx, "wf", 0)
+	g, err := l.Gate(ctx, MustParseWorkflowName("wf"), 0)
 	require.NoError(t, err)
 	assert.Same(t, g1, g, "within Recheck the cached gate is served without a look at the file")
 
@@ -79,7 +79,7 @@ func TestLoaderPicksUpEditsWithOneParsePerChange(t *testing.T) {
 	gates := make([]*Gate, 100)
 	testutil.Release(100, func(i int) {
 		var err error
-		if gates[i], err = l.Gate(ctx, "wf", 0); err != nil {
+		if gates[i], err = l.Gate(ctx, MustParseWorkflowName("wf"), 0); err != nil {
 			t.Errorf("Gate: %v", err)
 		}
 	})
@@ -93,7 +93,7 @@ func TestLoaderPicksUpEditsWithOneParsePerChange(t *testing.T) {
 
 	// Unchanged file: looked at again after Recheck, not parsed.
 	clock.Advance(2 * time.Second)
-	g, err = l.Gate(ctx, "wf", 0)
+	g, err = l.Gate(ctx, MustParseWorkflowName("wf"), 0)
 	require.NoError(t, err)
 	assert.Same(t, gates[0], g)
 	assert.Equal(t, int64(2), l.Parses())
@@ -102,14 +102,14 @@ func TestLoaderPicksUpEditsWithOneParsePerChange(t *testing.T) {
 	later := time.Now().Add(time.Hour)
 	require.NoError(t, os.Chtimes(p, later, later))
 	clock.Advance(2 * time.Second)
-	_, err = l.Gate(ctx, "wf", 0)
+	_, err = l.Gate(ctx, MustParseWorkflowName("wf"), 0)
 	require.NoError(t, err)
 	assert.Equal(t, int64(3), l.Parses())
 
 	// Forget skips the wait.
 	require.NoError(t, os.WriteFile(p, []byte(gateV1+"\n"), 0o644))
-	l.Forget("wf")
-	g, err = l.Gate(ctx, "wf", 0)
+	l.Forget(MustParseWorkflowName("wf"))
+	g, err = l.Gate(ctx, MustParseWorkflowName("wf"), 0)
 	require.NoError(t, err)
 	assert.Len(t, g.Fields, 1)
 	assert.Equal(t, int64(4), l.Parses())
@@ -119,7 +119,7 @@ func TestLoaderMissingGateIsPermissive(t *testing.T) {
 	clock := newFakeClock()
 	l, dir := newTestLoader(t, clock)
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "wf", "phases", "3"), 0o755))
-	g, err := l.Gate(t.Context(), "wf", 3)
+	g, err := l.Gate(t.Context(), MustParseWorkflowName("wf"), 3)
 	require.NoError(t, err)
 	assert.True(t, g.Permissive)
 	assert.Equal(t, GateSourceNone, g.Source)
@@ -128,14 +128,14 @@ func TestLoaderMissingGateIsPermissive(t *testing.T) {
 	assert.NotEmpty(t, r.Warnings)
 
 	// Workflow or phase folder missing altogether: permissive too.
-	g, err = l.Gate(t.Context(), "nowf", 9)
+	g, err = l.Gate(t.Context(), MustParseWorkflowName("nowf"), 9)
 	require.NoError(t, err)
 	assert.True(t, g.Permissive)
 
 	// A gate file created later is picked up.
 	writeGate(t, dir, "wf", "3", gateV1)
 	clock.Advance(2 * time.Second)
-	g, err = l.Gate(t.Context(), "wf", 3)
+	g, err = l.Gate(t.Context(), MustParseWorkflowName("wf"), 3)
 	require.NoError(t, err)
 	assert.False(t, g.Permissive)
 	assert.Equal(t, "wf/phases/3/gate-definition.yaml", g.Source)
@@ -146,7 +146,7 @@ func TestLoaderBrokenGateIsParsedOncePerChange(t *testing.T) {
 	l, dir := newTestLoader(t, clock)
 	p := writeGate(t, dir, "wf", "1", "evidence_schema:\n  n:\n    type: date\n")
 	for range 3 {
-		_, err := l.Gate(t.Context(), "wf", 1)
+		_, err := l.Gate(t.Context(), MustParseWorkflowName("wf"), 1)
 		require.ErrorIs(t, err, ErrInvalidGate)
 		assert.Contains(t, err.Error(), "evidence_schema.n.type")
 		clock.Advance(2 * time.Second)
@@ -154,7 +154,7 @@ func TestLoaderBrokenGateIsParsedOncePerChange(t *testing.T) {
 	assert.Equal(t, int64(1), l.Parses())
 	require.NoError(t, os.WriteFile(p, []byte(gateV1), 0o644))
 	clock.Advance(2 * time.Second)
-	g, err := l.Gate(t.Context(), "wf", 1)
+	g, err := l.Gate(t.Context(), MustParseWorkflowName("wf"), 1)
 	require.NoError(t, err)
 	assert.Len(t, g.Fields, 1)
 	assert.Equal(t, int64(2), l.Parses())
@@ -166,17 +166,18 @@ func TestLoaderRefusesTraversal(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(outside, GateFile), []byte(gateV1), 0o644))
 
 	for _, name := range []string{"", "..", "../wf", "/etc", "wf/../x", "a/b", "a\x00b", ".hidden", `a\b`} {
-		_, err := l.Gate(t.Context(), name, 1)
+		// The name is checked where it enters the program.
+		_, err := ParseWorkflowName(name)
 		require.ErrorIs(t, err, ErrInvalidArgument, "workflow %q", name)
 	}
-	_, err := l.Gate(t.Context(), "wf", -1)
+	_, err := l.Gate(t.Context(), MustParseWorkflowName("wf"), -1)
 	require.ErrorIs(t, err, ErrInvalidArgument)
 
 	// A gate file that is a symlink to a file outside the folder.
 	phase := filepath.Join(dir, "wf", "phases", "1")
 	require.NoError(t, os.MkdirAll(phase, 0o755))
 	require.NoError(t, os.Symlink(filepath.Join(outside, GateFile), filepath.Join(phase, GateFile)))
-	_, err = l.Gate(t.Context(), "wf", 1)
+	_, err = l.Gate(t.Context(), MustParseWorkflowName("wf"), 1)
 	require.Error(t, err, "a symlink leading outside must not be followed")
 	require.NotErrorIs(t, err, ErrInvalidGate)
 
@@ -184,7 +185,7 @@ func TestLoaderRefusesTraversal(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(outside, "phases", "1"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(outside, "phases", "1", GateFile), []byte(gateV1), 0o644))
 	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "linked")))
-	_, err = l.Gate(t.Context(), "linked", 1)
+	_, err = l.Gate(t.Context(), MustParseWorkflowName("linked"), 1)
 	require.Error(t, err)
 }
 
@@ -206,7 +207,7 @@ func TestLoaderCountsEachLookupOnce(t *testing.T) {
 	writeGate(t, dir, "wf", "2", gateV1)
 	lookup := func(phase int) {
 		t.Helper()
-		_, err := l.Gate(t.Context(), "wf", phase)
+		_, err := l.Gate(t.Context(), MustParseWorkflowName("wf"), phase)
 		require.NoError(t, err)
 	}
 	lookup(1) // miss: the workflow's first lookup
@@ -221,7 +222,7 @@ func TestLoaderCountsEachLookupOnce(t *testing.T) {
 	assert.Equal(t, int64(1), m.Expirations)
 
 	allocs := testing.AllocsPerRun(100, func() {
-		if _, err := l.Gate(t.Context(), "wf", 1); err != nil {
+		if _, err := l.Gate(t.Context(), MustParseWorkflowName("wf"), 1); err != nil {
 			t.Fatal(err)
 		}
 	})

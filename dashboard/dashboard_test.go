@@ -46,7 +46,7 @@ func newFixture(t *testing.T, token string) *fixture {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = eng.Close() })
 	ctx := t.Context()
-	st, err := eng.Start(ctx, "review", "a.go", nil)
+	st, err := eng.Start(ctx, engine.MustParseWorkflowName("review"), "a.go", nil)
 	require.NoError(t, err)
 	res, err := eng.CompletePhase(ctx, state.MustParseSessionID(st.SessionID), 0, map[string]any{"plan": "<script>alert(1)</script>"})
 	require.NoError(t, err)

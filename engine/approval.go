@@ -97,7 +97,7 @@ func (e *Engine) decideLocked(ctx context.Context, s *session, phase int, d stat
 	if st.Awaiting == nil || st.Awaiting.Phase != phase || phase != st.CurrentPhase {
 		return nil, notAwaiting(st, phase)
 	}
-	f, err := e.flowOf(ctx, st)
+	f, err := e.flowOf(ctx, s.wf, st)
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ func approvalWorkflows(t *testing.T) string {
 func TestApprovalBlocksUntilApproved(t *testing.T) {
 	en := newEnv(t, approvalWorkflows(t))
 	ctx := t.Context()
-	st, err := en.Start(ctx, "demo", "a.go", nil)
+	st, err := en.Start(ctx, MustParseWorkflowName("demo"), "a.go", nil)
 	require.NoError(t, err)
 	id := st.SessionID
 
@@ -79,7 +79,7 @@ func TestApprovalBlocksUntilApproved(t *testing.T) {
 func TestRejectKeepsPhaseOpenWithComment(t *testing.T) {
 	en := newEnv(t, approvalWorkflows(t))
 	ctx := t.Context()
-	st, err := en.Start(ctx, "demo", "a.go", nil)
+	st, err := en.Start(ctx, MustParseWorkflowName("demo"), "a.go", nil)
 	require.NoError(t, err)
 	id := st.SessionID
 	_, err = en.CompletePhase(ctx, state.MustParseSessionID(id), 0, demoPass[0])
@@ -112,7 +112,7 @@ func TestWorkflowDefaultApproval(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"demo/metadata.json": string(b), "demo/phases/2/gate-definition.yaml": "approval: none\n" + demoGate2})
 	en := newEnv(t, dir)
 	ctx := t.Context()
-	st, err := en.Start(ctx, "demo", "a.go", nil)
+	st, err := en.Start(ctx, MustParseWorkflowName("demo"), "a.go", nil)
 	require.NoError(t, err)
 	for phase := range 2 {
 		res, err := en.CompletePhase(ctx, state.MustParseSessionID(st.SessionID), phase, demoPass[phase])
@@ -130,7 +130,7 @@ func TestWorkflowDefaultApproval(t *testing.T) {
 func TestApprovalStateReadableAndKeptInMetadata(t *testing.T) {
 	en := newEnv(t, approvalWorkflows(t))
 	ctx := t.Context()
-	st, err := en.Start(ctx, "demo", "a.go", nil)
+	st, err := en.Start(ctx, MustParseWorkflowName("demo"), "a.go", nil)
 	require.NoError(t, err)
 	_, err = en.CompletePhase(ctx, state.MustParseSessionID(st.SessionID), 0, demoPass[0])
 	require.NoError(t, err)
@@ -163,7 +163,7 @@ func TestApprovalRaceAdvancesOnce(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = b.Close() })
 		ctx := t.Context()
-		st, err := a.Start(ctx, "demo", "a.go", nil)
+		st, err := a.Start(ctx, MustParseWorkflowName("demo"), "a.go", nil)
 		require.NoError(t, err)
 		_, err = a.CompletePhase(ctx, state.MustParseSessionID(st.SessionID), 0, demoPass[0])
 		require.NoError(t, err)
@@ -217,7 +217,7 @@ func TestDecisionFromAnotherProcessSeenAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = server.Close() })
 	ctx := t.Context()
-	st, err := server.Start(ctx, "demo", "a.go", nil)
+	st, err := server.Start(ctx, MustParseWorkflowName("demo"), "a.go", nil)
 	require.NoError(t, err)
 	_, err = server.CompletePhase(ctx, state.MustParseSessionID(st.SessionID), 0, demoPass[0])
 	require.NoError(t, err)
@@ -244,7 +244,7 @@ func TestDecisionFromAnotherProcessSeenAtOnce(t *testing.T) {
 func TestRollbackVoidsApprovalRequest(t *testing.T) {
 	en := newEnv(t, approvalWorkflows(t))
 	ctx := t.Context()
-	st, err := en.Start(ctx, "demo", "a.go", nil)
+	st, err := en.Start(ctx, MustParseWorkflowName("demo"), "a.go", nil)
 	require.NoError(t, err)
 	_, err = en.CompletePhase(ctx, state.MustParseSessionID(st.SessionID), 0, demoPass[0])
 	require.NoError(t, err)

@@ -63,7 +63,7 @@ func startN(b *testing.B, e *Engine, n int) []state.SessionID {
 	b.Helper()
 	ids := make([]state.SessionID, n)
 	for i := range ids {
-		r, err := e.Start(context.Background(), "demo", fmt.Sprintf("target-%d.go", i), nil)
+		r, err := e.Start(context.Background(), MustParseWorkflowName("demo"), fmt.Sprintf("target-%d.go", i), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -122,7 +122,7 @@ func BenchmarkStart(b *testing.B) {
 				i := 0
 				cpu := startCPU()
 				for b.Loop() {
-					if _, err := e.Start(ctx, "demo", fmt.Sprintf("t%d", i), nil); err != nil {
+					if _, err := e.Start(ctx, MustParseWorkflowName("demo"), fmt.Sprintf("t%d", i), nil); err != nil {
 						b.Fatal(err)
 					}
 					i++
@@ -138,7 +138,7 @@ func BenchmarkStart(b *testing.B) {
 		b.ReportAllocs()
 		cpu := startCPU()
 		for b.Loop() {
-			if _, err := e.Start(ctx, "demo", "target-0.go", nil); err != nil {
+			if _, err := e.Start(ctx, MustParseWorkflowName("demo"), "target-0.go", nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -289,7 +289,7 @@ func BenchmarkSessionRead(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if _, err := e.get(ctx, ids[i&63]); err != nil {
+				if _, _, err := e.get(ctx, ids[i&63]); err != nil {
 					b.Fatal(err)
 				}
 				i++

@@ -22,7 +22,7 @@ func TestStartRefusesABrokenWorkflow(t *testing.T) {
 	writeFiles(t, wf, map[string]string{"demo/phases/0/gate-definition.yaml": "evidence_schema: [unclosed"})
 	en := newEnv(t, wf)
 
-	_, err := en.Start(t.Context(), "demo", "a", nil)
+	_, err := en.Start(t.Context(), MustParseWorkflowName("demo"), "a", nil)
 	require.ErrorIs(t, err, state.ErrCorrupt)
 	assert.Contains(t, err.Error(), "workflow_type demo is broken")
 	assert.Contains(t, err.Error(), "task-1-only.md")
@@ -30,6 +30,6 @@ func TestStartRefusesABrokenWorkflow(t *testing.T) {
 	assert.Empty(t, en.stateFiles(t), "no session is created for a broken workflow")
 
 	writeFiles(t, wf, map[string]string{"demo/phases/1/task-1-only.md": "only", "demo/phases/0/gate-definition.yaml": demoGate0})
-	_, err = en.Start(t.Context(), "demo", "a", nil)
+	_, err = en.Start(t.Context(), MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
 }

@@ -31,11 +31,11 @@ func TestFileCacheCountersExact(t *testing.T) {
 			baseParses := en.Parses()
 			round := func() {
 				testutil.Release(n, func(int) {
-					if _, err := en.metadata(t.Context(), "demo"); err != nil {
+					if _, err := en.metadata(t.Context(), MustParseWorkflowName("demo")); err != nil {
 						t.Errorf("metadata: %v", err)
 					}
 					for phase := range gates {
-						if _, err := en.gates.Gate(t.Context(), "demo", phase); err != nil {
+						if _, err := en.gates.Gate(t.Context(), MustParseWorkflowName("demo"), phase); err != nil {
 							t.Errorf("gate %d: %v", phase, err)
 						}
 					}

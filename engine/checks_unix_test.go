@@ -78,7 +78,7 @@ func checkedEnv(t *testing.T, allow bool) (*env, string) {
 
 func TestPhaseListsItsChecks(t *testing.T) {
 	en, _ := checkedEnv(t, false)
-	r, err := en.Start(t.Context(), "checked", "t", nil)
+	r, err := en.Start(t.Context(), MustParseWorkflowName("checked"), "t", nil)
 	require.NoError(t, err)
 	require.Len(t, r.Checks, 2)
 	assert.Equal(t, "checks[0].command", r.Checks[0].Name)
@@ -92,7 +92,7 @@ func TestPhaseListsItsChecks(t *testing.T) {
 
 func TestGateCommandDisabledFailsTheGate(t *testing.T) {
 	en, proj := checkedEnv(t, false)
-	r, err := en.Start(t.Context(), "checked", "t", nil)
+	r, err := en.Start(t.Context(), MustParseWorkflowName("checked"), "t", nil)
 	require.NoError(t, err)
 	res, err := en.CompletePhase(t.Context(), state.MustParseSessionID(r.SessionID), 0, map[string]any{"summary": "done"})
 	require.NoError(t, err)
@@ -109,7 +109,7 @@ func TestGateCommandDisabledFailsTheGate(t *testing.T) {
 func TestConcurrentCompletesRunGateCommandOnce(t *testing.T) {
 	for _, n := range []int{2, 8} {
 		en, proj := checkedEnv(t, true)
-		r, err := en.Start(t.Context(), "checked", "t", nil)
+		r, err := en.Start(t.Context(), MustParseWorkflowName("checked"), "t", nil)
 		require.NoError(t, err)
 		ev := map[string]any{"summary": "done"}
 		testutil.Release(n, func(i int) {
@@ -134,7 +134,7 @@ func TestGateCommandBlocksNoOtherSession(t *testing.T) {
 	en, proj := checkedEnv(t, true)
 	fifo := filepath.Join(proj, "gate.fifo")
 	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
-	r, err := en.Start(t.Context(), "checked", "t", nil)
+	r, err := en.Start(t.Context(), MustParseWorkflowName("checked"), "t", nil)
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() {
@@ -145,7 +145,7 @@ func TestGateCommandBlocksNoOtherSession(t *testing.T) {
 	// for reading: the command is running from here on.
 	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
 	require.NoError(t, err)
-	other, err := en.Start(t.Context(), "demo", "other", nil)
+	other, err := en.Start(t.Context(), MustParseWorkflowName("demo"), "other", nil)
 	require.NoError(t, err)
 	res, err := en.CompletePhase(t.Context(), state.MustParseSessionID(other.SessionID), 0, demoPass[0])
 	require.NoError(t, err)
@@ -171,7 +171,7 @@ func TestPhaseStartsRecordedAndCheckCatchesFalseClaim(t *testing.T) {
 	git("commit", "-qm", "one")
 	head := git("rev-parse", "HEAD")
 
-	r, err := en.Start(t.Context(), "checked", "t", nil)
+	r, err := en.Start(t.Context(), MustParseWorkflowName("checked"), "t", nil)
 	require.NoError(t, err)
 	st, err := en.State(t.Context(), state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
@@ -234,7 +234,7 @@ func TestRollbackReopensThePhaseStart(t *testing.T) {
 	git("add", ".")
 	git("commit", "-qm", "one")
 	first := git("rev-parse", "HEAD")
-	r, err := en.Start(t.Context(), "checked", "t", nil)
+	r, err := en.Start(t.Context(), MustParseWorkflowName("checked"), "t", nil)
 	require.NoError(t, err)
 	res, err := en.CompletePhase(t.Context(), state.MustParseSessionID(r.SessionID), 0, map[string]any{"summary": "done"})
 	require.NoError(t, err)

@@ -133,7 +133,7 @@ func serialized[T any](ctx context.Context, e *Engine, s *session, attempt func(
 		}
 		// Another object or process saved this session first: read the
 		// saved state into this object and decide again.
-		st, ver, lerr := e.loadState(ctx, s.st.SessionID)
+		st, ver, wf, lerr := e.loadState(ctx, s.st.SessionID, s.wf)
 		if lerr != nil {
 			if errors.Is(lerr, state.ErrNotFound) {
 				s.gone = true
@@ -141,7 +141,7 @@ func serialized[T any](ctx context.Context, e *Engine, s *session, attempt func(
 			}
 			return zero, lerr
 		}
-		s.st, s.ver = st, ver
+		s.st, s.ver, s.wf = st, ver, wf
 	}
 }
 
@@ -168,7 +168,7 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 		return nil, notFound(id)
 	}
 	if slices.Contains(st.CompletedPhases, phase) {
-		if res, ok := e.replay(ctx, st, phase, ev); ok {
+		if res, ok := e.replay(ctx, s.wf, st, phase, ev); ok {
 			return res, nil
 		}
 	}
@@ -182,7 +182,7 @@ func (e *Engine) completeLocked(ctx context.Context, s *session, phase int, ev m
 	case phase != st.CurrentPhase:
 		return nil, state.Errorf(state.ErrWrongPhase, "phase %d is not the current phase of session %s; the current phase is %d: complete it first", phase, id, st.CurrentPhase)
 	}
-	f, err := e.flowOf(ctx, st)
+	f, err := e.flowOf(ctx, s.wf, st)
 	if err != nil {
 		return nil, err
 	}
@@ -300,12 +300,12 @@ func (e *Engine) contentOrNote(f *flow, id string, n int) *PhaseContent {
 // already completed, when the evidence differs, or when the gate no
 // longer passes it (the gate file changed since), so a replay never
 // contradicts the first answer's verdict.
-func (e *Engine) replay(ctx context.Context, st *state.SessionState, phase int, ev map[string]any) (*CompleteResult, bool) {
+func (e *Engine) replay(ctx context.Context, wf stateWorkflow, st *state.SessionState, phase int, ev map[string]any) (*CompleteResult, bool) {
 	art := st.PhaseArtifacts[phase]
 	if art == nil || st.Checkpoints[phase] != state.CheckpointPassed || !sameJSON(art.Evidence, ev) {
 		return nil, false
 	}
-	f, err := e.flowOf(ctx, st)
+	f, err := e.flowOf(ctx, wf, st)
 	if err != nil || !f.has(phase) {
 		return nil, false
 	}

@@ -32,7 +32,7 @@ func TestConcurrentStart(t *testing.T) {
 			en := newEnv(t, wf)
 			results := make([]*StartResult, n)
 			testutil.Release(n, func(i int) {
-				r, err := en.Start(callerCtx(t.Context(), i), "demo", "same/target.go", nil)
+				r, err := en.Start(callerCtx(t.Context(), i), MustParseWorkflowName("demo"), "same/target.go", nil)
 				if err != nil {
 					t.Errorf("Start %d: %v", i, err)
 					return
@@ -63,7 +63,7 @@ func TestConcurrentFirstAccess(t *testing.T) {
 	for _, n := range goroutineCounts() {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			first := newEnv(t, wf)
-			r, err := first.Start(t.Context(), "demo", "a.go", nil)
+			r, err := first.Start(t.Context(), MustParseWorkflowName("demo"), "a.go", nil)
 			require.NoError(t, err)
 			require.NoError(t, first.Close())
 
@@ -136,7 +136,7 @@ func TestConcurrentCompletePhase(t *testing.T) {
 	for _, n := range goroutineCounts() {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			en := newEnv(t, wf)
-			r, err := en.Start(t.Context(), "demo", "a.go", nil)
+			r, err := en.Start(t.Context(), MustParseWorkflowName("demo"), "a.go", nil)
 			require.NoError(t, err)
 			saves := en.store.saves.Load()
 
@@ -182,7 +182,7 @@ func TestConcurrentCompletePhase(t *testing.T) {
 func TestConcurrentFailingSubmissionsAreAllRecorded(t *testing.T) {
 	const n = 50
 	en := newEnv(t, demoWorkflows(t))
-	r, err := en.Start(t.Context(), "demo", "a.go", nil)
+	r, err := en.Start(t.Context(), MustParseWorkflowName("demo"), "a.go", nil)
 	require.NoError(t, err)
 	notes := make(map[string]bool)
 	for i := range n {
@@ -207,7 +207,7 @@ func TestConcurrentFailingSubmissionsAreAllRecorded(t *testing.T) {
 func TestConcurrentDeleteLeavesNoZombie(t *testing.T) {
 	const n = 32
 	en := newEnv(t, demoWorkflows(t))
-	r, err := en.Start(t.Context(), "demo", "a.go", nil)
+	r, err := en.Start(t.Context(), MustParseWorkflowName("demo"), "a.go", nil)
 	require.NoError(t, err)
 	testutil.Release(n, func(i int) {
 		if i == n/2 {
@@ -237,7 +237,7 @@ func TestConcurrentMixed(t *testing.T) {
 		ctx := callerCtx(t.Context(), g)
 		for i := range 20 {
 			target := fmt.Sprintf("t%d.go", (g+i)%4)
-			r, err := en.Start(ctx, "demo", target, nil)
+			r, err := en.Start(ctx, MustParseWorkflowName("demo"), target, nil)
 			if err != nil {
 				t.Errorf("start: %v", err)
 				return

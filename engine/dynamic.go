@@ -22,7 +22,7 @@ import (
 // for a dynamic workflow, the phases of the session's spec.
 type flow struct {
 	m    *workflows.Metadata
-	name string
+	name checkpoint.WorkflowName
 	// plan is the spec's plan, nil for a static workflow; specPath is the
 	// spec as the session names it.
 	plan     *spec.Plan
@@ -38,7 +38,7 @@ func optionsOf(st *state.SessionState) map[string]any {
 // loadFlow reads workflow name's metadata.json and, for a dynamic
 // workflow, the plan of the spec that opts names; where is what errors
 // call opts ("options" for Start's, "metadata" for a prAxIs OS session's).
-func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any, where string) (*flow, error) {
+func (e *Engine) loadFlow(ctx context.Context, name checkpoint.WorkflowName, opts map[string]any, where string) (*flow, error) {
 	m, err := e.metadata(ctx, name)
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any,
 		if err := workflows.CheckTaskFile(c.ExampleSpec); err != nil {
 			return nil, state.Errorf(state.ErrCorrupt, "workflow %s: dynamic_config.example_spec: %w", name, err)
 		}
-		f.specPath = path.Join(name, c.ExampleSpec)
+		f.specPath = path.Join(name.String(), c.ExampleSpec)
 		f.plan, err = e.examples.Plan(ctx, f.specPath)
 		if err != nil {
 			return nil, state.Errorf(state.ErrCorrupt, "workflow %s: example spec: %w", name, err)
@@ -88,19 +88,28 @@ func (e *Engine) loadFlow(ctx context.Context, name string, opts map[string]any,
 	return f, nil
 }
 
-// flowOf is loadFlow for an existing session. A session mcpflow started
-// keeps its Start options under metadata "options"; one prAxIs OS started
-// keeps them in metadata itself (metadata.spec_path).
+// flowOf is loadFlow for an existing session, whose workflow_type wf
+// holds parsed. A session mcpflow started keeps its Start options under
+// metadata "options"; one prAxIs OS started keeps them in metadata itself
+// (metadata.spec_path).
 //
 // A session whose spec is not where it names any more fails with a
 // FieldError of kind ErrSpecMissing naming that field: the session is
 // intact, its spec moved.
-func (e *Engine) flowOf(ctx context.Context, st *state.SessionState) (*flow, error) {
+func (e *Engine) flowOf(ctx context.Context, wf stateWorkflow, st *state.SessionState) (*flow, error) {
 	opts, where := optionsOf(st), "options"
 	if opts == nil {
 		opts, where = st.Metadata, "metadata"
 	}
-	f, err := e.loadFlow(ctx, st.WorkflowType, opts, where)
+	// wf is st's workflow_type, parsed where the state entered the
+	// engine; a bad one fails every call that needs the workflow, as a
+	// corrupt state (below).
+	var f *flow
+	wf = wf.of(st)
+	err := wf.err
+	if err == nil {
+		f, err = e.loadFlow(ctx, wf.name, opts, where)
+	}
 	if fe, ok := errors.AsType[*state.FieldError](err); ok && errors.Is(err, spec.ErrNotFound) {
 		return nil, &state.FieldError{Kind: state.ErrSpecMissing, Field: fe.Field, Value: fe.Value,
 			Problem: "session " + st.SessionID + " runs the spec at this path, and it is not there any more (moved or deleted)"}
@@ -157,7 +166,7 @@ func (e *Engine) template(f *flow, which, file string) (string, error) {
 	if err := workflows.CheckTaskFile(file); err != nil {
 		return "", state.Errorf(state.ErrCorrupt, "workflow %s: dynamic_config.templates.%s: %w", f.name, which, err)
 	}
-	data, err := workflows.ReadFile(e.wfFS, path.Join(f.name, file), workflows.MaxContentBytes)
+	data, err := workflows.ReadFile(e.wfFS, path.Join(f.name.String(), file), workflows.MaxContentBytes)
 	if err != nil {
 		return "", state.Errorf(state.ErrCorrupt, "workflow %s: %s template %s cannot be read (%w); add the file or fix dynamic_config.templates.%s", f.name, which, file, err, which)
 	}
@@ -169,7 +178,7 @@ func (e *Engine) template(f *flow, which, file string) (string, error) {
 func (e *Engine) phaseText(f *flow, n int) (*PhaseContent, error) {
 	ph, ok := f.dynamicPhase(n)
 	if !ok {
-		return e.phaseContent(f.m, f.name, n)
+		return e.phaseContent(f.m, f.name.String(), n)
 	}
 	tmpl, err := e.template(f, "phase", f.m.DynamicConfig.Templates.Phase)
 	if err != nil {
@@ -200,7 +209,7 @@ func (e *Engine) phaseText(f *flow, n int) (*PhaseContent, error) {
 func (e *Engine) task(f *flow, n, number int) (*TaskView, error) {
 	ph, ok := f.dynamicPhase(n)
 	if !ok {
-		return e.staticTask(f.m, f.name, n, number)
+		return e.staticTask(f.m, f.name.String(), n, number)
 	}
 	t, ok := ph.Task(number)
 	if !ok {
@@ -215,7 +224,7 @@ func (e *Engine) task(f *flow, n, number int) (*TaskView, error) {
 		return nil, err
 	}
 	return &TaskView{
-		WorkflowType:  f.name,
+		WorkflowType:  f.name.String(),
 		Phase:         n,
 		TaskNumber:    number,
 		Name:          t.Name,

@@ -70,7 +70,7 @@ func phase0Evidence() map[string]any {
 func TestDynamicExampleSpec(t *testing.T) {
 	en := newEnv(t, "")
 	ctx := t.Context()
-	r, err := en.Start(ctx, "spec_execution_v1", "login rate limit", nil)
+	r, err := en.Start(ctx, MustParseWorkflowName("spec_execution_v1"), "login rate limit", nil)
 	require.NoError(t, err)
 	assert.Equal(t, 0, r.CurrentPhase)
 	assert.Equal(t, 3, r.TotalPhases)
@@ -146,7 +146,7 @@ func TestDynamicProjectSpec(t *testing.T) {
 	en := newEnv(t, wf, func(c *Config) { c.ProjectDir = root })
 	ctx := t.Context()
 	specPath := ".praxis-os/specs/2025-10-13-thread-safety"
-	r, err := en.Start(ctx, "spec_execution_v1", specPath, map[string]any{"spec_path": specPath})
+	r, err := en.Start(ctx, MustParseWorkflowName("spec_execution_v1"), specPath, map[string]any{"spec_path": specPath})
 	require.NoError(t, err)
 	assert.Equal(t, 5, r.TotalPhases)
 	_, err = en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 0, phase0Evidence())
@@ -222,7 +222,7 @@ func TestDynamicSpecPathErrors(t *testing.T) {
 		{"task outside a phase", map[string]any{"spec_path": ".praxis-os/specs/bad"}, state.ErrInvalidArgument, "line 3: Task 1.1 is outside a phase"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := en.Start(t.Context(), "spec_execution_v1", "t-"+tc.name, tc.opts)
+			_, err := en.Start(t.Context(), MustParseWorkflowName("spec_execution_v1"), "t-"+tc.name, tc.opts)
 			require.ErrorIs(t, err, tc.is)
 			assert.Contains(t, err.Error(), "options.spec_path")
 			assert.Contains(t, err.Error(), tc.msg)
@@ -235,7 +235,7 @@ func TestDynamicSpecPathErrors(t *testing.T) {
 	// An absolute path inside the project is accepted, and so is the
 	// tasks.md itself.
 	for _, p := range []string{filepath.Join(root, ".praxis-os", "specs", "good"), ".praxis-os/specs/good/tasks.md"} {
-		r, err := en.Start(t.Context(), "spec_execution_v1", p, map[string]any{"spec_path": p})
+		r, err := en.Start(t.Context(), MustParseWorkflowName("spec_execution_v1"), p, map[string]any{"spec_path": p})
 		require.NoError(t, err, p)
 		assert.Equal(t, 3, r.TotalPhases)
 	}
@@ -247,7 +247,7 @@ func TestDynamicSpecEditIsSeen(t *testing.T) {
 	root, wf := praxisProject(t, "s", readSpec(t, "tasks-small.md"))
 	en := newEnv(t, wf, func(c *Config) { c.ProjectDir = root })
 	ctx := t.Context()
-	r, err := en.Start(ctx, "spec_execution_v1", "s", map[string]any{"spec_path": ".praxis-os/specs/s"})
+	r, err := en.Start(ctx, MustParseWorkflowName("spec_execution_v1"), "s", map[string]any{"spec_path": ".praxis-os/specs/s"})
 	require.NoError(t, err)
 	_, err = en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 0, phase0Evidence())
 	require.NoError(t, err)
@@ -279,7 +279,7 @@ func TestDynamicGateFileWins(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "gate-definition.yaml"), []byte("checkpoint:\n  strict: true\nevidence_schema:\n  coverage:\n    type: number\n    required: true\n    min: 80\n"), 0o644))
 	en := newEnv(t, wf, func(c *Config) { c.ProjectDir = root })
 	ctx := t.Context()
-	r, err := en.Start(ctx, "spec_execution_v1", "s", map[string]any{"spec_path": ".praxis-os/specs/s"})
+	r, err := en.Start(ctx, MustParseWorkflowName("spec_execution_v1"), "s", map[string]any{"spec_path": ".praxis-os/specs/s"})
 	require.NoError(t, err)
 	_, err = en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 0, phase0Evidence())
 	require.NoError(t, err)
@@ -318,7 +318,7 @@ func TestDynamicMetadataPraxisRange(t *testing.T) {
 func TestDynamicSpecPhaseZeroClashes(t *testing.T) {
 	root, wf := praxisProject(t, "s", []byte("# T\n\n## Phase 0: Setup\n\n#### Task 0.1: Go\n"))
 	en := newEnv(t, wf, func(c *Config) { c.ProjectDir = root })
-	_, err := en.Start(t.Context(), "spec_execution_v1", "s", map[string]any{"spec_path": ".praxis-os/specs/s"})
+	_, err := en.Start(t.Context(), MustParseWorkflowName("spec_execution_v1"), "s", map[string]any{"spec_path": ".praxis-os/specs/s"})
 	require.ErrorIs(t, err, state.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), "line 3: Phase 0 is a static phase")
 }
@@ -361,7 +361,7 @@ func TestDynamicConcurrentSharedKeys(t *testing.T) {
 			root, wf := praxisProject(t, "s", readSpec(t, "tasks-thread-safety.md"))
 			en := newEnv(t, wf, func(c *Config) { c.ProjectDir = root })
 			ctx := t.Context()
-			r, err := en.Start(ctx, "spec_execution_v1", "s", map[string]any{"spec_path": ".praxis-os/specs/s"})
+			r, err := en.Start(ctx, MustParseWorkflowName("spec_execution_v1"), "s", map[string]any{"spec_path": ".praxis-os/specs/s"})
 			require.NoError(t, err)
 			require.Equal(t, int64(1), en.specs.Parses())
 			_, err = en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 0, phase0Evidence())

@@ -109,6 +109,10 @@ type session struct {
 	// place, so a pointer read under mu may be used after unlocking.
 	st  *state.SessionState
 	ver state.Version
+	// wf is st's workflow_type, parsed once where the state entered the
+	// engine; guarded by mu and replaced with st when a state read from
+	// the store names another workflow.
+	wf stateWorkflow
 	// gone is set, under mu, when the session is deleted; an object that
 	// is gone is never stored in the cache again.
 	gone bool

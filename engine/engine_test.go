@@ -19,7 +19,7 @@ import (
 func TestStartCreatesSession(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
 	ctx := t.Context()
-	r, err := en.Start(ctx, "demo", "src/a.go", map[string]any{"depth": "full"})
+	r, err := en.Start(ctx, MustParseWorkflowName("demo"), "src/a.go", map[string]any{"depth": "full"})
 	require.NoError(t, err)
 	_, err = uuid.Parse(r.SessionID)
 	require.NoError(t, err)
@@ -54,15 +54,15 @@ func TestStartResumesActivePair(t *testing.T) {
 	wf := demoWorkflows(t)
 	en := newEnv(t, wf)
 	ctx := t.Context()
-	a, err := en.Start(ctx, "demo", "x.go", nil)
+	a, err := en.Start(ctx, MustParseWorkflowName("demo"), "x.go", nil)
 	require.NoError(t, err)
 
-	b, err := en.Start(ctx, "demo", "x.go", nil)
+	b, err := en.Start(ctx, MustParseWorkflowName("demo"), "x.go", nil)
 	require.NoError(t, err)
 	assert.Equal(t, a.SessionID, b.SessionID)
 	assert.True(t, b.Resumed)
 
-	other, err := en.Start(ctx, "demo", "y.go", nil)
+	other, err := en.Start(ctx, MustParseWorkflowName("demo"), "y.go", nil)
 	require.NoError(t, err)
 	assert.NotEqual(t, a.SessionID, other.SessionID, "another target is another session")
 	assert.False(t, other.Resumed)
@@ -70,7 +70,7 @@ func TestStartResumesActivePair(t *testing.T) {
 	// Resumed sessions keep their progress.
 	_, err = en.CompletePhase(ctx, state.MustParseSessionID(a.SessionID), 0, demoPass[0])
 	require.NoError(t, err)
-	c, err := en.Start(ctx, "demo", "x.go", nil)
+	c, err := en.Start(ctx, MustParseWorkflowName("demo"), "x.go", nil)
 	require.NoError(t, err)
 	assert.Equal(t, a.SessionID, c.SessionID)
 	assert.Equal(t, 1, c.CurrentPhase)
@@ -79,7 +79,7 @@ func TestStartResumesActivePair(t *testing.T) {
 	// A new engine on the same folder resumes too.
 	require.NoError(t, en.Close())
 	en2 := newEnvAt(t, wf, en.stateDir)
-	d, err := en2.Start(ctx, "demo", "x.go", nil)
+	d, err := en2.Start(ctx, MustParseWorkflowName("demo"), "x.go", nil)
 	require.NoError(t, err)
 	assert.Equal(t, a.SessionID, d.SessionID)
 	assert.True(t, d.Resumed)
@@ -89,14 +89,14 @@ func TestStartResumesActivePair(t *testing.T) {
 		_, err = en2.CompletePhase(ctx, state.MustParseSessionID(a.SessionID), p, demoPass[p])
 		require.NoError(t, err)
 	}
-	e, err := en2.Start(ctx, "demo", "x.go", nil)
+	e, err := en2.Start(ctx, MustParseWorkflowName("demo"), "x.go", nil)
 	require.NoError(t, err)
 	assert.NotEqual(t, a.SessionID, e.SessionID)
 	assert.False(t, e.Resumed)
 
 	// Nor is a deleted one.
 	require.NoError(t, en2.DeleteSession(ctx, state.MustParseSessionID(e.SessionID)))
-	f, err := en2.Start(ctx, "demo", "x.go", nil)
+	f, err := en2.Start(ctx, MustParseWorkflowName("demo"), "x.go", nil)
 	require.NoError(t, err)
 	assert.NotEqual(t, e.SessionID, f.SessionID)
 	assert.False(t, f.Resumed)
@@ -124,7 +124,11 @@ func TestStartArgumentErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := en.Start(t.Context(), tt.wf, tt.target, tt.opts)
+			// The name is checked where it enters the engine.
+			wf, err := ParseWorkflowName(tt.wf)
+			if err == nil {
+				_, err = en.Start(t.Context(), wf, tt.target, tt.opts)
+			}
 			require.ErrorIs(t, err, tt.is)
 			assert.Contains(t, err.Error(), tt.field)
 		})
@@ -135,17 +139,17 @@ func TestStartArgumentErrors(t *testing.T) {
 func TestStartReadsMetadataEveryTime(t *testing.T) {
 	wf := demoWorkflows(t)
 	en := newEnv(t, wf)
-	r, err := en.Start(t.Context(), "demo", "a", nil)
+	r, err := en.Start(t.Context(), MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
 	assert.Equal(t, "Zero", r.PhaseName)
 	edited := strings.Replace(demoMetadata, `"phase_name": "Zero"`, `"phase_name": "Renamed"`, 1)
 	writeFiles(t, wf, map[string]string{"demo/metadata.json": edited})
-	r, err = en.Start(t.Context(), "demo", "b", nil)
+	r, err = en.Start(t.Context(), MustParseWorkflowName("demo"), "b", nil)
 	require.NoError(t, err)
 	assert.Equal(t, "Renamed", r.PhaseName, "an edit is live on the next start")
 
 	writeFiles(t, wf, map[string]string{"demo/metadata.json": strings.Replace(demoMetadata, `"phase_number": 1,`, `"phase_number": "1-N",`, 1)})
-	_, err = en.Start(t.Context(), "demo", "c", nil)
+	_, err = en.Start(t.Context(), MustParseWorkflowName("demo"), "c", nil)
 	require.ErrorIs(t, err, state.ErrCorrupt)
 	assert.Contains(t, err.Error(), `phases[1].phase_number: must be a whole number, got "1-N"`)
 }
@@ -153,7 +157,7 @@ func TestStartReadsMetadataEveryTime(t *testing.T) {
 func TestCurrentPhase(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
 	ctx := t.Context()
-	r, err := en.Start(ctx, "demo", "a", nil)
+	r, err := en.Start(ctx, MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
 	v, err := en.CurrentPhase(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
@@ -181,7 +185,7 @@ func TestCurrentPhase(t *testing.T) {
 func TestTaskRules(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
 	ctx := t.Context()
-	r, err := en.Start(ctx, "demo", "a", nil)
+	r, err := en.Start(ctx, MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
 	id := r.SessionID
 
@@ -220,7 +224,7 @@ func TestTaskRules(t *testing.T) {
 func TestCompletePhaseRules(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
 	ctx := t.Context()
-	r, err := en.Start(ctx, "demo", "a", nil)
+	r, err := en.Start(ctx, MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
 	id := r.SessionID
 
@@ -307,7 +311,7 @@ func TestCompletePhaseRules(t *testing.T) {
 
 func TestCompletePhaseEvidenceLimit(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t), func(c *Config) { c.MaxEvidenceBytes = 100 })
-	r, err := en.Start(t.Context(), "demo", "a", nil)
+	r, err := en.Start(t.Context(), MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
 	_, err = en.CompletePhase(t.Context(), state.MustParseSessionID(r.SessionID), 0, map[string]any{"n": 1, "note": strings.Repeat("x", 200)})
 	require.ErrorIs(t, err, state.ErrInvalidArgument)
@@ -320,7 +324,7 @@ func TestCompletePhaseEvidenceLimit(t *testing.T) {
 
 func TestCompletePhaseCopiesEvidence(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
-	r, err := en.Start(t.Context(), "demo", "a", nil)
+	r, err := en.Start(t.Context(), MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
 	ev := map[string]any{"n": 0}
 	_, err = en.CompletePhase(t.Context(), state.MustParseSessionID(r.SessionID), 0, ev)
@@ -344,7 +348,7 @@ func TestSessionIDErrors(t *testing.T) {
 		assert.Contains(t, err.Error(), "session_id")
 	}
 	// Upper case is the same UUID.
-	r, err := en.Start(t.Context(), "demo", "a", nil)
+	r, err := en.Start(t.Context(), MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
 	st, err := en.State(t.Context(), state.MustParseSessionID(strings.ToUpper(r.SessionID)))
 	require.NoError(t, err)
@@ -354,10 +358,10 @@ func TestSessionIDErrors(t *testing.T) {
 func TestListSessions(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
 	ctx := t.Context()
-	a, err := en.Start(ctx, "demo", "a", nil)
+	a, err := en.Start(ctx, MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
 	en.clock.Advance(time.Second)
-	b, err := en.Start(ctx, "demo", "b", nil)
+	b, err := en.Start(ctx, MustParseWorkflowName("demo"), "b", nil)
 	require.NoError(t, err)
 	for p := range 3 {
 		en.clock.Advance(time.Second)
@@ -416,7 +420,7 @@ func TestListSessions(t *testing.T) {
 func TestDeleteSession(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
 	ctx := t.Context()
-	r, err := en.Start(ctx, "demo", "a", nil)
+	r, err := en.Start(ctx, MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
 	require.NoError(t, en.DeleteSession(ctx, state.MustParseSessionID(r.SessionID)))
 	assert.Empty(t, en.stateFiles(t))
@@ -434,7 +438,7 @@ func TestDeleteSession(t *testing.T) {
 func TestDeletedSessionHeldByAnotherCallerIsNotServed(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
 	ctx := t.Context()
-	r, err := en.Start(ctx, "demo", "a", nil)
+	r, err := en.Start(ctx, MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
 	held, err := en.lookup(ctx, state.MustParseSessionID(r.SessionID))
 	require.NoError(t, err)
@@ -460,7 +464,7 @@ func TestCorruptStateFileAffectsOnlyThatSession(t *testing.T) {
 	})
 	en := newEnvAt(t, wf, stateDir)
 	ctx := t.Context()
-	good, err := en.Start(ctx, "demo", "a", nil)
+	good, err := en.Start(ctx, MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
 
 	_, err = en.State(ctx, state.MustParseSessionID(bad))
@@ -514,7 +518,7 @@ func TestReadsPraxisSessionFile(t *testing.T) {
 	assert.Equal(t, map[string]any{"n": 2.0}, st.PhaseArtifacts[0].Evidence)
 	assert.Equal(t, "praxis", st.Metadata["created_by"])
 
-	r, err := en.Start(ctx, "demo", "src/legacy.py", nil)
+	r, err := en.Start(ctx, MustParseWorkflowName("demo"), "src/legacy.py", nil)
 	require.NoError(t, err)
 	assert.Equal(t, id, r.SessionID, "an active prAxIs OS session is resumed")
 	assert.True(t, r.Resumed)
@@ -532,13 +536,13 @@ func TestReadsPraxisSessionFile(t *testing.T) {
 func TestIdleSessionLeavesMemory(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t), func(c *Config) { c.SessionTTL = time.Hour })
 	ctx := t.Context()
-	r, err := en.Start(ctx, "demo", "a", nil)
+	r, err := en.Start(ctx, MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
-	busy, err := en.Start(ctx, "demo", "b", nil)
+	busy, err := en.Start(ctx, MustParseWorkflowName("demo"), "b", nil)
 	require.NoError(t, err)
 	sc := en.sessions
 
-	submitting, err := en.Start(ctx, "demo", "c", nil)
+	submitting, err := en.Start(ctx, MustParseWorkflowName("demo"), "c", nil)
 	require.NoError(t, err)
 
 	// One session is read every 20 minutes, one gets a (failing)
@@ -568,7 +572,7 @@ func TestIdleSessionLeavesMemory(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
-	r, err := en.Start(t.Context(), "demo", "a", nil)
+	r, err := en.Start(t.Context(), MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
 	_, err = en.CompletePhase(t.Context(), state.MustParseSessionID(r.SessionID), 0, demoPass[0])
 	require.NoError(t, err)
@@ -648,7 +652,7 @@ func TestBuiltinFeatureDeliveryRunsToTheEnd(t *testing.T) {
 	writeFiles(t, proj, map[string]string{"docs/design/csv-export.md": "# CSV export\n"})
 	en := newEnv(t, "", func(c *Config) { c.ProjectDir = proj })
 	ctx := t.Context()
-	r, err := en.Start(ctx, "feature_delivery", "cmd/export/csv.go", nil)
+	r, err := en.Start(ctx, MustParseWorkflowName("feature_delivery"), "cmd/export/csv.go", nil)
 	require.NoError(t, err)
 	evidence := []map[string]any{
 		{"summary": "Add a CSV export of the monthly report next to the existing PDF one.", "acceptance_criteria": []any{"a", "b"}, "affected_files": []any{"report/export.go"}, "open_questions": []any{}, "scope_confirmed": true, "size": "small"},
@@ -704,7 +708,7 @@ func TestClosedEngine(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, e.Close())
 	require.NoError(t, e.Close(), "Close twice is fine")
-	_, err = e.Start(t.Context(), "bug_fix", "a", nil)
+	_, err = e.Start(t.Context(), MustParseWorkflowName("bug_fix"), "a", nil)
 	require.ErrorIs(t, err, state.ErrClosed)
 	_, err = e.ListSessions(t.Context(), state.PageQuery{})
 	require.ErrorIs(t, err, state.ErrClosed)

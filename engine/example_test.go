@@ -28,7 +28,7 @@ func Example() {
 	defer func() { _ = e.Close() }()
 	ctx := engine.WithCaller(context.Background(), engine.Caller{Transport: "stdio", Client: "example"})
 
-	start, err := e.Start(ctx, "bug_fix", "internal/lexer/lexer.go", nil)
+	start, err := e.Start(ctx, engine.MustParseWorkflowName("bug_fix"), "internal/lexer/lexer.go", nil)
 	if err != nil {
 		panic(err)
 	}

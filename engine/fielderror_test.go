@@ -36,10 +36,10 @@ func TestDomainErrorsNameNoToolOrFlag(t *testing.T) {
 			return err
 		}), state.ErrNotFound, "session_id"},
 		{"session_id not a UUID", call(func() error { _, err := state.ParseSessionID("nope"); return err }), state.ErrInvalidArgument, "session_id"},
-		{"unknown workflow", call(func() error { _, err := en.Start(ctx, "no_such_flow", "a.go", nil); return err }), state.ErrNotFound, "workflow_type"},
-		{"workflow_type not a name", call(func() error { _, err := en.Start(ctx, "../etc", "a.go", nil); return err }), state.ErrInvalidArgument, "workflow_type"},
+		{"unknown workflow", call(func() error { _, err := en.Start(ctx, MustParseWorkflowName("no_such_flow"), "a.go", nil); return err }), state.ErrNotFound, "workflow_type"},
+		{"workflow_type not a name", call(func() error { _, err := ParseWorkflowName("../etc"); return err }), state.ErrInvalidArgument, "workflow_type"},
 		{"spec without a project folder", call(func() error {
-			_, err := en.Start(ctx, "spec_execution_v1", "a.go", map[string]any{"spec_path": ".praxis-os/specs/x"})
+			_, err := en.Start(ctx, MustParseWorkflowName("spec_execution_v1"), "a.go", map[string]any{"spec_path": ".praxis-os/specs/x"})
 			return err
 		}), state.ErrNoProjectFolder, "options.spec_path"},
 		{"state folder in use", call(func() error { _, err := filestore.LockStateDir(stateDir); return err }), filestore.ErrFolderInUse, ""},

@@ -33,12 +33,12 @@ func TestFIFOInWorkflowsIsRefusedNotWaitedOn(t *testing.T) {
 	if testutil.Returns(t, "list_workflows", func() { _, err = en.ListWorkflows(ctx) }) {
 		require.NoError(t, err)
 	}
-	if testutil.Returns(t, "start of the piped workflow", func() { _, err = en.Start(ctx, "piped", "a", nil) }) {
+	if testutil.Returns(t, "start of the piped workflow", func() { _, err = en.Start(ctx, MustParseWorkflowName("piped"), "a", nil) }) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "metadata.json")
 		assert.Contains(t, err.Error(), "named pipe")
 	}
-	r, err := en.Start(ctx, "demo", "a", nil)
+	r, err := en.Start(ctx, MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
 
 	// The gate and a task file become pipes while the session runs.
@@ -57,7 +57,7 @@ func TestFIFOInWorkflowsIsRefusedNotWaitedOn(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "gate-definition.yaml")
 	}
-	if testutil.Returns(t, "a second start of demo", func() { _, err = en.Start(ctx, "demo", "b", nil) }) {
+	if testutil.Returns(t, "a second start of demo", func() { _, err = en.Start(ctx, MustParseWorkflowName("demo"), "b", nil) }) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "named pipe")
 	}
@@ -73,7 +73,7 @@ func TestStateFileNotARegularFile(t *testing.T) {
 	writeFiles(t, stateDir, map[string]string{folder + ".json/inside.txt": "x"})
 	en := newEnvAt(t, demoWorkflows(t), stateDir)
 	ctx := t.Context()
-	good, err := en.Start(ctx, "demo", "a", nil)
+	good, err := en.Start(ctx, MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
 
 	for _, id := range []string{pipe, folder} {

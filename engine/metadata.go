@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine/workflows"
 	"github.com/mcpflow/mcpflow/internal/filecache"
 )
@@ -12,14 +13,14 @@ import (
 // metadataCache caches each workflow's parsed metadata.json by workflow
 // name. Every call compares the file's stamp; only a changed file is read
 // and parsed again (see filecache).
-type metadataCache = filecache.Cache[string, struct{}, *workflows.Metadata]
+type metadataCache = filecache.Cache[checkpoint.WorkflowName, struct{}, *workflows.Metadata]
 
 // openMetadata builds the metadata.json cache over the workflows folder.
 // A cached *workflows.Metadata is shared by every caller and must not be
 // modified.
 func (e *Engine) openMetadata(cfg Config) error {
 	var err error
-	e.meta, err = filecache.New(filecache.Config[string, struct{}, *workflows.Metadata]{
+	e.meta, err = filecache.New(filecache.Config[checkpoint.WorkflowName, struct{}, *workflows.Metadata]{
 		FS: e.wfFS,
 		// 0: the stamp is compared on every call, so that an edit is
 		// live on the next start, as the design promises; only a
@@ -27,8 +28,10 @@ func (e *Engine) openMetadata(cfg Config) error {
 		Recheck:  0,
 		Clock:    cfg.Clock,
 		MaxBytes: workflows.MaxMetadataBytes,
-		Name:     func(name string, _ struct{}) (string, error) { return workflows.MetadataPath(name), nil },
-		Parse: func(name string, _ struct{}, _ string, data []byte) (*workflows.Metadata, error) {
+		Name: func(name checkpoint.WorkflowName, _ struct{}) (string, error) {
+			return workflows.MetadataPath(name), nil
+		},
+		Parse: func(name checkpoint.WorkflowName, _ struct{}, _ string, data []byte) (*workflows.Metadata, error) {
 			return workflows.DecodeMetadata(name, data)
 		},
 	})
@@ -36,11 +39,9 @@ func (e *Engine) openMetadata(cfg Config) error {
 }
 
 // metadata returns workflow name's parsed metadata.json, from the cache,
-// with the errors of workflows.ReadMetadata.
-func (e *Engine) metadata(ctx context.Context, name string) (*workflows.Metadata, error) {
-	if err := workflows.CheckName(name); err != nil {
-		return nil, err
-	}
+// with the errors of workflows.ReadMetadata. name was checked where it
+// entered the program; metadata takes it as it is.
+func (e *Engine) metadata(ctx context.Context, name checkpoint.WorkflowName) (*workflows.Metadata, error) {
 	m, err := e.meta.Get(ctx, name, struct{}{})
 	if err == nil {
 		return m, nil
@@ -51,7 +52,7 @@ func (e *Engine) metadata(ctx context.Context, name string) (*workflows.Metadata
 		return nil, err
 	case fe.Mode.IsDir():
 		// Said as workflows.ReadFile says it.
-		return nil, workflows.MetadataReadError(name, fmt.Errorf("%s is not a regular file", fe.Name))
+		return nil, workflows.MetadataReadError(name.String(), fmt.Errorf("%s is not a regular file", fe.Name))
 	}
-	return nil, workflows.MetadataReadError(name, fe.Err)
+	return nil, workflows.MetadataReadError(name.String(), fe.Err)
 }

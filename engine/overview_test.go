@@ -17,7 +17,7 @@ import (
 // leaves that entry out.
 func TestStartResultOverview(t *testing.T) {
 	ctx := t.Context()
-	r, err := newEnv(t, demoWorkflows(t)).Start(ctx, "demo", "a.go", nil)
+	r, err := newEnv(t, demoWorkflows(t)).Start(ctx, MustParseWorkflowName("demo"), "a.go", nil)
 	require.NoError(t, err)
 	o := r.Overview()
 	require.NotNil(t, o)
@@ -35,7 +35,7 @@ func TestStartResultOverview(t *testing.T) {
 
 	builtin := t.TempDir()
 	require.NoError(t, os.CopyFS(filepath.Join(builtin, "spec_execution_v1"), mustSub(t, workflows.BuiltinWorkflows(), "spec_execution_v1")))
-	r, err = newEnv(t, builtin).Start(ctx, "spec_execution_v1", "b.go", nil)
+	r, err = newEnv(t, builtin).Start(ctx, MustParseWorkflowName("spec_execution_v1"), "b.go", nil)
 	require.NoError(t, err)
 	o = r.Overview()
 	require.NotNil(t, o)

@@ -41,7 +41,7 @@ func (e *Engine) Pause(ctx context.Context, sessionID state.SessionID, reason st
 	if len(reason) > maxReasonBytes {
 		return nil, &state.FieldError{Kind: state.ErrInvalidArgument, Field: "reason", Problem: fmt.Sprintf("is %d bytes, more than the %d allowed", len(reason), maxReasonBytes)}
 	}
-	return e.recovery(ctx, sessionID, func(st *state.SessionState, now time.Time) (*state.SessionState, []int, error) {
+	return e.recovery(ctx, sessionID, func(st *state.SessionState, _ stateWorkflow, now time.Time) (*state.SessionState, []int, error) {
 		switch {
 		case st.Status == state.StatusCompleted:
 			return nil, nil, completedErr(st)
@@ -63,7 +63,7 @@ const maxReasonBytes = 4096
 // nothing (Changed is false). Concurrent Resume calls on one paused
 // session: exactly one reports Changed.
 func (e *Engine) Resume(ctx context.Context, sessionID state.SessionID) (*RecoveryResult, error) {
-	return e.recovery(ctx, sessionID, func(st *state.SessionState, now time.Time) (*state.SessionState, []int, error) {
+	return e.recovery(ctx, sessionID, func(st *state.SessionState, _ stateWorkflow, now time.Time) (*state.SessionState, []int, error) {
 		if !st.Paused {
 			return nil, nil, nil
 		}
@@ -87,7 +87,7 @@ func (e *Engine) RetryPhase(ctx context.Context, sessionID state.SessionID, phas
 	if phase < 0 {
 		return nil, &state.FieldError{Kind: state.ErrInvalidArgument, Field: "phase", Value: fmt.Sprint(phase), Problem: "must be 0 or more"}
 	}
-	return e.recovery(ctx, sessionID, func(st *state.SessionState, now time.Time) (*state.SessionState, []int, error) {
+	return e.recovery(ctx, sessionID, func(st *state.SessionState, _ stateWorkflow, now time.Time) (*state.SessionState, []int, error) {
 		id := st.SessionID
 		switch {
 		case st.Status == state.StatusCompleted:
@@ -130,7 +130,7 @@ func (e *Engine) Rollback(ctx context.Context, sessionID state.SessionID, toPhas
 	if toPhase < 0 {
 		return nil, &state.FieldError{Kind: state.ErrInvalidArgument, Field: "to_phase", Value: fmt.Sprint(toPhase), Problem: "must be 0 or more"}
 	}
-	return e.recovery(ctx, sessionID, func(st *state.SessionState, now time.Time) (*state.SessionState, []int, error) {
+	return e.recovery(ctx, sessionID, func(st *state.SessionState, wf stateWorkflow, now time.Time) (*state.SessionState, []int, error) {
 		id := st.SessionID
 		switch {
 		case st.Status == state.StatusCompleted:
@@ -140,7 +140,7 @@ func (e *Engine) Rollback(ctx context.Context, sessionID state.SessionID, toPhas
 		case toPhase > st.CurrentPhase:
 			return nil, nil, state.Errorf(state.ErrWrongPhase, "to_phase %d is after the current phase %d of session %s; rollback goes back to the current phase or an earlier one", toPhase, st.CurrentPhase, id)
 		}
-		f, err := e.flowOf(ctx, st)
+		f, err := e.flowOf(ctx, wf, st)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -188,7 +188,7 @@ func (e *Engine) Rollback(ctx context.Context, sessionID state.SessionID, toPhas
 // Errors returns the session's failed gate attempts, oldest first: every
 // phase's when phase is negative, else that phase's only.
 func (e *Engine) Errors(ctx context.Context, sessionID state.SessionID, phase int) ([]state.FailedAttempt, error) {
-	st, err := e.get(ctx, sessionID)
+	st, _, err := e.get(ctx, sessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +205,7 @@ func (e *Engine) Errors(ctx context.Context, sessionID state.SessionID, phase in
 // recoveryOp decides one recovery mutation on st: it returns the state to
 // save and the phases it re-opened, or a nil state when the session is
 // already as asked.
-type recoveryOp func(st *state.SessionState, now time.Time) (*state.SessionState, []int, error)
+type recoveryOp func(st *state.SessionState, wf stateWorkflow, now time.Time) (*state.SessionState, []int, error)
 
 // recovery runs op as a serialized mutation of the session, as
 // CompletePhase runs: under the session's lock, saved conditionally on the
@@ -222,7 +222,7 @@ func (e *Engine) recovery(ctx context.Context, sessionID state.SessionID, op rec
 		if s.gone {
 			return nil, notFound(s.st.SessionID)
 		}
-		next, reopened, err := op(s.st, e.now())
+		next, reopened, err := op(s.st, s.wf, e.now())
 		if err != nil {
 			return nil, err
 		}

@@ -23,7 +23,7 @@ import (
 func TestPauseRefusesMutationsUntilResumed(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
 	ctx := t.Context()
-	r, err := en.Start(ctx, "demo", "a.go", nil)
+	r, err := en.Start(ctx, MustParseWorkflowName("demo"), "a.go", nil)
 	require.NoError(t, err)
 
 	p, err := en.Pause(ctx, state.MustParseSessionID(r.SessionID), "waiting for review")
@@ -82,7 +82,7 @@ func TestPauseRefusesMutationsUntilResumed(t *testing.T) {
 func TestRetryPhaseKeepsFailedAttempts(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
 	ctx := t.Context()
-	r, err := en.Start(ctx, "demo", "a.go", nil)
+	r, err := en.Start(ctx, MustParseWorkflowName("demo"), "a.go", nil)
 	require.NoError(t, err)
 
 	_, err = en.RetryPhase(ctx, state.MustParseSessionID(r.SessionID), 0)
@@ -137,7 +137,7 @@ func TestRetryPhaseKeepsFailedAttempts(t *testing.T) {
 func TestRollbackReopensLaterPhasesAndKeepsHistory(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
 	ctx := t.Context()
-	r, err := en.Start(ctx, "demo", "a.go", nil)
+	r, err := en.Start(ctx, MustParseWorkflowName("demo"), "a.go", nil)
 	require.NoError(t, err)
 	for p := range 2 {
 		_, err := en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), p, demoPass[p])
@@ -240,7 +240,7 @@ func TestConcurrentRecoveryTakesEffectOnce(t *testing.T) {
 			for _, n := range goroutineCounts() {
 				t.Run(fmt.Sprint(n), func(t *testing.T) {
 					en := newEnv(t, wf)
-					r, err := en.Start(t.Context(), "demo", "a.go", nil)
+					r, err := en.Start(t.Context(), MustParseWorkflowName("demo"), "a.go", nil)
 					require.NoError(t, err)
 					if a.setup != nil {
 						a.setup(t, en, r.SessionID)
@@ -366,7 +366,7 @@ func TestPraxisSessionPastLastPhaseIsComplete(t *testing.T) {
 	assert.Equal(t, state.StatusCompleted, st.Status)
 	_, err = en.CompletePhase(ctx, state.MustParseSessionID(id), 3, nil)
 	require.ErrorIs(t, err, state.ErrAlreadyCompleted)
-	r, err := en.Start(ctx, "demo", "done.go", nil)
+	r, err := en.Start(ctx, MustParseWorkflowName("demo"), "done.go", nil)
 	require.NoError(t, err)
 	assert.False(t, r.Resumed, "a finished session is not resumed")
 	assert.NotEqual(t, id, r.SessionID)
@@ -399,7 +399,7 @@ func TestPraxisSessionWithoutItsWorkflowUsesTotalPhases(t *testing.T) {
 func TestStartWritesWhatPraxisReads(t *testing.T) {
 	root, wf := praxisProject(t, "2025-10-13-thread-safety", readSpec(t, "tasks-thread-safety.md"))
 	en := newEnv(t, wf, func(c *Config) { c.ProjectDir = root })
-	r, err := en.Start(t.Context(), "spec_execution_v1", "ts", map[string]any{"spec_path": ".praxis-os/specs/2025-10-13-thread-safety"})
+	r, err := en.Start(t.Context(), MustParseWorkflowName("spec_execution_v1"), "ts", map[string]any{"spec_path": ".praxis-os/specs/2025-10-13-thread-safety"})
 	require.NoError(t, err)
 	md := readJSON(t, filepath.Join(en.stateDir, r.SessionID+".json"))["metadata"].(map[string]any)
 	assert.Equal(t, ".praxis-os/specs/2025-10-13-thread-safety", md["spec_path"])
@@ -422,7 +422,7 @@ func readJSON(t *testing.T, path string) map[string]any {
 func TestFinishedSessionIsFinishedForPraxis(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
 	ctx := t.Context()
-	r, err := en.Start(ctx, "demo", "a.go", nil)
+	r, err := en.Start(ctx, MustParseWorkflowName("demo"), "a.go", nil)
 	require.NoError(t, err)
 	for p := range 3 {
 		_, err := en.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), p, demoPass[p])

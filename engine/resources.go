@@ -35,7 +35,7 @@ func (e *Engine) WorkflowNames(ctx context.Context) ([]string, error) {
 // again on the first call after the file changes.
 // The result is shared and must not be modified. The error wraps
 // ErrNotFound for an unknown workflow and ErrCorrupt for a bad file.
-func (e *Engine) Metadata(ctx context.Context, workflowType string) (*workflows.Metadata, error) {
+func (e *Engine) Metadata(ctx context.Context, workflowType WorkflowName) (*workflows.Metadata, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
@@ -44,14 +44,11 @@ func (e *Engine) Metadata(ctx context.Context, workflowType string) (*workflows.
 
 // WorkflowPhases lists the phase folders of a workflow (phases/<N>), in
 // increasing order.
-func (e *Engine) WorkflowPhases(ctx context.Context, workflowType string) ([]int, error) {
+func (e *Engine) WorkflowPhases(ctx context.Context, workflowType WorkflowName) ([]int, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
-	if err := workflows.CheckName(workflowType); err != nil {
-		return nil, err
-	}
-	entries, err := fs.ReadDir(e.wfFS, path.Join(workflowType, "phases"))
+	entries, err := fs.ReadDir(e.wfFS, path.Join(workflowType.String(), "phases"))
 	if err != nil {
 		return nil, notFoundOr(err, "workflow_type %s has no phases folder", workflowType)
 	}
@@ -68,17 +65,14 @@ func (e *Engine) WorkflowPhases(ctx context.Context, workflowType string) ([]int
 // PhaseFiles lists the files of one phase folder that a client may read
 // (markdown and YAML: phase.md, the task files, gate-definition.yaml),
 // sorted.
-func (e *Engine) PhaseFiles(ctx context.Context, workflowType string, phase int) ([]string, error) {
+func (e *Engine) PhaseFiles(ctx context.Context, workflowType WorkflowName, phase int) ([]string, error) {
 	if err := e.check(ctx); err != nil {
-		return nil, err
-	}
-	if err := workflows.CheckName(workflowType); err != nil {
 		return nil, err
 	}
 	if phase < 0 {
 		return nil, state.Errorf(state.ErrInvalidArgument, "phase must be 0 or more, got %d", phase)
 	}
-	entries, err := fs.ReadDir(e.wfFS, path.Join(workflowType, "phases", strconv.Itoa(phase)))
+	entries, err := fs.ReadDir(e.wfFS, path.Join(workflowType.String(), "phases", strconv.Itoa(phase)))
 	if err != nil {
 		return nil, notFoundOr(err, "workflow_type %s has no phase %d", workflowType, phase)
 	}
@@ -96,11 +90,8 @@ func (e *Engine) PhaseFiles(ctx context.Context, workflowType string, phase int)
 // phase folder; the os.Root of the workflows folder refuses any link that
 // leads outside it. The error wraps ErrInvalidArgument for a bad name and
 // ErrNotFound for a missing file.
-func (e *Engine) ReadPhaseFile(ctx context.Context, workflowType string, phase int, file string) ([]byte, error) {
+func (e *Engine) ReadPhaseFile(ctx context.Context, workflowType WorkflowName, phase int, file string) ([]byte, error) {
 	if err := e.check(ctx); err != nil {
-		return nil, err
-	}
-	if err := workflows.CheckName(workflowType); err != nil {
 		return nil, err
 	}
 	if phase < 0 {
@@ -109,7 +100,7 @@ func (e *Engine) ReadPhaseFile(ctx context.Context, workflowType string, phase i
 	if err := workflows.CheckTaskFile(file); err != nil || strings.Contains(file, "/") || !readableFile(file) {
 		return nil, state.Errorf(state.ErrInvalidArgument, "file %s must be the name of a .md or .yaml file in the phase folder", state.Quote(file))
 	}
-	data, err := workflows.ReadFile(e.wfFS, path.Join(workflowType, "phases", strconv.Itoa(phase), file), workflows.MaxContentBytes)
+	data, err := workflows.ReadFile(e.wfFS, path.Join(workflowType.String(), "phases", strconv.Itoa(phase), file), workflows.MaxContentBytes)
 	if err != nil {
 		return nil, notFoundOr(err, "workflow_type %s phase %d has no file %s", workflowType, phase, file)
 	}

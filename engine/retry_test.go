@@ -19,7 +19,7 @@ import (
 // the phase is already completed.
 func TestCompletePhaseRetryAnswersAsTheFirstCall(t *testing.T) {
 	en := newEnv(t, demoWorkflows(t))
-	r, err := en.Start(t.Context(), "demo", "a.go", nil)
+	r, err := en.Start(t.Context(), MustParseWorkflowName("demo"), "a.go", nil)
 	require.NoError(t, err)
 	ev := map[string]any{"n": 3, "note": "first"}
 	first, err := en.CompletePhase(t.Context(), state.MustParseSessionID(r.SessionID), 0, ev)
@@ -71,7 +71,7 @@ func TestConcurrentCompletePhaseRetries(t *testing.T) {
 	for _, n := range goroutineCounts() {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			en := newEnv(t, wf)
-			r, err := en.Start(t.Context(), "demo", "a.go", nil)
+			r, err := en.Start(t.Context(), MustParseWorkflowName("demo"), "a.go", nil)
 			require.NoError(t, err)
 			saves := en.store.saves.Load()
 			results := make([]*CompleteResult, n)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mcpflow/mcpflow/engine/state"
+	"github.com/mcpflow/mcpflow/engine/workflows"
 )
 
 // lookup returns the session object for id, loading it on a miss.
@@ -57,24 +58,64 @@ func (e *Engine) readSession(ctx context.Context, id string) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, ver, err := e.loadState(ctx, id)
+	st, ver, wf, err := e.loadState(ctx, id, stateWorkflow{})
 	if err != nil {
 		return nil, err
 	}
 	c, _ := CallerFrom(ctx)
-	s := &session{id: sid, st: st, ver: ver, loadedBy: c, loadSeq: e.loads.Add(1)}
+	s := &session{id: sid, st: st, ver: ver, wf: wf, loadedBy: c, loadSeq: e.loads.Add(1)}
 	s.touched.Store(e.now().UnixNano())
 	return s, nil
 }
 
-// loadState reads id's state from the store and settles it.
-func (e *Engine) loadState(ctx context.Context, id string) (*state.SessionState, state.Version, error) {
+// loadState reads id's state from the store, parses its workflow_type
+// (unless it is held's: the session's state before) and settles it.
+func (e *Engine) loadState(ctx context.Context, id string, held stateWorkflow) (*state.SessionState, state.Version, stateWorkflow, error) {
 	st, ver, err := e.store.Load(ctx, id)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, stateWorkflow{}, err
 	}
-	e.settle(ctx, st)
-	return st, ver, nil
+	wf := held.of(st)
+	e.settle(ctx, wf, st)
+	return st, ver, wf, nil
+}
+
+// stateWorkflow is a session's workflow_type as its state holds it,
+// parsed once where the state enters the engine (read from the store, or
+// made by Start), so that the calls on the session do not check it again:
+// name is the parsed name, or err the parse's error, which flowOf returns
+// as a corrupt state to every call that needs the session's workflow. A
+// stateWorkflow is a value, copied with the state it belongs to.
+type stateWorkflow struct {
+	// raw is the workflow_type parsed, to tell whether a state read
+	// later names the same workflow.
+	raw  string
+	name WorkflowName
+	err  error
+	// set is false for the zero stateWorkflow, which holds no parse.
+	set bool
+}
+
+// startedWorkflow is the stateWorkflow of a state Start made or resumed
+// for wf: the name is parsed already.
+func startedWorkflow(wf WorkflowName) stateWorkflow {
+	return stateWorkflow{raw: wf.String(), name: wf, set: true}
+}
+
+// parseStateWorkflow parses st's workflow_type.
+func parseStateWorkflow(st *state.SessionState) stateWorkflow {
+	wf, err := workflows.ParseName(st.WorkflowType)
+	return stateWorkflow{raw: st.WorkflowType, name: wf, err: err, set: true}
+}
+
+// of returns the parsed workflow_type of st: w itself when st names the
+// workflow w was parsed from (every state of one session does, unless its
+// file was edited), else st's parsed.
+func (w stateWorkflow) of(st *state.SessionState) stateWorkflow {
+	if w.set && w.raw == st.WorkflowType {
+		return w
+	}
+	return parseStateWorkflow(st)
 }
 
 // settle marks an active session whose current phase is past its
@@ -83,11 +124,11 @@ func (e *Engine) loadState(ctx context.Context, id string) (*state.SessionState,
 // status. (DecodeState already applies prAxIs OS's own test, with
 // metadata.total_phases; this one needs no total_phases.) A session whose
 // workflow or spec cannot be read stays as it is.
-func (e *Engine) settle(ctx context.Context, st *state.SessionState) {
+func (e *Engine) settle(ctx context.Context, wf stateWorkflow, st *state.SessionState) {
 	if st.Status != state.StatusActive {
 		return
 	}
-	if f, err := e.flowOf(ctx, st); err == nil {
+	if f, err := e.flowOf(ctx, wf, st); err == nil {
 		if order := f.order(); len(order) > 0 && st.CurrentPhase > order[len(order)-1] {
 			st.Status = state.StatusCompleted
 		}
@@ -159,7 +200,7 @@ func (s *session) refresh(ctx context.Context, st *state.SessionState, ver state
 func (s *session) refreshLocked(st *state.SessionState, ver state.Version) {
 	if st != nil && ver > s.ver && !s.gone {
 		state.Normalize(st)
-		s.st, s.ver = st, ver
+		s.st, s.ver, s.wf = st, ver, s.wf.of(st)
 	}
 }
 
@@ -171,33 +212,33 @@ func (s *session) snapshot() (*state.SessionState, bool) {
 }
 
 // get returns the session's state for reading, refreshing its TTL.
-func (e *Engine) get(ctx context.Context, sessionID state.SessionID) (*state.SessionState, error) {
+func (e *Engine) get(ctx context.Context, sessionID state.SessionID) (*state.SessionState, stateWorkflow, error) {
 	if err := e.check(ctx); err != nil {
-		return nil, err
+		return nil, stateWorkflow{}, err
 	}
 	s, err := e.lookup(ctx, sessionID)
 	if err != nil {
-		return nil, err
+		return nil, stateWorkflow{}, err
 	}
 	if err := s.mu.LockContext(ctx); err != nil {
-		return nil, err
+		return nil, stateWorkflow{}, err
 	}
 	if e.shared != nil {
 		err = e.syncLocked(ctx, s)
 	}
-	st, gone := s.st, s.gone
+	st, wf, gone := s.st, s.wf, s.gone
 	s.mu.Unlock()
 	if err != nil {
-		return nil, err
+		return nil, stateWorkflow{}, err
 	}
 	if gone {
-		return nil, notFound(st.SessionID)
+		return nil, stateWorkflow{}, notFound(st.SessionID)
 	}
 	if st.Status == state.StatusCompleted {
 		e.sessions.Delete(st.SessionID) // completed sessions do not stay in memory
 	}
 	e.touch(st.SessionID, s)
-	return st, nil
+	return st, wf, nil
 }
 
 // syncLocked brings s up to the shared store's version; s.mu is held. A
@@ -244,7 +285,7 @@ func notFound(id string) error {
 // list, read from disk. For a completed workflow it returns the session's
 // position with WorkflowComplete set and no content.
 func (e *Engine) CurrentPhase(ctx context.Context, sessionID state.SessionID) (*PhaseView, error) {
-	st, err := e.get(ctx, sessionID)
+	st, wf, err := e.get(ctx, sessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +296,7 @@ func (e *Engine) CurrentPhase(ctx context.Context, sessionID state.SessionID) (*
 		Status:          st.Status,
 		CompletedPhases: slices.Clone(st.CompletedPhases),
 	}
-	f, err := e.flowOf(ctx, st)
+	f, err := e.flowOf(ctx, wf, st)
 	if st.Status == state.StatusCompleted {
 		// A finished session answers even when its workflow or spec is
 		// gone.
@@ -297,7 +338,7 @@ func (e *Engine) Task(ctx context.Context, sessionID state.SessionID, phase, tas
 	if taskNumber < 0 {
 		return nil, state.Errorf(state.ErrInvalidArgument, "task_number must be 0 or more, got %d", taskNumber)
 	}
-	st, err := e.get(ctx, sessionID)
+	st, wf, err := e.get(ctx, sessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +346,7 @@ func (e *Engine) Task(ctx context.Context, sessionID state.SessionID, phase, tas
 	if !done && (phase != st.CurrentPhase || st.Status != state.StatusActive) {
 		return nil, state.Errorf(state.ErrWrongPhase, "phase %d is not open: session %s is on phase %d; read tasks of the current phase or of a completed phase %v", phase, st.SessionID, st.CurrentPhase, st.CompletedPhases)
 	}
-	f, err := e.flowOf(ctx, st)
+	f, err := e.flowOf(ctx, wf, st)
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +361,7 @@ func (e *Engine) Task(ctx context.Context, sessionID state.SessionID, phase, tas
 
 // State returns a deep copy of the session's state.
 func (e *Engine) State(ctx context.Context, sessionID state.SessionID) (*state.SessionState, error) {
-	st, err := e.get(ctx, sessionID)
+	st, _, err := e.get(ctx, sessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -347,12 +388,16 @@ type StateView struct {
 // workflow's number of phases. It answers for a session whose workflow or
 // spec has moved or gone, with the total_phases the session stored.
 func (e *Engine) StateWithProgress(ctx context.Context, sessionID state.SessionID) (*StateView, error) {
-	st, err := e.State(ctx, sessionID)
+	held, wf, err := e.get(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	st, err := state.DeepCopy(held)
 	if err != nil {
 		return nil, err
 	}
 	v := &StateView{SessionState: st, IsComplete: st.Status == state.StatusCompleted}
-	if f, err := e.flowOf(ctx, st); err == nil {
+	if f, err := e.flowOf(ctx, wf, st); err == nil {
 		v.TotalPhases = len(f.order())
 	} else if n, ok := st.Metadata["total_phases"].(float64); ok && n >= 0 && n <= maxStoredPhases && n == float64(int(n)) {
 		v.TotalPhases = int(n)

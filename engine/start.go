@@ -20,11 +20,11 @@ import (
 // The stamp of the workflow's metadata.json is compared on every call and
 // a changed file parsed again, so an edit is live on the next Start.
 // options are stored in the session's metadata under "options".
-func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, options map[string]any) (*StartResult, error) {
+//
+// workflowType was checked where it entered the program
+// (ParseWorkflowName); Start takes it as it is.
+func (e *Engine) Start(ctx context.Context, workflowType WorkflowName, targetFile string, options map[string]any) (*StartResult, error) {
 	if err := e.check(ctx); err != nil {
-		return nil, err
-	}
-	if err := workflows.CheckName(workflowType); err != nil {
 		return nil, err
 	}
 	if err := checkTarget(targetFile); err != nil {
@@ -48,7 +48,7 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	// A definition with problems would fail somewhere in the middle of
 	// a session (a task file missing in phase 3, a gate that does not
 	// parse): refuse it before anything is created.
-	if problems := workflows.ValidateWorkflow(e.wfFS, workflowType); len(problems) > 0 {
+	if problems := workflows.ValidateWorkflow(e.wfFS, workflowType.String()); len(problems) > 0 {
 		return nil, state.Errorf(state.ErrCorrupt, "workflow_type %s is broken (%s); fix its definition first: mcpflow workflows lists every problem", workflowType, workflows.JoinProblems(problems))
 	}
 	// Read the first phase before creating anything, so that a workflow
@@ -60,13 +60,13 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 	// The project's state is looked at before any lock is taken: git
 	// may take a while, and the start locks are shared by other pairs.
 	opened := e.openPhase(ctx, f, order[0])
-	st, resumed, err := e.startLocked(ctx, pairKey{workflowType, targetFile}, order[0], opts, praxisMeta(f, opts, len(order)), opened)
+	st, resumed, err := e.startLocked(ctx, workflowType, pairKey{workflowType.String(), targetFile}, order[0], opts, praxisMeta(f, opts, len(order)), opened)
 	if err != nil {
 		return nil, err
 	}
 	if resumed && f.m.DynamicPhases {
 		// The resumed session keeps the spec it was started with.
-		if f, err = e.flowOf(ctx, st); err != nil {
+		if f, err = e.flowOf(ctx, startedWorkflow(workflowType), st); err != nil {
 			return nil, err
 		}
 		order = f.order()
@@ -95,14 +95,15 @@ func (e *Engine) Start(ctx context.Context, workflowType, targetFile string, opt
 
 // startLocked finds or creates the pair's active session under the pair's
 // start lock, so that concurrent Starts of one pair create one session.
-func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts, meta map[string]any, opened checkpoint.PhaseStart) (*state.SessionState, bool, error) {
+// wf is k's workflow, parsed.
+func (e *Engine) startLocked(ctx context.Context, wf WorkflowName, k pairKey, first int, opts, meta map[string]any, opened checkpoint.PhaseStart) (*state.SessionState, bool, error) {
 	mu := &e.startLocks[xxhash.Sum64String(k.workflow+"\x00"+k.target)%uint64(len(e.startLocks))]
 	if err := mu.LockContext(ctx); err != nil {
 		return nil, false, err
 	}
 	defer mu.Unlock()
 	if ss, ok := e.store.(state.SessionStarter); ok {
-		return e.startShared(ctx, ss, k, first, opts, meta, opened)
+		return e.startShared(ctx, ss, wf, k, first, opts, meta, opened)
 	}
 	if id, ok := e.pairs.Load(k); ok {
 		// The pair index holds IDs of state files this engine read or
@@ -130,7 +131,7 @@ func (e *Engine) startLocked(ctx context.Context, k pairKey, first int, opts, me
 		return nil, false, err
 	}
 	e.notifyChanged()
-	e.adopt(ctx, st, ver)
+	e.adopt(ctx, wf, st, ver)
 	return st, false, nil
 }
 
@@ -174,8 +175,9 @@ func (e *Engine) newState(k pairKey, first int, opts, meta map[string]any, opene
 }
 
 // adopt makes the session object of a session this engine just created
-// and puts it in the cache and the pair index.
-func (e *Engine) adopt(ctx context.Context, st *state.SessionState, ver state.Version) {
+// and puts it in the cache and the pair index. wf is st's workflow_type,
+// parsed.
+func (e *Engine) adopt(ctx context.Context, wf WorkflowName, st *state.SessionState, ver state.Version) {
 	sid, err := state.ParseSessionID(st.SessionID)
 	if err != nil {
 		// The store saved it, so it has a valid ID: not reached.
@@ -183,7 +185,7 @@ func (e *Engine) adopt(ctx context.Context, st *state.SessionState, ver state.Ve
 		return
 	}
 	c, _ := CallerFrom(ctx)
-	s := &session{id: sid, st: st, ver: ver, loadedBy: c}
+	s := &session{id: sid, st: st, ver: ver, wf: startedWorkflow(wf), loadedBy: c}
 	s.touched.Store(e.now().UnixNano())
 	e.sessions.Set(st.SessionID, s)
 	e.pairs.Store(pairKey{st.WorkflowType, st.TargetFile}, st.SessionID)
@@ -193,14 +195,14 @@ func (e *Engine) adopt(ctx context.Context, st *state.SessionState, ver state.Ve
 // startShared is Start's find-or-create on a SessionStarter store. The
 // pair's start lock is held, so concurrent Starts in this process make
 // one call.
-func (e *Engine) startShared(ctx context.Context, ss state.SessionStarter, k pairKey, first int, opts, meta map[string]any, opened checkpoint.PhaseStart) (*state.SessionState, bool, error) {
+func (e *Engine) startShared(ctx context.Context, ss state.SessionStarter, wf WorkflowName, k pairKey, first int, opts, meta map[string]any, opened checkpoint.PhaseStart) (*state.SessionState, bool, error) {
 	got, ver, created, err := ss.CreateOrResume(ctx, e.newState(k, first, opts, meta, opened))
 	if err != nil {
 		return nil, false, err
 	}
 	if created {
 		e.notifyChanged()
-		e.adopt(ctx, got, ver)
+		e.adopt(ctx, wf, got, ver)
 		return got, false, nil
 	}
 	s, err := e.lookupString(ctx, got.SessionID)

@@ -34,7 +34,7 @@ type PhaseOutline struct {
 // StartArgs returns what starting workflowType takes. The error wraps
 // ErrNotFound for an unknown workflow (a folder without metadata.json)
 // and ErrCorrupt for a bad metadata.json, as Start's does.
-func (e *Engine) StartArgs(ctx context.Context, workflowType string) (*StartArgs, error) {
+func (e *Engine) StartArgs(ctx context.Context, workflowType WorkflowName) (*StartArgs, error) {
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}

@@ -56,7 +56,7 @@ func TestStartUsesSessionStarter(t *testing.T) {
 		if i%2 == 1 {
 			e = b2.Engine
 		}
-		r, err := e.Start(callerCtx(ctx, i), "demo", "shared.go", nil)
+		r, err := e.Start(callerCtx(ctx, i), MustParseWorkflowName("demo"), "shared.go", nil)
 		if err != nil {
 			t.Errorf("start %d: %v", i, err)
 			return
@@ -78,7 +78,7 @@ func TestStartUsesSessionStarter(t *testing.T) {
 	id := results[0].SessionID
 	_, err := b2.CompletePhase(ctx, state.MustParseSessionID(id), 0, demoPass[0])
 	require.NoError(t, err)
-	r, err := a2.Start(ctx, "demo", "shared.go", nil)
+	r, err := a2.Start(ctx, MustParseWorkflowName("demo"), "shared.go", nil)
 	require.NoError(t, err)
 	assert.True(t, r.Resumed)
 	assert.Equal(t, 1, r.CurrentPhase, "the store's newer state is served")

@@ -28,13 +28,13 @@ func TestTaskFilesCannotLeaveTheFolder(t *testing.T) {
 	).Replace(demoMetadata)
 	en := newEnv(t, wf)
 	ctx := t.Context()
-	r, err := en.Start(ctx, "demo", "a", nil)
+	r, err := en.Start(ctx, MustParseWorkflowName("demo"), "a", nil)
 	require.NoError(t, err)
 	// The definition goes bad while the session runs (metadata.json is
 	// read live): a new session is refused, the running one still may
 	// not read outside.
 	writeFiles(t, wf, map[string]string{"demo/metadata.json": meta})
-	_, err = en.Start(ctx, "demo", "b", nil)
+	_, err = en.Start(ctx, MustParseWorkflowName("demo"), "b", nil)
 	require.ErrorIs(t, err, state.ErrCorrupt)
 	assert.Contains(t, err.Error(), "workflow_type demo is broken")
 
@@ -75,9 +75,9 @@ func TestWorkflowSymlinkOutsideIsRefused(t *testing.T) {
 	require.NoError(t, os.Symlink(filepath.Join(outside, "phases", "0", "phase.md"), pm))
 
 	en := newEnv(t, wf)
-	_, err := en.Start(t.Context(), "linked", "a", nil)
+	_, err := en.Start(t.Context(), MustParseWorkflowName("linked"), "a", nil)
 	require.Error(t, err)
-	_, err = en.Start(t.Context(), "demo", "a", nil)
+	_, err = en.Start(t.Context(), MustParseWorkflowName("demo"), "a", nil)
 	require.ErrorIs(t, err, state.ErrCorrupt)
 	assert.NotContains(t, err.Error(), "outside phase")
 	assert.Empty(t, en.stateFiles(t), "no session is created for a workflow that cannot be read")
@@ -92,7 +92,7 @@ func TestStateFileSymlinkOutsideIsRefused(t *testing.T) {
 	en := newEnvAt(t, wf, stateDir)
 	_, err := en.State(t.Context(), state.MustParseSessionID(id))
 	require.Error(t, err)
-	r, err := en.Start(t.Context(), "demo", "src/legacy.py", nil)
+	r, err := en.Start(t.Context(), MustParseWorkflowName("demo"), "src/legacy.py", nil)
 	require.NoError(t, err)
 	assert.False(t, r.Resumed, "a session outside the state folder is not resumed")
 }

@@ -60,20 +60,25 @@ func (c completer) CompleteResourceArgument(ctx context.Context, uri string, arg
 	case "workflow_type":
 		return c.workflows(ctx, arg.Value)
 	case argPhase:
-		if !checkpoint.ValidName(wt) {
+		wf, err := checkpoint.ParseWorkflowName(wt)
+		if err != nil {
 			return none(), nil
 		}
-		ps, err := c.s.cfg.Engine.WorkflowPhases(ctx, wt)
+		ps, err := c.s.cfg.Engine.WorkflowPhases(ctx, wf)
 		if err != nil {
 			return none(), nil
 		}
 		return match(itoas(ps), arg.Value), nil
 	case "file":
 		p, err := strconv.Atoi(cc.Arguments[argPhase])
-		if err != nil || !checkpoint.ValidName(wt) {
+		if err != nil {
 			return none(), nil
 		}
-		files, err := c.s.cfg.Engine.PhaseFiles(ctx, wt, p)
+		wf, err := checkpoint.ParseWorkflowName(wt)
+		if err != nil {
+			return none(), nil
+		}
+		files, err := c.s.cfg.Engine.PhaseFiles(ctx, wf, p)
 		if err != nil {
 			return none(), nil
 		}

@@ -232,7 +232,7 @@ func TestCoalescedSessionLoadLogsBothCallers(t *testing.T) {
 	dir := t.TempDir()
 	first, err := engine.New(engine.Config{StateDir: dir})
 	require.NoError(t, err)
-	started, err := first.Start(t.Context(), "bug_fix", "cold/session.go", nil)
+	started, err := first.Start(t.Context(), engine.MustParseWorkflowName("bug_fix"), "cold/session.go", nil)
 	require.NoError(t, err)
 	require.NoError(t, first.Close())
 

@@ -158,13 +158,17 @@ func (s *Server) resourceExists(uri string) bool {
 	wt, rest, ok1 := strings.Cut(rest, "/phases/")
 	ps, file, ok2 := strings.Cut(rest, "/")
 	phase, err := strconv.Atoi(ps)
-	if !ok1 || !ok2 || err != nil || phase < 0 || !checkpoint.ValidName(wt) || file == "" || strings.Contains(file, "/") {
+	if !ok1 || !ok2 || err != nil || phase < 0 || file == "" || strings.Contains(file, "/") {
+		return false
+	}
+	wf, err := checkpoint.ParseWorkflowName(wt)
+	if err != nil {
 		return false
 	}
 	if unescaped, err := url.PathUnescape(file); err == nil {
 		file = unescaped
 	}
-	_, err = s.cfg.Engine.ReadPhaseFile(context.Background(), wt, phase, file)
+	_, err = s.cfg.Engine.ReadPhaseFile(context.Background(), wf, phase, file)
 	return !errors.Is(err, state.ErrNotFound) && !errors.Is(err, state.ErrInvalidArgument)
 }
 

@@ -84,7 +84,13 @@ func (s *Server) workflowPrompts(ctx context.Context) ([]workflowPrompt, error) 
 	}
 	out := make([]workflowPrompt, 0, len(names))
 	for _, n := range names {
-		a, err := s.cfg.Engine.StartArgs(ctx, n)
+		// WorkflowNames lists only folder names that are workflow names;
+		// the parse makes the typed name.
+		var a *engine.StartArgs
+		wf, err := engine.ParseWorkflowName(n)
+		if err == nil {
+			a, err = s.cfg.Engine.StartArgs(ctx, wf)
+		}
 		if errors.Is(err, state.ErrNotFound) {
 			continue // a folder without metadata.json is no workflow
 		}
@@ -153,7 +159,11 @@ func promptArg(req mcp.GetPromptRequest, name string, required bool, fix string)
 // target and how to proceed through its phases.
 func (s *Server) startPrompt(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 	name := req.Params.Name
-	m, err := s.cfg.Engine.StartArgs(ctx, name)
+	var m *engine.StartArgs
+	wf, err := engine.ParseWorkflowName(name)
+	if err == nil {
+		m, err = s.cfg.Engine.StartArgs(ctx, wf)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("prompt %s: %s", name, state.Message(err))
 	}

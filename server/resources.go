@@ -283,10 +283,11 @@ func (s *Server) readWorkflowFile(ctx context.Context, req mcp.ReadResourceReque
 	if err != nil || phase < 0 {
 		return nil, fmt.Errorf("%w: uri %q: phase must be a phase number such as 1, got %q", errResource, req.Params.URI, ps)
 	}
-	if !checkpoint.ValidName(wt) {
+	wf, err := checkpoint.ParseWorkflowName(wt)
+	if err != nil {
 		return nil, fmt.Errorf("%w: uri %q: workflow_type %q is not a workflow name; list_workflows names them", errResource, req.Params.URI, wt)
 	}
-	b, err := s.cfg.Engine.ReadPhaseFile(ctx, wt, phase, file)
+	b, err := s.cfg.Engine.ReadPhaseFile(ctx, wf, phase, file)
 	if errors.Is(err, state.ErrNotFound) || errors.Is(err, state.ErrInvalidArgument) {
 		return nil, fmt.Errorf("%w: uri %q: %s", errResource, req.Params.URI, state.Message(err))
 	}

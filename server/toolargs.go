@@ -15,7 +15,7 @@ import (
 // argument, and passes the value on unchecked. The limits are the ones the
 // tool's input schema declares (the same constants). Values the domain
 // types are parsed here with the domain's one parse function
-// (state.ParseSessionID, ragcache.ParseQuery), which the CLI and the
+// (state.ParseSessionID, ragcache.ParseQuery, checkpoint.ParseWorkflowName), which the CLI and the
 // dashboard use too; the engine keeps its own checks of phase,
 // target_file and evidence size.
 
@@ -109,8 +109,8 @@ func decodeListWorkflows(raw any) (listWorkflowsArgs, error) {
 
 // startArgs are start_workflow's arguments.
 type startArgs struct {
-	// WorkflowType is a valid workflow name (checkpoint.ValidName).
-	WorkflowType string
+	// WorkflowType is parsed here, once; the engine takes it as it is.
+	WorkflowType engine.WorkflowName
 	TargetFile   string
 	// Options is nil when not given.
 	Options map[string]any
@@ -118,13 +118,17 @@ type startArgs struct {
 
 func decodeStart(raw any) (startArgs, error) {
 	a := newArgs(raw, toolArgs[ToolStartWorkflow]...)
+	wt := a.str("workflow_type", true, maxNameRunes, "call list_workflows to see the workflow types")
 	v := startArgs{
-		WorkflowType: a.str("workflow_type", true, maxNameRunes, "call list_workflows to see the workflow types"),
-		TargetFile:   a.str("target_file", true, maxTargetRunes, "name the file or feature the workflow is about, e.g. \"src/login.go\""),
-		Options:      a.object("options", false, "omit it or pass an object"),
+		TargetFile: a.str("target_file", true, maxTargetRunes, "name the file or feature the workflow is about, e.g. \"src/login.go\""),
+		Options:    a.object("options", false, "omit it or pass an object"),
 	}
-	if a.err == nil && !checkpoint.ValidName(v.WorkflowType) {
-		a.fail(badArg("workflow_type", "%q is not a workflow name (letters, digits, '_', '-' and '.', no path); call list_workflows to see them", shorten(v.WorkflowType, 64)))
+	if a.err == nil {
+		wf, err := checkpoint.ParseWorkflowName(wt)
+		if err != nil {
+			a.fail(badArg("workflow_type", "%q is not a workflow name (letters, digits, '_', '-' and '.', no path); call list_workflows to see them", shorten(wt, 64)))
+		}
+		v.WorkflowType = wf
 	}
 	return v, a.done()
 }

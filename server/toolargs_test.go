@@ -49,7 +49,7 @@ func TestDecodeSearch(t *testing.T) {
 func TestDecodeStart(t *testing.T) {
 	a, err := decodeStart(jsonArgs(t, `{"workflow_type": "bug_fix", "target_file": "a.go"}`))
 	require.NoError(t, err)
-	assert.Equal(t, startArgs{WorkflowType: "bug_fix", TargetFile: "a.go"}, a)
+	assert.Equal(t, startArgs{WorkflowType: engine.MustParseWorkflowName("bug_fix"), TargetFile: "a.go"}, a)
 
 	a, err = decodeStart(jsonArgs(t, `{"workflow_type": "bug_fix", "target_file": "a.go", "options": {"k": 1}}`))
 	require.NoError(t, err)

@@ -20,7 +20,7 @@ func TestStartOutFieldNames(t *testing.T) {
 	en, err := engine.New(engine.Config{StateDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = en.Close() })
-	r, err := en.Start(t.Context(), "bug_fix", "src/a.go", map[string]any{"depth": "full"})
+	r, err := en.Start(t.Context(), engine.MustParseWorkflowName("bug_fix"), "src/a.go", map[string]any{"depth": "full"})
 	require.NoError(t, err)
 
 	b, err := json.Marshal(newStartOut(r))

@@ -43,7 +43,7 @@ func TestApprovalRaceOnReplicas(t *testing.T) {
 		replicas[i] = e
 	}
 	ctx := t.Context()
-	st, err := replicas[0].Start(ctx, "review", "a.go", nil)
+	st, err := replicas[0].Start(ctx, engine.MustParseWorkflowName("review"), "a.go", nil)
 	require.NoError(t, err)
 	ev := map[string]any{"plan": "p"}
 	res, err := replicas[0].CompletePhase(ctx, state.MustParseSessionID(st.SessionID), 0, ev)

@@ -140,7 +140,7 @@ func BenchmarkStart(b *testing.B) {
 				engines, _ := replicas(b, store, srv)
 				ctx := context.Background()
 				run(b, clients, func(c, n int) error {
-					_, err := engines[c%len(engines)].Start(ctx, "bug_fix", "c"+strconv.Itoa(c)+"/"+strconv.Itoa(n)+".go", nil)
+					_, err := engines[c%len(engines)].Start(ctx, engine.MustParseWorkflowName("bug_fix"), "c"+strconv.Itoa(c)+"/"+strconv.Itoa(n)+".go", nil)
 					return err
 				})
 			})
@@ -171,7 +171,7 @@ func BenchmarkCompletePhase(b *testing.B) {
 				ids := make([][]state.SessionID, clients)
 				for c := range clients {
 					for i := range quota(b.N, clients, c)/3 + 1 {
-						r, err := engines[c%len(engines)].Start(ctx, "bug_fix", fmt.Sprintf("c%d/%d.go", c, i), nil)
+						r, err := engines[c%len(engines)].Start(ctx, engine.MustParseWorkflowName("bug_fix"), fmt.Sprintf("c%d/%d.go", c, i), nil)
 						if err != nil {
 							b.Fatal(err)
 						}
@@ -206,7 +206,7 @@ func BenchmarkGetState(b *testing.B) {
 				ctx := context.Background()
 				ids := make([]state.SessionID, 64)
 				for i := range ids {
-					r, err := engines[0].Start(ctx, "bug_fix", fmt.Sprintf("s%d.go", i), nil)
+					r, err := engines[0].Start(ctx, engine.MustParseWorkflowName("bug_fix"), fmt.Sprintf("s%d.go", i), nil)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -239,7 +239,7 @@ func BenchmarkContention(b *testing.B) {
 		b.Run(fmt.Sprintf("store=redis/clients=%d", clients), func(b *testing.B) {
 			engines, stores := replicas(b, "redis", srv)
 			ctx := context.Background()
-			r, err := engines[0].Start(ctx, "bug_fix", "hot.go", nil)
+			r, err := engines[0].Start(ctx, engine.MustParseWorkflowName("bug_fix"), "hot.go", nil)
 			if err != nil {
 				b.Fatal(err)
 			}

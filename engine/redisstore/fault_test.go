@@ -133,7 +133,7 @@ func TestFaultPauseDuringRace(t *testing.T) {
 	sa, sb := open(t, srv, opts), open(t, srv, opts)
 	ea, eb := newEngine(t, sa), newEngine(t, sb)
 	ctx := t.Context()
-	start, err := ea.Start(ctx, "bug_fix", "internal/lexer/lexer.go", nil)
+	start, err := ea.Start(ctx, engine.MustParseWorkflowName("bug_fix"), "internal/lexer/lexer.go", nil)
 	require.NoError(t, err)
 	id := start.SessionID
 	_, err = eb.State(ctx, state.MustParseSessionID(id))
@@ -405,7 +405,7 @@ func TestFaultLostReplyInTheEngine(t *testing.T) {
 	e := newEngine(t, s)
 	ctx := t.Context()
 	for _, lose := range []func(){proxy.LoseNextReply, proxy.LoseNextRequest} {
-		start, err := e.Start(ctx, "bug_fix", storetest.State().SessionID+".go", nil)
+		start, err := e.Start(ctx, engine.MustParseWorkflowName("bug_fix"), storetest.State().SessionID+".go", nil)
 		require.NoError(t, err)
 		_, err = e.CompletePhase(ctx, state.MustParseSessionID(start.SessionID), 1, map[string]any{}) // a failing submission loads the scripts
 		require.NoError(t, err)

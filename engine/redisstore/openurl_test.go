@@ -25,7 +25,7 @@ func TestOpenURLServesAnEngine(t *testing.T) {
 	e, err := engine.New(engine.Config{Store: store})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = e.Close() })
-	start, err := e.Start(ctx, "bug_fix", "internal/lexer/lexer.go", nil)
+	start, err := e.Start(ctx, engine.MustParseWorkflowName("bug_fix"), "internal/lexer/lexer.go", nil)
 	require.NoError(t, err)
 	assert.Equal(t, 1, start.CurrentPhase, "bug_fix starts at phase 1")
 	assert.NotEmpty(t, start.PhaseName)

@@ -55,7 +55,7 @@ func TestReplicasRecoveryExactlyOnce(t *testing.T) {
 		t.Run(a.name, func(t *testing.T) {
 			ea, eb, _, _ := twoReplicas(t)
 			ctx := t.Context()
-			r, err := ea.Start(ctx, "bug_fix", "x.go", nil)
+			r, err := ea.Start(ctx, engine.MustParseWorkflowName("bug_fix"), "x.go", nil)
 			require.NoError(t, err)
 			if a.setup != nil {
 				require.NoError(t, a.setup(ctx, ea, r.SessionID))

@@ -44,7 +44,7 @@ func TestReplicasStartOnePairOnce(t *testing.T) {
 		}
 		wg.Go(func() {
 			<-start
-			r, err := e.Start(t.Context(), "bug_fix", "internal/lexer/lexer.go", nil)
+			r, err := e.Start(t.Context(), engine.MustParseWorkflowName("bug_fix"), "internal/lexer/lexer.go", nil)
 			if err != nil {
 				t.Errorf("start %d: %v", i, err)
 				return
@@ -72,7 +72,7 @@ func TestReplicasStartOnePairOnce(t *testing.T) {
 func TestReplicasAdvanceExactlyOnce(t *testing.T) {
 	a, b, _, _ := twoReplicas(t)
 	ctx := t.Context()
-	r, err := a.Start(ctx, "bug_fix", "x.go", nil)
+	r, err := a.Start(ctx, engine.MustParseWorkflowName("bug_fix"), "x.go", nil)
 	require.NoError(t, err)
 	id := r.SessionID
 	_, err = b.State(ctx, state.MustParseSessionID(id)) // B holds the session too
@@ -149,7 +149,7 @@ func TestReplicasSeeEachOther(t *testing.T) {
 	const bound = 500 * time.Millisecond
 	lags := make([]time.Duration, 0, rounds)
 	for round := range rounds {
-		r, err := a.Start(ctx, "bug_fix", "see-"+time.Now().String()+".go", nil)
+		r, err := a.Start(ctx, engine.MustParseWorkflowName("bug_fix"), "see-"+time.Now().String()+".go", nil)
 		require.NoError(t, err)
 		st, err := b.State(ctx, state.MustParseSessionID(r.SessionID))
 		require.NoError(t, err)
@@ -185,7 +185,7 @@ func TestReplicasSeeEachOther(t *testing.T) {
 func TestReplicaReadsItsOwnWrites(t *testing.T) {
 	a, _, sa, _ := twoReplicas(t)
 	ctx := t.Context()
-	r, err := a.Start(ctx, "bug_fix", "own.go", nil)
+	r, err := a.Start(ctx, engine.MustParseWorkflowName("bug_fix"), "own.go", nil)
 	require.NoError(t, err)
 	for i := 1; i <= 50; i++ {
 		_, err := a.CompletePhase(ctx, state.MustParseSessionID(r.SessionID), 1, map[string]any{"attempt": i})

@@ -33,13 +33,14 @@ const MetadataFile = "metadata.json"
 // PhaseFile is the name of a phase's text in its phase folder.
 const PhaseFile = "phase.md"
 
-// CheckName checks that name is a workflow folder name; the error is a
+// ParseName is checkpoint.ParseWorkflowName with the engine's error: a
 // state.FieldError naming workflow_type.
-func CheckName(name string) error {
-	if !checkpoint.ValidName(name) {
-		return &state.FieldError{Kind: state.ErrInvalidArgument, Field: "workflow_type", Value: state.Quote(name), Problem: "must be the name of a workflow folder (letters, digits, '_', '-', '.', not starting with '.')"}
+func ParseName(name string) (checkpoint.WorkflowName, error) {
+	wf, err := checkpoint.ParseWorkflowName(name)
+	if ne, ok := errors.AsType[*checkpoint.NameError](err); ok {
+		return wf, &state.FieldError{Kind: state.ErrInvalidArgument, Field: "workflow_type", Value: state.Quote(ne.Name), Problem: "must be the name of a workflow folder (letters, digits, '_', '-', '.', not starting with '.')"}
 	}
-	return nil
+	return wf, err
 }
 
 // Names lists the folders of fsys that hold a metadata.json, or
@@ -85,19 +86,22 @@ func ReadFile(fsys fs.FS, name string, limit int64) ([]byte, error) {
 
 // ReadMetadata reads and parses <name>/metadata.json from disk.
 func ReadMetadata(fsys fs.FS, name string) (*Metadata, error) {
-	if err := CheckName(name); err != nil {
+	wf, err := ParseName(name)
+	if err != nil {
 		return nil, err
 	}
-	data, err := ReadFile(fsys, MetadataPath(name), MaxMetadataBytes)
+	data, err := ReadFile(fsys, MetadataPath(wf), MaxMetadataBytes)
 	if err != nil {
 		return nil, MetadataReadError(name, err)
 	}
-	return DecodeMetadata(name, data)
+	return DecodeMetadata(wf, data)
 }
 
 // MetadataPath returns the path of workflow name's metadata.json inside
-// the workflows folder. name must have passed CheckName.
-func MetadataPath(name string) string { return path.Join(name, MetadataFile) }
+// the workflows folder.
+func MetadataPath(name checkpoint.WorkflowName) string {
+	return path.Join(name.String(), MetadataFile)
+}
 
 // MetadataReadError is ReadMetadata's error for a metadata.json of
 // workflow name that cannot be read because of err: a state.FieldError
@@ -113,9 +117,9 @@ func MetadataReadError(name string, err error) error {
 // DecodeMetadata parses data, the content of workflow name's
 // metadata.json, with the errors ReadMetadata returns. data may hold one
 // byte more than MaxMetadataBytes, to be refused as too large.
-func DecodeMetadata(name string, data []byte) (*Metadata, error) {
+func DecodeMetadata(name checkpoint.WorkflowName, data []byte) (*Metadata, error) {
 	if len(data) > MaxMetadataBytes {
-		return nil, MetadataReadError(name, fmt.Errorf("%s is larger than %d bytes", MetadataPath(name), MaxMetadataBytes))
+		return nil, MetadataReadError(name.String(), fmt.Errorf("%s is larger than %d bytes", MetadataPath(name), MaxMetadataBytes))
 	}
 	m, err := ParseMetadata(data)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mcpflow/mcpflow/checkpoint"
 	"github.com/mcpflow/mcpflow/engine/state"
 )
 
@@ -91,7 +92,7 @@ func TestReadMetadataErrors(t *testing.T) {
 	_, err = ReadMetadata(fsys, "big")
 	require.ErrorIs(t, err, state.ErrCorrupt)
 	assert.Contains(t, err.Error(), "big/metadata.json is larger than 1048576 bytes")
-	_, derr := DecodeMetadata("big", []byte(strings.Repeat(" ", MaxMetadataBytes+1)))
+	_, derr := DecodeMetadata(checkpoint.MustParseWorkflowName("big"), []byte(strings.Repeat(" ", MaxMetadataBytes+1)))
 	assert.Equal(t, err.Error(), derr.Error(), "DecodeMetadata refuses an over-long file as ReadMetadata does")
 
 	_, err = ReadMetadata(fsys, "broken")
@@ -156,4 +157,18 @@ func TestTotalPhasesJSON(t *testing.T) {
 	err := json.Unmarshal([]byte(`-1`), &tp)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "total_phases: ")
+}
+
+// TestParseName: the engine's error for a bad workflow name is a
+// FieldError naming workflow_type, with the text CheckName gave.
+func TestParseName(t *testing.T) {
+	wf, err := ParseName("bug_fix")
+	require.NoError(t, err)
+	assert.Equal(t, "bug_fix", wf.String())
+	_, err = ParseName("../x")
+	require.ErrorIs(t, err, state.ErrInvalidArgument)
+	fe, ok := errors.AsType[*state.FieldError](err)
+	require.True(t, ok)
+	assert.Equal(t, "workflow_type", fe.Field)
+	assert.Equal(t, `engine: invalid argument: workflow_type "../x": must be the name of a workflow folder (letters, digits, '_', '-', '.', not starting with '.')`, err.Error())
 }

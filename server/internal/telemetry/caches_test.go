@@ -25,7 +25,7 @@ func TestFileCacheCountersOnMetrics(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = e.Close() })
 	for _, target := range []string{"a.go", "b.go"} {
-		_, err := e.Start(t.Context(), "bug_fix", target, nil)
+		_, err := e.Start(t.Context(), engine.MustParseWorkflowName("bug_fix"), target, nil)
 		require.NoError(t, err)
 	}
 
