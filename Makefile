@@ -57,8 +57,9 @@ conformance: ## the official MCP conformance suite (pinned in conformance/packag
 client: ## the official MCP TypeScript client (pinned in conformance/client/package.json) drives the binary in revision 2026-07-28 over HTTP and stdio
 	conformance/client/run.sh
 
-race: ## every test under the race detector
+race: ## every test under the race detector, then the tests that count how often a session ID or workflow name is checked (build tag countchecks)
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -tags countchecks -run 'ChecksSessionID|WorkflowNameChecks|ParsesWorkflowTypeOnce' ./server/ ./engine/
 
 stress: ## the concurrency tests again and again under -race for STRESSTIME (a Go duration: 90s, 10m, 1h30m)
 	@secs=$$(scripts/seconds.sh '$(STRESSTIME)') || exit 2; \
