@@ -67,7 +67,7 @@ type Engine struct {
 	sessions *shard.Cache[string, *session]
 	// loadSession is the session cache's load function, built once so
 	// that a lookup that hits allocates nothing.
-	loadSession func(ctx context.Context, id string) (*session, error)
+	loadSession func(ctx context.Context, id string, sid state.SessionID) (*session, error)
 	// loads numbers the state-file reads of the session cache; see lookup.
 	loads atomic.Uint64
 	gates *checkpoint.Loader

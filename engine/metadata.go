@@ -42,6 +42,9 @@ func (e *Engine) openMetadata(cfg Config) error {
 // with the errors of workflows.ReadMetadata. name was checked where it
 // entered the program; metadata takes it as it is.
 func (e *Engine) metadata(ctx context.Context, name checkpoint.WorkflowName) (*workflows.Metadata, error) {
+	if err := zeroName(name); err != nil {
+		return nil, err
+	}
 	m, err := e.meta.Get(ctx, name, struct{}{})
 	if err == nil {
 		return m, nil
@@ -55,4 +58,15 @@ func (e *Engine) metadata(ctx context.Context, name checkpoint.WorkflowName) (*w
 		return nil, workflows.MetadataReadError(name.String(), fmt.Errorf("%s is not a regular file", fe.Name))
 	}
 	return nil, workflows.MetadataReadError(name.String(), fe.Err)
+}
+
+// zeroName refuses the zero WorkflowName, which library code can hold
+// without having parsed a name: the error is the one ParseWorkflowName
+// gives an empty name, naming workflow_type.
+func zeroName(name checkpoint.WorkflowName) error {
+	if !name.IsZero() {
+		return nil
+	}
+	_, err := workflows.ParseName("")
+	return err
 }

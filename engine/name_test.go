@@ -39,3 +39,33 @@ func TestStateFileWithBadWorkflowType(t *testing.T) {
 	require.ErrorIs(t, err, state.ErrCorrupt)
 	assert.Equal(t, want, err.Error())
 }
+
+// TestZeroWorkflowNameIsRefused: library code can hold a WorkflowName it
+// never parsed (the zero value). Every call that takes one refuses it the
+// way ParseWorkflowName refuses an empty name, and reads nothing, not even
+// a metadata.json at the workflows folder's root.
+func TestZeroWorkflowNameIsRefused(t *testing.T) {
+	wf := demoWorkflows(t)
+	en := newEnv(t, wf)
+	ctx := t.Context()
+	var zero WorkflowName
+	_, want := ParseWorkflowName("")
+	require.Error(t, want)
+	check := func(what string, err error) {
+		t.Helper()
+		require.ErrorIs(t, err, state.ErrInvalidArgument, what)
+		assert.Equal(t, want.Error(), err.Error(), what)
+	}
+	_, err := en.Start(ctx, zero, "a", nil)
+	check("Start", err)
+	_, err = en.StartArgs(ctx, zero)
+	check("StartArgs", err)
+	_, err = en.Metadata(ctx, zero)
+	check("Metadata", err)
+	_, err = en.WorkflowPhases(ctx, zero)
+	check("WorkflowPhases", err)
+	_, err = en.PhaseFiles(ctx, zero, 1)
+	check("PhaseFiles", err)
+	_, err = en.ReadPhaseFile(ctx, zero, 1, "task.md")
+	check("ReadPhaseFile", err)
+}

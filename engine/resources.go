@@ -48,6 +48,9 @@ func (e *Engine) WorkflowPhases(ctx context.Context, workflowType WorkflowName) 
 	if err := e.check(ctx); err != nil {
 		return nil, err
 	}
+	if err := zeroName(workflowType); err != nil {
+		return nil, err
+	}
 	entries, err := fs.ReadDir(e.wfFS, path.Join(workflowType.String(), "phases"))
 	if err != nil {
 		return nil, notFoundOr(err, "workflow_type %s has no phases folder", workflowType)
@@ -67,6 +70,9 @@ func (e *Engine) WorkflowPhases(ctx context.Context, workflowType WorkflowName) 
 // sorted.
 func (e *Engine) PhaseFiles(ctx context.Context, workflowType WorkflowName, phase int) ([]string, error) {
 	if err := e.check(ctx); err != nil {
+		return nil, err
+	}
+	if err := zeroName(workflowType); err != nil {
 		return nil, err
 	}
 	if phase < 0 {
@@ -92,6 +98,9 @@ func (e *Engine) PhaseFiles(ctx context.Context, workflowType WorkflowName, phas
 // ErrNotFound for a missing file.
 func (e *Engine) ReadPhaseFile(ctx context.Context, workflowType WorkflowName, phase int, file string) ([]byte, error) {
 	if err := e.check(ctx); err != nil {
+		return nil, err
+	}
+	if err := zeroName(workflowType); err != nil {
 		return nil, err
 	}
 	if phase < 0 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mcpflow/mcpflow/engine/state"
 	"github.com/mcpflow/mcpflow/engine/workflows"
+	"github.com/mcpflow/mcpflow/shard"
 )
 
 // lookup returns the session object for id, loading it on a miss.
@@ -22,7 +23,7 @@ import (
 func (e *Engine) lookup(ctx context.Context, sid state.SessionID) (*session, error) {
 	id := sid.String()
 	before := e.loads.Load()
-	s, err := e.sessions.GetOrLoad(ctx, id, e.loadSession)
+	s, _, err := shard.GetOrLoadWith(ctx, e.sessions, id, sid, e.loadSession)
 	if err != nil {
 		return nil, err
 	}
@@ -50,14 +51,10 @@ func (e *Engine) lookupString(ctx context.Context, id string) (*session, error) 
 	return e.lookup(ctx, sid)
 }
 
-// readSession is the session cache's load: it reads id's state file.
-func (e *Engine) readSession(ctx context.Context, id string) (*session, error) {
-	// The key is a SessionID's string; the session object keeps the
-	// typed ID for the calls it makes to a shared store.
-	sid, err := state.ParseSessionID(id)
-	if err != nil {
-		return nil, err
-	}
+// readSession is the session cache's load: it reads the state file of
+// sid (id is its string, the cache key), taking the ID as the lookup
+// was given it.
+func (e *Engine) readSession(ctx context.Context, id string, sid state.SessionID) (*session, error) {
 	st, ver, wf, err := e.loadState(ctx, id, stateWorkflow{})
 	if err != nil {
 		return nil, err
