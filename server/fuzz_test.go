@@ -121,6 +121,10 @@ func FuzzStdioGate(f *testing.F) {
 	f.Add([]byte(reqLine + "\n" + notifLine + "\n" + respLine + "\n"))
 	f.Add([]byte(`{"id":null,"method":"x"}` + "\n" + `{"id":[1],"method":"x"}` + "\n\n\n"))
 	f.Add([]byte(strings.Repeat("x", 300) + "\n" + `{"id":"a"`))
+	// mcp-go answers a wrong version with the ID even when a result comes
+	// with it; an escaped revision key declares the revision.
+	f.Add([]byte(`{"jsonrpc":"1.0","id":7,"result":{}}` + "\n" + reqLine + "\n"))
+	f.Add([]byte(`{"jsonrpc":"2.0","id":2,"method":"subscriptions/listen","params":{"_meta":{"io.modelcontextprotocol\/protocolVersion":"2026-07-28"}}}` + "\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var out bytes.Buffer
 		g := transport.NewStdioGate(bytes.NewReader(in), &out, 256, "", textCheck)

@@ -74,6 +74,38 @@ func TestStdioGateHoldsEOFUntilAnswered(t *testing.T) {
 	})
 }
 
+// TestStdioGateCountsAWrongVersionWithAResult: mcp-go answers a message
+// of a wrong jsonrpc version with its ID even when it carries a result, so
+// the gate counts it; that answer must not end the wait for another
+// request still running.
+func TestStdioGateCountsAWrongVersionWithAResult(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewStdioGate(strings.NewReader(wrongVersionResultLine+"\n"+reqLine+"\n"), io.Discard, 1<<20, "", pass)
+		got := make(chan struct{})
+		go func() {
+			_, err := io.ReadAll(g)
+			assert.NoError(t, err)
+			close(got)
+		}()
+		synctest.Wait()
+		assert.Equal(t, 2, g.Pending())
+		// mcp-go's answer to the wrong version.
+		_, err := g.Write([]byte(`{"jsonrpc":"2.0","id":7,"error":{"code":-32600,"message":"Invalid JSON-RPC version"}}` + "\n"))
+		require.NoError(t, err)
+		synctest.Wait()
+		assert.Equal(t, 1, g.Pending())
+		select {
+		case <-got:
+			t.Fatal("EOF passed on while request 1 was unanswered")
+		default:
+		}
+		_, err = g.Write([]byte(respLine + "\n"))
+		require.NoError(t, err)
+		<-got
+		assert.Equal(t, 0, g.Pending())
+	})
+}
+
 // TestStdioGateReleaseEndsTheWait: past the shutdown deadline, release
 // lets EOF through even with requests unanswered.
 func TestStdioGateReleaseEndsTheWait(t *testing.T) {

@@ -35,27 +35,30 @@ type inHead struct {
 // which the gate never writes after reading it.
 func readIn(line []byte) *inHead {
 	h := &inHead{}
-	// Only a message that names the revision key can declare a revision;
+	// Only a message that names the revision key, literally or through a
+	// backslash escape (json_encode writes \/), can declare a revision;
 	// the listen params are decoded for it alone, as observe needs them.
-	h.Params.want = bytes.Contains(line, []byte(mcp.MetaKeyProtocolVersion))
+	h.Params.want = bytes.IndexByte(line, '\\') >= 0 || bytes.Contains(line, []byte(mcp.MetaKeyProtocolVersion))
 	h.ok = json.Unmarshal(line, h) == nil
 	return h
 }
 
 // answered classifies the message as mcp-go v1.2.1's HandleMessage does,
-// and reports whether mcp-go will answer it with a response that carries
-// its ID, which it returns raw. mcp-go decodes the message into jsonrpc
-// and method strings and an any each for id and result: a message whose
-// members do not decode so (an ID of 1e400 is out of range) gets a parse
-// error with a null ID. A message without an ID, or with a null one, is a
-// notification. One that carries a result is taken for a response and
-// gets no answer, whatever else it carries. Every other message with an
-// ID is answered with it, even without a method (method not found).
+// in its order, and reports whether mcp-go will answer it with a response
+// that carries its ID, which it returns raw. mcp-go decodes the message
+// into jsonrpc and method strings and an any each for id and result: a
+// message whose members do not decode so (an ID of 1e400 is out of range)
+// gets a parse error with a null ID. A jsonrpc other than "2.0" (absent
+// or null included) gets an error with the ID, whatever else the message
+// carries. Otherwise a message without an ID, or with a null one, is a
+// notification, and one that carries a result is taken for a response and
+// gets no answer. Every other message with an ID is answered with it,
+// even without a method (method not found).
 func (h *inHead) answered() (json.RawMessage, bool) {
 	if !h.ok || h.JSONRPC.bad || h.Method.bad || h.ID.bad || h.Result.bad {
 		return nil, false
 	}
-	return h.ID.raw, h.ID.set && !h.Result.set
+	return h.ID.raw, h.ID.set && (!h.Result.set || h.JSONRPC.s != mcp.JSONRPC_VERSION)
 }
 
 // modern reports whether the message declares protocol 2026-07-28 (or

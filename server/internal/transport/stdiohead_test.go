@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The gate once decoded a message once per question it asked. These are
@@ -25,15 +27,15 @@ func modelAnswered(line []byte) (json.RawMessage, bool) {
 	if json.Unmarshal(line, &raw) != nil || json.Unmarshal(line, &m) != nil {
 		return nil, false
 	}
-	return raw.ID, m.ID != nil && m.Result == nil
+	// mcp-go checks the version first, and answers a wrong one with an
+	// error carrying the ID, result or not.
+	return raw.ID, m.ID != nil && (m.Result == nil || m.JSONRPC != mcp.JSONRPC_VERSION)
 }
 
 // modelObserve returns whether the line declares a modern revision, and
-// the listen request it opens (id nil when none).
+// the listen request it opens (id nil when none). It decodes every line,
+// as mcp-go does: the revision key may be spelled with escapes.
 func modelObserve(line []byte) (bool, json.RawMessage, mcp.SubscriptionFilter) {
-	if !bytes.Contains(line, []byte(mcp.MetaKeyProtocolVersion)) {
-		return false, nil, mcp.SubscriptionFilter{}
-	}
 	var m struct {
 		ID     json.RawMessage `json:"id"`
 		Method string          `json:"method"`
@@ -155,6 +157,55 @@ var headSeeds = []string{
 	`{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`,
 	`{"jsonrpc":"2.0","id":9,"result":{"content":[]}}`,
 	`{"jsonrpc":"2.0","id":9,"error":{"code":-1,"message":"x"}}`,
+	escapedKeyLine,
+	`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"_meta":{"\u0069o.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`,
+	`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026\u002d07-28"}}}`,
+	`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"a\nb"}}`,
+	wrongVersionResultLine,
+	`{"id":7,"result":{}}`,
+	`{"jsonrpc":null,"id":7,"result":{}}`,
+	`{"jsonrpc":"2.0","jsonrpc":null,"id":7,"result":{}}`,
+	`{"jsonrpc":"1.0","method":"x"}`,
+	`{"jsonrpc":"1.0","id":null,"result":{}}`,
+	`{"JSONRPC":"2.0","id":7,"result":{}}`,
+}
+
+const (
+	// escapedKeyLine spells the revision key with an escaped slash, as
+	// PHP's json_encode does by default.
+	escapedKeyLine = `{"jsonrpc":"2.0","id":2,"method":"subscriptions/listen","params":{"_meta":{"io.modelcontextprotocol\/protocolVersion":"2026-07-28"},"notifications":{"toolsListChanged":true}}}`
+	// wrongVersionResultLine carries a result, but mcp-go rejects its
+	// version first and answers it with its ID.
+	wrongVersionResultLine = `{"jsonrpc":"1.0","id":7,"result":{}}`
+)
+
+// TestStdioHeadReadsAnEscapedRevisionKey: a revision key written with an
+// escape declares the revision, as mcp-go reads it, and opens the listen
+// request.
+func TestStdioHeadReadsAnEscapedRevisionKey(t *testing.T) {
+	h := readIn([]byte(escapedKeyLine))
+	require.True(t, h.modern(), "mcp-go reads the escaped key as the revision")
+	assert.Equal(t, string(mcp.MethodSubscriptionsListen), h.Method.s)
+	assert.True(t, h.Params.v.Notifications.ToolsListChanged)
+}
+
+// TestStdioHeadWrongVersionIsAnswered: mcp-go checks jsonrpc before
+// result, so a message with an ID and a wrong version is answered with
+// its ID even when it carries a result; without an ID it is not counted.
+func TestStdioHeadWrongVersionIsAnswered(t *testing.T) {
+	for line, want := range map[string]bool{
+		wrongVersionResultLine:                   true,
+		`{"id":7,"result":{}}`:                   true,
+		`{"jsonrpc":"2.0","id":7,"result":{}}`:   false,
+		`{"jsonrpc":"1.0","result":{}}`:          false,
+		`{"jsonrpc":"1.0","id":null,"result":1}`: false,
+	} {
+		id, answered := readIn([]byte(line)).answered()
+		assert.Equal(t, want, answered, line)
+		if want {
+			assert.JSONEq(t, "7", string(id), line)
+		}
+	}
 }
 
 // TestStdioHeadMatchesSeparateDecodes: one decode of a message's head
